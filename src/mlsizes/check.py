@@ -1,0 +1,140 @@
+"""Validate stage: check a curated table against both contracts and write the reports a person can open.
+
+- `schemas/curated.yaml` (pandera, lazy): every record; failures go to `pandera_failures.csv`, keyed by id.
+- `schemas/dataset.expectations.json` (Great Expectations 1.x): dataset-level rules; the results go to
+  `gx_results.json` and the Data Docs HTML site under `data_docs/`.
+
+Great Expectations takes seconds to import, so it is imported here only, never on a fast path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mlsizes import contracts
+from mlsizes.files import atomic_write_text
+
+
+@dataclass
+class CheckResult:
+    success: bool
+    pandera_failures: pd.DataFrame
+    gx_results: dict
+
+    def summary(self) -> str:
+        stats = self.gx_results["statistics"]
+        failed = [e["type"] for e in self.gx_results["expectations"] if not e["success"]]
+        return (
+            f"pandera: {self.pandera_failures['id'].nunique()} records fail schemas/curated.yaml; "
+            f"great expectations: {stats['successful_expectations']}/{stats['evaluated_expectations']} passed"
+            + (f" (failed: {', '.join(failed)})" if failed else "")
+        )
+
+
+def load_curated(path: Path) -> pd.DataFrame:
+    """Read a curated CSV with the dtypes its schema declares (so an empty cell stays missing, not '')."""
+    dtypes = contracts.curated_dtypes()
+    return pd.read_csv(path, dtype={c: ("str" if t == "str" else t) for c, t in dtypes.items()},
+                       keep_default_na=False, na_values={c: [""] for c in dtypes})
+
+
+def pandera_report(models: pd.DataFrame) -> pd.DataFrame:
+    failures = contracts.record_failures(models, contracts.curated_schema())
+    report = failures.assign(id=models["id"].reindex(failures["index"]).to_numpy())
+    return report[["id", "column", "check", "failure_case"]].rename(columns={"failure_case": "value"})
+
+
+def load_suite() -> dict:
+    with open(contracts.schema_dir() / "dataset.expectations.json", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def suite_parameters() -> dict:
+    """Values for the suite's $PARAMETER placeholders, from their single sources in `schemas/`."""
+    columns = contracts.curated_columns()
+    dates, sizes = columns["publication_date"]["in_range"], columns["parameters"]["in_range"]
+    return {
+        "domain_vocabulary": list(contracts.vocabulary().names),
+        "earliest_publication_date": pd.Timestamp(dates["min_value"]).to_pydatetime(),
+        "latest_publication_date": pd.Timestamp(dates["max_value"]).to_pydatetime(),
+        "min_parameters": sizes["min_value"],
+        "max_parameters": sizes["max_value"],
+    }
+
+
+def run_expectations(models: pd.DataFrame, docs_dir: Path | None) -> dict:
+    """Run the expectation suite on the table; build Data Docs into docs_dir when given."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    spec = load_suite()
+    suite = gx.ExpectationSuite(name=spec["name"])
+    for entry in spec["expectations"]:
+        expectation_class = getattr(gxe, "".join(part.title() for part in entry["type"].split("_")))
+        suite.add_expectation(expectation_class(**entry["kwargs"]))
+    suite = context.suites.add(suite)
+    batch = context.data_sources.add_pandas("mlsizes").add_dataframe_asset("curated_models")
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name="curated_dataset",
+                                data=batch.add_batch_definition_whole_dataframe("whole table"), suite=suite)
+    )
+    actions = []
+    if docs_dir is not None:
+        context.add_data_docs_site(site_name="mlsizes", site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                              "base_directory": str(Path(docs_dir).resolve())},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        })
+        actions.append(gx.checkpoint.UpdateDataDocsAction(name="data_docs"))
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(name="curated_dataset", validation_definitions=[definition], actions=actions)
+    )
+    # GX compares dates as datetimes, not as ISO text.
+    frame = models.assign(publication_date=pd.to_datetime(models["publication_date"]))
+    result = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=suite_parameters())
+    (validation,) = result.describe_dict()["validation_results"]
+    return {
+        "suite": spec["name"],
+        "success": bool(validation["success"]),
+        "statistics": validation["statistics"],
+        "expectations": [
+            {"type": item["expectation_type"],
+             "kwargs": {k: v for k, v in item["kwargs"].items() if k != "batch_id"},
+             "success": bool(item["success"]),
+             "result": {k: v for k, v in item["result"].items() if k in (
+                 "observed_value", "element_count", "unexpected_count", "unexpected_percent",
+                 "partial_unexpected_list", "missing_count")}}
+            for item in validation["expectations"]
+        ],
+    }
+
+
+def process(models: pd.DataFrame, docs_dir: Path | None = None) -> CheckResult:
+    failures = pandera_report(models)
+    gx_results = run_expectations(models, docs_dir)
+    return CheckResult(success=failures.empty and gx_results["success"], pandera_failures=failures,
+                       gx_results=gx_results)
+
+
+def save(result: CheckResult, reports_dir: Path) -> None:
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(reports_dir / "pandera_failures.csv", result.pandera_failures.to_csv(index=False))
+    atomic_write_text(reports_dir / "gx_results.json", json.dumps(result.gx_results, indent=2, default=str) + "\n")
+
+
+def run(curated_path: Path, reports_dir: Path) -> CheckResult:
+    """Validate a curated CSV and write the pandera report, the GX results and the Data Docs under reports_dir."""
+    reports_dir = Path(reports_dir)
+    result = process(load_curated(curated_path), docs_dir=reports_dir / "data_docs")
+    save(result, reports_dir)
+    return result

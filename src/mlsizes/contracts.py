@@ -1,0 +1,127 @@
+"""Load the declarative contracts in `schemas/` and apply them.
+
+The files in `schemas/` are the single source of truth for what a valid record is: this module only reads
+them (pandera's YAML format plus the keys pandera ignores: `aliases`, `unit`, `source`) and turns pandera's
+failure cases into per-record rejections. No rule is restated here.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+
+def schema_dir() -> Path:
+    """The `schemas/` folder of the project (the package runs from its source tree)."""
+    return SCHEMA_DIR
+
+
+@functools.cache
+def _read_yaml(name: str) -> dict:
+    with open(schema_dir() / name, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The controlled domain vocabulary, in priority order, and the upstream spellings that mean its entries."""
+
+    names: tuple[str, ...]
+    aliases: dict[str, str]
+
+    def canonical(self, label: str) -> str | None:
+        """The vocabulary entry a label means (case-insensitive, aliases applied), or None if it is unknown."""
+        key = label.strip().casefold()
+        for alias, target in self.aliases.items():
+            if alias.casefold() == key:
+                return target
+        for name in self.names:
+            if name.casefold() == key:
+                return name
+        return None
+
+    def order(self, names) -> list[str]:
+        """Distinct entries sorted by vocabulary priority (the first is the primary domain)."""
+        return sorted(set(names), key=self.names.index)
+
+    def domains_pattern(self) -> str:
+        """Regex for a comma-separated list of vocabulary entries."""
+        one = "|".join(re.escape(name) for name in self.names)
+        return rf"^({one})(,({one}))*$"
+
+
+@functools.cache
+def vocabulary() -> Vocabulary:
+    spec = _read_yaml("domains.yaml")
+    names = tuple(entry["name"] for entry in spec["vocabulary"])
+    return Vocabulary(names=names, aliases=dict(spec.get("aliases") or {}))
+
+
+def raw_columns() -> dict[str, dict]:
+    """Canonical raw column name -> its spec (aliases, required) from `schemas/raw.yaml`."""
+    return _read_yaml("raw.yaml")["columns"]
+
+
+def curated_spec() -> dict:
+    """`schemas/curated.yaml` with the domain vocabulary of `schemas/domains.yaml` attached as checks."""
+    spec = copy.deepcopy(_read_yaml("curated.yaml"))
+    vocab = vocabulary()
+    spec["columns"]["primary_domain"]["isin"] = list(vocab.names)
+    spec["columns"]["domains"]["str_matches"] = vocab.domains_pattern()
+    return spec
+
+
+def curated_columns() -> dict[str, dict]:
+    """Curated column name -> its spec (title, description, unit, source, dtype, checks), in table order."""
+    return curated_spec()["columns"]
+
+
+@functools.cache
+def raw_schema():
+    import pandera.pandas as pa
+
+    return pa.DataFrameSchema.from_yaml(schema_dir() / "raw.yaml")
+
+
+@functools.cache
+def curated_schema():
+    """The curated pandera schema, vocabulary included (see curated_spec)."""
+    import pandera.pandas as pa
+
+    return pa.DataFrameSchema.from_yaml(yaml.safe_dump(curated_spec(), sort_keys=False))
+
+
+def curated_dtypes() -> dict[str, str]:
+    """Curated column -> pandas dtype, as the schema declares them."""
+    return {name: spec["dtype"] for name, spec in curated_columns().items()}
+
+
+def record_failures(frame: pd.DataFrame, schema) -> pd.DataFrame:
+    """Validate lazily and return one row per failed check: index (row label), column, check, value.
+
+    Failures that concern the whole table (a missing column, a wrong dtype) have no row label; they mean the
+    code that built the frame is wrong, so they raise instead of being reported as bad records.
+    """
+    import pandera.errors
+
+    try:
+        schema.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return pd.DataFrame(columns=["index", "column", "check", "failure_case"])
+    table_level = cases[cases["index"].isna()]
+    if len(table_level):
+        first = table_level.iloc[0]
+        raise ValueError(f"table does not match schema {schema.name}: {first['check']} ({first['failure_case']})")
+    cases = cases[["index", "column", "check", "failure_case"]].copy()
+    cases["index"] = cases["index"].astype("int64")
+    return cases.sort_values(["index", "column"], kind="stable").reset_index(drop=True)

@@ -1,0 +1,162 @@
+"""Curate stage: typed records -> `models.csv` (valid records with stable ids) and `rejected.csv` (the rest).
+
+Every typed row ends up in exactly one of the two files; the identity raw = curated + rejected is checked
+before anything is written, and the counts go to a metrics file. Row-level validity is decided by the
+curated pandera schema in `schemas/curated.yaml`: a row breaking it is rejected as `invalid_<column>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mlsizes import contracts, ingest
+from mlsizes.files import atomic_write_text
+
+REJECTED_COLUMNS = ["source", "source_row", "name", "reject_code", "reject_field", "reject_value", "reject_message"]
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+class IdentityError(Exception):
+    """Rows were lost or duplicated between the raw input and the curated and rejected tables."""
+
+
+def slugify(name: str) -> str:
+    """Lower-case ASCII slug of a name; a name with no ASCII letters or digits gets a hash-based slug."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = _NON_SLUG.sub("-", ascii_name.lower()).strip("-")
+    return slug or "model-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+
+
+def assign_ids(records: pd.DataFrame) -> pd.Series:
+    """Stable, unique ids: the slug of the name; a repeated slug is resolved by publication date.
+
+    Among records sharing a slug, the earliest (by date, then source and row) keeps the bare slug, so a
+    later duplicate appearing upstream never renames an existing record; the others get `-YYYY-MM-DD`,
+    and if that still collides, `-2`, `-3`, ... in the same order. Records that already carry an id
+    (contributions) keep it.
+    """
+    preset = records["id"] if "id" in records else pd.Series(None, index=records.index, dtype="object")
+    slugs = records["name"].map(slugify).where(preset.isna(), preset)
+    order = records.assign(_slug=slugs).sort_values(["_slug", "publication_date", "source", "source_row"],
+                                                     kind="stable")
+    taken: set[str] = set(preset.dropna())
+    ids = {}
+    for label, row in order.iterrows():
+        if isinstance(preset.get(label), str):
+            ids[label] = preset[label]
+            continue
+        candidate = row["_slug"]
+        if candidate in taken:
+            candidate = f"{row['_slug']}-{row['publication_date']}"
+        base, counter = candidate, 2
+        while candidate in taken:
+            candidate, counter = f"{base}-{counter}", counter + 1
+        taken.add(candidate)
+        ids[label] = candidate
+    return pd.Series(ids).reindex(records.index)
+
+
+@dataclass
+class Curated:
+    models: pd.DataFrame
+    rejected: pd.DataFrame
+    metrics: dict
+
+
+def process(typed: pd.DataFrame, snapshot_id: str) -> Curated:
+    """Split typed rows into valid records and rejects, assign ids, and apply the curated schema."""
+    typed = typed.reset_index(drop=True)
+    parse_rejects = typed[typed["reject_code"].notna()]
+    candidates = typed[typed["reject_code"].isna()].copy()
+    candidates["id"] = assign_ids(candidates)
+    columns = list(contracts.curated_columns())
+    for column in columns:
+        if column not in candidates:
+            candidates[column] = None
+    models = candidates[columns].astype(contracts.curated_dtypes())
+    failures = contracts.record_failures(models, contracts.curated_schema())
+    schema_rejects = _schema_rejects(models, failures)
+    models = models.drop(index=schema_rejects.index).sort_values(["publication_date", "id"], kind="stable")
+    rejected = pd.concat([parse_rejects, schema_rejects], ignore_index=False)[REJECTED_COLUMNS]
+    rejected = rejected.sort_values(["source", "source_row"], kind="stable").reset_index(drop=True)
+    metrics = _metrics(typed, models, rejected, snapshot_id)
+    return Curated(models=models.reset_index(drop=True), rejected=rejected, metrics=metrics)
+
+
+def _schema_rejects(models: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
+    """One reject row per record that broke the schema (its first failed column, all failures in the message)."""
+    if failures.empty:
+        return pd.DataFrame(columns=REJECTED_COLUMNS)
+    rows = []
+    for label, cases in failures.groupby("index", sort=True):
+        first = cases.iloc[0]
+        message = "; ".join(f"{c.column}={c.failure_case!r} fails {c.check}" for c in cases.itertuples())
+        rows.append({
+            "label": label,
+            "source": models.at[label, "source"],
+            "source_row": models.at[label, "source_row"],
+            "name": models.at[label, "name"],
+            "reject_code": f"invalid_{first['column']}",
+            "reject_field": first["column"],
+            "reject_value": str(first["failure_case"]),
+            "reject_message": message,
+        })
+    return pd.DataFrame(rows).set_index("label")
+
+
+def _metrics(typed: pd.DataFrame, models: pd.DataFrame, rejected: pd.DataFrame, snapshot_id: str) -> dict:
+    """Counts for the metrics file; raises IdentityError unless every input row is in exactly one output."""
+    key = ["source", "source_row"]
+    seen = pd.concat([models[key], rejected[key]])
+    if len(typed) != len(models) + len(rejected) or seen.duplicated().any():
+        raise IdentityError(
+            f"identity broken: {len(typed)} input rows != {len(models)} curated + {len(rejected)} rejected"
+        )
+    by_source = typed["source"].str.split(":").str[0].value_counts()
+    with_parameters = int(models["parameters"].notna().sum())
+    return {
+        "snapshot": snapshot_id,
+        "input_rows": len(typed),
+        "raw_rows": int(by_source.get("epoch", 0)),
+        "contribution_rows": int(by_source.get("contribution", 0)),
+        "curated": len(models),
+        "rejected": len(rejected),
+        "identity_holds": True,
+        "rejected_by_reason": {k: int(v) for k, v in sorted(rejected["reject_code"].value_counts().items())},
+        "with_parameters": with_parameters,
+        "share_with_parameters": round(with_parameters / len(models), 4) if len(models) else 0.0,
+        "recoded_records": int(models["curation_notes"].notna().sum()),
+    }
+
+
+def save(curated: Curated, out_dir: Path, metrics_path: Path | None) -> dict[str, Path]:
+    """Write models.csv, rejected.csv and the metrics; each file appears whole or not at all."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"models": out_dir / "models.csv", "rejected": out_dir / "rejected.csv"}
+    texts = {
+        "models": curated.models.to_csv(index=False, lineterminator="\n"),
+        "rejected": curated.rejected.to_csv(index=False, lineterminator="\n"),
+    }
+    if metrics_path is not None:
+        paths["metrics"] = Path(metrics_path)
+        texts["metrics"] = json.dumps(curated.metrics, indent=2) + "\n"
+    for key, path in paths.items():
+        atomic_write_text(path, texts[key])
+    return paths
+
+
+def run(snapshot_path: Path, out_dir: Path, metrics_path: Path | None = None,
+        require_provenance: bool = False) -> Curated:
+    """Load a snapshot, ingest and curate it, and save the outputs."""
+    snapshot = ingest.load(snapshot_path, require_provenance=require_provenance)
+    curated = process(ingest.process(snapshot), snapshot.snapshot_id)
+    save(curated, out_dir, metrics_path)
+    return curated

@@ -1,0 +1,93 @@
+"""Parsers for the values real upstream files and contributors write: sizes and publication dates.
+
+Both the ingest stage (Epoch's CSV snapshots) and `mlsizes add-model` (values typed by a person) use these,
+so a value means the same thing wherever it enters the dataset. Parsers raise `ValueError` with a message
+that says what was expected; callers turn it into a reject reason or a one-line CLI error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+
+# Epoch's convention for dates known only in part: an unknown day is the 15th, an unknown month and day 1 July.
+UNKNOWN_DAY = 15
+UNKNOWN_MONTH_DAY = (7, 1)
+
+_SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "q": 1e15}
+_NUMBER = re.compile(
+    r"""^\s*(?P<num>[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][+-]?\d+)?)\s*(?P<suffix>[kKmMbBgGtTqQ])?\s*$"""
+)
+
+
+def parse_number(text: str | float | int | None) -> float | None:
+    """Parse a count written as `1.75E+11`, `175000000000.0`, `175,000,000,000`, `70B`, `1.2T` or `340M`.
+
+    Empty text (and the spreadsheet's `N/A`) is a missing value (None); anything else that is not a number
+    raises ValueError. Sign and magnitude are not judged here: the schema decides what is plausible.
+    """
+    if text is None:
+        return None
+    if isinstance(text, (int, float)):
+        return None if math.isnan(text) else float(text)
+    stripped = text.strip()
+    if stripped == "" or stripped.upper() in {"N/A", "NA", "NAN"}:
+        return None
+    match = _NUMBER.match(stripped)
+    if not match or not any(ch.isdigit() for ch in match["num"]):
+        raise ValueError(f"not a number: {text!r} (expected e.g. 1.75e11, 175,000,000,000 or 70B)")
+    value = float(match["num"].replace(",", ""))
+    if match["suffix"]:
+        value *= _SUFFIXES[match["suffix"].lower()]
+    return value
+
+
+@dataclass(frozen=True)
+class PartialDate:
+    """A publication date with how much of it the source actually stated."""
+
+    date: dt.date
+    precision: str  # "day", "month" or "year"
+
+    def isoformat(self) -> str:
+        return self.date.isoformat()
+
+
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_MY = re.compile(r"^(\d{1,2})/(\d{4})$")
+_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+def parse_date(text: str) -> PartialDate:
+    """Parse `DD/MM/YYYY` (uneven padding), `MM/YYYY`, `YYYY`, `YYYY-MM-DD` or `YYYY-MM`, keeping the precision.
+
+    Missing parts follow Epoch's convention (day -> 15th, month and day -> 1 July). `Forthcoming`, empty
+    text and impossible calendar dates raise ValueError.
+    """
+    stripped = (text or "").strip()
+    if not stripped:
+        raise ValueError("no publication date")
+    for pattern, order, precision in (
+        (_ISO, "ymd", "day"),
+        (_DMY, "dmy", "day"),
+        (_ISO_MONTH, "ym", "month"),
+        (_MY, "my", "month"),
+        (_YEAR, "y", "year"),
+    ):
+        match = pattern.match(stripped)
+        if not match:
+            continue
+        parts = dict(zip(order, (int(g) for g in match.groups())))
+        if precision == "year":
+            month, day = UNKNOWN_MONTH_DAY
+        else:
+            month, day = parts["m"], parts.get("d", UNKNOWN_DAY)
+        try:
+            return PartialDate(dt.date(parts["y"], month, day), precision)
+        except ValueError as exc:
+            raise ValueError(f"impossible date {text!r}: {exc}") from None
+    raise ValueError(f"unrecognised date {text!r} (expected YYYY-MM-DD, DD/MM/YYYY, MM/YYYY, YYYY-MM or YYYY)")
