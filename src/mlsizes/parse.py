@@ -18,7 +18,8 @@ UNKNOWN_MONTH_DAY = (7, 1)
 
 _SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "q": 1e15}
 _NUMBER = re.compile(
-    r"""^\s*(?P<num>[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][+-]?\d+)?)\s*(?P<suffix>[kKmMbBgGtTqQ])?\s*$"""
+    r"^\s*(?P<num>[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"\s*(?P<suffix>[kKmMbBgGtTqQ])?\s*$"
 )
 
 
@@ -36,7 +37,7 @@ def parse_number(text: str | float | int | None) -> float | None:
     if stripped == "" or stripped.upper() in {"N/A", "NA", "NAN"}:
         return None
     match = _NUMBER.match(stripped)
-    if not match or not any(ch.isdigit() for ch in match["num"]):
+    if not match:
         raise ValueError(f"not a number: {text!r} (expected e.g. 1.75e11, 175,000,000,000 or 70B)")
     value = float(match["num"].replace(",", ""))
     if match["suffix"]:

@@ -1,0 +1,3 @@
+from mlsizes.cli import main
+
+main()

@@ -1,0 +1,177 @@
+"""Ingest and curate on the real snapshots, on bad files and on bad rows."""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from conftest import RAW, ROOT, SNAPSHOTS, write_csv
+from mlsizes import curate, ingest
+from mlsizes.cli import main
+from mlsizes.snapshots import SnapshotError
+
+HEADER_2026 = ["Model", "Organization", "Publication date", "Domain", "Parameters", "Training compute (FLOP)",
+               "Confidence", "Link", "Notability criteria"]
+
+
+def good_row(name="TestNet", date="2021-05-01", domain="Language", params="1.5e9"):
+    return [name, "Lab", date, domain, params, "1e21", "Confident", "https://example.org", "SOTA improvement"]
+
+
+def run_curate(*args):
+    return CliRunner().invoke(main, ["curate", *map(str, args)])
+
+
+@pytest.mark.parametrize("snapshot", SNAPSHOTS, ids=lambda p: p.stem)
+def test_every_real_snapshot_curates_with_identity(snapshot, tmp_path):
+    result = run_curate(snapshot, "--out", tmp_path, "--metrics", tmp_path / "m.json", "--require-provenance")
+    assert result.exit_code == 0, result.output
+    models = pd.read_csv(tmp_path / "models.csv")
+    rejected = pd.read_csv(tmp_path / "rejected.csv")
+    raw_rows = len(pd.read_csv(snapshot, dtype=str))
+    assert len(models) + len(rejected) == raw_rows
+    assert models["id"].is_unique
+    assert set(rejected["reject_code"]) <= {"missing_name", "missing_domain", "missing_date", "unparseable_date",
+                                           "unknown_domain"}
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["identity_holds"] and metrics["curated"] == len(models)
+
+
+def test_current_snapshot_counts():
+    result = curate.process(ingest.process(ingest.load(RAW / "epoch_notable_ai_models_2026-03-10.csv", True)), "x")
+    assert len(result.models) == 980
+    assert result.rejected["reject_code"].tolist() == ["missing_domain"]
+    assert result.models["parameters"].notna().sum() == 681
+
+
+def test_paper_era_snapshot_quirks():
+    typed = ingest.process(ingest.load(RAW / "epoch_pcd_2022-06-30.csv", True))
+    result = curate.process(typed, "epoch_pcd_2022-06-30")
+    models = result.models.set_index("name", drop=False)
+    assert models.loc["GPT-3 175B", "parameters"] == 1.75e11
+    assert models.loc["SqueezeNet", "parameters_missing_reason"] == "zero_in_source"
+    assert pd.isna(models.loc["SqueezeNet", "parameters"])
+    assert "recoded to 'Vision'" in models.loc["DSN", "curation_notes"]
+    assert models.loc["Theseus", "date_precision"] == "day"
+    month_precise = result.models[result.models["date_precision"] == "month"]
+    assert len(month_precise) > 0 and month_precise["publication_date"].str.endswith("-15").all()
+    # the same name twice: the earliest keeps the bare slug, the later one gets its date
+    amoeba = result.models[result.models["name"] == "AmoebaNet-A"]["id"].tolist()
+    assert amoeba[0] == "amoebanet-a" and amoeba[1].startswith("amoebanet-a-")
+    flan = result.models[result.models["name"] == "FLAN"].sort_values("publication_date")["id"].tolist()
+    assert flan == ["flan", "flan-2021-09-03"]
+
+
+def test_future_date_is_flagged_not_hidden():
+    typed = ingest.process(ingest.load(RAW / "epoch_pcd_2022-06-02.csv", True))
+    lamda = typed[typed["name"] == "LaMDA"].iloc[0]
+    assert lamda["publication_date"] == "2022-10-02"
+    assert "after the snapshot date 2022-06-02" in lamda["curation_notes"]
+
+
+def test_multi_valued_domains_in_any_order_are_canonical():
+    typed = ingest.process(ingest.load(RAW / "epoch_notable_ai_models_2026-03-10.csv", True))
+    mixed = typed[typed["domains"].fillna("").str.contains(",")]
+    assert len(mixed) > 50
+    assert (mixed["primary_domain"] == mixed["domains"].str.split(",").str[0]).all()
+    raw = pd.read_csv(RAW / "epoch_notable_ai_models_2026-03-10.csv", dtype=str, keep_default_na=False)
+    orders = raw["Domain"][raw["Domain"].isin(["Multimodal,Language,Vision", "Language,Vision,Multimodal"])]
+    assert set(typed.loc[orders.index, "domains"]) == {"Language,Vision,Multimodal"}
+
+
+def test_ids_stable_when_a_later_duplicate_appears():
+    frame = pd.DataFrame({"name": ["Net", "Net", "Other"], "publication_date": ["2020-01-01", "2019-01-01", "2020-01-01"],
+                          "source": ["s"] * 3, "source_row": [1, 2, 3]})
+    assert curate.assign_ids(frame).tolist() == ["net-2020-01-01", "net", "other"]
+    assert curate.slugify("GPT-3 175B (davinci)") == "gpt-3-175b-davinci"
+    assert curate.slugify("文心一言").startswith("model-")
+
+
+BAD_ROWS = [
+    ("missing_name", good_row(name="")),
+    ("missing_name", good_row(name="   ")),
+    ("unparseable_date", good_row(date="Forthcoming")),
+    ("unparseable_date", good_row(date="31/02/2020")),
+    ("missing_date", good_row(date="")),
+    ("unknown_domain", good_row(domain="Astrology")),
+    ("missing_domain", good_row(domain="")),
+    ("unparseable_parameters", good_row(params="lots")),
+    ("invalid_parameters", good_row(params="-5")),
+    ("invalid_parameters", good_row(params="1e20")),
+    ("invalid_publication_date", good_row(date="1901")),
+]
+
+
+@pytest.mark.parametrize("code, row", BAD_ROWS, ids=[f"{c}-{i}" for i, (c, _) in enumerate(BAD_ROWS)])
+def test_bad_row_is_rejected_with_its_reason(code, row, tmp_path):
+    snapshot = write_csv(tmp_path / "snap.csv", HEADER_2026, [good_row(), row])
+    result = run_curate(snapshot, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    rejected = pd.read_csv(tmp_path / "out" / "rejected.csv", keep_default_na=False)
+    assert rejected["reject_code"].tolist() == [code]
+    assert rejected["source_row"].tolist() == [2]
+    assert rejected["reject_message"].iloc[0]
+    assert len(pd.read_csv(tmp_path / "out" / "models.csv")) == 1
+
+
+def _bad_files(tmp_path):
+    good = write_csv(tmp_path / "good.csv", HEADER_2026, [good_row()])
+    text = good.read_text()
+    yield "missing required column", write_csv(tmp_path / "nocol.csv", HEADER_2026[1:], [good_row()[1:]])
+    (tmp_path / "empty.csv").write_text("")
+    yield "file is empty", tmp_path / "empty.csv"
+    (tmp_path / "page.csv").write_text("<!DOCTYPE html><html><body>Not found</body></html>")
+    yield "HTML", tmp_path / "page.csv"
+    (tmp_path / "blob.csv").write_bytes(bytes(range(256)) * 10)
+    yield "binary", tmp_path / "blob.csv"
+    (tmp_path / "semi.csv").write_text(text.replace(",", ";"))
+    yield "wrong delimiter", tmp_path / "semi.csv"
+    tampered = RAW / "epoch_pcd_2022-06-30.csv"
+    copy = tmp_path / tampered.name
+    copy.write_bytes(tampered.read_bytes().replace(b"GPT-3 175B", b"GPT-3 999B"))
+    (tmp_path / "epoch_pcd_2022-06-30.provenance.yaml").write_bytes(
+        (RAW / "epoch_pcd_2022-06-30.provenance.yaml").read_bytes())
+    yield "checksum mismatch", copy
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_bad_file_stops_with_one_line_and_no_output(case, tmp_path):
+    problem, path = list(_bad_files(tmp_path))[case]
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "mlsizes", "curate", str(path), "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and problem in lines[0] and path.name in lines[0], proc.stderr
+    assert not out.exists()
+
+
+def test_snapshot_without_provenance_is_refused_when_required(tmp_path):
+    snapshot = write_csv(tmp_path / "snap.csv", HEADER_2026, [good_row()])
+    with pytest.raises(SnapshotError, match="no provenance record"):
+        ingest.load(snapshot, require_provenance=True)
+
+
+def test_utf8_bom_and_2022_headers(tmp_path):
+    header = ["System", "Domain", "Organization(s)", "Publication date", "Parameters", "Training compute (FLOPs)",
+              "Inclusion criteria"]
+    path = write_csv(tmp_path / "old.csv", header, [["Net", "VIsion", "Lab", "8/12/2021", "1.75E+11", "3.1E+23", "x"]])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    typed = ingest.process(ingest.load(path))
+    row = typed.iloc[0]
+    assert (row["name"], row["domains"], row["publication_date"], row["parameters"]) == (
+        "Net", "Vision", "2021-12-08", 1.75e11)
+
+
+def test_two_runs_are_byte_identical(tmp_path):
+    snapshot = RAW / "epoch_notable_ai_models_2024-07-16.csv"
+    digests = []
+    for run in ("a", "b"):
+        run_curate(snapshot, "--out", tmp_path / run, "--metrics", tmp_path / run / "m.json")
+        digests.append([hashlib.sha256((tmp_path / run / f).read_bytes()).hexdigest()
+                        for f in ("models.csv", "rejected.csv", "m.json")])
+    assert digests[0] == digests[1]

@@ -1,0 +1,87 @@
+"""The value parsers: every format real upstream files and contributors use, and what must fail."""
+
+import datetime as dt
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mlsizes.parse import PartialDate, parse_date, parse_number
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1.75E+11", 1.75e11), ("175000000000.0", 1.75e11), ("175,000,000,000", 1.75e11), ("70B", 7e10),
+    ("70b", 7e10), ("1.2T", 1.2e12), ("340M", 3.4e8), ("1.75e11", 1.75e11), ("7e10", 7e10), ("4.00E+01", 40.0),
+    (" 12 ", 12.0), ("0.00E+00", 0.0), ("-5", -5.0), ("", None), ("N/A", None), ("  ", None),
+])
+def test_parse_number_formats(text, expected):
+    assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize("text", ["abc", "70 billion", "1.2.3", "1,00", "B", "e10", "--5", "1e", "0x10", "∞", "nan5"])
+def test_parse_number_rejects_garbage(text):
+    with pytest.raises(ValueError, match="not a number"):
+        parse_number(text)
+
+
+@given(st.floats(min_value=1, max_value=1e16, allow_nan=False))
+def test_parse_number_round_trips_scientific_and_plain(value):
+    assert parse_number(f"{value:.6E}") == pytest.approx(value, rel=1e-6)
+    assert parse_number(repr(value)) == value
+
+
+@given(st.integers(min_value=1, max_value=10**15))
+def test_parse_number_thousands_separators(value):
+    assert parse_number(f"{value:,}") == float(value)
+
+
+@given(st.decimals(min_value=1, max_value=999, places=2), st.sampled_from([("K", 1e3), ("M", 1e6), ("B", 1e9), ("T", 1e12)]))
+def test_parse_number_suffixes(mantissa, suffix):
+    letter, factor = suffix
+    assert parse_number(f"{mantissa}{letter}") == pytest.approx(float(mantissa) * factor)
+    assert parse_number(f"{mantissa}{letter.lower()}") == parse_number(f"{mantissa}{letter}")
+
+
+@pytest.mark.parametrize("text, iso, precision", [
+    ("10/02/2022", "2022-02-10", "day"), ("8/12/2021", "2021-12-08", "day"), ("08/1/2021", "2021-01-08", "day"),
+    ("1/1/2000", "2000-01-01", "day"), ("06/2017", "2017-06-15", "month"), ("6/2017", "2017-06-15", "month"),
+    ("1950", "1950-07-01", "year"), ("2024-04-18", "2024-04-18", "day"), ("2024-04", "2024-04-15", "month"),
+    (" 2024 ", "2024-07-01", "year"),
+])
+def test_parse_date_formats_keep_precision(text, iso, precision):
+    assert parse_date(text) == PartialDate(dt.date.fromisoformat(iso), precision)
+
+
+@pytest.mark.parametrize("text", ["Forthcoming", "", "31/02/2020", "13/2020", "2020-13-01", "2020/01/01", "Q3 2021",
+                                  "20200101", "12/31/2020"])
+def test_parse_date_rejects(text):
+    with pytest.raises(ValueError):
+        parse_date(text)
+
+
+@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 12, 31)))
+def test_parse_date_round_trips_every_format(day):
+    assert parse_date(day.isoformat()) == PartialDate(day, "day")
+    assert parse_date(f"{day.day}/{day.month}/{day.year}") == PartialDate(day, "day")
+    assert parse_date(f"{day.day:02d}/{day.month:02d}/{day.year}") == PartialDate(day, "day")
+    assert parse_date(f"{day.month}/{day.year}") == PartialDate(day.replace(day=15), "month")
+    assert parse_date(str(day.year)) == PartialDate(dt.date(day.year, 7, 1), "year")
+
+
+@given(st.text(max_size=12))
+def test_parse_date_never_crashes_otherwise(text):
+    try:
+        result = parse_date(text)
+    except ValueError:
+        return
+    assert result.precision in {"day", "month", "year"}
+
+
+@given(st.text(max_size=12))
+def test_parse_number_never_crashes_otherwise(text):
+    try:
+        result = parse_number(text)
+    except ValueError:
+        return
+    assert result is None or not math.isnan(result)
