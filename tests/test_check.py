@@ -1,0 +1,93 @@
+"""The validate stage (pandera + Great Expectations), the generated metadata, and the DVC pipeline itself."""
+
+import json
+import os
+import subprocess
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+from mlsizes import check, contracts, metadata
+
+CURATED = ROOT / "data" / "curated" / "models.csv"
+
+
+@pytest.fixture(scope="module")
+def models():
+    return check.load_curated(CURATED)
+
+
+def test_committed_dataset_passes_both_contracts(models, tmp_path):
+    result = check.run(CURATED, tmp_path)
+    assert result.success, result.summary()
+    assert (tmp_path / "data_docs" / "index.html").exists()
+    saved = json.loads((tmp_path / "gx_results.json").read_text())
+    assert saved["statistics"]["evaluated_expectations"] == len(check.load_suite()["expectations"])
+
+
+def test_pandera_report_names_record_and_field(models):
+    bad = models.copy()
+    bad.loc[0, "parameters"] = -3.0
+    bad.loc[1, "primary_domain"] = "Astrology"
+    bad.loc[2, "id"] = bad.loc[3, "id"]
+    bad.loc[4, "publication_date"] = "10/02/2022"
+    report = check.pandera_report(bad)
+    found = set(zip(report["id"], report["column"]))
+    assert (bad.loc[0, "id"], "parameters") in found
+    assert (bad.loc[1, "id"], "primary_domain") in found
+    assert (bad.loc[3, "id"], "id") in found
+    assert (bad.loc[4, "id"], "publication_date") in found
+
+
+@pytest.mark.parametrize("breakage, failing", [
+    (lambda m: m.head(50), "expect_table_row_count_to_be_between"),
+    (lambda m: pd.concat([m, m.head(1)]), "expect_column_values_to_be_unique"),
+    (lambda m: m.assign(parameters=None), "expect_column_values_to_not_be_null"),
+    (lambda m: m.assign(parameters=m["parameters"] * 1e9), "expect_column_values_to_be_between"),
+    (lambda m: m.assign(primary_domain="Astrology"), "expect_column_values_to_be_in_set"),
+    (lambda m: m.assign(publication_date="1900-01-01"), "expect_column_values_to_be_between"),
+])
+def test_expectation_suite_catches_broken_datasets(models, breakage, failing):
+    results = check.run_expectations(breakage(models).reset_index(drop=True), docs_dir=None)
+    assert not results["success"]
+    assert failing in [e["type"] for e in results["expectations"] if not e["success"]]
+
+
+def test_suite_parameters_come_from_the_schema_files():
+    params = check.suite_parameters()
+    assert params["domain_vocabulary"] == list(contracts.vocabulary().names)
+    assert params["max_parameters"] == contracts.curated_columns()["parameters"]["in_range"]["max_value"]
+
+
+def test_metadata_is_generated_from_the_schema_and_committed_copy_is_current():
+    package = metadata.datapackage()
+    fields = package["resources"][0]["schema"]["fields"]
+    assert [f["name"] for f in fields] == list(contracts.curated_columns())
+    assert all(f["description"] for f in fields)
+    assert json.loads((ROOT / "data" / "curated" / "datapackage.json").read_text()) == package
+    assert (ROOT / "data" / "curated" / "codebook.csv").read_text() == metadata.codebook()
+    assert "CC-BY-4.0" in json.dumps(package["licenses"])
+
+
+def test_committed_models_match_their_header_contract(models):
+    assert list(models.columns) == list(contracts.curated_columns())
+
+
+def _dvc(*args, cwd):
+    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "dvc"), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True)
+
+
+def test_dvc_pipeline_rebuilds_committed_outputs_in_a_clone(tmp_path):
+    """`dvc repro` on a clean clone reproduces exactly what git holds (curated data, metrics)."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    proc = _dvc("repro", "--force", "curate", "metadata", cwd=clone)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in ["data/curated/models.csv", "data/curated/rejected.csv", "metrics/curation.json",
+                 "data/curated/datapackage.json"]:
+        assert (clone / name).read_bytes() == (ROOT / name).read_bytes(), name
+    status = _dvc("status", "curate", "metadata", cwd=clone)
+    assert "up to date" in status.stdout, status.stdout
