@@ -40,27 +40,24 @@ def assign_ids(records: pd.DataFrame) -> pd.Series:
     Among records sharing a slug, the earliest (by date, then source and row) keeps the bare slug, so a
     later duplicate appearing upstream never renames an existing record; the others get `-YYYY-MM-DD`,
     and if that still collides, `-2`, `-3`, ... in the same order. Records that already carry an id
-    (contributions) keep it.
+    (contributions) keep it and come first.
     """
     preset = records["id"] if "id" in records else pd.Series(None, index=records.index, dtype="object")
-    slugs = records["name"].map(slugify).where(preset.isna(), preset)
-    order = records.assign(_slug=slugs).sort_values(["_slug", "publication_date", "source", "source_row"],
-                                                     kind="stable")
-    taken: set[str] = set(preset.dropna())
-    ids = {}
-    for label, row in order.iterrows():
-        if isinstance(preset.get(label), str):
-            ids[label] = preset[label]
-            continue
-        candidate = row["_slug"]
-        if candidate in taken:
-            candidate = f"{row['_slug']}-{row['publication_date']}"
-        base, counter = candidate, 2
-        while candidate in taken:
-            candidate, counter = f"{base}-{counter}", counter + 1
-        taken.add(candidate)
-        ids[label] = candidate
-    return pd.Series(ids).reindex(records.index)
+    names = records["name"]
+    slugs = names.map({name: slugify(name) for name in names.unique()}).where(preset.isna(), preset)
+    order = records.assign(_slug=slugs, _computed=preset.isna()).sort_values(
+        ["_slug", "_computed", "publication_date", "source", "source_row"], kind="stable").index
+    later = slugs[order].duplicated() & preset[order].isna()
+    ids = slugs[order].where(~later, slugs[order] + "-" + records.loc[order, "publication_date"])
+    collided = ids.duplicated()
+    taken = set(ids[~collided])
+    for label in ids.index[collided]:
+        base, counter = ids[label], 2
+        while f"{base}-{counter}" in taken:
+            counter += 1
+        ids[label] = f"{base}-{counter}"
+        taken.add(ids[label])
+    return ids.reindex(records.index)
 
 
 @dataclass
