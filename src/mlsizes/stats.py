@@ -1,0 +1,609 @@
+"""Statistical core of the parameter-gap study: trend fits, bootstrap, gap test, break date, clusters.
+
+Pure functions on numpy arrays, no I/O. Conventions follow Epoch's trend tool so that numbers are
+comparable with the paper: x is days since 1970-01-01, y is log10(parameters),
+OOMs/year = slope_per_day * 365, doubling time (months) = log10(2) / slope_per_day / 30.
+Every result converts to plain JSON (floats, ints, str, bool, None): an unavailable number is None,
+never NaN or inf, so results can be stored next to each dataset version and diffed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import special, stats
+
+DAYS_PER_YEAR = 365  # Epoch's trend tool convention
+DAYS_PER_MONTH = 30  # idem: doubling times use a 30-day month
+LOG10_2 = math.log10(2.0)
+MIN_DISTINCT_DATES = 3  # a line through 2 dates has no residual degrees of freedom left to judge it
+FOUR_SIGMA_TWO_SIDED = 2.0 * stats.norm.sf(4.0)  # ~6.3e-5, the "within 4 standard errors" level
+
+
+# --------------------------------------------------------------------------------------------------
+# time axis and unit conventions
+
+
+def days_since_epoch(dates) -> np.ndarray:
+    """Days (float) since 1970-01-01, the x axis of every fit; NaT becomes NaN.
+
+    Accepts any datetime64 array-like (or ISO strings); sub-day precision is kept as a fraction.
+    """
+    arr = np.asarray(dates)
+    if arr.dtype.kind != "M":
+        arr = arr.astype("datetime64[ns]")
+    return (arr - np.datetime64("1970-01-01")) / np.timedelta64(1, "D")
+
+
+def oom_per_year(slope_per_day):
+    """Orders of magnitude per year from a log10 slope per day (365-day year)."""
+    return np.multiply(slope_per_day, DAYS_PER_YEAR)
+
+
+def doubling_time_months(slope_per_day):
+    """Doubling time in 30-day months; negative for shrinking trends, inf for a zero slope."""
+    with np.errstate(divide="ignore"):
+        return LOG10_2 / np.multiply(slope_per_day, DAYS_PER_MONTH)
+
+
+def _num(value) -> float | None:
+    """Plain float for JSON, None for anything not finite (so NaN never leaks into results)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _as_xy(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Validate paired 1-D finite arrays; missing values must be dealt with upstream, not guessed here."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"x and y must be 1-D arrays of equal length, got {x.shape} and {y.shape}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("x and y must be finite; drop or fix missing dates/sizes before fitting")
+    return x, y
+
+
+def _gaussian_loglik(rss, n: int):
+    """Maximised Gaussian log-likelihood of a least-squares fit (sigma^2 = RSS / n); +inf if RSS = 0."""
+    with np.errstate(divide="ignore"):
+        return -0.5 * n * (np.log(2.0 * np.pi * np.asarray(rss, dtype=float) / n) + 1.0)
+
+
+def _bic(loglik, n_params: int, n: int):
+    return -2.0 * loglik + n_params * math.log(n)
+
+
+# --------------------------------------------------------------------------------------------------
+# trend fit
+
+
+@dataclass(frozen=True)
+class TrendFit:
+    """OLS fit of log10(size) on date. When insufficient_data is True every number is None."""
+
+    n: int
+    n_distinct_dates: int
+    insufficient_data: bool = False
+    reason: str | None = None
+    slope_per_day: float | None = None
+    intercept: float | None = None  # fitted log10 size at x = 0, i.e. 1970-01-01
+    slope_oom_per_year: float | None = None
+    growth_x_per_year: float | None = None
+    doubling_time_months: float | None = None
+    r2: float | None = None  # None when all sizes are equal (no variance to explain)
+    residual_sd: float | None = None  # ddof=2: two fitted coefficients
+
+    def log10_size_at(self, x_days):
+        """Fitted log10 size at the given dates (e.g. a period's start and end); None if no fit."""
+        if self.insufficient_data:
+            return None
+        return self.intercept + self.slope_per_day * np.asarray(x_days, dtype=float)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def fit_trend(x_days, log10_sizes) -> TrendFit:
+    """Fit log10(size) = intercept + slope * x by OLS, reported in the paper's units.
+
+    Returns a result flagged insufficient_data (never an exception, never NaN) with fewer than
+    3 distinct dates, because a slope from 2 dates cannot be judged against its own scatter.
+    """
+    x, y = _as_xy(x_days, log10_sizes)
+    n = int(x.size)
+    n_distinct = int(np.unique(x).size)
+    if n_distinct < MIN_DISTINCT_DATES:
+        return TrendFit(
+            n=n,
+            n_distinct_dates=n_distinct,
+            insufficient_data=True,
+            reason=f"{n_distinct} distinct dates; at least {MIN_DISTINCT_DATES} are needed",
+        )
+    x_mean, y_mean = x.mean(), y.mean()
+    xc, yc = x - x_mean, y - y_mean  # centring keeps the days-scale sums well conditioned
+    slope = float(xc @ yc / (xc @ xc))
+    intercept = float(y_mean - slope * x_mean)
+    rss = float(np.sum((yc - slope * xc) ** 2))
+    tss = float(yc @ yc)
+    oom = float(oom_per_year(slope))
+    return TrendFit(
+        n=n,
+        n_distinct_dates=n_distinct,
+        slope_per_day=slope,
+        intercept=intercept,
+        slope_oom_per_year=oom,
+        growth_x_per_year=_num(10.0**oom),
+        doubling_time_months=_num(doubling_time_months(slope)),
+        r2=_num(1.0 - rss / tss) if tss > 0 else None,
+        residual_sd=math.sqrt(rss / (n - 2)),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# bootstrap
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Bootstrap quantiles of the slope; interval fields are None when they cannot be defined."""
+
+    n_resamples: int
+    n_used: int
+    n_skipped: int  # resamples with fewer than 3 distinct dates
+    jitter: bool
+    seed: int
+    quantiles: tuple[float, ...]  # percent levels, e.g. (2.5, 50, 97.5)
+    slope_oom_per_year: tuple[float, ...] | None
+    doubling_time_months: tuple[float, ...] | None
+    reason: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def bootstrap_slope(
+    x_days,
+    log10_sizes,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    jitter: bool = True,
+    quantiles: tuple[float, ...] = (2.5, 50.0, 97.5),
+) -> BootstrapResult:
+    """Epoch's bootstrap: resample systems with replacement, jitter each size by U(1/2, 2) in ratio.
+
+    The jitter (log10 noise U(-log10 2, +log10 2)) stands for the imprecision of reported parameter
+    counts. Doubling-time quantiles are the empirical quantiles of the resampled doubling times; they
+    are None when resampled slopes change sign, since the doubling time then passes through infinity.
+    """
+    x, y = _as_xy(x_days, log10_sizes)
+    if n_resamples < 1:
+        raise ValueError("n_resamples must be positive")
+    n = x.size
+    levels = tuple(float(q) for q in quantiles)
+
+    def result(slopes: np.ndarray, n_skipped: int, reason: str | None = None) -> BootstrapResult:
+        slope_q = dt_q = None
+        if slopes.size:
+            slope_q = tuple(float(v) for v in np.percentile(oom_per_year(slopes), levels))
+            if np.all(slopes > 0) or np.all(slopes < 0):
+                dt_q = tuple(float(v) for v in np.percentile(doubling_time_months(slopes), levels))
+            else:
+                reason = "resampled slopes change sign: doubling time is unbounded"
+        return BootstrapResult(
+            n_resamples=n_resamples,
+            n_used=int(slopes.size),
+            n_skipped=n_skipped,
+            jitter=jitter,
+            seed=seed,
+            quantiles=levels,
+            slope_oom_per_year=slope_q,
+            doubling_time_months=dt_q,
+            reason=reason,
+        )
+
+    if np.unique(x).size < MIN_DISTINCT_DATES:
+        return result(np.empty(0), n_resamples, "fewer than 3 distinct dates in the data")
+
+    rng = np.random.default_rng(seed)
+    # Resamples are processed in blocks so memory stays bounded for large n; the stream of random
+    # numbers depends only on (seed, n, n_resamples), so results stay deterministic.
+    block = max(1, 2_000_000 // n)
+    slopes = []
+    for start in range(0, n_resamples, block):
+        m = min(block, n_resamples - start)
+        idx = rng.integers(0, n, size=(m, n))
+        xs, ys = x[idx], y[idx]
+        if jitter:
+            ys = ys + rng.uniform(-LOG10_2, LOG10_2, size=ys.shape)
+        # >= 3 distinct dates  <=>  some date differs from both the row's min and max (no sort needed)
+        lo, hi = xs.min(axis=1, keepdims=True), xs.max(axis=1, keepdims=True)
+        ok = np.any((xs != lo) & (xs != hi), axis=1)
+        xc = xs[ok] - xs[ok].mean(axis=1, keepdims=True)
+        slopes.append(np.einsum("ij,ij->i", xc, ys[ok]) / np.einsum("ij,ij->i", xc, xc))
+    slopes = np.concatenate(slopes)
+    return result(slopes, n_resamples - slopes.size)
+
+
+# --------------------------------------------------------------------------------------------------
+# gap test
+
+
+def gap_probabilities(fit: TrendFit, x_test_days, lower: float, upper: float) -> np.ndarray:
+    """P(lower <= size <= upper) for each test date under log10 size ~ Normal(a + b x, s^2).
+
+    lower and upper are sizes in parameters (e.g. 2e10, 7e10). The model is continuous, so the
+    probability is the same for an open or closed interval; inclusive/strict only matters for the
+    observed count (see count_in_gap). s is the fit's residual_sd, taken as known (plug-in).
+    """
+    if fit.insufficient_data:
+        raise ValueError(f"cannot compute gap probabilities from an insufficient fit: {fit.reason}")
+    if not 0 < lower < upper:
+        raise ValueError(f"need 0 < lower < upper, got {lower}, {upper}")
+    if fit.residual_sd == 0:
+        raise ValueError("residual sd is 0: the normal model is degenerate")
+    mu = fit.log10_size_at(x_test_days)
+    z_lo = (math.log10(lower) - mu) / fit.residual_sd
+    z_hi = (math.log10(upper) - mu) / fit.residual_sd
+    # Difference of upper tails when the interval lies above the mean avoids cancellation (1 - 1).
+    p = np.where(
+        z_lo > 0,
+        stats.norm.sf(z_lo) - stats.norm.sf(z_hi),
+        stats.norm.cdf(z_hi) - stats.norm.cdf(z_lo),
+    )
+    return np.clip(p, 0.0, 1.0)
+
+
+def count_in_gap(sizes, lower: float, upper: float, inclusive: bool = True) -> int:
+    """Observed number of systems with size in [lower, upper] (inclusive) or (lower, upper) (strict)."""
+    sizes = np.asarray(sizes, dtype=float)
+    if not np.isfinite(sizes).all():
+        raise ValueError("sizes must be finite")
+    if inclusive:
+        return int(np.count_nonzero((sizes >= lower) & (sizes <= upper)))
+    return int(np.count_nonzero((sizes > lower) & (sizes < upper)))
+
+
+def _as_probabilities(p) -> np.ndarray:
+    p = np.asarray(p, dtype=float)
+    if p.ndim != 1:
+        raise ValueError("p must be a 1-D array of probabilities")
+    if not (np.isfinite(p).all() and np.all((p >= 0) & (p <= 1))):
+        raise ValueError("probabilities must lie in [0, 1]")
+    return p
+
+
+def poisson_binomial_pmf(p) -> np.ndarray:
+    """Exact pmf of K = sum of independent Bernoulli(p_i), as an array of length n + 1.
+
+    Dynamic programming adding one system at a time: O(n^2), every step is a convex combination of
+    non-negative numbers, so there is no cancellation and tiny tails (e.g. P(K=0) ~ 1e-8) stay exact.
+    """
+    p = _as_probabilities(p)
+    pmf = np.zeros(p.size + 1)
+    pmf[0] = 1.0
+    for j, pj in enumerate(p):
+        pmf[1 : j + 2] = pmf[1 : j + 2] * (1.0 - pj) + pmf[: j + 1] * pj
+        pmf[0] *= 1.0 - pj
+    return pmf
+
+
+def poisson_binomial_cdf(p, k: int) -> float:
+    """Exact P(K <= k) for K a Poisson-binomial variable with success probabilities p."""
+    if k < 0:
+        return 0.0
+    return float(min(1.0, poisson_binomial_pmf(p)[: k + 1].sum()))
+
+
+def monte_carlo_cdf(p, k: int, n_sims: int = 1_000_000, seed: int = 0, chunk_size: int = 20_000) -> dict:
+    """Simulate the gap model directly (system i lands in the gap iff U_i < p_i) and estimate P(K <= k).
+
+    An independent check of the exact computation. Simulations run in chunks of chunk_size, so peak
+    memory is ~ 9 bytes x len(p) x chunk_size whatever n_sims is.
+    Returns {"estimate", "se", "hits", "n_sims", "seed"}; se = sqrt(est (1 - est) / n_sims).
+    """
+    p = _as_probabilities(p)
+    if n_sims < 1 or chunk_size < 1:
+        raise ValueError("n_sims and chunk_size must be positive")
+    rng = np.random.default_rng(seed)
+    column = p[:, None]
+    hits = 0
+    for start in range(0, n_sims, chunk_size):
+        m = min(chunk_size, n_sims - start)
+        # layout (systems, sims): the per-simulation count is a contiguous sum over rows
+        in_gap = rng.random((p.size, m)) < column
+        counts = in_gap.sum(axis=0, dtype=np.int32)
+        hits += int(np.count_nonzero(counts <= k))
+    estimate = hits / n_sims
+    return {
+        "estimate": estimate,
+        "se": math.sqrt(estimate * (1.0 - estimate) / n_sims),
+        "hits": hits,
+        "n_sims": n_sims,
+        "seed": seed,
+    }
+
+
+class MonteCarloDisagreement(RuntimeError):
+    """The simulation and the exact computation of the same model disagree: one of them is wrong."""
+
+
+def mc_agreement(exact: float, hits: int, n_sims: int) -> dict:
+    """Check a Monte Carlo hit count against an exact probability at the 4-standard-error level.
+
+    The standard error is taken from the exact p, sqrt(p (1 - p) / n_sims), so a run with zero hits
+    (SE of the estimate = 0) is still judged. Because the normal approximation behind "4 SE" fails
+    when few hits are expected (p ~ 1e-6 with 1e6 simulations), agreement is decided with the exact
+    binomial distribution of the hit count at the same two-sided level (6.3e-5); z is for reading.
+    Returns {"z", "expected_se", "pvalue", "agrees"}.
+    """
+    expected_se = math.sqrt(exact * (1.0 - exact) / n_sims)
+    z = (hits / n_sims - exact) / expected_se if expected_se > 0 else None
+    lower_tail = stats.binom.cdf(hits, n_sims, exact)
+    upper_tail = stats.binom.sf(hits - 1, n_sims, exact)
+    pvalue = float(min(1.0, 2.0 * min(lower_tail, upper_tail)))
+    return {"z": _num(z), "expected_se": expected_se, "pvalue": pvalue, "agrees": bool(pvalue >= FOUR_SIGMA_TWO_SIDED)}
+
+
+def gap_test(
+    fit: TrendFit,
+    x_test_days,
+    test_sizes,
+    lower: float = 2e10,
+    upper: float = 7e10,
+    *,
+    inclusive: bool = True,
+    n_sims: int = 1_000_000,
+    seed: int = 0,
+    chunk_size: int = 20_000,
+    strict: bool = True,
+) -> dict:
+    """How surprising is the observed emptiness of [lower, upper] if sizes scatter around the trend?
+
+    K = number of test systems in the gap is Poisson-binomial with p_i from gap_probabilities.
+    Reports P(K <= observed) exactly and by Monte Carlo, and checks that they agree (raising
+    MonteCarloDisagreement when strict, otherwise only flagging mc_agrees=False).
+    """
+    x_test = np.asarray(x_test_days, dtype=float)
+    test_sizes = np.asarray(test_sizes, dtype=float)
+    if x_test.shape != test_sizes.shape:
+        raise ValueError("x_test_days and test_sizes must have the same shape")
+    p = gap_probabilities(fit, x_test, lower, upper)
+    observed = count_in_gap(test_sizes, lower, upper, inclusive)
+    exact = float(min(1.0, poisson_binomial_pmf(p)[: observed + 1].sum()))
+    mc = monte_carlo_cdf(p, observed, n_sims=n_sims, seed=seed, chunk_size=chunk_size)
+    check = mc_agreement(exact, mc["hits"], n_sims)
+    result = {
+        "n_systems": int(p.size),
+        "lower": float(lower),
+        "upper": float(upper),
+        "inclusive": bool(inclusive),
+        "observed_in_gap": observed,
+        "expected_in_gap": float(p.sum()),
+        "p_le_observed_exact": exact,
+        "mc_estimate": mc["estimate"],
+        "mc_se": mc["se"],
+        "mc_hits": mc["hits"],
+        "mc_n_sims": n_sims,
+        "mc_seed": seed,
+        "mc_expected_se": check["expected_se"],
+        "mc_z": check["z"],
+        "mc_check_pvalue": check["pvalue"],
+        "mc_agrees": check["agrees"],
+    }
+    if strict and not check["agrees"]:
+        raise MonteCarloDisagreement(
+            f"exact P(K<={observed})={exact:.3g} but Monte Carlo gave {mc['hits']}/{n_sims} "
+            f"(binomial p-value {check['pvalue']:.2g})"
+        )
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# break date
+
+
+def _segment_rss(sums: np.ndarray) -> np.ndarray:
+    """RSS of an OLS line from the sums (count, x, y, xx, xy, yy) of each row's segment."""
+    n, sx, sy, sxx, sxy, syy = sums.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cxx = sxx - sx * sx / n
+        cxy = sxy - sx * sy / n
+        cyy = syy - sy * sy / n
+        return np.maximum(cyy - cxy * cxy / cxx, 0.0)
+
+
+def break_date_profile(x_days, log10_sizes, candidate_x) -> dict:
+    """Profile a two-segment fit (separate OLS line before / from each candidate date) over candidates.
+
+    Gives the evidence for a change of trend (e.g. the paper's 2018 era split) and where it is best
+    placed. The left segment is x < candidate, the right x >= candidate; candidates leaving fewer than
+    3 distinct dates on a side are skipped (rss/bic None). BIC uses the Gaussian likelihood with one
+    shared sigma and 6 parameters (2 lines, sigma, the break date); the one-line BIC (3 parameters)
+    is given for comparison. All candidates are evaluated at once from cumulative sums.
+    Returns {"n", "candidates", "rss", "bic", "n_params_two_segment", "best_x", "best_rss",
+    "best_bic", "one_line_bic", "delta_bic" (one line minus best two-segment), "reason"}.
+    """
+    x, y = _as_xy(x_days, log10_sizes)
+    candidates = np.atleast_1d(np.asarray(candidate_x, dtype=float))
+    n = x.size
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    # centre and use years so the cumulative sums stay small and the differences well conditioned
+    t = (xs - xs.mean()) / DAYS_PER_YEAR
+    v = y[order] - y.mean()
+    columns = np.column_stack([np.ones(n), t, v, t * t, t * v, v * v])
+    prefix = np.vstack([np.zeros(6), np.cumsum(columns, axis=0)])
+    distinct_prefix = np.r_[0, np.cumsum(np.diff(xs, prepend=-np.inf) != 0)]
+
+    split = np.searchsorted(xs, candidates, side="left")
+    left, right = prefix[split], prefix[-1] - prefix[split]
+    distinct_left = distinct_prefix[split]
+    valid = (distinct_left >= MIN_DISTINCT_DATES) & (distinct_prefix[-1] - distinct_left >= MIN_DISTINCT_DATES)
+    rss = np.where(valid, _segment_rss(left) + _segment_rss(right), np.nan)
+
+    n_params = 6
+    bic = _bic(_gaussian_loglik(rss, n), n_params, n)
+    one_line_bic = None
+    if distinct_prefix[-1] >= MIN_DISTINCT_DATES:
+        one_line_bic = _num(_bic(_gaussian_loglik(_segment_rss(prefix[-1:])[0], n), 3, n))
+
+    result = {
+        "n": int(n),
+        "candidates": [float(c) for c in candidates],
+        "rss": [_num(r) for r in rss],
+        "bic": [_num(b) for b in bic],
+        "n_params_two_segment": n_params,
+        "best_x": None,
+        "best_rss": None,
+        "best_bic": None,
+        "one_line_bic": one_line_bic,
+        "delta_bic": None,
+        "reason": None,
+    }
+    if not valid.any():
+        result["reason"] = "no candidate leaves 3 distinct dates on both sides"
+        return result
+    best = int(np.nanargmin(rss))
+    result.update(best_x=float(candidates[best]), best_rss=_num(rss[best]), best_bic=_num(bic[best]))
+    if one_line_bic is not None and result["best_bic"] is not None:
+        result["delta_bic"] = one_line_bic - result["best_bic"]
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# one trend vs two clusters
+
+
+def _em_two_lines(t, y, resp, min_sd, max_iter, tol):
+    """EM for a 2-component mixture of linear regressions from initial responsibilities of component 1.
+
+    Returns (loglik, params, n_iter, converged, responsibilities) or None if a component collapses.
+    The sd floor keeps the likelihood bounded (a component on 3 collinear points would be infinite).
+    The M step works on weighted moments (one 2 x n @ n x 6 product) so each iteration is cheap.
+    """
+    moments_of = np.column_stack([np.ones_like(t), t, y, t * t, t * y, y * y])
+    n = t.size
+    previous = -np.inf
+    for iteration in range(1, max_iter + 1):
+        weights = np.vstack([1.0 - resp, resp])
+        w, st, sy, stt, sty, syy = (weights @ moments_of).T
+        if np.any(w < 1e-9):
+            return None
+        ctt = stt - st * st / w
+        if np.any(ctt < 1e-12 * w):
+            return None
+        slope = (sty - st * sy / w) / ctt
+        intercept = (sy - slope * st) / w
+        rss = np.maximum(syy - sy * sy / w - slope * slope * ctt, 0.0)
+        sd = np.maximum(np.sqrt(rss / w), min_sd)
+        resid = y[:, None] - (intercept + slope * t[:, None])
+        log_joint = np.log(w / n) - 0.5 * math.log(2 * math.pi) - np.log(sd) - 0.5 * (resid / sd) ** 2
+        loglik = float(np.logaddexp(log_joint[:, 0], log_joint[:, 1]).sum())
+        resp = special.expit(log_joint[:, 1] - log_joint[:, 0])
+        if loglik - previous < tol:
+            break
+        previous = loglik
+    converged = loglik - previous < tol
+    return loglik, (w / n, intercept, slope, sd), iteration, converged, np.column_stack([1.0 - resp, resp])
+
+
+def compare_one_trend_vs_two_clusters(
+    x_days,
+    log10_sizes,
+    seed: int = 0,
+    *,
+    n_restarts: int = 10,
+    init_split_log10: float | None = None,
+    threshold: float = 10.0,
+    min_sd: float = 0.01,
+    max_iter: int = 500,
+    tol: float = 1e-7,
+) -> dict:
+    """Is "two clusters" (e.g. above/below the gap after 2018) a better description than one trend?
+
+    (a) one OLS line with Gaussian residuals (3 parameters); (b) a mixture of two linear regressions
+    fitted by EM (own intercept, slope, sd each, plus a mixing weight: 7 parameters), started from a
+    deterministic split of y at init_split_log10 (default: the median), from the sign of the one-line
+    residuals, and from n_restarts seeded random residual splits; the best likelihood wins.
+    Two clusters are preferred when BIC(one) - BIC(two) > threshold (10: Kass & Raftery "very strong").
+    min_sd (log10 units) floors component sds so the likelihood stays bounded.
+    Returns {"n", "one_trend": {loglik, n_params, bic, intercept, slope_per_day, slope_oom_per_year,
+    sd}, "two_clusters": {loglik, n_params, bic, converged, n_iter, components: [{weight, intercept,
+    slope_per_day, slope_oom_per_year, sd, n_assigned}, ...] lower cluster first}, "delta_bic",
+    "threshold", "verdict" ("two_clusters" or "one_trend")}, or {"n", "insufficient_data", "reason"}.
+    """
+    x, y = _as_xy(x_days, log10_sizes)
+    n = int(x.size)
+    n_distinct = int(np.unique(x).size)
+    if n_distinct < MIN_DISTINCT_DATES or n <= 7:
+        return {
+            "n": n,
+            "insufficient_data": True,
+            "reason": f"{n} points on {n_distinct} dates; need more than 7 points and 3 distinct dates",
+        }
+    x_mean = x.mean()
+    t = (x - x_mean) / DAYS_PER_YEAR  # centred years: well-conditioned EM; converted back below
+
+    def in_days(intercept_t, slope_t):
+        """(intercept at 1970-01-01, slope per day) from centred-years coefficients."""
+        slope_day = slope_t / DAYS_PER_YEAR
+        return intercept_t - slope_day * x_mean, slope_day
+
+    one = fit_trend(x, y)
+    rss_one = one.residual_sd**2 * (n - 2)
+    loglik_one = float(_gaussian_loglik(rss_one, n))
+    residuals = y - one.log10_size_at(x)
+
+    split = float(np.median(y)) if init_split_log10 is None else init_split_log10
+    inits = [(y > split).astype(float), (residuals > 0).astype(float)]
+    rng = np.random.default_rng(seed)
+    inits += [(residuals > np.quantile(residuals, q)).astype(float) for q in rng.uniform(0.1, 0.9, n_restarts)]
+
+    fits = [f for f in (_em_two_lines(t, y, r, min_sd, max_iter, tol) for r in inits) if f is not None]
+    if not fits:
+        return {"n": n, "insufficient_data": True, "reason": "every EM start collapsed to one component"}
+    loglik_two, (weights, intercepts, slopes, sds), n_iter, converged, R = max(fits, key=lambda f: f[0])
+
+    components = []
+    for k in np.argsort(intercepts):  # lower cluster first (intercept at the mean date)
+        intercept, slope_day = in_days(intercepts[k], slopes[k])
+        components.append(
+            {
+                "weight": float(weights[k]),
+                "intercept": float(intercept),
+                "slope_per_day": float(slope_day),
+                "slope_oom_per_year": float(oom_per_year(slope_day)),
+                "sd": float(sds[k]),
+                "n_assigned": int(np.count_nonzero(R[:, k] > 0.5)),
+            }
+        )
+    bic_one = _bic(loglik_one, 3, n)
+    bic_two = _bic(loglik_two, 7, n)
+    delta = bic_one - bic_two
+    return {
+        "n": n,
+        "one_trend": {
+            "loglik": _num(loglik_one),
+            "n_params": 3,
+            "bic": _num(bic_one),
+            "intercept": one.intercept,
+            "slope_per_day": one.slope_per_day,
+            "slope_oom_per_year": one.slope_oom_per_year,
+            "sd": math.sqrt(rss_one / n),  # maximum-likelihood sd, the one in the log-likelihood
+        },
+        "two_clusters": {
+            "loglik": loglik_two,
+            "n_params": 7,
+            "bic": bic_two,
+            "converged": converged,
+            "n_iter": n_iter,
+            "components": components,
+        },
+        "delta_bic": _num(delta),
+        "threshold": threshold,
+        "verdict": "two_clusters" if delta > threshold else "one_trend",
+    }

@@ -1,0 +1,319 @@
+"""Tests of mlsizes.stats on synthetic data with known answers (fixed seeds throughout)."""
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
+
+from mlsizes import stats as S
+
+YEAR = 365.0
+X_2018 = 17532.0  # 2018-01-01 in days since 1970-01-01
+X_2022 = 19173.0  # 2022-06-30
+
+
+def to_json(result) -> str:
+    """Results must be strict JSON: no NaN/inf sneaking in."""
+    return json.dumps(result, allow_nan=False)
+
+
+def linear_data(n, oom_per_year, noise_sd, seed, start=X_2018, years=20.0, intercept=7.0):
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(start, start + years * YEAR, n))
+    y = intercept + oom_per_year * (x - start) / YEAR + rng.normal(0.0, noise_sd, n)
+    return x, y
+
+
+# --- time axis and units ---------------------------------------------------------------------------
+
+
+def test_days_since_epoch():
+    dates = np.array(["1970-01-01", "1970-01-02T12:00", "2018-01-01", "NaT"], dtype="datetime64[ns]")
+    days = S.days_since_epoch(dates)
+    np.testing.assert_array_equal(days[:3], [0.0, 1.5, X_2018])
+    assert np.isnan(days[3])
+    assert S.days_since_epoch(["2022-06-30"])[0] == X_2022
+
+
+def test_unit_conventions_match_hand_computation():
+    slope = 0.9 / 365  # 0.9 OOMs per year, expressed per day
+    # log10(2) * 365 / (0.9 * 30) = 0.30103 * 365 / 27 = 4.06947 months
+    assert S.doubling_time_months(slope) == pytest.approx(4.06947, abs=1e-4)
+    assert S.oom_per_year(slope) == pytest.approx(0.9)
+    fit = S.fit_trend([0.0, 100.0, 200.0, 300.0], slope * np.array([0.0, 100.0, 200.0, 300.0]) + 5)
+    assert fit.doubling_time_months == pytest.approx(4.06947, abs=1e-4)
+    assert fit.growth_x_per_year == pytest.approx(10**0.9)
+    assert fit.r2 == pytest.approx(1.0)
+
+
+# --- fit_trend --------------------------------------------------------------------------------------
+
+
+def test_fit_trend_recovers_known_slope_and_scatter():
+    x, y = linear_data(n=300, oom_per_year=0.5, noise_sd=0.3, seed=1)
+    fit = S.fit_trend(x, y)
+    assert not fit.insufficient_data
+    assert fit.n == 300 and fit.n_distinct_dates == 300
+    assert fit.slope_oom_per_year == pytest.approx(0.5, abs=0.02)
+    assert fit.residual_sd == pytest.approx(0.3, abs=0.03)
+    # signal variance of a uniform 20-year window: 0.5^2 * 20^2 / 12 = 8.33; noise 0.09
+    assert fit.r2 == pytest.approx(8.33 / (8.33 + 0.09), abs=0.01)
+    start, end = fit.log10_size_at([X_2018, X_2018 + 20 * YEAR])
+    assert start == pytest.approx(7.0, abs=0.1) and end == pytest.approx(17.0, abs=0.1)
+    to_json(fit.to_dict())
+
+
+def test_fit_trend_insufficient_data_is_flagged_not_nan():
+    fit = S.fit_trend([X_2018, X_2018, X_2022, X_2022, X_2022], [8.0, 9.0, 10.0, 11.0, 10.5])
+    assert fit.insufficient_data
+    assert fit.n == 5 and fit.n_distinct_dates == 2
+    assert "distinct dates" in fit.reason
+    numbers = ["slope_per_day", "intercept", "slope_oom_per_year", "doubling_time_months", "r2", "residual_sd"]
+    assert all(getattr(fit, name) is None for name in numbers)
+    assert fit.log10_size_at(X_2022) is None
+    to_json(fit.to_dict())
+    assert S.fit_trend([], []).insufficient_data
+
+
+def test_fit_trend_rejects_missing_values():
+    with pytest.raises(ValueError):
+        S.fit_trend([1.0, 2.0, np.nan], [1.0, 2.0, 3.0])
+
+
+# --- bootstrap --------------------------------------------------------------------------------------
+
+
+def test_bootstrap_interval_covers_true_slope_at_nominal_rate():
+    covered = 0
+    for seed in range(200):
+        x, y = linear_data(n=40, oom_per_year=0.5, noise_sd=0.5, seed=seed, years=5.0)
+        result = S.bootstrap_slope(x, y, n_resamples=400, seed=seed, jitter=False)
+        low, _, high = result.slope_oom_per_year
+        covered += low <= 0.5 <= high
+    assert 0.88 <= covered / 200 <= 0.99
+
+
+def test_bootstrap_is_deterministic_given_seed():
+    x, y = linear_data(n=100, oom_per_year=0.9, noise_sd=0.8, seed=3, years=4.5)
+    first = S.bootstrap_slope(x, y, n_resamples=300, seed=42)
+    assert first == S.bootstrap_slope(x, y, n_resamples=300, seed=42)
+    assert first != S.bootstrap_slope(x, y, n_resamples=300, seed=43)
+    assert first.n_used == 300 and first.n_skipped == 0
+    # positive slopes: the short doubling time goes with the steep slope, quantiles ascending
+    assert first.doubling_time_months[0] < first.doubling_time_months[1] < first.doubling_time_months[2]
+    to_json(first.to_dict())
+
+
+def test_bootstrap_jitter_adds_the_size_imprecision():
+    x = np.linspace(X_2018, X_2022, 50)
+    y = 8.0 + 0.5 * (x - X_2018) / YEAR  # exactly linear
+    plain = S.bootstrap_slope(x, y, n_resamples=200, seed=0, jitter=False).slope_oom_per_year
+    jittered = S.bootstrap_slope(x, y, n_resamples=200, seed=0, jitter=True).slope_oom_per_year
+    assert plain[2] - plain[0] == pytest.approx(0.0, abs=1e-9)
+    assert jittered[2] - jittered[0] > 0.05
+    assert jittered[1] == pytest.approx(0.5, abs=0.05)
+
+
+def test_bootstrap_skips_and_counts_resamples_with_too_few_dates():
+    x = np.r_[np.zeros(10), np.full(10, 100.0), 200.0]  # the third date is one system
+    y = np.r_[np.zeros(10), np.ones(10), 2.0] + np.linspace(0, 0.1, 21)
+    result = S.bootstrap_slope(x, y, n_resamples=1000, seed=0)
+    # P(resample misses the lone system) = (20/21)^21 = 0.36
+    assert result.n_used + result.n_skipped == 1000
+    assert 300 <= result.n_skipped <= 420
+
+
+def test_bootstrap_doubling_time_undefined_when_slope_changes_sign():
+    x, y = linear_data(n=30, oom_per_year=0.0, noise_sd=0.5, seed=5, years=4.0)
+    result = S.bootstrap_slope(x, y, n_resamples=500, seed=0)
+    assert result.slope_oom_per_year[0] < 0 < result.slope_oom_per_year[2]
+    assert result.doubling_time_months is None and "sign" in result.reason
+    to_json(result.to_dict())
+
+
+# --- Poisson-binomial ------------------------------------------------------------------------------
+
+
+def brute_force_pmf(p):
+    pmf = np.zeros(len(p) + 1)
+    for outcome in itertools.product([0, 1], repeat=len(p)):
+        pmf[sum(outcome)] += math.prod(pi if o else 1 - pi for pi, o in zip(p, outcome))
+    return pmf
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 9, 12])
+def test_pmf_matches_brute_force_enumeration(n):
+    rng = np.random.default_rng(n)
+    p = rng.uniform(0, 1, n)
+    if n >= 2:
+        p[0], p[-1] = 0.0, 1.0  # certain misses and hits are part of the model
+    pmf = S.poisson_binomial_pmf(p)
+    np.testing.assert_allclose(pmf, brute_force_pmf(p), rtol=1e-12, atol=1e-15)
+    assert pmf.sum() == pytest.approx(1.0, abs=1e-12)
+    cdf = [S.poisson_binomial_cdf(p, k) for k in range(-1, n + 1)]
+    assert cdf[0] == 0.0 and cdf[-1] == pytest.approx(1.0)
+    assert all(a <= b for a, b in zip(cdf, cdf[1:]))
+
+
+def test_pmf_large_n_moments_and_tiny_tail():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, 3000)
+    pmf = S.poisson_binomial_pmf(p)
+    k = np.arange(p.size + 1)
+    assert pmf.min() >= 0 and pmf.sum() == pytest.approx(1.0, abs=1e-10)
+    assert k @ pmf == pytest.approx(p.sum(), rel=1e-10)
+    assert (k - p.sum()) ** 2 @ pmf == pytest.approx(np.sum(p * (1 - p)), rel=1e-8)
+    # all 100 systems 90% likely in the gap: P(K = 0) = 0.1^100, kept to full relative precision
+    assert S.poisson_binomial_cdf(np.full(100, 0.9), 0) == pytest.approx(1e-100, rel=1e-10)
+
+
+def test_pmf_rejects_invalid_probabilities():
+    for bad in ([0.5, 1.2], [np.nan], [[0.1, 0.2]]):
+        with pytest.raises(ValueError):
+            S.poisson_binomial_pmf(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=0.0, max_value=1.0), max_size=60))
+def test_pmf_is_a_distribution_for_any_probabilities(p):
+    pmf = S.poisson_binomial_pmf(p)
+    assert pmf.shape == (len(p) + 1,)
+    assert np.all(pmf >= 0)
+    assert pmf.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.arange(len(p) + 1) @ pmf == pytest.approx(sum(p), abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("n", "p_max", "k"), [(30, 0.3, 0), (30, 0.3, 3), (100, 0.1, 5), (12, 0.9, 9)]
+)
+def test_monte_carlo_matches_exact_within_4_se(n, p_max, k):
+    p = np.random.default_rng(n + k).uniform(0, p_max, n)
+    exact = S.poisson_binomial_cdf(p, k)
+    mc = S.monte_carlo_cdf(p, k, n_sims=200_000, seed=k, chunk_size=30_000)
+    assert mc["n_sims"] == 200_000
+    assert abs(mc["estimate"] - exact) <= 4 * math.sqrt(exact * (1 - exact) / 200_000)
+    assert S.mc_agreement(exact, mc["hits"], 200_000)["agrees"]
+    assert mc == S.monte_carlo_cdf(p, k, n_sims=200_000, seed=k, chunk_size=30_000)
+
+
+def test_mc_agreement_check_can_fail_and_handles_zero_hits():
+    assert not S.mc_agreement(0.5, 400_000, 1_000_000)["agrees"]  # 200 SE away
+    assert S.mc_agreement(0.5, 500_500, 1_000_000)["agrees"]  # 1 SE away
+    assert S.mc_agreement(1e-9, 0, 1_000_000)["agrees"]  # exact too small to be seen
+    assert S.mc_agreement(1e-6, 1, 1_000_000)["agrees"]  # one hit where one is expected
+    assert not S.mc_agreement(1e-9, 5, 1_000_000)["agrees"]
+    assert not S.mc_agreement(0.0, 1, 1_000_000)["agrees"]
+
+
+# --- gap test ---------------------------------------------------------------------------------------
+
+
+def test_gap_probabilities_equal_normal_interval_probability():
+    fit = S.TrendFit(n=50, n_distinct_dates=50, intercept=-20.0, slope_per_day=0.0017, residual_sd=0.7)
+    x = np.linspace(18262, X_2022, 25)  # 2020 onwards
+    mu = -20.0 + 0.0017 * x
+    expected = sps.norm.cdf(math.log10(7e10), mu, 0.7) - sps.norm.cdf(math.log10(2e10), mu, 0.7)
+    np.testing.assert_allclose(S.gap_probabilities(fit, x, 2e10, 7e10), expected, rtol=1e-12)
+    # gap far above the trend: tiny but accurate (no 1 - 1 cancellation)
+    far = S.TrendFit(n=50, n_distinct_dates=50, intercept=5.0, slope_per_day=0.0, residual_sd=0.5)
+    tail = sps.norm.sf(math.log10(2e10), 5.0, 0.5) - sps.norm.sf(math.log10(7e10), 5.0, 0.5)
+    assert S.gap_probabilities(far, [0.0], 2e10, 7e10)[0] == pytest.approx(tail, rel=1e-9)
+    with pytest.raises(ValueError):
+        S.gap_probabilities(S.fit_trend([1.0, 2.0], [1.0, 2.0]), x, 2e10, 7e10)
+
+
+def test_count_in_gap_inclusive_versus_strict():
+    sizes = [1e10, 2e10, 3e10, 7e10, 1e11]
+    assert S.count_in_gap(sizes, 2e10, 7e10, inclusive=True) == 3
+    assert S.count_in_gap(sizes, 2e10, 7e10, inclusive=False) == 1
+
+
+def test_gap_test_end_to_end():
+    rng = np.random.default_rng(7)
+    x = rng.uniform(X_2018, X_2022, 130)
+    y = 8.0 + 0.9 * (x - X_2018) / YEAR + rng.normal(0, 0.8, x.size)
+    fit = S.fit_trend(x, y)
+    x_test = x[x >= 18262]
+    sizes = 10 ** y[x >= 18262]
+    result = S.gap_test(fit, x_test, sizes, n_sims=200_000, seed=1)
+    to_json(result)
+    p = S.gap_probabilities(fit, x_test, 2e10, 7e10)
+    assert result["n_systems"] == x_test.size
+    assert result["observed_in_gap"] == S.count_in_gap(sizes, 2e10, 7e10)
+    assert result["expected_in_gap"] == pytest.approx(p.sum())
+    assert result["p_le_observed_exact"] == pytest.approx(S.poisson_binomial_cdf(p, result["observed_in_gap"]))
+    assert result["mc_agrees"] and abs(result["mc_z"]) <= 4
+    # drawn from the model itself, the observed count is unremarkable
+    assert 0.001 < result["p_le_observed_exact"] < 0.999
+
+
+# --- break date -------------------------------------------------------------------------------------
+
+
+def test_break_date_profile_finds_planted_break():
+    rng = np.random.default_rng(11)
+    x = rng.uniform(-18 * YEAR, X_2022, 500)  # 1952 to 2022
+    break_x = 16436.0  # 2015-01-01
+    years = (x - break_x) / YEAR
+    y = np.where(years < 0, 7.0 + 0.1 * years, 7.5 + 0.9 * years) + rng.normal(0, 0.4, x.size)
+    candidates = np.linspace(-10 * YEAR, X_2022 - YEAR, 100)
+    profile = S.break_date_profile(x, y, candidates)
+    to_json(profile)
+    assert abs(profile["best_x"] - break_x) < YEAR
+    assert profile["delta_bic"] > 10
+    assert len(profile["rss"]) == 100
+
+
+def test_break_date_rss_equals_two_separate_fits():
+    x, y = linear_data(n=80, oom_per_year=0.3, noise_sd=0.6, seed=2)
+    x = np.r_[x, x[:5]]  # repeated dates are grouped on one side
+    y = np.r_[y, y[:5] + 0.2]
+    candidates = [x.min() - 1, x[1], x[20], x[60], x.max() + 1]
+    profile = S.break_date_profile(x, y, candidates)
+    for c, rss in zip(candidates, profile["rss"]):
+        left, right = x < c, x >= c
+        if min(np.unique(x[left]).size, np.unique(x[right]).size) < 3:
+            assert rss is None
+            continue
+        direct = sum(
+            np.sum((y[m] - np.polyval(np.polyfit(x[m], y[m], 1), x[m])) ** 2) for m in (left, right)
+        )
+        assert rss == pytest.approx(direct, rel=1e-9)
+    assert profile["rss"][0] is None and profile["rss"][-1] is None and profile["rss"][2] is not None
+
+
+# --- one trend vs two clusters ---------------------------------------------------------------------
+
+
+def test_two_separated_lines_prefer_two_clusters():
+    rng = np.random.default_rng(5)
+    x_low, x_high = rng.uniform(X_2018, X_2022, 100), rng.uniform(X_2018, X_2022, 27)
+    y_low = 8.5 + 0.5 * (x_low - X_2018) / YEAR + rng.normal(0, 0.5, 100)
+    y_high = 11.3 + rng.normal(0, 0.2, 27)
+    result = S.compare_one_trend_vs_two_clusters(np.r_[x_low, x_high], np.r_[y_low, y_high], seed=0)
+    to_json(result)
+    assert result["verdict"] == "two_clusters" and result["delta_bic"] > 10
+    low, high = result["two_clusters"]["components"]
+    assert high["weight"] == pytest.approx(27 / 127, abs=0.05)
+    assert high["slope_oom_per_year"] == pytest.approx(0.0, abs=0.2)
+    assert low["slope_oom_per_year"] == pytest.approx(0.5, abs=0.2)
+    assert high["sd"] == pytest.approx(0.2, abs=0.08)
+
+
+def test_one_line_prefers_one_trend():
+    x, y = linear_data(n=129, oom_per_year=0.9, noise_sd=0.8, seed=8, years=4.5)
+    result = S.compare_one_trend_vs_two_clusters(x, y, seed=0)
+    to_json(result)
+    assert result["verdict"] == "one_trend" and result["delta_bic"] <= 10
+    assert result["one_trend"]["slope_oom_per_year"] == pytest.approx(0.9, abs=0.3)
+    assert result["one_trend"]["n_params"] == 3 and result["two_clusters"]["n_params"] == 7
+
+
+def test_cluster_comparison_with_too_few_points_is_flagged():
+    result = S.compare_one_trend_vs_two_clusters([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 5.0])
+    assert result["insufficient_data"] and result["n"] == 4
