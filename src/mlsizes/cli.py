@@ -102,3 +102,156 @@ def metadata(out_dir: Path) -> None:
 
     for path in stage.run(out_dir):
         click.echo(f"wrote {path}")
+
+
+class _DownloadProgress:
+    """Download progress on stderr: one self-updating line on a terminal, a line every 10 MB in a log."""
+
+    LOG_STEP = 10 << 20
+
+    def __init__(self) -> None:
+        self.on_tty = sys.stderr.isatty()
+        self.next_log = self.LOG_STEP
+        self.line_open = False
+
+    def update(self, done: int, total: int | None) -> None:
+        of = f" of {total / 2**20:.1f}" if total else ""
+        text = f"downloaded {done / 2**20:.1f}{of} MB"
+        if self.on_tty:
+            click.echo(f"\r{text}", err=True, nl=False)
+            self.line_open = True
+        elif done >= self.next_log:
+            click.echo(text, err=True)
+            self.next_log = done + self.LOG_STEP
+
+    def retry(self, reason: str, delay: float) -> None:
+        self.end_line()
+        self.next_log = self.LOG_STEP
+        click.echo(f"{reason}; retrying in {delay:g} s", err=True)
+
+    def end_line(self) -> None:
+        if self.line_open:
+            click.echo(err=True)
+            self.line_open = False
+
+
+@main.command()
+@click.option("--url", default="https://epoch.ai/data/notable_ai_models.csv", show_default=True,
+              help="Where to download the CSV from.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+              help="Seconds to wait for the connection, and for each read of the body.")
+@click.option("--max-mb", type=click.FloatRange(min=0, min_open=True), default=200.0, show_default=True,
+              help="Refuse a body larger than this many MiB.")
+@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Attempts after a connection error, timeout, cut-off body or HTTP 5xx (never after a 4xx).")
+@click.option("--backoff", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Seconds before the first retry, doubled before each next one.")
+def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float) -> None:
+    """Download Epoch's current CSV and store it as a new dated snapshot in data/raw/epoch/.
+
+    The file must pass the same checks as every snapshot (a CSV with the required columns); its provenance
+    record (URL, retrieval time, sha256, size, rows, licence) is written beside it. A snapshot is never
+    overwritten: a date already taken gets a suffix (-2, -3...), and content identical to an existing snapshot
+    is reported with nothing written. params.yaml is left alone: the command prints how to build from the new
+    snapshot. The project root is the nearest folder with dvc.yaml, or $MLSIZES_ROOT.
+    """
+    from mlsizes import fetch as stage
+    from mlsizes.project import ProjectNotFound, project_root, raw_snapshot_dir
+
+    try:
+        root = project_root()
+    except ProjectNotFound as exc:
+        _fail(str(exc))
+    options = stage.FetchOptions(timeout=timeout, max_bytes=int(max_mb * stage.MB), retries=retries,
+                                 backoff=backoff)
+    progress = _DownloadProgress()
+    click.echo(f"fetching {url}", err=True)
+    try:
+        result = stage.run(url, raw_snapshot_dir(root), options, on_progress=progress.update,
+                           on_retry=progress.retry)
+    except stage.FetchError as exc:
+        progress.end_line()
+        _fail(str(exc))
+    progress.end_line()
+    shown = result.snapshot.relative_to(root)
+    if not result.stored:
+        click.echo(f"unchanged: {url} is identical to {shown}; nothing written")
+        return
+    record = result.provenance
+    click.echo(f"stored {shown} ({record['rows']} rows, {record['size_bytes']} bytes, sha256 {record['sha256']}) "
+               f"and its provenance record {shown.with_suffix('').name}.provenance.yaml")
+    click.echo(f"to build the dataset from it: set `snapshot: {record['snapshot']}` in params.yaml, "
+               f"then run `dvc repro`")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list (oldest first) instead of a table.")
+def versions(as_json: bool) -> None:
+    """List the dataset releases: commits that changed the version in dataset.yaml, oldest first.
+
+    Each line shows the version, its commit, date, upstream snapshot, and headline figures read from the
+    metrics git holds at that commit. Use a version name with `mlsizes diff`.
+    """
+    from mlsizes import versions as stage
+
+    try:
+        listing = stage.run(_root())
+    except stage.VersionError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(listing, indent=2))
+    elif not listing:
+        click.echo("no releases yet (a release is a commit that changes the version in dataset.yaml)")
+    else:
+        click.echo(stage.render(listing))
+
+
+@main.command()
+@click.argument("old", default="HEAD")
+@click.argument("new", default="workspace")
+@click.option("--md", "output", flag_value="md", help="Markdown, e.g. for a pull-request comment.")
+@click.option("--json", "output", flag_value="json", help="Machine-readable JSON.")
+def diff(old: str, new: str, output: str | None) -> None:
+    """Show how records and metrics changed between two dataset versions OLD and NEW.
+
+    OLD and NEW are git revisions (commit, tag, branch), release versions from `mlsizes versions`, or
+    `workspace` (the files on disk). Default: HEAD against the workspace. Records are keyed by id and
+    compared field by field; the trend and gap metrics are shown Old, New, Change, with a plain-words line
+    for each change in the gap verdict. Reads what git holds, so it needs no DVC remote.
+    """
+    from mlsizes import diff as stage
+
+    try:
+        click.echo(stage.run(_root(), old, new, output or "table"), nl=False)
+    except stage.VersionError as exc:
+        _fail(str(exc))
+
+
+@main.command()
+@click.argument("version")
+@click.option("--notes", default="", help="One or two sentences on what this release is.")
+@click.option("--date", "release_date", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Release date (default: the as-of date of the build, from params.yaml).")
+def release(version: str, notes: str, release_date) -> None:
+    """Prepare dataset release VERSION: write dataset.yaml and a CHANGELOG entry from the diff to the last release.
+
+    Run it after `dvc repro`, then commit dataset.yaml, CHANGELOG.md, dvc.lock and the data and metrics:
+    that commit is the release. Versions are never reused.
+    """
+    from mlsizes import versions as stage
+
+    try:
+        paths = stage.prepare(_root(), version, notes, release_date.date() if release_date else None)
+    except stage.VersionError as exc:
+        _fail(str(exc))
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
+def _root() -> Path:
+    from mlsizes.project import ProjectNotFound, project_root
+
+    try:
+        return project_root()
+    except ProjectNotFound as exc:
+        _fail(str(exc))
