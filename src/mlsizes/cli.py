@@ -255,3 +255,31 @@ def _root() -> Path:
         return project_root()
     except ProjectNotFound as exc:
         _fail(str(exc))
+
+
+@main.command()
+@click.argument("curated", type=EXISTING_FILE)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for trends.json, gap.json and the plot data (plots/*.csv).")
+@click.option("--params", "params_path", type=EXISTING_FILE, default=Path("params.yaml"), show_default=True,
+              help="YAML file with the `analysis:` section (as-of date, gap bounds, counts, seed).")
+@click.option("--json", "as_json", is_flag=True, help="Print the gap-test results as JSON instead of a summary.")
+def analyze(curated: Path, out_dir: Path, params_path: Path, as_json: bool) -> None:
+    """Fit the size trends and run the parameter-gap test on a CURATED table (any curated file).
+
+    Progress goes to stderr; the same seed and params give byte-identical outputs.
+    """
+    from mlsizes import analyze as stage
+
+    analysis = stage.run(curated, params_path, out_dir)
+    if as_json:
+        click.echo(stage.to_json(analysis.gap["tests"]), nl=False)
+        return
+    for group, tests in analysis.gap["tests"].items():
+        test = tests["inclusive"]
+        if test["insufficient_data"]:
+            click.echo(f"{group:>12}: insufficient data ({test['reason']})")
+            continue
+        click.echo(f"{group:>12}: {test['observed_in_gap']} in the gap, {test['expected_in_gap']:.1f} expected, "
+                   f"P(K<=obs) = {test['p_le_observed_exact']:.2g} (Monte Carlo {test['mc_estimate']:.2g})")
+    click.echo(f"wrote {out_dir / 'trends.json'}, {out_dir / 'gap.json'} and {out_dir / 'plots'}/")

@@ -116,7 +116,8 @@ def _metrics(typed: pd.DataFrame, models: pd.DataFrame, rejected: pd.DataFrame, 
         raise IdentityError(
             f"identity broken: {len(typed)} input rows != {len(models)} curated + {len(rejected)} rejected"
         )
-    by_source = typed["source"].str.split(":").str[0].value_counts()
+    per_source = typed["source"].value_counts()
+    by_source = per_source.groupby(per_source.index.str.split(":").str[0]).sum()
     with_parameters = int(models["parameters"].notna().sum())
     return {
         "snapshot": snapshot_id,

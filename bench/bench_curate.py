@@ -1,0 +1,90 @@
+"""Benchmark the curated-dataset pipeline (issue 2): real snapshot, synthetic 100k and 1M rows, no-op dvc repro.
+
+Each measurement runs in a fresh subprocess so peak memory (ru_maxrss) belongs to that run alone.
+Prints a Markdown table; `make bench` runs every bench script.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAPSHOT = ROOT / "data" / "raw" / "epoch" / "epoch_notable_ai_models_2026-03-10.csv"
+
+WORKER = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+from mlsizes import contracts, curate, ingest
+contracts.curated_schema()
+t1 = time.perf_counter()
+snapshot = ingest.load(sys.argv[1])
+typed = ingest.process(snapshot)
+t2 = time.perf_counter()
+result = curate.process(typed, snapshot.snapshot_id)
+t3 = time.perf_counter()
+contracts.record_failures(result.models, contracts.curated_schema())
+t4 = time.perf_counter()
+print(json.dumps({"imports_s": t1 - t0, "ingest_s": t2 - t1, "curate_s": t3 - t2, "validate_s": t4 - t3,
+                  "work_s": t4 - t1, "rows": len(typed), "curated": len(result.models),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def synthetic_snapshot(path: Path, rows: int, seed: int = 0) -> Path:
+    """An upstream-shaped file (2026 columns) with realistic values: real rows resampled, names made unique."""
+    import numpy as np
+    import pandas as pd
+
+    real = pd.read_csv(SNAPSHOT, dtype=str, keep_default_na=False)
+    rng = np.random.default_rng(seed)
+    frame = real.iloc[rng.integers(0, len(real), rows)].reset_index(drop=True)
+    frame["Model"] = frame["Model"].str.strip() + " v" + pd.Series(np.arange(rows)).astype(str)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def measure(path: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-c", WORKER, str(path)], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+def noop_repro() -> dict:
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
+    dvc = str(ROOT / ".venv" / "bin" / "dvc")
+    subprocess.run([dvc, "repro"], cwd=ROOT, env=env, capture_output=True, check=True)
+    timings = {}
+    for label, args in (("dvc repro (no-op)", ["repro"]), ("dvc --version (start-up)", ["--version"])):
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run([dvc, *args], cwd=ROOT, env=env, capture_output=True, check=True)
+            runs.append(time.perf_counter() - start)
+        timings[label] = sorted(runs)[2]
+    return timings
+
+
+def main() -> None:
+    print("| input | rows | ingest s | curate s | pandera s | work s (after imports) | peak MB |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs = [(SNAPSHOT.name, SNAPSHOT)]
+        for rows in (100_000, 1_000_000):
+            inputs.append((f"synthetic {rows:,}", synthetic_snapshot(Path(tmp) / f"synthetic_{rows}.csv", rows)))
+        for label, path in inputs:
+            m = measure(path)
+            print(f"| {label} | {m['rows']:,} | {m['ingest_s']:.2f} | {m['curate_s']:.2f} | {m['validate_s']:.2f} "
+                  f"| {m['work_s']:.2f} | {m['peak_mb']:.0f} |")
+    print()
+    for label, seconds in noop_repro().items():
+        print(f"- {label}: {seconds:.2f} s (median of 5)")
+
+
+if __name__ == "__main__":
+    main()

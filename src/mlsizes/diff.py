@@ -1,0 +1,253 @@
+"""`mlsizes diff A B`: how the records and the trend and gap metrics changed between two dataset versions.
+
+Load: the curated table and the metrics files at each revision (from git, or the workspace).
+Process: records added, removed and changed field by field (keyed by id); every metric side by side.
+Save: render as a terminal table, Markdown (for a pull-request comment) or JSON.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from mlsizes import versions
+from mlsizes.versions import VersionError
+
+MODELS = "data/curated/models.csv"
+METRICS_FILES = ("metrics/curation.json", "metrics/trends.json", "metrics/gap.json")
+# Columns that say where a row sits in its source file; they change with every snapshot and are no news.
+BOOKKEEPING = ("source", "source_row")
+SIGNIFICANT = 6
+
+
+@dataclass
+class Side:
+    name: str
+    revision: str
+    models: pd.DataFrame
+    metrics: dict[str, dict]
+
+
+@dataclass
+class DatasetDiff:
+    old: Side
+    new: Side
+    added: pd.DataFrame
+    removed: pd.DataFrame
+    changed: list[dict]
+    metrics: list[dict]
+    missing_metrics: list[str] = field(default_factory=list)
+    headlines: list[str] = field(default_factory=list)
+
+
+def load_side(root: Path, name: str) -> Side:
+    revision = versions.resolve(root, name)
+    text = versions.read_at(root, revision, MODELS)
+    if text is None:
+        raise VersionError(f"{name}: no {MODELS} at this revision (it predates the pipeline)")
+    models = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False).set_index("id", drop=False)
+    metrics = {path: versions.read_json_at(root, revision, path) for path in METRICS_FILES}
+    return Side(name=name, revision=revision, models=models, metrics=metrics)
+
+
+def _number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _same(old: str, new: str) -> bool:
+    """Equal as text, or as numbers ("1.75e+11" and "175000000000.0" are the same size)."""
+    if old == new:
+        return True
+    a, b = _number(old), _number(new)
+    return a is not None and b is not None and a == b
+
+
+def renamed_pairs(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, str]:
+    """Old id -> new id for records upstream renamed: gone under one id, new under another, same link.
+
+    A link pairs records only when it is unique on both sides, so two systems from one paper never pair.
+    """
+    gone = old.loc[old.index.difference(new.index)]
+    came = new.loc[new.index.difference(old.index)]
+    links_old = old["link"][old["link"] != ""].value_counts()
+    links_new = new["link"][new["link"] != ""].value_counts()
+    unique = set(links_old[links_old == 1].index) & set(links_new[links_new == 1].index)
+    by_link = {link: record_id for record_id, link in came["link"].items() if link in unique}
+    return {record_id: by_link[link] for record_id, link in gone["link"].items() if link in by_link}
+
+
+def record_changes(old: pd.DataFrame, new: pd.DataFrame, renamed: dict[str, str]) -> list[dict]:
+    pairs = [(record_id, record_id) for record_id in old.index.intersection(new.index)] + list(renamed.items())
+    fields = [c for c in new.columns if c in old.columns and c not in BOOKKEEPING]
+    changes = []
+    for old_id, new_id in sorted(pairs, key=lambda pair: pair[1]):
+        before, after = old.loc[old_id], new.loc[new_id]
+        for column in fields:
+            if not _same(before[column], after[column]):
+                changes.append({"id": new_id, "name": after["name"], "field": column,
+                                "old": before[column], "new": after[column]})
+    return changes
+
+
+def flatten(value, prefix: str = "") -> dict:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(value, list):
+        return {f"{prefix}[{i}]": item for i, item in enumerate(value)} if not any(
+            isinstance(item, (dict, list)) for item in value) else {
+            k: v for i, item in enumerate(value) for k, v in flatten(item, f"{prefix}[{i}]").items()}
+    return {prefix: value}
+
+
+def round_significant(value: float) -> float:
+    if value == 0 or not math.isfinite(value):
+        return value
+    return float(f"{value:.{SIGNIFICANT}g}")
+
+
+def metric_rows(old: dict[str, dict | None], new: dict[str, dict | None]) -> list[dict]:
+    rows = []
+    for path in METRICS_FILES:
+        before, after = flatten(old.get(path) or {}), flatten(new.get(path) or {})
+        for key in sorted(set(before) | set(after), key=lambda k: (k not in after, k)):
+            a, b = before.get(key), after.get(key)
+            numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
+            if numeric:
+                a, b = round_significant(a), round_significant(b)
+                change = round_significant(b - a)
+            else:
+                change = None
+            if a != b:
+                rows.append({"file": path, "metric": key, "old": a, "new": b, "change": change})
+    return rows
+
+
+def gap_headlines(old: dict | None, new: dict | None) -> list[str]:
+    """Plain-words lines for the gap verdict: in-gap counts and P(K<=obs) per test, where they changed."""
+    lines = []
+    before, after = flatten(old or {}), flatten(new or {})
+    for key in sorted(after):
+        if not key.endswith(".observed"):
+            continue
+        test = key.removesuffix(".observed")
+        p_key = next((k for k in (f"{test}.p_exact", f"{test}.p_value") if k in after), None)
+        count_old, count_new = before.get(key), after[key]
+        p_old, p_new = (before.get(p_key), after.get(p_key)) if p_key else (None, None)
+        if count_old == count_new and p_old == p_new:
+            continue
+        line = f"in-gap {test.replace('.', ' ')}: {_fmt(count_old)} -> {_fmt(count_new)}"
+        if p_key:
+            line += f"; P(K<=obs) {_fmt(p_old)} -> {_fmt(p_new)}"
+        lines.append(line)
+    return lines
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def process(root: Path, old_name: str, new_name: str) -> DatasetDiff:
+    old, new = load_side(root, old_name), load_side(root, new_name)
+    if old.revision == new.revision and old.revision != versions.WORKSPACE:
+        raise VersionError(f"{old_name} and {new_name} are the same revision ({old.revision[:10]}): nothing to diff")
+    renamed = renamed_pairs(old.models, new.models)
+    added = new.models.loc[new.models.index.difference(old.models.index).difference(list(renamed.values()))]
+    removed = old.models.loc[old.models.index.difference(new.models.index).difference(list(renamed))]
+    missing = [f"{side.name}: {path}" for side in (old, new) for path, data in side.metrics.items() if data is None]
+    return DatasetDiff(
+        old=old, new=new, added=added, removed=removed,
+        changed=record_changes(old.models, new.models, renamed),
+        metrics=metric_rows(old.metrics, new.metrics),
+        missing_metrics=missing,
+        headlines=gap_headlines(old.metrics.get("metrics/gap.json"), new.metrics.get("metrics/gap.json")),
+    )
+
+
+def to_json(diff: DatasetDiff) -> dict:
+    brief = ["id", "name", "primary_domain", "publication_date", "parameters"]
+    return {
+        "old": {"name": diff.old.name, "revision": diff.old.revision, "records": len(diff.old.models)},
+        "new": {"name": diff.new.name, "revision": diff.new.revision, "records": len(diff.new.models)},
+        "added": diff.added[brief].to_dict(orient="records"),
+        "removed": diff.removed[brief].to_dict(orient="records"),
+        "changed": diff.changed,
+        "metrics": diff.metrics,
+        "gap_verdict": diff.headlines,
+        "missing_metrics": diff.missing_metrics,
+    }
+
+
+def _table(headers: list[str], rows: list[list], markdown: bool) -> str:
+    cells = [[str(c) for c in row] for row in rows]
+    if markdown:
+        escape = lambda text: text.replace("|", "\\|").replace("\n", " ")  # noqa: E731
+        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in cells]
+        return "\n".join(lines)
+    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
+    line = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(row) for row in cells])
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render(diff: DatasetDiff, markdown: bool) -> str:
+    title = (f"{diff.old.name} ({_rev(diff.old)}, {len(diff.old.models)} records) -> "
+             f"{diff.new.name} ({_rev(diff.new)}, {len(diff.new.models)} records)")
+    heading = (lambda text: f"\n### {text}\n") if markdown else (lambda text: f"\n{text}\n{'=' * len(text)}")
+    out = [f"## Dataset diff: {title}" if markdown else f"Dataset diff: {title}"]
+    out.append(heading("Gap verdict"))
+    out.append("\n".join(f"- {line}" for line in diff.headlines) or "- no change in the gap test results")
+    summary = (f"{len(diff.added)} added, {len(diff.removed)} removed, "
+               f"{len({c['id'] for c in diff.changed})} changed ({len(diff.changed)} field changes)")
+    out.append(heading(f"Records: {summary}"))
+    brief = lambda frame: [[r["id"], _short(r["name"], 40), r["primary_domain"], r["publication_date"],  # noqa: E731
+                            r["parameters"] or "-"] for _, r in frame.iterrows()]
+    for label, frame in (("Added", diff.added), ("Removed", diff.removed)):
+        if len(frame):
+            out.append(f"{label}:" if not markdown else f"**{label}**\n")
+            out.append(_table(["id", "name", "domain", "date", "parameters"], brief(frame), markdown))
+    if diff.changed:
+        out.append("Changed:" if not markdown else "**Changed**\n")
+        out.append(_table(["id", "field", "old", "new"],
+                          [[c["id"], c["field"], _short(c["old"]), _short(c["new"])] for c in diff.changed], markdown))
+    out.append(heading("Metrics"))
+    if diff.metrics:
+        out.append(_table(["metric", "Old", "New", "Change"],
+                          [[f"{Path(r['file']).stem}: {r['metric']}", _fmt(r["old"]), _fmt(r["new"]),
+                            "" if r["change"] is None else f"{r['change']:+.3g}"] for r in diff.metrics], markdown))
+    else:
+        out.append("no metric changed")
+    for missing in diff.missing_metrics:
+        out.append(f"note: {missing} does not exist at that revision (run with --rebuild to compute it)")
+    return "\n".join(out) + "\n"
+
+
+def _rev(side: Side) -> str:
+    return side.revision if side.revision == versions.WORKSPACE else side.revision[:10]
+
+
+def run(root: Path, old_name: str, new_name: str, output: str) -> str:
+    """The diff between two versions rendered as `table`, `md` or `json`."""
+    diff = process(root, old_name, new_name)
+    if output == "json":
+        return json.dumps(to_json(diff), indent=2, default=str) + "\n"
+    return render(diff, markdown=output == "md")

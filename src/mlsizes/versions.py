@@ -1,0 +1,177 @@
+"""Dataset versions: every commit is a version of the dataset; a release is a commit that changes `dataset.yaml`.
+
+Everything here reads what git holds at a revision (`git show REV:path`), so it works in a fresh clone with no
+DVC remote. `workspace` names the files on disk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mlsizes.files import atomic_write_text
+
+WORKSPACE = "workspace"
+DATASET_FILE = "dataset.yaml"
+CHANGELOG = "CHANGELOG.md"
+CHANGELOG_ITEMS = 200  # per section; `mlsizes diff` has them all
+CHANGELOG_SECTIONS = ("New records", "Corrections", "Removed", "Validation changes", "Effect on the gap results")
+
+
+class VersionError(Exception):
+    """A revision or version name cannot be used; the message says which and why."""
+
+
+def git(root: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise VersionError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"git {args[0]} failed")
+    return proc.stdout
+
+
+def read_at(root: Path, revision: str, path: str) -> str | None:
+    """A file's text at a revision (or on disk for `workspace`); None when the revision has no such file."""
+    if revision == WORKSPACE:
+        file = Path(root) / path
+        return file.read_text(encoding="utf-8") if file.exists() else None
+    proc = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=root, capture_output=True, text=True)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def read_json_at(root: Path, revision: str, path: str) -> dict | None:
+    text = read_at(root, revision, path)
+    return json.loads(text) if text else None
+
+
+@dataclass(frozen=True)
+class Release:
+    version: str
+    commit: str
+    date: str
+    snapshot: str
+    notes: str
+
+
+def releases(root: Path) -> list[Release]:
+    """Every commit that changed the dataset version in `dataset.yaml`, oldest first."""
+    try:
+        log = git(root, "log", "--reverse", "--format=%H %cs", "--", DATASET_FILE)
+    except VersionError:
+        return []
+    found, previous = [], None
+    for line in log.splitlines():
+        commit, date = line.split()
+        meta = yaml.safe_load(read_at(root, commit, DATASET_FILE) or "") or {}
+        version = str(meta.get("version", ""))
+        if version and version != previous:
+            found.append(Release(version=version, commit=commit, date=str(meta.get("date", date)),
+                                 snapshot=str(meta.get("snapshot", "")), notes=str(meta.get("notes", "")).strip()))
+        previous = version
+    return found
+
+
+def resolve(root: Path, name: str) -> str:
+    """A revision for a name: `workspace`, a release version, or anything git understands (commit, tag, branch)."""
+    if name == WORKSPACE:
+        return WORKSPACE
+    for release in releases(root):
+        if release.version == name or release.version == name.removeprefix("v"):
+            return release.commit
+    try:
+        return git(root, "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}").strip()
+    except VersionError:
+        raise VersionError(f"unknown revision or version {name!r} (see `mlsizes versions`)") from None
+
+
+def write_release(root: Path, version: str, snapshot: str, notes: str, changelog_entry: str,
+                  date: dt.date) -> list[Path]:
+    """Write `dataset.yaml` for a new release and put its entry at the top of the changelog."""
+    existing = {r.version for r in releases(root)}
+    if version in existing:
+        raise VersionError(f"version {version} already released; versions are never reused")
+    meta = {"version": version, "date": date.isoformat(), "snapshot": snapshot, "notes": notes}
+    dataset_path, changelog_path = Path(root) / DATASET_FILE, Path(root) / CHANGELOG
+    header = "# Changelog\n\nDataset releases of mlsizes, newest first. Written by `mlsizes release`.\n\n"
+    body = changelog_path.read_text(encoding="utf-8").removeprefix(header) if changelog_path.exists() else ""
+    atomic_write_text(dataset_path, "# The dataset version; a commit that changes it is a release "
+                                    "(see `mlsizes versions`).\n" + yaml.safe_dump(meta, sort_keys=False))
+    atomic_write_text(changelog_path, header + changelog_entry.rstrip() + "\n\n" + body)
+    return [dataset_path, changelog_path]
+
+
+def headline(root: Path, commit: str) -> dict:
+    """Headline figures git holds at a commit: record counts and the gap test's in-gap counts and P(K<=obs)."""
+    from mlsizes.diff import flatten
+
+    curation = read_json_at(root, commit, "metrics/curation.json") or {}
+    gap = flatten(read_json_at(root, commit, "metrics/gap.json") or {})
+    figures = {"records": curation.get("curated"), "with_parameters": curation.get("with_parameters")}
+    for key, value in gap.items():
+        if key.endswith((".observed", ".p_exact")) and "language" in key:
+            figures[key] = value
+    return figures
+
+
+def run(root: Path) -> list[dict]:
+    """The releases as JSON-able objects, oldest first, with their headline figures."""
+    return [{"version": r.version, "commit": r.commit, "date": r.date, "snapshot": r.snapshot, "notes": r.notes,
+             "headline": headline(root, r.commit)} for r in releases(root)]
+
+
+def render(listing: list[dict]) -> str:
+    lines = []
+    for item in listing:
+        figures = item["headline"]
+        extra = "; ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                          for k, v in figures.items() if k not in ("records", "with_parameters") and v is not None)
+        lines.append(f"{item['version']:<12} {item['commit'][:10]}  {item['date']}  {item['snapshot']:<40} "
+                     f"{figures['records']} records, {figures['with_parameters']} with parameters"
+                     + (f"; {extra}" if extra else ""))
+    return "\n".join(lines)
+
+
+def changelog_entry(root: Path, version: str, date: dt.date, notes: str) -> str:
+    """The CHANGELOG entry for a release: the diff from the previous release to the workspace, in fixed sections."""
+    from mlsizes import diff
+
+    previous = releases(root)
+    header = f"## {version} ({date.isoformat()})\n\n{notes}".rstrip()
+    if not previous:
+        return header + "\n\nFirst release."
+    change = diff.process(root, previous[-1].version, WORKSPACE)
+    key_fields = ("parameters", "publication_date", "name", "domains", "organization")
+    corrections = sorted((c for c in change.changed if c["field"] in key_fields),
+                         key=lambda c: (key_fields.index(c["field"]), c["id"]))
+    validation = [r for r in change.metrics if r["file"].endswith("curation.json")
+                  and r["metric"].startswith("rejected_by_reason")]
+    sections = {
+        "New records": [f"{r['id']} ({r['publication_date']}, {r['parameters'] or 'parameters unknown'})"
+                        for _, r in change.added.iterrows()],
+        "Corrections": [f"{c['id']}: {c['field']} {c['old']} -> {c['new']}" for c in corrections],
+        "Removed": [f"{r['id']}" for _, r in change.removed.iterrows()],
+        "Validation changes": [f"{r['metric']}: {r['old']} -> {r['new']}" for r in validation],
+        "Effect on the gap results": change.headlines,
+    }
+    body = [header, f"Compared with {previous[-1].version}: {len(change.added)} new, "
+                    f"{len(change.removed)} removed, {len({c['id'] for c in change.changed})} changed records."]
+    for title in CHANGELOG_SECTIONS:
+        items = sections[title]
+        shown = items[:CHANGELOG_ITEMS] + (
+            [f"... and {len(items) - CHANGELOG_ITEMS} more (run `mlsizes diff`)"] if len(items) > CHANGELOG_ITEMS else [])
+        body.append(f"### {title}\n\n" + ("\n".join(f"- {item}" for item in shown) or "- none"))
+    return "\n\n".join(body)
+
+
+def prepare(root: Path, version: str, notes: str, date: dt.date | None) -> list[Path]:
+    """Write dataset.yaml and the CHANGELOG entry for a release built from the current params."""
+    params = yaml.safe_load((Path(root) / "params.yaml").read_text(encoding="utf-8"))
+    snapshot = params["snapshot"]
+    as_of = params.get("as_of") or (params.get("analysis") or {}).get("as_of")
+    date = date or (dt.date.fromisoformat(str(as_of)) if as_of else dt.date.today())
+    entry = changelog_entry(root, version, date, notes)
+    return write_release(root, version, snapshot, notes, entry, date)
