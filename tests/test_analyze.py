@@ -1,0 +1,144 @@
+"""The analyze stage: selection, membership rule, trend recovery, insufficient data, gap bounds on real data,
+byte-identical outputs and the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from mlsizes import analyze, cli
+
+from conftest import RAW, ROOT
+
+
+@pytest.fixture(scope="module")
+def params() -> analyze.AnalysisParams:
+    """The project's params with small counts, so tests stay fast."""
+    full = analyze.load_params(ROOT / "params.yaml")
+    return dataclasses.replace(full, n_bootstrap=100, n_simulations=20_000)
+
+
+def synthetic_models(n: int = 200, slope_oom_per_year: float = 0.5, sd: float = 0.3, seed: int = 1,
+                     domains: str = "Language") -> pd.DataFrame:
+    """A curated-shaped table whose log10 sizes follow a known line with normal noise."""
+    rng = np.random.default_rng(seed)
+    days = np.sort(rng.uniform(0, 8 * 365, n))
+    dates = pd.Timestamp("2010-01-01") + pd.to_timedelta(days.round(), unit="D")
+    log10 = 6 + slope_oom_per_year * days / 365 + rng.normal(0, sd, n)
+    return pd.DataFrame({
+        "id": [f"m{i}" for i in range(n)], "name": [f"M{i}" for i in range(n)],
+        "domains": domains, "primary_domain": domains.split(",")[0],
+        "publication_date": dates.strftime("%Y-%m-%d"), "parameters": 10.0**log10,
+        "source": "epoch:synthetic",
+    })
+
+
+def write_curated(models: pd.DataFrame, path: Path) -> Path:
+    from mlsizes import contracts
+
+    full = models.copy()
+    for column in contracts.curated_columns():
+        if column not in full:
+            full[column] = None
+    full["date_precision"] = "day"
+    full["source_row"] = range(1, len(full) + 1)
+    full[list(contracts.curated_columns())].to_csv(path, index=False)
+    return path
+
+
+def test_recovers_known_slope(params):
+    models = synthetic_models(slope_oom_per_year=0.5)
+    systems = analyze.select_systems(models, params)
+    fit = analyze.trend_summary(systems, None, dt.date(2018, 1, 1), params)
+    assert fit["slope_oom_per_year"] == pytest.approx(0.5, abs=0.05)
+    ci = fit["slope_oom_per_year_ci"]
+    assert ci["p2_5"] < 0.5 < ci["p97_5"]
+    assert fit["doubling_time_months"] == pytest.approx(np.log10(2) / (0.5 / 365) / 30, rel=0.12)
+
+
+def test_insufficient_data_is_reported_not_raised(params):
+    models = synthetic_models(n=2)
+    systems = analyze.select_systems(models, params)
+    fit = analyze.trend_summary(systems, None, dt.date(2018, 1, 1), params)
+    assert fit == {"n": 2, "insufficient_data": True, "reason": fit["reason"]}
+    test = analyze.gap_test(systems, dt.date(2010, 1, 1), dt.date(2011, 1, 1), params.as_of, params, True)
+    assert test["insufficient_data"] and test["reason"]
+    trends = analyze.all_trends(systems, params)
+    assert trends["vision"]["post_2018"]["insufficient_data"]
+
+
+def test_selection_drops_missing_sizes_and_future_dates(params):
+    models = synthetic_models(n=10)
+    models.loc[0, "parameters"] = np.nan
+    models.loc[1, "publication_date"] = "2030-01-01"
+    systems = analyze.select_systems(models, dataclasses.replace(params, as_of=dt.date(2026, 1, 1)))
+    assert len(systems) == 8
+
+
+def test_membership_rule(params):
+    models = pd.concat([synthetic_models(n=3, domains="Language,Vision"), synthetic_models(n=2, domains="Speech"),
+                        synthetic_models(n=1, domains="Vision")], ignore_index=True)
+    models["id"] = [f"m{i}" for i in range(len(models))]
+    any_rule = analyze.select_systems(models, params)
+    assert (any_rule["in_language"].sum(), any_rule["in_vision"].sum(), any_rule["in_other"].sum()) == (3, 4, 2)
+    primary = analyze.select_systems(models, dataclasses.replace(params, domain_rule="primary"))
+    assert (primary["in_language"].sum(), primary["in_vision"].sum(), primary["in_other"].sum()) == (3, 1, 2)
+    with pytest.raises(ValueError):
+        analyze.AnalysisParams.from_dict({"domains": {"rule": "most"}})
+
+
+def _language_2018_2022(snapshot: str, params) -> pd.DataFrame:
+    models, _, as_of = analyze.curate_snapshot(RAW / f"{snapshot}.csv")
+    systems = analyze.select_systems(models, dataclasses.replace(params, as_of=as_of))
+    window = analyze.between(systems, dt.date(2018, 1, 1), dt.date(2022, 12, 31)) & systems["in_language"]
+    return systems[window]
+
+
+@pytest.mark.parametrize(("snapshot", "strict_names"), [
+    ("epoch_pcd_2022-06-30", []),
+    ("epoch_notable_ai_models_2026-03-10", ["AlphaCode", "M4-50B", "NLLB", "PLUG"]),
+])
+def test_strict_and_inclusive_bounds_on_real_snapshots(snapshot, strict_names, params):
+    language = _language_2018_2022(snapshot, params)
+    strict = analyze._in_gap(language["parameters"], params, inclusive=False)
+    inclusive = analyze._in_gap(language["parameters"], params, inclusive=True)
+    assert sorted(n.split(" ")[0].split("(")[0] for n in language.loc[strict, "name"]) == strict_names
+    on_bounds = language.loc[inclusive & ~strict, "parameters"]
+    assert set(on_bounds) <= {2e10, 7e10}
+    if snapshot.endswith("2026-03-10"):
+        names = " ".join(language.loc[inclusive & ~strict, "name"])
+        assert "GPT-NeoX-20B" in names and "Chinchilla" in names
+
+
+def test_sliding_windows_stop_at_as_of(params):
+    windows = analyze.sliding_windows(dataclasses.replace(params, as_of=dt.date(2024, 6, 1)))
+    assert [(s.year, e.isoformat()) for s, e in windows] == [
+        (2020, "2022-12-31"), (2021, "2023-12-31"), (2022, "2024-06-01")]
+
+
+def test_two_runs_are_byte_identical_and_cli_works(tmp_path, params):
+    curated = write_curated(synthetic_models(n=300, slope_oom_per_year=0.8, sd=0.8, seed=3), tmp_path / "m.csv")
+    params_file = tmp_path / "params.yaml"
+    text = (ROOT / "params.yaml").read_text()
+    params_file.write_text(text.replace("n_bootstrap: 1000", "n_bootstrap: 50")
+                           .replace("n_simulations: 1000000", "n_simulations: 10000"))
+    runner = CliRunner()
+    for out in ("a", "b"):
+        result = runner.invoke(cli.main, ["analyze", str(curated), "--out", str(tmp_path / out),
+                                          "--params", str(params_file), "--json"])
+        assert result.exit_code == 0, result.output
+    files = ["trends.json", "gap.json", *(f"plots/{name}" for name in analyze.PLOT_FILES)]
+    for name in files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert "nan" not in (tmp_path / "a" / "gap.json").read_text().lower()
+
+
+def test_rounding_removes_float_noise():
+    assert analyze.rounded({"a": [0.1 + 0.2, float("nan")], "b": np.float64(1 / 3), "c": True}) == {
+        "a": [0.3, None], "b": 0.333333, "c": True}
