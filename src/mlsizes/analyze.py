@@ -62,18 +62,18 @@ class AnalysisParams:
         if rule not in ("any", "primary"):
             raise ValueError(f"analysis.domains.rule must be 'any' or 'primary', got {rule!r}")
         return cls(
-            as_of=_date(as_of if as_of is not None else section["as_of"]),
-            era_break=_date(section["era_break"]),
-            fit_start=_date(section["fit_start"]),
-            test_window_start=_date(section["test_window_start"]),
+            as_of=parse_date(as_of if as_of is not None else section["as_of"]),
+            era_break=parse_date(section["era_break"]),
+            fit_start=parse_date(section["fit_start"]),
+            test_window_start=parse_date(section["test_window_start"]),
             gap_lower=float(section["gap_lower"]),
             gap_upper=float(section["gap_upper"]),
             window_years=int(section["windows"]["length_years"]),
             window_step_years=int(section["windows"]["step_years"]),
             domain_rule=rule,
             domain_groups=dict(section["domains"]["groups"]),
-            break_search_start=_date(section["break_search"]["start"]),
-            break_search_end=_date(section["break_search"]["end"]),
+            break_search_start=parse_date(section["break_search"]["start"]),
+            break_search_end=parse_date(section["break_search"]["end"]),
             alpha=float(section["alpha"]),
             n_bootstrap=int(section["n_bootstrap"]),
             n_simulations=int(section["n_simulations"]),
@@ -84,7 +84,7 @@ class AnalysisParams:
         return AnalysisParams(**{**self.__dict__, "as_of": as_of})
 
 
-def _date(value) -> dt.date:
+def parse_date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 

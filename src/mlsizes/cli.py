@@ -283,3 +283,56 @@ def analyze(curated: Path, out_dir: Path, params_path: Path, as_json: bool) -> N
         click.echo(f"{group:>12}: {test['observed_in_gap']} in the gap, {test['expected_in_gap']:.1f} expected, "
                    f"P(K<=obs) = {test['p_le_observed_exact']:.2g} (Monte Carlo {test['mc_estimate']:.2g})")
     click.echo(f"wrote {out_dir / 'trends.json'}, {out_dir / 'gap.json'} and {out_dir / 'plots'}/")
+
+
+@main.command("reproduce-paper")
+@click.option("--raw", "raw_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=Path("data/raw/epoch"), show_default=True, help="Folder of the raw snapshots.")
+@click.option("--params", "params_path", type=EXISTING_FILE, default=Path("params.yaml"), show_default=True,
+              help="YAML file with the `analysis:` and `paper_reproduction:` sections.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("metrics/paper_reproduction.json"), show_default=True)
+def reproduce_paper(raw_dir: Path, params_path: Path, out_path: Path) -> None:
+    """Re-run the paper's table on the paper-era snapshot and write ours beside the paper's numbers."""
+    from mlsizes import reproduce as stage
+
+    result = stage.run(raw_dir, params_path, out_path)
+    for era in stage.PAPER:
+        paper, ours = result[era]["paper"], result[era]["ours"]
+        click.echo(f"{era:>10}: n {ours['n']} (paper {paper['n']}), slope {ours['slope_oom_per_year']:.2f} "
+                   f"(paper {paper['slope_oom_per_year']}) OOM/yr, R^2 {ours['r2']:.2f} (paper {paper['r2']})")
+    gap = result["gap_probability"]
+    click.echo(f"gap probability {gap['ours']:.2g} (paper {gap['paper']:g}); wrote {out_path}")
+
+
+@main.command()
+@click.option("--raw", "raw_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=Path("data/raw/epoch"), show_default=True, help="Folder of the raw snapshots.")
+@click.option("--params", "params_path", type=EXISTING_FILE, default=Path("params.yaml"), show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("metrics/history.json"), show_default=True)
+@click.option("--figure", "figure_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("reports/figures/history.png"), show_default=True)
+def history(raw_dir: Path, params_path: Path, out_path: Path, figure_path: Path) -> None:
+    """Run the gap test and trend fits on every snapshot in RAW, each as of its own date."""
+    from mlsizes import history as stage
+
+    result = stage.run(raw_dir, params_path, out_path, figure_path)
+    for domain, info in result["answer"].items():
+        click.echo(f"{domain}: in the paper's window {info['observed_first']} -> {info['observed_newest']} in the "
+                   f"gap, P {info['p_first']:.2g} -> {info['p_newest']:.2g} ({info['first']} -> {info['newest']})")
+    click.echo(f"wrote {out_path} and {figure_path}")
+
+
+@main.command()
+@click.option("--metrics", "metrics_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=Path("metrics"), show_default=True)
+@click.option("--params", "params_path", type=EXISTING_FILE, default=Path("params.yaml"), show_default=True)
+@click.option("--out", "reports_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True, help="Folder for report.md and figures/.")
+def report(metrics_dir: Path, params_path: Path, reports_dir: Path) -> None:
+    """Draw the four figures and write report.md from the metrics of the analyze, reproduce and history stages."""
+    from mlsizes import report as stage
+
+    for path in stage.run(metrics_dir, params_path, reports_dir):
+        click.echo(f"wrote {path}")

@@ -1,0 +1,120 @@
+"""The `history` stage: the gap test and trend fits on every upstream snapshot, to see whether the paper's gap
+closed as the dataset grew.
+
+Each snapshot is curated in memory with the pipeline's own code and analysed as of its own snapshot date. Two
+windows per snapshot and domain (all, language): the paper's window (trend from fit_start, systems tested from
+test_window_start to the paper's cut-off, strict bounds as in the paper's table), which changes only when
+upstream revises or back-fills records, and the window up to the snapshot date (inclusive bounds, the
+analysis headline), which also grows with time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+from mlsizes import analyze
+from mlsizes.files import atomic_write_text
+
+DOMAINS = ("all", "language")
+
+
+def process(snapshot_paths: list[Path], params: analyze.AnalysisParams, paper_cutoff: dt.date) -> dict:
+    rows = []
+    for path in snapshot_paths:
+        models, snapshot_id, as_of = analyze.curate_snapshot(path)
+        analyze.progress(f"history: {snapshot_id} (as of {as_of})")
+        snapshot_params = dataclasses.replace(params, as_of=as_of)
+        systems = analyze.select_systems(models, snapshot_params)
+        windows = {"paper_window": (min(paper_cutoff, as_of), False), "to_snapshot_date": (as_of, True)}
+        cases = [(domain, window) for domain in DOMAINS for window in windows]
+        tests = analyze.in_parallel(
+            lambda case: analyze.gap_test(systems[analyze.domain_mask(systems, case[0], snapshot_params)],
+                                          params.fit_start, params.test_window_start, windows[case[1]][0],
+                                          snapshot_params, inclusive=windows[case[1]][1]),
+            cases)
+        trends = analyze.era_trends(systems, snapshot_params)
+        rows.append({
+            "snapshot": snapshot_id,
+            "snapshot_date": as_of.isoformat(),
+            "n_systems": len(systems),
+            "gap": {domain: {window: _summary(test) for (d, window), test in zip(cases, tests) if d == domain}
+                    for domain in DOMAINS},
+            "trends": {era: {k: trends[era].get(k) for k in ("n", "slope_oom_per_year", "r2")} for era in trends},
+        })
+    rows.sort(key=lambda row: row["snapshot_date"])
+    return {"paper_cutoff": paper_cutoff.isoformat(), "snapshots": rows, "answer": answer(rows)}
+
+
+def _summary(test: dict) -> dict:
+    keys = ("fit_start", "test_start", "end", "inclusive", "n_systems", "insufficient_data", "observed_in_gap",
+            "expected_in_gap", "p_le_observed_exact", "mc_estimate", "significant", "systems_in_gap")
+    return {key: test.get(key) for key in keys}
+
+
+def answer(rows: list[dict]) -> dict:
+    """The paper's gap, first snapshot vs newest, in numbers (language and all domains, paper window)."""
+    first, last = rows[0], rows[-1]
+    result = {}
+    for domain in DOMAINS:
+        a, b = first["gap"][domain]["paper_window"], last["gap"][domain]["paper_window"]
+        closed = not b.get("significant", True) and a.get("significant", False)
+        result[domain] = {
+            "first": first["snapshot"], "newest": last["snapshot"],
+            "observed_first": a.get("observed_in_gap"), "observed_newest": b.get("observed_in_gap"),
+            "expected_first": a.get("expected_in_gap"), "expected_newest": b.get("expected_in_gap"),
+            "p_first": a.get("p_le_observed_exact"), "p_newest": b.get("p_le_observed_exact"),
+            "added_in_gap": sorted(set(b.get("systems_in_gap") or []) - set(a.get("systems_in_gap") or [])),
+            "closed": closed,
+        }
+    return result
+
+
+def figure(history: dict, path: Path, footer: str) -> None:
+    """In-gap count, expected count and P(K<=obs) against snapshot date, language and all domains."""
+    from mlsizes import report
+
+    plt = report.pyplot()
+    import matplotlib.dates as mdates
+
+    dates = [dt.date.fromisoformat(row["snapshot_date"]) for row in history["snapshots"]]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
+    styles = {"paper_window": ("-", "o", "paper window 2020 to " + history["paper_cutoff"] + ", strict bounds"),
+              "to_snapshot_date": ("--", "s", "2020 to each snapshot date, inclusive bounds")}
+    for column, domain in enumerate(DOMAINS):
+        counts, probability = axes[0, column], axes[1, column]
+        for window, (line, marker, label) in styles.items():
+            tests = [row["gap"][domain][window] for row in history["snapshots"]]
+            observed = [t.get("observed_in_gap") for t in tests]
+            expected = [t.get("expected_in_gap") for t in tests]
+            p = [t.get("p_le_observed_exact") for t in tests]
+            counts.plot(dates, observed, line, marker=marker, color="tab:blue", label=f"observed, {label}")
+            counts.plot(dates, expected, line, marker=marker, color="tab:orange", label=f"expected, {label}")
+            probability.plot(dates, p, line, marker=marker, color="tab:red", label=label)
+        counts.set_title(f"{'Language models' if domain == 'language' else 'All domains'}: systems in 20B-70B")
+        counts.set_ylabel("systems in the gap")
+        probability.set_yscale("log")
+        probability.axhline(0.01, color="grey", linewidth=0.8, linestyle=":")
+        probability.set_ylabel("P(K <= observed), log scale")
+        probability.set_xlabel("upstream snapshot date")
+        probability.xaxis.set_major_locator(mdates.YearLocator())
+        probability.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        counts.grid(alpha=0.3)
+        probability.grid(alpha=0.3, which="both")
+    axes[0, 0].legend(fontsize=7, loc="upper left")
+    axes[1, 0].legend(fontsize=7, loc="lower right")
+    fig.suptitle("The parameter gap across Epoch's dataset releases")
+    report.save_figure(fig, path, footer)
+
+
+def run(raw_dir: Path, params_path: Path, out_path: Path, figure_path: Path) -> dict:
+    all_params = analyze.read_params(params_path)
+    params = analyze.AnalysisParams.from_dict(all_params["analysis"], all_params.get("as_of"))
+    cutoff = analyze.parse_date(all_params["paper_reproduction"]["as_of"])
+    history = process(sorted(Path(raw_dir).glob("*.csv")), params, cutoff)
+    atomic_write_text(out_path, analyze.to_json(history))
+    footer = (f"Snapshots: {', '.join(row['snapshot'] for row in history['snapshots'])}. Each analysed as of its "
+              f"own date; {params.n_simulations:,} simulations, seed {params.seed}.")
+    figure(analyze.rounded(history), figure_path, footer)
+    return history

@@ -1,0 +1,39 @@
+"""The history stage: every snapshot analysed as of its own date; the answer and the figure exist."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import shutil
+
+from mlsizes import analyze, history
+
+from conftest import RAW, ROOT
+
+
+def test_history_on_two_snapshots(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for stem in ("epoch_pcd_2022-06-30", "epoch_notable_ai_models_2026-03-10"):
+        for suffix in (".csv", ".provenance.yaml"):
+            shutil.copy(RAW / f"{stem}{suffix}", raw / f"{stem}{suffix}")
+    params = (ROOT / "params.yaml").read_text().replace("n_bootstrap: 1000", "n_bootstrap: 20").replace(
+        "n_simulations: 1000000", "n_simulations: 20000")
+    (tmp_path / "params.yaml").write_text(params)
+    result = history.run(raw, tmp_path / "params.yaml", tmp_path / "history.json", tmp_path / "history.png")
+    stored = json.loads((tmp_path / "history.json").read_text())
+    assert [row["snapshot_date"] for row in stored["snapshots"]] == ["2022-06-30", "2026-03-10"]
+    language = result["answer"]["language"]
+    assert language["observed_first"] == 0 and language["observed_newest"] == 2
+    assert language["added_in_gap"] == ["AlphaCode", "PLUG"]  # back-filled, published before 2022-06-30
+    assert (tmp_path / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_each_snapshot_uses_its_own_as_of():
+    params = dataclasses.replace(analyze.load_params(ROOT / "params.yaml"), n_bootstrap=10, n_simulations=1000)
+    result = history.process([RAW / "epoch_pcd_2022-06-02.csv"], params, dt.date(2022, 6, 30))
+    row = result["snapshots"][0]
+    assert row["snapshot_date"] == "2022-06-02"
+    assert row["gap"]["all"]["to_snapshot_date"]["end"] == "2022-06-02"
+    assert row["gap"]["all"]["paper_window"]["end"] == "2022-06-02"

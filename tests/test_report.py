@@ -1,0 +1,39 @@
+"""The report stage draws four PNG figures and a report.md from the committed metrics; the paper reproduction
+file has the structure the issue fixes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from mlsizes import report
+
+from conftest import ROOT
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_writes_four_figures_and_markdown(tmp_path):
+    metrics = tmp_path / "metrics"
+    shutil.copytree(ROOT / "metrics", metrics)
+    paths = report.run(metrics, ROOT / "params.yaml", tmp_path / "reports")
+    figures = sorted((tmp_path / "reports" / "figures").glob("*.png"))
+    assert [p.name for p in figures] == sorted(report.FIGURES)
+    assert all(p.read_bytes()[:8] == PNG_MAGIC for p in figures)
+    text = (tmp_path / "reports" / "report.md").read_text()
+    for heading in ("The gap model", "Paper reproduction", "Break date", "Two clusters", "sliding windows",
+                    "across upstream releases"):
+        assert heading in text
+    assert "nan" not in text.lower().split()
+    first = {p.name: p.read_bytes() for p in paths}
+    report.run(metrics, ROOT / "params.yaml", tmp_path / "reports")
+    assert first == {p.name: p.read_bytes() for p in paths}
+
+
+def test_paper_reproduction_structure():
+    data = json.loads((ROOT / "metrics" / "paper_reproduction.json").read_text())
+    for row in ("pre_2018", "post_2018", "above_gap", "below_gap"):
+        for side in ("paper", "ours"):
+            assert set(data[row][side]) == {"n", "slope_oom_per_year", "doubling_time_months", "r2"}
+    assert data["gap_probability"]["paper"] == 1e-5
+    assert 1e-6 <= data["gap_probability"]["ours"] <= 1e-4
