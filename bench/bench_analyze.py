@@ -1,0 +1,33 @@
+"""Benchmark the analysis stages (issues 3 and 5): analyze with 1000 bootstrap resamples per fit and 1,000,000
+simulations per gap test on the curated table, and the history stage over every raw snapshot.
+
+Prints a Markdown table; targets: analyze < 10 s, history < 30 s.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from mlsizes import analyze, history
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        analyze.run(ROOT / "data" / "curated" / "models.csv", ROOT / "params.yaml", Path(tmp))
+        rows.append(("analyze stage (1000 bootstrap, 1e6 simulations)", time.perf_counter() - start, 10))
+        start = time.perf_counter()
+        history.run(ROOT / "data" / "raw" / "epoch", ROOT / "params.yaml", Path(tmp) / "h.json", Path(tmp) / "h.png")
+        rows.append(("history stage (every snapshot)", time.perf_counter() - start, 30))
+    print("| measurement | seconds | target (s) |\n|---|---|---|")
+    for name, seconds, target in rows:
+        print(f"| {name} | {seconds:.2f} | < {target} |")
+
+
+if __name__ == "__main__":
+    main()
