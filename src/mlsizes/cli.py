@@ -46,9 +46,14 @@ def main() -> None:
               help="Also write the counts (raw, curated, rejected by reason) to this JSON file.")
 @click.option("--require-provenance", is_flag=True,
               help="Refuse a snapshot without a provenance record beside it (the pipeline sets this).")
+@click.option("--contributions", "contributions_dir",
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Also curate the contribution files in this folder (models and corrections/, see add-model).")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Reject contributions published after this date (default: the snapshot's date).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON instead of a summary.")
 def curate(snapshot: Path, out_dir: Path, metrics_path: Path | None, require_provenance: bool,
-           as_json: bool) -> None:
+           contributions_dir: Path | None, as_of, as_json: bool) -> None:
     """Ingest an upstream SNAPSHOT (any Epoch vintage) and split it into curated records and rejects.
 
     The snapshot's sha256 is checked against its provenance record (SNAPSHOT.provenance.yaml) when
@@ -59,7 +64,8 @@ def curate(snapshot: Path, out_dir: Path, metrics_path: Path | None, require_pro
     from mlsizes.snapshots import SnapshotError
 
     try:
-        result = stage.run(snapshot, out_dir, metrics_path, require_provenance=require_provenance)
+        result = stage.run(snapshot, out_dir, metrics_path, require_provenance=require_provenance,
+                           contributions_dir=contributions_dir, as_of=as_of.date() if as_of else None)
     except (SnapshotError, stage.IdentityError) as exc:
         _fail(str(exc))
     counts = result.metrics
@@ -67,7 +73,9 @@ def curate(snapshot: Path, out_dir: Path, metrics_path: Path | None, require_pro
         click.echo(json.dumps(counts, indent=2))
         return
     reasons = ", ".join(f"{code} {n}" for code, n in counts["rejected_by_reason"].items()) or "none"
-    click.echo(f"{snapshot.name}: {counts['input_rows']} rows -> {counts['curated']} curated "
+    contributed = (f" ({counts['contribution_rows']} contribution files, {counts['corrections_applied']} "
+                   "corrections applied)") if counts["contribution_rows"] else ""
+    click.echo(f"{snapshot.name}: {counts['input_rows']} rows{contributed} -> {counts['curated']} curated "
                f"({counts['with_parameters']} with parameters), {counts['rejected']} rejected ({reasons})")
     click.echo(f"wrote {out_dir / 'models.csv'} and {out_dir / 'rejected.csv'}")
 
@@ -102,6 +110,118 @@ def metadata(out_dir: Path) -> None:
 
     for path in stage.run(out_dir):
         click.echo(f"wrote {path}")
+
+
+def _usage(message: str) -> None:
+    """One line on stderr and exit code 2: the command was called wrongly (an option missing or in conflict)."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+class _OneLineUsage(click.Command):
+    """Report click's own usage errors (unknown option, option without a value) as one line with exit 2 too."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            _usage(exc.format_message())
+
+
+def _shown(path: Path) -> str:
+    """A path as the user can paste it: relative to the working directory when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+ROOT_OPTION = click.option(
+    "--root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The project folder (default: $MLSIZES_ROOT, else the nearest folder with dvc.yaml).")
+
+
+@main.command("add-model", cls=_OneLineUsage)
+@click.option("--name", help="Name as published, e.g. 'Llama 3 70B'; the record id is its slug (llama-3-70b).")
+@click.option("--organization", help="Organization(s) that developed it, comma-separated.")
+@click.option("--domain", "domains", help="Domain(s) from schemas/domains.yaml, comma-separated, any case.")
+@click.option("--date", "publication_date", help="Publication date: YYYY-MM-DD, YYYY-MM or YYYY (precision kept).")
+@click.option("--parameters", help="Parameter count: 70B, 1.2T, 340M, 175,000,000,000 or 1.75e11.")
+@click.option("--training-compute", "training_compute_flop",
+              help="Training compute in FLOP, e.g. 6.3e23 (optional).")
+@click.option("--notes", "parameters_notes", help="How the parameter count was obtained (optional).")
+@click.option("--source", "link", help="http(s) URL of the paper, model card or announcement stating the values.")
+@click.option("--correct", "target", metavar="ID",
+              help="Correct record ID (upstream or contributed) instead: only the fields given change.")
+@click.option("--reason", help="Why the corrected values are right (required with --correct).")
+@click.option("--force-new", is_flag=True, help="Add it although it looks like an existing record.")
+@click.option("--dry-run", is_flag=True, help="Show the file that would be written, and write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result, or the error, as JSON.")
+@ROOT_OPTION
+def add_model(target: str | None, reason: str | None, force_new: bool, dry_run: bool, as_json: bool,
+              root: Path | None, **values: str | None) -> None:
+    """Add a model upstream lacks, or correct a record, as one file in data/raw/contributions/.
+
+    The values go through the parsers and the curated schema the pipeline uses, and the next `dvc repro`
+    puts the record in data/curated/models.csv with its source. On a terminal, missing fields are asked for.
+    Exit 1: an invalid value, a taken id, a likely duplicate or an unknown id to correct; exit 2: an option
+    missing or in conflict. Nothing is written unless the command succeeds. Guide: docs/contributing.md.
+    """
+    from mlsizes import contribute
+
+    try:
+        draft = contribute.add(values, target=target, reason=reason, force_new=force_new, dry_run=dry_run,
+                               root=root, interactive=sys.stdin.isatty())
+    except (contribute.UsageProblem, contribute.FieldError) as exc:
+        usage = isinstance(exc, contribute.UsageProblem)
+        message = str(exc) if usage else f"{contribute.described(exc.field)}: {exc.message}"
+        if as_json:
+            click.echo(json.dumps({"ok": False, "field": None if usage else exc.field,
+                                   "code": "usage" if usage else exc.code, "message": message}))
+        (_usage if usage else _fail)(message)
+    for warning in draft.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "dry_run": dry_run, "kind": draft.kind, "id": draft.record_id,
+                               "path": str(draft.path), "file": draft.data,
+                               "record": json.loads(draft.record.to_json()), "warnings": draft.warnings},
+                              indent=2))
+    elif dry_run:
+        click.echo(f"would write {_shown(draft.path)} (dry run, nothing written):\n\n{draft.text()}", nl=False)
+    else:
+        verb = "added" if draft.kind == "model" else "corrected"
+        click.echo(f"{verb} {draft.record_id}: {_shown(draft.path)}")
+        click.echo("run `dvc repro` to put it in data/curated/models.csv")
+
+
+@main.command(cls=_OneLineUsage)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict on every file as JSON.")
+@ROOT_OPTION
+def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
+    """Check contribution files PATHS (default: all of data/raw/contributions/) as `dvc repro` will; for CI.
+
+    Exit 0 when every file is valid; else one line per invalid file (file, field, reason) and exit 1.
+    """
+    from mlsizes import contribute
+
+    try:
+        reports = contribute.validate(list(paths), root)
+    except contribute.UsageProblem as exc:
+        _usage(str(exc))
+    invalid = [report for report in reports if report.error]
+    if as_json:
+        click.echo(json.dumps({"ok": not invalid, "files": [
+            {"path": str(r.path), "id": r.record_id, "ok": r.error is None,
+             "field": r.error.field if r.error else None, "code": r.error.code if r.error else None,
+             "message": r.error.message if r.error else None} for r in reports]}, indent=2))
+    else:
+        for report in invalid:
+            error = report.error
+            click.echo(f"{_shown(report.path)}: {error.field}: {error.message} ({error.code})")
+        click.echo(f"{len(reports) - len(invalid)} of {len(reports)} contribution files valid")
+    if invalid:
+        sys.exit(1)
 
 
 class _DownloadProgress:

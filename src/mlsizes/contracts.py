@@ -8,6 +8,7 @@ failure cases into per-record rejections. No rule is restated here.
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import re
 from dataclasses import dataclass
@@ -47,6 +48,12 @@ class Vocabulary:
             if name.casefold() == key:
                 return name
         return None
+
+    def suggest(self, label: str) -> str | None:
+        """The entry an unknown label was most likely meant to be (a typo), or None if none is close."""
+        by_key = {name.casefold(): name for name in self.names}
+        close = difflib.get_close_matches(label.strip().casefold(), list(by_key), n=1, cutoff=0.6)
+        return by_key[close[0]] if close else None
 
     def order(self, names) -> list[str]:
         """Distinct entries sorted by vocabulary priority (the first is the primary domain)."""

@@ -3,10 +3,13 @@
 Every typed row ends up in exactly one of the two files; the identity raw = curated + rejected is checked
 before anything is written, and the counts go to a metrics file. Row-level validity is decided by the
 curated pandera schema in `schemas/curated.yaml`: a row breaking it is rejected as `invalid_<column>`.
+Contribution files (`mlsizes add-model`) join the snapshot's typed rows, and their corrections are applied by
+id; each correction is either applied or a reject row, so the identity counts them too.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -16,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlsizes import contracts, ingest
+from mlsizes import contracts, contributions, ingest
 from mlsizes.files import atomic_write_text
 
 REJECTED_COLUMNS = ["source", "source_row", "name", "reject_code", "reject_field", "reject_value", "reject_message"]
@@ -67,12 +70,20 @@ class Curated:
     metrics: dict
 
 
-def process(typed: pd.DataFrame, snapshot_id: str) -> Curated:
-    """Split typed rows into valid records and rejects, assign ids, and apply the curated schema."""
+def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributions.Correction] = ()) -> Curated:
+    """Split typed rows into valid records and rejects, assign ids, apply corrections and the curated schema."""
     typed = typed.reset_index(drop=True)
     parse_rejects = typed[typed["reject_code"].notna()]
     candidates = typed[typed["reject_code"].isna()].copy()
+    superseded = _superseded(candidates)
+    id_rejects = candidates[superseded]
+    id_rejects = id_rejects.assign(
+        reject_code="duplicate_id", reject_field="id", reject_value=id_rejects.get("id"),
+        reject_message="the snapshot now has a record with this id: delete the contribution, or turn the "
+                       "values it adds into a correction")
+    candidates = candidates[~superseded]
     candidates["id"] = assign_ids(candidates)
+    candidates, missing_targets = contributions.apply_corrections(candidates, list(corrections))
     columns = list(contracts.curated_columns())
     for column in columns:
         if column not in candidates:
@@ -81,10 +92,24 @@ def process(typed: pd.DataFrame, snapshot_id: str) -> Curated:
     failures = contracts.record_failures(models, contracts.curated_schema())
     schema_rejects = _schema_rejects(models, failures)
     models = models.drop(index=schema_rejects.index).sort_values(["publication_date", "id"], kind="stable")
-    rejected = pd.concat([parse_rejects, schema_rejects], ignore_index=False)[REJECTED_COLUMNS]
+    correction_rejects = pd.DataFrame(missing_targets, columns=REJECTED_COLUMNS)
+    rejected = pd.concat([parse_rejects, id_rejects, correction_rejects, schema_rejects])[REJECTED_COLUMNS]
     rejected = rejected.sort_values(["source", "source_row"], kind="stable").reset_index(drop=True)
-    metrics = _metrics(typed, models, rejected, snapshot_id)
+    applied = len(corrections) - len(missing_targets)
+    metrics = _metrics(typed, models, rejected, snapshot_id, len(corrections), applied)
     return Curated(models=models.reset_index(drop=True), rejected=rejected, metrics=metrics)
+
+
+def _superseded(candidates: pd.DataFrame) -> pd.Series:
+    """Contributions whose id is the slug of an upstream record's name: upstream has caught up with them.
+
+    They are rejected (duplicate_id) instead of taking the id, so upstream ids never depend on contributions.
+    """
+    contributed = candidates["id"].notna() if "id" in candidates else pd.Series(False, index=candidates.index)
+    if not contributed.any():
+        return contributed
+    names = candidates.loc[~contributed, "name"]
+    return contributed & candidates["id"].isin({slugify(name) for name in names.unique()})
 
 
 def _schema_rejects(models: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
@@ -108,22 +133,29 @@ def _schema_rejects(models: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows).set_index("label")
 
 
-def _metrics(typed: pd.DataFrame, models: pd.DataFrame, rejected: pd.DataFrame, snapshot_id: str) -> dict:
-    """Counts for the metrics file; raises IdentityError unless every input row is in exactly one output."""
+def _metrics(typed: pd.DataFrame, models: pd.DataFrame, rejected: pd.DataFrame, snapshot_id: str,
+             corrections: int, applied: int) -> dict:
+    """Counts for the metrics file; raises IdentityError unless every input row is in exactly one output.
+
+    Inputs are typed rows (upstream and contributed) and correction files; a correction is either applied
+    (merged into a curated record) or a reject row.
+    """
     key = ["source", "source_row"]
     seen = pd.concat([models[key], rejected[key]])
-    if len(typed) != len(models) + len(rejected) or seen.duplicated().any():
+    if len(typed) + corrections != len(models) + len(rejected) + applied or seen.duplicated().any():
         raise IdentityError(
-            f"identity broken: {len(typed)} input rows != {len(models)} curated + {len(rejected)} rejected"
+            f"identity broken: {len(typed)} input rows + {corrections} corrections != {len(models)} curated + "
+            f"{len(rejected)} rejected + {applied} corrections applied"
         )
     per_source = typed["source"].value_counts()
     by_source = per_source.groupby(per_source.index.str.split(":").str[0]).sum()
     with_parameters = int(models["parameters"].notna().sum())
     return {
         "snapshot": snapshot_id,
-        "input_rows": len(typed),
+        "input_rows": len(typed) + corrections,
         "raw_rows": int(by_source.get("epoch", 0)),
-        "contribution_rows": int(by_source.get("contribution", 0)),
+        "contribution_rows": int(by_source.get("contribution", 0)) + corrections,
+        "corrections_applied": applied,
         "curated": len(models),
         "rejected": len(rejected),
         "identity_holds": True,
@@ -152,9 +184,18 @@ def save(curated: Curated, out_dir: Path, metrics_path: Path | None) -> dict[str
 
 
 def run(snapshot_path: Path, out_dir: Path, metrics_path: Path | None = None,
-        require_provenance: bool = False) -> Curated:
-    """Load a snapshot, ingest and curate it, and save the outputs."""
+        require_provenance: bool = False, contributions_dir: Path | None = None,
+        as_of: dt.date | None = None) -> Curated:
+    """Load a snapshot (and the contribution files, when a folder is given), curate them, and save the outputs.
+
+    Contributions dated after `as_of` (default: the snapshot's date) are rejected, as `mlsizes add-model` does.
+    """
     snapshot = ingest.load(snapshot_path, require_provenance=require_provenance)
-    curated = process(ingest.process(snapshot), snapshot.snapshot_id)
+    typed, corrections = ingest.process(snapshot), []
+    if contributions_dir is not None:
+        contributed = contributions.load(contributions_dir, as_of or snapshot.as_of)
+        typed = pd.concat([typed, contributed.typed], ignore_index=True)
+        corrections = contributed.corrections
+    curated = process(typed, snapshot.snapshot_id, corrections)
     save(curated, out_dir, metrics_path)
     return curated

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
+
+# Tests set this to a number of seconds: a write then pauses halfway through its temporary file, so a test can
+# kill the writer (SIGKILL) exactly mid-write and check the target never appears half-written.
+PAUSE_ENV = "MLSIZES_TEST_PAUSE_MID_WRITE"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -14,7 +19,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.write(data[: len(data) // 2])
+            if os.environ.get(PAUSE_ENV):
+                handle.flush()
+                time.sleep(float(os.environ[PAUSE_ENV]))
+            handle.write(data[len(data) // 2:])
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -131,8 +131,11 @@ def _stripped(values: pd.Series) -> pd.Series:
     return values.map({value: value.strip() for value in values.unique()})
 
 
-def _parse_domains(label: str) -> tuple[str, str, tuple[str, ...]]:
-    """Domain cell -> (domains, primary domain, recodings); ValueError for an empty or unknown domain."""
+def parse_domains(label: str) -> tuple[str, str, tuple[str, ...]]:
+    """Domain cell -> (domains, primary domain, recodings); ValueError for an empty or unknown domain.
+
+    Contributions (`mlsizes add-model`) go through this too, so a label means the same wherever it enters.
+    """
     vocab = contracts.vocabulary()
     parts = [part.strip() for part in label.split(",") if part.strip()]
     if not parts:
@@ -141,7 +144,9 @@ def _parse_domains(label: str) -> tuple[str, str, tuple[str, ...]]:
     for part in parts:
         canonical = vocab.canonical(part)
         if canonical is None:
-            raise ValueError(f"unknown domain {part!r} (not in schemas/domains.yaml)")
+            suggestion = vocab.suggest(part)
+            hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+            raise ValueError(f"unknown domain {part!r} (not in schemas/domains.yaml{hint})")
         if canonical != part:
             recodings.append(f"domain {part!r} recoded to {canonical!r}")
         known.append(canonical)
@@ -166,7 +171,7 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
     out["date_precision"] = date_text.map({k: v.precision for k, v in dates.items()})
 
     domain_text = _stripped(raw["domain"])
-    domains, domain_errors = _parse_unique(domain_text, _parse_domains)
+    domains, domain_errors = _parse_unique(domain_text, parse_domains)
     out["domains"] = domain_text.map({k: v[0] for k, v in domains.items()})
     out["primary_domain"] = domain_text.map({k: v[1] for k, v in domains.items()})
 
