@@ -144,6 +144,14 @@ def test_optional_fields_are_kept(project):
     assert (data["training_compute_flop"], data["parameters_notes"]) == (6.3e23, "Table 1")
 
 
+def test_the_project_is_found_from_a_subfolder_without_the_environment_variable(project, monkeypatch):
+    monkeypatch.delenv("MLSIZES_ROOT")
+    monkeypatch.chdir(project / "data" / "curated")
+    result = invoke("add-model", *model_args())
+    assert result.exit_code == 0, result.output
+    assert (contributions_dir(project) / "test-model-7b.yaml").is_file()
+
+
 def test_dry_run_shows_the_file_and_writes_nothing(project):
     before = tree(contributions_dir(project))
     result = invoke("add-model", *model_args(), "--dry-run")

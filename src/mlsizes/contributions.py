@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -61,7 +61,7 @@ class Contributions:
     """Contribution files in typed form: records (and unusable files) as typed rows, corrections to apply."""
 
     typed: pd.DataFrame
-    corrections: list[Correction] = field(default_factory=list)
+    corrections: list[Correction]
 
 
 def id_pattern() -> re.Pattern:
