@@ -331,7 +331,11 @@ def versions(as_json: bool) -> None:
 @click.argument("new", default="workspace")
 @click.option("--md", "output", flag_value="md", help="Markdown, e.g. for a pull-request comment.")
 @click.option("--json", "output", flag_value="json", help="Machine-readable JSON.")
-def diff(old: str, new: str, output: str | None) -> None:
+@click.option("--rebuild", is_flag=True,
+              help="Rebuild each revision's dataset and metrics from its raw data with `dvc repro` in a "
+                   "temporary git worktree, instead of reading what git holds (slow; for revisions without "
+                   "committed metrics).")
+def diff(old: str, new: str, output: str | None, rebuild: bool) -> None:
     """Show how records and metrics changed between two dataset versions OLD and NEW.
 
     OLD and NEW are git revisions (commit, tag, branch), release versions from `mlsizes versions`, or
@@ -341,8 +345,10 @@ def diff(old: str, new: str, output: str | None) -> None:
     """
     from mlsizes import diff as stage
 
+    if rebuild:
+        click.echo("rebuilding both revisions with dvc repro in temporary worktrees...", err=True)
     try:
-        click.echo(stage.run(_root(), old, new, output or "table"), nl=False)
+        click.echo(stage.run(_root(), old, new, output or "table", rebuild), nl=False)
     except stage.VersionError as exc:
         _fail(str(exc))
 

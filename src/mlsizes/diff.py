@@ -45,13 +45,21 @@ class DatasetDiff:
     headlines: list[str] = field(default_factory=list)
 
 
-def load_side(root: Path, name: str) -> Side:
+def load_side(root: Path, name: str, rebuild: bool = False) -> Side:
+    """The curated table and metrics git holds at a version; with rebuild, those its raw data rebuild to."""
     revision = versions.resolve(root, name)
-    text = versions.read_at(root, revision, MODELS)
+    if rebuild and revision != versions.WORKSPACE:
+        with versions.rebuilt_worktree(root, revision) as tree:
+            return _read_side(tree, name, revision, versions.WORKSPACE)
+    return _read_side(root, name, revision, revision)
+
+
+def _read_side(root: Path, name: str, revision: str, read_from: str) -> Side:
+    text = versions.read_at(root, read_from, MODELS)
     if text is None:
         raise VersionError(f"{name}: no {MODELS} at this revision (it predates the pipeline)")
     models = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False).set_index("id", drop=False)
-    metrics = {path: versions.read_json_at(root, revision, path) for path in METRICS_FILES}
+    metrics = {path: versions.read_json_at(root, read_from, path) for path in METRICS_FILES}
     return Side(name=name, revision=revision, models=models, metrics=metrics)
 
 
@@ -161,8 +169,8 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def process(root: Path, old_name: str, new_name: str) -> DatasetDiff:
-    old, new = load_side(root, old_name), load_side(root, new_name)
+def process(root: Path, old_name: str, new_name: str, rebuild: bool = False) -> DatasetDiff:
+    old, new = load_side(root, old_name, rebuild), load_side(root, new_name, rebuild)
     if old.revision == new.revision and old.revision != versions.WORKSPACE:
         raise VersionError(f"{old_name} and {new_name} are the same revision ({old.revision[:10]}): nothing to diff")
     renamed = renamed_pairs(old.models, new.models)
@@ -245,9 +253,9 @@ def _rev(side: Side) -> str:
     return side.revision if side.revision == versions.WORKSPACE else side.revision[:10]
 
 
-def run(root: Path, old_name: str, new_name: str, output: str) -> str:
+def run(root: Path, old_name: str, new_name: str, output: str, rebuild: bool = False) -> str:
     """The diff between two versions rendered as `table`, `md` or `json`."""
-    diff = process(root, old_name, new_name)
+    diff = process(root, old_name, new_name, rebuild)
     if output == "json":
         return json.dumps(to_json(diff), indent=2, default=str) + "\n"
     return render(diff, markdown=output == "md")

@@ -44,11 +44,15 @@ def load(path: Path, require_provenance: bool = False) -> Snapshot:
         raise SnapshotError(f"{path}: no such file")
     head = _sniff(path)
     provenance = snapshots.verify(path, require_provenance)
+    # Only the columns schemas/raw.yaml knows are read: upstream files carry up to 47, most of them unused.
+    known = {alias for spec in contracts.raw_columns().values() for alias in spec["aliases"]}
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+        _check_delimiter(path, head, header)
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                            usecols=lambda column: column.strip() in known)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise SnapshotError(f"{path}: not a readable CSV ({_first_line(exc)})") from None
-    _check_delimiter(path, head, table)
     table = _rename_columns(path, table)
     return Snapshot(
         path=path,
@@ -76,8 +80,8 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _check_delimiter(path: Path, head: bytes, table: pd.DataFrame) -> None:
-    if table.shape[1] > 1:
+def _check_delimiter(path: Path, head: bytes, header: pd.Index) -> None:
+    if len(header) > 1:
         return
     header = head.decode("utf-8", "replace").splitlines()[0]
     for name, char in (("semicolon", ";"), ("tab", "\t"), ("pipe", "|")):

@@ -6,9 +6,13 @@ DVC remote. `workspace` names the files on disk.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +50,32 @@ def read_at(root: Path, revision: str, path: str) -> str | None:
 def read_json_at(root: Path, revision: str, path: str) -> dict | None:
     text = read_at(root, revision, path)
     return json.loads(text) if text else None
+
+
+@contextlib.contextmanager
+def rebuilt_worktree(root: Path, revision: str):
+    """A temporary git worktree at the revision where `dvc repro` has rebuilt the outputs from its raw data.
+
+    The revision's own pipeline and code run (its src/ comes first on PYTHONPATH), with this environment's
+    interpreter and DVC. The worktree is removed afterwards, whatever happens.
+    """
+    if read_at(root, revision, "dvc.yaml") is None:
+        raise VersionError(f"{revision[:10]}: no dvc.yaml at this revision (it predates the pipeline)")
+    folder = Path(tempfile.mkdtemp(prefix="mlsizes-rebuild-")) / "tree"
+    git(root, "worktree", "add", "--detach", "--quiet", str(folder), revision)
+    try:
+        bin_dir = str(Path(sys.executable).parent)
+        env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+               "PYTHONPATH": str(folder / "src"), "DVC_NO_ANALYTICS": "1"}
+        proc = subprocess.run([str(Path(bin_dir) / "dvc"), "repro", "--force"], cwd=folder, env=env,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            last = (proc.stderr.strip() or proc.stdout.strip() or "dvc repro failed").splitlines()[-1]
+            raise VersionError(f"{revision[:10]}: rebuilding failed: {last}")
+        yield folder
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=root, capture_output=True)
+        subprocess.run(["rm", "-rf", str(folder.parent)], capture_output=True)
 
 
 @dataclass(frozen=True)
