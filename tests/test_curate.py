@@ -1,6 +1,7 @@
 """Ingest and curate on the real snapshots, on bad files and on bad rows."""
 
 import hashlib
+import os
 import json
 import subprocess
 import sys
@@ -175,3 +176,13 @@ def test_two_runs_are_byte_identical(tmp_path):
         digests.append([hashlib.sha256((tmp_path / run / f).read_bytes()).hexdigest()
                         for f in ("models.csv", "rejected.csv", "m.json")])
     assert digests[0] == digests[1]
+
+
+def test_outputs_are_readable_by_others(tmp_path):
+    """Atomic writes go through a private temporary file; the result must still get the ordinary mode."""
+    old = os.umask(0o022)
+    try:
+        run_curate(RAW / "epoch_pcd_2022-06-30.csv", "--out", tmp_path)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "models.csv").stat().st_mode & 0o777 == 0o644

@@ -12,12 +12,20 @@ from pathlib import Path
 PAUSE_ENV = "MLSIZES_TEST_PAUSE_MID_WRITE"
 
 
+def _default_mode() -> int:
+    """The mode an ordinary new file gets (0o666 less the umask); mkstemp's own 0o600 would hide data files."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, fsync, then rename over the target."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _default_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data[: len(data) // 2])
             if os.environ.get(PAUSE_ENV):
