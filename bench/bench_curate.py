@@ -1,6 +1,7 @@
 """Benchmark the curated-dataset pipeline (issue 2): real snapshot, synthetic 100k and 1M rows, no-op dvc repro.
 
-Each measurement runs in a fresh subprocess so peak memory (ru_maxrss) belongs to that run alone.
+Each measurement runs in a fresh subprocess so peak memory (ru_maxrss) belongs to that run alone. The baseline
+is plain `pd.read_csv` of the same file: the synthetic rows are real rows resampled, long abstracts included.
 Prints a Markdown table; `make bench` runs every bench script.
 """
 
@@ -17,6 +18,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT = ROOT / "data" / "raw" / "epoch" / "epoch_notable_ai_models_2026-03-10.csv"
+
+BASELINE = r"""
+import json, resource, sys, time
+import pandas as pd
+t0 = time.perf_counter()
+pd.read_csv(sys.argv[1])
+print(json.dumps({"read_s": time.perf_counter() - t0,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
 
 WORKER = r"""
 import json, resource, sys, time
@@ -50,8 +60,8 @@ def synthetic_snapshot(path: Path, rows: int, seed: int = 0) -> Path:
     return path
 
 
-def measure(path: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-c", WORKER, str(path)], capture_output=True, text=True, check=True)
+def measure(script: str, path: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True)
     return json.loads(proc.stdout)
 
 
@@ -71,15 +81,17 @@ def noop_repro() -> dict:
 
 
 def main() -> None:
-    print("| input | rows | ingest s | curate s | pandera s | work s (after imports) | peak MB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| input | rows | file MB | plain pd.read_csv s | ingest s | curate s | pandera s "
+          "| work s (after imports) | peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         inputs = [(SNAPSHOT.name, SNAPSHOT)]
         for rows in (100_000, 1_000_000):
             inputs.append((f"synthetic {rows:,}", synthetic_snapshot(Path(tmp) / f"synthetic_{rows}.csv", rows)))
         for label, path in inputs:
-            m = measure(path)
-            print(f"| {label} | {m['rows']:,} | {m['ingest_s']:.2f} | {m['curate_s']:.2f} | {m['validate_s']:.2f} "
+            baseline, m = measure(BASELINE, path), measure(WORKER, path)
+            print(f"| {label} | {m['rows']:,} | {path.stat().st_size / 2**20:,.0f} | {baseline['read_s']:.2f} "
+                  f"| {m['ingest_s']:.2f} | {m['curate_s']:.2f} | {m['validate_s']:.2f} "
                   f"| {m['work_s']:.2f} | {m['peak_mb']:.0f} |")
     print()
     for label, seconds in noop_repro().items():

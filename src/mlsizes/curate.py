@@ -32,7 +32,7 @@ class IdentityError(Exception):
 
 def slugify(name: str) -> str:
     """Lower-case ASCII slug of a name; a name with no ASCII letters or digits gets a hash-based slug."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = name if name.isascii() else unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = _NON_SLUG.sub("-", ascii_name.lower()).strip("-")
     return slug or "model-" + hashlib.sha1(name.encode()).hexdigest()[:8]
 
@@ -48,19 +48,22 @@ def assign_ids(records: pd.DataFrame) -> pd.Series:
     preset = records["id"] if "id" in records else pd.Series(None, index=records.index, dtype="object")
     names = records["name"]
     slugs = names.map({name: slugify(name) for name in names.unique()}).where(preset.isna(), preset)
-    order = records.assign(_slug=slugs, _computed=preset.isna()).sort_values(
+    ids = slugs.copy()
+    shared = slugs.duplicated(keep=False)
+    if not shared.any():
+        return ids
+    order = records[shared].assign(_slug=slugs[shared], _computed=preset[shared].isna()).sort_values(
         ["_slug", "_computed", "publication_date", "source", "source_row"], kind="stable").index
     later = slugs[order].duplicated() & preset[order].isna()
-    ids = slugs[order].where(~later, slugs[order] + "-" + records.loc[order, "publication_date"])
-    collided = ids.duplicated()
-    taken = set(ids[~collided])
-    for label in ids.index[collided]:
-        base, counter = ids[label], 2
-        while f"{base}-{counter}" in taken:
-            counter += 1
-        ids[label] = f"{base}-{counter}"
-        taken.add(ids[label])
-    return ids.reindex(records.index)
+    suffixed = (slugs[order] + "-" + records.loc[order, "publication_date"])[later]
+    taken = set(ids.drop(index=suffixed.index))
+    for label, candidate in suffixed.items():
+        base, counter = candidate, 2
+        while candidate in taken:
+            candidate, counter = f"{base}-{counter}", counter + 1
+        ids[label] = candidate
+        taken.add(candidate)
+    return ids
 
 
 @dataclass
