@@ -27,11 +27,19 @@ def _fail(message: str) -> None:
 def main() -> None:
     """Curate, validate and version Epoch's dataset of notable ML systems and their sizes.
 
-    The pipeline (run it all with `dvc repro`, or `make reproduce` on a fresh clone):
+    The pipeline (run it all with `dvc repro`, or `make reproduce` on a fresh clone); each stage is
+    one of these commands:
 
     \b
-      data/raw/epoch/*.csv  --curate-->   data/curated/models.csv (+ rejected.csv)
-      models.csv            --check-->    reports/validation/ (pandera + Great Expectations)
+      data/raw/epoch/<snapshot>.csv + data/raw/contributions/
+          --curate-->           data/curated/models.csv, rejected.csv, metrics/curation.json
+      models.csv --check-->     reports/validation/ (pandera + Great Expectations Data Docs)
+      models.csv --analyze-->   metrics/trends.json, metrics/gap.json, metrics/plots/
+      metrics    --report-->    reports/report.md, reports/figures/*.png
+      every snapshot --history-->  metrics/history.json (the gap across upstream releases)
+
+    \b
+    Contributing: add-model, validate.   Versions: versions, diff, release.   Upstream: fetch.
 
     Every command works on any file, not only the pipeline's: e.g.
     `mlsizes curate SNAPSHOT.csv --out DIR` curates a snapshot the pipeline has never seen.
