@@ -105,16 +105,28 @@ def record_changes(old: pd.DataFrame, new: pd.DataFrame, renamed: dict[str, str]
     return changes
 
 
+def _item_label(item, index: int) -> str:
+    """How a list item is keyed: a sliding-window row by its domain and window, anything else by position."""
+    if isinstance(item, dict) and "domain" in item and "window" in item:
+        return f"{item['domain']} {item['window']}"
+    return str(index)
+
+
 def flatten(value, prefix: str = "") -> dict:
+    """Nested metrics -> {dotted.key: scalar}. A list of scalars stays one value (a tuple), so a list of names
+    changes as a whole instead of shifting position by position."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
         return out
     if isinstance(value, list):
-        return {f"{prefix}[{i}]": item for i, item in enumerate(value)} if not any(
-            isinstance(item, (dict, list)) for item in value) else {
-            k: v for i, item in enumerate(value) for k, v in flatten(item, f"{prefix}[{i}]").items()}
+        if not any(isinstance(item, (dict, list)) for item in value):
+            return {prefix: tuple(value)}
+        out = {}
+        for index, item in enumerate(value):
+            out.update(flatten(item, f"{prefix}[{_item_label(item, index)}]"))
+        return out
     return {prefix: value}
 
 
@@ -141,23 +153,27 @@ def metric_rows(old: dict[str, dict | None], new: dict[str, dict | None]) -> lis
     return rows
 
 
+def _test_label(key: str) -> str:
+    """A test key as words: tests.language.strict -> language systems (strict bounds)."""
+    if key.startswith("tests."):
+        _, domain, bounds = key.split(".")
+        return f"{domain.replace('_', '-')} systems ({bounds} bounds)"
+    return key[key.index("[") + 1:key.rindex("]")] if "[" in key else key
+
+
 def gap_headlines(old: dict | None, new: dict | None) -> list[str]:
-    """Plain-words lines for the gap verdict: in-gap counts and P(K<=obs) per test, where they changed."""
-    lines = []
+    """Plain-words lines for the gap verdict: in-gap count and P(K<=obs) of every test that changed."""
     before, after = flatten(old or {}), flatten(new or {})
-    for key in sorted(after):
-        if not key.endswith(".observed"):
-            continue
-        test = key.removesuffix(".observed")
-        p_key = next((k for k in (f"{test}.p_exact", f"{test}.p_value") if k in after), None)
+    lines = []
+    for key in [k for k in after if k.endswith(".observed_in_gap")]:
+        test = key.removesuffix(".observed_in_gap")
+        p_key = f"{test}.p_le_observed_exact"
         count_old, count_new = before.get(key), after[key]
-        p_old, p_new = (before.get(p_key), after.get(p_key)) if p_key else (None, None)
+        p_old, p_new = before.get(p_key), after.get(p_key)
         if count_old == count_new and p_old == p_new:
             continue
-        line = f"in-gap {test.replace('.', ' ')}: {_fmt(count_old)} -> {_fmt(count_new)}"
-        if p_key:
-            line += f"; P(K<=obs) {_fmt(p_old)} -> {_fmt(p_new)}"
-        lines.append(line)
+        lines.append(f"in-gap {_test_label(test)}: {_fmt(count_old)} -> {_fmt(count_new)}; "
+                     f"P(K<=obs) {_fmt(p_old)} -> {_fmt(p_new)}")
     return lines
 
 
@@ -166,6 +182,8 @@ def _fmt(value) -> str:
         return "n/a"
     if isinstance(value, float):
         return f"{value:.3g}"
+    if isinstance(value, tuple):
+        return f"{len(value)} items"
     return str(value)
 
 

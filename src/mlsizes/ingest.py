@@ -48,7 +48,7 @@ def load(path: Path, require_provenance: bool = False) -> Snapshot:
     try:
         header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
         _check_delimiter(path, head, header)
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+        table = pd.read_csv(path, dtype=str, na_filter=False, encoding="utf-8-sig",
                             usecols=lambda column: column.strip() in known)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise SnapshotError(f"{path}: not a readable CSV ({_first_line(exc)})") from None

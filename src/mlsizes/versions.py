@@ -141,9 +141,11 @@ def headline(root: Path, commit: str) -> dict:
     curation = read_json_at(root, commit, "metrics/curation.json") or {}
     gap = flatten(read_json_at(root, commit, "metrics/gap.json") or {})
     figures = {"records": curation.get("curated"), "with_parameters": curation.get("with_parameters")}
-    for key, value in gap.items():
-        if key.endswith((".observed", ".p_exact")) and "language" in key:
-            figures[key] = value
+    for bounds in ("strict", "inclusive"):
+        test = f"tests.language.{bounds}"
+        if f"{test}.observed_in_gap" in gap:
+            figures[f"language_in_gap_{bounds}"] = gap[f"{test}.observed_in_gap"]
+            figures[f"language_p_{bounds}"] = gap[f"{test}.p_le_observed_exact"]
     return figures
 
 
