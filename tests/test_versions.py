@@ -38,22 +38,33 @@ def build_release(repo, snapshot, version):
 def repo(tmp_path_factory):
     repo = tmp_path_factory.mktemp("history") / "repo"
     sh("git", "clone", "-q", str(ROOT), str(repo), cwd=ROOT)
-    (repo / "dataset.yaml").unlink(missing_ok=True)
-    (repo / "CHANGELOG.md").unlink(missing_ok=True)
-    sh("git", *GIT_ID, "commit", "-qam", "start without releases", "--allow-empty", cwd=repo)
     build_release(repo, "epoch_pcd_2022-06-02", "t1")
-    sh("git", "add", "dataset.yaml", "CHANGELOG.md", cwd=repo)
-    sh("git", *GIT_ID, "commit", "-qm", "track release files", cwd=repo)
     build_release(repo, "epoch_notable_ai_models_2026-03-10", "t2")
     return repo
 
 
-def test_versions_lists_releases_oldest_first(repo):
-    listing = json.loads(mlsizes("versions", "--json", cwd=repo).stdout)
-    assert [item["version"] for item in listing] == ["t1", "t2"]
+REAL_RELEASES = ["2022.06.02", "2022.06.30", "2022.09.01", "2024.07.16", "2026.03.10"]
+
+
+def test_project_history_has_one_release_per_upstream_snapshot():
+    listing = json.loads(mlsizes("versions", "--json", cwd=ROOT).stdout)
+    assert [item["version"] for item in listing][:5] == REAL_RELEASES
+    assert [item["snapshot"][-10:].replace("-", ".") for item in listing][:5] == REAL_RELEASES
     assert all(len(item["commit"]) == 40 and item["date"] for item in listing)
-    assert listing[0]["snapshot"] == "epoch_pcd_2022-06-02"
     assert listing[0]["headline"]["records"] == 320
+
+
+def test_versions_lists_new_releases_after_the_real_ones(repo):
+    listing = json.loads(mlsizes("versions", "--json", cwd=repo).stdout)
+    assert [item["version"] for item in listing] == REAL_RELEASES + ["t1", "t2"]
+    assert listing[-2]["snapshot"] == "epoch_pcd_2022-06-02"
+
+
+def test_gap_verdict_between_the_paper_era_and_newest_releases():
+    result = json.loads(mlsizes("diff", "2022.06.30", "2026.03.10", "--json", cwd=ROOT).stdout)
+    verdict = "\n".join(result["gap_verdict"])
+    assert "in-gap language 2020-2022: 2 -> 6" in verdict
+    assert "in-gap all systems (strict bounds): 0 -> " in verdict
 
 
 def test_diff_between_releases_shows_real_changes(repo):
@@ -92,10 +103,10 @@ def test_diff_default_is_head_against_workspace(repo):
 @pytest.mark.parametrize("args, message", [
     (["t1", "t1"], "same revision"),
     (["t1", "no-such-rev"], "unknown revision or version 'no-such-rev'"),
-    (["HEAD~6", "t2"], "predates the pipeline"),
+    (["first-commit", "t2"], "predates the pipeline"),
 ])
 def test_diff_errors_are_one_line(repo, args, message):
-    if args[0] == "HEAD~6":
+    if args[0] == "first-commit":
         args = [sh("git", "rev-list", "--max-parents=0", "HEAD", cwd=repo).stdout.strip(), "t2"]
     proc = mlsizes("diff", *args, cwd=repo, check=False)
     assert proc.returncode == 1
@@ -105,3 +116,14 @@ def test_diff_errors_are_one_line(repo, args, message):
 def test_release_refuses_a_reused_version(repo):
     proc = mlsizes("release", "t1", cwd=repo, check=False)
     assert proc.returncode == 1 and "already released" in proc.stderr
+
+
+def test_rebuilding_a_release_from_its_raw_data_gives_what_git_holds():
+    """--rebuild runs the release's own pipeline with dvc in a temporary worktree: same records, same metrics."""
+    from mlsizes import diff
+
+    rebuilt = diff.load_side(ROOT, "2022.06.30", rebuild=True)
+    committed = diff.load_side(ROOT, "2022.06.30")
+    assert rebuilt.models.equals(committed.models)
+    assert rebuilt.metrics == committed.metrics
+    assert "mlsizes-rebuild" not in sh("git", "worktree", "list", cwd=ROOT).stdout
