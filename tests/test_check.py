@@ -91,3 +91,13 @@ def test_dvc_pipeline_rebuilds_committed_outputs_in_a_clone(tmp_path):
         assert (clone / name).read_bytes() == (ROOT / name).read_bytes(), name
     status = _dvc("status", "curate", "metadata", cwd=clone)
     assert "up to date" in status.stdout, status.stdout
+
+
+def test_validation_reports_are_byte_identical_across_runs(tmp_path):
+    """Data Docs carry no wall-clock stamps or random ids, so DVC sees the same output for the same data."""
+    for run in ("a", "b"):
+        check.run(CURATED, tmp_path / run)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert any(str(f).endswith("index.html") for f in files)
+    for name in files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

@@ -9,8 +9,10 @@ Great Expectations takes seconds to import, so it is imported here only, never o
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,13 @@ import pandas as pd
 
 from mlsizes import contracts
 from mlsizes.files import atomic_write_text
+
+# Great Expectations stamps its Data Docs with the wall clock and random element ids. The run gets a fixed time
+# and the pages are normalised afterwards, so the same data gives the same bytes (and DVC sees no change).
+DOCS_RUN_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_CLOCK_STAMP = re.compile(r"\d{8}T\d{6}\.\d{6}Z")
+_CACHE_BUSTER = re.compile(r"\?d=\d{8}T\d{6}\.\d{6}Z")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass
@@ -72,6 +81,7 @@ def run_expectations(models: pd.DataFrame, docs_dir: Path | None) -> dict:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     import great_expectations.expectations as gxe
+    from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -101,7 +111,10 @@ def run_expectations(models: pd.DataFrame, docs_dir: Path | None) -> dict:
     )
     # GX compares dates as datetimes, not as ISO text.
     frame = models.assign(publication_date=pd.to_datetime(models["publication_date"]))
-    result = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=suite_parameters())
+    result = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=suite_parameters(),
+                            run_id=RunIdentifier(run_name=spec["name"], run_time=DOCS_RUN_TIME))
+    if docs_dir is not None:
+        normalise_data_docs(Path(docs_dir))
     (validation,) = result.describe_dict()["validation_results"]
     return {
         "suite": spec["name"],
@@ -117,6 +130,16 @@ def run_expectations(models: pd.DataFrame, docs_dir: Path | None) -> dict:
             for item in validation["expectations"]
         ],
     }
+
+
+def normalise_data_docs(docs_dir: Path) -> None:
+    """Remove wall-clock stamps and random ids from the Data Docs pages (ids become page-local counters)."""
+    fixed = DOCS_RUN_TIME.strftime("%Y%m%dT%H%M%S.%fZ")
+    for page in sorted(docs_dir.rglob("*.html")):
+        text = _CLOCK_STAMP.sub(fixed, _CACHE_BUSTER.sub("", page.read_text(encoding="utf-8")))
+        ids: dict[str, str] = {}
+        text = _UUID.sub(lambda match: ids.setdefault(match.group(), f"block-{len(ids) + 1}"), text)
+        atomic_write_text(page, text)
 
 
 def process(models: pd.DataFrame, docs_dir: Path | None = None) -> CheckResult:
