@@ -112,7 +112,8 @@ def run(raw_dir: Path, params_path: Path, out_path: Path, figure_path: Path) -> 
     all_params = analyze.read_params(params_path)
     params = analyze.AnalysisParams.from_dict(all_params["analysis"], all_params.get("as_of"))
     cutoff = analyze.parse_date(all_params["paper_reproduction"]["as_of"])
-    history = process(sorted(Path(raw_dir).glob("*.csv")), params, cutoff)
+    snapshots = [path for path in sorted(Path(raw_dir).glob("*.csv")) if not path.name.startswith(".")]
+    history = process(snapshots, params, cutoff)
     atomic_write_text(out_path, analyze.to_json(history))
     footer = (f"Snapshots: {', '.join(row['snapshot'] for row in history['snapshots'])}. Each analysed as of its "
               f"own date; {params.n_simulations:,} simulations, seed {params.seed}.")
