@@ -119,6 +119,7 @@ def figure_break(plt, profile: pd.DataFrame, gap: dict, path: Path, footer: str)
     ax.axvline(_year(info["assumed_break"]), color="tab:green", linestyle="-.",
                label=f"paper's break {info['assumed_break'][:7]}")
     ax.set_xlabel("candidate break date (year)")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_ylabel("BIC (lower is better)")
     ax.set_title(f"Figure 3. Where does the trend change? Two-segment fit over {info['n']} systems")
     ax.grid(alpha=0.3)
