@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from mlsizes import check, curate, ingest, stats
 from mlsizes.files import atomic_write_text
+from mlsizes.project import read_params
 
 SIGNIFICANT_DIGITS = 6  # stored numbers: enough for the science, none of the float noise that spoils diffs
 ERAS = ("pre_2018", "post_2018", "above_gap", "below_gap")
@@ -80,17 +80,9 @@ class AnalysisParams:
             seed=int(section["seed"]),
         )
 
-    def with_as_of(self, as_of: dt.date) -> AnalysisParams:
-        return AnalysisParams(**{**self.__dict__, "as_of": as_of})
-
 
 def parse_date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-
-
-def read_params(params_path: Path) -> dict:
-    with open(params_path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
 
 
 def load_params(params_path: Path) -> AnalysisParams:

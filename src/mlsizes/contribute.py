@@ -22,10 +22,10 @@ import click
 import pandas as pd
 import yaml
 
-from mlsizes import check, contracts, contributions, curate, snapshots
+from mlsizes import check, contracts, contributions, curate
 from mlsizes.contributions import CORRECTABLE_FIELDS, REQUIRED_FIELDS, FieldError
 from mlsizes.files import atomic_write_text
-from mlsizes.project import ProjectNotFound, project_root, raw_snapshot_dir
+from mlsizes.project import ProjectNotFound, dataset_as_of, project_root, read_params
 
 CONTRIBUTIONS_DIR = Path("data/raw/contributions")
 CURATED_TABLE = Path("data/curated/models.csv")
@@ -82,17 +82,12 @@ def load_project(root: Path | None = None) -> Project:
 
 
 def read_as_of(root: Path) -> dt.date:
-    """The dataset's as-of date: params.yaml `as_of`, else `analysis.as_of` (the precedence of the analysis),
-    else the date of the snapshot params.yaml names. Never today: the dataset describes a fixed date."""
+    """The dataset's as-of date (project.dataset_as_of); a usage problem when params.yaml says none."""
     try:
-        params = yaml.safe_load((root / PARAMS_FILE).read_text(encoding="utf-8")) or {}
+        params = read_params(root / PARAMS_FILE)
     except FileNotFoundError:
         raise UsageProblem(f"{root}: no {PARAMS_FILE}; is this the project folder?") from None
-    value = params.get("as_of") or (params.get("analysis") or {}).get("as_of")
-    if value:
-        return dt.date.fromisoformat(str(value))
-    snapshot = raw_snapshot_dir(root) / f"{params.get('snapshot')}.csv"
-    date = snapshots.snapshot_date(snapshot, snapshots.read_provenance(snapshot))
+    date = dataset_as_of(params, root)
     if date is None:
         raise UsageProblem(f"{root / PARAMS_FILE}: no as_of and no dated snapshot to take it from")
     return date

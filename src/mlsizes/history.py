@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mlsizes import analyze
 from mlsizes.files import atomic_write_text
+from mlsizes.project import read_params
 
 DOMAINS = ("all", "language")
 
@@ -109,7 +110,7 @@ def figure(history: dict, path: Path, footer: str) -> None:
 
 
 def run(raw_dir: Path, params_path: Path, out_path: Path, figure_path: Path) -> dict:
-    all_params = analyze.read_params(params_path)
+    all_params = read_params(params_path)
     params = analyze.AnalysisParams.from_dict(all_params["analysis"], all_params.get("as_of"))
     cutoff = analyze.parse_date(all_params["paper_reproduction"]["as_of"])
     snapshots = [path for path in sorted(Path(raw_dir).glob("*.csv")) if not path.name.startswith(".")]

@@ -9,7 +9,6 @@ the curate stage can account for every raw row.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 

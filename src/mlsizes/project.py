@@ -6,8 +6,11 @@ variable MLSIZES_ROOT overrides it (tests point it at a temporary copy so they n
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
+
+import yaml
 
 ROOT_ENV = "MLSIZES_ROOT"
 ROOT_MARKER = "dvc.yaml"
@@ -34,3 +37,21 @@ def project_root() -> Path:
 def raw_snapshot_dir(root: Path) -> Path:
     """The folder of upstream snapshots and their provenance records."""
     return root / "data" / "raw" / "epoch"
+
+
+def read_params(params_path: Path) -> dict:
+    """The pipeline's params.yaml as a mapping."""
+    with open(params_path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def dataset_as_of(params: dict, root: Path) -> dt.date | None:
+    """The date the dataset describes: a top-level `as_of`, else `analysis.as_of`, else the date of the snapshot
+    params.yaml names. Never today, so a build means the same thing on any day."""
+    from mlsizes import snapshots
+
+    value = params.get("as_of") or (params.get("analysis") or {}).get("as_of")
+    if value:
+        return dt.date.fromisoformat(str(value))
+    snapshot = raw_snapshot_dir(root) / f"{params.get('snapshot')}.csv"
+    return snapshots.snapshot_date(snapshot, snapshots.read_provenance(snapshot))

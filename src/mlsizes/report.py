@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsizes import analyze
+from mlsizes.project import read_params
 from mlsizes.files import atomic_write_bytes, atomic_write_text
 
 FIGURES = ("fig1_sizes.png", "fig2_domains.png", "fig3_break_profile.png", "fig4_windows.png")
@@ -311,7 +311,7 @@ def _footer(params: dict) -> str:
 
 def run(metrics_dir: Path, params_path: Path, reports_dir: Path) -> list[Path]:
     metrics_dir, reports_dir = Path(metrics_dir), Path(reports_dir)
-    params = analyze.read_params(params_path)
+    params = read_params(params_path)
     loaded = {name: json.loads((metrics_dir / f"{name}.json").read_text())
               for name in ("trends", "gap", "paper_reproduction", "history")}
     sizes = pd.read_csv(metrics_dir / "plots" / "sizes.csv")

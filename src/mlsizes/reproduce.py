@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mlsizes import analyze
 from mlsizes.files import atomic_write_text
+from mlsizes.project import read_params
 
 FIELDS = ("n", "slope_oom_per_year", "doubling_time_months", "r2")
 PAPER = {
@@ -77,7 +78,7 @@ def meets_target(era: str, paper: dict, ours: dict) -> dict:
 
 
 def run(raw_dir: Path, params_path: Path, out_path: Path) -> dict:
-    all_params = analyze.read_params(params_path)
+    all_params = read_params(params_path)
     section = all_params["paper_reproduction"]
     params = analyze.AnalysisParams.from_dict(all_params["analysis"], section["as_of"])
     result = process(Path(raw_dir) / f"{section['snapshot']}.csv", params)

@@ -201,9 +201,12 @@ def changelog_entry(root: Path, version: str, date: dt.date, notes: str) -> str:
 
 def prepare(root: Path, version: str, notes: str, date: dt.date | None) -> list[Path]:
     """Write dataset.yaml and the CHANGELOG entry for a release built from the current params."""
-    params = yaml.safe_load((Path(root) / "params.yaml").read_text(encoding="utf-8"))
+    from mlsizes.project import dataset_as_of, read_params
+
+    params = read_params(Path(root) / "params.yaml")
     snapshot = params["snapshot"]
-    as_of = params.get("as_of") or (params.get("analysis") or {}).get("as_of")
-    date = date or (dt.date.fromisoformat(str(as_of)) if as_of else dt.date.today())
+    date = date or dataset_as_of(params, Path(root))
+    if date is None:
+        raise VersionError("params.yaml names no as-of date and no dated snapshot: give --date")
     entry = changelog_entry(root, version, date, notes)
     return write_release(root, version, snapshot, notes, entry, date)
