@@ -69,19 +69,14 @@ def test_parse_date_round_trips_every_format(day):
     assert parse_date(str(day.year)) == PartialDate(dt.date(day.year, 7, 1), "year")
 
 
-@given(st.text(max_size=12))
-def test_parse_date_never_crashes_otherwise(text):
+@pytest.mark.parametrize("parser, valid", [
+    (parse_date, lambda result: result.precision in {"day", "month", "year"}),
+    (parse_number, lambda result: result is None or not math.isnan(result)),
+], ids=["date", "number"])
+@given(text=st.text(max_size=12))
+def test_parsers_accept_or_raise_valueerror_on_any_text(parser, valid, text):
     try:
-        result = parse_date(text)
+        result = parser(text)
     except ValueError:
         return
-    assert result.precision in {"day", "month", "year"}
-
-
-@given(st.text(max_size=12))
-def test_parse_number_never_crashes_otherwise(text):
-    try:
-        result = parse_number(text)
-    except ValueError:
-        return
-    assert result is None or not math.isnan(result)
+    assert valid(result)
