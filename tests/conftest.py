@@ -1,6 +1,7 @@
 """Shared test setup: where the project's real files are, and a quiet, isolated DVC environment."""
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw" / "epoch"
 SNAPSHOTS = sorted(RAW.glob("*.csv"))
+# The commands of the environment running the tests, wherever it lives (not necessarily ROOT/.venv).
+BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import BIN, ROOT
 from mlsizes import check, contracts, metadata
 
 CURATED = ROOT / "data" / "curated" / "models.csv"
@@ -75,8 +75,8 @@ def test_committed_models_match_their_header_contract(models):
 
 
 def _dvc(*args, cwd):
-    env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run([str(ROOT / ".venv" / "bin" / "dvc"), *args], cwd=cwd, env=env,
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run([str(BIN / "dvc"), *args], cwd=cwd, env=env,
                           capture_output=True, text=True)
 
 

@@ -509,7 +509,7 @@ def test_writers_killed_at_random_moments_never_leave_a_partial_file(project):
     assert run("validate").returncode == 0
 
 
-# --- speed: the fast paths import no heavy library ----------------------------------------------------------
+# --- the fast paths import no heavy library (their timings are in bench/bench_cli.py) ---
 
 def _imported_by(args: list[str]) -> set[str]:
     code = ("import sys\nfrom mlsizes.cli import main\nsys.argv = ['mlsizes', *sys.argv[1:]]\n"
@@ -523,19 +523,3 @@ def _imported_by(args: list[str]) -> set[str]:
                          ids=["help", "add-model", "validate"])
 def test_fast_commands_import_no_heavy_library(project, args):
     assert not _imported_by(args) & HEAVY_MODULES
-
-
-def _best_of(runs: int, *args: str) -> float:
-    times = []
-    for i in range(runs):
-        start = time.perf_counter()
-        proc = run(*[arg.format(i=i) for arg in args])
-        times.append(time.perf_counter() - start)
-        assert proc.returncode == 0, proc.stderr
-    return min(times)
-
-
-def test_help_takes_under_0_3_s_and_add_model_under_1_5_s(project):
-    """Best of a few runs, so a busy machine does not fail it; bench/bench_cli.py reports medians."""
-    assert _best_of(5, "--help") < 0.3
-    assert _best_of(3, "add-model", *model_args(name="Timed Model {i}", parameters="{i}1B")) < 1.5

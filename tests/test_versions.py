@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import BIN, ROOT
 
 GIT_ID = ["-c", "user.name=Test", "-c", "user.email=test@example.org"]
 
@@ -21,7 +21,7 @@ def sh(*args, cwd, check=True):
 
 
 def mlsizes(*args, cwd, check=True):
-    return sh(str(ROOT / ".venv" / "bin" / "mlsizes"), *args, cwd=cwd, check=check)
+    return sh(str(BIN / "mlsizes"), *args, cwd=cwd, check=check)
 
 
 def build_release(repo, snapshot, version):
