@@ -25,6 +25,27 @@ def test_parse_number_rejects_garbage(text):
         parse_number(text)
 
 
+# Unicode digits Python's float()/int() would read silently: Arabic-Indic, Devanagari, full-width, mathematical
+# bold, and a single look-alike digit inside an otherwise ASCII value.
+UNICODE_NUMBERS = ["\u0661\u0662\u0663", "\u0967\u0968", "\uff17\uff10B", "\U0001d7cf\U0001d7d0", "1\u0665", "1.5e\u0661\u0661",
+                   "\uff11,000"]
+UNICODE_DATES = ["\u0662\u0660\u0662\u0660", "\uff12\uff10\uff12\uff10-01-01", "2020-\u0660\u0661-15", "\u0967/2020",
+                 "15/06/202\u0660"]
+
+
+@pytest.mark.parametrize("text", UNICODE_NUMBERS)
+def test_parse_number_refuses_unicode_digits(text):
+    float(text.replace(",", "").removesuffix("B"))  # Python itself reads them as a number...
+    with pytest.raises(ValueError, match="not a number"):
+        parse_number(text)
+
+
+@pytest.mark.parametrize("text", UNICODE_DATES)
+def test_parse_date_refuses_unicode_digits(text):
+    with pytest.raises(ValueError, match="unrecognised date"):
+        parse_date(text)
+
+
 @given(st.floats(min_value=1, max_value=1e16, allow_nan=False))
 def test_parse_number_round_trips_scientific_and_plain(value):
     assert parse_number(f"{value:.6E}") == pytest.approx(value, rel=1e-6)

@@ -17,8 +17,10 @@ UNKNOWN_DAY = 15
 UNKNOWN_MONTH_DAY = (7, 1)
 
 _SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "q": 1e15}
+# Digits are [0-9], never \d: \d also matches Unicode digits (Arabic-Indic, full-width...), which int() and
+# float() would silently convert, so a look-alike value would pass as a number or a date.
 _NUMBER = re.compile(
-    r"^\s*(?P<num>[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"^\s*(?P<num>[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
     r"\s*(?P<suffix>[kKmMbBgGtTqQ])?\s*$"
 )
 
@@ -26,8 +28,8 @@ _NUMBER = re.compile(
 def parse_number(text: str | float | int | None) -> float | None:
     """Parse a count written as `1.75E+11`, `175000000000.0`, `175,000,000,000`, `70B`, `1.2T` or `340M`.
 
-    Empty text (and the spreadsheet's `N/A`) is a missing value (None); anything else that is not a number
-    raises ValueError. Sign and magnitude are not judged here: the schema decides what is plausible.
+    Empty text (and the spreadsheet's `N/A`) is a missing value (None); anything else that is not a number in
+    ASCII digits raises ValueError. Sign and magnitude are not judged here: the schema decides what is plausible.
     """
     if text is None:
         return None
@@ -56,18 +58,18 @@ class PartialDate:
         return self.date.isoformat()
 
 
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_MY = re.compile(r"^(\d{1,2})/(\d{4})$")
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_YEAR = re.compile(r"^(\d{4})$")
+_DMY = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
+_MY = re.compile(r"^([0-9]{1,2})/([0-9]{4})$")
+_ISO = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$")
+_ISO_MONTH = re.compile(r"^([0-9]{4})-([0-9]{1,2})$")
+_YEAR = re.compile(r"^([0-9]{4})$")
 
 
 def parse_date(text: str) -> PartialDate:
     """Parse `DD/MM/YYYY` (uneven padding), `MM/YYYY`, `YYYY`, `YYYY-MM-DD` or `YYYY-MM`, keeping the precision.
 
     Missing parts follow Epoch's convention (day -> 15th, month and day -> 1 July). `Forthcoming`, empty
-    text and impossible calendar dates raise ValueError.
+    text, Unicode digits and impossible calendar dates raise ValueError.
     """
     stripped = (text or "").strip()
     if not stripped:
