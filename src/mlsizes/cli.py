@@ -269,16 +269,21 @@ class _DownloadProgress:
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
               help="Seconds to wait for the connection, and for each read of the body.")
 @click.option("--max-mb", type=click.FloatRange(min=0, min_open=True), default=200.0, show_default=True,
-              help="Refuse a body larger than this many MiB.")
+              help="Refuse a body larger than this many MiB, counted both as received (compressed) and as "
+                   "decoded.")
 @click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
               help="Attempts after a connection error, timeout, cut-off body or HTTP 5xx (never after a 4xx).")
 @click.option("--backoff", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Seconds before the first retry, doubled before each next one.")
-def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float) -> None:
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True,
+              help="Give up when the whole download (every attempt and the waits between them) takes longer "
+                   "than this many seconds.")
+def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float, deadline: float) -> None:
     """Download Epoch's current CSV and store it as a new dated snapshot in data/raw/epoch/.
 
     The file must pass the same checks as every snapshot (a CSV with the required columns); its provenance
-    record (URL, retrieval time, sha256, size, rows, licence) is written beside it. A snapshot is never
+    record (URL, retrieval time, sha256, size, rows, licence) is written beside it. A body decoding to more than
+    100 times its compressed size is refused as a decompression bomb. A snapshot is never
     overwritten: a date already taken gets a suffix (-2, -3...), and content identical to an existing snapshot
     is reported with nothing written. params.yaml is left alone: the command prints how to build from the new
     snapshot. The project root is the nearest folder with dvc.yaml, or $MLSIZES_ROOT.
@@ -291,7 +296,7 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float)
     except ProjectNotFound as exc:
         _fail(str(exc))
     options = stage.FetchOptions(timeout=timeout, max_bytes=int(max_mb * stage.MB), retries=retries,
-                                 backoff=backoff)
+                                 backoff=backoff, deadline=deadline)
     progress = _DownloadProgress()
     click.echo(f"fetching {url}", err=True)
     try:
@@ -340,9 +345,9 @@ def versions(as_json: bool) -> None:
 @click.option("--md", "output", flag_value="md", help="Markdown, e.g. for a pull-request comment.")
 @click.option("--json", "output", flag_value="json", help="Machine-readable JSON.")
 @click.option("--rebuild", is_flag=True,
-              help="Rebuild each revision's dataset and metrics from its raw data with `dvc repro` in a "
-                   "temporary git worktree, instead of reading what git holds (slow; for revisions without "
-                   "committed metrics).")
+              help="Rebuild each revision's dataset and metrics from its raw data with `dvc repro --force` of "
+                   "the stages that write them (curate, analyze), in a temporary git worktree, instead of "
+                   "reading what git holds (slower; for revisions without committed metrics).")
 def diff(old: str, new: str, output: str | None, rebuild: bool) -> None:
     """Show how records and metrics changed between two dataset versions OLD and NEW.
 
@@ -363,23 +368,26 @@ def diff(old: str, new: str, output: str | None, rebuild: bool) -> None:
 
 @main.command()
 @click.argument("version")
-@click.option("--notes", default="", help="One or two sentences on what this release is.")
+@click.option("--notes", help="One or two sentences on what this release is (required).")
 @click.option("--date", "release_date", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Release date (default: the as-of date of the build, from params.yaml).")
-def release(version: str, notes: str, release_date) -> None:
-    """Prepare dataset release VERSION: write dataset.yaml and a CHANGELOG entry from the diff to the last release.
+def release(version: str, notes: str | None, release_date) -> None:
+    """Release the built, committed dataset as VERSION (YYYY.MM.DD or YYYY.MM.DD.N, newer than every release).
 
-    Run it after `dvc repro`, then commit dataset.yaml, CHANGELOG.md, dvc.lock and the data and metrics:
-    that commit is the release. Versions are never reused.
+    \b
+    Steps: `dvc repro`, commit the result, then `mlsizes release VERSION --notes "..."`. It writes
+    dataset.yaml and a CHANGELOG.md entry (the diff from the last release), commits them and tags that
+    commit VERSION (an annotated git tag). Refused, with nothing written: missing notes, a malformed,
+    reused or older version, uncommitted changes, a stage `dvc status` lists as stale, or no change in
+    records or metrics since the last release. Push the tag with `git push origin VERSION`.
     """
     from mlsizes import versions as stage
 
     try:
-        paths = stage.prepare(_root(), version, notes, release_date.date() if release_date else None)
+        commit, paths = stage.prepare(_root(), version, notes, release_date.date() if release_date else None)
     except stage.VersionError as exc:
         _fail(str(exc))
-    for path in paths:
-        click.echo(f"wrote {path}")
+    click.echo(f"released {version}: commit {commit[:10]} ({', '.join(path.name for path in paths)}), tag {version}")
 
 
 def _root() -> Path:

@@ -49,7 +49,7 @@ def load_side(root: Path, name: str, rebuild: bool = False) -> Side:
     """The curated table and metrics git holds at a version; with rebuild, those its raw data rebuild to."""
     revision = versions.resolve(root, name)
     if rebuild and revision != versions.WORKSPACE:
-        with versions.rebuilt_worktree(root, revision) as tree:
+        with versions.rebuilt_worktree(root, revision, (MODELS, *METRICS_FILES)) as tree:
             return _read_side(tree, name, revision, versions.WORKSPACE)
     return _read_side(root, name, revision, revision)
 

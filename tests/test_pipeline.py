@@ -1,0 +1,198 @@
+"""The DVC pipeline's promise: a stage is stale whenever anything it reads changes, and a fresh clone is built.
+
+What a stage reads is worked out here independently of dvc.yaml: the `mlsizes` command in its `cmd`, the
+modules that command imports (statically, function-level imports included) and everything they import in turn,
+and the contracts in schemas/ those modules name. Every one of them must be covered by a dep of the stage.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, ROOT
+
+PACKAGE = ROOT / "src" / "mlsizes"
+SCHEMAS = ROOT / "schemas"
+
+
+def _module_path(name: str) -> Path | None:
+    """`mlsizes.ingest` or `ingest` -> src/mlsizes/ingest.py; None for anything outside the package."""
+    short = name.removeprefix("mlsizes.")
+    path = PACKAGE / f"{short}.py"
+    return path if name.startswith("mlsizes") and path.is_file() else None
+
+
+def _imported(nodes) -> set[Path]:
+    """The package modules imported anywhere in these AST nodes."""
+    found = set()
+    for node in (n for top in nodes for n in ast.walk(top)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mlsizes"):
+            if node.module == "mlsizes":
+                found |= {p for a in node.names if (p := _module_path(f"mlsizes.{a.name}"))}
+            elif path := _module_path(node.module):
+                found.add(path)
+        elif isinstance(node, ast.Import):
+            found |= {p for a in node.names if (p := _module_path(a.name))}
+    return found
+
+
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _closure(start: set[Path]) -> set[Path]:
+    seen, todo = set(), list(start)
+    while todo:
+        path = todo.pop()
+        if path not in seen:
+            seen.add(path)
+            todo += _imported([_tree(path)]) - seen
+    return seen
+
+
+def _command_functions() -> dict[str, ast.FunctionDef]:
+    """CLI command name -> the function in cli.py that implements it."""
+    commands = {}
+    for node in _tree(PACKAGE / "cli.py").body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", None) == "command":
+                named = [a.value for a in decorator.args if isinstance(a, ast.Constant)]
+                commands[named[0] if named else node.name.replace("_", "-")] = node
+    return commands
+
+
+def _command_reads(command: str) -> set[Path]:
+    """The files the `mlsizes COMMAND` process reads: cli.py and its module-level imports, the command's own
+    imports and those of the cli helpers it calls, their import closure, and the schema files they name."""
+    functions = {node.name: node for node in _tree(PACKAGE / "cli.py").body if isinstance(node, ast.FunctionDef)}
+    body, todo, visited = [], [_command_functions()[command]], set()
+    while todo:
+        function = todo.pop()
+        if function.name in visited:
+            continue
+        visited.add(function.name)
+        body.append(function)
+        todo += [functions[n.func.id] for n in ast.walk(function)
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in functions]
+    top_level = [n for n in _tree(PACKAGE / "cli.py").body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    # cli.py itself is read, but only the imports of this command (not of every command) count.
+    modules = {PACKAGE / "cli.py"} | _closure({PACKAGE / "__init__.py"} | _imported(body) | _imported(top_level))
+    # A module that names a contract file reads it; of cli.py only this command's code counts (its help texts
+    # name contracts other commands read).
+    cli_text = ast.unparse(body)
+    texts = " ".join([cli_text, *(path.read_text(encoding="utf-8") for path in modules - {PACKAGE / "cli.py"})])
+    contracts = {path for path in SCHEMAS.iterdir() if path.name in texts}
+    return modules | contracts
+
+
+@functools.cache
+def _stages() -> dict[str, dict]:
+    """Stage name -> its interpolated cmd, deps and outs, as DVC itself reads dvc.yaml."""
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        return {stage.name: {"cmd": stage.cmd, "deps": [d.def_path for d in stage.deps],
+                             "outs": [o.def_path for o in stage.outs]} for stage in repo.index.stages}
+
+
+def _covered(path: Path, deps: list[str]) -> bool:
+    relative = path.relative_to(ROOT)
+    return any(relative == Path(dep) or Path(dep) in relative.parents for dep in deps)
+
+
+def test_every_stage_calls_the_mlsizes_cli():
+    for name, stage in _stages().items():
+        words = shlex.split(stage["cmd"])
+        assert words[0] == "mlsizes" and words[1] in _command_functions(), (name, stage["cmd"])
+
+
+@pytest.mark.parametrize("stage_name", sorted(_stages()))
+def test_stage_depends_on_every_module_and_contract_it_reads(stage_name):
+    stage = _stages()[stage_name]
+    command = shlex.split(stage["cmd"])[1]
+    missing = sorted(str(p.relative_to(ROOT)) for p in _command_reads(command) if not _covered(p, stage["deps"]))
+    assert not missing, f"stage {stage_name} (mlsizes {command}) reads these but does not depend on them: {missing}"
+
+
+@pytest.mark.parametrize("stage_name", sorted(_stages()))
+def test_stage_depends_on_the_input_paths_in_its_command(stage_name):
+    """A path named in the cmd is read (a dep, or a dep inside it) or written (an out)."""
+    stage = _stages()[stage_name]
+    for word in shlex.split(stage["cmd"])[2:]:
+        path = ROOT / word
+        if word.startswith("-") or not path.exists() or any(word == o or Path(o).parent == Path(word)
+                                                             for o in stage["outs"]):
+            continue
+        assert any(word == d or Path(word) in Path(d).parents for d in stage["deps"]), (stage_name, word)
+
+
+def test_dependency_check_sees_what_a_command_reads():
+    """The analysis above is not vacuous: curate reads the parsers and every contract, report no contract."""
+    curate = {str(p.relative_to(ROOT)) for p in _command_reads("curate")}
+    assert {"src/mlsizes/parse.py", "src/mlsizes/contributions.py", "schemas/raw.yaml", "schemas/domains.yaml",
+            "schemas/curated.yaml", "src/mlsizes/cli.py"} <= curate
+    assert "src/mlsizes/stats.py" not in curate
+    assert "src/mlsizes/report.py" in {str(p.relative_to(ROOT)) for p in _command_reads("history")}
+    assert not _covered(PACKAGE / "parse.py", ["src/mlsizes/ingest.py", "src/mlsizes/parsers"])
+    assert _covered(PACKAGE / "parse.py", ["src"])
+
+
+# --- with real dvc, in a clean clone -------------------------------------------------------------------------
+
+def _dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run([str(BIN / "dvc"), *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory):
+    clone = tmp_path_factory.mktemp("pipeline") / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    return clone
+
+
+def _stale(clone: Path) -> set[str]:
+    proc = _dvc("status", "--json", cwd=clone)
+    assert proc.returncode == 0, proc.stderr
+    return set(json.loads(proc.stdout or "{}"))
+
+
+def test_a_fresh_clone_is_up_to_date(clone):
+    """Everything a stage writes is in git, so the first `make reproduce` of a clone has nothing to run."""
+    assert _stale(clone) == set()
+
+
+@pytest.mark.parametrize("edited", ["src/mlsizes/parse.py", "src/mlsizes/stats.py", "src/mlsizes/report.py",
+                                    "src/mlsizes/cli.py", "schemas/domains.yaml", "schemas/curated.yaml"])
+def test_editing_code_or_a_contract_makes_every_stage_that_reads_it_stale(clone, edited):
+    readers = {name for name, stage in _stages().items()
+               if ROOT / edited in _command_reads(shlex.split(stage["cmd"])[1])}
+    assert readers, edited
+    path = clone / edited
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\n# edited\n")
+        assert _stale(clone) >= readers
+    finally:
+        path.write_bytes(original)
+    assert _stale(clone) == set()
+
+
+def test_the_named_readers_of_shared_modules_go_stale(clone):
+    """The cases found on main: parse.py and the contracts are read by reproduce_paper and history too (they
+    re-curate the raw snapshots), and history draws with report.py."""
+    reads = {name: _command_reads(shlex.split(stage["cmd"])[1]) for name, stage in _stages().items()}
+    for shared in ("parse.py", "snapshots.py", "contracts.py"):
+        assert {"curate", "reproduce_paper", "history"} <= {n for n, r in reads.items() if PACKAGE / shared in r}
+    assert {"report", "history"} <= {n for n, r in reads.items() if PACKAGE / "report.py" in r}
