@@ -277,7 +277,7 @@ def test_interrupt_mid_download_leaves_nothing(project, upstream):
     def interrupt(done, total):
         raise KeyboardInterrupt
 
-    options = fetch.FetchOptions(timeout=2, max_bytes=fetch.MB, retries=0, backoff=0)
+    options = fetch.FetchOptions(timeout=2, max_bytes=fetch.MB, retries=0, backoff=0, deadline=30)
     with pytest.raises(KeyboardInterrupt):
         fetch.run(url, raw_dir(project), options, on_progress=interrupt)
     assert raw_state(project) == before

@@ -1,23 +1,31 @@
 """Fetch stage: download Epoch's current CSV and store it as a new dated, immutable snapshot with provenance.
 
-Download: stream the body into a hidden staging file in the snapshot folder (so publishing it is an atomic
-rename), retrying connection errors, timeouts, cut-off bodies and HTTP 5xx with exponential backoff, never
-HTTP 4xx; refuse a body over the size cap or shorter than its Content-Length.
+Download: stream the body into a private hidden staging folder beside the snapshot folder (`data/raw/.fetch-*/`:
+the same filesystem, so publishing is an atomic rename, yet outside `data/raw/epoch/`, which DVC stages depend
+on), retrying connection errors, timeouts, cut-off bodies and HTTP 5xx with exponential backoff, never HTTP 4xx.
+Hostile servers are bounded three ways: the body is refused once it passes the size cap either as received on
+the wire or as decoded (gzip/deflate are undone here, a piece at a time, so a decompression bomb is never
+decoded past the cap), or once it decodes to more than MAX_RATIO times its compressed size; and the whole
+download, retries and waits included, has a deadline.
 Check: the staged file goes through `ingest.load`, the same checks as every snapshot.
 Save: unless its bytes equal an existing snapshot's, rename it to `epoch_notable_ai_models_<date>.csv` (a
 suffix -2, -3... when that name is taken; never over a file) with its provenance record beside it.
-Whatever fails, Ctrl-C included, the staging files are removed and no existing file is touched.
+Whatever fails, Ctrl-C included, the staging folder is removed and no existing file is touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
 import os
+import shutil
+import signal
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
@@ -30,6 +38,14 @@ from mlsizes.snapshots import SnapshotError
 
 MB = 1 << 20
 CHUNK_BYTES = 1 << 16
+# Real snapshots gzip about 3:1; a body decoding to over 100 times its size on the wire is a decompression bomb.
+# The first MiB is exempt: a small, very regular CSV may legitimately compress better than that.
+MAX_RATIO = 100
+RATIO_GRACE_BYTES = MB
+# The encodings undone here (requests would also offer br/zstd when their packages are installed).
+ACCEPT_ENCODING = "gzip, deflate"
+WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+STAGING_PREFIX = ".fetch-"
 SNAPSHOT_PREFIX = "epoch_notable_ai_models"
 TITLE = "Notable AI Models"
 PRODUCER = "Epoch AI"
@@ -51,14 +67,20 @@ class _Transient(Exception):
     """A failure that may pass on another attempt (network, timeout, cut-off body, HTTP 5xx)."""
 
 
+class _DeadlinePassed(BaseException):
+    """Raised by the deadline's alarm wherever the download is. A BaseException, like KeyboardInterrupt, so that
+    no library's `except Exception` swallows it."""
+
+
 @dataclass(frozen=True)
 class FetchOptions:
     """How long to wait, how much to accept and how often to try again."""
 
     timeout: float  # seconds to connect, and for each read of the body
-    max_bytes: int
+    max_bytes: int  # the body as received on the wire, and as decoded
     retries: int  # attempts after the first one
     backoff: float  # seconds before the first retry, doubled before each next one
+    deadline: float  # seconds for the whole download: every attempt and the waits between them
 
 
 @dataclass(frozen=True)
@@ -82,13 +104,16 @@ class FetchResult:
 
 def run(url: str, raw_dir: Path, options: FetchOptions, on_progress: ProgressCallback | None = None,
         on_retry: RetryCallback | None = None) -> FetchResult:
-    """Download URL into RAW_DIR as a new snapshot, unless an identical one is there already."""
-    staged = None
+    """Download URL into RAW_DIR as a new snapshot, unless an identical one is there already.
+
+    Call it from the main thread: the deadline is a SIGALRM timer, the one thing that interrupts a read which a
+    server keeps alive one byte at a time.
+    """
+    staging = None
     try:
         raw_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".fetch-", suffix=".csv", dir=raw_dir)
-        os.close(fd)
-        staged = Path(name)
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=raw_dir.parent))
+        staged = staging / "download.csv"
         download = fetch_body(url, staged, options, on_progress, on_retry)
         retrieved = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         identical = find_identical(raw_dir, download.sha256)
@@ -99,61 +124,151 @@ def run(url: str, raw_dir: Path, options: FetchOptions, on_progress: ProgressCal
     except OSError as exc:
         raise FetchError(url, f"{exc.filename or raw_dir}: {exc.strerror or exc}") from None
     finally:
-        if staged is not None:
-            staged.unlink(missing_ok=True)
-            snapshots.provenance_path(staged).unlink(missing_ok=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def fetch_body(url: str, dest: Path, options: FetchOptions, on_progress: ProgressCallback | None = None,
                on_retry: RetryCallback | None = None) -> Download:
-    """Download URL into DEST, trying again with exponential backoff after a transient failure."""
-    attempt = 1
-    while True:
+    """Download URL into DEST, trying again with exponential backoff after a transient failure, all within the
+    deadline."""
+    failed, failure = 0, ""
+    try:
+        with _alarm(options.deadline):
+            while True:
+                try:
+                    return _download_once(url, dest, options, on_progress)
+                except _Transient as exc:
+                    failed, failure = failed + 1, str(exc)
+                    if failed > options.retries:
+                        tries = f" (after {failed} attempts)" if failed > 1 else ""
+                        raise FetchError(url, f"{failure}{tries}") from None
+                    delay = options.backoff * 2 ** (failed - 1)
+                    if on_retry is not None:
+                        on_retry(failure, delay)
+                    time.sleep(delay)
+    except _DeadlinePassed:
+        last = f" (after {failed} failed attempts, the last: {failure})" if failed else ""
+        raise FetchError(url, f"not downloaded within the deadline of {options.deadline:g} s{last}") from None
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """Raise _DeadlinePassed in this (the main) thread after SECONDS, whatever it is blocked on."""
+    def expire(signum, frame):
+        raise _DeadlinePassed
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
         try:
-            return _download_once(url, dest, options, on_progress)
-        except _Transient as exc:
-            if attempt > options.retries:
-                tries = f" (after {attempt} attempts)" if attempt > 1 else ""
-                raise FetchError(url, f"{exc}{tries}") from None
-            delay = options.backoff * 2 ** (attempt - 1)
-            if on_retry is not None:
-                on_retry(str(exc), delay)
-            time.sleep(delay)
-            attempt += 1
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _download_once(url: str, dest: Path, options: FetchOptions, on_progress: ProgressCallback | None) -> Download:
     try:
-        with requests.get(url, stream=True, timeout=options.timeout) as response:
+        with requests.get(url, stream=True, timeout=options.timeout,
+                          headers={"Accept-Encoding": ACCEPT_ENCODING}) as response:
             _check_status(url, response)
-            expected = _content_length(response)
-            if expected is not None and expected > options.max_bytes:
-                raise FetchError(url, f"body of {expected} bytes is over the size cap of {options.max_bytes} bytes")
-            digest, received = hashlib.sha256(), 0
+            body = _Body(url, response, options.max_bytes, on_progress)
+            digest = hashlib.sha256()
             with open(dest, "wb") as handle:
-                try:
-                    for chunk in response.iter_content(CHUNK_BYTES):
-                        received += len(chunk)
-                        if received > options.max_bytes:
-                            raise FetchError(url, f"body is over the size cap of {options.max_bytes} bytes")
-                        handle.write(chunk)
-                        digest.update(chunk)
-                        if on_progress is not None:
-                            on_progress(response.raw.tell(), expected)
-                except requests.exceptions.ChunkedEncodingError:
-                    raise _Transient(_cut_off(response.raw.tell(), expected)) from None
-            # requests does not always raise on a short body: count the bytes on the wire ourselves.
-            if expected is not None and response.raw.tell() < expected:
-                raise _Transient(_cut_off(response.raw.tell(), expected))
-            return Download(final_url=response.url, sha256=digest.hexdigest(), size_bytes=received)
+                for piece in body.decoded():
+                    handle.write(piece)
+                    digest.update(piece)
+            return Download(final_url=response.url, sha256=digest.hexdigest(), size_bytes=body.decoded_bytes)
     except requests.exceptions.Timeout:
         raise _Transient(f"timed out: no answer within {options.timeout:g} s") from None
+    except urllib3.exceptions.ReadTimeoutError:
+        raise _Transient(f"timed out: no data within {options.timeout:g} s") from None
     except requests.exceptions.ConnectionError as exc:
-        if any(isinstance(cause, (TimeoutError, urllib3.exceptions.ReadTimeoutError)) for cause in _causes(exc)):
-            raise _Transient(f"timed out: no data within {options.timeout:g} s") from None
         raise _Transient(f"connection failed: {_innermost_reason(exc)}") from None
-    except requests.exceptions.RequestException as exc:
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise FetchError(url, _innermost_reason(exc)) from None
+
+
+class _Body:
+    """A response's body, streamed: counted as received on the wire and as decoded, each against the size cap.
+
+    gzip and deflate (in any chain, e.g. `gzip, gzip`) are undone here rather than by urllib3, a piece of at most
+    CHUNK_BYTES at a time: urllib3 keeps reading until it has a piece of decoded data, so a compressed stream
+    that decodes to nothing would never come back to have its wire bytes counted.
+    """
+
+    def __init__(self, url: str, response: requests.Response, max_bytes: int,
+                 on_progress: ProgressCallback | None):
+        self.url, self.response, self.max_bytes, self.on_progress = url, response, max_bytes, on_progress
+        self.announced = _content_length(response)
+        self.codings = _content_codings(url, response)
+        self.received_bytes = self.decoded_bytes = 0
+        if self.announced is not None and self.announced > max_bytes:
+            self._refuse(f"body of {self.announced} bytes (Content-Length)")
+
+    def decoded(self) -> Iterator[bytes]:
+        """The body's bytes as the server meant them (with no Content-Encoding, the received bytes themselves)."""
+        pieces: Iterable[bytes] = self._received()
+        for coding in reversed(self.codings):  # listed in the order they were applied
+            pieces = self._inflate(pieces, coding)
+        for piece in pieces:
+            self.decoded_bytes += len(piece)
+            if self.decoded_bytes > self.max_bytes:
+                self._refuse(f"body decoded from {self._coding_names}", f" ({self.received_bytes} bytes on the wire)")
+            if self.decoded_bytes > max(RATIO_GRACE_BYTES, MAX_RATIO * self.received_bytes):
+                raise FetchError(self.url, f"body decodes to more than {MAX_RATIO} times its {self.received_bytes} "
+                                           f"bytes of {self._coding_names} (a decompression bomb)")
+            yield piece
+
+    def _received(self) -> Iterator[bytes]:
+        try:
+            for chunk in self.response.raw.stream(CHUNK_BYTES, decode_content=False):
+                self.received_bytes += len(chunk)
+                if self.received_bytes > self.max_bytes:
+                    self._refuse(f"{self._coding_names} body on the wire" if self.codings else "body")
+                if self.on_progress is not None:
+                    self.on_progress(self.received_bytes, self.announced)
+                yield chunk
+        except urllib3.exceptions.ProtocolError:
+            raise _Transient(self._cut_off()) from None
+        # urllib3 1.x does not raise on a body shorter than its Content-Length: count the bytes ourselves.
+        if self.announced is not None and self.received_bytes < self.announced:
+            raise _Transient(self._cut_off())
+
+    def _inflate(self, pieces: Iterable[bytes], coding: str) -> Iterator[bytes]:
+        """Undo one coding, yielding at most CHUNK_BYTES per piece; a gzip body may hold several members."""
+        inflater = zlib.decompressobj(WBITS[coding])
+        try:
+            for piece in pieces:
+                data = piece
+                while data:
+                    out = inflater.decompress(data, CHUNK_BYTES)
+                    if out:
+                        yield out
+                    if inflater.eof and inflater.unused_data:
+                        data, inflater = inflater.unused_data, zlib.decompressobj(WBITS[coding])
+                    else:
+                        data = inflater.unconsumed_tail
+            tail = inflater.flush()
+        except zlib.error as exc:
+            raise FetchError(self.url, f"body is not valid {coding} data ({exc})") from None
+        if tail:
+            yield tail
+        if not inflater.eof:
+            raise _Transient(f"body cut off: its {coding} data ends early, after {self.received_bytes} bytes")
+
+    @property
+    def _coding_names(self) -> str:
+        return ", ".join(self.codings)
+
+    def _refuse(self, what: str, note: str = "") -> None:
+        raise FetchError(self.url, f"{what} is over the size cap of {self.max_bytes} bytes{note}")
+
+    def _cut_off(self) -> str:
+        of = f" of {self.announced} announced (Content-Length)" if self.announced is not None else ""
+        return f"body cut off: connection closed after {self.received_bytes}{of} bytes"
 
 
 def _check_status(url: str, response: requests.Response) -> None:
@@ -173,9 +288,14 @@ def _content_length(response: requests.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _cut_off(received: int, expected: int | None) -> str:
-    of = f" of {expected} announced (Content-Length)" if expected is not None else ""
-    return f"body cut off: connection closed after {received}{of} bytes"
+def _content_codings(url: str, response: requests.Response) -> list[str]:
+    """The Content-Encoding chain, in the order the server applied it; a coding not offered is refused."""
+    codings = [coding.strip().lower() for coding in response.headers.get("Content-Encoding", "").split(",")]
+    codings = [coding for coding in codings if coding not in ("", "identity")]
+    for coding in codings:
+        if coding not in WBITS:
+            raise FetchError(url, f"unsupported Content-Encoding {coding!r} (offered: {ACCEPT_ENCODING})")
+    return codings
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
