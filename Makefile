@@ -14,14 +14,19 @@ export MPLBACKEND := Agg
 
 venv: $(STAMP)
 
+# pip prints every package it collects and installs (about 130, a few minutes the first time), so a long
+# install is visibly progressing.
 $(STAMP): requirements.lock pyproject.toml
+	@echo "== setting up $(VENV)/ from requirements.lock (first time: a few minutes)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -r requirements.lock
+	$(BIN)/python -m pip install --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
+	@echo "== $(VENV)/ ready"
 
 reproduce: $(STAMP)
 	$(BIN)/dvc repro
+	@echo "== done. To use mlsizes and dvc in this shell: source $(VENV)/bin/activate"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
