@@ -1,7 +1,9 @@
-"""`mlsizes fetch` against a real HTTP server on 127.0.0.1, serving cuts of a real upstream snapshot.
+"""`mlsizes fetch` against a real HTTP server on 127.0.0.1, serving cuts of a real upstream snapshot, plain,
+compressed, and as hostile servers do (decompression bombs, bodies dripping a byte at a time).
 
 Every failure must end with one `error: <url>: <reason>` line, exit code 1 and data/raw/ exactly as before
-(no file changed, none left half-written). The project is a temporary copy (MLSIZES_ROOT), never /work/main/data.
+(no file changed, none left half-written, no staging folder left). The project is a temporary copy
+(MLSIZES_ROOT), never /work/main/data.
 """
 
 from __future__ import annotations
@@ -9,18 +11,26 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import gzip
 import hashlib
 import io
+import json
+import re
+import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import RAW
+from conftest import BIN, RAW, ROOT
 from mlsizes import fetch, ingest, snapshots
 from mlsizes.cli import main
 from mlsizes.project import project_root
@@ -45,14 +55,28 @@ def upstream_csv(records: int, drop_column: str | None = None) -> bytes:
 
 # --- a scripted upstream server -------------------------------------------------------------------------
 
-def ok(body: bytes):
+COMPRESS = {"gzip": functools.partial(gzip.compress, mtime=0), "deflate": zlib.compress}  # deflate: zlib format
+
+
+def respond(body: bytes, encoding: str | None = None, announce: bool = True):
+    """Answer 200 with BODY as given, labelled with Content-Encoding ENCODING, with or without Content-Length."""
     def answer(handler):
         handler.send_response(200)
         handler.send_header("Content-Type", "text/csv")
-        handler.send_header("Content-Length", str(len(body)))
+        if encoding is not None:
+            handler.send_header("Content-Encoding", encoding)
+        if announce:
+            handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
     return answer
+
+
+def ok(body: bytes, *codings: str):
+    """BODY with each of CODINGS applied in turn, labelled accordingly."""
+    for coding in codings:
+        body = COMPRESS[coding](body)
+    return respond(body, ", ".join(codings) or None)
 
 
 def status(code: int):
@@ -75,13 +99,52 @@ def cut_off(body: bytes, missing: int):
     return answer
 
 
-def unannounced(body: bytes):
+def unannounced(body: bytes, encoding: str | None = None):
     """No Content-Length: the body ends when the connection closes (HTTP/1.0)."""
+    return respond(body, encoding, announce=False)
+
+
+def endless(encoding: str, pieces):
+    """A body with no end: what PIECES() yields, labelled ENCODING, until the client hangs up or the test ends."""
     def answer(handler):
         handler.send_response(200)
+        handler.send_header("Content-Encoding", encoding)
         handler.end_headers()
-        handler.wfile.write(body)
+        for piece in pieces():
+            if handler.server.release.is_set():
+                return
+            handler.wfile.write(piece)
     return answer
+
+
+def gzip_zeros():
+    """A real CSV header, then zeros for ever: about 1 KiB of gzip per MiB."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    yield compressor.compress(upstream_csv(0))
+    while True:
+        yield compressor.compress(bytes(fetch.MB)) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+def empty_gzip_members():
+    """Valid gzip that decodes to nothing, for ever: 20 bytes per empty member."""
+    while True:
+        yield gzip.compress(b"", mtime=0) * 1000
+
+
+def drip_body(handler):
+    """Headers, then one byte of the body every 50 ms: each read gets data well within --timeout."""
+    handler.send_response(200)
+    handler.send_header("Content-Length", str(fetch.MB))
+    handler.end_headers()
+    while not handler.server.release.wait(0.05):
+        handler.wfile.write(b"x")
+
+
+def drip_headers(handler):
+    """The status line, then one byte of a header every 50 ms."""
+    handler.wfile.write(b"HTTP/1.0 200 OK\r\nX-Drip: ")
+    while not handler.server.release.wait(0.05):
+        handler.wfile.write(b"x")
 
 
 def stall_before_headers(handler):
@@ -165,9 +228,10 @@ def raw_dir(root: Path) -> Path:
 
 
 def raw_state(root: Path) -> dict[str, str]:
-    """Every file under data/raw/ (hidden ones included) with its sha256."""
+    """Every file under data/raw/ (hidden ones included) with its sha256, and every folder."""
     raw = root / "data" / "raw"
-    return {str(path.relative_to(raw)): snapshots.sha256_of(path) for path in sorted(raw.rglob("*")) if path.is_file()}
+    return {str(path.relative_to(raw)): snapshots.sha256_of(path) if path.is_file() else "folder"
+            for path in sorted(raw.rglob("*"))}
 
 
 def fetch_cli(url: str, *options: str):
@@ -267,7 +331,152 @@ def test_csv_missing_required_column(project, upstream):
 def test_body_over_size_cap(project, upstream, answer):
     url = upstream.serve(answer(upstream_csv(50)))
     before = raw_state(project)
-    assert_failed(fetch_cli(url, "--max-mb", "0.001"), url, project, before, "over the size cap of 1048 bytes")
+    assert_failed(fetch_cli(url, "--max-mb", "0.001"), url, project, before, "is over the size cap of 1048 bytes")
+
+
+# --- compressed bodies and decompression bombs ------------------------------------------------------------
+
+CODINGS = [("gzip",), ("deflate",), ("gzip", "gzip")]
+CODING_IDS = ["gzip", "deflate", "gzip-gzip"]
+
+
+@functools.cache
+def bomb() -> bytes:
+    """A real header and five records, then 4 MiB of zeros: gzip packs it about 1000 to 1."""
+    return upstream_csv(5) + bytes(4 * fetch.MB)
+
+
+@pytest.mark.parametrize("codings", CODINGS, ids=CODING_IDS)
+def test_bomb_over_the_cap_is_refused(project, upstream, codings):
+    url = upstream.serve(ok(bomb(), *codings))
+    before = raw_state(project)
+    reason = f"body decoded from {', '.join(codings)} is over the size cap of 1048576 bytes"
+    assert_failed(fetch_cli(url, "--max-mb", "1"), url, project, before, reason)
+
+
+def test_endless_bomb_is_refused_without_decoding_the_rest(project, upstream):
+    url = upstream.serve(endless("gzip", gzip_zeros))
+    before = raw_state(project)
+    error = assert_failed(fetch_cli(url, "--max-mb", "1", "--deadline", "60"), url, project, before,
+                          "body decoded from gzip is over the size cap of 1048576 bytes")
+    # Refused within the first read from the wire, whose 64 KiB of gzip would decode to 64 MiB.
+    assert int(re.search(r"\((\d+) bytes on the wire\)", error).group(1)) <= fetch.CHUNK_BYTES
+
+
+def test_bomb_under_the_cap_is_refused_by_its_ratio(project, upstream):
+    url = upstream.serve(ok(bomb(), "gzip"))  # 4 MiB decoded: well under the default cap of 200 MiB
+    before = raw_state(project)
+    assert_failed(fetch_cli(url), url, project, before,
+                  f"body decodes to more than {fetch.MAX_RATIO} times its")
+
+
+def test_compressed_stream_decoding_to_nothing_hits_the_cap_on_the_wire(project, upstream):
+    url = upstream.serve(endless("gzip", empty_gzip_members))
+    before = raw_state(project)
+    assert_failed(fetch_cli(url, "--max-mb", "0.1", "--deadline", "60"), url, project, before,
+                  "gzip body on the wire is over the size cap of 104857 bytes")
+
+
+@pytest.mark.parametrize("codings", CODINGS, ids=CODING_IDS)
+def test_compressed_body_at_the_cap_is_stored_decoded(project, upstream, codings):
+    body = upstream_csv(200)
+    url = upstream.serve(ok(body, *codings))
+    result = fetch_cli(url, "--max-mb", repr(len(body) / fetch.MB))  # exactly len(body) bytes
+    assert result.exit_code == 0, result.output
+    stored = next(raw_dir(project).glob(f"epoch_notable_ai_models_{dt.datetime.now(dt.timezone.utc).date()}*.csv"))
+    assert stored.read_bytes() == body
+    record = snapshots.read_provenance(stored)
+    assert (record["size_bytes"], record["sha256"]) == (len(body), hashlib.sha256(body).hexdigest())
+
+
+def test_compressed_body_one_byte_over_the_cap_is_refused(project, upstream):
+    body = upstream_csv(200)
+    url = upstream.serve(ok(body, "gzip"))
+    before = raw_state(project)
+    assert_failed(fetch_cli(url, "--max-mb", repr((len(body) - 1) / fetch.MB)), url, project, before,
+                  f"body decoded from gzip is over the size cap of {len(body) - 1} bytes")
+
+
+@pytest.mark.parametrize("answer, reason", [
+    (respond(upstream_csv(50), "gzip"), "body is not valid gzip data"),
+    (respond(upstream_csv(50), "br"), "unsupported Content-Encoding 'br' (offered: gzip, deflate)"),
+    (unannounced(gzip.compress(upstream_csv(50))[:2000], "gzip"), "body cut off: its gzip data ends early"),
+], ids=["not-gzip", "unsupported", "truncated"])
+def test_broken_compressed_body(project, upstream, answer, reason):
+    url = upstream.serve(answer)
+    before = raw_state(project)
+    assert_failed(fetch_cli(url, "--retries", "1"), url, project, before, reason)
+
+
+# --- the deadline -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("answer, options, last", [
+    (drip_body, [], ""),
+    (drip_headers, [], ""),
+    (status(503), ["--retries", "1000", "--backoff", "0.1"], "failed attempts, the last: HTTP 503 Service Unavailable"),
+], ids=["body-drip", "header-drip", "503-retried"])
+def test_deadline_covers_the_whole_download(project, upstream, answer, options, last):
+    url = upstream.serve(answer)
+    before = raw_state(project)
+    handler = signal.getsignal(signal.SIGALRM)
+    error = assert_failed(fetch_cli(url, "--deadline", "1", *options), url, project, before,
+                          "not downloaded within the deadline of 1 s")
+    assert last in error
+    assert signal.getsignal(signal.SIGALRM) is handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_deadline_default_is_shown_in_help():
+    result = CliRunner().invoke(main, ["fetch", "--help"])
+    assert result.exit_code == 0
+    assert re.search(r"--deadline .*\[default:\s+600", " ".join(result.output.split()))
+
+
+# --- staging never disturbs git or DVC --------------------------------------------------------------------
+
+def dvc(project: Path, *commands: list[str]) -> subprocess.CompletedProcess:
+    """Run DVC commands in order in one process (DVC takes about a second to start), exit code 1 at the first
+    that fails: the `dvc` beside this interpreter, called as its executable calls it."""
+    script = "import json, sys\nfrom dvc.cli import main\nsys.exit(any(main(argv) for argv in json.loads(sys.argv[1])))"
+    return subprocess.run([sys.executable, "-c", script, json.dumps(commands)], cwd=project, capture_output=True,
+                          text=True)
+
+
+def test_leftover_staging_leaves_git_and_dvc_clean(project, upstream):
+    """A real `mlsizes fetch` killed mid-download leaves its staging file outside data/raw/epoch/, and git, DVC
+    and a real stage depending on data/raw/epoch do not see it (nor the data/raw/epoch/.fetch-* left by earlier
+    versions)."""
+    assert subprocess.run(["git", "init", "-q"], cwd=project).returncode == 0
+    assert dvc(project, ["init", "-q"]).returncode == 0
+    for name in (".gitignore", ".dvcignore"):
+        shutil.copy(ROOT / name, project / name)
+    (project / "dvc.yaml").write_text("stages:\n  listing:\n    cmd: ls data/raw/epoch > listing.txt\n"
+                                      "    deps: [data/raw/epoch]\n    outs: [listing.txt]\n")
+    assert dvc(project, ["repro", "-q"]).returncode == 0
+    before = raw_state(project)
+
+    old_leftover = raw_dir(project) / ".fetch-abc123.csv"
+    old_leftover.write_bytes(upstream_csv(5))
+    fetching = subprocess.Popen([BIN / "mlsizes", "fetch", "--url", upstream.serve(drip_body)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until = time.monotonic() + 60  # a bound on a hung test, not a speed requirement
+        while not (staged := list((project / "data" / "raw").glob(".fetch-*/download.csv"))):
+            assert fetching.poll() is None, "mlsizes fetch ended before it staged anything"
+            assert time.monotonic() < wait_until, "mlsizes fetch staged nothing within 60 s"
+            time.sleep(0.05)
+    finally:
+        fetching.kill()
+        fetching.wait()
+    raw = project / "data" / "raw"
+    new = {str(path.relative_to(raw)) for path in (staged[0].parent, staged[0], old_leftover)}
+    assert set(raw_state(project)) - set(before) == new  # nothing new in data/raw/epoch/ but the old leftover
+    leftovers = [str(path.relative_to(project)) for path in (staged[0], old_leftover)]
+
+    checked = dvc(project, ["status"], ["check-ignore", *leftovers])
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.splitlines() == ["Data and pipelines are up to date.", *leftovers]
+    git = subprocess.run(["git", "check-ignore", *leftovers], cwd=project, capture_output=True, text=True)
+    assert git.stdout.split() == leftovers
 
 
 def test_interrupt_mid_download_leaves_nothing(project, upstream):
