@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MLSIZES = str(ROOT / ".venv" / "bin" / "mlsizes")
+MLSIZES = str(Path(sys.executable).parent / "mlsizes")  # the environment running the benchmark
 
 
 def main() -> None:

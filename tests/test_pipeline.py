@@ -162,31 +162,41 @@ def clone(tmp_path_factory):
     return clone
 
 
-def _stale(clone: Path) -> set[str]:
+def _status(clone: Path) -> dict[str, set[str]]:
+    """Stage -> the deps `dvc status` reports changed, for every stage that is not up to date."""
     proc = _dvc("status", "--json", cwd=clone)
     assert proc.returncode == 0, proc.stderr
-    return set(json.loads(proc.stdout or "{}"))
+    return {stage: {path for change in changes if isinstance(change, dict)
+                    for path in change.get("changed deps", {})}
+            for stage, changes in json.loads(proc.stdout or "{}").items()}
 
 
 def test_a_fresh_clone_is_up_to_date(clone):
     """Everything a stage writes is in git, so the first `make reproduce` of a clone has nothing to run."""
-    assert _stale(clone) == set()
+    assert _status(clone) == {}
 
 
-@pytest.mark.parametrize("edited", ["src/mlsizes/parse.py", "src/mlsizes/stats.py", "src/mlsizes/report.py",
-                                    "src/mlsizes/cli.py", "schemas/domains.yaml", "schemas/curated.yaml"])
-def test_editing_code_or_a_contract_makes_every_stage_that_reads_it_stale(clone, edited):
-    readers = {name for name, stage in _stages().items()
-               if ROOT / edited in _command_reads(shlex.split(stage["cmd"])[1])}
-    assert readers, edited
-    path = clone / edited
-    original = path.read_bytes()
+EDITED = ["src/mlsizes/parse.py", "src/mlsizes/stats.py", "src/mlsizes/report.py", "src/mlsizes/cli.py",
+          "schemas/domains.yaml", "schemas/curated.yaml"]
+
+
+def test_editing_code_or_a_contract_makes_every_stage_that_reads_it_stale(clone):
+    """One edit per file, one `dvc status`: each edited file must be a changed dep of every stage reading it."""
+    originals = {name: (clone / name).read_bytes() for name in EDITED}
     try:
-        path.write_bytes(original + b"\n# edited\n")
-        assert _stale(clone) >= readers
+        for name, original in originals.items():
+            (clone / name).write_bytes(original + b"\n# edited\n")
+        status = _status(clone)
     finally:
-        path.write_bytes(original)
-    assert _stale(clone) == set()
+        for name, original in originals.items():
+            (clone / name).write_bytes(original)
+    for name in EDITED:
+        readers = {stage for stage, info in _stages().items()
+                   if ROOT / name in _command_reads(shlex.split(info["cmd"])[1])}
+        assert readers, name
+        stale = {stage for stage, changed in status.items() if name in changed}
+        assert stale >= readers, (name, sorted(readers - stale))
+    assert _status(clone) == {}
 
 
 def test_the_named_readers_of_shared_modules_go_stale(clone):
@@ -196,3 +206,20 @@ def test_the_named_readers_of_shared_modules_go_stale(clone):
     for shared in ("parse.py", "snapshots.py", "contracts.py"):
         assert {"curate", "reproduce_paper", "history"} <= {n for n, r in reads.items() if PACKAGE / shared in r}
     assert {"report", "history"} <= {n for n, r in reads.items() if PACKAGE / "report.py" in r}
+
+
+def test_a_failing_stage_leaves_the_last_good_outputs_in_place(clone):
+    """DVC would delete a stage's outputs before running it; `persist: true` keeps them, so a curate run that
+    fails (here: a snapshot whose bytes no longer match its provenance) leaves the dataset as it was."""
+    curate = _stages()["curate"]
+    snapshot = clone / next(dep for dep in curate["deps"] if dep.endswith(".csv"))
+    outputs = {out: (clone / out).read_bytes() for out in curate["outs"]}
+    original = snapshot.read_bytes()
+    try:
+        snapshot.write_bytes(original + b"tampered,row\n")
+        proc = _dvc("repro", "curate", cwd=clone)
+        assert proc.returncode != 0 and "checksum mismatch" in proc.stdout + proc.stderr
+        assert {out: (clone / out).read_bytes() for out in outputs} == outputs
+    finally:
+        snapshot.write_bytes(original)
+    assert _status(clone) == {}
