@@ -32,7 +32,7 @@ MLSIZES = str(Path(sys.executable).parent / "mlsizes")
 SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"
 HEAVY_MODULES = {"great_expectations", "dvc", "matplotlib"}
 VALID = {"--name": "Test Model 7B", "--organization": "Test Lab", "--domain": "Language", "--date": "2024-04-18",
-         "--parameters": "7B", "--source": "https://example.org/test-model-7b"}
+         "--parameters": "7B", "--source": "https://testlab.dev/test-model-7b"}
 CORRECT = ["--correct", "gpt-3-175b-davinci", "--reason", "Table D.1 of the paper",
            "--source", "https://arxiv.org/abs/2005.14165"]
 
@@ -108,9 +108,10 @@ def test_domain_is_case_insensitive_and_canonicalised(project):
     assert (record["domains"], record["primary_domain"]) == ("Language,Vision", "Language")
 
 
-def test_normalized_names_match_across_punctuation_and_suffixes():
-    assert contribute.normalized_name("GPT-3 175B (davinci)") == contribute.normalized_name("gpt3 175b")
-    assert contribute.normalized_name("Llama 3 8B") != contribute.normalized_name("Llama 3 70B")
+def test_similar_names_match_across_punctuation_and_suffixes_but_not_other_sizes():
+    names = pd.Series(["GPT-3 175B (davinci)", "Llama 3 8B"])
+    assert contribute.similar_names("gpt3 175b", names).tolist() == [True, False]
+    assert contribute.similar_names("Llama 3 70B", names).tolist() == [False, False]
 
 
 def test_as_of_comes_from_params_top_level_then_analysis_then_snapshot(tmp_path):
@@ -133,7 +134,7 @@ def test_add_model_writes_one_file_named_by_id_and_prints_id_and_path(project):
     data = yaml.safe_load(path.read_text())
     assert data == {"id": "test-model-7b", "name": "Test Model 7B", "organization": "Test Lab",
                     "domains": "Language", "publication_date": "2024-04-18", "parameters": 175_000_000_000,
-                    "link": "https://example.org/test-model-7b"}
+                    "link": "https://testlab.dev/test-model-7b"}
     assert invoke("validate").exit_code == 0
 
 
@@ -165,8 +166,9 @@ def test_json_output_of_success_and_of_an_error(project):
     assert ok["ok"] and ok["id"] == "test-model-7b" and ok["record"]["parameters"] == 7e9
     bad = invoke("add-model", *model_args(name="Other 1B", parameters="lots"), "--json")
     assert bad.exit_code == 1
-    assert json.loads(bad.stdout) | {"message": None} == {"ok": False, "field": "parameters",
-                                                          "code": "unparseable_parameters", "message": None}
+    assert json.loads(bad.stdout) | {"message": None, "errors": None} == {
+        "ok": False, "field": "parameters", "code": "unparseable_parameters", "message": None, "errors": None}
+    assert [error["code"] for error in json.loads(bad.stdout)["errors"]] == ["unparseable_parameters"]
 
 
 def test_force_new_adds_a_likely_duplicate_with_a_warning(project):
@@ -201,7 +203,7 @@ BAD_INPUTS = [
     ("correct nothing", CORRECT, 2, "--correct"),
     ("correct without reason", ["--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--source",
                                 "https://arxiv.org/abs/2005.14165"], 2, "--reason"),
-    ("correct without source", ["--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--reason", "r"],
+    ("correct without source", ["--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--reason", "stated in the model card"],
      2, "--source"),
     ("reason without correct", [*model_args(), "--reason", "because"], 2, "--reason"),
     ("force-new with correct", [*CORRECT, "--parameters", "175B", "--force-new"], 2, "--force-new"),
@@ -233,8 +235,8 @@ BAD_INPUTS = [
     ("domain unknown", model_args(domain="Foo"), 1, "domains"),
     ("domain empty", model_args(domain=""), 1, "domains"),
     ("domain one of two unknown", model_args(domain="Language,Foo"), 1, "domains"),
-    ("source ftp", model_args(source="ftp://example.org/a"), 1, "link (--source)"),
-    ("source no scheme", model_args(source="example.org/model"), 1, "link (--source)"),
+    ("source ftp", model_args(source="ftp://testlab.dev/a"), 1, "link (--source)"),
+    ("source no scheme", model_args(source="testlab.dev/model"), 1, "link (--source)"),
     ("source no host", model_args(source="https://"), 1, "link (--source)"),
     ("source javascript", model_args(source="javascript:alert(1)"), 1, "link (--source)"),
     ("source with space", model_args(source="https://exa mple.org"), 1, "link (--source)"),
@@ -248,18 +250,18 @@ BAD_INPUTS = [
     ("likely duplicate by name", model_args(name="gpt3 175b", organization="OpenAI"), 1, "name"),
     ("likely duplicate by release", model_args(name="Llama Three Seventy", organization="Meta AI",
                                                date="2024-04-18", parameters="70B"), 1, "name"),
-    ("correct unknown id", ["--correct", "no-such-model", "--parameters", "1B", "--reason", "r", "--source",
-                            "https://example.org"], 1, "correct"),
-    ("correct path traversal", ["--correct", "../../etc/passwd", "--parameters", "1B", "--reason", "r",
-                                "--source", "https://example.org"], 1, "correct"),
-    ("correct hidden file", ["--correct", ".hidden", "--parameters", "1B", "--reason", "r", "--source",
-                             "https://example.org"], 1, "correct"),
-    ("correct upper case id", ["--correct", "GPT-3", "--parameters", "1B", "--reason", "r", "--source",
-                               "https://example.org"], 1, "correct"),
+    ("correct unknown id", ["--correct", "no-such-model", "--parameters", "1B", "--reason", "stated in the model card", "--source",
+                            "https://testlab.dev"], 1, "correct"),
+    ("correct path traversal", ["--correct", "../../etc/passwd", "--parameters", "1B", "--reason", "stated in the model card",
+                                "--source", "https://testlab.dev"], 1, "correct"),
+    ("correct hidden file", ["--correct", ".hidden", "--parameters", "1B", "--reason", "stated in the model card", "--source",
+                             "https://testlab.dev"], 1, "correct"),
+    ("correct upper case id", ["--correct", "GPT-3", "--parameters", "1B", "--reason", "stated in the model card", "--source",
+                               "https://testlab.dev"], 1, "correct"),
     ("correct bad parameters", [*CORRECT, "--parameters", "abc"], 1, "parameters"),
     ("correct zero parameters", [*CORRECT, "--parameters", "0"], 1, "parameters"),
     ("correct future date", [*CORRECT, "--date", "2099-01-01"], 1, "publication_date"),
-    ("correct bad source", ["--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--reason", "r",
+    ("correct bad source", ["--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--reason", "stated in the model card",
                             "--source", "not a url"], 1, "link"),
     ("correct blank reason", ["--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--reason", "  ",
                               "--source", "https://arxiv.org/abs/2005.14165"], 1, "reason"),
@@ -306,7 +308,7 @@ def test_a_correction_overrides_only_its_fields_and_merges_with_earlier_ones(pro
 def test_a_contributed_model_can_be_corrected(project):
     assert invoke("add-model", *model_args()).exit_code == 0
     result = invoke("add-model", "--correct", "test-model-7b", "--parameters", "6.7B", "--reason", "model card",
-                    "--source", "https://example.org/card")
+                    "--source", "https://testlab.dev/card")
     assert result.exit_code == 0, result.output
 
 
@@ -324,7 +326,7 @@ def test_curate_includes_contributions_applies_corrections_and_accounts_for_ever
     assert invoke("add-model", *CORRECT, "--parameters", "175B").exit_code == 0
     write_yaml(folder / "corrections" / "vanished-model.yaml",
                {"correct": "vanished-model", "fields": {"parameters": {
-                   "value": 5, "reason": "r", "link": "https://example.org"}}})
+                   "value": 5, "reason": "stated in the model card", "link": "https://testlab.dev"}}})
     write_yaml(folder / "broken.yaml", "id: broken\nname: [unclosed\n")
     write_yaml(folder / "llama-3-70b.yaml", {
         "id": "llama-3-70b", "name": "Llama 3 70B", "organization": "Meta AI", "domains": "Language",
@@ -334,7 +336,7 @@ def test_curate_includes_contributions_applies_corrections_and_accounts_for_ever
     models, rejected, metrics = result.models.set_index("id"), result.rejected, result.metrics
     added = models.loc["test-model-7b"]
     assert (added["source"], added["link"], added["parameters"]) == (
-        "contribution:test-model-7b.yaml", "https://example.org/test-model-7b", 7e9)
+        "contribution:test-model-7b.yaml", "https://testlab.dev/test-model-7b", 7e9)
     corrected = models.loc["gpt-3-175b-davinci"]
     assert corrected["parameters"] == 1.75e11 and corrected["source"].startswith("epoch:")
     assert corrected["field_sources"] == "parameters=contribution:corrections/gpt-3-175b-davinci.yaml"
@@ -352,7 +354,7 @@ def test_curate_includes_contributions_applies_corrections_and_accounts_for_ever
 def test_curate_rejects_contributions_dated_after_as_of(project, tmp_path):
     write_yaml(contributions_dir(project) / "late-model.yaml",
                {"id": "late-model", "name": "Late Model", "organization": "Lab", "domains": "Language",
-                "publication_date": "2026-06-01", "parameters": "1B", "link": "https://example.org"})
+                "publication_date": "2026-06-01", "parameters": "1B", "link": "https://testlab.dev"})
     result = invoke("curate", str(SNAPSHOT), "--out", str(tmp_path / "out"), "--contributions",
                     str(contributions_dir(project)), "--as-of", "2026-03-10", "--json")
     assert result.exit_code == 0, result.output
@@ -372,24 +374,24 @@ def test_validate_reports_each_invalid_file_and_exits_1(project):
     assert invoke("add-model", *model_args()).exit_code == 0
     write_yaml(folder / "bad-params.yaml", {"id": "bad-params", "name": "Bad Params", "organization": "Lab",
                                             "domains": "Language", "publication_date": "2024-01-01",
-                                            "parameters": -3, "link": "https://example.org"})
+                                            "parameters": -3, "link": "https://testlab.dev"})
     write_yaml(folder / "escape.yaml", {"id": "../escape", "name": "Escape"})
     write_yaml(folder / "evil.yaml", "!!python/object/apply:os.system ['touch pwned']\n")
     write_yaml(folder / "corrections" / "gone.yaml", {"correct": "gone", "fields": {
-        "parameters": {"value": "1B", "reason": "r", "link": "https://example.org"}}})
+        "parameters": {"value": "1B", "reason": "stated in the model card", "link": "https://testlab.dev"}}})
     write_yaml(folder / ".hidden.yaml", "not: [valid\n")
     result = invoke("validate")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert lines[-1] == "1 of 5 contribution files valid"
+    assert lines[-1] == "1 of 6 contribution files valid"
     problems = "\n".join(lines[:-1])
     for expected in ("bad-params.yaml: parameters:", "escape.yaml: id:", "evil.yaml: file:",
-                     "gone.yaml: correct:"):
+                     "gone.yaml: correct:", ".hidden.yaml: file:"):
         assert expected in problems
     assert not (Path.cwd() / "pwned").exists()
     report = json.loads(invoke("validate", "--json").stdout)
     assert not report["ok"] and {f["code"] for f in report["files"] if not f["ok"]} == {
-        "invalid_parameters", "invalid_id", "unreadable_file", "correction_target_missing"}
+        "invalid_parameters", "invalid_id", "yaml_tag", "correction_target_missing", "hidden_file"}
     assert invoke("validate", str(folder / "test-model-7b.yaml")).exit_code == 0
 
 
@@ -430,7 +432,7 @@ def test_on_a_terminal_missing_fields_are_asked_for_with_the_vocabulary(project)
         _read_until(main_fd, "did you mean 'Language'")
         os.write(main_fd, b"Language\n")
         for prompt, answer in [("Publication date", "2024-05"), ("Parameters", "3B"),
-                               ("Source URL", "https://example.org/prompted")]:
+                               ("Source URL", "https://testlab.dev/prompted")]:
             _read_until(main_fd, prompt)
             os.write(main_fd, f"{answer}\n".encode())
         _read_until(main_fd, "added prompted-model-3b")

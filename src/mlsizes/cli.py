@@ -180,13 +180,18 @@ def add_model(target: str | None, reason: str | None, force_new: bool, dry_run: 
     try:
         draft = contribute.add(values, target=target, reason=reason, force_new=force_new, dry_run=dry_run,
                                root=root, interactive=sys.stdin.isatty())
-    except (contribute.UsageProblem, contribute.FieldError) as exc:
-        usage = isinstance(exc, contribute.UsageProblem)
-        message = str(exc) if usage else f"{contribute.described(exc.field)}: {exc.message}"
+    except contribute.UsageProblem as exc:
         if as_json:
-            click.echo(json.dumps({"ok": False, "field": None if usage else exc.field,
-                                   "code": "usage" if usage else exc.code, "message": message}))
-        (_usage if usage else _fail)(message)
+            click.echo(json.dumps({"ok": False, "field": None, "code": "usage", "message": str(exc)}))
+        _usage(str(exc))
+    except contribute.Invalid as problem:
+        errors = [{"field": error.field, "code": error.code,
+                   "message": f"{contribute.described(error.field)}: {error.message}"} for error in problem.errors]
+        if as_json:
+            click.echo(json.dumps({"ok": False, **errors[0], "errors": errors}))
+        for error in errors[:-1]:
+            click.echo(f"error: {error['message']}", err=True)
+        _fail(errors[-1]["message"])
     for warning in draft.warnings:
         click.echo(f"warning: {warning}", err=True)
     if as_json:
@@ -209,24 +214,26 @@ def add_model(target: str | None, reason: str | None, force_new: bool, dry_run: 
 def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
     """Check contribution files PATHS (default: all of data/raw/contributions/) as `dvc repro` will; for CI.
 
-    Exit 0 when every file is valid; else one line per invalid file (file, field, reason) and exit 1.
+    Exit 0 when every file is valid; else one line per problem (file, field, reason) and exit 1.
     """
-    from mlsizes import contribute
+    from mlsizes import contribute, contributions
 
     try:
         reports = contribute.validate(list(paths), root)
     except contribute.UsageProblem as exc:
         _usage(str(exc))
-    invalid = [report for report in reports if report.error]
+    invalid = [report for report in reports if report.errors]
     if as_json:
         click.echo(json.dumps({"ok": not invalid, "files": [
-            {"path": str(r.path), "id": r.record_id, "ok": r.error is None,
-             "field": r.error.field if r.error else None, "code": r.error.code if r.error else None,
-             "message": r.error.message if r.error else None} for r in reports]}, indent=2))
+            {"path": contributions.printable(str(r.path)), "id": r.record_id, "ok": not r.errors,
+             **{key: getattr(r.errors[0], key) if r.errors else None for key in ("field", "code", "message")},
+             "errors": [{"field": e.field, "code": e.code, "message": e.message} for e in r.errors]}
+            for r in reports]}, indent=2))
     else:
         for report in invalid:
-            error = report.error
-            click.echo(f"{_shown(report.path)}: {error.field}: {error.message} ({error.code})")
+            for error in report.errors:
+                click.echo(f"{contributions.printable(_shown(report.path))}: {error.field}: {error.message} "
+                           f"({error.code})")
         click.echo(f"{len(reports) - len(invalid)} of {len(reports)} contribution files valid")
     if invalid:
         sys.exit(1)

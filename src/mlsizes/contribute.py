@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import fcntl
 import os
 import re
@@ -23,7 +24,7 @@ import pandas as pd
 import yaml
 
 from mlsizes import check, contracts, contributions, curate
-from mlsizes.contributions import CORRECTABLE_FIELDS, REQUIRED_FIELDS, FieldError
+from mlsizes.contributions import CORRECTABLE_FIELDS, REQUIRED_FIELDS, FieldError, Invalid, Problems
 from mlsizes.files import atomic_write_text
 from mlsizes.project import ProjectNotFound, dataset_as_of, project_root, read_params
 
@@ -47,6 +48,13 @@ MODEL_HEADER = "# A model contributed with `mlsizes add-model`; `dvc repro` adds
 CORRECTION_HEADER = ("# Corrections of record {id}, made with `mlsizes add-model --correct`; `dvc repro` applies "
                      "them.\n")
 _PARENTHESISED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+# Likely duplicates: names this similar (with the same numbers), or one organization, dates and sizes this close.
+NAME_SIMILARITY = 0.9
+SAME_RELEASE_DAYS = 31
+SAME_SIZE = 0.05
+# The field a curated column comes from, where the names differ.
+SCHEMA_FIELDS = {"primary_domain": "domains", "date_precision": "publication_date",
+                 "parameters_missing_reason": "parameters"}
 
 
 class UsageProblem(Exception):
@@ -108,39 +116,131 @@ def existing_records(project: Project) -> pd.DataFrame:
     return pd.concat([upstream, contributed], ignore_index=True)
 
 
-def normalized_name(name: str) -> str:
-    """A name reduced for duplicate detection: `GPT-3 175B (davinci)` and `gpt3 175b` both give `gpt3175b`."""
-    bare = _PARENTHESISED.sub(" ", name)
-    return curate.slugify(bare if bare.strip() else name).replace("-", "")
+def name_keys(name: str) -> tuple[str, str]:
+    """A name as duplicate detection compares it: its skeleton (contributions.skeleton: case, punctuation, accents
+    and Cyrillic or Greek look-alikes ignored), and the same without bracketed parts."""
+    full = contributions.skeleton(name)
+    return full, contributions.skeleton(_PARENTHESISED.sub(" ", name)) or full
+
+
+def similar_names(name: str, names: pd.Series) -> pd.Series:
+    """Which names are likely the same model's: equal keys (`gpt3 175b davinci`, `GРТ-3 175B` and `GPT-3 175B
+    (davinci)` all match), or the same numbers in the same order and a 90% similar spelling (a typo)."""
+    full, bare = name_keys(name)
+    digits = re.findall(r"\d+", full)
+
+    def similar(other: str) -> bool:
+        other_full, other_bare = name_keys(other)
+        if not full or not other_full:
+            return False
+        return (full == other_full or bare == other_bare
+                or (re.findall(r"\d+", other_full) == digits
+                    and difflib.SequenceMatcher(None, full, other_full).ratio() >= NAME_SIMILARITY))
+
+    return names.fillna("").map(similar).astype(bool)
+
+
+def _organizations(text: object) -> set[str]:
+    return {contributions.skeleton(part) for part in text.split(",")} - {""} if isinstance(text, str) else set()
+
+
+def lookalikes(row: dict, existing: pd.DataFrame) -> pd.DataFrame:
+    """Existing records that are likely the model of `row` (whichever of its fields parsed): a similar name, or a
+    shared organization, a date within a month and a parameter count within 5%."""
+    likely = pd.Series(False, index=existing.index)
+    if "name" in row:
+        likely |= similar_names(row["name"], existing["name"])
+    if {"organization", "publication_date", "parameters"} <= row.keys():
+        organizations = _organizations(row["organization"])
+        days = (pd.to_datetime(existing["publication_date"], errors="coerce")
+                - pd.Timestamp(row["publication_date"])).dt.days.abs()
+        sizes = existing["parameters"].astype(float)
+        likely |= (existing["organization"].map(lambda text: bool(organizations & _organizations(text)))
+                   & (days <= SAME_RELEASE_DAYS)
+                   & ((sizes - row["parameters"]).abs() <= SAME_SIZE * sizes.clip(lower=row["parameters"])))
+    return existing[likely]
 
 
 def _describe(row) -> str:
     organization = row["organization"] if isinstance(row["organization"], str) else "no organization"
-    return f"{row['id']} ({row['name']}, {organization}, {row['publication_date']}, {row['source']})"
+    size = f"{row['parameters']:.4g} parameters, " if pd.notna(row["parameters"]) else ""
+    return f"{row['id']} ({row['name']}, {organization}, {row['publication_date']}, {size}{row['source']})"
 
 
-def check_collisions(record: pd.Series, existing: pd.DataFrame, force_new: bool) -> list[str]:
-    """Refuse a taken id; refuse a likely duplicate (same normalized name, or same organization, date and
-    parameter count) unless force_new, in which case it is returned as a warning."""
-    taken = existing[existing["id"] == record["id"]]
-    if len(taken):
-        raise FieldError("name", "duplicate_id",
-                         f"id {record['id']!r} is taken by {_describe(taken.iloc[0])}; to change that record use "
-                         f"--correct {record['id']}, to add a different model give it a more specific name")
-    same_name = existing["name"].map(normalized_name) == normalized_name(record["name"])
-    organizations = existing["organization"].fillna("").map(curate.slugify)
-    same_release = ((organizations == curate.slugify(record["organization"]))
-                    & (existing["publication_date"] == record["publication_date"])
-                    & (existing["parameters"] == record["parameters"]))
-    likely = existing[same_name | same_release]
-    if likely.empty:
+def column_problems(columns: dict[str, object]) -> list[FieldError]:
+    """Each parsed column against its column of the curated schema (only run on a refusal: pandera is slow)."""
+    schema = contracts.curated_schema()
+    names = [name for name in columns if name in schema.columns and name not in ("id", "source", "source_row")]
+    if not names:
         return []
-    first = likely.iloc[0]
-    if not force_new:
-        raise FieldError("name", "likely_duplicate",
-                         f"looks like existing record {_describe(first)}; to change it use "
-                         f"--correct {first['id']}, or pass --force-new if it is a different model")
-    return [f"{record['id']} looks like existing record {_describe(first)}; added anyway (--force-new)"]
+    dtypes = contracts.curated_dtypes()
+    frame = pd.DataFrame([{name: columns[name] for name in names}]).astype({name: dtypes[name] for name in names})
+    failures = contracts.record_failures(frame, schema.select_columns(names)).drop_duplicates("column")
+    return [FieldError(SCHEMA_FIELDS.get(case.column, case.column), f"invalid_{case.column}",
+                       f"{case.failure_case!r} fails {case.check} (schemas/curated.yaml)", case.failure_case)
+            for case in failures.itertuples()]
+
+
+def every_problem(errors: list[FieldError], columns: dict[str, object]) -> Invalid:
+    """A refusal with these errors and every column out of the schema's range, when the pipeline's verdict
+    (schema_check) would name only a record's first."""
+    seen = {(error.field, error.code) for error in errors}
+    return Invalid(errors + [error for error in column_problems(columns) if (error.field, error.code) not in seen])
+
+
+@contextlib.contextmanager
+def schema_verdict(columns: dict[str, object]):
+    """Around schema_check: its refusal, with every other column out of the schema's range."""
+    try:
+        yield
+    except FieldError as error:
+        raise every_problem([error], columns) from None
+
+
+def model_problems(row: dict, existing: pd.DataFrame, id_field: str,
+                   distinct: tuple[str, ...] = ()) -> tuple[list[FieldError], pd.DataFrame]:
+    """What refuses a new model beyond its own values (its id taken), and the existing records it likely
+    duplicates, less those it declares distinct (add-model refuses those unless --force-new)."""
+    errors = []
+    taken = existing[existing["id"] == row.get("id")]
+    if len(taken):
+        errors.append(FieldError(id_field, "duplicate_id", f"id {row['id']!r} is taken by {_describe(taken.iloc[0])}; "
+                                 f"to change that record use --correct {row['id']}, to add a different model give it "
+                                 "a more specific name", row["id"]))
+    similar = lookalikes(row, existing.drop(index=taken.index))
+    return errors, similar[~similar["id"].isin(distinct)]
+
+
+def likely_duplicate(similar: pd.DataFrame) -> FieldError:
+    first = similar.iloc[0]
+    more = f" (and {len(similar) - 1} more: {', '.join(similar['id'].iloc[1:4])})" if len(similar) > 1 else ""
+    return FieldError("name", "likely_duplicate",
+                      f"looks like existing record {_describe(first)}{more}; to change it use --correct "
+                      f"{first['id']}; if yours is a different model, pass --force-new (in a file: "
+                      f"`{contributions.DISTINCT_FROM}: [{first['id']}]`)")
+
+
+def correction_problems(correction: contributions.Correction, existing: pd.DataFrame) -> list[FieldError]:
+    """What refuses a correction beyond its own values: no record to correct, or a new name that is another
+    record's (a record cannot take another's name)."""
+    if correction.target is None:
+        return []
+    problems = Problems()
+    with problems.check():
+        target_rows(correction.target, existing)
+    if "name" in correction.values:
+        name = correction.values["name"]["name"]
+        others = existing[existing["id"] != correction.target]
+        same = others[similar_names(name, others["name"])]
+        if len(same):
+            problems.errors.append(FieldError("name", "name_taken", f"{name!r} is the name of record "
+                                              f"{_describe(same.iloc[0])}: a record cannot take another's name",
+                                              name))
+    return problems.errors
+
+
+def corrected_columns(correction: contributions.Correction) -> dict[str, object]:
+    return {column: value for columns in correction.values.values() for column, value in columns.items()}
 
 
 def schema_check(typed: pd.DataFrame, corrections: list[contributions.Correction] = ()) -> pd.Series:
@@ -178,44 +278,87 @@ class Draft:
     record_id: str
     path: Path
     data: dict
-    record: pd.Series
+    record: pd.Series | None = None
     warnings: list[str] = field(default_factory=list)
 
     def text(self) -> str:
         header = MODEL_HEADER if self.kind == "model" else CORRECTION_HEADER.format(id=self.record_id)
         return header + yaml.safe_dump(self.data, sort_keys=False, allow_unicode=True, width=110)
 
+    def reread(self) -> dict:
+        """The file as the pipeline will read it: the record is checked from exactly the text written."""
+        return contributions.load_text(self.text())
 
-def draft_model(values: dict[str, str], project: Project) -> Draft:
-    """Parse a new model's values into its file and its curated record (FieldError on the first bad value)."""
-    record_id = curate.slugify(values.get("name") or "")
-    path = contributions.record_path(project.contributions_dir, record_id)
-    source = contributions.source_of(path)
-    row = contributions.parse_record({"id": record_id, **values}, path, source, project.as_of)
-    data = {"id": record_id} | {name: contributions.file_value(name, row)
-                                for name in (*REQUIRED_FIELDS, *contributions.OPTIONAL_FIELDS) if name in values}
-    record = schema_check(_typed([contributions.parse_record(data, path, source, project.as_of)]))
-    return Draft("model", record_id, path, data, record)
+
+def _parsed(parse, *args) -> tuple[object, list[FieldError]]:
+    """What a contributions parser made of a file, and its problems: the part that parsed is still checked."""
+    try:
+        return parse(*args), []
+    except Invalid as problem:
+        return problem.partial, problem.errors
+
+
+def draft_model(values: dict[str, str], project: Project, existing: pd.DataFrame, force_new: bool) -> Draft:
+    """Parse a new model's values into its file and its curated record; Invalid with every problem found."""
+    problems = Problems()
+    row = {}
+    for name, value in values.items():
+        with problems.check():
+            row.update(contributions.parse_field(name, value, project.as_of))
+    if "name" in row:
+        row["id"] = curate.slugify(row["name"])
+        path = contributions.record_path(project.contributions_dir, row["id"])
+        if os.path.lexists(path):  # valid or not: the file's own record is left out of `existing` below
+            problems.errors.append(FieldError("name", "duplicate_id", f"id {row['id']!r} already exists: {path}; "
+                                              f"to change it use --correct {row['id']}"))
+            existing = existing[existing["source"] != contributions.source_of(path)]
+    errors, similar = model_problems(row, existing, "name")
+    problems.errors += errors
+    if len(similar) and not force_new:
+        problems.errors.append(likely_duplicate(similar))
+    if problems.errors:
+        raise every_problem(problems.errors, row)
+    data = {"id": row["id"]} | {name: contributions.file_value(name, row) for name in
+                                (*REQUIRED_FIELDS, *contributions.OPTIONAL_FIELDS) if name in values}
+    if len(similar):
+        data[contributions.DISTINCT_FROM] = list(similar["id"])
+    draft = Draft("model", row["id"], path, data,
+                  warnings=[f"{row['id']} looks like existing record {_describe(similar.iloc[0])}; added anyway "
+                            "(--force-new)"] if len(similar) else [])
+    source = contributions.source_of(draft.path)
+    with schema_verdict(row):
+        draft.record = schema_check(_typed([contributions.parse_record(draft.reread(), draft.path, source,
+                                                                       project.as_of)]))
+    return draft
 
 
 def draft_correction(target: str, values: dict[str, str], reason: str, link: str, project: Project,
                      existing: pd.DataFrame) -> Draft:
     """The correction file of `target` with these fields set (earlier corrections of other fields kept)."""
     path = contributions.correction_path(project.contributions_dir, target)
+    source = contributions.source_of(path)
     fields = {}
-    if path.exists():
+    if os.path.lexists(path):
         try:
             fields = contributions.read(path)["fields"]
-        except (FieldError, KeyError):
+        except (Invalid, KeyError):
+            fields = None
+        if not isinstance(fields, dict):
             raise FieldError("correct", "unreadable_file",
-                             f"{path} exists but is not a valid correction; fix or delete it first") from None
+                             f"{path} exists but is not a valid correction; fix or delete it first")
     fields = fields | {name: {"value": value, "reason": reason, "link": link} for name, value in values.items()}
-    correction = contributions.parse_correction({"correct": target, "fields": fields}, path,
-                                                contributions.source_of(path), project.as_of)
+    correction, errors = _parsed(contributions.parse_correction, {"correct": target, "fields": fields}, path,
+                                 source, project.as_of)
+    errors += correction_problems(correction, existing)
+    if errors:
+        raise every_problem(errors, corrected_columns(correction))
     for name, columns in correction.values.items():
         fields[name]["value"] = contributions.file_value(name, columns)
-    record = schema_check(target_rows(target, existing), [correction])
-    return Draft("correction", target, path, {"correct": target, "fields": fields}, record)
+    draft = Draft("correction", target, path, {"correct": target, "fields": fields})
+    correction = contributions.parse_correction(draft.reread(), path, source, project.as_of)
+    with schema_verdict(corrected_columns(correction)):
+        draft.record = schema_check(target_rows(target, existing), [correction])
+    return draft
 
 
 @contextlib.contextmanager
@@ -234,7 +377,7 @@ def locked(directory: Path):
 def _remove_interrupted_writes(directory: Path) -> None:
     """Temporary files left by a writer killed mid-write; safe to delete while holding the lock."""
     for folder in (directory, directory / contributions.CORRECTIONS):
-        for leftover in folder.glob(".*.tmp"):
+        for leftover in [] if folder.is_symlink() else folder.glob(".*.tmp"):
             leftover.unlink(missing_ok=True)
 
 
@@ -261,12 +404,11 @@ def _missing(values: dict, names, interactive: bool, as_of: dt.date) -> dict:
 def _checked(name: str, text: str, as_of: dt.date) -> str:
     try:
         if name == "reason":
-            if not text.strip():
-                raise FieldError("reason", "missing_reason", "is empty")
+            contributions.check_reason(text)
         else:
             contributions.parse_field(name, text, as_of)
-    except FieldError as error:
-        raise click.UsageError(str(error)) from None
+    except Invalid as problem:
+        raise click.UsageError(str(problem)) from None
     return text
 
 
@@ -274,8 +416,8 @@ def add(values: dict[str, str], *, target: str | None = None, reason: str | None
         dry_run: bool = False, root: Path | None = None, interactive: bool = False) -> Draft:
     """Write one contribution: a new model, or (with `target`) a correction of record `target`.
 
-    `values` maps field names to the text given for them. Raises UsageProblem (exit 2) or FieldError (exit 1)
-    before anything is written.
+    `values` maps field names to the text given for them. Raises UsageProblem (exit 2), or Invalid (exit 1) with
+    every problem found, before anything is written.
     """
     values = {name: value for name, value in values.items() if value is not None}
     project = load_project(root)
@@ -297,11 +439,7 @@ def add(values: dict[str, str], *, target: str | None = None, reason: str | None
     with contextlib.nullcontext() if dry_run else locked(project.contributions_dir):
         existing = existing_records(project)
         if target is None:
-            draft = draft_model(values, project)
-            if draft.path.exists():
-                raise FieldError("name", "duplicate_id", f"id {draft.record_id!r} already exists: {draft.path}; "
-                                 f"to change it use --correct {draft.record_id}")
-            draft.warnings = check_collisions(draft.record, existing, force_new)
+            draft = draft_model(values, project, existing, force_new)
         else:
             draft = draft_correction(target, values, reason, link, project, existing)
         if not dry_run:
@@ -311,45 +449,54 @@ def add(values: dict[str, str], *, target: str | None = None, reason: str | None
 
 @dataclass
 class FileReport:
-    """The verdict on one contribution file: its record id (when readable) and the first problem, if any."""
+    """The verdict on one contribution file: its record id (when valid) and every problem found in it."""
 
     path: Path
     record_id: str | None
-    error: FieldError | None
+    errors: list[FieldError]
 
 
 def _check_file(path: Path, project: Project, existing: pd.DataFrame) -> str:
     data = contributions.read(path)
     source = contributions.source_of(path)
     if contributions.is_correction_file(path):
-        correction = contributions.parse_correction(data, path, source, project.as_of)
-        schema_check(target_rows(correction.target, existing), [correction])
-        return correction.target
-    row = contributions.parse_record(data, path, source, project.as_of)
-    others = existing[existing["source"] != source]
-    if (others["id"] == row["id"]).any():
-        taken = others[others["id"] == row["id"]].iloc[0]
-        raise FieldError("id", "duplicate_id", f"id {row['id']!r} is taken by {_describe(taken)}", row["id"])
-    schema_check(_typed([row]))
-    return row["id"]
+        correction, errors = _parsed(contributions.parse_correction, data, path, source, project.as_of)
+        errors += correction_problems(correction, existing)
+        columns = corrected_columns(correction)
+        if not errors:
+            with schema_verdict(columns):
+                schema_check(target_rows(correction.target, existing), [correction])
+                return correction.target
+        raise every_problem(errors, columns)
+    row, errors = _parsed(contributions.parse_record, data, path, source, project.as_of)
+    distinct, _ = _parsed(contributions.distinct_from, data)  # its problems are parse_record's too
+    more, similar = model_problems(row, existing[existing["source"] != source], "id", distinct or ())
+    errors += more + ([likely_duplicate(similar)] if len(similar) else [])
+    if not errors:
+        with schema_verdict(row):
+            schema_check(_typed([row]))
+            return row["id"]
+    raise every_problem(errors, row)
 
 
 def validate(paths: list[Path], root: Path | None = None) -> list[FileReport]:
-    """Check contribution files (default: all of the project's) as `dvc repro` will, plus taken ids."""
+    """Check contribution files (default: all of the project's) as `dvc repro` will, plus taken ids, likely
+    duplicates and corrections' targets and names."""
     project = load_project(root)
     targets = []
-    for path in paths or [project.contributions_dir]:
-        if Path(path).is_dir():
-            targets += contributions.files(Path(path))
-        elif Path(path).is_file():
-            targets.append(Path(path))
+    for given in paths or [project.contributions_dir]:
+        path = Path(given).absolute()
+        if path.is_dir() and not path.is_symlink():
+            targets += contributions.files(path)
+        elif os.path.lexists(path):
+            targets.append(path)
         else:
-            raise UsageProblem(f"{path}: no such file or folder")
+            raise UsageProblem(f"{contributions.printable(str(given))}: no such file or folder")
     existing = existing_records(project)
     reports = []
     for path in targets:
         try:
-            reports.append(FileReport(path, _check_file(path, project, existing), None))
-        except FieldError as error:
-            reports.append(FileReport(path, None, error))
+            reports.append(FileReport(path, _check_file(path, project, existing), []))
+        except Invalid as problem:
+            reports.append(FileReport(path, None, problem.errors))
     return reports
