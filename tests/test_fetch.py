@@ -104,10 +104,13 @@ def unannounced(body: bytes, encoding: str | None = None):
     return respond(body, encoding, announce=False)
 
 
-def endless(encoding: str, pieces):
-    """A body with no end: what PIECES() yields, labelled ENCODING, until the client hangs up or the test ends."""
+def endless(encoding: str, pieces, redirect_to: str | None = None):
+    """A body with no end: what PIECES() yields, labelled ENCODING, until the client hangs up or the test ends;
+    in a 302 to REDIRECT_TO if given."""
     def answer(handler):
-        handler.send_response(200)
+        handler.send_response(200 if redirect_to is None else 302)
+        if redirect_to is not None:
+            handler.send_header("Location", redirect_to)
         handler.send_header("Content-Encoding", encoding)
         handler.end_headers()
         for piece in pieces():
@@ -342,8 +345,11 @@ CODING_IDS = ["gzip", "deflate", "gzip-gzip"]
 
 @functools.cache
 def bomb() -> bytes:
-    """A real header and five records, then 4 MiB of zeros: gzip packs it about 1000 to 1."""
-    return upstream_csv(5) + bytes(4 * fetch.MB)
+    """A real record repeated to 4 MiB: a CSV that passes every check, yet gzip packs it 200 to 1 (a real
+    snapshot, 3 to 1)."""
+    header = upstream_csv(0)
+    record = upstream_csv(1)[len(header):]
+    return header + record * (4 * fetch.MB // len(record))
 
 
 @pytest.mark.parametrize("codings", CODINGS, ids=CODING_IDS)
@@ -375,6 +381,24 @@ def test_compressed_stream_decoding_to_nothing_hits_the_cap_on_the_wire(project,
     before = raw_state(project)
     assert_failed(fetch_cli(url, "--max-mb", "0.1", "--deadline", "60"), url, project, before,
                   "gzip body on the wire is over the size cap of 104857 bytes")
+
+
+def test_redirect_body_is_never_read(project, upstream):
+    """requests would read a redirect's whole body, decoded, before following it: an endless bomb here."""
+    url = upstream.serve(endless("gzip", gzip_zeros, redirect_to="/moved/notable_ai_models.csv"), ok(upstream_csv(50)))
+    result = fetch_cli(url, "--max-mb", "1", "--deadline", "60")
+    assert result.exit_code == 0, result.output
+    stored = next(raw_dir(project).glob(f"epoch_notable_ai_models_{dt.datetime.now(dt.timezone.utc).date()}*.csv"))
+    assert stored.read_bytes() == upstream_csv(50)
+    moved = url.replace("/data/notable_ai_models.csv", "/moved/notable_ai_models.csv")
+    assert snapshots.read_provenance(stored)["retrieved_from"] == {"kind": "http", "url": moved}
+
+
+def test_redirect_loop(project, upstream):
+    url = upstream.serve(endless("gzip", gzip_zeros, redirect_to="/data/notable_ai_models.csv"))
+    before = raw_state(project)
+    assert_failed(fetch_cli(url, "--deadline", "60"), url, project, before, "more than 30 redirects")
+    assert upstream.hits == 31
 
 
 @pytest.mark.parametrize("codings", CODINGS, ids=CODING_IDS)

@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 import requests
 import urllib3
@@ -171,8 +171,7 @@ def _alarm(seconds: float) -> Iterator[None]:
 
 def _download_once(url: str, dest: Path, options: FetchOptions, on_progress: ProgressCallback | None) -> Download:
     try:
-        with requests.get(url, stream=True, timeout=options.timeout,
-                          headers={"Accept-Encoding": ACCEPT_ENCODING}) as response:
+        with _get(url, options) as response:
             _check_status(url, response)
             body = _Body(url, response, options.max_bytes, on_progress)
             digest = hashlib.sha256()
@@ -189,6 +188,28 @@ def _download_once(url: str, dest: Path, options: FetchOptions, on_progress: Pro
         raise _Transient(f"connection failed: {_innermost_reason(exc)}") from None
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise FetchError(url, _innermost_reason(exc)) from None
+
+
+class _Session(requests.Session):
+    """A session that leaves redirects to _get: requests reads a redirect's whole body into memory, decoded, before
+    following it (or not, with allow_redirects=False), so a bomb in a 302 would pass every cap."""
+
+    def get_redirect_target(self, response: requests.Response) -> None:
+        return None
+
+
+def _get(url: str, options: FetchOptions) -> requests.Response:
+    """The response to GET URL after redirects, its body unread (that of every redirect never read)."""
+    target = url
+    with _Session() as session:
+        for _ in range(requests.models.DEFAULT_REDIRECT_LIMIT + 1):
+            response = session.get(target, stream=True, timeout=options.timeout,
+                                   headers={"Accept-Encoding": ACCEPT_ENCODING})
+            if not response.is_redirect:
+                return response
+            response.close()
+            target = urljoin(target, response.headers["Location"])
+    raise FetchError(url, f"more than {requests.models.DEFAULT_REDIRECT_LIMIT} redirects")
 
 
 class _Body:
@@ -218,8 +239,9 @@ class _Body:
             if self.decoded_bytes > self.max_bytes:
                 self._refuse(f"body decoded from {self._coding_names}", f" ({self.received_bytes} bytes on the wire)")
             if self.decoded_bytes > max(RATIO_GRACE_BYTES, MAX_RATIO * self.received_bytes):
-                raise FetchError(self.url, f"body decodes to more than {MAX_RATIO} times its {self.received_bytes} "
-                                           f"bytes of {self._coding_names} (a decompression bomb)")
+                raise FetchError(self.url, f"body decodes to more than {MAX_RATIO} times its size on the wire "
+                                           f"({self.decoded_bytes} bytes from {self.received_bytes} bytes of "
+                                           f"{self._coding_names}): a decompression bomb")
             yield piece
 
     def _received(self) -> Iterator[bytes]:
