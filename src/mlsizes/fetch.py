@@ -3,10 +3,10 @@
 Download: stream the body into a private hidden staging folder beside the snapshot folder (`data/raw/.fetch-*/`:
 the same filesystem, so publishing is an atomic rename, yet outside `data/raw/epoch/`, which DVC stages depend
 on), retrying connection errors, timeouts, cut-off bodies and HTTP 5xx with exponential backoff, never HTTP 4xx.
-Hostile servers are bounded three ways: the body is refused once it passes the size cap either as received on
-the wire or as decoded (gzip/deflate are undone here, a piece at a time, so a decompression bomb is never
-decoded past the cap), or once it decodes to more than MAX_RATIO times its compressed size; and the whole
-download, retries and waits included, has a deadline.
+Hostile servers are bounded: the body is refused once it passes the size cap either as received on the wire or
+as decoded (gzip/deflate are undone here, a piece at a time, so a decompression bomb is never decoded past the
+cap), or once it decodes to more than MAX_RATIO times its compressed size; redirects are followed without
+reading their bodies; and the whole download, retries and waits included, has a deadline.
 Check: the staged file goes through `ingest.load`, the same checks as every snapshot.
 Save: unless its bytes equal an existing snapshot's, rename it to `epoch_notable_ai_models_<date>.csv` (a
 suffix -2, -3... when that name is taken; never over a file) with its provenance record beside it.
