@@ -164,8 +164,10 @@ def id_pattern() -> re.Pattern:
 
 def check_id(field_name: str, value: object) -> str:
     if not isinstance(value, str) or len(value) > MAX_TEXT or not id_pattern().fullmatch(value):
+        why = non_latin(value) if isinstance(value, str) and len(value) <= MAX_TEXT else None
         raise FieldError(field_name, "invalid_id", f"{shown(value)} is not a record id (lower-case letters, digits "
-                         "and single hyphens, as in data/curated/models.csv)", value)
+                         "and single hyphens, as in data/curated/models.csv)" + (f"; it has {why}" if why else ""),
+                         value)
     return value
 
 
@@ -202,17 +204,13 @@ def files(directory: Path) -> list[Path]:
     misnamed file (`model.yml`), a hidden file, a subfolder, a symbolic link (a linked corrections/ included).
     """
     directory = Path(directory)
-    corrections = directory / CORRECTIONS
+    folders = [folder for folder in (directory, directory / CORRECTIONS) if folder.is_dir() and not folder.is_symlink()]
     found = []
-    for folder in (directory, corrections):
-        if not folder.is_dir() or folder.is_symlink():
-            continue
+    for folder in folders:
         with os.scandir(folder) as entries:
             names = sorted(entry.name for entry in entries)
-        found += [folder / name for name in names
-                  if name not in FOLDER_FILES and not (name.startswith(".") and name.endswith(".tmp"))
-                  and not (folder == directory and name == CORRECTIONS and corrections.is_dir()
-                           and not corrections.is_symlink())]
+        found += [folder / name for name in names if folder / name not in folders and name not in FOLDER_FILES
+                  and not (name.startswith(".") and name.endswith(".tmp"))]
     return found
 
 
@@ -357,16 +355,13 @@ def skeleton(name: str) -> str:
                    if char.isascii() and char.isalnum())
 
 
-def non_latin(name: str) -> str | None:
-    """Why a name cannot give a clean id (its slug keeps only Latin letters and digits), or None if it can."""
-    for char in name:
+def non_latin(text: str) -> str | None:
+    """The first letter or digit of the text with no Latin form (a slug would drop it), described; else None."""
+    for char in text:
         if char.isalnum() and not unicodedata.normalize("NFKD", char)[0].isascii():
             look_alike = char.translate(_LOOK_ALIKES)
-            if look_alike != char:
-                return (f"has {describe_char(char)}, which looks like Latin {look_alike!r}: "
-                        "write the name in Latin letters")
-            return (f"has {describe_char(char)}, which has no Latin form; the record id is made of the name's "
-                    "Latin letters and digits, so give the name in Latin script")
+            return describe_char(char) + (f", which looks like Latin {look_alike!r}" if look_alike != char
+                                          else ", which has no Latin form")
     return None
 
 
@@ -384,9 +379,10 @@ def _identity_text(field_name: str, value: object) -> str:
 
 def _name(value: object) -> str:
     name = _identity_text("name", value)
-    problem = non_latin(name)
-    if problem:
-        raise FieldError("name", "non_latin_name", problem, value)
+    why = non_latin(name)
+    if why:
+        raise FieldError("name", "non_latin_name", f"has {why}: the record id is made of the name's Latin letters "
+                         "and digits, so write the name in Latin script", value)
     return name
 
 
@@ -443,6 +439,9 @@ def check_link(value: object) -> str:
         raise refuse("is not an http(s) URL")
     if parts.username is not None or parts.password is not None:
         raise refuse("has a user name or password in it")
+    if not host.isascii():
+        raise refuse(f"has a host with non-ASCII letters ({host!r}), where a look-alike can hide: write it in its "
+                     "ASCII (xn--) form")
     labels = host.split(".")
     if len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels) or not _TLD.fullmatch(
             labels[-1]):
