@@ -1,8 +1,10 @@
-"""Benchmark the curated-dataset pipeline (issue 2): real snapshot, synthetic 100k and 1M rows, no-op dvc repro.
+"""Benchmark the curated-dataset pipeline (issue 2): real snapshot, synthetic 100k and 1M rows, no-op dvc repro;
+and id assignment when many records share a name and date (issue 11).
 
 Each measurement runs in a fresh subprocess so peak memory (ru_maxrss) belongs to that run alone. The baseline
 is plain `pd.read_csv` of the same file: the synthetic rows are real rows resampled, long abstracts included.
-Prints a Markdown table; `make bench` runs every bench script.
+Prints Markdown tables; `make bench` runs every bench script, `python bench/bench_curate.py shared-names`
+only the shared-name one.
 """
 
 from __future__ import annotations
@@ -46,6 +48,30 @@ print(json.dumps({"imports_s": t1 - t0, "ingest_s": t2 - t1, "curate_s": t3 - t2
 """
 
 
+SHARED_NAMES = r"""
+import json, sys, time
+from mlsizes import curate, ingest
+snapshot = ingest.load(sys.argv[1])
+typed = ingest.process(snapshot)
+t0 = time.perf_counter()
+ids = curate.assign_ids(typed[typed["reject_code"].isna()])
+t1 = time.perf_counter()
+result = curate.process(typed, snapshot.snapshot_id)
+t2 = time.perf_counter()
+print(json.dumps({"rows": len(typed), "assign_ids_s": t1 - t0, "curate_s": t2 - t1, "curated": len(result.models),
+                  "unique": bool(ids.is_unique)}))
+"""
+
+
+def shared_name_snapshot(path: Path, rows: int) -> Path:
+    """One real record (GPT-3) repeated: every row has the same name and date, the worst case for id suffixes."""
+    import pandas as pd
+
+    real = pd.read_csv(SNAPSHOT, dtype=str, keep_default_na=False)
+    real[real["Model"] == "GPT-3 175B (davinci)"].iloc[[0] * rows].to_csv(path, index=False)
+    return path
+
+
 def synthetic_snapshot(path: Path, rows: int, seed: int = 0) -> Path:
     """An upstream-shaped file (2026 columns) with realistic values: real rows resampled, names made unique."""
     import numpy as np
@@ -79,7 +105,16 @@ def noop_repro() -> dict:
     return timings
 
 
-def main() -> None:
+def shared_names() -> None:
+    print("| rows sharing one name and date | assign_ids s | curate.process s (assign_ids included) | ids unique |")
+    print("|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for rows in (10_000, 40_000):
+            m = measure(SHARED_NAMES, shared_name_snapshot(Path(tmp) / f"shared_{rows}.csv", rows))
+            print(f"| {m['rows']:,} | {m['assign_ids_s']:.2f} | {m['curate_s']:.2f} | {m['unique']} |")
+
+
+def pipeline() -> None:
     print("| input | rows | file MB | plain pd.read_csv s | ingest s | curate s | pandera s "
           "| work s (after imports) | peak MB |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -97,5 +132,14 @@ def main() -> None:
         print(f"- {label}: {seconds:.2f} s (median of 5)")
 
 
+SECTIONS = {"pipeline": pipeline, "shared-names": shared_names}
+
+
+def main(names: list[str]) -> None:
+    for name in names or SECTIONS:
+        SECTIONS[name]()
+        print()
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -27,6 +27,14 @@ def run_curate(*args):
     return CliRunner().invoke(main, ["curate", *map(str, args)])
 
 
+# Curated and rejected rows of each real snapshot (no contributions): the snapshot checks and the misread guard
+# must let every one through unforced, with the same counts (epoch_pcd_2022-06-02 rejects 36%).
+REAL_COUNTS = {
+    "epoch_pcd_2022-06-02": (320, 181), "epoch_pcd_2022-06-30": (331, 170), "epoch_notable_2022-09-01": (342, 170),
+    "epoch_notable_ai_models_2024-07-16": (825, 0), "epoch_notable_ai_models_2026-03-10": (980, 1),
+}
+
+
 @pytest.mark.parametrize("snapshot", SNAPSHOTS, ids=lambda p: p.stem)
 def test_every_real_snapshot_curates_with_identity(snapshot, tmp_path):
     result = run_curate(snapshot, "--out", tmp_path, "--metrics", tmp_path / "m.json", "--require-provenance")
@@ -40,6 +48,8 @@ def test_every_real_snapshot_curates_with_identity(snapshot, tmp_path):
                                            "unknown_domain"}
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["identity_holds"] and metrics["curated"] == len(models)
+    assert (len(models), len(rejected)) == REAL_COUNTS[snapshot.stem]
+    assert metrics["snapshot"] == snapshot.stem and (models["source"] == f"epoch:{snapshot.stem}").all()
 
 
 def test_current_snapshot_counts():
@@ -92,6 +102,37 @@ def test_ids_stable_when_a_later_duplicate_appears():
     assert curate.slugify("文心一言").startswith("model-")
 
 
+def _records(names, dates, ids=None):
+    frame = pd.DataFrame({"name": names, "publication_date": dates, "source": "epoch:s",
+                          "source_row": range(1, len(names) + 1)})
+    return frame.assign(id=ids) if ids is not None else frame
+
+
+@pytest.mark.parametrize("names, dates, ids, expected", [
+    (["Net"] * 4, ["2020-01-01"] * 4, None, ["net", "net-2020-01-01", "net-2020-01-01-2", "net-2020-01-01-3"]),
+    # another record's bare slug already holds the dated id: the counter steps over it
+    (["Net", "Net", "Net 2020 01 01"], ["2020-01-01"] * 3, None, ["net", "net-2020-01-01-2", "net-2020-01-01"]),
+    # ...and over a taken -2
+    (["Net", "Net", "Net", "Net 2020 01 01 2"], ["2020-01-01"] * 4, None,
+     ["net", "net-2020-01-01", "net-2020-01-01-3", "net-2020-01-01-2"]),
+    # two bases interleaved keep separate counters
+    (["A", "B", "A", "B", "A", "B"], ["2020-01-01"] * 6, None,
+     ["a", "b", "a-2020-01-01", "b-2020-01-01", "a-2020-01-01-2", "b-2020-01-01-2"]),
+    # a contribution keeps its id and comes first; upstream records with the same slug get dated ids
+    (["Net", "Net", "Net"], ["2019-01-01", "2020-01-01", "2020-01-01"], [None, None, "net"],
+     ["net-2019-01-01", "net-2020-01-01", "net"]),
+], ids=["same-name-and-date", "dated-id-taken", "counter-id-taken", "interleaved", "contribution-first"])
+def test_assign_ids_resolves_shared_names(names, dates, ids, expected):
+    assert curate.assign_ids(_records(names, dates, ids)).tolist() == expected
+
+
+def test_assign_ids_many_records_sharing_a_name_and_date():
+    """The case that was quadratic (issue 11); timings live in bench/bench_curate.py, never in tests."""
+    ids = curate.assign_ids(_records(["Shared Net"] * 3000, ["2021-05-01"] * 3000)).tolist()
+    assert ids[:2] == ["shared-net", "shared-net-2021-05-01"]
+    assert ids[2:] == [f"shared-net-2021-05-01-{n}" for n in range(2, 3000)]
+
+
 BAD_ROWS = [
     ("missing_name", good_row(name="")),
     ("missing_name", good_row(name="   ")),
@@ -104,6 +145,8 @@ BAD_ROWS = [
     ("invalid_parameters", good_row(params="-5")),
     ("invalid_parameters", good_row(params="1e20")),
     ("invalid_publication_date", good_row(date="1901")),
+    ("unparseable_parameters", good_row(params="\u0661\u0665\u0660\u0660")),
+    ("unparseable_date", good_row(date="\uff12\uff10\uff12\uff11-05-01")),
 ]
 
 

@@ -57,12 +57,18 @@ def assign_ids(records: pd.DataFrame) -> pd.Series:
     later = slugs[order].duplicated() & preset[order].isna()
     suffixed = (slugs[order] + "-" + records.loc[order, "publication_date"])[later]
     taken = set(ids.drop(index=suffixed.index))
-    for label, candidate in suffixed.items():
-        base, counter = candidate, 2
+    # Each base resumes its counter where the last record with that base stopped: the ids it skipped are still
+    # taken (the set only grows), so the result is the same as counting from 2 again, in linear time.
+    next_counter: dict[str, int] = {}
+    assigned = {}
+    for label, base in suffixed.items():
+        candidate, counter = base, next_counter.get(base, 2)
         while candidate in taken:
             candidate, counter = f"{base}-{counter}", counter + 1
-        ids[label] = candidate
+        next_counter[base] = counter
+        assigned[label] = candidate
         taken.add(candidate)
+    ids.loc[list(assigned)] = list(assigned.values())
     return ids
 
 
