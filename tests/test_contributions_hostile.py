@@ -48,10 +48,6 @@ def model_file(**fields: str) -> str:
     return "".join(f"{key}: {value}\n" for key, value in (lines | fields).items())
 
 
-def correction_file(value: str) -> str:
-    return VALID_CORRECTION.replace("value: 175000000000", f"value: {value}")
-
-
 def validate_lines(*paths: str) -> tuple[int, list[str]]:
     result = invoke("validate", *paths)
     assert "Traceback" not in result.output
@@ -263,10 +259,10 @@ def test_a_file_name_with_control_characters_is_shown_escaped_on_one_line(projec
     "Bad\nName 7B", "Bad\tName 7B", "Bad\x1bName 7B", "Bad\x07Name 7B", "Bad\u202eName 7B", "Bad\u200bName 7B",
     "Bad\u2028Name 7B", "Bad\u00adName 7B", "Bad\x7fName 7B",
 ])
-def test_control_and_bidi_characters_in_a_name_are_refused(project, name):
-    result = invoke("add-model", *model_args(name=name))
-    assert result.exit_code == 1 and "(--name)" in result.stderr and "control" in result.stderr
-    assert not any(contributions_dir(project).glob("*.yaml"))
+def test_control_and_bidi_characters_in_a_name_are_refused(name):
+    with pytest.raises(contributions.FieldError, match="control, bidirectional") as refused:
+        contributions.parse_field("name", name)
+    assert refused.value.code == "control_character"
 
 
 @pytest.mark.parametrize("quoted", ['"Bad\\0Name 7B"', '"Bad\\ud800Name 7B"', '"Bad\\u202eName 7B"',
@@ -282,9 +278,10 @@ def test_control_characters_escaped_in_a_file_are_refused(project, quoted):
     ("Gem\u0456ni Nano", "'i'"),  # Cyrillic i
     ("\u039cistral 7B", "'M'"),  # Greek Mu
 ])
-def test_latin_look_alikes_are_refused_with_the_letter_they_imitate(project, name, look_alike):
-    result = invoke("add-model", *model_args(name=name))
-    assert result.exit_code == 1 and f"looks like Latin {look_alike}" in result.stderr
+def test_latin_look_alikes_are_refused_with_the_letter_they_imitate(name, look_alike):
+    with pytest.raises(contributions.FieldError, match=f"looks like Latin {look_alike}") as refused:
+        contributions.parse_field("name", name)
+    assert refused.value.code == "non_latin_name"
 
 
 def test_a_name_with_no_latin_form_is_refused_not_turned_into_a_hash_id(project):
@@ -369,9 +366,10 @@ def test_a_correction_may_keep_its_own_name_spelled_differently(project):
     "https://model.test/", "http://192.168.0.1/model", "https://user:secret@lab.dev/", "https://lab.dev./x",
     "https://-lab.dev/", "https://\u0430rxiv.org/abs/1", "file:///etc/passwd", "https://arxiv.org:99999/",
 ])
-def test_placeholder_and_malformed_sources_are_refused(project, source):
-    result = invoke("add-model", *model_args(source=source))
-    assert result.exit_code == 1 and result.stderr.startswith("error: link (--source): ")
+def test_placeholder_and_malformed_sources_are_refused(source):
+    with pytest.raises(contributions.FieldError) as refused:
+        contributions.check_link(source)
+    assert (refused.value.field, refused.value.code) == ("link", "invalid_link")
 
 
 @pytest.mark.parametrize("source", ["https://arxiv.org/abs/2005.14165", "http://www.cs.toronto.edu/~kriz/",
@@ -382,12 +380,19 @@ def test_real_sources_are_accepted(source):
 
 @pytest.mark.parametrize("reason", ["...", "TODO", "todo: check the paper", "<reason>", "n/a", "?", "tbd", "xx",
                                     "Reason.", "because"])
-def test_placeholder_reasons_are_refused(project, reason):
-    args = ["--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--reason", reason, "--source",
-            "https://arxiv.org/abs/2005.14165"]
-    result = invoke("add-model", *args, "--json")
-    assert result.exit_code == 1 and result.stderr.startswith("error: reason (--reason): ")
-    assert json.loads(result.stdout)["code"] == "placeholder_reason"
+def test_placeholder_reasons_are_refused(reason):
+    with pytest.raises(contributions.FieldError) as refused:
+        contributions.check_reason(reason)
+    assert refused.value.code == "placeholder_reason"
+
+
+def test_add_model_refuses_the_readmes_placeholders(project):
+    result = invoke("add-model", "--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--reason", "...",
+                    "--source", "https://...", "--json")
+    assert result.exit_code == 1
+    assert [line.split(": ")[1] for line in result.stderr.splitlines()] == ["reason (--reason)", "link (--source)"]
+    assert [error["code"] for error in json.loads(result.stdout)["errors"]] == ["placeholder_reason",
+                                                                                "invalid_link"]
 
 
 # --- every problem at once ----------------------------------------------------------------------------------------
