@@ -60,20 +60,24 @@ def main() -> None:
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Reject contributions published after this date (default: the snapshot's date).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON instead of a summary.")
+@click.option("--force", is_flag=True,
+              help="Curate even a snapshot that looks misread: no data rows, or more than half of its rows "
+                   "rejected for the same reason (otherwise refused, nothing written).")
 def curate(snapshot: Path, out_dir: Path, metrics_path: Path | None, require_provenance: bool,
-           contributions_dir: Path | None, as_of, as_json: bool) -> None:
+           contributions_dir: Path | None, as_of, as_json: bool, force: bool) -> None:
     """Ingest an upstream SNAPSHOT (any Epoch vintage) and split it into curated records and rejects.
 
     The snapshot's sha256 is checked against its provenance record (SNAPSHOT.provenance.yaml) when
     there is one. Every raw row ends up in models.csv or in rejected.csv with a reason code; the
-    identity raw = curated + rejected is checked before anything is written.
+    identity raw = curated + rejected is checked before anything is written. A file whose rows do not
+    line up with its header is refused; text cells are written spreadsheet-safe (see codebook.csv).
     """
     from mlsizes import curate as stage
     from mlsizes.snapshots import SnapshotError
 
     try:
         result = stage.run(snapshot, out_dir, metrics_path, require_provenance=require_provenance,
-                           contributions_dir=contributions_dir, as_of=as_of.date() if as_of else None)
+                           contributions_dir=contributions_dir, as_of=as_of.date() if as_of else None, force=force)
     except (SnapshotError, stage.IdentityError) as exc:
         _fail(str(exc))
     counts = result.metrics

@@ -5,6 +5,11 @@ before anything is written, and the counts go to a metrics file. Row-level valid
 curated pandera schema in `schemas/curated.yaml`: a row breaking it is rejected as `invalid_<column>`.
 Contribution files (`mlsizes add-model`) join the snapshot's typed rows, and their corrections are applied by
 id; each correction is either applied or a reject row, so the identity counts them too.
+
+Two guards keep a misread file from becoming a dataset: a snapshot with no data rows, or one where most rows
+are rejected for the same reason (a shifted column, a renamed file), stops the run unless forced. The files
+are written spreadsheet-safe: a text cell that would start a formula gets an apostrophe in front (the rule and
+how to read it back are in schemas/curated.yaml and the codebook).
 """
 
 from __future__ import annotations
@@ -17,13 +22,18 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mlsizes import contracts, contributions, ingest
 from mlsizes.files import atomic_write_text
+from mlsizes.snapshots import SnapshotError
 
 REJECTED_COLUMNS = ["source", "source_row", "name", "reject_code", "reject_field", "reject_value", "reject_message"]
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
+# More than this share of a snapshot's rows rejected for one reason means the file was misread, not that the
+# data is bad: the sloppiest real snapshot (epoch_pcd_2022-06-02) rejects 30% as missing_name.
+MISREAD_SHARE = 0.5
 
 
 class IdentityError(Exception):
@@ -175,14 +185,51 @@ def _metrics(typed: pd.DataFrame, models: pd.DataFrame, rejected: pd.DataFrame, 
     }
 
 
+def check_not_misread(curated: Curated, snapshot: ingest.Snapshot) -> None:
+    """SnapshotError if the snapshot has no data rows or most of its rows are rejected for the same reason."""
+    raw_rows = curated.metrics["raw_rows"]
+    if raw_rows == 0:
+        raise SnapshotError(f"{snapshot.path}: no data rows, only a header (use --force to curate it anyway)")
+    ours = curated.rejected["source"] == f"epoch:{snapshot.snapshot_id}"
+    reasons = curated.rejected.loc[ours, "reject_code"].value_counts()
+    if len(reasons) and reasons.iloc[0] > MISREAD_SHARE * raw_rows:
+        raise SnapshotError(
+            f"{snapshot.path}: {reasons.iloc[0]} of {raw_rows} rows rejected as {reasons.index[0]}: the file looks "
+            "misread rather than the data bad (use --force to curate it anyway)")
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with every text cell a spreadsheet would evaluate as a formula escaped (OWASP CSV injection).
+
+    The rule is `spreadsheet_safe_text` in schemas/curated.yaml, which the codebook documents: a cell whose
+    first character after any escapes is a formula start gets one more escape in front, so reading it back
+    is exact (drop one escape from such cells). Numbers are never text cells. Only the few cells starting with
+    one of those characters are looked at closely, to keep this cheap on a million rows.
+    """
+    rule = contracts.curated_spec()["spreadsheet_safe_text"]
+    starts, escape = frozenset(rule["formula_start"]), rule["escape"]
+    firsts = list(starts | {escape})
+    table = table.copy()
+    for position in range(table.shape[1]):
+        values = table.iloc[:, position]
+        if pd.api.types.is_numeric_dtype(values) or values.empty:
+            continue
+        candidates = np.flatnonzero(np.isin(values.to_numpy(dtype=object).astype("U1"), firsts))
+        cells = values.iloc[candidates]
+        risky = candidates[[isinstance(v, str) and v.lstrip(escape)[:1] in starts for v in cells]]
+        if len(risky):
+            table.iloc[risky, position] = (escape + values.iloc[risky]).to_numpy()
+    return table
+
+
 def save(curated: Curated, out_dir: Path, metrics_path: Path | None) -> dict[str, Path]:
-    """Write models.csv, rejected.csv and the metrics; each file appears whole or not at all."""
+    """Write models.csv, rejected.csv (spreadsheet-safe) and the metrics; each file appears whole or not at all."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"models": out_dir / "models.csv", "rejected": out_dir / "rejected.csv"}
     texts = {
-        "models": curated.models.to_csv(index=False, lineterminator="\n"),
-        "rejected": curated.rejected.to_csv(index=False, lineterminator="\n"),
+        "models": spreadsheet_safe(curated.models).to_csv(index=False, lineterminator="\n"),
+        "rejected": spreadsheet_safe(curated.rejected).to_csv(index=False, lineterminator="\n"),
     }
     if metrics_path is not None:
         paths["metrics"] = Path(metrics_path)
@@ -194,10 +241,11 @@ def save(curated: Curated, out_dir: Path, metrics_path: Path | None) -> dict[str
 
 def run(snapshot_path: Path, out_dir: Path, metrics_path: Path | None = None,
         require_provenance: bool = False, contributions_dir: Path | None = None,
-        as_of: dt.date | None = None) -> Curated:
+        as_of: dt.date | None = None, force: bool = False) -> Curated:
     """Load a snapshot (and the contribution files, when a folder is given), curate them, and save the outputs.
 
     Contributions dated after `as_of` (default: the snapshot's date) are rejected, as `mlsizes add-model` does.
+    Unless `force`, a snapshot that looks misread (see check_not_misread) stops the run before anything is written.
     """
     snapshot = ingest.load(snapshot_path, require_provenance=require_provenance)
     typed, corrections = ingest.process(snapshot), []
@@ -206,5 +254,7 @@ def run(snapshot_path: Path, out_dir: Path, metrics_path: Path | None = None,
         typed = pd.concat([typed, contributed.typed], ignore_index=True)
         corrections = contributed.corrections
     curated = process(typed, snapshot.snapshot_id, corrections)
+    if not force:
+        check_not_misread(curated, snapshot)
     save(curated, out_dir, metrics_path)
     return curated

@@ -1,17 +1,21 @@
 """Ingest stage: one upstream snapshot (any vintage of Epoch's CSV) -> a typed table, one row per raw row.
 
 Load: check the file is a CSV at all (not empty, not HTML, not binary, comma-delimited), verify its checksum,
-rename the vintage's columns to canonical names from `schemas/raw.yaml` and check the required ones are there.
+check every row has as many fields as the header and no header name repeats, rename the vintage's columns to
+canonical names from `schemas/raw.yaml` and check the required ones are there.
 Process: parse every value. A row that cannot be used keeps its place with a reason code and a message, so
 the curate stage can account for every raw row.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mlsizes import contracts, snapshots
@@ -19,6 +23,11 @@ from mlsizes.parse import parse_date, parse_number
 from mlsizes.snapshots import SnapshotError
 
 SNIFF_BYTES = 8192
+COUNT_CHUNK_BYTES = 1 << 24
+_BOM = b"\xef\xbb\xbf"
+_QUOTE, _COMMA, _LF, _CR = b'"'[0], b","[0], b"\n"[0], b"\r"[0]
+# The bytes a quote may stand next to, on its outer side (a lookup table: byte -> allowed).
+_QUOTE_NEIGHBOURS = np.isin(np.arange(256), [_QUOTE, _COMMA, _LF, _CR])
 
 # The typed columns, in order, and the reject columns every typed table carries.
 REJECT_COLUMNS = ["reject_code", "reject_field", "reject_value", "reject_message"]
@@ -46,16 +55,23 @@ def load(path: Path, require_provenance: bool = False) -> Snapshot:
     # No encoding is named: pandas' C parser drops a UTF-8 BOM itself, and "utf-8-sig" would halve its speed.
     known = {alias for spec in contracts.raw_columns().values() for alias in spec["aliases"]}
     try:
-        header = pd.read_csv(path, nrows=0).columns
+        header = _header(path)
         _check_delimiter(path, head, header)
-        table = pd.read_csv(path, dtype=str, na_filter=False,
+        _check_header(path, header)
+        fields = _check_fields(path, len(header))
+        # index_col=False: a first data row one field longer than the header (a trailing comma) must never turn
+        # the first column into pandas' index; _check_fields has refused such a file already anyway.
+        table = pd.read_csv(path, dtype=str, na_filter=False, index_col=False,
                             usecols=lambda column: column.strip() in known)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
         raise SnapshotError(f"{path}: not a readable CSV ({_first_line(exc)})") from None
+    if len(table) != len(fields) - 1:
+        raise SnapshotError(f"{path}: {len(fields) - 1} data rows in the file but {len(table)} read; not a "
+                            "well-formed CSV")
     table = _rename_columns(path, table)
     return Snapshot(
         path=path,
-        snapshot_id=snapshots.snapshot_id(path),
+        snapshot_id=snapshots.snapshot_id(path, provenance),
         table=table,
         provenance=provenance,
         as_of=snapshots.snapshot_date(path, provenance),
@@ -79,7 +95,13 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _check_delimiter(path: Path, head: bytes, header: pd.Index) -> None:
+def _header(path: Path) -> list[str]:
+    """The header's column names as written (pandas would rename a repeated one `X.1`), blank lines skipped."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return next((row for row in csv.reader(handle) if row), [])
+
+
+def _check_delimiter(path: Path, head: bytes, header: list[str]) -> None:
     if len(header) > 1:
         return
     header = head.decode("utf-8", "replace").splitlines()[0]
@@ -89,13 +111,123 @@ def _check_delimiter(path: Path, head: bytes, header: pd.Index) -> None:
     raise SnapshotError(f"{path}: only one column ({header[:60]!r}); expected a comma-separated table")
 
 
+def _check_header(path: Path, header: list[str]) -> None:
+    """Refuse a repeated column name: which of the two columns holds the data would be a guess.
+
+    Names are compared as ingest uses them (surrounding spaces stripped); unnamed columns are never read.
+    """
+    repeated = [name for name, n in Counter(name.strip() for name in header).items() if n > 1 and name]
+    if repeated:
+        raise SnapshotError(f"{path}: duplicate column {repeated[0]!r} in the header: every column name must be "
+                            "unique")
+
+
+def _check_fields(path: Path, expected: int) -> np.ndarray:
+    """Refuse a row with more or fewer fields than the header; return the field count of every record."""
+    fields, starts = _record_fields(path)
+    bad = np.flatnonzero(fields[1:] != expected)
+    if len(bad):
+        row = int(bad[0]) + 1
+        count = int(fields[row])
+        raise SnapshotError(f"{path}: data row {row} (line {_line_of(path, int(starts[row]))}) has "
+                            f"{count} field{'' if count == 1 else 's'}, the header has {expected}: the row does not "
+                            "line up with the columns")
+    return fields
+
+
+def _record_fields(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Field count and starting byte of every record (header first, blank lines skipped), counted on the bytes.
+
+    pandas cannot tell a row that does not line up: its C parser pads a short row with empty fields and,
+    reading only some columns, drops a long row's extra fields. Quoting follows RFC 4180: a quote opens a
+    field, closes it or is doubled inside it; a quote anywhere else (`5" screen`) leaves the field
+    boundaries to each reader's interpretation, so it is refused. numpy on 16 MB chunks keeps this well
+    under the cost of the read itself, where Python's csv module would take twice as long as the read.
+    """
+    fields, starts = [], []
+    inside = 0          # 1 while in a quoted field
+    commas = 0          # separators seen so far in the record in progress
+    with open(path, "rb") as handle:
+        offset = 3 if handle.read(3) == _BOM else 0
+        handle.seek(offset)
+        last_end, before = offset - 1, _LF   # the last line end outside quotes; the byte before the chunk
+        chunk = handle.read(COUNT_CHUNK_BYTES)
+        while chunk:
+            following = handle.read(COUNT_CHUNK_BYTES)
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            quotes = np.flatnonzero(data == _QUOTE)
+            _check_quotes(path, data, quotes, inside, before, (following[:1] or b"\n")[0], offset)
+            separators, ends = np.flatnonzero(data == _COMMA), np.flatnonzero(data == _LF)
+            if b"\r" in chunk:
+                ends = np.union1d(ends, np.flatnonzero(data == _CR))
+            # Outside quotes: an even number of quotes before them (counting the chunks before).
+            separators = separators[(inside + np.searchsorted(quotes, separators)) % 2 == 0]
+            ends = ends[(inside + np.searchsorted(quotes, ends)) % 2 == 0]
+            inside = (inside + len(quotes)) % 2
+            if len(ends):
+                commas_before = np.searchsorted(separators, ends)
+                per_record = np.diff(commas_before, prepend=0)
+                per_record[0] += commas
+                previous = np.concatenate(([last_end], ends[:-1] + offset))
+                filled = ends + offset - previous > 1
+                fields.append(per_record[filled] + 1)
+                starts.append(previous[filled] + 1)
+                commas, last_end = len(separators) - int(commas_before[-1]), int(ends[-1]) + offset
+            else:
+                commas += len(separators)
+            offset += len(data)
+            before, chunk = int(data[-1]), following
+    if inside:
+        raise SnapshotError(f"{path}: a quoted field in the record starting on line {_line_of(path, last_end + 1)} "
+                            "is never closed")
+    if offset - last_end > 1:   # the last record has no line end
+        fields.append(np.array([commas + 1]))
+        starts.append(np.array([last_end + 1]))
+    return (np.concatenate(fields) if fields else np.zeros(0, dtype=np.int64),
+            np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64))
+
+
+def _check_quotes(path: Path, data: np.ndarray, quotes: np.ndarray, inside: int, before: int, after: int,
+                  offset: int) -> None:
+    """Every quote must open a field (after a separator or line end), close one (before them) or be doubled.
+
+    `before` and `after` are the bytes around the chunk; `inside` whether the chunk starts in a quoted field.
+    """
+    if not len(quotes):
+        return
+    previous = data[quotes - 1]
+    following = data[np.minimum(quotes + 1, len(data) - 1)]
+    if quotes[0] == 0:
+        previous[0] = before
+    if quotes[-1] == len(data) - 1:
+        following[-1] = after
+    opening = (inside + np.arange(len(quotes))) % 2 == 0
+    stray = ~_QUOTE_NEIGHBOURS[np.where(opening, previous, following)]
+    if stray.any():
+        position = int(quotes[stray][0]) + offset
+        raise SnapshotError(f"{path}: line {_line_of(path, position)}: a quote inside an unquoted field or "
+                            "after a closing quote; quote the whole field and double the quotes inside it")
+
+
+def _line_of(path: Path, position: int) -> int:
+    """1-based line number of a byte offset (only for error messages), read a chunk at a time."""
+    line = 1
+    with open(path, "rb") as handle:
+        while position > 0 and (block := handle.read(min(position, COUNT_CHUNK_BYTES))):
+            line, position = line + block.count(b"\n"), position - len(block)
+    return line
+
+
 def _rename_columns(path: Path, table: pd.DataFrame) -> pd.DataFrame:
-    """Rename the vintage's column names to canonical ones; fail on a missing required column."""
+    """Rename the vintage's column names to canonical ones; fail on a missing required column, or on two
+    columns that mean the same one (which of them holds the data would be a guess)."""
     stripped = {column: column.strip() for column in table.columns}
     table = table.rename(columns=stripped)
     renames, missing = {}, []
     for canonical, spec in contracts.raw_columns().items():
         found = [alias for alias in spec["aliases"] if alias in table.columns]
+        if len(found) > 1:
+            raise SnapshotError(f"{path}: columns {found[0]!r} and {found[1]!r} both mean {canonical}; keep one")
         if found:
             renames[found[0]] = canonical
         elif spec.get("required"):
@@ -228,5 +360,7 @@ def _mark_rejects(out: pd.DataFrame, rules) -> None:
             continue
         out.loc[todo, "reject_code"] = code
         out.loc[todo, "reject_field"] = field
-        out.loc[todo, "reject_value"] = values[todo]
+        # A lone carriage return would be written unquoted by Python's csv writer (with "\n" line ends) and
+        # split the rejected.csv row for every reader: it is kept as a line break, "\n".
+        out.loc[todo, "reject_value"] = values[todo].str.replace("\r(?!\n)", "\n", regex=True)
         out.loc[todo, "reject_message"] = values[todo].map(message)

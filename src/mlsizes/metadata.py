@@ -1,7 +1,8 @@
 """Metadata stage: `datapackage.json` (Frictionless Data Package) and `codebook.csv` for the curated table.
 
-Both are generated from `schemas/curated.yaml` (titles, descriptions, units, sources, checks), so the
-documentation cannot drift from the contract the data is validated against.
+Both are generated from `schemas/curated.yaml` (titles, descriptions, units, sources, checks, and how text
+cells are written spreadsheet-safe), so the documentation cannot drift from the contract the data is validated
+against or from what curate writes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from mlsizes.files import atomic_write_text
 from mlsizes.snapshots import CITATION, LICENSE
 
 FRICTIONLESS_TYPES = {"str": "string", "float64": "number", "int64": "integer"}
+_CHARACTER_NAMES = {"\t": "a tab", "\r": "a carriage return"}
 
 
 def field_descriptor(name: str, spec: dict) -> dict:
@@ -37,6 +39,14 @@ def field_descriptor(name: str, spec: dict) -> dict:
     return field
 
 
+def spreadsheet_note() -> str:
+    """How text cells are written (`spreadsheet_safe_text` in schemas/curated.yaml), in words."""
+    rule = contracts.curated_spec()["spreadsheet_safe_text"]
+    names = [_CHARACTER_NAMES.get(char, f'"{char}"') for char in rule["formula_start"]]
+    characters = f"{', '.join(names[:-1])} or {names[-1]}"
+    return " ".join(rule["description"].split()).format(characters=characters, escape=f'"{rule["escape"]}"')
+
+
 def datapackage() -> dict:
     fields = [field_descriptor(name, spec) for name, spec in contracts.curated_columns().items()]
     return {
@@ -49,10 +59,12 @@ def datapackage() -> dict:
         "description": "Curated from Epoch AI's public dataset of notable AI models. Attribution: " + CITATION,
         "resources": [
             {"name": "models", "path": "models.csv", "profile": "tabular-data-resource", "format": "csv",
-             "encoding": "utf-8", "schema": {"fields": fields, "primaryKey": ["id"]}},
+             "encoding": "utf-8", "description": spreadsheet_note(),
+             "schema": {"fields": fields, "primaryKey": ["id"]}},
             {"name": "rejected", "path": "rejected.csv", "profile": "tabular-data-resource", "format": "csv",
              "encoding": "utf-8",
-             "description": "Raw rows that did not become records, each with a reason code and a message."},
+             "description": "Raw rows that did not become records, each with a reason code and a message. "
+                            + spreadsheet_note()},
         ],
     }
 
@@ -63,6 +75,7 @@ def codebook() -> str:
     writer.writerow(["column", "description", "unit", "source"])
     for name, spec in contracts.curated_columns().items():
         writer.writerow([name, " ".join(spec["description"].split()), spec.get("unit", ""), spec.get("source", "")])
+    writer.writerow(["(every text column)", spreadsheet_note(), "", "mlsizes curate"])
     return buffer.getvalue()
 
 

@@ -23,7 +23,10 @@ CITATION = (
     "Epoch AI, 'Data on AI Models'. Published online at epoch.ai. "
     "Retrieved from 'https://epoch.ai/data/ai-models'."
 )
-_DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+_DATE_IN_NAME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})")
+# A snapshot id is the `epoch:<id>` source of its records: only the characters the curated `source` column allows.
+_ID = re.compile(r"[A-Za-z0-9_.-]+")
+_NOT_ID = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 class SnapshotError(Exception):
@@ -34,8 +37,20 @@ def provenance_path(snapshot: Path) -> Path:
     return snapshot.with_name(snapshot.stem + ".provenance.yaml")
 
 
-def snapshot_id(snapshot: Path) -> str:
-    return snapshot.stem
+def snapshot_id(snapshot: Path, provenance: dict | None = None) -> str:
+    """The snapshot's identity: the `snapshot` of its provenance record, else its file name made safe.
+
+    Not the raw file name: a download saved as `notable_ai_models (1).csv` is the same data, and its records'
+    `source` must still be a valid id (`notable_ai_models_1`). Characters outside A-Z a-z 0-9 _ . - become `_`.
+    """
+    if provenance and provenance.get("snapshot") is not None:
+        recorded = str(provenance["snapshot"])
+        if not _ID.fullmatch(recorded):
+            raise SnapshotError(f"{provenance_path(snapshot)}: snapshot {recorded!r} is not a valid id "
+                                "(letters, digits, _ . - only)")
+        return recorded
+    safe = _NOT_ID.sub("_", snapshot.stem).strip("_")
+    return safe or "snapshot-" + hashlib.sha1(snapshot.stem.encode()).hexdigest()[:8]
 
 
 def sha256_of(path: Path) -> str:
@@ -51,8 +66,12 @@ def read_provenance(snapshot: Path) -> dict | None:
     path = provenance_path(snapshot)
     if not path.exists():
         return None
-    with open(path, encoding="utf-8") as handle:
-        record = yaml.safe_load(handle)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            record = yaml.safe_load(handle)
+    except (yaml.YAMLError, ValueError) as exc:   # ValueError: an impossible date (2024-02-30), bad UTF-8
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SnapshotError(f"{path}: provenance record is not readable YAML ({reason})") from None
     if not isinstance(record, dict) or "sha256" not in record:
         raise SnapshotError(f"{path}: provenance record has no sha256")
     return record
@@ -76,9 +95,16 @@ def verify(snapshot: Path, require_provenance: bool) -> dict | None:
 def snapshot_date(snapshot: Path, provenance: dict | None) -> dt.date | None:
     """The date the snapshot's content was current: its provenance's upstream date, else the date in its name."""
     if provenance and provenance.get("upstream_date"):
-        return dt.date.fromisoformat(str(provenance["upstream_date"]))
+        try:
+            return dt.date.fromisoformat(str(provenance["upstream_date"]))
+        except ValueError:
+            raise SnapshotError(f"{provenance_path(snapshot)}: upstream_date {provenance['upstream_date']!r} is "
+                                "not a YYYY-MM-DD date") from None
     match = _DATE_IN_NAME.search(snapshot.name)
-    return dt.date.fromisoformat(match.group(1)) if match else None
+    try:
+        return dt.date.fromisoformat(match.group(1)) if match else None
+    except ValueError:   # digits shaped like a date that is none (`2024-13-45`): the name states no date
+        return None
 
 
 def write_provenance(snapshot: Path, record: dict) -> Path:
