@@ -223,3 +223,32 @@ def test_a_failing_stage_leaves_the_last_good_outputs_in_place(clone):
     finally:
         snapshot.write_bytes(original)
     assert _status(clone) == {}
+
+
+BROKEN_CONTRIBUTIONS = {
+    "impossible-date.yaml": "id: impossible-date\nname: Impossible Date\npublication_date: 2023-02-30\n"
+                            "parameters: " + "9" * 400 + "\n",
+    "alias-bomb.yaml": "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                       "domains: [*b, *b, *b, *b, *b]\n",
+    "deep.yaml": "name: " + "[" * 10000 + "]" * 10000 + "\n",
+}
+
+
+def test_dvc_repro_with_broken_contributions_rebuilds_the_dataset_without_them(clone):
+    """A bad contribution file is a reject row with its reason, never a failed stage: the build goes on."""
+    curate = _stages()["curate"]
+    folder = clone / "data" / "raw" / "contributions"
+    models = (clone / "data" / "curated" / "models.csv").read_bytes()
+    for name, text in BROKEN_CONTRIBUTIONS.items():
+        (folder / name).write_text(text)
+    try:
+        proc = _dvc("repro", "curate", cwd=clone)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        rejected = (clone / "data" / "curated" / "rejected.csv").read_text()
+        assert all(f"contribution:{name}" in rejected for name in BROKEN_CONTRIBUTIONS), rejected[-2000:]
+        assert (clone / "data" / "curated" / "models.csv").read_bytes() == models
+    finally:
+        for name in BROKEN_CONTRIBUTIONS:
+            (folder / name).unlink()
+        subprocess.run(["git", "checkout", "--", "dvc.lock", *curate["outs"]], cwd=clone, check=True)
+    assert _status(clone) == {}
