@@ -28,8 +28,9 @@ reproduce: $(STAMP)
 	$(BIN)/dvc repro
 	@echo "== done. To use mlsizes and dvc in this shell: source $(VENV)/bin/activate"
 
+# Two workers (pytest-xdist), each test file on one of them so module fixtures (a built clone) are made once.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	for script in bench/bench_*.py; do echo "## $$script"; $(BIN)/python $$script || exit 1; done

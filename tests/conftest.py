@@ -1,6 +1,7 @@
 """Shared test setup: where the project's real files are, and a quiet, isolated DVC environment."""
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +12,15 @@ RAW = ROOT / "data" / "raw" / "epoch"
 SNAPSHOTS = sorted(RAW.glob("*.csv"))
 # The commands of the environment running the tests, wherever it lives (not necessarily ROOT/.venv).
 BIN = Path(sys.executable).parent
+
+
+# The files whose tests build a clone with `dvc repro` go first: `make test` runs two workers (pytest-xdist,
+# one file per worker at a time), and a long file started last would leave one worker idle at the end.
+SLOW_FILES = ("test_release.py", "test_contribute.py", "test_pipeline.py")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: SLOW_FILES.index(item.path.name) if item.path.name in SLOW_FILES else len(SLOW_FILES))
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +40,26 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+def sh(*args, cwd, check=True):
+    """Run a command in a project folder (MLSIZES_ROOT and PATH pointing at it and this environment)."""
+    env = {**os.environ, "MLSIZES_ROOT": str(cwd), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stdout + proc.stderr)
+    return proc
+
+
+def mlsizes(*args, cwd, check=True):
+    """Run the mlsizes command line as a user would, in a subprocess."""
+    return sh(str(BIN / "mlsizes"), *args, cwd=cwd, check=check)
+
+
+def commit_all(repo, message):
+    """Commit everything in a test repository (its git identity is set by the fixture that made it)."""
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", message, cwd=repo)
 
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")

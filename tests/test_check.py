@@ -1,13 +1,11 @@
 """The validate stage (pandera + Great Expectations), the generated metadata, and the DVC pipeline itself."""
 
 import json
-import os
-import subprocess
 
 import pandas as pd
 import pytest
 
-from conftest import BIN, ROOT
+from conftest import ROOT
 from mlsizes import check, contracts, metadata
 
 CURATED = ROOT / "data" / "curated" / "models.csv"
@@ -72,25 +70,6 @@ def test_metadata_is_generated_from_the_schema_and_committed_copy_is_current():
 
 def test_committed_models_match_their_header_contract(models):
     assert list(models.columns) == list(contracts.curated_columns())
-
-
-def _dvc(*args, cwd):
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run([str(BIN / "dvc"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True)
-
-
-def test_dvc_pipeline_rebuilds_committed_outputs_in_a_clone(tmp_path):
-    """`dvc repro` on a clean clone reproduces exactly what git holds (curated data, metrics)."""
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    proc = _dvc("repro", "--force", "curate", "metadata", cwd=clone)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    for name in ["data/curated/models.csv", "data/curated/rejected.csv", "metrics/curation.json",
-                 "data/curated/datapackage.json"]:
-        assert (clone / name).read_bytes() == (ROOT / name).read_bytes(), name
-    status = _dvc("status", "curate", "metadata", cwd=clone)
-    assert "up to date" in status.stdout, status.stdout
 
 
 def test_validation_reports_are_byte_identical_across_runs(tmp_path):

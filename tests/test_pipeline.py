@@ -235,18 +235,23 @@ BROKEN_CONTRIBUTIONS = {
 
 
 def test_dvc_repro_with_broken_contributions_rebuilds_the_dataset_without_them(clone):
-    """A bad contribution file is a reject row with its reason, never a failed stage: the build goes on."""
+    """A bad contribution file is a reject row with its reason, never a failed stage: the build goes on, and
+    gives what git holds (models.csv byte for byte; rejected.csv plus one row per bad file)."""
     curate = _stages()["curate"]
     folder = clone / "data" / "raw" / "contributions"
     models = (clone / "data" / "curated" / "models.csv").read_bytes()
+    rejected_before = (clone / "data" / "curated" / "rejected.csv").read_text().splitlines()
     for name, text in BROKEN_CONTRIBUTIONS.items():
         (folder / name).write_text(text)
     try:
         proc = _dvc("repro", "curate", cwd=clone)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        rejected = (clone / "data" / "curated" / "rejected.csv").read_text()
-        assert all(f"contribution:{name}" in rejected for name in BROKEN_CONTRIBUTIONS), rejected[-2000:]
         assert (clone / "data" / "curated" / "models.csv").read_bytes() == models
+        rejected = (clone / "data" / "curated" / "rejected.csv").read_text().splitlines()
+        added = [line for line in rejected if line not in rejected_before]
+        assert [line for line in rejected if line in rejected_before] == rejected_before
+        assert sorted(line.split(",")[0] for line in added) == sorted(
+            f"contribution:{name}" for name in BROKEN_CONTRIBUTIONS), added
     finally:
         for name in BROKEN_CONTRIBUTIONS:
             (folder / name).unlink()

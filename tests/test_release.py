@@ -1,0 +1,126 @@
+"""`mlsizes release`: a new release made the README's way (a correction, `dvc repro`, a commit, `mlsizes release`)
+in a real git clone of the project, and every mistake a release must refuse."""
+
+import json
+
+import pytest
+import yaml
+
+from conftest import BIN, ROOT, commit_all, mlsizes, sh
+from test_versions import REAL_RELEASES
+
+NEW = "2026.12.01"  # a release after the real ones: versions must be newer than 2026.03.10
+LAMDA_SOURCE = "https://arxiv.org/abs/2201.08239"
+
+
+def correct_lamda(repo, parameters):
+    mlsizes("add-model", "--correct", "lamda", "--parameters", parameters,
+            "--reason", "Section 3 of the LaMDA paper gives the size.", "--source", LAMDA_SOURCE, cwd=repo)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """A clone with one new release: a correction of LaMDA's size, built by `dvc repro` and released."""
+    repo = tmp_path_factory.mktemp("history") / "repo"
+    sh("git", "clone", "-q", str(ROOT), str(repo), cwd=ROOT)
+    for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):  # release commits
+        sh("git", "config", key, value, cwd=repo)
+    correct_lamda(repo, "138B")
+    sh(str(BIN / "dvc"), "repro", cwd=repo)
+    commit_all(repo, "Correct LaMDA's size")
+    mlsizes("release", NEW, "--notes", "LaMDA's size corrected.", cwd=repo)
+    return repo
+
+
+def test_versions_lists_new_releases_after_the_real_ones(repo):
+    listing = json.loads(mlsizes("versions", "--json", cwd=repo).stdout)
+    assert [item["version"] for item in listing] == REAL_RELEASES + [NEW]
+    assert listing[-1]["snapshot"] == "epoch_notable_ai_models_2026-03-10"
+    assert listing[-1]["notes"] == "LaMDA's size corrected."
+
+
+def test_diff_renders_table_and_markdown(repo):
+    table = mlsizes("diff", "2026.03.10", NEW, cwd=repo).stdout
+    assert "lamda" in table and "138000000000" in table and "Old" in table
+    markdown = mlsizes("diff", "2026.03.10", NEW, "--md", cwd=repo).stdout
+    assert markdown.startswith("## Dataset diff") and "| metric | Old | New | Change |" in markdown
+
+
+def test_changelog_has_fixed_sections(repo):
+    text = (repo / "CHANGELOG.md").read_text()
+    entry = text[text.index(f"## {NEW} ("):text.index("## 2026.03.10 (")]
+    for section in ("New records", "Corrections", "Removed", "Validation changes", "Effect on the gap results"):
+        assert f"### {section}" in entry
+    assert "LaMDA's size corrected." in entry and "Compared with 2026.03.10: 0 new, 0 removed," in entry
+    assert "lamda: parameters 137000000000" in entry and "138000000000" in entry
+
+
+def test_diff_default_is_head_against_workspace(repo):
+    assert "0 added, 0 removed, 0 changed" in mlsizes("diff", cwd=repo).stdout
+
+
+def test_a_release_is_a_commit_of_dataset_yaml_and_changelog_tagged_with_its_version(repo):
+    assert sh("git", "cat-file", "-t", NEW, cwd=repo).stdout.strip() == "tag"  # annotated
+    tagged = sh("git", "rev-parse", f"{NEW}^{{commit}}", cwd=repo).stdout.strip()
+    assert tagged == sh("git", "rev-parse", "HEAD", cwd=repo).stdout.strip()
+    changed = sh("git", "show", "--name-only", "--format=", tagged, cwd=repo).stdout.split()
+    assert sorted(changed) == ["CHANGELOG.md", "dataset.yaml"]
+    assert yaml.safe_load((repo / "dataset.yaml").read_text())["version"] == NEW
+
+
+def test_versions_are_found_without_tags(repo, tmp_path):
+    """A clone may lack tags: the releases still come from the history of dataset.yaml."""
+    untagged = tmp_path / "untagged"
+    sh("git", "clone", "-q", "--no-tags", str(repo), str(untagged), cwd=tmp_path)
+    assert not sh("git", "tag", cwd=untagged).stdout.strip()
+    listing = json.loads(mlsizes("versions", "--json", cwd=untagged).stdout)
+    assert [item["version"] for item in listing][-2:] == ["2026.03.10", NEW]
+    assert "lamda" in mlsizes("diff", "2026.03.10", NEW, cwd=untagged).stdout
+
+
+def _state(repo):
+    """Everything a refused release must leave alone: files, index, commits and tags."""
+    return (sh("git", "status", "--porcelain", cwd=repo).stdout, sh("git", "rev-parse", "HEAD", cwd=repo).stdout,
+            sh("git", "tag", cwd=repo).stdout, (repo / "dataset.yaml").read_bytes(),
+            (repo / "CHANGELOG.md").read_bytes())
+
+
+@pytest.mark.parametrize("args, message", [
+    (["banana", "--notes", "A release."], "version 'banana': expected YYYY.MM.DD"),
+    (["2026.02.30", "--notes", "A release."], "version '2026.02.30': expected YYYY.MM.DD"),
+    (["2020.01.01", "--notes", "An old release."], f"version 2020.01.01 is not newer than the latest release {NEW}"),
+    ([NEW, "--notes", "Again."], f"version {NEW} already released"),
+    (["2026.12.24"], "--notes is required"),
+    (["2026.12.24", "--notes", "  "], "--notes is required"),
+    (["2026.12.24", "--notes", "Nothing new."], f"nothing changed since release {NEW}"),
+], ids=["not-a-version", "impossible-date", "older", "reused", "no-notes", "blank-notes", "no-change"])
+def test_release_refuses_mistakes_in_one_line_and_writes_nothing(repo, args, message):
+    before = _state(repo)
+    proc = mlsizes("release", *args, cwd=repo, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"error: {proc.stderr.strip().removeprefix('error: ')}"]
+    assert message in proc.stderr, proc.stderr
+    assert _state(repo) == before
+
+
+def test_release_refuses_an_unbuilt_correction_and_uncommitted_changes(repo):
+    """A correction committed without `dvc repro` leaves the curate stage stale; an uncommitted one, a dirty tree."""
+    try:
+        _refuse_unbuilt_correction(repo)
+    finally:
+        sh("git", "reset", "-q", "--hard", NEW, cwd=repo)
+        sh("git", "clean", "-qfd", cwd=repo)
+
+
+def _refuse_unbuilt_correction(repo):
+    correct_lamda(repo, "139B")
+    before = _state(repo)
+    proc = mlsizes("release", "2026.12.24", "--notes", "A correction.", cwd=repo, check=False)
+    assert proc.returncode == 1 and "uncommitted changes" in proc.stderr, proc.stderr
+    assert _state(repo) == before
+    commit_all(repo, "Correct LaMDA, not built")
+    before = _state(repo)
+    proc = mlsizes("release", "2026.12.24", "--notes", "A correction.", cwd=repo, check=False)
+    assert proc.returncode == 1 and "not built: dvc status lists curate" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert _state(repo) == before
