@@ -25,6 +25,12 @@ def test_parse_number_rejects_garbage(text):
         parse_number(text)
 
 
+@pytest.mark.parametrize("text", ["1e400", "9" * 400, "1e308T", "-1e309"])
+def test_parse_number_refuses_numbers_a_float_cannot_hold(text):
+    with pytest.raises(ValueError, match="number too large"):
+        parse_number(text)
+
+
 # Unicode digits Python's float()/int() would read silently: Arabic-Indic, Devanagari, full-width, mathematical
 # bold, and a single look-alike digit inside an otherwise ASCII value.
 UNICODE_NUMBERS = ["\u0661\u0662\u0663", "\u0967\u0968", "\uff17\uff10B", "\U0001d7cf\U0001d7d0", "1\u0665", "1.5e\u0661\u0661",

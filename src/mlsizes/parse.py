@@ -44,6 +44,8 @@ def parse_number(text: str | float | int | None) -> float | None:
     value = float(match["num"].replace(",", ""))
     if match["suffix"]:
         value *= _SUFFIXES[match["suffix"].lower()]
+    if math.isinf(value):  # 1e400: a float cannot hold it, and "inf" would read as a size
+        raise ValueError(f"number too large: {text!r}")
     return value
 
 
