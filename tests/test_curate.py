@@ -3,14 +3,12 @@
 import hashlib
 import os
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import RAW, ROOT, SNAPSHOTS, write_csv
+from conftest import RAW, SNAPSHOTS, write_csv
 from mlsizes import curate, ingest
 from mlsizes.cli import main
 from mlsizes.snapshots import SnapshotError
@@ -186,11 +184,10 @@ def _bad_files(tmp_path):
 def test_bad_file_stops_with_one_line_and_no_output(case, tmp_path):
     problem, path = list(_bad_files(tmp_path))[case]
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "mlsizes", "curate", str(path), "--out", str(out)],
-                          capture_output=True, text=True, cwd=ROOT)
-    assert proc.returncode == 1
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and problem in lines[0] and path.name in lines[0], proc.stderr
+    result = run_curate(path, "--out", out)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and problem in lines[0] and path.name in lines[0], result.stderr
     assert not out.exists()
 
 
