@@ -37,12 +37,12 @@ def temporary_project(folder: Path) -> Path:
 
 def model(i: int) -> list[str]:
     return ["add-model", "--name", f"Bench Model {i}", "--organization", "Bench Lab", "--domain", "Language",
-            "--date", "2024-04-18", "--parameters", f"{i + 1}B", "--source", "https://example.org/bench"]
+            "--date", "2024-04-18", "--parameters", f"{i + 1}B", "--source", "https://benchlab.dev/paper"]
 
 
 def correction(i: int) -> list[str]:
-    return ["add-model", "--correct", "gpt-3-175b-davinci", "--parameters", f"{170 + i}B", "--reason", "bench",
-            "--source", "https://example.org/bench"]
+    return ["add-model", "--correct", "gpt-3-175b-davinci", "--parameters", f"{170 + i}B", "--reason", "Benchmark run of a correction.",
+            "--source", "https://benchlab.dev/paper"]
 
 
 def timed(args: list[str], env: dict) -> float:
