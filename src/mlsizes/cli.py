@@ -220,7 +220,7 @@ def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
 
     Exit 0 when every file is valid; else one line per problem (file, field, reason) and exit 1.
     """
-    from mlsizes import contribute, contributions
+    from mlsizes import contribute, untrusted
 
     try:
         reports = contribute.validate(list(paths), root)
@@ -229,14 +229,14 @@ def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
     invalid = [report for report in reports if report.errors]
     if as_json:
         click.echo(json.dumps({"ok": not invalid, "files": [
-            {"path": contributions.printable(str(r.path)), "id": r.record_id, "ok": not r.errors,
+            {"path": untrusted.printable(str(r.path)), "id": r.record_id, "ok": not r.errors,
              **{key: getattr(r.errors[0], key) if r.errors else None for key in ("field", "code", "message")},
              "errors": [{"field": e.field, "code": e.code, "message": e.message} for e in r.errors]}
             for r in reports]}, indent=2))
     else:
         for report in invalid:
             for error in report.errors:
-                click.echo(f"{contributions.printable(_shown(report.path))}: {error.field}: {error.message} "
+                click.echo(f"{untrusted.printable(_shown(report.path))}: {error.field}: {error.message} "
                            f"({error.code})")
         click.echo(f"{len(reports) - len(invalid)} of {len(reports)} contribution files valid")
     if invalid:

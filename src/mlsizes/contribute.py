@@ -23,8 +23,9 @@ import click
 import pandas as pd
 import yaml
 
-from mlsizes import check, contracts, contributions, curate
-from mlsizes.contributions import CORRECTABLE_FIELDS, REQUIRED_FIELDS, FieldError, Invalid, Problems
+from mlsizes import check, contracts, contributions, curate, untrusted
+from mlsizes.contributions import CORRECTABLE_FIELDS, REQUIRED_FIELDS
+from mlsizes.untrusted import FieldError, Invalid, Problems
 from mlsizes.files import atomic_write_text
 from mlsizes.project import ProjectNotFound, dataset_as_of, project_root, read_params
 
@@ -117,10 +118,10 @@ def existing_records(project: Project) -> pd.DataFrame:
 
 
 def name_keys(name: str) -> tuple[str, str]:
-    """A name as duplicate detection compares it: its skeleton (contributions.skeleton: case, punctuation, accents
+    """A name as duplicate detection compares it: its skeleton (untrusted.skeleton: case, punctuation, accents
     and Cyrillic or Greek look-alikes ignored), and the same without bracketed parts."""
-    full = contributions.skeleton(name)
-    return full, contributions.skeleton(_PARENTHESISED.sub(" ", name)) or full
+    full = untrusted.skeleton(name)
+    return full, untrusted.skeleton(_PARENTHESISED.sub(" ", name)) or full
 
 
 def similar_names(name: str, names: pd.Series) -> pd.Series:
@@ -141,7 +142,7 @@ def similar_names(name: str, names: pd.Series) -> pd.Series:
 
 
 def _organizations(text: object) -> set[str]:
-    return {contributions.skeleton(part) for part in text.split(",")} - {""} if isinstance(text, str) else set()
+    return {untrusted.skeleton(part) for part in text.split(",")} - {""} if isinstance(text, str) else set()
 
 
 def lookalikes(row: dict, existing: pd.DataFrame) -> pd.DataFrame:
@@ -287,7 +288,7 @@ class Draft:
 
     def reread(self) -> dict:
         """The file as the pipeline will read it: the record is checked from exactly the text written."""
-        return contributions.load_text(self.text())
+        return untrusted.load_text(self.text())
 
 
 def _parsed(parse, *args) -> tuple[object, list[FieldError]]:
@@ -491,7 +492,7 @@ def validate(paths: list[Path], root: Path | None = None) -> list[FileReport]:
         elif os.path.lexists(path):
             targets.append(path)
         else:
-            raise UsageProblem(f"{contributions.printable(str(given))}: no such file or folder")
+            raise UsageProblem(f"{untrusted.printable(str(given))}: no such file or folder")
     existing = existing_records(project)
     reports = []
     for path in targets:
