@@ -41,6 +41,19 @@ def git(root: Path, *args: str) -> str:
     return proc.stdout
 
 
+def dvc(folder: Path, *args: str, pythonpath: Path | None = None) -> str:
+    """Run this environment's DVC in a folder (its stages find this environment's `mlsizes` first on PATH);
+    VersionError with DVC's last line when it fails."""
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "DVC_NO_ANALYTICS": "1"}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    proc = subprocess.run([str(Path(bin_dir) / "dvc"), *args], cwd=folder, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise VersionError((proc.stderr.strip() or proc.stdout.strip() or f"dvc {args[0]} failed").splitlines()[-1])
+    return proc.stdout
+
+
 def read_at(root: Path, revision: str, path: str) -> str | None:
     """A file's text at a revision (or on disk for `workspace`); None when the revision has no such file."""
     if revision == WORKSPACE:
@@ -80,14 +93,10 @@ def rebuilt_worktree(root: Path, revision: str, outputs: tuple[str, ...]):
     folder = Path(tempfile.mkdtemp(prefix="mlsizes-rebuild-")) / "tree"
     git(root, "worktree", "add", "--detach", "--quiet", str(folder), revision)
     try:
-        bin_dir = str(Path(sys.executable).parent)
-        env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-               "PYTHONPATH": str(folder / "src"), "DVC_NO_ANALYTICS": "1"}
-        proc = subprocess.run([str(Path(bin_dir) / "dvc"), "repro", "--force", *stages_writing(dvc_yaml, outputs)],
-                              cwd=folder, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            last = (proc.stderr.strip() or proc.stdout.strip() or "dvc repro failed").splitlines()[-1]
-            raise VersionError(f"{revision[:10]}: rebuilding failed: {last}")
+        try:
+            dvc(folder, "repro", "--force", *stages_writing(dvc_yaml, outputs), pythonpath=folder / "src")
+        except VersionError as exc:
+            raise VersionError(f"{revision[:10]}: rebuilding failed: {exc}") from None
         yield folder
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=root, capture_output=True)
@@ -170,11 +179,11 @@ def check_built_and_committed(root: Path) -> None:
     if pending:
         raise VersionError(f"uncommitted changes ({len(pending)}, e.g. {pending[0][3:]}): commit the built dataset "
                            "first, then release it")
-    proc = subprocess.run([sys.executable, "-m", "dvc", "status", "--json"], cwd=root, capture_output=True, text=True,
-                          env={**os.environ, "DVC_NO_ANALYTICS": "1"})
-    if proc.returncode != 0:
-        raise VersionError(f"dvc status failed: {(proc.stderr.strip() or 'no output').splitlines()[-1]}")
-    stale = sorted(json.loads(proc.stdout or "{}"))
+    try:
+        status = dvc(root, "status", "--json")
+    except VersionError as exc:
+        raise VersionError(f"dvc status failed: {exc}") from None
+    stale = sorted(json.loads(status or "{}"))
     if stale:
         raise VersionError(f"the dataset is not built: dvc status lists {', '.join(stale)}; run `dvc repro` and "
                            "commit the result first")
