@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export MPLBACKEND := Agg
 
-.PHONY: venv reproduce test bench clean-venv
+.PHONY: venv reproduce test lint bench clean-venv
 
 venv: $(STAMP)
 
@@ -31,6 +31,10 @@ reproduce: $(STAMP)
 # Two workers (pytest-xdist), each test file on one of them so module fixtures (a built clone) are made once.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# Ruff's linter and formatter (settings in pyproject.toml [tool.ruff]); checks only, changes no file.
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 bench: $(STAMP)
 	for script in bench/bench_*.py; do echo "## $$script"; $(BIN)/python $$script || exit 1; done
