@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 from mlsizes import analyze, history
+from mlsizes.paths import Paths
+from mlsizes.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,10 +21,13 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        analyze.run(ROOT / "data" / "curated" / "models.csv", ROOT / "params.yaml", Path(tmp))
+        settings = Settings.load(ROOT / "params.yaml")
+        paths = Paths.at(ROOT).with_metrics_dir(Path(tmp)).replace(history=Path(tmp) / "h.json",
+                                                                     history_figure=Path(tmp) / "h.png")
+        analyze.run(paths, settings.analysis)
         rows.append(("analyze stage (1000 bootstrap, 1e6 simulations)", time.perf_counter() - start, 10))
         start = time.perf_counter()
-        history.run(ROOT / "data" / "raw" / "epoch", ROOT / "params.yaml", Path(tmp) / "h.json", Path(tmp) / "h.png")
+        history.run(paths, settings.analysis, settings.paper_reproduction.as_of)
         rows.append(("history stage (every snapshot)", time.perf_counter() - start, 30))
     print("| measurement | seconds | target (s) |\n|---|---|---|")
     for name, seconds, target in rows:

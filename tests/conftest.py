@@ -16,7 +16,7 @@ BIN = Path(sys.executable).parent
 
 # The files whose tests build a clone with `dvc repro` go first: `make test` runs two workers (pytest-xdist,
 # one file per worker at a time), and a long file started last would leave one worker idle at the end.
-SLOW_FILES = ("test_release.py", "test_contribute.py", "test_pipeline.py")
+SLOW_FILES = ("test_release.py", "test_add_model.py", "test_pipeline.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -12,15 +12,17 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from mlsizes import analyze, cli
+from mlsizes import analyze, cli, curate, stats
+from mlsizes.files import rounded
+from mlsizes.settings import AnalysisParams, Settings
 
 from conftest import RAW, ROOT
 
 
 @pytest.fixture(scope="module")
-def params() -> analyze.AnalysisParams:
+def params() -> AnalysisParams:
     """The project's params with small counts, so tests stay fast."""
-    full = analyze.load_params(ROOT / "params.yaml")
+    full = Settings.load(ROOT / "params.yaml").analysis
     return dataclasses.replace(full, n_bootstrap=100, n_simulations=20_000)
 
 
@@ -90,11 +92,12 @@ def test_membership_rule(params):
     primary = analyze.select_systems(models, dataclasses.replace(params, domain_rule="primary"))
     assert (primary["in_language"].sum(), primary["in_vision"].sum(), primary["in_other"].sum()) == (3, 1, 2)
     with pytest.raises(ValueError):
-        analyze.AnalysisParams.from_dict({"domains": {"rule": "most"}})
+        AnalysisParams.from_dict({"domains": {"rule": "most"}})
 
 
 def _language_2018_2022(snapshot: str, params) -> pd.DataFrame:
-    models, _, as_of = analyze.curate_snapshot(RAW / f"{snapshot}.csv")
+    curated, snapshot_file = curate.curate_snapshot(RAW / f"{snapshot}.csv")
+    models, as_of = curated.models, snapshot_file.as_of
     systems = analyze.select_systems(models, dataclasses.replace(params, as_of=as_of))
     window = analyze.between(systems, dt.date(2018, 1, 1), dt.date(2022, 12, 31)) & systems["in_language"]
     return systems[window]
@@ -106,8 +109,8 @@ def _language_2018_2022(snapshot: str, params) -> pd.DataFrame:
 ])
 def test_strict_and_inclusive_bounds_on_real_snapshots(snapshot, strict_names, params):
     language = _language_2018_2022(snapshot, params)
-    strict = analyze._in_gap(language["parameters"], params, inclusive=False)
-    inclusive = analyze._in_gap(language["parameters"], params, inclusive=True)
+    strict = stats.in_gap(language["parameters"], params.gap_lower, params.gap_upper, inclusive=False)
+    inclusive = stats.in_gap(language["parameters"], params.gap_lower, params.gap_upper, inclusive=True)
     assert sorted(n.split(" ")[0].split("(")[0] for n in language.loc[strict, "name"]) == strict_names
     on_bounds = language.loc[inclusive & ~strict, "parameters"]
     assert set(on_bounds) <= {2e10, 7e10}
@@ -140,5 +143,5 @@ def test_two_runs_are_byte_identical_and_cli_works(tmp_path, params):
 
 
 def test_rounding_removes_float_noise():
-    assert analyze.rounded({"a": [0.1 + 0.2, float("nan")], "b": np.float64(1 / 3), "c": True}) == {
+    assert rounded({"a": [0.1 + 0.2, float("nan")], "b": np.float64(1 / 3), "c": True}) == {
         "a": [0.3, None], "b": 0.333333, "c": True}

@@ -7,13 +7,14 @@ import pytest
 
 from conftest import ROOT
 from mlsizes import check, contracts, metadata
+from mlsizes.paths import Paths
 
 CURATED = ROOT / "data" / "curated" / "models.csv"
 
 
 @pytest.fixture(scope="module")
 def models():
-    return check.load_curated(CURATED)
+    return contracts.read_curated(CURATED)
 
 
 def test_pandera_report_names_record_and_field(models):
@@ -68,7 +69,7 @@ def test_committed_dataset_passes_both_contracts_and_reports_are_byte_identical_
     """The committed table passes pandera and GX; the reports (Data Docs included) carry no wall-clock stamps or
     random ids, so two runs on the same data write the same bytes."""
     for run in ("a", "b"):
-        result = check.run(CURATED, tmp_path / run)
+        result = check.run(Paths.at(ROOT).replace(validation_dir=tmp_path / run))
         assert result.success, result.summary()
     saved = json.loads((tmp_path / "a" / "gx_results.json").read_text())
     assert saved["statistics"]["evaluated_expectations"] == len(check.load_suite()["expectations"])

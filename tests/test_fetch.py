@@ -33,7 +33,7 @@ from click.testing import CliRunner
 from conftest import BIN, RAW, ROOT
 from mlsizes import fetch, ingest, snapshots
 from mlsizes.cli import main
-from mlsizes.project import project_root
+from mlsizes.paths import Paths, find_root
 
 REAL_SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"
 EXISTING = "epoch_notable_ai_models_2026-03-10"
@@ -512,7 +512,7 @@ def test_interrupt_mid_download_leaves_nothing(project, upstream):
 
     options = fetch.FetchOptions(timeout=2, max_bytes=fetch.MB, retries=0, backoff=0, deadline=30)
     with pytest.raises(KeyboardInterrupt):
-        fetch.run(url, raw_dir(project), options, on_progress=interrupt)
+        fetch.run(Paths.at(project), url, options, on_progress=interrupt)
     assert raw_state(project) == before
 
 
@@ -578,4 +578,4 @@ def test_same_date_different_content_gets_a_suffix(project, upstream):
 def test_project_root_is_found_above_the_working_directory(project, monkeypatch):
     monkeypatch.delenv("MLSIZES_ROOT")
     monkeypatch.chdir(raw_dir(project))
-    assert project_root() == project.resolve()
+    assert find_root() == project.resolve()

@@ -7,7 +7,9 @@ import datetime as dt
 import json
 import shutil
 
-from mlsizes import analyze, history
+from mlsizes import history
+from mlsizes.paths import Paths
+from mlsizes.settings import Settings
 
 from conftest import RAW, ROOT
 
@@ -21,7 +23,10 @@ def test_history_on_two_snapshots(tmp_path):
     params = (ROOT / "params.yaml").read_text().replace("n_bootstrap: 1000", "n_bootstrap: 20").replace(
         "n_simulations: 1000000", "n_simulations: 20000")
     (tmp_path / "params.yaml").write_text(params)
-    result = history.run(raw, tmp_path / "params.yaml", tmp_path / "history.json", tmp_path / "history.png")
+    settings = Settings.load(tmp_path / "params.yaml")
+    paths = Paths.at(tmp_path).replace(raw_dir=raw, history=tmp_path / "history.json",
+                                       history_figure=tmp_path / "history.png")
+    result = history.run(paths, settings.analysis, settings.paper_reproduction.as_of)
     stored = json.loads((tmp_path / "history.json").read_text())
     assert [row["snapshot_date"] for row in stored["snapshots"]] == ["2022-06-30", "2026-03-10"]
     language = result["answer"]["language"]
@@ -31,7 +36,7 @@ def test_history_on_two_snapshots(tmp_path):
 
 
 def test_each_snapshot_uses_its_own_as_of():
-    params = dataclasses.replace(analyze.load_params(ROOT / "params.yaml"), n_bootstrap=10, n_simulations=1000)
+    params = dataclasses.replace(Settings.load(ROOT / "params.yaml").analysis, n_bootstrap=10, n_simulations=1000)
     result = history.process([RAW / "epoch_pcd_2022-06-02.csv"], params, dt.date(2022, 6, 30))
     row = result["snapshots"][0]
     assert row["snapshot_date"] == "2022-06-02"

@@ -7,6 +7,8 @@ import json
 import shutil
 
 from mlsizes import report
+from mlsizes.paths import Paths
+from mlsizes.settings import Settings
 
 from conftest import ROOT
 
@@ -16,7 +18,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def test_report_writes_four_figures_and_markdown(tmp_path):
     metrics = tmp_path / "metrics"
     shutil.copytree(ROOT / "metrics", metrics)
-    paths = report.run(metrics, ROOT / "params.yaml", tmp_path / "reports")
+    settings = Settings.load(ROOT / "params.yaml")
+    layout = Paths.at(ROOT).with_metrics_dir(metrics).replace(reports_dir=tmp_path / "reports")
+    paths = report.run(layout, settings.analysis, settings.snapshot)
     figures = sorted((tmp_path / "reports" / "figures").glob("*.png"))
     assert [p.name for p in figures] == sorted(report.FIGURES)
     assert all(p.read_bytes()[:8] == PNG_MAGIC for p in figures)
@@ -26,7 +30,7 @@ def test_report_writes_four_figures_and_markdown(tmp_path):
         assert heading in text
     assert "nan" not in text.lower().split()
     first = {p.name: p.read_bytes() for p in paths}
-    report.run(metrics, ROOT / "params.yaml", tmp_path / "reports")
+    report.run(layout, settings.analysis, settings.snapshot)
     assert first == {p.name: p.read_bytes() for p in paths}
 
 

@@ -8,6 +8,7 @@ they were: the five real snapshots' counts are checked in test_curate.py.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import re
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 from conftest import RAW, ROOT, write_csv
 from mlsizes import contracts, curate, ingest, metadata, snapshots
 from mlsizes.cli import main
+from mlsizes.paths import Paths
 from mlsizes.snapshots import SnapshotError
 
 REAL = RAW / "epoch_notable_ai_models_2026-03-10.csv"
@@ -331,7 +333,8 @@ def test_fuzz_random_rows_never_escape_never_lose_a_row(rows, quoted, force, end
         around = {path: path.read_bytes() for path in folder.iterdir()}
         out = folder / "out"
         try:
-            result = curate.run(snapshot, out, out / "m.json", force=force)
+            paths = dataclasses.replace(Paths.at(folder).with_curated_dir(out), curation_metrics=out / "m.json")
+            result = curate.run(paths, snapshot, force=force)
         except SnapshotError as exc:
             assert str(exc).startswith(str(snapshot)) and "\n" not in str(exc)
             assert not out.exists()

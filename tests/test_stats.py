@@ -240,7 +240,7 @@ def test_gap_test_end_to_end():
     fit = S.fit_trend(x, y)
     x_test = x[x >= 18262]
     sizes = 10 ** y[x >= 18262]
-    result = S.gap_test(fit, x_test, sizes, n_sims=200_000, seed=1)
+    result = S.gap_test(fit, x_test, sizes, 2e10, 7e10, n_sims=200_000, seed=1)
     to_json(result)
     p = S.gap_probabilities(fit, x_test, 2e10, 7e10)
     assert result["n_systems"] == x_test.size

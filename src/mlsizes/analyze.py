@@ -13,7 +13,6 @@ primary domain counts. The `other` group holds the systems in none of the named 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -23,80 +22,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsizes import check, curate, ingest, stats
-from mlsizes.files import atomic_write_text
-from mlsizes.project import read_params
+from mlsizes import contracts, stats
+from mlsizes.files import atomic_write_text, frame_to_csv, to_json
+from mlsizes.paths import Paths
+from mlsizes.settings import AnalysisParams
 
-SIGNIFICANT_DIGITS = 6  # stored numbers: enough for the science, none of the float noise that spoils diffs
-ERAS = ("pre_2018", "post_2018", "above_gap", "below_gap")
 GAP_DOMAINS = ("all", "language", "non_language")
 WINDOW_DOMAINS = ("all", "language")
 PLOT_FILES = ("sizes.csv", "windows.csv", "break_profile.csv")
 
 
-@dataclass(frozen=True)
-class AnalysisParams:
-    """The `analysis:` section of params.yaml, typed; dates are ISO strings in the file."""
-
-    as_of: dt.date
-    era_break: dt.date
-    fit_start: dt.date
-    test_window_start: dt.date
-    gap_lower: float
-    gap_upper: float
-    window_years: int
-    window_step_years: int
-    domain_rule: str
-    domain_groups: dict[str, str]
-    break_search_start: dt.date
-    break_search_end: dt.date
-    alpha: float
-    n_bootstrap: int
-    n_simulations: int
-    seed: int
-
-    @classmethod
-    def from_dict(cls, section: dict, as_of=None) -> AnalysisParams:
-        """Build from params.yaml's `analysis:` mapping; a top-level as_of (passed in) wins when present."""
-        rule = section["domains"]["rule"]
-        if rule not in ("any", "primary"):
-            raise ValueError(f"analysis.domains.rule must be 'any' or 'primary', got {rule!r}")
-        return cls(
-            as_of=parse_date(as_of if as_of is not None else section["as_of"]),
-            era_break=parse_date(section["era_break"]),
-            fit_start=parse_date(section["fit_start"]),
-            test_window_start=parse_date(section["test_window_start"]),
-            gap_lower=float(section["gap_lower"]),
-            gap_upper=float(section["gap_upper"]),
-            window_years=int(section["windows"]["length_years"]),
-            window_step_years=int(section["windows"]["step_years"]),
-            domain_rule=rule,
-            domain_groups=dict(section["domains"]["groups"]),
-            break_search_start=parse_date(section["break_search"]["start"]),
-            break_search_end=parse_date(section["break_search"]["end"]),
-            alpha=float(section["alpha"]),
-            n_bootstrap=int(section["n_bootstrap"]),
-            n_simulations=int(section["n_simulations"]),
-            seed=int(section["seed"]),
-        )
-
-
-def parse_date(value) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-
-
-def load_params(params_path: Path) -> AnalysisParams:
-    params = read_params(params_path)
-    return AnalysisParams.from_dict(params["analysis"], params.get("as_of"))
-
-
-def curate_snapshot(path: Path) -> tuple[pd.DataFrame, str, dt.date | None]:
-    """Curate a raw snapshot in memory (same code as the curate stage): (models, snapshot id, snapshot date)."""
-    snapshot = ingest.load(Path(path))
-    return curate.process(ingest.process(snapshot), snapshot.snapshot_id).models, snapshot.snapshot_id, snapshot.as_of
-
-
 def progress(message: str) -> None:
+    """A progress line on stderr (stdout carries the results)."""
     print(message, file=sys.stderr, flush=True)
 
 
@@ -146,14 +83,15 @@ def between(systems: pd.DataFrame, start: dt.date | None, end: dt.date) -> pd.Se
 
 
 def era_masks(systems: pd.DataFrame, params: AnalysisParams) -> dict[str, pd.Series]:
-    """The paper's eras: before the break, after it as one trend, and after it above / below the gap."""
+    """The paper's eras, by role (see AnalysisParams.era_keys): before the break, after it as one trend, and
+    after it above / below the gap."""
     before = systems["date"] < pd.Timestamp(params.era_break)
     after = between(systems, params.era_break, params.as_of)
     return {
-        "pre_2018": before,
-        "post_2018": after,
-        "above_gap": after & (systems["parameters"] >= params.gap_upper),
-        "below_gap": after & (systems["parameters"] <= params.gap_lower),
+        "before": before,
+        "after": after,
+        "above": after & (systems["parameters"] >= params.gap_upper),
+        "below": after & (systems["parameters"] <= params.gap_lower),
     }
 
 
@@ -204,13 +142,13 @@ def _interval(quantiles) -> dict | None:
 def era_trends(systems: pd.DataFrame, params: AnalysisParams) -> dict:
     """The four era fits of the paper's table, for the given (already domain-filtered) systems."""
     periods = {
-        "pre_2018": (None, params.era_break),
-        "post_2018": (params.era_break, params.as_of),
-        "above_gap": (params.era_break, params.as_of),
-        "below_gap": (params.era_break, params.as_of),
+        "before": (None, params.era_break),
+        "after": (params.era_break, params.as_of),
+        "above": (params.era_break, params.as_of),
+        "below": (params.era_break, params.as_of),
     }
     masks = era_masks(systems, params)
-    return {era: trend_summary(systems[masks[era]], *periods[era], params) for era in ERAS}
+    return {key: trend_summary(systems[masks[role]], *periods[role], params) for role, key in params.era_keys.items()}
 
 
 def all_trends(systems: pd.DataFrame, params: AnalysisParams) -> dict:
@@ -235,7 +173,7 @@ def gap_test(systems: pd.DataFrame, fit_start: dt.date, test_start: dt.date, end
     result = stats.gap_test(fit, tested["x_days"].to_numpy(), tested["parameters"].to_numpy(),
                             params.gap_lower, params.gap_upper, inclusive=inclusive,
                             n_sims=params.n_simulations, seed=params.seed)
-    in_gap = _in_gap(tested["parameters"], params, inclusive)
+    in_gap = stats.in_gap(tested["parameters"], params.gap_lower, params.gap_upper, inclusive)
     return {
         **window,
         "n_fit": fit.n,
@@ -246,12 +184,6 @@ def gap_test(systems: pd.DataFrame, fit_start: dt.date, test_start: dt.date, end
         "significant": result["p_le_observed_exact"] < params.alpha,
         "systems_in_gap": sorted(tested.loc[in_gap, "name"].tolist()),
     }
-
-
-def _in_gap(sizes: pd.Series, params: AnalysisParams, inclusive: bool) -> pd.Series:
-    if inclusive:
-        return (sizes >= params.gap_lower) & (sizes <= params.gap_upper)
-    return (sizes > params.gap_lower) & (sizes < params.gap_upper)
 
 
 def gap_tests(systems: pd.DataFrame, params: AnalysisParams) -> dict:
@@ -308,6 +240,12 @@ def _window_row(test: dict) -> dict:
     return {key: test.get(key) for key in keys}
 
 
+def closed(before: dict, after: dict) -> bool:
+    """The gap closed between two gap tests: significant in the first, no longer in the second. A test without a
+    result (insufficient data) is neither."""
+    return bool(before.get("significant", False)) and not after.get("significant", True)
+
+
 def closing_answer(rows: list[dict], params: AnalysisParams) -> dict:
     """Has the gap been closing since 2022? Judged per domain on the share of expected systems observed in the
     gap and on whether the emptiness is still improbable (P(K<=obs) < alpha) in the newest window."""
@@ -319,7 +257,7 @@ def closing_answer(rows: list[dict], params: AnalysisParams) -> dict:
             continue
         first, last = usable[0], usable[-1]
         ratio = [r["observed_in_gap"] / r["expected_in_gap"] if r["expected_in_gap"] else None for r in (first, last)]
-        if not last["significant"] and first["significant"]:
+        if closed(first, last):
             verdict = "closed: the newest window's in-gap count is no longer improbable"
         elif not last["significant"]:
             verdict = "no significant gap in the first or the newest window"
@@ -380,7 +318,7 @@ def break_date(systems: pd.DataFrame, params: AnalysisParams) -> tuple[dict, pd.
 
 def clusters(systems: pd.DataFrame, params: AnalysisParams) -> dict:
     """One trend vs two clusters for the post-break systems (all domains and language), BIC criterion."""
-    after = era_masks(systems, params)["post_2018"]
+    after = era_masks(systems, params)["after"]
     split = (math.log10(params.gap_lower) + math.log10(params.gap_upper)) / 2
     results = {}
     for group in WINDOW_DOMAINS:
@@ -423,8 +361,9 @@ def process(models: pd.DataFrame, params: AnalysisParams) -> Analysis:
     gap["clusters"] = clusters(systems, params)
     eras = era_masks(systems, params)
     sizes = systems[["id", "name", "primary_domain", "decimal_year", "parameters", "log10_parameters"]].copy()
-    sizes["era"] = np.select([eras["pre_2018"], eras["above_gap"], eras["below_gap"]],
-                             ["pre_2018", "above_gap", "below_gap"], "in_gap")
+    keys = params.era_keys
+    sizes["era"] = np.select([eras["before"], eras["above"], eras["below"]],
+                             [keys["before"], keys["above"], keys["below"]], "in_gap")
     windows = pd.DataFrame(gap["windows"]["rows"])
     return Analysis(trends=trends, gap=gap, plots={"sizes.csv": sizes, "windows.csv": windows,
                                                    "break_profile.csv": profile})
@@ -439,40 +378,17 @@ GAP_MODEL = (
 )
 
 
-def rounded(value, digits: int = SIGNIFICANT_DIGITS):
-    """Round every float in a JSON-like structure to significant digits; NaN/inf become None."""
-    if isinstance(value, dict):
-        return {key: rounded(item, digits) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [rounded(item, digits) for item in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(f"{value:.{digits}g}") if math.isfinite(value) else None
-    return value
-
-
-def to_json(data: dict) -> str:
-    return json.dumps(rounded(data), indent=2) + "\n"
-
-
-def frame_to_csv(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False, lineterminator="\n", float_format=f"%.{SIGNIFICANT_DIGITS}g")
-
-
-def save(analysis: Analysis, out_dir: Path) -> list[Path]:
-    """trends.json and gap.json in out_dir, the plot data in out_dir/plots/."""
-    out_dir = Path(out_dir)
-    texts = {out_dir / "trends.json": to_json(analysis.trends), out_dir / "gap.json": to_json(analysis.gap)}
-    texts.update({out_dir / "plots" / name: frame_to_csv(frame) for name, frame in analysis.plots.items()})
+def save(analysis: Analysis, paths: Paths) -> list[Path]:
+    """trends.json and gap.json, and the plot data in the plots folder."""
+    texts = {paths.trends: to_json(analysis.trends), paths.gap: to_json(analysis.gap)}
+    texts.update({paths.plots_dir / name: frame_to_csv(frame) for name, frame in analysis.plots.items()})
     for path, text in texts.items():
         atomic_write_text(path, text)
     return list(texts)
 
 
-def run(curated_path: Path, params_path: Path, out_dir: Path) -> Analysis:
-    analysis = process(check.load_curated(curated_path), load_params(params_path))
-    save(analysis, out_dir)
+def run(paths: Paths, params: AnalysisParams) -> Analysis:
+    """Load the curated table, analyse it, save the metrics and plot data."""
+    analysis = process(contracts.read_curated(paths.models), params)
+    save(analysis, paths)
     return analysis

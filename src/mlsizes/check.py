@@ -20,6 +20,7 @@ import pandas as pd
 
 from mlsizes import contracts
 from mlsizes.files import atomic_write_text
+from mlsizes.paths import SCHEMA_DIR, Paths
 
 # Great Expectations stamps its Data Docs with the wall clock and random element ids. The run gets a fixed time
 # and the pages are normalised afterwards, so the same data gives the same bytes (and DVC sees no change).
@@ -45,13 +46,6 @@ class CheckResult:
         )
 
 
-def load_curated(path: Path) -> pd.DataFrame:
-    """Read a curated CSV with the dtypes its schema declares (so an empty cell stays missing, not '')."""
-    dtypes = contracts.curated_dtypes()
-    return pd.read_csv(path, dtype={c: ("str" if t == "str" else t) for c, t in dtypes.items()},
-                       keep_default_na=False, na_values={c: [""] for c in dtypes})
-
-
 def pandera_report(models: pd.DataFrame) -> pd.DataFrame:
     failures = contracts.record_failures(models, contracts.curated_schema())
     report = failures.assign(id=models["id"].reindex(failures["index"]).to_numpy())
@@ -59,7 +53,7 @@ def pandera_report(models: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_suite() -> dict:
-    with open(contracts.schema_dir() / "dataset.expectations.json", encoding="utf-8") as handle:
+    with open(SCHEMA_DIR / "dataset.expectations.json", encoding="utf-8") as handle:
         return json.load(handle)
 
 
@@ -149,15 +143,15 @@ def process(models: pd.DataFrame, docs_dir: Path | None = None) -> CheckResult:
                        gx_results=gx_results)
 
 
-def save(result: CheckResult, reports_dir: Path) -> None:
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(reports_dir / "pandera_failures.csv", result.pandera_failures.to_csv(index=False))
-    atomic_write_text(reports_dir / "gx_results.json", json.dumps(result.gx_results, indent=2, default=str) + "\n")
+def save(result: CheckResult, paths: Paths) -> None:
+    """The pandera failures and the GX results in the validation folder (the Data Docs are written by GX)."""
+    atomic_write_text(paths.validation_dir / "pandera_failures.csv", result.pandera_failures.to_csv(index=False))
+    atomic_write_text(paths.validation_dir / "gx_results.json",
+                      json.dumps(result.gx_results, indent=2, default=str) + "\n")
 
 
-def run(curated_path: Path, reports_dir: Path) -> CheckResult:
-    """Validate a curated CSV and write the pandera report, the GX results and the Data Docs under reports_dir."""
-    reports_dir = Path(reports_dir)
-    result = process(load_curated(curated_path), docs_dir=reports_dir / "data_docs")
-    save(result, reports_dir)
+def run(paths: Paths) -> CheckResult:
+    """Validate the curated table and write the pandera report, the GX results and the Data Docs."""
+    result = process(contracts.read_curated(paths.models), docs_dir=paths.data_docs)
+    save(result, paths)
     return result

@@ -7,13 +7,21 @@ keeping `mlsizes --help` fast.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import click
 
+from mlsizes.paths import LAYOUT, Paths, ProjectNotFound
+
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+NEW_FILE = click.Path(dir_okay=False, path_type=Path)
+NEW_DIR = click.Path(file_okay=False, path_type=Path)
+PARAMS_OPTION = click.option("--params", "params_path", type=EXISTING_FILE, show_default=LAYOUT["params"],
+                             help="The study's params (default: the project's params.yaml).")
 
 
 def _fail(message: str) -> None:
@@ -33,10 +41,12 @@ def main() -> None:
     \b
       data/raw/epoch/<snapshot>.csv + data/raw/contributions/
           --curate-->           data/curated/models.csv, rejected.csv, metrics/curation.json
+      schemas/   --metadata-->  data/curated/datapackage.json, codebook.csv
       models.csv --check-->     reports/validation/ (pandera + Great Expectations Data Docs)
       models.csv --analyze-->   metrics/trends.json, metrics/gap.json, metrics/plots/
-      metrics    --report-->    reports/report.md, reports/figures/*.png
+      paper-era snapshot --reproduce-paper-->  metrics/paper_reproduction.json
       every snapshot --history-->  metrics/history.json (the gap across upstream releases)
+      metrics    --report-->    reports/report.md, reports/figures/*.png
 
     \b
     Contributing: add-model, validate.   Versions: versions, diff, release.   Upstream: fetch.
@@ -75,9 +85,11 @@ def curate(snapshot: Path, out_dir: Path, metrics_path: Path | None, require_pro
     from mlsizes import curate as stage
     from mlsizes.snapshots import SnapshotError
 
+    paths = dataclasses.replace(Paths.here().with_curated_dir(out_dir), curation_metrics=metrics_path)
     try:
-        result = stage.run(snapshot, out_dir, metrics_path, require_provenance=require_provenance,
-                           contributions_dir=contributions_dir, as_of=as_of.date() if as_of else None, force=force)
+        result = stage.run(paths.replace(contributions_dir=contributions_dir), snapshot,
+                           as_of=as_of.date() if as_of else None, with_contributions=contributions_dir is not None,
+                           require_provenance=require_provenance, force=force)
     except (SnapshotError, stage.IdentityError) as exc:
         _fail(str(exc))
     counts = result.metrics
@@ -89,15 +101,14 @@ def curate(snapshot: Path, out_dir: Path, metrics_path: Path | None, require_pro
                    "corrections applied)") if counts["contribution_rows"] else ""
     click.echo(f"{snapshot.name}: {counts['input_rows']} rows{contributed} -> {counts['curated']} curated "
                f"({counts['with_parameters']} with parameters), {counts['rejected']} rejected ({reasons})")
-    click.echo(f"wrote {out_dir / 'models.csv'} and {out_dir / 'rejected.csv'}")
+    click.echo(f"wrote {paths.models} and {paths.rejected}")
 
 
 @main.command()
 @click.argument("curated", type=EXISTING_FILE)
-@click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("reports/validation"), show_default=True,
+@click.option("--reports", "reports_dir", type=NEW_DIR, show_default=LAYOUT["validation_dir"],
               help="Folder for pandera_failures.csv, gx_results.json and the Data Docs site (data_docs/).")
-def check(curated: Path, reports_dir: Path) -> None:
+def check(curated: Path, reports_dir: Path | None) -> None:
     """Validate a CURATED table against schemas/curated.yaml (pandera) and the GX expectation suite.
 
     Exits 1 when any record or dataset-level expectation fails; the reports are written either way.
@@ -106,21 +117,23 @@ def check(curated: Path, reports_dir: Path) -> None:
     click.echo("running pandera and Great Expectations (importing GX takes a few seconds)...", err=True)
     from mlsizes import check as stage
 
-    result = stage.run(curated, reports_dir)
+    paths = Paths.here().replace(models=curated, validation_dir=reports_dir)
+    result = stage.run(paths)
     click.echo(result.summary())
-    click.echo(f"reports in {reports_dir}/ (Data Docs: {reports_dir / 'data_docs' / 'index.html'})")
+    click.echo(f"reports in {paths.validation_dir}/ (Data Docs: {paths.data_docs / 'index.html'})")
     if not result.success:
         sys.exit(1)
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/curated"),
-              show_default=True, help="Folder of models.csv; datapackage.json and codebook.csv are written here.")
-def metadata(out_dir: Path) -> None:
+@click.option("--out", "out_dir", type=NEW_DIR, show_default=str(Path(LAYOUT["models"]).parent),
+              help="Folder of models.csv; datapackage.json and codebook.csv are written here.")
+def metadata(out_dir: Path | None) -> None:
     """Write datapackage.json (Frictionless) and codebook.csv for the curated table, from schemas/curated.yaml."""
     from mlsizes import metadata as stage
 
-    for path in stage.run(out_dir):
+    paths = Paths.here()
+    for path in stage.run(paths.with_curated_dir(out_dir) if out_dir else paths):
         click.echo(f"wrote {path}")
 
 
@@ -179,18 +192,18 @@ def add_model(target: str | None, reason: str | None, force_new: bool, dry_run: 
     Exit 1: an invalid value, a taken id, a likely duplicate or an unknown id to correct; exit 2: an option
     missing or in conflict. Nothing is written unless the command succeeds. Guide: docs/contributing.md.
     """
-    from mlsizes import contribute
+    from mlsizes import add_model as stage
 
     try:
-        draft = contribute.add(values, target=target, reason=reason, force_new=force_new, dry_run=dry_run,
-                               root=root, interactive=sys.stdin.isatty())
-    except contribute.UsageProblem as exc:
+        draft = stage.add(values, target=target, reason=reason, force_new=force_new, dry_run=dry_run,
+                          root=root, ask=_ask if sys.stdin.isatty() else None)
+    except stage.UsageProblem as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "field": None, "code": "usage", "message": str(exc)}))
         _usage(str(exc))
-    except contribute.Invalid as problem:
+    except stage.Invalid as problem:
         errors = [{"field": error.field, "code": error.code,
-                   "message": f"{contribute.described(error.field)}: {error.message}"} for error in problem.errors]
+                   "message": f"{stage.described(error.field)}: {error.message}"} for error in problem.errors]
         if as_json:
             click.echo(json.dumps({"ok": False, **errors[0], "errors": errors}))
         for error in errors[:-1]:
@@ -211,6 +224,21 @@ def add_model(target: str | None, reason: str | None, force_new: bool, dry_run: 
         click.echo("run `dvc repro` to put it in data/curated/models.csv")
 
 
+def _ask(question: str, hint: str | None, check) -> str:
+    """Ask for a missing add-model field on the terminal until check(answer) accepts it."""
+    from mlsizes.untrusted import Invalid
+
+    def checked(text: str) -> str:
+        try:
+            return check(text)
+        except Invalid as problem:
+            raise click.UsageError(str(problem)) from None
+
+    if hint:
+        click.echo(hint)
+    return click.prompt(question, value_proc=checked)
+
+
 @main.command(cls=_OneLineUsage)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict on every file as JSON.")
@@ -220,11 +248,11 @@ def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
 
     Exit 0 when every file is valid; else one line per problem (file, field, reason) and exit 1.
     """
-    from mlsizes import contribute, untrusted
+    from mlsizes import add_model, untrusted
 
     try:
-        reports = contribute.validate(list(paths), root)
-    except contribute.UsageProblem as exc:
+        reports = add_model.validate(list(paths), root)
+    except add_model.UsageProblem as exc:
         _usage(str(exc))
     invalid = [report for report in reports if report.errors]
     if as_json:
@@ -300,24 +328,19 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float,
     snapshot. The project root is the nearest folder with dvc.yaml, or $MLSIZES_ROOT.
     """
     from mlsizes import fetch as stage
-    from mlsizes.project import ProjectNotFound, project_root, raw_snapshot_dir
 
-    try:
-        root = project_root()
-    except ProjectNotFound as exc:
-        _fail(str(exc))
+    paths = _project()
     options = stage.FetchOptions(timeout=timeout, max_bytes=int(max_mb * stage.MB), retries=retries,
                                  backoff=backoff, deadline=deadline)
     progress = _DownloadProgress()
     click.echo(f"fetching {url}", err=True)
     try:
-        result = stage.run(url, raw_snapshot_dir(root), options, on_progress=progress.update,
-                           on_retry=progress.retry)
+        result = stage.run(paths, url, options, on_progress=progress.update, on_retry=progress.retry)
     except stage.FetchError as exc:
         progress.end_line()
         _fail(str(exc))
     progress.end_line()
-    shown = result.snapshot.relative_to(root)
+    shown = result.snapshot.relative_to(paths.root)
     if not result.stored:
         click.echo(f"unchanged: {url} is identical to {shown}; nothing written")
         return
@@ -337,10 +360,11 @@ def versions(as_json: bool) -> None:
     metrics git holds at that commit. Use a version name with `mlsizes diff`.
     """
     from mlsizes import versions as stage
+    from mlsizes.revisions import VersionError
 
     try:
-        listing = stage.run(_root())
-    except stage.VersionError as exc:
+        listing = stage.run(_project().root)
+    except VersionError as exc:
         _fail(str(exc))
     if as_json:
         click.echo(json.dumps(listing, indent=2))
@@ -372,7 +396,7 @@ def diff(old: str, new: str, output: str | None, rebuild: bool) -> None:
     if rebuild:
         click.echo("rebuilding both revisions with dvc repro in temporary worktrees...", err=True)
     try:
-        click.echo(stage.run(_root(), old, new, output or "table", rebuild), nl=False)
+        click.echo(stage.run(_project().root, old, new, output or "table", rebuild), nl=False)
     except stage.VersionError as exc:
         _fail(str(exc))
 
@@ -392,41 +416,49 @@ def release(version: str, notes: str | None, release_date) -> None:
     reused or older version, uncommitted changes, a stage `dvc status` lists as stale, or no change in
     records or metrics since the last release. Push the tag with `git push origin VERSION`.
     """
-    from mlsizes import versions as stage
+    from mlsizes import release as stage
 
     try:
-        commit, paths = stage.prepare(_root(), version, notes, release_date.date() if release_date else None)
+        commit, paths = stage.prepare(_project(), version, notes, release_date.date() if release_date else None)
     except stage.VersionError as exc:
         _fail(str(exc))
     click.echo(f"released {version}: commit {commit[:10]} ({', '.join(path.name for path in paths)}), tag {version}")
 
 
-def _root() -> Path:
-    from mlsizes.project import ProjectNotFound, project_root
-
+def _project() -> Paths:
+    """The paths of the project found from the working directory (or $MLSIZES_ROOT); exit 1 when there is none."""
     try:
-        return project_root()
+        return Paths.find()
     except ProjectNotFound as exc:
         _fail(str(exc))
 
 
+def _settings(paths: Paths):
+    """The study's settings from the params file of these paths."""
+    from mlsizes.settings import Settings
+
+    return Settings.load(paths.params)
+
+
 @main.command()
 @click.argument("curated", type=EXISTING_FILE)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", "out_dir", type=NEW_DIR, required=True,
               help="Folder for trends.json, gap.json and the plot data (plots/*.csv).")
-@click.option("--params", "params_path", type=EXISTING_FILE, default=Path("params.yaml"), show_default=True,
-              help="YAML file with the `analysis:` section (as-of date, gap bounds, counts, seed).")
+@PARAMS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the gap-test results as JSON instead of a summary.")
-def analyze(curated: Path, out_dir: Path, params_path: Path, as_json: bool) -> None:
+def analyze(curated: Path, out_dir: Path, params_path: Path | None, as_json: bool) -> None:
     """Fit the size trends and run the parameter-gap test on a CURATED table (any curated file).
 
-    Progress goes to stderr; the same seed and params give byte-identical outputs.
+    Reads the `analysis:` section of the params (as-of date, gap bounds, counts, seed). Progress goes to
+    stderr; the same seed and params give byte-identical outputs.
     """
     from mlsizes import analyze as stage
+    from mlsizes.files import to_json
 
-    analysis = stage.run(curated, params_path, out_dir)
+    paths = Paths.here().replace(models=curated, params=params_path).with_metrics_dir(out_dir)
+    analysis = stage.run(paths, _settings(paths).analysis)
     if as_json:
-        click.echo(stage.to_json(analysis.gap["tests"]), nl=False)
+        click.echo(to_json(analysis.gap["tests"]), nl=False)
         return
     for group, tests in analysis.gap["tests"].items():
         test = tests["inclusive"]
@@ -435,57 +467,71 @@ def analyze(curated: Path, out_dir: Path, params_path: Path, as_json: bool) -> N
             continue
         click.echo(f"{group:>12}: {test['observed_in_gap']} in the gap, {test['expected_in_gap']:.1f} expected, "
                    f"P(K<=obs) = {test['p_le_observed_exact']:.2g} (Monte Carlo {test['mc_estimate']:.2g})")
-    click.echo(f"wrote {out_dir / 'trends.json'}, {out_dir / 'gap.json'} and {out_dir / 'plots'}/")
+    click.echo(f"wrote {paths.trends}, {paths.gap} and {paths.plots_dir}/")
 
 
 @main.command("reproduce-paper")
-@click.option("--raw", "raw_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=Path("data/raw/epoch"), show_default=True, help="Folder of the raw snapshots.")
-@click.option("--params", "params_path", type=EXISTING_FILE, default=Path("params.yaml"), show_default=True,
-              help="YAML file with the `analysis:` and `paper_reproduction:` sections.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("metrics/paper_reproduction.json"), show_default=True)
-def reproduce_paper(raw_dir: Path, params_path: Path, out_path: Path) -> None:
-    """Re-run the paper's table on the paper-era snapshot and write ours beside the paper's numbers."""
+@click.option("--raw", "raw_dir", type=EXISTING_DIR, show_default=LAYOUT["raw_dir"], help="Folder of the raw snapshots.")
+@PARAMS_OPTION
+@click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["paper_reproduction"])
+def reproduce_paper(raw_dir: Path | None, params_path: Path | None, out_path: Path | None) -> None:
+    """Re-run the paper's table on the paper-era snapshot and write ours beside the paper's numbers.
+
+    Reads the `paper_reproduction:` section (the snapshot and its cut-off) and the `analysis:` one.
+    """
     from mlsizes import reproduce as stage
 
-    result = stage.run(raw_dir, params_path, out_path)
-    for era in stage.PAPER:
+    paths = Paths.here().replace(raw_dir=raw_dir, params=params_path, paper_reproduction=out_path)
+    params = _settings(paths).paper_reproduction
+    if params is None:
+        _fail(f"{paths.params}: no paper_reproduction section (snapshot, as_of)")
+    result = stage.run(paths, params)
+    for era in params.analysis.era_keys.values():
         paper, ours = result[era]["paper"], result[era]["ours"]
         click.echo(f"{era:>10}: n {ours['n']} (paper {paper['n']}), slope {ours['slope_oom_per_year']:.2f} "
                    f"(paper {paper['slope_oom_per_year']}) OOM/yr, R^2 {ours['r2']:.2f} (paper {paper['r2']})")
     gap = result["gap_probability"]
-    click.echo(f"gap probability {gap['ours']:.2g} (paper {gap['paper']:g}); wrote {out_path}")
+    click.echo(f"gap probability {gap['ours']:.2g} (paper {gap['paper']:g}); wrote {paths.paper_reproduction}")
 
 
 @main.command()
-@click.option("--raw", "raw_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=Path("data/raw/epoch"), show_default=True, help="Folder of the raw snapshots.")
-@click.option("--params", "params_path", type=EXISTING_FILE, default=Path("params.yaml"), show_default=True)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("metrics/history.json"), show_default=True)
-@click.option("--figure", "figure_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("reports/figures/history.png"), show_default=True)
-def history(raw_dir: Path, params_path: Path, out_path: Path, figure_path: Path) -> None:
-    """Run the gap test and trend fits on every snapshot in RAW, each as of its own date."""
+@click.option("--raw", "raw_dir", type=EXISTING_DIR, show_default=LAYOUT["raw_dir"], help="Folder of the raw snapshots.")
+@PARAMS_OPTION
+@click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["history"])
+@click.option("--figure", "figure_path", type=NEW_FILE, show_default=LAYOUT["history_figure"])
+def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | None, figure_path: Path | None) -> None:
+    """Run the gap test and trend fits on every snapshot in RAW, each as of its own date.
+
+    Reads the `analysis:` section and the paper's cut-off (`paper_reproduction.as_of`).
+    """
     from mlsizes import history as stage
 
-    result = stage.run(raw_dir, params_path, out_path, figure_path)
+    paths = Paths.here().replace(raw_dir=raw_dir, params=params_path, history=out_path, history_figure=figure_path)
+    settings = _settings(paths)
+    if settings.paper_reproduction is None:
+        _fail(f"{paths.params}: no paper_reproduction section (its as_of is the paper's cut-off)")
+    result = stage.run(paths, settings.analysis, settings.paper_reproduction.as_of)
     for domain, info in result["answer"].items():
         click.echo(f"{domain}: in the paper's window {info['observed_first']} -> {info['observed_newest']} in the "
                    f"gap, P {info['p_first']:.2g} -> {info['p_newest']:.2g} ({info['first']} -> {info['newest']})")
-    click.echo(f"wrote {out_path} and {figure_path}")
+    click.echo(f"wrote {paths.history} and {paths.history_figure}")
 
 
 @main.command()
-@click.option("--metrics", "metrics_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=Path("metrics"), show_default=True)
-@click.option("--params", "params_path", type=EXISTING_FILE, default=Path("params.yaml"), show_default=True)
-@click.option("--out", "reports_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
-              show_default=True, help="Folder for report.md and figures/.")
-def report(metrics_dir: Path, params_path: Path, reports_dir: Path) -> None:
-    """Draw the four figures and write report.md from the metrics of the analyze, reproduce and history stages."""
+@click.option("--metrics", "metrics_dir", type=EXISTING_DIR, show_default=str(Path(LAYOUT["trends"]).parent),
+              help="Folder of the metrics of analyze, reproduce-paper and history.")
+@PARAMS_OPTION
+@click.option("--out", "reports_dir", type=NEW_DIR, show_default=LAYOUT["reports_dir"],
+              help="Folder for report.md and figures/.")
+def report(metrics_dir: Path | None, params_path: Path | None, reports_dir: Path | None) -> None:
+    """Draw the four figures and write report.md from the metrics of the analyze, reproduce and history stages.
+
+    Reads the `snapshot` and the `analysis:` section (for the footer and every label naming a setting).
+    """
     from mlsizes import report as stage
 
-    for path in stage.run(metrics_dir, params_path, reports_dir):
+    paths = Paths.here().replace(params=params_path, reports_dir=reports_dir)
+    paths = paths.with_metrics_dir(metrics_dir) if metrics_dir else paths
+    settings = _settings(paths)
+    for path in stage.run(paths, settings.analysis, settings.snapshot):
         click.echo(f"wrote {path}")

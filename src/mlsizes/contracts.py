@@ -17,17 +17,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
-
-
-def schema_dir() -> Path:
-    """The `schemas/` folder of the project (the package runs from its source tree)."""
-    return SCHEMA_DIR
+from mlsizes.paths import SCHEMA_DIR
 
 
 @functools.cache
 def _read_yaml(name: str) -> dict:
-    with open(schema_dir() / name, encoding="utf-8") as handle:
+    with open(SCHEMA_DIR / name, encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 
 
@@ -95,7 +90,7 @@ def curated_columns() -> dict[str, dict]:
 def raw_schema():
     import pandera.pandas as pa
 
-    return pa.DataFrameSchema.from_yaml(schema_dir() / "raw.yaml")
+    return pa.DataFrameSchema.from_yaml(SCHEMA_DIR / "raw.yaml")
 
 
 @functools.cache
@@ -109,6 +104,13 @@ def curated_schema():
 def curated_dtypes() -> dict[str, str]:
     """Curated column -> pandas dtype, as the schema declares them."""
     return {name: spec["dtype"] for name, spec in curated_columns().items()}
+
+
+def read_curated(path: Path) -> pd.DataFrame:
+    """Read a curated CSV with the dtypes its schema declares (so an empty cell stays missing, not '')."""
+    dtypes = curated_dtypes()
+    return pd.read_csv(path, dtype={c: ("str" if t == "str" else t) for c, t in dtypes.items()},
+                       keep_default_na=False, na_values={c: [""] for c in dtypes})
 
 
 def record_failures(frame: pd.DataFrame, schema) -> pd.DataFrame:

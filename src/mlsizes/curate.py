@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsizes import contracts, contributions, ingest
+from mlsizes import contracts, contribution_files, ingest
 from mlsizes.files import atomic_write_text
+from mlsizes.paths import Paths
 from mlsizes.snapshots import SnapshotError
 
 REJECTED_COLUMNS = ["source", "source_row", "name", "reject_code", "reject_field", "reject_value", "reject_message"]
@@ -89,7 +90,7 @@ class Curated:
     metrics: dict
 
 
-def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributions.Correction] = ()) -> Curated:
+def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contribution_files.Correction] = ()) -> Curated:
     """Split typed rows into valid records and rejects, assign ids, apply corrections and the curated schema."""
     typed = typed.reset_index(drop=True)
     parse_rejects = typed[typed["reject_code"].notna()]
@@ -102,7 +103,7 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
                        "values it adds into a correction")
     candidates = candidates[~superseded]
     candidates["id"] = assign_ids(candidates)
-    candidates, missing_targets = contributions.apply_corrections(candidates, list(corrections))
+    candidates, missing_targets = contribution_files.apply_corrections(candidates, list(corrections))
     columns = list(contracts.curated_columns())
     for column in columns:
         if column not in candidates:
@@ -222,39 +223,45 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def save(curated: Curated, out_dir: Path, metrics_path: Path | None) -> dict[str, Path]:
-    """Write models.csv, rejected.csv (spreadsheet-safe) and the metrics; each file appears whole or not at all."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"models": out_dir / "models.csv", "rejected": out_dir / "rejected.csv"}
+def save(curated: Curated, paths: Paths) -> list[Path]:
+    """Write models.csv, rejected.csv (spreadsheet-safe) and the metrics (when paths has a curation_metrics
+    file); each file appears whole or not at all."""
     texts = {
-        "models": spreadsheet_safe(curated.models).to_csv(index=False, lineterminator="\n"),
-        "rejected": spreadsheet_safe(curated.rejected).to_csv(index=False, lineterminator="\n"),
+        paths.models: spreadsheet_safe(curated.models).to_csv(index=False, lineterminator="\n"),
+        paths.rejected: spreadsheet_safe(curated.rejected).to_csv(index=False, lineterminator="\n"),
     }
-    if metrics_path is not None:
-        paths["metrics"] = Path(metrics_path)
-        texts["metrics"] = json.dumps(curated.metrics, indent=2) + "\n"
-    for key, path in paths.items():
-        atomic_write_text(path, texts[key])
-    return paths
+    if paths.curation_metrics is not None:
+        texts[paths.curation_metrics] = json.dumps(curated.metrics, indent=2) + "\n"
+    for path, text in texts.items():
+        atomic_write_text(path, text)
+    return list(texts)
 
 
-def run(snapshot_path: Path, out_dir: Path, metrics_path: Path | None = None,
-        require_provenance: bool = False, contributions_dir: Path | None = None,
-        as_of: dt.date | None = None, force: bool = False) -> Curated:
-    """Load a snapshot (and the contribution files, when a folder is given), curate them, and save the outputs.
+def curate_snapshot(snapshot_path: Path, *, require_provenance: bool = False, contributions_dir: Path | None = None,
+                    as_of: dt.date | None = None, force: bool = False) -> tuple[Curated, ingest.Snapshot]:
+    """Load a snapshot (and the contribution files, when a folder is given) and curate them, in memory: the
+    stage's load and process, which history and reproduce-paper run on every snapshot they read.
 
     Contributions dated after `as_of` (default: the snapshot's date) are rejected, as `mlsizes add-model` does.
-    Unless `force`, a snapshot that looks misread (see check_not_misread) stops the run before anything is written.
+    Unless `force`, a snapshot that looks misread (see check_not_misread) raises SnapshotError.
     """
     snapshot = ingest.load(snapshot_path, require_provenance=require_provenance)
     typed, corrections = ingest.process(snapshot), []
     if contributions_dir is not None:
-        contributed = contributions.load(contributions_dir, as_of or snapshot.as_of)
+        contributed = contribution_files.load(contributions_dir, as_of or snapshot.as_of)
         typed = pd.concat([typed, contributed.typed], ignore_index=True)
         corrections = contributed.corrections
     curated = process(typed, snapshot.snapshot_id, corrections)
     if not force:
         check_not_misread(curated, snapshot)
-    save(curated, out_dir, metrics_path)
+    return curated, snapshot
+
+
+def run(paths: Paths, snapshot_path: Path, *, as_of: dt.date | None = None, with_contributions: bool = False,
+        require_provenance: bool = False, force: bool = False) -> Curated:
+    """Curate a snapshot (with the project's contribution files when asked) and save the outputs; a refused
+    snapshot writes nothing."""
+    curated, _ = curate_snapshot(snapshot_path, require_provenance=require_provenance, as_of=as_of, force=force,
+                                 contributions_dir=paths.contributions_dir if with_contributions else None)
+    save(curated, paths)
     return curated

@@ -1,4 +1,4 @@
-"""`mlsizes diff A B`: how the records and the trend and gap metrics changed between two dataset versions.
+"""`mlsizes diff A B`: how the records and the trend and gap metrics changed between two dataset revisions.
 
 Load: the curated table and the metrics files at each revision (from git, or the workspace).
 Process: records added, removed and changed field by field (keyed by id); every metric side by side.
@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from mlsizes import versions
-from mlsizes.versions import VersionError
+from mlsizes import revisions
+from mlsizes.files import round_significant
+from mlsizes.paths import VERSIONED_METRICS, VERSIONED_TABLE
+from mlsizes.revisions import VersionError
 
-MODELS = "data/curated/models.csv"
-METRICS_FILES = ("metrics/curation.json", "metrics/trends.json", "metrics/gap.json")
 # Columns that say where a row sits in its source file; they change with every snapshot and are no news.
 BOOKKEEPING = ("source", "source_row")
-SIGNIFICANT = 6
 
 
 @dataclass
@@ -47,19 +45,19 @@ class DatasetDiff:
 
 def load_side(root: Path, name: str, rebuild: bool = False) -> Side:
     """The curated table and metrics git holds at a version; with rebuild, those its raw data rebuild to."""
-    revision = versions.resolve(root, name)
-    if rebuild and revision != versions.WORKSPACE:
-        with versions.rebuilt_worktree(root, revision, (MODELS, *METRICS_FILES)) as tree:
-            return _read_side(tree, name, revision, versions.WORKSPACE)
+    revision = revisions.resolve(root, name)
+    if rebuild and revision != revisions.WORKSPACE:
+        with revisions.rebuilt_worktree(root, revision, (VERSIONED_TABLE, *VERSIONED_METRICS)) as tree:
+            return _read_side(tree, name, revision, revisions.WORKSPACE)
     return _read_side(root, name, revision, revision)
 
 
 def _read_side(root: Path, name: str, revision: str, read_from: str) -> Side:
-    text = versions.read_at(root, read_from, MODELS)
+    text = revisions.read_at(root, read_from, VERSIONED_TABLE)
     if text is None:
-        raise VersionError(f"{name}: no {MODELS} at this revision (it predates the pipeline)")
+        raise VersionError(f"{name}: no {VERSIONED_TABLE} at this revision (it predates the pipeline)")
     models = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False).set_index("id", drop=False)
-    metrics = {path: versions.read_json_at(root, read_from, path) for path in METRICS_FILES}
+    metrics = {path: revisions.read_json_at(root, read_from, path) for path in VERSIONED_METRICS}
     return Side(name=name, revision=revision, models=models, metrics=metrics)
 
 
@@ -130,15 +128,9 @@ def flatten(value, prefix: str = "") -> dict:
     return {prefix: value}
 
 
-def round_significant(value: float) -> float:
-    if value == 0 or not math.isfinite(value):
-        return value
-    return float(f"{value:.{SIGNIFICANT}g}")
-
-
 def metric_rows(old: dict[str, dict | None], new: dict[str, dict | None]) -> list[dict]:
     rows = []
-    for path in METRICS_FILES:
+    for path in VERSIONED_METRICS:
         before, after = flatten(old.get(path) or {}), flatten(new.get(path) or {})
         for key in sorted(set(before) | set(after), key=lambda k: (k not in after, k)):
             a, b = before.get(key), after.get(key)
@@ -189,7 +181,7 @@ def _fmt(value) -> str:
 
 def process(root: Path, old_name: str, new_name: str, rebuild: bool = False) -> DatasetDiff:
     old, new = load_side(root, old_name, rebuild), load_side(root, new_name, rebuild)
-    if old.revision == new.revision and old.revision != versions.WORKSPACE:
+    if old.revision == new.revision and old.revision != revisions.WORKSPACE:
         raise VersionError(f"{old_name} and {new_name} are the same revision ({old.revision[:10]}): nothing to diff")
     renamed = renamed_pairs(old.models, new.models)
     added = new.models.loc[new.models.index.difference(old.models.index).difference(list(renamed.values()))]
@@ -268,7 +260,7 @@ def render(diff: DatasetDiff, markdown: bool) -> str:
 
 
 def _rev(side: Side) -> str:
-    return side.revision if side.revision == versions.WORKSPACE else side.revision[:10]
+    return side.revision if side.revision == revisions.WORKSPACE else side.revision[:10]
 
 
 def run(root: Path, old_name: str, new_name: str, output: str, rebuild: bool = False) -> str:

@@ -35,6 +35,8 @@ import urllib3
 
 from mlsizes import ingest, snapshots
 from mlsizes.snapshots import SnapshotError
+from mlsizes.errors import reason
+from mlsizes.paths import Paths
 
 MB = 1 << 20
 CHUNK_BYTES = 1 << 16
@@ -102,14 +104,14 @@ class FetchResult:
         return self.provenance is not None
 
 
-def run(url: str, raw_dir: Path, options: FetchOptions, on_progress: ProgressCallback | None = None,
+def run(paths: Paths, url: str, options: FetchOptions, on_progress: ProgressCallback | None = None,
         on_retry: RetryCallback | None = None) -> FetchResult:
-    """Download URL into RAW_DIR as a new snapshot, unless an identical one is there already.
+    """Download URL into the raw snapshot folder as a new snapshot, unless an identical one is there already.
 
     Call it from the main thread: the deadline is a SIGALRM timer, the one thing that interrupts a read which a
     server keeps alive one byte at a time.
     """
-    staging = None
+    staging, raw_dir = None, paths.raw_dir
     try:
         raw_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=raw_dir.parent))
@@ -119,7 +121,7 @@ def run(url: str, raw_dir: Path, options: FetchOptions, on_progress: ProgressCal
         identical = find_identical(raw_dir, download.sha256)
         if identical is not None:
             return FetchResult(identical, None)
-        snapshot = check(url, staged)
+        snapshot = check_snapshot(url, staged)
         return save(url, staged, download, snapshot, raw_dir, retrieved)
     except OSError as exc:
         raise FetchError(url, f"{exc.filename or raw_dir}: {exc.strerror or exc}") from None
@@ -336,7 +338,7 @@ def _innermost_reason(exc: BaseException) -> str:
     innermost = list(_causes(exc))[-1]
     if isinstance(innermost, OSError) and innermost.strerror:
         return innermost.strerror
-    return str(innermost).strip().splitlines()[0] if str(innermost).strip() else type(innermost).__name__
+    return reason(innermost)
 
 
 def find_identical(raw_dir: Path, sha256: str) -> Path | None:
@@ -347,7 +349,7 @@ def find_identical(raw_dir: Path, sha256: str) -> Path | None:
     return None
 
 
-def check(url: str, staged: Path) -> ingest.Snapshot:
+def check_snapshot(url: str, staged: Path) -> ingest.Snapshot:
     """Run the staged file through the same checks as every snapshot (a CSV, with the required columns)."""
     try:
         return ingest.load(staged)

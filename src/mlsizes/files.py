@@ -1,15 +1,19 @@
-"""Writing files so that a reader never sees half of one."""
+"""Writing files: atomically, so a reader never sees half of one, and in the stored formats every stage shares.
+
+Stored numbers keep 6 significant digits: enough for the science, none of the float noise that spoils diffs.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import tempfile
-import time
 from pathlib import Path
 
-# Tests set this to a number of seconds: a write then pauses halfway through its temporary file, so a test can
-# kill the writer (SIGKILL) exactly mid-write and check the target never appears half-written.
-PAUSE_ENV = "MLSIZES_TEST_PAUSE_MID_WRITE"
+import numpy as np
+
+SIGNIFICANT_DIGITS = 6
 
 
 def _default_mode() -> int:
@@ -27,11 +31,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         os.fchmod(fd, _default_mode())
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data[: len(data) // 2])
-            if os.environ.get(PAUSE_ENV):
-                handle.flush()
-                time.sleep(float(os.environ[PAUSE_ENV]))
-            handle.write(data[len(data) // 2:])
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -41,4 +41,35 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """atomic_write_bytes of UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def round_significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> float | None:
+    """A float as stored: `digits` significant digits; NaN and infinities become None."""
+    return float(f"{value:.{digits}g}") if math.isfinite(value) else None
+
+
+def rounded(value, digits: int = SIGNIFICANT_DIGITS):
+    """Round every float in a JSON-like structure to significant digits; NaN/inf become None."""
+    if isinstance(value, dict):
+        return {key: rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(item, digits) for item in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return round_significant(float(value), digits)
+    return value
+
+
+def to_json(data: dict) -> str:
+    """A metrics file's text: rounded numbers, indented, a final newline (stable for git and DVC diffs)."""
+    return json.dumps(rounded(data), indent=2) + "\n"
+
+
+def frame_to_csv(frame) -> str:
+    """A plot-data table's text, numbers at the stored precision."""
+    return frame.to_csv(index=False, lineterminator="\n", float_format=f"%.{SIGNIFICANT_DIGITS}g")

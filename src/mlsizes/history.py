@@ -14,17 +14,20 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
-from mlsizes import analyze
-from mlsizes.files import atomic_write_text
-from mlsizes.project import read_params
+from mlsizes import analyze, curate
+from mlsizes.files import atomic_write_text, rounded, to_json
+from mlsizes.paths import Paths
+from mlsizes.settings import AnalysisParams
 
 DOMAINS = ("all", "language")
 
 
-def process(snapshot_paths: list[Path], params: analyze.AnalysisParams, paper_cutoff: dt.date) -> dict:
+def process(snapshot_paths: list[Path], params: AnalysisParams, paper_cutoff: dt.date) -> dict:
+    """Curate and analyse each snapshot as of its own date; the rows oldest first, and the answer."""
     rows = []
     for path in snapshot_paths:
-        models, snapshot_id, as_of = analyze.curate_snapshot(path)
+        curated, snapshot = curate.curate_snapshot(path)
+        models, snapshot_id, as_of = curated.models, snapshot.snapshot_id, snapshot.as_of
         analyze.progress(f"history: {snapshot_id} (as of {as_of})")
         snapshot_params = dataclasses.replace(params, as_of=as_of)
         systems = analyze.select_systems(models, snapshot_params)
@@ -49,6 +52,7 @@ def process(snapshot_paths: list[Path], params: analyze.AnalysisParams, paper_cu
 
 
 def _summary(test: dict) -> dict:
+    """The fields of a gap test the history keeps."""
     keys = ("fit_start", "test_start", "end", "inclusive", "n_systems", "insufficient_data", "observed_in_gap",
             "expected_in_gap", "p_le_observed_exact", "mc_estimate", "significant", "systems_in_gap")
     return {key: test.get(key) for key in keys}
@@ -60,19 +64,18 @@ def answer(rows: list[dict]) -> dict:
     result = {}
     for domain in DOMAINS:
         a, b = first["gap"][domain]["paper_window"], last["gap"][domain]["paper_window"]
-        closed = not b.get("significant", True) and a.get("significant", False)
         result[domain] = {
             "first": first["snapshot"], "newest": last["snapshot"],
             "observed_first": a.get("observed_in_gap"), "observed_newest": b.get("observed_in_gap"),
             "expected_first": a.get("expected_in_gap"), "expected_newest": b.get("expected_in_gap"),
             "p_first": a.get("p_le_observed_exact"), "p_newest": b.get("p_le_observed_exact"),
             "added_in_gap": sorted(set(b.get("systems_in_gap") or []) - set(a.get("systems_in_gap") or [])),
-            "closed": closed,
+            "closed": analyze.closed(a, b),
         }
     return result
 
 
-def figure(history: dict, path: Path, footer: str) -> None:
+def figure(history: dict, params: AnalysisParams, path: Path, footer: str) -> None:
     """In-gap count, expected count and P(K<=obs) against snapshot date, language and all domains."""
     from mlsizes import report
 
@@ -93,10 +96,11 @@ def figure(history: dict, path: Path, footer: str) -> None:
             counts.plot(dates, observed, line, marker=marker, color="tab:blue", label=f"observed, {label}")
             counts.plot(dates, expected, line, marker=marker, color="tab:orange", label=f"expected, {label}")
             probability.plot(dates, p, line, marker=marker, color="tab:red", label=label)
-        counts.set_title(f"{'Language models' if domain == 'language' else 'All domains'}: systems in 20B-70B")
+        counts.set_title(f"{'Language models' if domain == 'language' else 'All domains'}: systems in "
+                         f"{params.gap_label}")
         counts.set_ylabel("systems in the gap")
         probability.set_yscale("log")
-        probability.axhline(0.01, color="grey", linewidth=0.8, linestyle=":")
+        probability.axhline(params.alpha, color="grey", linewidth=0.8, linestyle=":")
         probability.set_ylabel("P(K <= observed), log scale")
         probability.set_xlabel("upstream snapshot date")
         probability.xaxis.set_major_locator(mdates.YearLocator())
@@ -109,14 +113,12 @@ def figure(history: dict, path: Path, footer: str) -> None:
     report.save_figure(fig, path, footer)
 
 
-def run(raw_dir: Path, params_path: Path, out_path: Path, figure_path: Path) -> dict:
-    all_params = read_params(params_path)
-    params = analyze.AnalysisParams.from_dict(all_params["analysis"], all_params.get("as_of"))
-    cutoff = analyze.parse_date(all_params["paper_reproduction"]["as_of"])
-    snapshots = [path for path in sorted(Path(raw_dir).glob("*.csv")) if not path.name.startswith(".")]
-    history = process(snapshots, params, cutoff)
-    atomic_write_text(out_path, analyze.to_json(history))
+def run(paths: Paths, params: AnalysisParams, paper_cutoff: dt.date) -> dict:
+    """Analyse every snapshot in the raw folder; write history.json and its figure."""
+    snapshots = [path for path in sorted(paths.raw_dir.glob("*.csv")) if not path.name.startswith(".")]
+    history = process(snapshots, params, paper_cutoff)
+    atomic_write_text(paths.history, to_json(history))
     footer = (f"Snapshots: {', '.join(row['snapshot'] for row in history['snapshots'])}. Each analysed as of its "
               f"own date; {params.n_simulations:,} simulations, seed {params.seed}.")
-    figure(analyze.rounded(history), figure_path, footer)
+    figure(rounded(history), params, paths.history_figure, footer)
     return history

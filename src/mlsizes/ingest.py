@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mlsizes import contracts, snapshots
+from mlsizes.errors import reason
 from mlsizes.parse import parse_date, parse_number
 from mlsizes.snapshots import SnapshotError
 
@@ -64,7 +65,7 @@ def load(path: Path, require_provenance: bool = False) -> Snapshot:
         table = pd.read_csv(path, dtype=str, na_filter=False, index_col=False,
                             usecols=lambda column: column.strip() in known)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
-        raise SnapshotError(f"{path}: not a readable CSV ({_first_line(exc)})") from None
+        raise SnapshotError(f"{path}: not a readable CSV ({reason(exc)})") from None
     if len(table) != len(fields) - 1:
         raise SnapshotError(f"{path}: {len(fields) - 1} data rows in the file but {len(table)} read; not a "
                             "well-formed CSV")
@@ -89,10 +90,6 @@ def _sniff(path: Path) -> bytes:
     if lowered.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body")):
         raise SnapshotError(f"{path}: not a CSV (an HTML/XML page)")
     return head
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _header(path: Path) -> list[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mlsizes import __version__, contracts
 from mlsizes.files import atomic_write_text
+from mlsizes.paths import Paths
 from mlsizes.snapshots import CITATION, LICENSE
 
 FRICTIONLESS_TYPES = {"str": "string", "float64": "number", "int64": "integer"}
@@ -79,9 +80,8 @@ def codebook() -> str:
     return buffer.getvalue()
 
 
-def run(out_dir: Path) -> list[Path]:
-    out_dir = Path(out_dir)
-    paths = [out_dir / "datapackage.json", out_dir / "codebook.csv"]
-    atomic_write_text(paths[0], json.dumps(datapackage(), indent=2) + "\n")
-    atomic_write_text(paths[1], codebook())
-    return paths
+def run(paths: Paths) -> list[Path]:
+    """Write datapackage.json and codebook.csv beside the curated table."""
+    atomic_write_text(paths.datapackage, json.dumps(datapackage(), indent=2) + "\n")
+    atomic_write_text(paths.codebook, codebook())
+    return [paths.datapackage, paths.codebook]

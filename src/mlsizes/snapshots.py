@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from mlsizes.errors import reason
+
 LICENSE = {
     "name": "CC-BY-4.0",
     "title": "Creative Commons Attribution 4.0 International",
@@ -70,8 +72,7 @@ def read_provenance(snapshot: Path) -> dict | None:
         with open(path, encoding="utf-8") as handle:
             record = yaml.safe_load(handle)
     except (yaml.YAMLError, ValueError) as exc:   # ValueError: an impossible date (2024-02-30), bad UTF-8
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SnapshotError(f"{path}: provenance record is not readable YAML ({reason})") from None
+        raise SnapshotError(f"{path}: provenance record is not readable YAML ({reason(exc)})") from None
     if not isinstance(record, dict) or "sha256" not in record:
         raise SnapshotError(f"{path}: provenance record has no sha256")
     return record

@@ -257,14 +257,22 @@ def gap_probabilities(fit: TrendFit, x_test_days, lower: float, upper: float) ->
     return np.clip(p, 0.0, 1.0)
 
 
+def in_gap(sizes, lower: float, upper: float, inclusive: bool = True):
+    """Which sizes are in the gap: [lower, upper] with inclusive bounds, (lower, upper) with strict ones.
+
+    The one statement of the rule; works on arrays and pandas Series alike (a Series keeps its index).
+    """
+    if inclusive:
+        return (sizes >= lower) & (sizes <= upper)
+    return (sizes > lower) & (sizes < upper)
+
+
 def count_in_gap(sizes, lower: float, upper: float, inclusive: bool = True) -> int:
-    """Observed number of systems with size in [lower, upper] (inclusive) or (lower, upper) (strict)."""
+    """Observed number of systems with size in the gap (see in_gap)."""
     sizes = np.asarray(sizes, dtype=float)
     if not np.isfinite(sizes).all():
         raise ValueError("sizes must be finite")
-    if inclusive:
-        return int(np.count_nonzero((sizes >= lower) & (sizes <= upper)))
-    return int(np.count_nonzero((sizes > lower) & (sizes < upper)))
+    return int(np.count_nonzero(in_gap(sizes, lower, upper, inclusive)))
 
 
 def _as_probabilities(p) -> np.ndarray:
@@ -352,8 +360,8 @@ def gap_test(
     fit: TrendFit,
     x_test_days,
     test_sizes,
-    lower: float = 2e10,
-    upper: float = 7e10,
+    lower: float,
+    upper: float,
     *,
     inclusive: bool = True,
     n_sims: int = 1_000_000,
@@ -373,7 +381,7 @@ def gap_test(
         raise ValueError("x_test_days and test_sizes must have the same shape")
     p = gap_probabilities(fit, x_test, lower, upper)
     observed = count_in_gap(test_sizes, lower, upper, inclusive)
-    exact = float(min(1.0, poisson_binomial_pmf(p)[: observed + 1].sum()))
+    exact = poisson_binomial_cdf(p, observed)
     mc = monte_carlo_cdf(p, observed, n_sims=n_sims, seed=seed, chunk_size=chunk_size)
     check = mc_agreement(exact, mc["hits"], n_sims)
     result = {

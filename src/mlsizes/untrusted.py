@@ -25,6 +25,8 @@ from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
+from mlsizes.errors import reason
+
 MAX_LINK = 1000
 # Hosts reserved for documentation (RFC 2606, RFC 6761): a link there is a placeholder, never a source.
 _PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org")
@@ -151,7 +153,7 @@ def load_text(text: str) -> dict:
         node = _Composer(text).get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+        problem = getattr(exc, "problem", None) or reason(exc)
         where = f"line {mark.line + 1}: " if mark else ""
         raise FieldError("file", "unreadable_file", f"not valid YAML ({where}"
                          f"{problem.encode('ascii', 'backslashreplace').decode()})") from None

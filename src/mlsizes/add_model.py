@@ -1,8 +1,8 @@
-"""Contribute stage: `mlsizes add-model` writes a model or a correction file, `mlsizes validate` checks them.
+"""`mlsizes add-model` writes a model or a correction file; `mlsizes validate` checks such files the same way.
 
-Load: the project (its root, the as-of date in params.yaml) and the records that exist now: upstream ones from
+Load: the destination project (its paths, the as-of date in params.yaml) and the records that exist now: upstream ones from
 data/curated/models.csv and every contribution file. Process: parse the values with the pipeline's parsers
-(contributions.py) and pass the record through curate.process, so the curated schema in schemas/ decides
+(contribution_files.py) and pass the record through curate.process, so the curated schema in schemas/ decides
 exactly as the next `dvc repro` will; refuse taken ids, likely duplicates and corrections of unknown ids.
 Save: under an exclusive lock on the contributions folder, check again and write the file atomically, so
 concurrent writers never lose or half-write a file.
@@ -16,22 +16,20 @@ import difflib
 import fcntl
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
 import pandas as pd
 import yaml
 
-from mlsizes import check, contracts, contributions, curate, untrusted
-from mlsizes.contributions import CORRECTABLE_FIELDS, REQUIRED_FIELDS
+from mlsizes import contracts, contribution_files, curate, untrusted
+from mlsizes.contribution_files import CORRECTABLE_FIELDS, REQUIRED_FIELDS
 from mlsizes.untrusted import FieldError, Invalid, Problems
 from mlsizes.files import atomic_write_text
-from mlsizes.project import ProjectNotFound, dataset_as_of, project_root, read_params
+from mlsizes.paths import LAYOUT, Paths, ProjectNotFound
+from mlsizes.settings import dataset_as_of, read_params
 
-CONTRIBUTIONS_DIR = Path("data/raw/contributions")
-CURATED_TABLE = Path("data/curated/models.csv")
-PARAMS_FILE = "params.yaml"
 # The add-model option of each field, and the question that asks for it on a terminal.
 OPTIONS = {"name": "--name", "organization": "--organization", "domains": "--domain", "publication_date": "--date",
            "parameters": "--parameters", "training_compute_flop": "--training-compute", "parameters_notes": "--notes",
@@ -67,51 +65,51 @@ def described(field_name: str) -> str:
     return f"{field_name} ({OPTIONS[field_name]})" if field_name in OPTIONS else field_name
 
 
+# Asks for a missing field on a terminal: ask(question, hint, check) -> the answer, re-asked until check(answer)
+# stops raising Invalid. The CLI provides it; without a terminal there is none and a missing field is refused.
+Ask = Callable[[str, "str | None", Callable[[str], str]], str]
+
+
 @dataclass(frozen=True)
-class Project:
-    root: Path
+class Destination:
+    """The project a contribution goes to: its paths and the as-of date of its dataset."""
+
+    paths: Paths
     as_of: dt.date
 
-    @property
-    def contributions_dir(self) -> Path:
-        return self.root / CONTRIBUTIONS_DIR
 
-    @property
-    def curated_path(self) -> Path:
-        return self.root / CURATED_TABLE
-
-
-def load_project(root: Path | None = None) -> Project:
+def load_destination(root: Path | None = None) -> Destination:
     """The project to contribute to: `root`, else $MLSIZES_ROOT, else the nearest folder with dvc.yaml."""
     try:
-        root = Path(root).resolve() if root is not None else project_root()
+        paths = Paths.find(root)
     except ProjectNotFound as exc:
         raise UsageProblem(str(exc)) from None
-    return Project(root=root, as_of=read_as_of(root))
+    return Destination(paths=paths, as_of=read_as_of(paths))
 
 
-def read_as_of(root: Path) -> dt.date:
-    """The dataset's as-of date (project.dataset_as_of); a usage problem when params.yaml says none."""
+def read_as_of(paths: Paths) -> dt.date:
+    """The dataset's as-of date (settings.dataset_as_of); a usage problem when params.yaml says none."""
     try:
-        params = read_params(root / PARAMS_FILE)
+        params = read_params(paths.params)
     except FileNotFoundError:
-        raise UsageProblem(f"{root}: no {PARAMS_FILE}; is this the project folder?") from None
-    date = dataset_as_of(params, root)
+        raise UsageProblem(f"{paths.root}: no {paths.params.name}; is this the project folder?") from None
+    date = dataset_as_of(params, paths.raw_dir)
     if date is None:
-        raise UsageProblem(f"{root / PARAMS_FILE}: no as_of and no dated snapshot to take it from")
+        raise UsageProblem(f"{paths.params}: no as_of and no dated snapshot to take it from")
     return date
 
 
-def existing_records(project: Project) -> pd.DataFrame:
+def existing_records(destination: Destination) -> pd.DataFrame:
     """Records that exist now: upstream ones in the curated table and every usable contributed model.
 
     Contributed rows of the curated table are left out: the files are their source, and may be newer.
     """
-    if not project.curated_path.is_file():
-        raise UsageProblem(f"{project.curated_path}: no curated table to check against; run `dvc repro` first")
-    curated = check.load_curated(project.curated_path)
+    models = destination.paths.models
+    if not models.is_file():
+        raise UsageProblem(f"{models}: no curated table to check against; run `dvc repro` first")
+    curated = contracts.read_curated(models)
     upstream = curated[curated["source"].str.startswith("epoch:")]
-    contributed = contributions.load(project.contributions_dir, as_of=None).typed
+    contributed = contribution_files.load(destination.paths.contributions_dir, as_of=None).typed
     if not contributed.empty:
         contributed = contributed[contributed["reject_code"].isna()]
     return pd.concat([upstream, contributed], ignore_index=True)
@@ -218,10 +216,10 @@ def likely_duplicate(similar: pd.DataFrame) -> FieldError:
     return FieldError("name", "likely_duplicate",
                       f"looks like existing record {_describe(first)}{more}; to change it use --correct "
                       f"{first['id']}; if yours is a different model, pass --force-new (in a file: "
-                      f"`{contributions.DISTINCT_FROM}: [{first['id']}]`)")
+                      f"`{contribution_files.DISTINCT_FROM}: [{first['id']}]`)")
 
 
-def correction_problems(correction: contributions.Correction, existing: pd.DataFrame) -> list[FieldError]:
+def correction_problems(correction: contribution_files.Correction, existing: pd.DataFrame) -> list[FieldError]:
     """What refuses a correction beyond its own values: no record to correct, or a new name that is another
     record's (a record cannot take another's name)."""
     if correction.target is None:
@@ -240,11 +238,11 @@ def correction_problems(correction: contributions.Correction, existing: pd.DataF
     return problems.errors
 
 
-def corrected_columns(correction: contributions.Correction) -> dict[str, object]:
+def corrected_columns(correction: contribution_files.Correction) -> dict[str, object]:
     return {column: value for columns in correction.values.values() for column, value in columns.items()}
 
 
-def schema_check(typed: pd.DataFrame, corrections: list[contributions.Correction] = ()) -> pd.Series:
+def schema_check(typed: pd.DataFrame, corrections: list[contribution_files.Correction] = ()) -> pd.Series:
     """The curated record the pipeline makes of these typed rows, or FieldError with the reason it rejects them."""
     curated = curate.process(typed, "contribution", corrections)
     if len(curated.rejected):
@@ -266,8 +264,8 @@ def target_rows(target: str, existing: pd.DataFrame) -> pd.DataFrame:
     found = existing[existing["id"] == target]
     if found.empty:
         raise FieldError("correct", "correction_target_missing",
-                         f"no record has id {target!r} (see the id column of {CURATED_TABLE}, or "
-                         f"{CONTRIBUTIONS_DIR}/<id>.yaml)", target)
+                         f"no record has id {target!r} (see the id column of {LAYOUT['models']}, or "
+                         f"{LAYOUT['contributions_dir']}/<id>.yaml)", target)
     return _typed([found.iloc[0].to_dict()])
 
 
@@ -299,64 +297,64 @@ def _parsed(parse, *args) -> tuple[object, list[FieldError]]:
         return problem.partial, problem.errors
 
 
-def draft_model(values: dict[str, str], project: Project, existing: pd.DataFrame, force_new: bool) -> Draft:
+def draft_model(values: dict[str, str], destination: Destination, existing: pd.DataFrame, force_new: bool) -> Draft:
     """Parse a new model's values into its file and its curated record; Invalid with every problem found."""
     problems = Problems()
     row = {}
     for name, value in values.items():
         with problems.check():
-            row.update(contributions.parse_field(name, value, project.as_of))
+            row.update(contribution_files.parse_field(name, value, destination.as_of))
     if "name" in row:
         row["id"] = curate.slugify(row["name"])
-        path = contributions.record_path(project.contributions_dir, row["id"])
+        path = contribution_files.record_path(destination.paths.contributions_dir, row["id"])
         if os.path.lexists(path):  # valid or not: the file's own record is left out of `existing` below
             problems.errors.append(FieldError("name", "duplicate_id", f"id {row['id']!r} already exists: {path}; "
                                               f"to change it use --correct {row['id']}"))
-            existing = existing[existing["source"] != contributions.source_of(path)]
+            existing = existing[existing["source"] != contribution_files.source_of(path)]
     errors, similar = model_problems(row, existing, "name")
     problems.errors += errors
     if len(similar) and not force_new:
         problems.errors.append(likely_duplicate(similar))
     if problems.errors:
         raise every_problem(problems.errors, row)
-    data = {"id": row["id"]} | {name: contributions.file_value(name, row) for name in
-                                (*REQUIRED_FIELDS, *contributions.OPTIONAL_FIELDS) if name in values}
+    data = {"id": row["id"]} | {name: contribution_files.file_value(name, row) for name in
+                                (*REQUIRED_FIELDS, *contribution_files.OPTIONAL_FIELDS) if name in values}
     if len(similar):
-        data[contributions.DISTINCT_FROM] = list(similar["id"])
+        data[contribution_files.DISTINCT_FROM] = list(similar["id"])
     draft = Draft("model", row["id"], path, data,
                   warnings=[f"{row['id']} looks like existing record {_describe(similar.iloc[0])}; added anyway "
                             "(--force-new)"] if len(similar) else [])
-    source = contributions.source_of(draft.path)
+    source = contribution_files.source_of(draft.path)
     with schema_verdict(row):
-        draft.record = schema_check(_typed([contributions.parse_record(draft.reread(), draft.path, source,
-                                                                       project.as_of)]))
+        draft.record = schema_check(_typed([contribution_files.parse_record(draft.reread(), draft.path, source,
+                                                                       destination.as_of)]))
     return draft
 
 
-def draft_correction(target: str, values: dict[str, str], reason: str, link: str, project: Project,
+def draft_correction(target: str, values: dict[str, str], reason: str, link: str, destination: Destination,
                      existing: pd.DataFrame) -> Draft:
     """The correction file of `target` with these fields set (earlier corrections of other fields kept)."""
-    path = contributions.correction_path(project.contributions_dir, target)
-    source = contributions.source_of(path)
+    path = contribution_files.correction_path(destination.paths.contributions_dir, target)
+    source = contribution_files.source_of(path)
     fields = {}
     if os.path.lexists(path):
         try:
-            fields = contributions.read(path)["fields"]
+            fields = contribution_files.read(path)["fields"]
         except (Invalid, KeyError):
             fields = None
         if not isinstance(fields, dict):
             raise FieldError("correct", "unreadable_file",
                              f"{path} exists but is not a valid correction; fix or delete it first")
     fields = fields | {name: {"value": value, "reason": reason, "link": link} for name, value in values.items()}
-    correction, errors = _parsed(contributions.parse_correction, {"correct": target, "fields": fields}, path,
-                                 source, project.as_of)
+    correction, errors = _parsed(contribution_files.parse_correction, {"correct": target, "fields": fields}, path,
+                                 source, destination.as_of)
     errors += correction_problems(correction, existing)
     if errors:
         raise every_problem(errors, corrected_columns(correction))
     for name, columns in correction.values.items():
-        fields[name]["value"] = contributions.file_value(name, columns)
+        fields[name]["value"] = contribution_files.file_value(name, columns)
     draft = Draft("correction", target, path, {"correct": target, "fields": fields})
-    correction = contributions.parse_correction(draft.reread(), path, source, project.as_of)
+    correction = contribution_files.parse_correction(draft.reread(), path, source, destination.as_of)
     with schema_verdict(corrected_columns(correction)):
         draft.record = schema_check(target_rows(target, existing), [correction])
     return draft
@@ -377,74 +375,70 @@ def locked(directory: Path):
 
 def _remove_interrupted_writes(directory: Path) -> None:
     """Temporary files left by a writer killed mid-write; safe to delete while holding the lock."""
-    for folder in (directory, directory / contributions.CORRECTIONS):
+    for folder in (directory, directory / contribution_files.CORRECTIONS):
         for leftover in [] if folder.is_symlink() else folder.glob(".*.tmp"):
             leftover.unlink(missing_ok=True)
 
 
-def save(draft: Draft, project: Project) -> None:
-    _remove_interrupted_writes(project.contributions_dir)
+def save(draft: Draft, destination: Destination) -> None:
+    _remove_interrupted_writes(destination.paths.contributions_dir)
     atomic_write_text(draft.path, draft.text())
 
 
-def _missing(values: dict, names, interactive: bool, as_of: dt.date) -> dict:
-    """Ask for each missing field on a terminal (re-asking until it parses); without one, refuse (exit 2)."""
+def _missing(values: dict, names, ask: Ask | None, as_of: dt.date) -> dict:
+    """Ask for each missing field (re-asking until it parses); without a way to ask, refuse (exit 2)."""
     missing = [name for name in names if values.get(name) is None]
-    if missing and not interactive:
+    if missing and ask is None:
         others = f" (also missing: {', '.join(OPTIONS[m] for m in missing[1:])})" if missing[1:] else ""
         raise UsageProblem(f"{described(missing[0])}: required{others}; stdin is not a terminal, so nothing is "
                            "asked: give every field as an option")
     for name in missing:
-        if name == "domains":
-            click.echo("domains: " + ", ".join(contracts.vocabulary().names))
-        values[name] = click.prompt(PROMPTS[name],
-                                    value_proc=lambda text, name=name: _checked(name, text, as_of))
+        hint = "domains: " + ", ".join(contracts.vocabulary().names) if name == "domains" else None
+        values[name] = ask(PROMPTS[name], hint, lambda text, name=name: _checked(name, text, as_of))
     return values
 
 
 def _checked(name: str, text: str, as_of: dt.date) -> str:
-    try:
-        if name == "reason":
-            contributions.check_reason(text)
-        else:
-            contributions.parse_field(name, text, as_of)
-    except Invalid as problem:
-        raise click.UsageError(str(problem)) from None
+    """The text given for a field, when it parses (Invalid otherwise)."""
+    if name == "reason":
+        contribution_files.check_reason(text)
+    else:
+        contribution_files.parse_field(name, text, as_of)
     return text
 
 
 def add(values: dict[str, str], *, target: str | None = None, reason: str | None = None, force_new: bool = False,
-        dry_run: bool = False, root: Path | None = None, interactive: bool = False) -> Draft:
+        dry_run: bool = False, root: Path | None = None, ask: Ask | None = None) -> Draft:
     """Write one contribution: a new model, or (with `target`) a correction of record `target`.
 
     `values` maps field names to the text given for them. Raises UsageProblem (exit 2), or Invalid (exit 1) with
     every problem found, before anything is written.
     """
     values = {name: value for name, value in values.items() if value is not None}
-    project = load_project(root)
+    destination = load_destination(root)
     link = values.pop("link", None)
     if target is None:
         if reason is not None:
             raise UsageProblem("reason (--reason): only with --correct; a new model's evidence is its --source")
-        values = _missing(values | {"link": link}, REQUIRED_FIELDS, interactive, project.as_of)
+        values = _missing(values | {"link": link}, REQUIRED_FIELDS, ask, destination.as_of)
     else:
         if force_new:
             raise UsageProblem("--force-new: only for a new model, not with --correct")
         if not values:
             raise UsageProblem("correct (--correct): name at least one field to change ("
                                + ", ".join(OPTIONS[name] for name in CORRECTABLE_FIELDS) + ")")
-        contributions.check_id("correct", target)
-        asked = _missing({"reason": reason, "link": link}, ("reason", "link"), interactive, project.as_of)
+        contribution_files.check_id("correct", target)
+        asked = _missing({"reason": reason, "link": link}, ("reason", "link"), ask, destination.as_of)
         reason, link = asked["reason"], asked["link"]
     contracts.curated_schema()  # build pandera's schema before the lock, so waiting writers don't queue behind it
-    with contextlib.nullcontext() if dry_run else locked(project.contributions_dir):
-        existing = existing_records(project)
+    with contextlib.nullcontext() if dry_run else locked(destination.paths.contributions_dir):
+        existing = existing_records(destination)
         if target is None:
-            draft = draft_model(values, project, existing, force_new)
+            draft = draft_model(values, destination, existing, force_new)
         else:
-            draft = draft_correction(target, values, reason, link, project, existing)
+            draft = draft_correction(target, values, reason, link, destination, existing)
         if not dry_run:
-            save(draft, project)
+            save(draft, destination)
     return draft
 
 
@@ -457,11 +451,11 @@ class FileReport:
     errors: list[FieldError]
 
 
-def _check_file(path: Path, project: Project, existing: pd.DataFrame) -> str:
-    data = contributions.read(path)
-    source = contributions.source_of(path)
-    if contributions.is_correction_file(path):
-        correction, errors = _parsed(contributions.parse_correction, data, path, source, project.as_of)
+def _check_file(path: Path, destination: Destination, existing: pd.DataFrame) -> str:
+    data = contribution_files.read(path)
+    source = contribution_files.source_of(path)
+    if contribution_files.is_correction_file(path):
+        correction, errors = _parsed(contribution_files.parse_correction, data, path, source, destination.as_of)
         errors += correction_problems(correction, existing)
         columns = corrected_columns(correction)
         if not errors:
@@ -469,8 +463,8 @@ def _check_file(path: Path, project: Project, existing: pd.DataFrame) -> str:
                 schema_check(target_rows(correction.target, existing), [correction])
                 return correction.target
         raise every_problem(errors, columns)
-    row, errors = _parsed(contributions.parse_record, data, path, source, project.as_of)
-    distinct, _ = _parsed(contributions.distinct_from, data)  # its problems are parse_record's too
+    row, errors = _parsed(contribution_files.parse_record, data, path, source, destination.as_of)
+    distinct, _ = _parsed(contribution_files.distinct_from, data)  # its problems are parse_record's too
     more, similar = model_problems(row, existing[existing["source"] != source], "id", distinct or ())
     errors += more + ([likely_duplicate(similar)] if len(similar) else [])
     if not errors:
@@ -483,21 +477,21 @@ def _check_file(path: Path, project: Project, existing: pd.DataFrame) -> str:
 def validate(paths: list[Path], root: Path | None = None) -> list[FileReport]:
     """Check contribution files (default: all of the project's) as `dvc repro` will, plus taken ids, likely
     duplicates and corrections' targets and names."""
-    project = load_project(root)
+    destination = load_destination(root)
     targets = []
-    for given in paths or [project.contributions_dir]:
+    for given in paths or [destination.paths.contributions_dir]:
         path = Path(given).absolute()
         if path.is_dir() and not path.is_symlink():
-            targets += contributions.files(path)
+            targets += contribution_files.files(path)
         elif os.path.lexists(path):
             targets.append(path)
         else:
             raise UsageProblem(f"{untrusted.printable(str(given))}: no such file or folder")
-    existing = existing_records(project)
+    existing = existing_records(destination)
     reports = []
     for path in targets:
         try:
-            reports.append(FileReport(path, _check_file(path, project, existing), []))
+            reports.append(FileReport(path, _check_file(path, destination, existing), []))
         except Invalid as problem:
             reports.append(FileReport(path, None, problem.errors))
     return reports

@@ -24,9 +24,9 @@ import yaml
 from click.testing import CliRunner
 from conftest import RAW, ROOT
 
-from mlsizes import contribute, contributions, curate
+from mlsizes import add_model, contribution_files, curate
 from mlsizes.cli import main
-from mlsizes.files import PAUSE_ENV
+from mlsizes.paths import Paths
 
 MLSIZES = str(Path(sys.executable).parent / "mlsizes")
 SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"
@@ -85,7 +85,7 @@ def run(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedPr
     ("1.75e11", 1.75e11), ("7e10", 7e10), (" 41.1B ", 4.11e10),
 ])
 def test_parameter_spellings(text, expected):
-    assert contributions.parse_field("parameters", text)["parameters"] == pytest.approx(expected)
+    assert contribution_files.parse_field("parameters", text)["parameters"] == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("text, iso, precision, stored", [
@@ -110,18 +110,18 @@ def test_domain_is_case_insensitive_and_canonicalised(project):
 
 def test_similar_names_match_across_punctuation_and_suffixes_but_not_other_sizes():
     names = pd.Series(["GPT-3 175B (davinci)", "Llama 3 8B"])
-    assert contribute.similar_names("gpt3 175b", names).tolist() == [True, False]
-    assert contribute.similar_names("Llama 3 70B", names).tolist() == [False, False]
+    assert add_model.similar_names("gpt3 175b", names).tolist() == [True, False]
+    assert add_model.similar_names("Llama 3 70B", names).tolist() == [False, False]
 
 
 def test_as_of_comes_from_params_top_level_then_analysis_then_snapshot(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text('as_of: "2025-01-02"\nanalysis: {as_of: "2024-01-01"}\n')
-    assert contribute.read_as_of(tmp_path).isoformat() == "2025-01-02"
+    assert add_model.read_as_of(Paths.at(tmp_path)).isoformat() == "2025-01-02"
     params.write_text('analysis: {as_of: "2024-01-01"}\n')
-    assert contribute.read_as_of(tmp_path).isoformat() == "2024-01-01"
+    assert add_model.read_as_of(Paths.at(tmp_path)).isoformat() == "2024-01-01"
     params.write_text("snapshot: epoch_notable_ai_models_2024-07-16\n")
-    assert contribute.read_as_of(tmp_path).isoformat() == "2024-07-16"
+    assert add_model.read_as_of(Paths.at(tmp_path)).isoformat() == "2024-07-16"
 
 
 # --- adding a model ----------------------------------------------------------------------------------------
@@ -332,7 +332,8 @@ def test_curate_includes_contributions_applies_corrections_and_accounts_for_ever
         "id": "llama-3-70b", "name": "Llama 3 70B", "organization": "Meta AI", "domains": "Language",
         "publication_date": "2024-04-18", "parameters": "70B", "link": "https://ai.meta.com/blog/meta-llama-3/"})
     write_yaml(folder / "misnamed.yml", {"id": "misnamed"})
-    result = curate.run(SNAPSHOT, tmp_path / "out", contributions_dir=folder)
+    result = curate.run(Paths.at(tmp_path).with_curated_dir(tmp_path / "out").replace(contributions_dir=folder),
+                        SNAPSHOT, with_contributions=True)
     models, rejected, metrics = result.models.set_index("id"), result.rejected, result.metrics
     added = models.loc["test-model-7b"]
     assert (added["source"], added["link"], added["parameters"]) == (
@@ -364,7 +365,7 @@ def test_curate_rejects_contributions_dated_after_as_of(project, tmp_path):
 def test_the_pipeline_curates_the_contributions_folder():
     stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["curate"]
     assert "--contributions data/raw/contributions" in stage["cmd"]
-    assert "data/raw/contributions" in stage["deps"] and "src/mlsizes/contributions.py" in stage["deps"]
+    assert "data/raw/contributions" in stage["deps"] and "src/mlsizes/contribution_files.py" in stage["deps"]
 
 
 # --- validate ----------------------------------------------------------------------------------------------
@@ -477,9 +478,37 @@ def _wait_for(predicate, timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
+# Runs add-model with every file write paused halfway (the hook is injected here, not built into the code), so
+# the test can kill the writer exactly mid-write.
+PAUSED_MID_WRITE = """
+import os, sys, time
+real_fdopen = os.fdopen
+
+class HalfThenPause:
+    def __init__(self, handle):
+        self.handle = handle
+    def __enter__(self):
+        return self
+    def __exit__(self, *exc):
+        return self.handle.__exit__(*exc)
+    def write(self, data):
+        self.handle.write(data[: len(data) // 2])
+        self.handle.flush()
+        time.sleep(60)
+        return self.handle.write(data[len(data) // 2:])
+    def __getattr__(self, name):
+        return getattr(self.handle, name)
+
+os.fdopen = lambda *args, **kwargs: HalfThenPause(real_fdopen(*args, **kwargs))
+from mlsizes.cli import main
+sys.argv = ["mlsizes", *sys.argv[1:]]
+main()
+"""
+
+
 def test_a_writer_killed_mid_write_leaves_no_file_and_the_next_writer_cleans_up(project):
     folder = contributions_dir(project)
-    proc = subprocess.Popen([MLSIZES, "add-model", *model_args()], env={**os.environ, PAUSE_ENV: "60"},
+    proc = subprocess.Popen([sys.executable, "-c", PAUSED_MID_WRITE, "add-model", *model_args()],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for(lambda: any(folder.glob(".*.tmp")))
     partial = next(folder.glob(".*.tmp")).read_text()
@@ -487,7 +516,7 @@ def test_a_writer_killed_mid_write_leaves_no_file_and_the_next_writer_cleans_up(
     proc.wait(timeout=30)
     assert not (folder / "test-model-7b.yaml").exists()
     assert partial.startswith("# A model contributed") and "link:" not in partial
-    assert contributions.load(folder, None).typed.empty and run("validate").returncode == 0
+    assert contribution_files.load(folder, None).typed.empty and run("validate").returncode == 0
     again = run("add-model", *model_args())  # the lock died with the killed writer
     assert again.returncode == 0, again.stderr
     assert not any(folder.glob(".*.tmp"))
@@ -507,7 +536,7 @@ def test_writers_killed_at_random_moments_never_leave_a_partial_file(project):
         proc.wait(timeout=30)
         for path in folder.glob("*.yaml"):
             assert path.name in started
-            assert contributions.parse_record(contributions.read(path), path, "contribution:x", None)
+            assert contribution_files.parse_record(contribution_files.read(path), path, "contribution:x", None)
     assert run("validate").returncode == 0
 
 

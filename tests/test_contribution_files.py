@@ -2,7 +2,7 @@
 
 Each class of issue 11 has its parametrized cases: crashes that must be refusals, resource exhaustion, values
 YAML or Unicode would silently misread, escapes out of the folder, duplicates and look-alikes, placeholders. A
-hypothesis fuzz test then feeds random files through `contributions.load` and `mlsizes validate`.
+hypothesis fuzz test then feeds random files through `contribution_files.load` and `mlsizes validate`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_contribute import (CORRECT, SNAPSHOT, contributions_dir, invoke, model_args, project,  # noqa: F401
+from test_add_model import (CORRECT, SNAPSHOT, contributions_dir, invoke, model_args, project,  # noqa: F401
                              tree, write_yaml)
 
-from mlsizes import contribute, contributions, curate, untrusted
+from mlsizes import add_model, contribution_files, curate, untrusted
+from mlsizes.paths import Paths
 
-AS_OF = contribute.read_as_of(Path(__file__).resolve().parents[1])
+AS_OF = add_model.read_as_of(Paths.at(Path(__file__).resolve().parents[1]))
 VALID_FILE = """\
 id: fuzz-model-7b
 name: Fuzz Model 7B
@@ -56,7 +57,7 @@ def validate_lines(*paths: str) -> tuple[int, list[str]]:
 
 def codes_of(path: Path) -> list[str]:
     try:
-        row = contributions.parse_record(contributions.read(path), path, contributions.source_of(path), AS_OF)
+        row = contribution_files.parse_record(contribution_files.read(path), path, contribution_files.source_of(path), AS_OF)
     except untrusted.Invalid as problem:
         return [error.code for error in problem.errors]
     return [] if row else ["?"]
@@ -108,7 +109,8 @@ def test_bad_files_never_stop_add_model_or_curate_and_each_is_a_reject(project, 
                VALID_CORRECTION.replace("parameters:", "publication_date:").replace("175000000000", "2023-02-30"))
     added = invoke("add-model", *model_args())
     assert added.exit_code == 0, added.output
-    result = curate.run(SNAPSHOT, tmp_path / "out", contributions_dir=folder)
+    result = curate.run(Paths.at(tmp_path).with_curated_dir(tmp_path / "out").replace(contributions_dir=folder),
+                        SNAPSHOT, with_contributions=True)
     reasons = dict(zip(result.rejected["source"], result.rejected["reject_code"]))
     assert {f"contribution:crash-{number}.yaml" for number in range(len(CRASHES))} <= reasons.keys()
     assert reasons["contribution:corrections/gpt-3-175b-davinci.yaml"] == "unparseable_date"
@@ -197,7 +199,7 @@ def test_a_symlinked_file_is_refused_and_its_target_never_read(project, tmp_path
     folder = contributions_dir(project)
     (folder / "fuzz-model-7b.yaml").symlink_to(secret)
     (folder / "dangling.yaml").symlink_to(tmp_path / "nowhere.yaml")
-    loaded = contributions.load(folder, AS_OF).typed
+    loaded = contribution_files.load(folder, AS_OF).typed
     assert list(loaded["reject_code"]) == ["symlink", "symlink"]
     assert "TOP-SECRET" not in loaded.to_csv()
     exit_code, lines = validate_lines()
@@ -210,7 +212,7 @@ def test_a_symlinked_corrections_folder_is_refused_read_and_written(project, tmp
     (outside / "gpt-3-175b-davinci.yaml").write_text(VALID_CORRECTION.replace("Table 2.1", "TOP-SECRET-VALUE"))
     folder = contributions_dir(project)
     (folder / "corrections").symlink_to(outside, target_is_directory=True)
-    loaded = contributions.load(folder, AS_OF)
+    loaded = contribution_files.load(folder, AS_OF)
     assert loaded.corrections == [] and list(loaded.typed["reject_code"]) == ["symlink"]
     assert "TOP-SECRET" not in loaded.typed.to_csv()
     before = tree(outside)
@@ -230,7 +232,7 @@ def test_a_symlinked_corrections_folder_is_refused_read_and_written(project, tmp
 def test_hidden_and_nested_files_are_reported_not_skipped(project, relative, code):
     folder = contributions_dir(project)
     write_yaml(folder / relative, VALID_FILE)
-    assert list(contributions.load(folder, AS_OF).typed["reject_code"]) == [code]
+    assert list(contribution_files.load(folder, AS_OF).typed["reject_code"]) == [code]
     exit_code, lines = validate_lines()
     assert exit_code == 1 and len(lines) == 1 and lines[0].endswith(f"({code})")
 
@@ -239,7 +241,7 @@ def test_the_folders_own_files_and_interrupted_writes_are_not_contributions(proj
     folder = contributions_dir(project)
     (folder / ".gitignore").write_text(".*.tmp\n")
     (folder / ".fuzz-model-7b.yaml.abc123.tmp").write_text("id: [half")
-    assert contributions.load(folder, AS_OF).typed.empty and invoke("validate").exit_code == 0
+    assert contribution_files.load(folder, AS_OF).typed.empty and invoke("validate").exit_code == 0
 
 
 def test_a_fifo_is_refused_without_blocking(project):
@@ -260,8 +262,8 @@ def test_a_file_name_with_control_characters_is_shown_escaped_on_one_line(projec
     "Bad\u2028Name 7B", "Bad\u00adName 7B", "Bad\x7fName 7B",
 ])
 def test_control_and_bidi_characters_in_a_name_are_refused(name):
-    with pytest.raises(contributions.FieldError, match="control, bidirectional") as refused:
-        contributions.parse_field("name", name)
+    with pytest.raises(contribution_files.FieldError, match="control, bidirectional") as refused:
+        contribution_files.parse_field("name", name)
     assert refused.value.code == "control_character"
 
 
@@ -279,8 +281,8 @@ def test_control_characters_escaped_in_a_file_are_refused(project, quoted):
     ("\u039cistral 7B", "'M'"),  # Greek Mu
 ])
 def test_latin_look_alikes_are_refused_with_the_letter_they_imitate(name, look_alike):
-    with pytest.raises(contributions.FieldError, match=f"looks like Latin {look_alike}") as refused:
-        contributions.parse_field("name", name)
+    with pytest.raises(contribution_files.FieldError, match=f"looks like Latin {look_alike}") as refused:
+        contribution_files.parse_field("name", name)
     assert refused.value.code == "non_latin_name"
 
 
@@ -299,7 +301,7 @@ def test_full_width_and_styled_letters_are_stored_in_nfkc_form(project):
 @pytest.mark.parametrize("name", ["GPT-3 175B", "gpt3 175b davinci", "G\u0420T-3 175B davinci",
                                   "GPT 3 175 B (davinci)", "GTP-3 175B davinci"])
 def test_a_name_like_an_existing_records_is_a_likely_duplicate(name):
-    names = contribute.similar_names(name, pd.Series(["GPT-3 175B (davinci)", "GPT-3 6.7B", "Llama 3 70B"]))
+    names = add_model.similar_names(name, pd.Series(["GPT-3 175B (davinci)", "GPT-3 6.7B", "Llama 3 70B"]))
     assert names.tolist() == [True, False, False]
 
 
@@ -367,7 +369,7 @@ def test_a_correction_may_keep_its_own_name_spelled_differently(project):
     "https://-lab.dev/", "https://\u0430rxiv.org/abs/1", "file:///etc/passwd", "https://arxiv.org:99999/",
 ])
 def test_placeholder_and_malformed_sources_are_refused(source):
-    with pytest.raises(contributions.FieldError) as refused:
+    with pytest.raises(contribution_files.FieldError) as refused:
         untrusted.check_link(source)
     assert (refused.value.field, refused.value.code) == ("link", "invalid_link")
 
@@ -381,8 +383,8 @@ def test_real_sources_are_accepted(source):
 @pytest.mark.parametrize("reason", ["...", "TODO", "todo: check the paper", "<reason>", "n/a", "?", "tbd", "xx",
                                     "Reason.", "because"])
 def test_placeholder_reasons_are_refused(reason):
-    with pytest.raises(contributions.FieldError) as refused:
-        contributions.check_reason(reason)
+    with pytest.raises(contribution_files.FieldError) as refused:
+        contribution_files.check_reason(reason)
     assert refused.value.code == "placeholder_reason"
 
 
@@ -432,7 +434,7 @@ scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_
 structures = st.recursive(scalars, lambda children: st.lists(children, max_size=4)
                           | st.dictionaries(st.text(max_size=10), children, max_size=4), max_leaves=12)
 fields = st.fixed_dictionaries({}, optional={key: structures | st.text(max_size=40)
-                                             for key in (*contributions.MODEL_KEYS, "correct", "fields")})
+                                             for key in (*contribution_files.MODEL_KEYS, "correct", "fields")})
 
 
 def _dumped(value) -> str:
@@ -481,7 +483,7 @@ def test_fuzz_random_files_never_raise_and_every_file_is_accounted_for(fuzz_proj
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text, encoding="utf-8")
     before = tree(fuzz_project)
-    loaded = contributions.load(folder, AS_OF)
+    loaded = contribution_files.load(folder, AS_OF)
     assert len(loaded.typed) + len(loaded.corrections) == len(files)
     result = invoke("validate", "--root", str(fuzz_project))
     *problems, summary = result.stdout.splitlines()

@@ -1,0 +1,16 @@
+"""Errors as one line: every refusal the CLI prints names the record or file, the field and the reason."""
+
+from __future__ import annotations
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of an exception's message (parsers add context lines a one-line error has no room for),
+    or its type's name when it says nothing."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def last_line(output: str, fallback: str) -> str:
+    """The last line of a tool's output (git and DVC end with the line that says what failed), or the fallback."""
+    text = output.strip()
+    return text.splitlines()[-1] if text else fallback

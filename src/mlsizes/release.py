@@ -1,0 +1,153 @@
+"""`mlsizes release`: make the committed, built dataset a release (dataset.yaml, a CHANGELOG entry, a git tag).
+
+Everything that could make the release wrong is checked before anything is written: the version's form and
+order, uncommitted changes, stale DVC stages, and that records or metrics changed since the last release.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from mlsizes import diff
+from mlsizes.files import atomic_write_text
+from mlsizes.paths import Paths
+from mlsizes.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
+from mlsizes.settings import dataset_as_of, read_params
+
+CHANGELOG_ITEMS = 200  # per section; `mlsizes diff` has them all
+CHANGELOG_SECTIONS = ("New records", "Corrections", "Removed", "Validation changes", "Effect on the gap results")
+CHANGELOG_HEADER = "# Changelog\n\nDataset releases of mlsizes, newest first. Written by `mlsizes release`.\n\n"
+_VERSION = re.compile(r"(\d{4})\.(\d{2})\.(\d{2})(?:\.([1-9]\d*))?")
+
+
+def version_key(version: str) -> tuple[int, int, int, int] | None:
+    """(year, month, day, N) of a `YYYY.MM.DD` or `YYYY.MM.DD.N` version naming a real date; None otherwise."""
+    match = _VERSION.fullmatch(version)
+    if not match:
+        return None
+    year, month, day, number = match.groups()
+    try:
+        dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+    return int(year), int(month), int(day), int(number or 0)
+
+
+def check_new_version(root: Path, version: str) -> list[Release]:
+    """Refuse a version that is malformed, reused, taken by a tag, or not newer than every release; return the
+    releases so far."""
+    if version_key(version) is None:
+        raise VersionError(f"version {version!r}: expected YYYY.MM.DD or YYYY.MM.DD.N, a real date (e.g. 2026.03.10)")
+    previous = releases(root)
+    if version in {r.version for r in previous}:
+        raise VersionError(f"version {version} already released; versions are never reused")
+    if git(root, "tag", "--list", version).strip():
+        raise VersionError(f"version {version}: a git tag of that name already exists")
+    newest = max((r for r in previous if version_key(r.version)), key=lambda r: version_key(r.version), default=None)
+    if newest is not None and version_key(version) <= version_key(newest.version):
+        raise VersionError(f"version {version} is not newer than the latest release {newest.version}")
+    return previous
+
+
+def check_built_and_committed(root: Path) -> None:
+    """A release is a commit of a built tree: DVC sees every stage up to date and git has nothing uncommitted."""
+    git(root, "var", "GIT_COMMITTER_IDENT")  # fails now, not after writing, when git has no user name and email
+    pending = git(root, "status", "--porcelain", "--untracked-files=normal").splitlines()
+    if pending:
+        raise VersionError(f"uncommitted changes ({len(pending)}, e.g. {pending[0][3:]}): commit the built dataset "
+                           "first, then release it")
+    try:
+        status = dvc(root, "status", "--json")
+    except VersionError as exc:
+        raise VersionError(f"dvc status failed: {exc}") from None
+    stale = sorted(json.loads(status or "{}"))
+    if stale:
+        raise VersionError(f"the dataset is not built: dvc status lists {', '.join(stale)}; run `dvc repro` and "
+                           "commit the result first")
+
+
+def write_release(paths: Paths, version: str, snapshot: str, notes: str, changelog_entry: str,
+                  date: dt.date) -> list[Path]:
+    """Write `dataset.yaml` for a new release and put its entry at the top of the changelog."""
+    meta = {"version": version, "date": date.isoformat(), "snapshot": snapshot, "notes": notes}
+    dataset_path, changelog_path = paths.dataset_file, paths.changelog
+    body = changelog_path.read_text(encoding="utf-8").removeprefix(CHANGELOG_HEADER) if changelog_path.exists() else ""
+    atomic_write_text(dataset_path, "# The dataset version; a commit that changes it is a release "
+                                    "(see `mlsizes versions`).\n" + yaml.safe_dump(meta, sort_keys=False))
+    atomic_write_text(changelog_path, CHANGELOG_HEADER + changelog_entry.rstrip() + "\n\n" + body)
+    return [dataset_path, changelog_path]
+
+
+def commit_and_tag(root: Path, version: str, notes: str, paths: list[Path]) -> str:
+    """Commit the release files and tag the commit with an annotated tag named as the version; on failure the
+    files are restored, so a refused release leaves the tree as it found it."""
+    names = [str(Path(path).relative_to(root)) for path in paths]
+    try:
+        git(root, "add", "--", *names)
+        git(root, "commit", "--quiet", "-m", f"Release {version}", "-m", notes, "--", *names)
+    except VersionError:
+        git(root, "reset", "--quiet", "--", *names)
+        git(root, "checkout", "--", *names)
+        raise
+    git(root, "tag", "-a", version, "-m", f"Dataset release {version}\n\n{notes}")
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def changelog_entry(version: str, date: dt.date, notes: str, previous: str | None, change) -> str:
+    """The CHANGELOG entry for a release: its diff from the previous release, in fixed sections."""
+    header = f"## {version} ({date.isoformat()})\n\n{notes}".rstrip()
+    if previous is None:
+        return header + "\n\nFirst release."
+    key_fields = ("parameters", "publication_date", "name", "domains", "organization")
+    corrections = sorted((c for c in change.changed if c["field"] in key_fields),
+                         key=lambda c: (key_fields.index(c["field"]), c["id"]))
+    validation = [r for r in change.metrics if r["file"].endswith("curation.json")
+                  and r["metric"].startswith("rejected_by_reason")]
+    sections = {
+        "New records": [f"{r['id']} ({r['publication_date']}, {r['parameters'] or 'parameters unknown'})"
+                        for _, r in change.added.iterrows()],
+        "Corrections": [f"{c['id']}: {c['field']} {c['old']} -> {c['new']}" for c in corrections],
+        "Removed": [f"{r['id']}" for _, r in change.removed.iterrows()],
+        "Validation changes": [f"{r['metric']}: {r['old']} -> {r['new']}" for r in validation],
+        "Effect on the gap results": change.headlines,
+    }
+    body = [header, f"Compared with {previous}: {len(change.added)} new, "
+                    f"{len(change.removed)} removed, {len({c['id'] for c in change.changed})} changed records."]
+    for title in CHANGELOG_SECTIONS:
+        items = sections[title]
+        shown = items[:CHANGELOG_ITEMS] + (
+            [f"... and {len(items) - CHANGELOG_ITEMS} more (run `mlsizes diff`)"] if len(items) > CHANGELOG_ITEMS else [])
+        body.append(f"### {title}\n\n" + ("\n".join(f"- {item}" for item in shown) or "- none"))
+    return "\n\n".join(body)
+
+
+def prepare(paths: Paths, version: str, notes: str | None, date: dt.date | None) -> tuple[str, list[Path]]:
+    """Release the committed, built dataset as VERSION: check it may be released, write dataset.yaml and the
+    CHANGELOG entry, commit them and tag the commit. Returns the commit and the files written.
+
+    Refused, with nothing written: no notes, a malformed, reused or not newer version, uncommitted changes, a
+    stale stage (`dvc status`), or no change in records or metrics since the last release.
+    """
+    root = paths.root
+    notes = (notes or "").strip()
+    if not notes:
+        raise VersionError("--notes is required: one or two sentences on what this release is")
+    previous = check_new_version(root, version)
+    check_built_and_committed(root)
+    params = read_params(paths.params)
+    date = date or dataset_as_of(params, paths.raw_dir)
+    if date is None:
+        raise VersionError("params.yaml names no as-of date and no dated snapshot: give --date")
+    last, change = (previous[-1].version, None) if previous else (None, None)
+    if last is not None:
+        change = diff.process(root, last, WORKSPACE)
+        if not (len(change.added) or len(change.removed) or change.changed or change.metrics):
+            raise VersionError(f"nothing changed since release {last}: no record and no metric differs")
+    entry = changelog_entry(version, date, notes, last, change)
+    written = write_release(paths, version, params["snapshot"], notes, entry, date)
+    return commit_and_tag(root, version, notes, written), written
