@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from conftest import RAW, SNAPSHOTS, write_csv
 from mlsizes import curate, ingest
+from mlsizes.parse import slugify
 from mlsizes.cli import main
 from mlsizes.snapshots import SnapshotError
 
@@ -96,8 +97,8 @@ def test_ids_stable_when_a_later_duplicate_appears():
     frame = pd.DataFrame({"name": ["Net", "Net", "Other"], "publication_date": ["2020-01-01", "2019-01-01", "2020-01-01"],
                           "source": ["s"] * 3, "source_row": [1, 2, 3]})
     assert curate.assign_ids(frame).tolist() == ["net-2020-01-01", "net", "other"]
-    assert curate.slugify("GPT-3 175B (davinci)") == "gpt-3-175b-davinci"
-    assert curate.slugify("文心一言").startswith("model-")
+    assert slugify("GPT-3 175B (davinci)") == "gpt-3-175b-davinci"
+    assert slugify("文心一言").startswith("model-")
 
 
 def _records(names, dates, ids=None):

@@ -111,10 +111,11 @@ def _covered(path: Path, deps: list[str]) -> bool:
     return any(relative == Path(dep) or Path(dep) in relative.parents for dep in deps)
 
 
-def test_every_stage_calls_the_mlsizes_cli():
+def test_every_stage_calls_the_mlsizes_command_it_is_named_after():
     for name, stage in _stages().items():
         words = shlex.split(stage["cmd"])
         assert words[0] == "mlsizes" and words[1] in _command_functions(), (name, stage["cmd"])
+        assert words[1] == name, f"stage {name} runs `mlsizes {words[1]}`: name the stage after its command"
 
 
 @pytest.mark.parametrize("stage_name", sorted(_stages()))
@@ -200,11 +201,11 @@ def test_editing_code_or_a_contract_makes_every_stage_that_reads_it_stale(clone)
 
 
 def test_the_named_readers_of_shared_modules_go_stale(clone):
-    """The cases found on main: parse.py and the contracts are read by reproduce_paper and history too (they
+    """The cases found on main: parse.py and the contracts are read by reproduce-paper and history too (they
     re-curate the raw snapshots), and history draws with report.py."""
     reads = {name: _command_reads(shlex.split(stage["cmd"])[1]) for name, stage in _stages().items()}
     for shared in ("parse.py", "snapshots.py", "contracts.py"):
-        assert {"curate", "reproduce_paper", "history"} <= {n for n, r in reads.items() if PACKAGE / shared in r}
+        assert {"curate", "reproduce-paper", "history"} <= {n for n, r in reads.items() if PACKAGE / shared in r}
     assert {"report", "history"} <= {n for n, r in reads.items() if PACKAGE / "report.py" in r}
 
 

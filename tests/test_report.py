@@ -3,6 +3,7 @@ file has the structure the issue fixes."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -41,3 +42,31 @@ def test_paper_reproduction_structure():
             assert set(data[row][side]) == {"n", "slope_oom_per_year", "doubling_time_months", "r2"}
     assert data["gap_probability"]["paper"] == 1e-5
     assert 1e-6 <= data["gap_probability"]["ours"] <= 1e-4
+
+
+def test_every_label_follows_the_params_not_the_papers_defaults(tmp_path, monkeypatch):
+    """With the gap at 1e10-1e11 and alpha 0.05, no figure text and no report line says 20B-70B or 0.01."""
+    import matplotlib.text
+
+    metrics = tmp_path / "metrics"
+    shutil.copytree(ROOT / "metrics", metrics)
+    for name in ("trends.json", "gap.json"):
+        data = json.loads((metrics / name).read_text())
+        data["gap"] = [1e10, 1e11]
+        (metrics / name).write_text(json.dumps(data))
+    texts = []
+    monkeypatch.setattr(report, "save_figure", lambda fig, path, footer: texts.extend(
+        t.get_text() for t in fig.findobj(matplotlib.text.Text)))
+    settings = Settings.load(ROOT / "params.yaml")
+    params = dataclasses.replace(settings.analysis, gap_lower=1e10, gap_upper=1e11, alpha=0.05, window_years=4)
+    layout = Paths.at(ROOT).with_metrics_dir(metrics).replace(reports_dir=tmp_path / "reports")
+    report.run(layout, params, settings.snapshot)
+    shown = "\n".join(texts)
+    for expected in ("systems in 10B-100B (inclusive)", "alpha = 0.05", "gap 10B-100B parameters",
+                     "sliding four-year windows"):
+        assert expected in shown
+    text = (tmp_path / "reports" / "report.md").read_text()
+    assert "alpha = 0.05" in text
+    for stale in ("20B-70B", "alpha = 0.01", "three-year"):
+        assert stale not in shown and stale not in text, stale
+    # (the reproduction's selection rule, quoted from its metrics, was written with the default bounds)

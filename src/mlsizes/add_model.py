@@ -27,6 +27,7 @@ from mlsizes import contracts, contribution_files, curate, untrusted
 from mlsizes.contribution_files import CORRECTABLE_FIELDS, REQUIRED_FIELDS
 from mlsizes.untrusted import FieldError, Invalid, Problems
 from mlsizes.files import atomic_write_text
+from mlsizes.parse import slugify
 from mlsizes.paths import LAYOUT, Paths, ProjectNotFound
 from mlsizes.settings import dataset_as_of, read_params
 
@@ -305,7 +306,7 @@ def draft_model(values: dict[str, str], destination: Destination, existing: pd.D
         with problems.check():
             row.update(contribution_files.parse_field(name, value, destination.as_of))
     if "name" in row:
-        row["id"] = curate.slugify(row["name"])
+        row["id"] = slugify(row["name"])
         path = contribution_files.record_path(destination.paths.contributions_dir, row["id"])
         if os.path.lexists(path):  # valid or not: the file's own record is left out of `existing` below
             problems.errors.append(FieldError("name", "duplicate_id", f"id {row['id']!r} already exists: {path}; "

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from mlsizes import contracts, ingest
-from mlsizes.parse import parse_date, parse_number
+from mlsizes.parse import parse_date, parse_number, slugify
 from mlsizes.untrusted import (MAX_DIGITS, MAX_TEXT, FieldError, Invalid, Problems, check_link, checked_ascii,
                                checked_text, load_text, non_latin, printable, shown)
 
@@ -288,7 +288,6 @@ def parse_record(data: dict, path: Path, source: str, as_of: dt.date | None) -> 
 
     Its id must be the slug of its name (as `add-model` makes it), so an id never hides what the name says.
     """
-    from mlsizes.curate import slugify  # curate imports this module
 
     problems = Problems()
     row = {"source": source, "source_row": 1}

@@ -15,10 +15,7 @@ how to read it back are in schemas/curated.yaml and the codebook).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,11 +24,11 @@ import pandas as pd
 
 from mlsizes import contracts, contribution_files, ingest
 from mlsizes.files import atomic_write_text
+from mlsizes.parse import slugify
 from mlsizes.paths import Paths
 from mlsizes.snapshots import SnapshotError
 
 REJECTED_COLUMNS = ["source", "source_row", "name", "reject_code", "reject_field", "reject_value", "reject_message"]
-_NON_SLUG = re.compile(r"[^a-z0-9]+")
 # More than this share of a snapshot's rows rejected for one reason means the file was misread, not that the
 # data is bad: the sloppiest real snapshot (epoch_pcd_2022-06-02) rejects 30% as missing_name.
 MISREAD_SHARE = 0.5
@@ -39,13 +36,6 @@ MISREAD_SHARE = 0.5
 
 class IdentityError(Exception):
     """Rows were lost or duplicated between the raw input and the curated and rejected tables."""
-
-
-def slugify(name: str) -> str:
-    """Lower-case ASCII slug of a name; a name with no ASCII letters or digits gets a hash-based slug."""
-    ascii_name = name if name.isascii() else unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = _NON_SLUG.sub("-", ascii_name.lower()).strip("-")
-    return slug or "model-" + hashlib.sha1(name.encode()).hexdigest()[:8]
 
 
 def assign_ids(records: pd.DataFrame) -> pd.Series:

@@ -8,8 +8,10 @@ that says what was expected; callers turn it into a reject reason or a one-line 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 
 # Epoch's convention for dates known only in part: an unknown day is the 15th, an unknown month and day 1 July.
@@ -96,3 +98,14 @@ def parse_date(text: str) -> PartialDate:
         except ValueError as exc:
             raise ValueError(f"impossible date {text!r}: {exc}") from None
     raise ValueError(f"unrecognised date {text!r} (expected YYYY-MM-DD, DD/MM/YYYY, MM/YYYY, YYYY-MM or YYYY)")
+
+
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(name: str) -> str:
+    """A record id from a name: its lower-case ASCII slug; a name with no ASCII letters or digits gets a
+    hash-based slug."""
+    ascii_name = name if name.isascii() else unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = _NON_SLUG.sub("-", ascii_name.lower()).strip("-")
+    return slug or "model-" + hashlib.sha1(name.encode()).hexdigest()[:8]
