@@ -22,8 +22,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         settings = Settings.load(ROOT / "params.yaml")
-        paths = Paths.at(ROOT).with_metrics_dir(Path(tmp)).replace(history=Path(tmp) / "h.json",
-                                                                     history_figure=Path(tmp) / "h.png")
+        paths = (
+            Paths.at(ROOT)
+            .with_metrics_dir(Path(tmp))
+            .replace(history=Path(tmp) / "h.json", history_figure=Path(tmp) / "h.png")
+        )
         analyze.run(paths, settings.analysis)
         rows.append(("analyze stage (1000 bootstrap, 1e6 simulations)", time.perf_counter() - start, 10))
         start = time.perf_counter()

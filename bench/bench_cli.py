@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 MLSIZES = str(Path(sys.executable).parent / "mlsizes")
 RUNS = 7
 HEAVY = ("great_expectations", "dvc", "matplotlib", "pandera", "pandas")
-IMPORTS_OF = ("import sys\nfrom mlsizes.cli import main\nsys.argv = ['mlsizes', *sys.argv[1:]]\n"
-              "try:\n    main()\nexcept SystemExit:\n    pass\n"
-              "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)")
+IMPORTS_OF = (
+    "import sys\nfrom mlsizes.cli import main\nsys.argv = ['mlsizes', *sys.argv[1:]]\n"
+    "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)"
+)
 
 
 def temporary_project(folder: Path) -> Path:
@@ -36,13 +38,35 @@ def temporary_project(folder: Path) -> Path:
 
 
 def model(i: int) -> list[str]:
-    return ["add-model", "--name", f"Bench Model {i}", "--organization", "Bench Lab", "--domain", "Language",
-            "--date", "2024-04-18", "--parameters", f"{i + 1}B", "--source", "https://benchlab.dev/paper"]
+    return [
+        "add-model",
+        "--name",
+        f"Bench Model {i}",
+        "--organization",
+        "Bench Lab",
+        "--domain",
+        "Language",
+        "--date",
+        "2024-04-18",
+        "--parameters",
+        f"{i + 1}B",
+        "--source",
+        "https://benchlab.dev/paper",
+    ]
 
 
 def correction(i: int) -> list[str]:
-    return ["add-model", "--correct", "gpt-3-175b-davinci", "--parameters", f"{170 + i}B", "--reason", "Benchmark run of a correction.",
-            "--source", "https://benchlab.dev/paper"]
+    return [
+        "add-model",
+        "--correct",
+        "gpt-3-175b-davinci",
+        "--parameters",
+        f"{170 + i}B",
+        "--reason",
+        "Benchmark run of a correction.",
+        "--source",
+        "https://benchlab.dev/paper",
+    ]
 
 
 def timed(args: list[str], env: dict) -> float:
@@ -63,8 +87,9 @@ def heavy_imports(args: list[str], env: dict) -> list[str]:
 def import_costs(args: list[str], env: dict) -> dict[str, float]:
     """Cumulative import time (s) of the top-level packages add-model loads, from `python -X importtime`."""
     code = "import sys\nfrom mlsizes.cli import main\nsys.argv = ['mlsizes', *sys.argv[1:]]\nmain()"
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code, *args], capture_output=True,
-                          text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code, *args], capture_output=True, text=True, env=env
+    )
     costs = {}
     for line in proc.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
@@ -83,20 +108,27 @@ def main() -> None:
             ("mlsizes add-model --correct", correction, 1.5),
             ("mlsizes validate (all files)", lambda i: ["validate"], None),
         ]
-        print("| command | runs | median s | min s | max s | budget s | within budget | imports (of "
-              + ", ".join(HEAVY) + ") |")
+        print(
+            "| command | runs | median s | min s | max s | budget s | within budget | imports (of "
+            + ", ".join(HEAVY)
+            + ") |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for label, args, budget in cases:
             times = [timed(args(i), env) for i in range(RUNS)]
             median = statistics.median(times)
             verdict = "" if budget is None else ("yes" if median < budget else "**no**")
             imported = ", ".join(heavy_imports(args(RUNS), env)) or "none"
-            print(f"| {label} | {RUNS} | {median:.3f} | {min(times):.3f} | {max(times):.3f} | "
-                  f"{budget or ''} | {verdict} | {imported} |")
+            print(
+                f"| {label} | {RUNS} | {median:.3f} | {min(times):.3f} | {max(times):.3f} | "
+                f"{budget or ''} | {verdict} | {imported} |"
+            )
         costs = import_costs(model(RUNS + 1), env)
         print()
-        print("add-model import time (cumulative, one run): "
-              + ", ".join(f"{module} {seconds:.3f} s" for module, seconds in sorted(costs.items())))
+        print(
+            "add-model import time (cumulative, one run): "
+            + ", ".join(f"{module} {seconds:.3f} s" for module, seconds in sorted(costs.items()))
+        )
 
 
 if __name__ == "__main__":

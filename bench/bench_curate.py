@@ -115,8 +115,10 @@ def shared_names() -> None:
 
 
 def pipeline() -> None:
-    print("| input | rows | file MB | plain pd.read_csv s | ingest s | curate s | pandera s "
-          "| work s (after imports) | peak MB |")
+    print(
+        "| input | rows | file MB | plain pd.read_csv s | ingest s | curate s | pandera s "
+        "| work s (after imports) | peak MB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         inputs = [(SNAPSHOT.name, SNAPSHOT)]
@@ -124,9 +126,11 @@ def pipeline() -> None:
             inputs.append((f"synthetic {rows:,}", synthetic_snapshot(Path(tmp) / f"synthetic_{rows}.csv", rows)))
         for label, path in inputs:
             baseline, m = measure(BASELINE, path), measure(WORKER, path)
-            print(f"| {label} | {m['rows']:,} | {path.stat().st_size / 2**20:,.0f} | {baseline['read_s']:.2f} "
-                  f"| {m['ingest_s']:.2f} | {m['curate_s']:.2f} | {m['validate_s']:.2f} "
-                  f"| {m['work_s']:.2f} | {m['peak_mb']:.0f} |")
+            print(
+                f"| {label} | {m['rows']:,} | {path.stat().st_size / 2**20:,.0f} | {baseline['read_s']:.2f} "
+                f"| {m['ingest_s']:.2f} | {m['curate_s']:.2f} | {m['validate_s']:.2f} "
+                f"| {m['work_s']:.2f} | {m['peak_mb']:.0f} |"
+            )
     print()
     for label, seconds in noop_repro().items():
         print(f"- {label}: {seconds:.2f} s (median of 5)")

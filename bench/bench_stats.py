@@ -42,18 +42,42 @@ def main():
     one_line = slice(0, 129)
 
     cases = [
-        ("exact gap probability P(K<=0)", "100 systems", "< 10 ms",
-         lambda: S.poisson_binomial_cdf(S.gap_probabilities(fit, x_test, 2e10, 7e10), 0), 20),
-        ("Monte Carlo P(K<=0)", "1,000,000 sims x 100 systems", "< 1 s",
-         lambda: S.monte_carlo_cdf(p, 0, n_sims=1_000_000, seed=0), 3),
-        ("bootstrap slope (jitter)", "1000 resamples x 500 points", "few ms",
-         lambda: S.bootstrap_slope(x, y, n_resamples=1000, seed=0), 5),
-        ("break date profile", "100 candidates x 500 points", "< 50 ms",
-         lambda: S.break_date_profile(x, y, np.linspace(X_2018 + 100, X_2022 - 100, 100)), 20),
-        ("Poisson-binomial pmf", "3000 systems", "",
-         lambda: S.poisson_binomial_pmf(rng.uniform(0, 1, 3000)), 5),
-        ("one trend vs two clusters (EM, 12 starts)", "129 points", "",
-         lambda: S.compare_one_trend_vs_two_clusters(x[one_line], y[one_line], seed=0), 3),
+        (
+            "exact gap probability P(K<=0)",
+            "100 systems",
+            "< 10 ms",
+            lambda: S.poisson_binomial_cdf(S.gap_probabilities(fit, x_test, 2e10, 7e10), 0),
+            20,
+        ),
+        (
+            "Monte Carlo P(K<=0)",
+            "1,000,000 sims x 100 systems",
+            "< 1 s",
+            lambda: S.monte_carlo_cdf(p, 0, n_sims=1_000_000, seed=0),
+            3,
+        ),
+        (
+            "bootstrap slope (jitter)",
+            "1000 resamples x 500 points",
+            "few ms",
+            lambda: S.bootstrap_slope(x, y, n_resamples=1000, seed=0),
+            5,
+        ),
+        (
+            "break date profile",
+            "100 candidates x 500 points",
+            "< 50 ms",
+            lambda: S.break_date_profile(x, y, np.linspace(X_2018 + 100, X_2022 - 100, 100)),
+            20,
+        ),
+        ("Poisson-binomial pmf", "3000 systems", "", lambda: S.poisson_binomial_pmf(rng.uniform(0, 1, 3000)), 5),
+        (
+            "one trend vs two clusters (EM, 12 starts)",
+            "129 points",
+            "",
+            lambda: S.compare_one_trend_vs_two_clusters(x[one_line], y[one_line], seed=0),
+            3,
+        ),
     ]
     print("| task | size | best time | target | peak memory (traced) |")
     print("|---|---|---|---|---|")

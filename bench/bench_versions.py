@@ -17,8 +17,9 @@ MLSIZES = str(Path(sys.executable).parent / "mlsizes")  # the environment runnin
 
 
 def main() -> None:
-    releases = json.loads(subprocess.run([MLSIZES, "versions", "--json"], cwd=ROOT, capture_output=True,
-                                         text=True, check=True).stdout)
+    releases = json.loads(
+        subprocess.run([MLSIZES, "versions", "--json"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    )
     first, newest = releases[0]["version"], releases[-1]["version"]
     print(f"| command ({len(releases)} releases) | median s of 5 | target s |")
     print("|---|---|---|")

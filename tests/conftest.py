@@ -1,6 +1,7 @@
 """Shared test setup: where the project's real files are, and a quiet, isolated DVC environment."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,26 @@ def commit_all(repo, message):
 
 
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A temporary project for contributing (add-model, validate): the real schemas, params and curated table,
+    and an empty contributions folder."""
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "schemas", root / "schemas")
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / name, root / name)
+    (root / "data" / "curated").mkdir(parents=True)
+    shutil.copy(ROOT / "data" / "curated" / "models.csv", root / "data" / "curated" / "models.csv")
+    folder = root / "data" / "raw" / "contributions"
+    folder.mkdir(parents=True)
+    (folder / "README.md").write_text("Contributions.\n")
+    monkeypatch.setenv("MLSIZES_ROOT", str(root))
+    monkeypatch.chdir(tmp_path)
+    return root
+
+
+def contributions_dir(root: Path) -> Path:
+    """The contributions folder of a project."""
+    return root / "data" / "raw" / "contributions"

@@ -11,7 +11,6 @@ import os
 import pty
 import random
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,8 +21,8 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import RAW, ROOT
 
+from conftest import RAW, ROOT, contributions_dir
 from mlsizes import add_model, contribution_files, curate
 from mlsizes.cli import main
 from mlsizes.paths import Paths
@@ -31,31 +30,22 @@ from mlsizes.paths import Paths
 MLSIZES = str(Path(sys.executable).parent / "mlsizes")
 SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"
 HEAVY_MODULES = {"great_expectations", "dvc", "matplotlib"}
-VALID = {"--name": "Test Model 7B", "--organization": "Test Lab", "--domain": "Language", "--date": "2024-04-18",
-         "--parameters": "7B", "--source": "https://testlab.dev/test-model-7b"}
-CORRECT = ["--correct", "gpt-3-175b-davinci", "--reason", "Table D.1 of the paper",
-           "--source", "https://arxiv.org/abs/2005.14165"]
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    """A temporary project: the real schemas, params and curated table, and an empty contributions folder."""
-    root = tmp_path / "project"
-    shutil.copytree(ROOT / "schemas", root / "schemas")
-    for name in ("dvc.yaml", "params.yaml"):
-        shutil.copy(ROOT / name, root / name)
-    (root / "data" / "curated").mkdir(parents=True)
-    shutil.copy(ROOT / "data" / "curated" / "models.csv", root / "data" / "curated" / "models.csv")
-    folder = root / "data" / "raw" / "contributions"
-    folder.mkdir(parents=True)
-    (folder / "README.md").write_text("Contributions.\n")
-    monkeypatch.setenv("MLSIZES_ROOT", str(root))
-    monkeypatch.chdir(tmp_path)
-    return root
-
-
-def contributions_dir(root: Path) -> Path:
-    return root / "data" / "raw" / "contributions"
+VALID = {
+    "--name": "Test Model 7B",
+    "--organization": "Test Lab",
+    "--domain": "Language",
+    "--date": "2024-04-18",
+    "--parameters": "7B",
+    "--source": "https://testlab.dev/test-model-7b",
+}
+CORRECT = [
+    "--correct",
+    "gpt-3-175b-davinci",
+    "--reason",
+    "Table D.1 of the paper",
+    "--source",
+    "https://arxiv.org/abs/2005.14165",
+]
 
 
 def model_args(**overrides: str | None) -> list[str]:
@@ -74,25 +64,39 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 
 def run(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([MLSIZES, *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
-                          timeout=120, **kwargs)
+    return subprocess.run(
+        [MLSIZES, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120, **kwargs
+    )
 
 
 # --- parsing: the values a person types -------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("70B", 7e10), ("70b", 7e10), ("1.2T", 1.2e12), ("340M", 3.4e8), ("175,000,000,000", 1.75e11),
-    ("1.75e11", 1.75e11), ("7e10", 7e10), (" 41.1B ", 4.11e10),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("70B", 7e10),
+        ("70b", 7e10),
+        ("1.2T", 1.2e12),
+        ("340M", 3.4e8),
+        ("175,000,000,000", 1.75e11),
+        ("1.75e11", 1.75e11),
+        ("7e10", 7e10),
+        (" 41.1B ", 4.11e10),
+    ],
+)
 def test_parameter_spellings(text, expected):
     assert contribution_files.parse_field("parameters", text)["parameters"] == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("text, iso, precision, stored", [
-    ("2024-04-18", "2024-04-18", "day", "2024-04-18"),
-    ("2024-04", "2024-04-15", "month", "2024-04"),
-    ("2024", "2024-07-01", "year", "2024"),
-])
+@pytest.mark.parametrize(
+    "text, iso, precision, stored",
+    [
+        ("2024-04-18", "2024-04-18", "day", "2024-04-18"),
+        ("2024-04", "2024-04-15", "month", "2024-04"),
+        ("2024", "2024-07-01", "year", "2024"),
+    ],
+)
 def test_dates_keep_their_precision_in_the_file_and_the_record(project, text, iso, precision, stored):
     result = invoke("add-model", *model_args(date=text), "--json")
     assert result.exit_code == 0, result.output
@@ -126,15 +130,22 @@ def test_as_of_comes_from_params_top_level_then_analysis_then_snapshot(tmp_path)
 
 # --- adding a model ----------------------------------------------------------------------------------------
 
+
 def test_add_model_writes_one_file_named_by_id_and_prints_id_and_path(project):
     result = invoke("add-model", *model_args(parameters="175,000,000,000"))
     assert result.exit_code == 0, result.output
     path = contributions_dir(project) / "test-model-7b.yaml"
     assert "test-model-7b" in result.stdout and str(path.relative_to(Path.cwd())) in result.stdout
     data = yaml.safe_load(path.read_text())
-    assert data == {"id": "test-model-7b", "name": "Test Model 7B", "organization": "Test Lab",
-                    "domains": "Language", "publication_date": "2024-04-18", "parameters": 175_000_000_000,
-                    "link": "https://testlab.dev/test-model-7b"}
+    assert data == {
+        "id": "test-model-7b",
+        "name": "Test Model 7B",
+        "organization": "Test Lab",
+        "domains": "Language",
+        "publication_date": "2024-04-18",
+        "parameters": 175_000_000_000,
+        "link": "https://testlab.dev/test-model-7b",
+    }
     assert invoke("validate").exit_code == 0
 
 
@@ -167,7 +178,12 @@ def test_json_output_of_success_and_of_an_error(project):
     bad = invoke("add-model", *model_args(name="Other 1B", parameters="lots"), "--json")
     assert bad.exit_code == 1
     assert json.loads(bad.stdout) | {"message": None, "errors": None} == {
-        "ok": False, "field": "parameters", "code": "unparseable_parameters", "message": None, "errors": None}
+        "ok": False,
+        "field": "parameters",
+        "code": "unparseable_parameters",
+        "message": None,
+        "errors": None,
+    }
     assert [error["code"] for error in json.loads(bad.stdout)["errors"]] == ["unparseable_parameters"]
 
 
@@ -201,10 +217,18 @@ BAD_INPUTS = [
     ("unknown option", [*model_args(), "--bogus"], 2, "--bogus"),
     ("option without value", [*model_args(), "--parameters"], 2, "--parameters"),
     ("correct nothing", CORRECT, 2, "--correct"),
-    ("correct without reason", ["--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--source",
-                                "https://arxiv.org/abs/2005.14165"], 2, "--reason"),
-    ("correct without source", ["--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--reason", "stated in the model card"],
-     2, "--source"),
+    (
+        "correct without reason",
+        ["--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--source", "https://arxiv.org/abs/2005.14165"],
+        2,
+        "--reason",
+    ),
+    (
+        "correct without source",
+        ["--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--reason", "stated in the model card"],
+        2,
+        "--source",
+    ),
     ("reason without correct", [*model_args(), "--reason", "because"], 2, "--reason"),
     ("force-new with correct", [*CORRECT, "--parameters", "175B", "--force-new"], 2, "--force-new"),
     ("root missing", [*model_args(), "--root", "/no/such/folder"], 2, "--root"),
@@ -248,23 +272,105 @@ BAD_INPUTS = [
     ("compute text", [*model_args(), "--training-compute", "lots"], 1, "training_compute_flop"),
     ("id taken upstream", model_args(name="GPT-3 175B (davinci)"), 1, "name"),
     ("likely duplicate by name", model_args(name="gpt3 175b", organization="OpenAI"), 1, "name"),
-    ("likely duplicate by release", model_args(name="Llama Three Seventy", organization="Meta AI",
-                                               date="2024-04-18", parameters="70B"), 1, "name"),
-    ("correct unknown id", ["--correct", "no-such-model", "--parameters", "1B", "--reason", "stated in the model card", "--source",
-                            "https://testlab.dev"], 1, "correct"),
-    ("correct path traversal", ["--correct", "../../etc/passwd", "--parameters", "1B", "--reason", "stated in the model card",
-                                "--source", "https://testlab.dev"], 1, "correct"),
-    ("correct hidden file", ["--correct", ".hidden", "--parameters", "1B", "--reason", "stated in the model card", "--source",
-                             "https://testlab.dev"], 1, "correct"),
-    ("correct upper case id", ["--correct", "GPT-3", "--parameters", "1B", "--reason", "stated in the model card", "--source",
-                               "https://testlab.dev"], 1, "correct"),
+    (
+        "likely duplicate by release",
+        model_args(name="Llama Three Seventy", organization="Meta AI", date="2024-04-18", parameters="70B"),
+        1,
+        "name",
+    ),
+    (
+        "correct unknown id",
+        [
+            "--correct",
+            "no-such-model",
+            "--parameters",
+            "1B",
+            "--reason",
+            "stated in the model card",
+            "--source",
+            "https://testlab.dev",
+        ],
+        1,
+        "correct",
+    ),
+    (
+        "correct path traversal",
+        [
+            "--correct",
+            "../../etc/passwd",
+            "--parameters",
+            "1B",
+            "--reason",
+            "stated in the model card",
+            "--source",
+            "https://testlab.dev",
+        ],
+        1,
+        "correct",
+    ),
+    (
+        "correct hidden file",
+        [
+            "--correct",
+            ".hidden",
+            "--parameters",
+            "1B",
+            "--reason",
+            "stated in the model card",
+            "--source",
+            "https://testlab.dev",
+        ],
+        1,
+        "correct",
+    ),
+    (
+        "correct upper case id",
+        [
+            "--correct",
+            "GPT-3",
+            "--parameters",
+            "1B",
+            "--reason",
+            "stated in the model card",
+            "--source",
+            "https://testlab.dev",
+        ],
+        1,
+        "correct",
+    ),
     ("correct bad parameters", [*CORRECT, "--parameters", "abc"], 1, "parameters"),
     ("correct zero parameters", [*CORRECT, "--parameters", "0"], 1, "parameters"),
     ("correct future date", [*CORRECT, "--date", "2099-01-01"], 1, "publication_date"),
-    ("correct bad source", ["--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--reason", "stated in the model card",
-                            "--source", "not a url"], 1, "link"),
-    ("correct blank reason", ["--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--reason", "  ",
-                              "--source", "https://arxiv.org/abs/2005.14165"], 1, "reason"),
+    (
+        "correct bad source",
+        [
+            "--correct",
+            "gpt-3-175b-davinci",
+            "--parameters",
+            "175B",
+            "--reason",
+            "stated in the model card",
+            "--source",
+            "not a url",
+        ],
+        1,
+        "link",
+    ),
+    (
+        "correct blank reason",
+        [
+            "--correct",
+            "gpt-3-175b-davinci",
+            "--parameters",
+            "175B",
+            "--reason",
+            "  ",
+            "--source",
+            "https://arxiv.org/abs/2005.14165",
+        ],
+        1,
+        "reason",
+    ),
 ]
 
 
@@ -272,10 +378,10 @@ def test_the_corpus_is_large_enough():
     assert len(BAD_INPUTS) >= 40
 
 
-@pytest.mark.parametrize("args, exit_code, names", [case[1:] for case in BAD_INPUTS],
-                         ids=[case[0] for case in BAD_INPUTS])
-def test_bad_input_is_one_line_naming_the_field_with_its_exit_code_and_writes_nothing(project, args, exit_code,
-                                                                                     names):
+@pytest.mark.parametrize(
+    "args, exit_code, names", [case[1:] for case in BAD_INPUTS], ids=[case[0] for case in BAD_INPUTS]
+)
+def test_bad_input_is_one_line_naming_the_field_with_its_exit_code_and_writes_nothing(project, args, exit_code, names):
     before = tree(contributions_dir(project))
     result = invoke("add-model", *args)
     assert result.exit_code == exit_code, result.output
@@ -288,31 +394,58 @@ def test_bad_input_is_one_line_naming_the_field_with_its_exit_code_and_writes_no
 
 # --- corrections -------------------------------------------------------------------------------------------
 
+
 def test_a_correction_overrides_only_its_fields_and_merges_with_earlier_ones(project):
     first = invoke("add-model", *CORRECT, "--parameters", "175B")
     assert first.exit_code == 0, first.output
-    second = invoke("add-model", "--correct", "gpt-3-175b-davinci", "--date", "2020-05", "--reason",
-                    "month of the arXiv version", "--source", "https://arxiv.org/abs/2005.14165", "--json")
+    second = invoke(
+        "add-model",
+        "--correct",
+        "gpt-3-175b-davinci",
+        "--date",
+        "2020-05",
+        "--reason",
+        "month of the arXiv version",
+        "--source",
+        "https://arxiv.org/abs/2005.14165",
+        "--json",
+    )
     assert second.exit_code == 0, second.output
     record = json.loads(second.stdout)["record"]
-    assert (record["parameters"], record["publication_date"], record["date_precision"]) == (1.75e11, "2020-05-15",
-                                                                                           "month")
+    assert (record["parameters"], record["publication_date"], record["date_precision"]) == (
+        1.75e11,
+        "2020-05-15",
+        "month",
+    )
     assert record["name"] == "GPT-3 175B (davinci)" and record["organization"] == "OpenAI"
     source = "contribution:corrections/gpt-3-175b-davinci.yaml"
     assert record["field_sources"] == f"parameters={source};publication_date={source}"
     data = yaml.safe_load((contributions_dir(project) / "corrections" / "gpt-3-175b-davinci.yaml").read_text())
-    assert data["fields"]["parameters"] == {"value": 175_000_000_000, "reason": "Table D.1 of the paper",
-                                            "link": "https://arxiv.org/abs/2005.14165"}
+    assert data["fields"]["parameters"] == {
+        "value": 175_000_000_000,
+        "reason": "Table D.1 of the paper",
+        "link": "https://arxiv.org/abs/2005.14165",
+    }
 
 
 def test_a_contributed_model_can_be_corrected(project):
     assert invoke("add-model", *model_args()).exit_code == 0
-    result = invoke("add-model", "--correct", "test-model-7b", "--parameters", "6.7B", "--reason", "model card",
-                    "--source", "https://testlab.dev/card")
+    result = invoke(
+        "add-model",
+        "--correct",
+        "test-model-7b",
+        "--parameters",
+        "6.7B",
+        "--reason",
+        "model card",
+        "--source",
+        "https://testlab.dev/card",
+    )
     assert result.exit_code == 0, result.output
 
 
 # --- the curate stage -------------------------------------------------------------------------------------
+
 
 def write_yaml(path: Path, data) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -324,20 +457,39 @@ def test_curate_includes_contributions_applies_corrections_and_accounts_for_ever
     folder = contributions_dir(project)
     assert invoke("add-model", *model_args()).exit_code == 0
     assert invoke("add-model", *CORRECT, "--parameters", "175B").exit_code == 0
-    write_yaml(folder / "corrections" / "vanished-model.yaml",
-               {"correct": "vanished-model", "fields": {"parameters": {
-                   "value": 5, "reason": "stated in the model card", "link": "https://testlab.dev"}}})
+    write_yaml(
+        folder / "corrections" / "vanished-model.yaml",
+        {
+            "correct": "vanished-model",
+            "fields": {"parameters": {"value": 5, "reason": "stated in the model card", "link": "https://testlab.dev"}},
+        },
+    )
     write_yaml(folder / "broken.yaml", "id: broken\nname: [unclosed\n")
-    write_yaml(folder / "llama-3-70b.yaml", {
-        "id": "llama-3-70b", "name": "Llama 3 70B", "organization": "Meta AI", "domains": "Language",
-        "publication_date": "2024-04-18", "parameters": "70B", "link": "https://ai.meta.com/blog/meta-llama-3/"})
+    write_yaml(
+        folder / "llama-3-70b.yaml",
+        {
+            "id": "llama-3-70b",
+            "name": "Llama 3 70B",
+            "organization": "Meta AI",
+            "domains": "Language",
+            "publication_date": "2024-04-18",
+            "parameters": "70B",
+            "link": "https://ai.meta.com/blog/meta-llama-3/",
+        },
+    )
     write_yaml(folder / "misnamed.yml", {"id": "misnamed"})
-    result = curate.run(Paths.at(tmp_path).with_curated_dir(tmp_path / "out").replace(contributions_dir=folder),
-                        SNAPSHOT, with_contributions=True)
+    result = curate.run(
+        Paths.at(tmp_path).with_curated_dir(tmp_path / "out").replace(contributions_dir=folder),
+        SNAPSHOT,
+        with_contributions=True,
+    )
     models, rejected, metrics = result.models.set_index("id"), result.rejected, result.metrics
     added = models.loc["test-model-7b"]
     assert (added["source"], added["link"], added["parameters"]) == (
-        "contribution:test-model-7b.yaml", "https://testlab.dev/test-model-7b", 7e9)
+        "contribution:test-model-7b.yaml",
+        "https://testlab.dev/test-model-7b",
+        7e9,
+    )
     corrected = models.loc["gpt-3-175b-davinci"]
     assert corrected["parameters"] == 1.75e11 and corrected["source"].startswith("epoch:")
     assert corrected["field_sources"] == "parameters=contribution:corrections/gpt-3-175b-davinci.yaml"
@@ -353,11 +505,29 @@ def test_curate_includes_contributions_applies_corrections_and_accounts_for_ever
 
 
 def test_curate_rejects_contributions_dated_after_as_of(project, tmp_path):
-    write_yaml(contributions_dir(project) / "late-model.yaml",
-               {"id": "late-model", "name": "Late Model", "organization": "Lab", "domains": "Language",
-                "publication_date": "2026-06-01", "parameters": "1B", "link": "https://testlab.dev"})
-    result = invoke("curate", str(SNAPSHOT), "--out", str(tmp_path / "out"), "--contributions",
-                    str(contributions_dir(project)), "--as-of", "2026-03-10", "--json")
+    write_yaml(
+        contributions_dir(project) / "late-model.yaml",
+        {
+            "id": "late-model",
+            "name": "Late Model",
+            "organization": "Lab",
+            "domains": "Language",
+            "publication_date": "2026-06-01",
+            "parameters": "1B",
+            "link": "https://testlab.dev",
+        },
+    )
+    result = invoke(
+        "curate",
+        str(SNAPSHOT),
+        "--out",
+        str(tmp_path / "out"),
+        "--contributions",
+        str(contributions_dir(project)),
+        "--as-of",
+        "2026-03-10",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["rejected_by_reason"]["date_after_as_of"] == 1
 
@@ -370,29 +540,56 @@ def test_the_pipeline_curates_the_contributions_folder():
 
 # --- validate ----------------------------------------------------------------------------------------------
 
+
 def test_validate_reports_each_invalid_file_and_exits_1(project):
     folder = contributions_dir(project)
     assert invoke("add-model", *model_args()).exit_code == 0
-    write_yaml(folder / "bad-params.yaml", {"id": "bad-params", "name": "Bad Params", "organization": "Lab",
-                                            "domains": "Language", "publication_date": "2024-01-01",
-                                            "parameters": -3, "link": "https://testlab.dev"})
+    write_yaml(
+        folder / "bad-params.yaml",
+        {
+            "id": "bad-params",
+            "name": "Bad Params",
+            "organization": "Lab",
+            "domains": "Language",
+            "publication_date": "2024-01-01",
+            "parameters": -3,
+            "link": "https://testlab.dev",
+        },
+    )
     write_yaml(folder / "escape.yaml", {"id": "../escape", "name": "Escape"})
     write_yaml(folder / "evil.yaml", "!!python/object/apply:os.system ['touch pwned']\n")
-    write_yaml(folder / "corrections" / "gone.yaml", {"correct": "gone", "fields": {
-        "parameters": {"value": "1B", "reason": "stated in the model card", "link": "https://testlab.dev"}}})
+    write_yaml(
+        folder / "corrections" / "gone.yaml",
+        {
+            "correct": "gone",
+            "fields": {
+                "parameters": {"value": "1B", "reason": "stated in the model card", "link": "https://testlab.dev"}
+            },
+        },
+    )
     write_yaml(folder / ".hidden.yaml", "not: [valid\n")
     result = invoke("validate")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[-1] == "1 of 6 contribution files valid"
     problems = "\n".join(lines[:-1])
-    for expected in ("bad-params.yaml: parameters:", "escape.yaml: id:", "evil.yaml: file:",
-                     "gone.yaml: correct:", ".hidden.yaml: file:"):
+    for expected in (
+        "bad-params.yaml: parameters:",
+        "escape.yaml: id:",
+        "evil.yaml: file:",
+        "gone.yaml: correct:",
+        ".hidden.yaml: file:",
+    ):
         assert expected in problems
     assert not (Path.cwd() / "pwned").exists()
     report = json.loads(invoke("validate", "--json").stdout)
     assert not report["ok"] and {f["code"] for f in report["files"] if not f["ok"]} == {
-        "invalid_parameters", "invalid_id", "yaml_tag", "correction_target_missing", "hidden_file"}
+        "invalid_parameters",
+        "invalid_id",
+        "yaml_tag",
+        "correction_target_missing",
+        "hidden_file",
+    }
     assert invoke("validate", str(folder / "test-model-7b.yaml")).exit_code == 0
 
 
@@ -408,6 +605,7 @@ def test_validate_a_missing_path_is_a_usage_error(project):
 
 # --- terminals ---------------------------------------------------------------------------------------------
 
+
 def _read_until(fd: int, text: str, timeout: float = 30) -> str:
     seen, deadline = "", time.monotonic() + timeout
     while text not in seen:
@@ -420,8 +618,9 @@ def _read_until(fd: int, text: str, timeout: float = 30) -> str:
 
 def test_on_a_terminal_missing_fields_are_asked_for_with_the_vocabulary(project):
     main_fd, child_fd = pty.openpty()
-    proc = subprocess.Popen([MLSIZES, "add-model"], stdin=child_fd, stdout=child_fd, stderr=child_fd,
-                            env=os.environ.copy())
+    proc = subprocess.Popen(
+        [MLSIZES, "add-model"], stdin=child_fd, stdout=child_fd, stderr=child_fd, env=os.environ.copy()
+    )
     os.close(child_fd)
     try:
         for prompt, answer in [("Name", "Prompted Model 3B"), ("Organization", "Prompt Lab")]:
@@ -432,8 +631,11 @@ def test_on_a_terminal_missing_fields_are_asked_for_with_the_vocabulary(project)
         os.write(main_fd, b"Langauge\n")
         _read_until(main_fd, "did you mean 'Language'")
         os.write(main_fd, b"Language\n")
-        for prompt, answer in [("Publication date", "2024-05"), ("Parameters", "3B"),
-                               ("Source URL", "https://testlab.dev/prompted")]:
+        for prompt, answer in [
+            ("Publication date", "2024-05"),
+            ("Parameters", "3B"),
+            ("Source URL", "https://testlab.dev/prompted"),
+        ]:
             _read_until(main_fd, prompt)
             os.write(main_fd, f"{answer}\n".encode())
         _read_until(main_fd, "added prompted-model-3b")
@@ -452,9 +654,17 @@ def test_without_a_terminal_missing_fields_are_an_error_not_a_hang(project):
 
 # --- concurrency and interruption --------------------------------------------------------------------------
 
+
 def test_four_concurrent_writers_of_different_models_leave_four_valid_files(project):
-    procs = [subprocess.Popen([MLSIZES, "add-model", *model_args(name=f"Parallel Model {i}", parameters=f"{i}1B")],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(4)]
+    procs = [
+        subprocess.Popen(
+            [MLSIZES, "add-model", *model_args(name=f"Parallel Model {i}", parameters=f"{i}1B")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
     outcomes = [(proc.wait(timeout=120), proc.stderr.read()) for proc in procs]
     assert all(code == 0 for code, _ in outcomes), outcomes
     files = sorted(p.name for p in contributions_dir(project).glob("*.yaml"))
@@ -463,8 +673,15 @@ def test_four_concurrent_writers_of_different_models_leave_four_valid_files(proj
 
 
 def test_two_concurrent_writers_of_the_same_model_leave_one_file_and_a_clear_error(project):
-    procs = [subprocess.Popen([MLSIZES, "add-model", *model_args(parameters=size)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for size in ("7B", "8B")]
+    procs = [
+        subprocess.Popen(
+            [MLSIZES, "add-model", *model_args(parameters=size)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for size in ("7B", "8B")
+    ]
     outcomes = sorted((proc.wait(timeout=120), proc.stderr.read()) for proc in procs)
     assert [code for code, _ in outcomes] == [0, 1]
     assert "already exists" in outcomes[1][1] and len(outcomes[1][1].splitlines()) == 1
@@ -508,8 +725,11 @@ main()
 
 def test_a_writer_killed_mid_write_leaves_no_file_and_the_next_writer_cleans_up(project):
     folder = contributions_dir(project)
-    proc = subprocess.Popen([sys.executable, "-c", PAUSED_MID_WRITE, "add-model", *model_args()],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PAUSED_MID_WRITE, "add-model", *model_args()],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _wait_for(lambda: any(folder.glob(".*.tmp")))
     partial = next(folder.glob(".*.tmp")).read_text()
     proc.send_signal(signal.SIGKILL)
@@ -529,8 +749,11 @@ def test_writers_killed_at_random_moments_never_leave_a_partial_file(project):
     started = []
     for i in range(6):
         started.append(f"killed-model-{i}.yaml")
-        proc = subprocess.Popen([MLSIZES, "add-model", *model_args(name=f"Killed Model {i}")],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [MLSIZES, "add-model", *model_args(name=f"Killed Model {i}")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.0, 1.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
@@ -542,15 +765,19 @@ def test_writers_killed_at_random_moments_never_leave_a_partial_file(project):
 
 # --- the fast paths import no heavy library (their timings are in bench/bench_cli.py) ---
 
+
 def _imported_by(args: list[str]) -> set[str]:
-    code = ("import sys\nfrom mlsizes.cli import main\nsys.argv = ['mlsizes', *sys.argv[1:]]\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)")
+    code = (
+        "import sys\nfrom mlsizes.cli import main\nsys.argv = ['mlsizes', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)"
+    )
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
     return set(proc.stderr.splitlines()[-1].split())
 
 
-@pytest.mark.parametrize("args", [["--help"], ["add-model", *model_args()], ["validate"]],
-                         ids=["help", "add-model", "validate"])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["add-model", *model_args()], ["validate"]], ids=["help", "add-model", "validate"]
+)
 def test_fast_commands_import_no_heavy_library(project, args):
     assert not _imported_by(args) & HEAVY_MODULES

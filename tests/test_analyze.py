@@ -12,11 +12,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from conftest import RAW, ROOT
 from mlsizes import analyze, cli, curate, stats
 from mlsizes.files import rounded
 from mlsizes.settings import AnalysisParams, Settings
-
-from conftest import RAW, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -26,19 +25,25 @@ def params() -> AnalysisParams:
     return dataclasses.replace(full, n_bootstrap=100, n_simulations=20_000)
 
 
-def synthetic_models(n: int = 200, slope_oom_per_year: float = 0.5, sd: float = 0.3, seed: int = 1,
-                     domains: str = "Language") -> pd.DataFrame:
+def synthetic_models(
+    n: int = 200, slope_oom_per_year: float = 0.5, sd: float = 0.3, seed: int = 1, domains: str = "Language"
+) -> pd.DataFrame:
     """A curated-shaped table whose log10 sizes follow a known line with normal noise."""
     rng = np.random.default_rng(seed)
     days = np.sort(rng.uniform(0, 8 * 365, n))
     dates = pd.Timestamp("2010-01-01") + pd.to_timedelta(days.round(), unit="D")
     log10 = 6 + slope_oom_per_year * days / 365 + rng.normal(0, sd, n)
-    return pd.DataFrame({
-        "id": [f"m{i}" for i in range(n)], "name": [f"M{i}" for i in range(n)],
-        "domains": domains, "primary_domain": domains.split(",")[0],
-        "publication_date": dates.strftime("%Y-%m-%d"), "parameters": 10.0**log10,
-        "source": "epoch:synthetic",
-    })
+    return pd.DataFrame(
+        {
+            "id": [f"m{i}" for i in range(n)],
+            "name": [f"M{i}" for i in range(n)],
+            "domains": domains,
+            "primary_domain": domains.split(",")[0],
+            "publication_date": dates.strftime("%Y-%m-%d"),
+            "parameters": 10.0**log10,
+            "source": "epoch:synthetic",
+        }
+    )
 
 
 def write_curated(models: pd.DataFrame, path: Path) -> Path:
@@ -84,8 +89,14 @@ def test_selection_drops_missing_sizes_and_future_dates(params):
 
 
 def test_membership_rule(params):
-    models = pd.concat([synthetic_models(n=3, domains="Language,Vision"), synthetic_models(n=2, domains="Speech"),
-                        synthetic_models(n=1, domains="Vision")], ignore_index=True)
+    models = pd.concat(
+        [
+            synthetic_models(n=3, domains="Language,Vision"),
+            synthetic_models(n=2, domains="Speech"),
+            synthetic_models(n=1, domains="Vision"),
+        ],
+        ignore_index=True,
+    )
     models["id"] = [f"m{i}" for i in range(len(models))]
     any_rule = analyze.select_systems(models, params)
     assert (any_rule["in_language"].sum(), any_rule["in_vision"].sum(), any_rule["in_other"].sum()) == (3, 4, 2)
@@ -103,10 +114,13 @@ def _language_2018_2022(snapshot: str, params) -> pd.DataFrame:
     return systems[window]
 
 
-@pytest.mark.parametrize(("snapshot", "strict_names"), [
-    ("epoch_pcd_2022-06-30", []),
-    ("epoch_notable_ai_models_2026-03-10", ["AlphaCode", "M4-50B", "NLLB", "PLUG"]),
-])
+@pytest.mark.parametrize(
+    ("snapshot", "strict_names"),
+    [
+        ("epoch_pcd_2022-06-30", []),
+        ("epoch_notable_ai_models_2026-03-10", ["AlphaCode", "M4-50B", "NLLB", "PLUG"]),
+    ],
+)
 def test_strict_and_inclusive_bounds_on_real_snapshots(snapshot, strict_names, params):
     language = _language_2018_2022(snapshot, params)
     strict = stats.in_gap(language["parameters"], params.gap_lower, params.gap_upper, inclusive=False)
@@ -122,19 +136,24 @@ def test_strict_and_inclusive_bounds_on_real_snapshots(snapshot, strict_names, p
 def test_sliding_windows_stop_at_as_of(params):
     windows = analyze.sliding_windows(dataclasses.replace(params, as_of=dt.date(2024, 6, 1)))
     assert [(s.year, e.isoformat()) for s, e in windows] == [
-        (2020, "2022-12-31"), (2021, "2023-12-31"), (2022, "2024-06-01")]
+        (2020, "2022-12-31"),
+        (2021, "2023-12-31"),
+        (2022, "2024-06-01"),
+    ]
 
 
 def test_two_runs_are_byte_identical_and_cli_works(tmp_path, params):
     curated = write_curated(synthetic_models(n=300, slope_oom_per_year=0.8, sd=0.8, seed=3), tmp_path / "m.csv")
     params_file = tmp_path / "params.yaml"
     text = (ROOT / "params.yaml").read_text()
-    params_file.write_text(text.replace("n_bootstrap: 1000", "n_bootstrap: 50")
-                           .replace("n_simulations: 1000000", "n_simulations: 10000"))
+    params_file.write_text(
+        text.replace("n_bootstrap: 1000", "n_bootstrap: 50").replace("n_simulations: 1000000", "n_simulations: 10000")
+    )
     runner = CliRunner()
     for out in ("a", "b"):
-        result = runner.invoke(cli.main, ["analyze", str(curated), "--out", str(tmp_path / out),
-                                          "--params", str(params_file), "--json"])
+        result = runner.invoke(
+            cli.main, ["analyze", str(curated), "--out", str(tmp_path / out), "--params", str(params_file), "--json"]
+        )
         assert result.exit_code == 0, result.output
     files = ["trends.json", "gap.json", *(f"plots/{name}" for name in analyze.PLOT_FILES)]
     for name in files:
@@ -144,4 +163,7 @@ def test_two_runs_are_byte_identical_and_cli_works(tmp_path, params):
 
 def test_rounding_removes_float_noise():
     assert rounded({"a": [0.1 + 0.2, float("nan")], "b": np.float64(1 / 3), "c": True}) == {
-        "a": [0.3, None], "b": 0.333333, "c": True}
+        "a": [0.3, None],
+        "b": 0.333333,
+        "c": True,
+    }

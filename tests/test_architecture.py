@@ -34,7 +34,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         state[module] = "open"
         for target in sorted(graph.get(module, ())):
             if state.get(target) == "open":
-                return trail[trail.index(target):] + [target]
+                return trail[trail.index(target) :] + [target]
             if target not in state and (found := visit(target, [*trail, target])):
                 return found
         state[module] = "done"
@@ -57,10 +57,17 @@ def test_cycle_finder_finds_a_cycle():
 
 
 def test_click_only_in_the_cli():
-    users = [path.name for path in MODULES if "click" in {
-        (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else a.name.split(".")[0]
-        for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, (ast.Import, ast.ImportFrom))
-        for a in (node.names if isinstance(node, ast.Import) else [node])}]
+    users = [
+        path.name
+        for path in MODULES
+        if "click"
+        in {
+            (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else a.name.split(".")[0]
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for a in (node.names if isinstance(node, ast.Import) else [node])
+        }
+    ]
     assert users == ["cli.py"]
 
 
@@ -95,7 +102,11 @@ def _code(path: Path) -> str:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value,
-                                                                                               ast.Constant):
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+        ):
             node.body = body[1:] or [ast.Pass()]
     return ast.unparse(tree)

@@ -31,14 +31,17 @@ def test_pandera_report_names_record_and_field(models):
     assert (bad.loc[4, "id"], "publication_date") in found
 
 
-@pytest.mark.parametrize("breakage, failing", [
-    (lambda m: m.head(50), "expect_table_row_count_to_be_between"),
-    (lambda m: pd.concat([m, m.head(1)]), "expect_column_values_to_be_unique"),
-    (lambda m: m.assign(parameters=None), "expect_column_values_to_not_be_null"),
-    (lambda m: m.assign(parameters=m["parameters"] * 1e9), "expect_column_values_to_be_between"),
-    (lambda m: m.assign(primary_domain="Astrology"), "expect_column_values_to_be_in_set"),
-    (lambda m: m.assign(publication_date="1900-01-01"), "expect_column_values_to_be_between"),
-])
+@pytest.mark.parametrize(
+    "breakage, failing",
+    [
+        (lambda m: m.head(50), "expect_table_row_count_to_be_between"),
+        (lambda m: pd.concat([m, m.head(1)]), "expect_column_values_to_be_unique"),
+        (lambda m: m.assign(parameters=None), "expect_column_values_to_not_be_null"),
+        (lambda m: m.assign(parameters=m["parameters"] * 1e9), "expect_column_values_to_be_between"),
+        (lambda m: m.assign(primary_domain="Astrology"), "expect_column_values_to_be_in_set"),
+        (lambda m: m.assign(publication_date="1900-01-01"), "expect_column_values_to_be_between"),
+    ],
+)
 def test_expectation_suite_catches_broken_datasets(models, breakage, failing):
     results = check.run_expectations(breakage(models).reset_index(drop=True), docs_dir=None)
     assert not results["success"]

@@ -17,11 +17,11 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_add_model import (CORRECT, SNAPSHOT, contributions_dir, invoke, model_args, project,  # noqa: F401
-                             tree, write_yaml)
 
+from conftest import contributions_dir
 from mlsizes import add_model, contribution_files, curate, untrusted
 from mlsizes.paths import Paths
+from test_add_model import CORRECT, SNAPSHOT, invoke, model_args, tree, write_yaml
 
 AS_OF = add_model.read_as_of(Paths.at(Path(__file__).resolve().parents[1]))
 VALID_FILE = """\
@@ -57,7 +57,9 @@ def validate_lines(*paths: str) -> tuple[int, list[str]]:
 
 def codes_of(path: Path) -> list[str]:
     try:
-        row = contribution_files.parse_record(contribution_files.read(path), path, contribution_files.source_of(path), AS_OF)
+        row = contribution_files.parse_record(
+            contribution_files.read(path), path, contribution_files.source_of(path), AS_OF
+        )
     except untrusted.Invalid as problem:
         return [error.code for error in problem.errors]
     return [] if row else ["?"]
@@ -83,18 +85,27 @@ CRASHES = [
 def test_a_file_that_crashed_is_a_refusal_with_its_code(project, text, code):
     path = write_yaml(contributions_dir(project) / "fuzz-model-7b.yaml", text)
     exit_code, lines = validate_lines()
-    assert exit_code == 1 and any(line.startswith("project/data/raw/contributions/fuzz-model-7b.yaml: ")
-                                  and line.endswith(f"({code})") for line in lines), lines
+    assert exit_code == 1 and any(
+        line.startswith("project/data/raw/contributions/fuzz-model-7b.yaml: ") and line.endswith(f"({code})")
+        for line in lines
+    ), lines
     assert code in codes_of(path)
 
 
-@pytest.mark.parametrize("field, value, code", [
-    ("publication_date", "2023-02-30", "unparseable_date"), ("publication_date", "'0000-01-01'", "unparseable_date"),
-    ("parameters", "9" * 400, "too_long"), ("parameters", "[[[[x]]]]", "too_deep"),
-])
+@pytest.mark.parametrize(
+    "field, value, code",
+    [
+        ("publication_date", "2023-02-30", "unparseable_date"),
+        ("publication_date", "'0000-01-01'", "unparseable_date"),
+        ("parameters", "9" * 400, "too_long"),
+        ("parameters", "[[[[x]]]]", "too_deep"),
+    ],
+)
 def test_a_correction_with_an_impossible_value_is_a_refusal(project, field, value, code):
-    write_yaml(contributions_dir(project) / "corrections" / "gpt-3-175b-davinci.yaml",
-               VALID_CORRECTION.replace("parameters:", f"{field}:").replace("175000000000", value))
+    write_yaml(
+        contributions_dir(project) / "corrections" / "gpt-3-175b-davinci.yaml",
+        VALID_CORRECTION.replace("parameters:", f"{field}:").replace("175000000000", value),
+    )
     exit_code, lines = validate_lines()
     assert exit_code == 1 and len(lines) == 1, lines
     assert lines[0].startswith("project/data/raw/contributions/corrections/gpt-3-175b-davinci.yaml: ")
@@ -105,12 +116,17 @@ def test_bad_files_never_stop_add_model_or_curate_and_each_is_a_reject(project, 
     folder = contributions_dir(project)
     for number, (_, text, _) in enumerate(CRASHES):
         write_yaml(folder / f"crash-{number}.yaml", text)
-    write_yaml(folder / "corrections" / "gpt-3-175b-davinci.yaml",
-               VALID_CORRECTION.replace("parameters:", "publication_date:").replace("175000000000", "2023-02-30"))
+    write_yaml(
+        folder / "corrections" / "gpt-3-175b-davinci.yaml",
+        VALID_CORRECTION.replace("parameters:", "publication_date:").replace("175000000000", "2023-02-30"),
+    )
     added = invoke("add-model", *model_args())
     assert added.exit_code == 0, added.output
-    result = curate.run(Paths.at(tmp_path).with_curated_dir(tmp_path / "out").replace(contributions_dir=folder),
-                        SNAPSHOT, with_contributions=True)
+    result = curate.run(
+        Paths.at(tmp_path).with_curated_dir(tmp_path / "out").replace(contributions_dir=folder),
+        SNAPSHOT,
+        with_contributions=True,
+    )
     reasons = dict(zip(result.rejected["source"], result.rejected["reject_code"]))
     assert {f"contribution:crash-{number}.yaml" for number in range(len(CRASHES))} <= reasons.keys()
     assert reasons["contribution:corrections/gpt-3-175b-davinci.yaml"] == "unparseable_date"
@@ -119,8 +135,11 @@ def test_bad_files_never_stop_add_model_or_curate_and_each_is_a_reject(project, 
 
 # --- resource exhaustion: refused before anything is built ----------------------------------------------------
 
-ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi")) + "domains: *i\n"
+ALIAS_BOMB = (
+    "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+    + "domains: *i\n"
+)
 HUGE = [
     ("alias bomb in domains", ALIAS_BOMB, "yaml_alias"),
     ("one alias", model_file(name="&n Fuzz Model 7B", organization="*n"), "yaml_alias"),
@@ -148,11 +167,24 @@ def test_a_50_mb_file_is_refused_without_being_read(project):
 
 # --- silently wrong on main: YAML 1.1 coercions, duplicate keys, Unicode digits --------------------------------
 
+
 def test_every_scalar_is_read_as_the_text_it_is():
-    data = untrusted.load_text("a: 1:30\nb: .nan\nc: yes\nd: on\ne: 2023-02-30\nf: 0x1F\ng: 1e3\nh: ~\n"
-                                   "i: 'null'\nj: null\nk:\n")
-    assert data == {"a": "1:30", "b": ".nan", "c": "yes", "d": "on", "e": "2023-02-30", "f": "0x1F", "g": "1e3",
-                    "h": None, "i": "null", "j": None, "k": None}
+    data = untrusted.load_text(
+        "a: 1:30\nb: .nan\nc: yes\nd: on\ne: 2023-02-30\nf: 0x1F\ng: 1e3\nh: ~\ni: 'null'\nj: null\nk:\n"
+    )
+    assert data == {
+        "a": "1:30",
+        "b": ".nan",
+        "c": "yes",
+        "d": "on",
+        "e": "2023-02-30",
+        "f": "0x1F",
+        "g": "1e3",
+        "h": None,
+        "i": "null",
+        "j": None,
+        "k": None,
+    }
 
 
 SILENT = [
@@ -193,6 +225,7 @@ def test_an_id_must_be_its_names_slug(project):
 
 # --- escapes: links and hidden or nested files are refused, with a reason ---------------------------------------
 
+
 def test_a_symlinked_file_is_refused_and_its_target_never_read(project, tmp_path):
     secret = tmp_path / "secret.yaml"
     secret.write_text("name: TOP-SECRET-VALUE\n")
@@ -222,13 +255,16 @@ def test_a_symlinked_corrections_folder_is_refused_read_and_written(project, tmp
     assert invoke("validate", str(folder / "corrections" / "gpt-3-175b-davinci.yaml")).exit_code == 1
 
 
-@pytest.mark.parametrize("relative, code", [
-    (".hidden.yaml", "hidden_file"),
-    (".fuzz-model-7b.yaml", "hidden_file"),
-    ("corrections/.gpt-3-175b-davinci.yaml", "hidden_file"),
-    ("sub/fuzz-model-7b.yaml", "nested_folder"),
-    ("corrections/sub/gpt-3-175b-davinci.yaml", "nested_folder"),
-])
+@pytest.mark.parametrize(
+    "relative, code",
+    [
+        (".hidden.yaml", "hidden_file"),
+        (".fuzz-model-7b.yaml", "hidden_file"),
+        ("corrections/.gpt-3-175b-davinci.yaml", "hidden_file"),
+        ("sub/fuzz-model-7b.yaml", "nested_folder"),
+        ("corrections/sub/gpt-3-175b-davinci.yaml", "nested_folder"),
+    ],
+)
 def test_hidden_and_nested_files_are_reported_not_skipped(project, relative, code):
     folder = contributions_dir(project)
     write_yaml(folder / relative, VALID_FILE)
@@ -257,29 +293,42 @@ def test_a_file_name_with_control_characters_is_shown_escaped_on_one_line(projec
 
 # --- names: control characters, look-alikes, Unicode forms --------------------------------------------------------
 
-@pytest.mark.parametrize("name", [
-    "Bad\nName 7B", "Bad\tName 7B", "Bad\x1bName 7B", "Bad\x07Name 7B", "Bad\u202eName 7B", "Bad\u200bName 7B",
-    "Bad\u2028Name 7B", "Bad\u00adName 7B", "Bad\x7fName 7B",
-])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Bad\nName 7B",
+        "Bad\tName 7B",
+        "Bad\x1bName 7B",
+        "Bad\x07Name 7B",
+        "Bad\u202eName 7B",
+        "Bad\u200bName 7B",
+        "Bad\u2028Name 7B",
+        "Bad\u00adName 7B",
+        "Bad\x7fName 7B",
+    ],
+)
 def test_control_and_bidi_characters_in_a_name_are_refused(name):
     with pytest.raises(contribution_files.FieldError, match="control, bidirectional") as refused:
         contribution_files.parse_field("name", name)
     assert refused.value.code == "control_character"
 
 
-@pytest.mark.parametrize("quoted", ['"Bad\\0Name 7B"', '"Bad\\ud800Name 7B"', '"Bad\\u202eName 7B"',
-                                    '"Bad\\eName 7B"'])
+@pytest.mark.parametrize("quoted", ['"Bad\\0Name 7B"', '"Bad\\ud800Name 7B"', '"Bad\\u202eName 7B"', '"Bad\\eName 7B"'])
 def test_control_characters_escaped_in_a_file_are_refused(project, quoted):
     path = write_yaml(contributions_dir(project) / "fuzz-model-7b.yaml", model_file(name=quoted))
     assert codes_of(path) == ["control_character"]
 
 
-@pytest.mark.parametrize("name, look_alike", [
-    ("G\u0420\u0422-3 175B", "'P'"),  # Cyrillic Er and Te
-    ("\u0405tarCoder 2", "'S'"),  # Cyrillic Dze
-    ("Gem\u0456ni Nano", "'i'"),  # Cyrillic i
-    ("\u039cistral 7B", "'M'"),  # Greek Mu
-])
+@pytest.mark.parametrize(
+    "name, look_alike",
+    [
+        ("G\u0420\u0422-3 175B", "'P'"),  # Cyrillic Er and Te
+        ("\u0405tarCoder 2", "'S'"),  # Cyrillic Dze
+        ("Gem\u0456ni Nano", "'i'"),  # Cyrillic i
+        ("\u039cistral 7B", "'M'"),  # Greek Mu
+    ],
+)
 def test_latin_look_alikes_are_refused_with_the_letter_they_imitate(name, look_alike):
     with pytest.raises(contribution_files.FieldError, match=f"looks like Latin {look_alike}") as refused:
         contribution_files.parse_field("name", name)
@@ -298,8 +347,10 @@ def test_full_width_and_styled_letters_are_stored_in_nfkc_form(project):
     assert (out["id"], out["record"]["name"]) == ("test-model-7b", "Test Model 7B")
 
 
-@pytest.mark.parametrize("name", ["GPT-3 175B", "gpt3 175b davinci", "G\u0420T-3 175B davinci",
-                                  "GPT 3 175 B (davinci)", "GTP-3 175B davinci"])
+@pytest.mark.parametrize(
+    "name",
+    ["GPT-3 175B", "gpt3 175b davinci", "G\u0420T-3 175B davinci", "GPT 3 175 B (davinci)", "GTP-3 175B davinci"],
+)
 def test_a_name_like_an_existing_records_is_a_likely_duplicate(name):
     names = add_model.similar_names(name, pd.Series(["GPT-3 175B (davinci)", "GPT-3 6.7B", "Llama 3 70B"]))
     assert names.tolist() == [True, False, False]
@@ -310,12 +361,15 @@ def test_a_name_like_an_existing_records_is_a_likely_duplicate(name):
 GPT3 = {"organization": "OpenAI", "date": "2020-05-28", "parameters": "175B"}
 
 
-@pytest.mark.parametrize("overrides", [
-    {"name": "gpt3 175b davinci", **GPT3},
-    {"name": "Davinci Three", **GPT3},  # same organization, date and size within 5% of 174.6B
-    {"name": "Davinci Three", **GPT3, "date": "2020-06-20"},  # a date within a month
-    {"name": "Davinci Three", **GPT3, "organization": "Microsoft,OpenAI"},  # one shared organization
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"name": "gpt3 175b davinci", **GPT3},
+        {"name": "Davinci Three", **GPT3},  # same organization, date and size within 5% of 174.6B
+        {"name": "Davinci Three", **GPT3, "date": "2020-06-20"},  # a date within a month
+        {"name": "Davinci Three", **GPT3, "organization": "Microsoft,OpenAI"},  # one shared organization
+    ],
+)
 def test_likely_duplicates_are_refused_and_force_new_records_the_exception(project, overrides):
     args = model_args(**overrides)
     refused = invoke("add-model", *args, "--json")
@@ -328,20 +382,32 @@ def test_likely_duplicates_are_refused_and_force_new_records_the_exception(proje
     assert invoke("validate").exit_code == 0
 
 
-@pytest.mark.parametrize("overrides", [
-    {"name": "Davinci Three", **GPT3, "parameters": "150B"},  # size 14% off
-    {"name": "Davinci Three", **GPT3, "date": "2020-08-01"},  # two months later
-    {"name": "Davinci Three", **GPT3, "organization": "Other Lab"},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"name": "Davinci Three", **GPT3, "parameters": "150B"},  # size 14% off
+        {"name": "Davinci Three", **GPT3, "date": "2020-08-01"},  # two months later
+        {"name": "Davinci Three", **GPT3, "organization": "Other Lab"},
+    ],
+)
 def test_near_misses_of_the_release_rule_are_new_models(project, overrides):
     result = invoke("add-model", *model_args(**overrides))
     assert result.exit_code == 0, result.output
 
 
 def test_a_hand_written_duplicate_fails_validate_until_declared_distinct(project):
-    path = write_yaml(contributions_dir(project) / "gpt3-175b-davinci.yaml", {
-        "id": "gpt3-175b-davinci", "name": "gpt3 175b davinci", "organization": "OpenAI", "domains": "Language",
-        "publication_date": "2020-05-28", "parameters": "175B", "link": "https://arxiv.org/abs/2005.14165"})
+    path = write_yaml(
+        contributions_dir(project) / "gpt3-175b-davinci.yaml",
+        {
+            "id": "gpt3-175b-davinci",
+            "name": "gpt3 175b davinci",
+            "organization": "OpenAI",
+            "domains": "Language",
+            "publication_date": "2020-05-28",
+            "parameters": "175B",
+            "link": "https://arxiv.org/abs/2005.14165",
+        },
+    )
     exit_code, lines = validate_lines()
     assert exit_code == 1 and lines[0].endswith("(likely_duplicate)")
     path.write_text(path.read_text() + "distinct_from: [gpt-3-175b-davinci]\n")
@@ -363,25 +429,47 @@ def test_a_correction_may_keep_its_own_name_spelled_differently(project):
 
 # --- placeholders: sources and reasons ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("source", [
-    "https://...", "http://x", "https://localhost/model", "https://example.com/model", "https://www.example.org/",
-    "https://model.test/", "http://192.168.0.1/model", "https://user:secret@lab.dev/", "https://lab.dev./x",
-    "https://-lab.dev/", "https://\u0430rxiv.org/abs/1", "file:///etc/passwd", "https://arxiv.org:99999/",
-])
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "https://...",
+        "http://x",
+        "https://localhost/model",
+        "https://example.com/model",
+        "https://www.example.org/",
+        "https://model.test/",
+        "http://192.168.0.1/model",
+        "https://user:secret@lab.dev/",
+        "https://lab.dev./x",
+        "https://-lab.dev/",
+        "https://\u0430rxiv.org/abs/1",
+        "file:///etc/passwd",
+        "https://arxiv.org:99999/",
+    ],
+)
 def test_placeholder_and_malformed_sources_are_refused(source):
     with pytest.raises(contribution_files.FieldError) as refused:
         untrusted.check_link(source)
     assert (refused.value.field, refused.value.code) == ("link", "invalid_link")
 
 
-@pytest.mark.parametrize("source", ["https://arxiv.org/abs/2005.14165", "http://www.cs.toronto.edu/~kriz/",
-                                    "https://xn--bcher-kva.ch/model", "https://huggingface.co/a/b?x=1#y"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "https://arxiv.org/abs/2005.14165",
+        "http://www.cs.toronto.edu/~kriz/",
+        "https://xn--bcher-kva.ch/model",
+        "https://huggingface.co/a/b?x=1#y",
+    ],
+)
 def test_real_sources_are_accepted(source):
     assert untrusted.check_link(source) == source
 
 
-@pytest.mark.parametrize("reason", ["...", "TODO", "todo: check the paper", "<reason>", "n/a", "?", "tbd", "xx",
-                                    "Reason.", "because"])
+@pytest.mark.parametrize(
+    "reason", ["...", "TODO", "todo: check the paper", "<reason>", "n/a", "?", "tbd", "xx", "Reason.", "because"]
+)
 def test_placeholder_reasons_are_refused(reason):
     with pytest.raises(contribution_files.FieldError) as refused:
         contribution_files.check_reason(reason)
@@ -389,30 +477,53 @@ def test_placeholder_reasons_are_refused(reason):
 
 
 def test_add_model_refuses_the_readmes_placeholders(project):
-    result = invoke("add-model", "--correct", "gpt-3-175b-davinci", "--parameters", "175B", "--reason", "...",
-                    "--source", "https://...", "--json")
+    result = invoke(
+        "add-model",
+        "--correct",
+        "gpt-3-175b-davinci",
+        "--parameters",
+        "175B",
+        "--reason",
+        "...",
+        "--source",
+        "https://...",
+        "--json",
+    )
     assert result.exit_code == 1
     assert [line.split(": ")[1] for line in result.stderr.splitlines()] == ["reason (--reason)", "link (--source)"]
-    assert [error["code"] for error in json.loads(result.stdout)["errors"]] == ["placeholder_reason",
-                                                                                "invalid_link"]
+    assert [error["code"] for error in json.loads(result.stdout)["errors"]] == ["placeholder_reason", "invalid_link"]
 
 
 # --- every problem at once ----------------------------------------------------------------------------------------
 
+
 def test_add_model_reports_every_bad_field_in_one_run(project):
-    result = invoke("add-model", *model_args(name="Bad\x1bName", date="2023-02-30", parameters="lots",
-                                             source="https://..."), "--json")
+    result = invoke(
+        "add-model",
+        *model_args(name="Bad\x1bName", date="2023-02-30", parameters="lots", source="https://..."),
+        "--json",
+    )
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert [line.split(":")[1].strip() for line in lines] == [
-        "name (--name)", "publication_date (--date)", "parameters (--parameters)", "link (--source)"]
+        "name (--name)",
+        "publication_date (--date)",
+        "parameters (--parameters)",
+        "link (--source)",
+    ]
     assert [error["code"] for error in json.loads(result.stdout)["errors"]] == [
-        "control_character", "unparseable_date", "unparseable_parameters", "invalid_link"]
+        "control_character",
+        "unparseable_date",
+        "unparseable_parameters",
+        "invalid_link",
+    ]
 
 
 def test_validate_reports_every_problem_of_a_file_one_line_each(project):
-    write_yaml(contributions_dir(project) / "fuzz-model-7b.yaml",
-               model_file(publication_date="2023-02-30", parameters="0", link="http://x", colour="red"))
+    write_yaml(
+        contributions_dir(project) / "fuzz-model-7b.yaml",
+        model_file(publication_date="2023-02-30", parameters="0", link="http://x", colour="red"),
+    )
     exit_code, lines = validate_lines()
     assert exit_code == 1
     assert sorted(line.split(": ")[1] for line in lines) == ["colour", "link", "parameters", "publication_date"]
@@ -423,18 +534,31 @@ def test_out_of_range_values_are_each_reported(project):
     result = invoke("add-model", *model_args(parameters="0", date="1900"), "--training-compute", "-1")
     assert result.exit_code == 1
     assert sorted(line.split(" ")[1] for line in result.stderr.splitlines()) == [
-        "parameters", "publication_date", "training_compute_flop"]
+        "parameters",
+        "publication_date",
+        "training_compute_flop",
+    ]
 
 
 # --- fuzz: random files never raise, and every file is accounted for -----------------------------------------------
 
-FILE_NAMES = ["fuzz-model-7b.yaml", "corrections/gpt-3-175b-davinci.yaml", "Odd Name.yml", ".hidden.yaml",
-              "corrections/no-such-record.yaml"]
+FILE_NAMES = [
+    "fuzz-model-7b.yaml",
+    "corrections/gpt-3-175b-davinci.yaml",
+    "Odd Name.yml",
+    ".hidden.yaml",
+    "corrections/no-such-record.yaml",
+]
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
-structures = st.recursive(scalars, lambda children: st.lists(children, max_size=4)
-                          | st.dictionaries(st.text(max_size=10), children, max_size=4), max_leaves=12)
-fields = st.fixed_dictionaries({}, optional={key: structures | st.text(max_size=40)
-                                             for key in (*contribution_files.MODEL_KEYS, "correct", "fields")})
+structures = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+fields = st.fixed_dictionaries(
+    {},
+    optional={key: structures | st.text(max_size=40) for key in (*contribution_files.MODEL_KEYS, "correct", "fields")},
+)
 
 
 def _dumped(value) -> str:
@@ -449,16 +573,25 @@ def mutations(draw) -> str:
         at = draw(st.integers(0, len(text)))
         end = draw(st.integers(at, min(len(text), at + 20)))
         edit = draw(st.sampled_from(["cut", "insert", "repeat"]))
-        inserted = draw(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("&*!:-[]{}'\"#\n|>?%@` \t"),
-                                max_size=8)
-                        | st.sampled_from(["\\0", "\\u202e", "&a ", " *a", "!!python/name:os.system ", "<<: "]))
-        text = {"cut": text[:at] + text[end:], "insert": text[:at] + inserted + text[at:],
-                "repeat": text[:end] + text[at:]}[edit]
+        inserted = draw(
+            st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("&*!:-[]{}'\"#\n|>?%@` \t"), max_size=8)
+            | st.sampled_from(["\\0", "\\u202e", "&a ", " *a", "!!python/name:os.system ", "<<: "])
+        )
+        text = {
+            "cut": text[:at] + text[end:],
+            "insert": text[:at] + inserted + text[at:],
+            "repeat": text[:end] + text[at:],
+        }[edit]
     return text
 
 
-documents = (st.text(max_size=200) | st.binary(max_size=200).map(lambda data: data.decode("latin-1"))
-             | structures.map(_dumped) | fields.map(_dumped) | mutations())
+documents = (
+    st.text(max_size=200)
+    | st.binary(max_size=200).map(lambda data: data.decode("latin-1"))
+    | structures.map(_dumped)
+    | fields.map(_dumped)
+    | mutations()
+)
 
 
 @pytest.fixture(scope="module")
@@ -468,13 +601,20 @@ def fuzz_project(tmp_path_factory):
     for name in ("dvc.yaml", "params.yaml"):
         shutil.copy(Path(__file__).resolve().parents[1] / name, root / name)
     (root / "data" / "curated").mkdir(parents=True)
-    shutil.copy(Path(__file__).resolve().parents[1] / "data" / "curated" / "models.csv",
-                root / "data" / "curated" / "models.csv")
+    shutil.copy(
+        Path(__file__).resolve().parents[1] / "data" / "curated" / "models.csv",
+        root / "data" / "curated" / "models.csv",
+    )
     return root
 
 
-@settings(max_examples=40, derandomize=True, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(files=st.dictionaries(st.sampled_from(FILE_NAMES), documents, min_size=1, max_size=3))
 def test_fuzz_random_files_never_raise_and_every_file_is_accounted_for(fuzz_project, files):
     folder = contributions_dir(fuzz_project)

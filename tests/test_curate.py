@@ -1,8 +1,8 @@
 """Ingest and curate on the real snapshots, on bad files and on bad rows."""
 
 import hashlib
-import os
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -10,12 +10,21 @@ from click.testing import CliRunner
 
 from conftest import RAW, SNAPSHOTS, write_csv
 from mlsizes import curate, ingest
-from mlsizes.parse import slugify
 from mlsizes.cli import main
+from mlsizes.parse import slugify
 from mlsizes.snapshots import SnapshotError
 
-HEADER_2026 = ["Model", "Organization", "Publication date", "Domain", "Parameters", "Training compute (FLOP)",
-               "Confidence", "Link", "Notability criteria"]
+HEADER_2026 = [
+    "Model",
+    "Organization",
+    "Publication date",
+    "Domain",
+    "Parameters",
+    "Training compute (FLOP)",
+    "Confidence",
+    "Link",
+    "Notability criteria",
+]
 
 
 def good_row(name="TestNet", date="2021-05-01", domain="Language", params="1.5e9"):
@@ -29,8 +38,11 @@ def run_curate(*args):
 # Curated and rejected rows of each real snapshot (no contributions): the snapshot checks and the misread guard
 # must let every one through unforced, with the same counts (epoch_pcd_2022-06-02 rejects 36%).
 REAL_COUNTS = {
-    "epoch_pcd_2022-06-02": (320, 181), "epoch_pcd_2022-06-30": (331, 170), "epoch_notable_2022-09-01": (342, 170),
-    "epoch_notable_ai_models_2024-07-16": (825, 0), "epoch_notable_ai_models_2026-03-10": (980, 1),
+    "epoch_pcd_2022-06-02": (320, 181),
+    "epoch_pcd_2022-06-30": (331, 170),
+    "epoch_notable_2022-09-01": (342, 170),
+    "epoch_notable_ai_models_2024-07-16": (825, 0),
+    "epoch_notable_ai_models_2026-03-10": (980, 1),
 }
 
 
@@ -43,8 +55,13 @@ def test_every_real_snapshot_curates_with_identity(snapshot, tmp_path):
     raw_rows = len(pd.read_csv(snapshot, dtype=str))
     assert len(models) + len(rejected) == raw_rows
     assert models["id"].is_unique
-    assert set(rejected["reject_code"]) <= {"missing_name", "missing_domain", "missing_date", "unparseable_date",
-                                           "unknown_domain"}
+    assert set(rejected["reject_code"]) <= {
+        "missing_name",
+        "missing_domain",
+        "missing_date",
+        "unparseable_date",
+        "unknown_domain",
+    }
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["identity_holds"] and metrics["curated"] == len(models)
     assert (len(models), len(rejected)) == REAL_COUNTS[snapshot.stem]
@@ -94,33 +111,56 @@ def test_multi_valued_domains_in_any_order_are_canonical():
 
 
 def test_ids_stable_when_a_later_duplicate_appears():
-    frame = pd.DataFrame({"name": ["Net", "Net", "Other"], "publication_date": ["2020-01-01", "2019-01-01", "2020-01-01"],
-                          "source": ["s"] * 3, "source_row": [1, 2, 3]})
+    frame = pd.DataFrame(
+        {
+            "name": ["Net", "Net", "Other"],
+            "publication_date": ["2020-01-01", "2019-01-01", "2020-01-01"],
+            "source": ["s"] * 3,
+            "source_row": [1, 2, 3],
+        }
+    )
     assert curate.assign_ids(frame).tolist() == ["net-2020-01-01", "net", "other"]
     assert slugify("GPT-3 175B (davinci)") == "gpt-3-175b-davinci"
     assert slugify("文心一言").startswith("model-")
 
 
 def _records(names, dates, ids=None):
-    frame = pd.DataFrame({"name": names, "publication_date": dates, "source": "epoch:s",
-                          "source_row": range(1, len(names) + 1)})
+    frame = pd.DataFrame(
+        {"name": names, "publication_date": dates, "source": "epoch:s", "source_row": range(1, len(names) + 1)}
+    )
     return frame.assign(id=ids) if ids is not None else frame
 
 
-@pytest.mark.parametrize("names, dates, ids, expected", [
-    (["Net"] * 4, ["2020-01-01"] * 4, None, ["net", "net-2020-01-01", "net-2020-01-01-2", "net-2020-01-01-3"]),
-    # another record's bare slug already holds the dated id: the counter steps over it
-    (["Net", "Net", "Net 2020 01 01"], ["2020-01-01"] * 3, None, ["net", "net-2020-01-01-2", "net-2020-01-01"]),
-    # ...and over a taken -2
-    (["Net", "Net", "Net", "Net 2020 01 01 2"], ["2020-01-01"] * 4, None,
-     ["net", "net-2020-01-01", "net-2020-01-01-3", "net-2020-01-01-2"]),
-    # two bases interleaved keep separate counters
-    (["A", "B", "A", "B", "A", "B"], ["2020-01-01"] * 6, None,
-     ["a", "b", "a-2020-01-01", "b-2020-01-01", "a-2020-01-01-2", "b-2020-01-01-2"]),
-    # a contribution keeps its id and comes first; upstream records with the same slug get dated ids
-    (["Net", "Net", "Net"], ["2019-01-01", "2020-01-01", "2020-01-01"], [None, None, "net"],
-     ["net-2019-01-01", "net-2020-01-01", "net"]),
-], ids=["same-name-and-date", "dated-id-taken", "counter-id-taken", "interleaved", "contribution-first"])
+@pytest.mark.parametrize(
+    "names, dates, ids, expected",
+    [
+        (["Net"] * 4, ["2020-01-01"] * 4, None, ["net", "net-2020-01-01", "net-2020-01-01-2", "net-2020-01-01-3"]),
+        # another record's bare slug already holds the dated id: the counter steps over it
+        (["Net", "Net", "Net 2020 01 01"], ["2020-01-01"] * 3, None, ["net", "net-2020-01-01-2", "net-2020-01-01"]),
+        # ...and over a taken -2
+        (
+            ["Net", "Net", "Net", "Net 2020 01 01 2"],
+            ["2020-01-01"] * 4,
+            None,
+            ["net", "net-2020-01-01", "net-2020-01-01-3", "net-2020-01-01-2"],
+        ),
+        # two bases interleaved keep separate counters
+        (
+            ["A", "B", "A", "B", "A", "B"],
+            ["2020-01-01"] * 6,
+            None,
+            ["a", "b", "a-2020-01-01", "b-2020-01-01", "a-2020-01-01-2", "b-2020-01-01-2"],
+        ),
+        # a contribution keeps its id and comes first; upstream records with the same slug get dated ids
+        (
+            ["Net", "Net", "Net"],
+            ["2019-01-01", "2020-01-01", "2020-01-01"],
+            [None, None, "net"],
+            ["net-2019-01-01", "net-2020-01-01", "net"],
+        ),
+    ],
+    ids=["same-name-and-date", "dated-id-taken", "counter-id-taken", "interleaved", "contribution-first"],
+)
 def test_assign_ids_resolves_shared_names(names, dates, ids, expected):
     assert curate.assign_ids(_records(names, dates, ids)).tolist() == expected
 
@@ -177,7 +217,8 @@ def _bad_files(tmp_path):
     copy = tmp_path / tampered.name
     copy.write_bytes(tampered.read_bytes().replace(b"GPT-3 175B", b"GPT-3 999B"))
     (tmp_path / "epoch_pcd_2022-06-30.provenance.yaml").write_bytes(
-        (RAW / "epoch_pcd_2022-06-30.provenance.yaml").read_bytes())
+        (RAW / "epoch_pcd_2022-06-30.provenance.yaml").read_bytes()
+    )
     yield "checksum mismatch", copy
 
 
@@ -199,14 +240,25 @@ def test_snapshot_without_provenance_is_refused_when_required(tmp_path):
 
 
 def test_utf8_bom_and_2022_headers(tmp_path):
-    header = ["System", "Domain", "Organization(s)", "Publication date", "Parameters", "Training compute (FLOPs)",
-              "Inclusion criteria"]
+    header = [
+        "System",
+        "Domain",
+        "Organization(s)",
+        "Publication date",
+        "Parameters",
+        "Training compute (FLOPs)",
+        "Inclusion criteria",
+    ]
     path = write_csv(tmp_path / "old.csv", header, [["Net", "VIsion", "Lab", "8/12/2021", "1.75E+11", "3.1E+23", "x"]])
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     typed = ingest.process(ingest.load(path))
     row = typed.iloc[0]
     assert (row["name"], row["domains"], row["publication_date"], row["parameters"]) == (
-        "Net", "Vision", "2021-12-08", 1.75e11)
+        "Net",
+        "Vision",
+        "2021-12-08",
+        1.75e11,
+    )
 
 
 def test_two_runs_are_byte_identical(tmp_path):
@@ -214,8 +266,12 @@ def test_two_runs_are_byte_identical(tmp_path):
     digests = []
     for run in ("a", "b"):
         run_curate(snapshot, "--out", tmp_path / run, "--metrics", tmp_path / run / "m.json")
-        digests.append([hashlib.sha256((tmp_path / run / f).read_bytes()).hexdigest()
-                        for f in ("models.csv", "rejected.csv", "m.json")])
+        digests.append(
+            [
+                hashlib.sha256((tmp_path / run / f).read_bytes()).hexdigest()
+                for f in ("models.csv", "rejected.csv", "m.json")
+            ]
+        )
     assert digests[0] == digests[1]
 
 

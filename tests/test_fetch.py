@@ -47,7 +47,7 @@ def upstream_csv(records: int, drop_column: str | None = None) -> bytes:
         rows = list(csv.reader(handle))[: records + 1]
     if drop_column is not None:
         index = rows[0].index(drop_column)
-        rows = [row[:index] + row[index + 1:] for row in rows]
+        rows = [row[:index] + row[index + 1 :] for row in rows]
     out = io.StringIO()
     csv.writer(out).writerows(rows)
     return out.getvalue().encode("utf-8")
@@ -60,6 +60,7 @@ COMPRESS = {"gzip": functools.partial(gzip.compress, mtime=0), "deflate": zlib.c
 
 def respond(body: bytes, encoding: str | None = None, announce: bool = True):
     """Answer 200 with BODY as given, labelled with Content-Encoding ENCODING, with or without Content-Length."""
+
     def answer(handler):
         handler.send_response(200)
         handler.send_header("Content-Type", "text/csv")
@@ -69,6 +70,7 @@ def respond(body: bytes, encoding: str | None = None, announce: bool = True):
             handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+
     return answer
 
 
@@ -86,16 +88,19 @@ def status(code: int):
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+
     return answer
 
 
 def cut_off(body: bytes, missing: int):
     """Announce MISSING more bytes than are sent, then close the connection."""
+
     def answer(handler):
         handler.send_response(200)
         handler.send_header("Content-Length", str(len(body) + missing))
         handler.end_headers()
         handler.wfile.write(body)
+
     return answer
 
 
@@ -107,6 +112,7 @@ def unannounced(body: bytes, encoding: str | None = None):
 def endless(encoding: str, pieces, redirect_to: str | None = None):
     """A body with no end: what PIECES() yields, labelled ENCODING, until the client hangs up or the test ends;
     in a 302 to REDIRECT_TO if given."""
+
     def answer(handler):
         handler.send_response(200 if redirect_to is None else 302)
         if redirect_to is not None:
@@ -117,6 +123,7 @@ def endless(encoding: str, pieces, redirect_to: str | None = None):
             if handler.server.release.is_set():
                 return
             handler.wfile.write(piece)
+
     return answer
 
 
@@ -211,6 +218,7 @@ def upstream():
 
 # --- a temporary project ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def project(tmp_path, monkeypatch) -> Path:
     """A project root with one stored snapshot (40 real records) and its provenance record."""
@@ -233,8 +241,10 @@ def raw_dir(root: Path) -> Path:
 def raw_state(root: Path) -> dict[str, str]:
     """Every file under data/raw/ (hidden ones included) with its sha256, and every folder."""
     raw = root / "data" / "raw"
-    return {str(path.relative_to(raw)): snapshots.sha256_of(path) if path.is_file() else "folder"
-            for path in sorted(raw.rglob("*"))}
+    return {
+        str(path.relative_to(raw)): snapshots.sha256_of(path) if path.is_file() else "folder"
+        for path in sorted(raw.rglob("*"))
+    }
 
 
 def fetch_cli(url: str, *options: str):
@@ -253,6 +263,7 @@ def assert_failed(result, url: str, project: Path, before: dict, reason: str) ->
 
 
 # --- failures ---------------------------------------------------------------------------------------------
+
 
 def test_connection_refused_is_retried_then_fails(project):
     with socket.socket() as sock:
@@ -285,8 +296,9 @@ def test_persistent_500_is_retried_with_exponential_backoff(project, upstream):
     assert elapsed >= 0.3
 
 
-@pytest.mark.parametrize("first", [status(500), status(503), cut_off(upstream_csv(50)[:500], 1000)],
-                         ids=["500", "503", "cut-off"])
+@pytest.mark.parametrize(
+    "first", [status(500), status(503), cut_off(upstream_csv(50)[:500], 1000)], ids=["500", "503", "cut-off"]
+)
 def test_transient_failure_then_success_is_stored(project, upstream, first):
     url = upstream.serve(first, ok(upstream_csv(50)))
     result = fetch_cli(url, "--retries", "3")
@@ -348,7 +360,7 @@ def bomb() -> bytes:
     """A real record repeated to 4 MiB: a CSV that passes every check, yet gzip packs it 200 to 1 (a real
     snapshot, 3 to 1)."""
     header = upstream_csv(0)
-    record = upstream_csv(1)[len(header):]
+    record = upstream_csv(1)[len(header) :]
     return header + record * (4 * fetch.MB // len(record))
 
 
@@ -363,8 +375,13 @@ def test_bomb_over_the_cap_is_refused(project, upstream, codings):
 def test_endless_bomb_is_refused_without_decoding_the_rest(project, upstream):
     url = upstream.serve(endless("gzip", gzip_zeros))
     before = raw_state(project)
-    error = assert_failed(fetch_cli(url, "--max-mb", "1", "--deadline", "60"), url, project, before,
-                          "body decoded from gzip is over the size cap of 1048576 bytes")
+    error = assert_failed(
+        fetch_cli(url, "--max-mb", "1", "--deadline", "60"),
+        url,
+        project,
+        before,
+        "body decoded from gzip is over the size cap of 1048576 bytes",
+    )
     # Refused within the first reads from the wire (64 KiB each, which decode to 64 MiB each), not after them.
     assert int(re.search(r"\((\d+) bytes on the wire\)", error).group(1)) < 2 * fetch.CHUNK_BYTES
 
@@ -372,15 +389,19 @@ def test_endless_bomb_is_refused_without_decoding_the_rest(project, upstream):
 def test_bomb_under_the_cap_is_refused_by_its_ratio(project, upstream):
     url = upstream.serve(ok(bomb(), "gzip"))  # 4 MiB decoded: well under the default cap of 200 MiB
     before = raw_state(project)
-    assert_failed(fetch_cli(url), url, project, before,
-                  f"body decodes to more than {fetch.MAX_RATIO} times its")
+    assert_failed(fetch_cli(url), url, project, before, f"body decodes to more than {fetch.MAX_RATIO} times its")
 
 
 def test_compressed_stream_decoding_to_nothing_hits_the_cap_on_the_wire(project, upstream):
     url = upstream.serve(endless("gzip", empty_gzip_members))
     before = raw_state(project)
-    assert_failed(fetch_cli(url, "--max-mb", "0.1", "--deadline", "60"), url, project, before,
-                  "gzip body on the wire is over the size cap of 104857 bytes")
+    assert_failed(
+        fetch_cli(url, "--max-mb", "0.1", "--deadline", "60"),
+        url,
+        project,
+        before,
+        "gzip body on the wire is over the size cap of 104857 bytes",
+    )
 
 
 def test_redirect_body_is_never_read(project, upstream):
@@ -388,7 +409,7 @@ def test_redirect_body_is_never_read(project, upstream):
     url = upstream.serve(endless("gzip", gzip_zeros, redirect_to="/moved/notable_ai_models.csv"), ok(upstream_csv(50)))
     result = fetch_cli(url, "--max-mb", "1", "--deadline", "60")
     assert result.exit_code == 0, result.output
-    stored = next(raw_dir(project).glob(f"epoch_notable_ai_models_{dt.datetime.now(dt.timezone.utc).date()}*.csv"))
+    stored = next(raw_dir(project).glob(f"epoch_notable_ai_models_{dt.datetime.now(dt.UTC).date()}*.csv"))
     assert stored.read_bytes() == upstream_csv(50)
     moved = url.replace("/data/notable_ai_models.csv", "/moved/notable_ai_models.csv")
     assert snapshots.read_provenance(stored)["retrieved_from"] == {"kind": "http", "url": moved}
@@ -407,7 +428,7 @@ def test_compressed_body_at_the_cap_is_stored_decoded(project, upstream, codings
     url = upstream.serve(ok(body, *codings))
     result = fetch_cli(url, "--max-mb", repr(len(body) / fetch.MB))  # exactly len(body) bytes
     assert result.exit_code == 0, result.output
-    stored = next(raw_dir(project).glob(f"epoch_notable_ai_models_{dt.datetime.now(dt.timezone.utc).date()}*.csv"))
+    stored = next(raw_dir(project).glob(f"epoch_notable_ai_models_{dt.datetime.now(dt.UTC).date()}*.csv"))
     assert stored.read_bytes() == body
     record = snapshots.read_provenance(stored)
     assert (record["size_bytes"], record["sha256"]) == (len(body), hashlib.sha256(body).hexdigest())
@@ -417,15 +438,24 @@ def test_compressed_body_one_byte_over_the_cap_is_refused(project, upstream):
     body = upstream_csv(200)
     url = upstream.serve(ok(body, "gzip"))
     before = raw_state(project)
-    assert_failed(fetch_cli(url, "--max-mb", repr((len(body) - 1) / fetch.MB)), url, project, before,
-                  f"body decoded from gzip is over the size cap of {len(body) - 1} bytes")
+    assert_failed(
+        fetch_cli(url, "--max-mb", repr((len(body) - 1) / fetch.MB)),
+        url,
+        project,
+        before,
+        f"body decoded from gzip is over the size cap of {len(body) - 1} bytes",
+    )
 
 
-@pytest.mark.parametrize("answer, reason", [
-    (respond(upstream_csv(50), "gzip"), "body is not valid gzip data"),
-    (respond(upstream_csv(50), "br"), "unsupported Content-Encoding 'br' (offered: gzip, deflate)"),
-    (unannounced(gzip.compress(upstream_csv(50))[:2000], "gzip"), "body cut off: its gzip data ends early"),
-], ids=["not-gzip", "unsupported", "truncated"])
+@pytest.mark.parametrize(
+    "answer, reason",
+    [
+        (respond(upstream_csv(50), "gzip"), "body is not valid gzip data"),
+        (respond(upstream_csv(50), "br"), "unsupported Content-Encoding 'br' (offered: gzip, deflate)"),
+        (unannounced(gzip.compress(upstream_csv(50))[:2000], "gzip"), "body cut off: its gzip data ends early"),
+    ],
+    ids=["not-gzip", "unsupported", "truncated"],
+)
 def test_broken_compressed_body(project, upstream, answer, reason):
     url = upstream.serve(answer)
     before = raw_state(project)
@@ -434,17 +464,27 @@ def test_broken_compressed_body(project, upstream, answer, reason):
 
 # --- the deadline -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("answer, options, last", [
-    (drip_body, [], ""),
-    (drip_headers, [], ""),
-    (status(503), ["--retries", "1000", "--backoff", "0.1"], "failed attempts, the last: HTTP 503 Service Unavailable"),
-], ids=["body-drip", "header-drip", "503-retried"])
+
+@pytest.mark.parametrize(
+    "answer, options, last",
+    [
+        (drip_body, [], ""),
+        (drip_headers, [], ""),
+        (
+            status(503),
+            ["--retries", "1000", "--backoff", "0.1"],
+            "failed attempts, the last: HTTP 503 Service Unavailable",
+        ),
+    ],
+    ids=["body-drip", "header-drip", "503-retried"],
+)
 def test_deadline_covers_the_whole_download(project, upstream, answer, options, last):
     url = upstream.serve(answer)
     before = raw_state(project)
     handler = signal.getsignal(signal.SIGALRM)
-    error = assert_failed(fetch_cli(url, "--deadline", "1", *options), url, project, before,
-                          "not downloaded within the deadline of 1 s")
+    error = assert_failed(
+        fetch_cli(url, "--deadline", "1", *options), url, project, before, "not downloaded within the deadline of 1 s"
+    )
     assert last in error
     assert signal.getsignal(signal.SIGALRM) is handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
@@ -457,12 +497,14 @@ def test_deadline_default_is_shown_in_help():
 
 # --- staging never disturbs git or DVC --------------------------------------------------------------------
 
+
 def dvc(project: Path, *commands: list[str]) -> subprocess.CompletedProcess:
     """Run DVC commands in order in one process (DVC takes about a second to start), exit code 1 at the first
     that fails: the `dvc` beside this interpreter, called as its executable calls it."""
     script = "import json, sys\nfrom dvc.cli import main\nsys.exit(any(main(argv) for argv in json.loads(sys.argv[1])))"
-    return subprocess.run([sys.executable, "-c", script, json.dumps(commands)], cwd=project, capture_output=True,
-                          text=True)
+    return subprocess.run(
+        [sys.executable, "-c", script, json.dumps(commands)], cwd=project, capture_output=True, text=True
+    )
 
 
 def test_leftover_staging_leaves_git_and_dvc_clean(project, upstream):
@@ -473,15 +515,20 @@ def test_leftover_staging_leaves_git_and_dvc_clean(project, upstream):
     assert dvc(project, ["init", "-q"]).returncode == 0
     for name in (".gitignore", ".dvcignore"):
         shutil.copy(ROOT / name, project / name)
-    (project / "dvc.yaml").write_text("stages:\n  listing:\n    cmd: ls data/raw/epoch > listing.txt\n"
-                                      "    deps: [data/raw/epoch]\n    outs: [listing.txt]\n")
+    (project / "dvc.yaml").write_text(
+        "stages:\n  listing:\n    cmd: ls data/raw/epoch > listing.txt\n"
+        "    deps: [data/raw/epoch]\n    outs: [listing.txt]\n"
+    )
     assert dvc(project, ["repro", "-q"]).returncode == 0
     before = raw_state(project)
 
     old_leftover = raw_dir(project) / ".fetch-abc123.csv"
     old_leftover.write_bytes(upstream_csv(5))
-    fetching = subprocess.Popen([BIN / "mlsizes", "fetch", "--url", upstream.serve(drip_body)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fetching = subprocess.Popen(
+        [BIN / "mlsizes", "fetch", "--url", upstream.serve(drip_body)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_until = time.monotonic() + 60  # a bound on a hung test, not a speed requirement
         while not (staged := list((project / "data" / "raw").glob(".fetch-*/download.csv"))):
@@ -518,6 +565,7 @@ def test_interrupt_mid_download_leaves_nothing(project, upstream):
 
 # --- success ----------------------------------------------------------------------------------------------
 
+
 def test_new_content_is_stored_with_provenance(project, upstream):
     body = upstream_csv(50)
     url = upstream.serve(ok(body))
@@ -525,7 +573,7 @@ def test_new_content_is_stored_with_provenance(project, upstream):
     result = fetch_cli(url)
     assert result.exit_code == 0, result.output
 
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
     stem = f"epoch_notable_ai_models_{today}"
     stored = raw_dir(project) / f"{stem}.csv"
     assert stored.read_bytes() == body
@@ -560,7 +608,7 @@ def test_same_content_as_existing_snapshot_writes_nothing(project, upstream):
 
 
 def test_same_date_different_content_gets_a_suffix(project, upstream):
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
     stem = f"epoch_notable_ai_models_{today}"
     first = upstream.serve(ok(upstream_csv(50)))
     assert fetch_cli(first).exit_code == 0

@@ -7,11 +7,10 @@ import datetime as dt
 import json
 import shutil
 
+from conftest import RAW, ROOT
 from mlsizes import history
 from mlsizes.paths import Paths
 from mlsizes.settings import Settings
-
-from conftest import RAW, ROOT
 
 
 def test_history_on_two_snapshots(tmp_path):
@@ -20,12 +19,17 @@ def test_history_on_two_snapshots(tmp_path):
     for stem in ("epoch_pcd_2022-06-30", "epoch_notable_ai_models_2026-03-10"):
         for suffix in (".csv", ".provenance.yaml"):
             shutil.copy(RAW / f"{stem}{suffix}", raw / f"{stem}{suffix}")
-    params = (ROOT / "params.yaml").read_text().replace("n_bootstrap: 1000", "n_bootstrap: 20").replace(
-        "n_simulations: 1000000", "n_simulations: 20000")
+    params = (
+        (ROOT / "params.yaml")
+        .read_text()
+        .replace("n_bootstrap: 1000", "n_bootstrap: 20")
+        .replace("n_simulations: 1000000", "n_simulations: 20000")
+    )
     (tmp_path / "params.yaml").write_text(params)
     settings = Settings.load(tmp_path / "params.yaml")
-    paths = Paths.at(tmp_path).replace(raw_dir=raw, history=tmp_path / "history.json",
-                                       history_figure=tmp_path / "history.png")
+    paths = Paths.at(tmp_path).replace(
+        raw_dir=raw, history=tmp_path / "history.json", history_figure=tmp_path / "history.png"
+    )
     result = history.run(paths, settings.analysis, settings.paper_reproduction.as_of)
     stored = json.loads((tmp_path / "history.json").read_text())
     assert [row["snapshot_date"] for row in stored["snapshots"]] == ["2022-06-30", "2026-03-10"]

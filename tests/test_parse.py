@@ -10,11 +10,27 @@ from hypothesis import strategies as st
 from mlsizes.parse import PartialDate, parse_date, parse_number
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("1.75E+11", 1.75e11), ("175000000000.0", 1.75e11), ("175,000,000,000", 1.75e11), ("70B", 7e10),
-    ("70b", 7e10), ("1.2T", 1.2e12), ("340M", 3.4e8), ("1.75e11", 1.75e11), ("7e10", 7e10), ("4.00E+01", 40.0),
-    (" 12 ", 12.0), ("0.00E+00", 0.0), ("-5", -5.0), ("", None), ("N/A", None), ("  ", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1.75E+11", 1.75e11),
+        ("175000000000.0", 1.75e11),
+        ("175,000,000,000", 1.75e11),
+        ("70B", 7e10),
+        ("70b", 7e10),
+        ("1.2T", 1.2e12),
+        ("340M", 3.4e8),
+        ("1.75e11", 1.75e11),
+        ("7e10", 7e10),
+        ("4.00E+01", 40.0),
+        (" 12 ", 12.0),
+        ("0.00E+00", 0.0),
+        ("-5", -5.0),
+        ("", None),
+        ("N/A", None),
+        ("  ", None),
+    ],
+)
 def test_parse_number_formats(text, expected):
     assert parse_number(text) == expected
 
@@ -33,10 +49,22 @@ def test_parse_number_refuses_numbers_a_float_cannot_hold(text):
 
 # Unicode digits Python's float()/int() would read silently: Arabic-Indic, Devanagari, full-width, mathematical
 # bold, and a single look-alike digit inside an otherwise ASCII value.
-UNICODE_NUMBERS = ["\u0661\u0662\u0663", "\u0967\u0968", "\uff17\uff10B", "\U0001d7cf\U0001d7d0", "1\u0665", "1.5e\u0661\u0661",
-                   "\uff11,000"]
-UNICODE_DATES = ["\u0662\u0660\u0662\u0660", "\uff12\uff10\uff12\uff10-01-01", "2020-\u0660\u0661-15", "\u0967/2020",
-                 "15/06/202\u0660"]
+UNICODE_NUMBERS = [
+    "\u0661\u0662\u0663",
+    "\u0967\u0968",
+    "\uff17\uff10B",
+    "\U0001d7cf\U0001d7d0",
+    "1\u0665",
+    "1.5e\u0661\u0661",
+    "\uff11,000",
+]
+UNICODE_DATES = [
+    "\u0662\u0660\u0662\u0660",
+    "\uff12\uff10\uff12\uff10-01-01",
+    "2020-\u0660\u0661-15",
+    "\u0967/2020",
+    "15/06/202\u0660",
+]
 
 
 @pytest.mark.parametrize("text", UNICODE_NUMBERS)
@@ -63,25 +91,39 @@ def test_parse_number_thousands_separators(value):
     assert parse_number(f"{value:,}") == float(value)
 
 
-@given(st.decimals(min_value=1, max_value=999, places=2), st.sampled_from([("K", 1e3), ("M", 1e6), ("B", 1e9), ("T", 1e12)]))
+@given(
+    st.decimals(min_value=1, max_value=999, places=2),
+    st.sampled_from([("K", 1e3), ("M", 1e6), ("B", 1e9), ("T", 1e12)]),
+)
 def test_parse_number_suffixes(mantissa, suffix):
     letter, factor = suffix
     assert parse_number(f"{mantissa}{letter}") == pytest.approx(float(mantissa) * factor)
     assert parse_number(f"{mantissa}{letter.lower()}") == parse_number(f"{mantissa}{letter}")
 
 
-@pytest.mark.parametrize("text, iso, precision", [
-    ("10/02/2022", "2022-02-10", "day"), ("8/12/2021", "2021-12-08", "day"), ("08/1/2021", "2021-01-08", "day"),
-    ("1/1/2000", "2000-01-01", "day"), ("06/2017", "2017-06-15", "month"), ("6/2017", "2017-06-15", "month"),
-    ("1950", "1950-07-01", "year"), ("2024-04-18", "2024-04-18", "day"), ("2024-04", "2024-04-15", "month"),
-    (" 2024 ", "2024-07-01", "year"),
-])
+@pytest.mark.parametrize(
+    "text, iso, precision",
+    [
+        ("10/02/2022", "2022-02-10", "day"),
+        ("8/12/2021", "2021-12-08", "day"),
+        ("08/1/2021", "2021-01-08", "day"),
+        ("1/1/2000", "2000-01-01", "day"),
+        ("06/2017", "2017-06-15", "month"),
+        ("6/2017", "2017-06-15", "month"),
+        ("1950", "1950-07-01", "year"),
+        ("2024-04-18", "2024-04-18", "day"),
+        ("2024-04", "2024-04-15", "month"),
+        (" 2024 ", "2024-07-01", "year"),
+    ],
+)
 def test_parse_date_formats_keep_precision(text, iso, precision):
     assert parse_date(text) == PartialDate(dt.date.fromisoformat(iso), precision)
 
 
-@pytest.mark.parametrize("text", ["Forthcoming", "", "31/02/2020", "13/2020", "2020-13-01", "2020/01/01", "Q3 2021",
-                                  "20200101", "12/31/2020"])
+@pytest.mark.parametrize(
+    "text",
+    ["Forthcoming", "", "31/02/2020", "13/2020", "2020-13-01", "2020/01/01", "Q3 2021", "20200101", "12/31/2020"],
+)
 def test_parse_date_rejects(text):
     with pytest.raises(ValueError):
         parse_date(text)
@@ -96,10 +138,14 @@ def test_parse_date_round_trips_every_format(day):
     assert parse_date(str(day.year)) == PartialDate(dt.date(day.year, 7, 1), "year")
 
 
-@pytest.mark.parametrize("parser, valid", [
-    (parse_date, lambda result: result.precision in {"day", "month", "year"}),
-    (parse_number, lambda result: result is None or not math.isnan(result)),
-], ids=["date", "number"])
+@pytest.mark.parametrize(
+    "parser, valid",
+    [
+        (parse_date, lambda result: result.precision in {"day", "month", "year"}),
+        (parse_number, lambda result: result is None or not math.isnan(result)),
+    ],
+    ids=["date", "number"],
+)
 @given(text=st.text(max_size=12))
 def test_parsers_accept_or_raise_valueerror_on_any_text(parser, valid, text):
     try:

@@ -62,9 +62,15 @@ def test_outside_a_project_commands_work_in_the_working_directory(tmp_path, monk
 def test_explicit_files_override_only_their_fields(tmp_path):
     paths = Paths.at(ROOT).with_curated_dir(tmp_path / "out").with_metrics_dir(tmp_path / "m")
     assert (paths.models, paths.rejected, paths.codebook) == (
-        tmp_path / "out" / "models.csv", tmp_path / "out" / "rejected.csv", tmp_path / "out" / "codebook.csv")
+        tmp_path / "out" / "models.csv",
+        tmp_path / "out" / "rejected.csv",
+        tmp_path / "out" / "codebook.csv",
+    )
     assert (paths.gap, paths.plots_dir, paths.history) == (
-        tmp_path / "m" / "gap.json", tmp_path / "m" / "plots", tmp_path / "m" / "history.json")
+        tmp_path / "m" / "gap.json",
+        tmp_path / "m" / "plots",
+        tmp_path / "m" / "history.json",
+    )
     assert paths.params == ROOT / "params.yaml" and paths.raw_dir == ROOT / "data" / "raw" / "epoch"
     assert paths.replace(params=None).params == ROOT / "params.yaml"
     assert paths.snapshot("x") == ROOT / "data" / "raw" / "epoch" / "x.csv"

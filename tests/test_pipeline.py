@@ -83,8 +83,11 @@ def _command_reads(command: str) -> set[Path]:
             continue
         visited.add(function.name)
         body.append(function)
-        todo += [functions[n.func.id] for n in ast.walk(function)
-                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in functions]
+        todo += [
+            functions[n.func.id]
+            for n in ast.walk(function)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in functions
+        ]
     top_level = [n for n in _tree(PACKAGE / "cli.py").body if isinstance(n, (ast.Import, ast.ImportFrom))]
     # cli.py itself is read, but only the imports of this command (not of every command) count.
     modules = {PACKAGE / "cli.py"} | _closure({PACKAGE / "__init__.py"} | _imported(body) | _imported(top_level))
@@ -102,8 +105,14 @@ def _stages() -> dict[str, dict]:
     from dvc.repo import Repo
 
     with Repo(str(ROOT)) as repo:
-        return {stage.name: {"cmd": stage.cmd, "deps": [d.def_path for d in stage.deps],
-                             "outs": [o.def_path for o in stage.outs]} for stage in repo.index.stages}
+        return {
+            stage.name: {
+                "cmd": stage.cmd,
+                "deps": [d.def_path for d in stage.deps],
+                "outs": [o.def_path for o in stage.outs],
+            }
+            for stage in repo.index.stages
+        }
 
 
 def _covered(path: Path, deps: list[str]) -> bool:
@@ -132,8 +141,11 @@ def test_stage_depends_on_the_input_paths_in_its_command(stage_name):
     stage = _stages()[stage_name]
     for word in shlex.split(stage["cmd"])[2:]:
         path = ROOT / word
-        if word.startswith("-") or not path.exists() or any(word == o or Path(o).parent == Path(word)
-                                                             for o in stage["outs"]):
+        if (
+            word.startswith("-")
+            or not path.exists()
+            or any(word == o or Path(o).parent == Path(word) for o in stage["outs"])
+        ):
             continue
         assert any(word == d or Path(word) in Path(d).parents for d in stage["deps"]), (stage_name, word)
 
@@ -141,8 +153,14 @@ def test_stage_depends_on_the_input_paths_in_its_command(stage_name):
 def test_dependency_check_sees_what_a_command_reads():
     """The analysis above is not vacuous: curate reads the parsers and every contract, report no contract."""
     curate = {str(p.relative_to(ROOT)) for p in _command_reads("curate")}
-    assert {"src/mlsizes/parse.py", "src/mlsizes/contribution_files.py", "schemas/raw.yaml", "schemas/domains.yaml",
-            "schemas/curated.yaml", "src/mlsizes/cli.py"} <= curate
+    assert {
+        "src/mlsizes/parse.py",
+        "src/mlsizes/contribution_files.py",
+        "schemas/raw.yaml",
+        "schemas/domains.yaml",
+        "schemas/curated.yaml",
+        "src/mlsizes/cli.py",
+    } <= curate
     assert "src/mlsizes/stats.py" not in curate
     assert "src/mlsizes/report.py" in {str(p.relative_to(ROOT)) for p in _command_reads("history")}
     assert not _covered(PACKAGE / "parse.py", ["src/mlsizes/ingest.py", "src/mlsizes/parsers"])
@@ -150,6 +168,7 @@ def test_dependency_check_sees_what_a_command_reads():
 
 
 # --- with real dvc, in a clean clone -------------------------------------------------------------------------
+
 
 def _dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
@@ -167,9 +186,10 @@ def _status(clone: Path) -> dict[str, set[str]]:
     """Stage -> the deps `dvc status` reports changed, for every stage that is not up to date."""
     proc = _dvc("status", "--json", cwd=clone)
     assert proc.returncode == 0, proc.stderr
-    return {stage: {path for change in changes if isinstance(change, dict)
-                    for path in change.get("changed deps", {})}
-            for stage, changes in json.loads(proc.stdout or "{}").items()}
+    return {
+        stage: {path for change in changes if isinstance(change, dict) for path in change.get("changed deps", {})}
+        for stage, changes in json.loads(proc.stdout or "{}").items()
+    }
 
 
 def test_a_fresh_clone_is_up_to_date(clone):
@@ -177,8 +197,14 @@ def test_a_fresh_clone_is_up_to_date(clone):
     assert _status(clone) == {}
 
 
-EDITED = ["src/mlsizes/parse.py", "src/mlsizes/stats.py", "src/mlsizes/report.py", "src/mlsizes/cli.py",
-          "schemas/domains.yaml", "schemas/curated.yaml"]
+EDITED = [
+    "src/mlsizes/parse.py",
+    "src/mlsizes/stats.py",
+    "src/mlsizes/report.py",
+    "src/mlsizes/cli.py",
+    "schemas/domains.yaml",
+    "schemas/curated.yaml",
+]
 
 
 def test_editing_code_or_a_contract_makes_every_stage_that_reads_it_stale(clone):
@@ -192,8 +218,9 @@ def test_editing_code_or_a_contract_makes_every_stage_that_reads_it_stale(clone)
         for name, original in originals.items():
             (clone / name).write_bytes(original)
     for name in EDITED:
-        readers = {stage for stage, info in _stages().items()
-                   if ROOT / name in _command_reads(shlex.split(info["cmd"])[1])}
+        readers = {
+            stage for stage, info in _stages().items() if ROOT / name in _command_reads(shlex.split(info["cmd"])[1])
+        }
         assert readers, name
         stale = {stage for stage, changed in status.items() if name in changed}
         assert stale >= readers, (name, sorted(readers - stale))
@@ -228,9 +255,9 @@ def test_a_failing_stage_leaves_the_last_good_outputs_in_place(clone):
 
 BROKEN_CONTRIBUTIONS = {
     "impossible-date.yaml": "id: impossible-date\nname: Impossible Date\npublication_date: 2023-02-30\n"
-                            "parameters: " + "9" * 400 + "\n",
+    "parameters: " + "9" * 400 + "\n",
     "alias-bomb.yaml": "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-                       "domains: [*b, *b, *b, *b, *b]\n",
+    "domains: [*b, *b, *b, *b, *b]\n",
     "deep.yaml": "name: " + "[" * 10000 + "]" * 10000 + "\n",
 }
 
@@ -252,7 +279,8 @@ def test_dvc_repro_with_broken_contributions_rebuilds_the_dataset_without_them(c
         added = [line for line in rejected if line not in rejected_before]
         assert [line for line in rejected if line in rejected_before] == rejected_before
         assert sorted(line.split(",")[0] for line in added) == sorted(
-            f"contribution:{name}" for name in BROKEN_CONTRIBUTIONS), added
+            f"contribution:{name}" for name in BROKEN_CONTRIBUTIONS
+        ), added
     finally:
         for name in BROKEN_CONTRIBUTIONS:
             (folder / name).unlink()

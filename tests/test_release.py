@@ -14,8 +14,18 @@ LAMDA_SOURCE = "https://arxiv.org/abs/2201.08239"
 
 
 def correct_lamda(repo, parameters):
-    mlsizes("add-model", "--correct", "lamda", "--parameters", parameters,
-            "--reason", "Section 3 of the LaMDA paper gives the size.", "--source", LAMDA_SOURCE, cwd=repo)
+    mlsizes(
+        "add-model",
+        "--correct",
+        "lamda",
+        "--parameters",
+        parameters,
+        "--reason",
+        "Section 3 of the LaMDA paper gives the size.",
+        "--source",
+        LAMDA_SOURCE,
+        cwd=repo,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +58,7 @@ def test_diff_renders_table_and_markdown(repo):
 
 def test_changelog_has_fixed_sections(repo):
     text = (repo / "CHANGELOG.md").read_text()
-    entry = text[text.index(f"## {NEW} ("):text.index("## 2026.03.10 (")]
+    entry = text[text.index(f"## {NEW} (") : text.index("## 2026.03.10 (")]
     for section in ("New records", "Corrections", "Removed", "Validation changes", "Effect on the gap results"):
         assert f"### {section}" in entry
     assert "LaMDA's size corrected." in entry and "Compared with 2026.03.10: 0 new, 0 removed," in entry
@@ -80,20 +90,31 @@ def test_versions_are_found_without_tags(repo, tmp_path):
 
 def _state(repo):
     """Everything a refused release must leave alone: files, index, commits and tags."""
-    return (sh("git", "status", "--porcelain", cwd=repo).stdout, sh("git", "rev-parse", "HEAD", cwd=repo).stdout,
-            sh("git", "tag", cwd=repo).stdout, (repo / "dataset.yaml").read_bytes(),
-            (repo / "CHANGELOG.md").read_bytes())
+    return (
+        sh("git", "status", "--porcelain", cwd=repo).stdout,
+        sh("git", "rev-parse", "HEAD", cwd=repo).stdout,
+        sh("git", "tag", cwd=repo).stdout,
+        (repo / "dataset.yaml").read_bytes(),
+        (repo / "CHANGELOG.md").read_bytes(),
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["banana", "--notes", "A release."], "version 'banana': expected YYYY.MM.DD"),
-    (["2026.02.30", "--notes", "A release."], "version '2026.02.30': expected YYYY.MM.DD"),
-    (["2020.01.01", "--notes", "An old release."], f"version 2020.01.01 is not newer than the latest release {NEW}"),
-    ([NEW, "--notes", "Again."], f"version {NEW} already released"),
-    (["2026.12.24"], "--notes is required"),
-    (["2026.12.24", "--notes", "  "], "--notes is required"),
-    (["2026.12.24", "--notes", "Nothing new."], f"nothing changed since release {NEW}"),
-], ids=["not-a-version", "impossible-date", "older", "reused", "no-notes", "blank-notes", "no-change"])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["banana", "--notes", "A release."], "version 'banana': expected YYYY.MM.DD"),
+        (["2026.02.30", "--notes", "A release."], "version '2026.02.30': expected YYYY.MM.DD"),
+        (
+            ["2020.01.01", "--notes", "An old release."],
+            f"version 2020.01.01 is not newer than the latest release {NEW}",
+        ),
+        ([NEW, "--notes", "Again."], f"version {NEW} already released"),
+        (["2026.12.24"], "--notes is required"),
+        (["2026.12.24", "--notes", "  "], "--notes is required"),
+        (["2026.12.24", "--notes", "Nothing new."], f"nothing changed since release {NEW}"),
+    ],
+    ids=["not-a-version", "impossible-date", "older", "reused", "no-notes", "blank-notes", "no-change"],
+)
 def test_release_refuses_mistakes_in_one_line_and_writes_nothing(repo, args, message):
     before = _state(repo)
     proc = mlsizes("release", *args, cwd=repo, check=False)

@@ -7,11 +7,10 @@ import dataclasses
 import json
 import shutil
 
+from conftest import ROOT
 from mlsizes import report
 from mlsizes.paths import Paths
 from mlsizes.settings import Settings
-
-from conftest import ROOT
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -26,8 +25,14 @@ def test_report_writes_four_figures_and_markdown(tmp_path):
     assert [p.name for p in figures] == sorted(report.FIGURES)
     assert all(p.read_bytes()[:8] == PNG_MAGIC for p in figures)
     text = (tmp_path / "reports" / "report.md").read_text()
-    for heading in ("The gap model", "Paper reproduction", "Break date", "Two clusters", "sliding windows",
-                    "across upstream releases"):
+    for heading in (
+        "The gap model",
+        "Paper reproduction",
+        "Break date",
+        "Two clusters",
+        "sliding windows",
+        "across upstream releases",
+    ):
         assert heading in text
     assert "nan" not in text.lower().split()
     first = {p.name: p.read_bytes() for p in paths}
@@ -55,15 +60,22 @@ def test_every_label_follows_the_params_not_the_papers_defaults(tmp_path, monkey
         data["gap"] = [1e10, 1e11]
         (metrics / name).write_text(json.dumps(data))
     texts = []
-    monkeypatch.setattr(report, "save_figure", lambda fig, path, footer: texts.extend(
-        t.get_text() for t in fig.findobj(matplotlib.text.Text)))
+    monkeypatch.setattr(
+        report,
+        "save_figure",
+        lambda fig, path, footer: texts.extend(t.get_text() for t in fig.findobj(matplotlib.text.Text)),
+    )
     settings = Settings.load(ROOT / "params.yaml")
     params = dataclasses.replace(settings.analysis, gap_lower=1e10, gap_upper=1e11, alpha=0.05, window_years=4)
     layout = Paths.at(ROOT).with_metrics_dir(metrics).replace(reports_dir=tmp_path / "reports")
     report.run(layout, params, settings.snapshot)
     shown = "\n".join(texts)
-    for expected in ("systems in 10B-100B (inclusive)", "alpha = 0.05", "gap 10B-100B parameters",
-                     "sliding four-year windows"):
+    for expected in (
+        "systems in 10B-100B (inclusive)",
+        "alpha = 0.05",
+        "gap 10B-100B parameters",
+        "sliding four-year windows",
+    ):
         assert expected in shown
     text = (tmp_path / "reports" / "report.md").read_text()
     assert "alpha = 0.05" in text

@@ -21,12 +21,17 @@ def test_the_projects_params_are_typed():
 
 def test_labels_follow_the_params():
     default = PARAMS.analysis
-    assert default.era_keys == {"before": "pre_2018", "after": "post_2018", "above": "above_gap",
-                                "below": "below_gap"}
+    assert default.era_keys == {"before": "pre_2018", "after": "post_2018", "above": "above_gap", "below": "below_gap"}
     assert default.era_labels["post_2018"] == "2018 on, single trend"
     assert (default.gap_label, default.window_words, default.fit_lead_words) == ("20B-70B", "three-year", "2 years")
-    changed = dataclasses.replace(default, gap_lower=1e10, gap_upper=1e11, era_break=dt.date(2019, 7, 1),
-                                  window_years=12, fit_start=dt.date(2019, 1, 1))
+    changed = dataclasses.replace(
+        default,
+        gap_lower=1e10,
+        gap_upper=1e11,
+        era_break=dt.date(2019, 7, 1),
+        window_years=12,
+        fit_start=dt.date(2019, 1, 1),
+    )
     assert changed.gap_label == "10B-100B"
     assert changed.era_keys["before"] == "pre_2019_07_01"
     assert changed.era_labels["post_2019_07_01"] == "2019-07-01 on, single trend"

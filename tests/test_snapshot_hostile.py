@@ -29,8 +29,17 @@ from mlsizes.paths import Paths
 from mlsizes.snapshots import SnapshotError
 
 REAL = RAW / "epoch_notable_ai_models_2026-03-10.csv"
-HEADER = ["Model", "Organization", "Publication date", "Domain", "Parameters", "Training compute (FLOP)",
-          "Confidence", "Link", "Notability criteria"]
+HEADER = [
+    "Model",
+    "Organization",
+    "Publication date",
+    "Domain",
+    "Parameters",
+    "Training compute (FLOP)",
+    "Confidence",
+    "Link",
+    "Notability criteria",
+]
 GOOD = ["TestNet", "Lab", "2021-05-01", "Language", "1.5e9", "1e21", "Confident", "https://example.org", "SOTA"]
 RULE = contracts.curated_spec()["spreadsheet_safe_text"]
 FORMULA = re.compile(f"^[{re.escape(RULE['formula_start'])}]")
@@ -67,16 +76,22 @@ MISALIGNED = {
     "short row": ([line(HEADER), line(GOOD[:-1]), line(GOOD)], "data row 1 (line 2) has 8 fields"),
     "short row, later": ([line(HEADER), line(GOOD), line(GOOD), line(GOOD[:4])], "data row 3 (line 4) has 4 fields"),
     "whitespace line": ([line(HEADER), line(GOOD), "   ", line(GOOD)], "data row 2 (line 3) has 1 field,"),
-    "after a multi-line field": ([line(HEADER), '"Test\nNet",' + line(GOOD[1:]), line(GOOD) + ","],
-                                 "data row 2 (line 4) has 10 fields"),
+    "after a multi-line field": (
+        [line(HEADER), '"Test\nNet",' + line(GOOD[1:]), line(GOOD) + ","],
+        "data row 2 (line 4) has 10 fields",
+    ),
     "duplicate header": ([line(HEADER[:-1] + ["Model"]), line(GOOD)], "duplicate column 'Model'"),
     "duplicate after spaces": ([line(HEADER[:-1] + [" Domain "]), line(GOOD)], "duplicate column 'Domain'"),
-    "two names for one column": ([line(["System"] + HEADER[:-1]), line(["X"] + GOOD[:-1])],
-                                 "columns 'System' and 'Model' both mean name"),
+    "two names for one column": (
+        [line(["System"] + HEADER[:-1]), line(["X"] + GOOD[:-1])],
+        "columns 'System' and 'Model' both mean name",
+    ),
     "stray quote": ([line(HEADER), 'Test 5" Net,' + line(GOOD[1:])], "line 2: a quote inside an unquoted field"),
     "text after a closing quote": ([line(HEADER), '"Test"Net,' + line(GOOD[1:])], "line 2: a quote inside"),
-    "quote never closed": ([line(HEADER), line(GOOD), '"TestNet,' + line(GOOD[1:])],
-                           "record starting on line 3 is never closed"),
+    "quote never closed": (
+        [line(HEADER), line(GOOD), '"TestNet,' + line(GOOD[1:])],
+        "record starting on line 3 is never closed",
+    ),
 }
 
 
@@ -89,8 +104,11 @@ def test_misaligned_snapshot_is_refused_and_nothing_written(lines, problem, tmp_
 
 
 @settings(max_examples=150, derandomize=True, database=None, deadline=None)
-@given(rows=st.lists(st.lists(st.text(alphabet='a,"\n\r ', max_size=4), min_size=1, max_size=4), max_size=5),
-       ending=st.sampled_from(["\n", "\r\n", "\r"]), chunk=st.integers(1, 9))
+@given(
+    rows=st.lists(st.lists(st.text(alphabet='a,"\n\r ', max_size=4), min_size=1, max_size=4), max_size=5),
+    ending=st.sampled_from(["\n", "\r\n", "\r"]),
+    chunk=st.integers(1, 9),
+)
 def test_field_counts_agree_with_pythons_csv_reader_across_chunk_boundaries(rows, ending, chunk):
     """The byte-level counter reads 16 MB at a time; tiny chunks put every boundary inside a quoted field,
     between a quote pair or between CR and LF somewhere."""
@@ -146,13 +164,16 @@ def test_refusal_leaves_earlier_outputs_untouched(tmp_path):
 
 # --- a file that parses but was misread ----------------------------------------------------------------------
 
+
 def _rows(n_bad: int, n_good: int, bad: list[str]) -> list[list[str]]:
     return [bad] * n_bad + [[f"Net {i}"] + GOOD[1:] for i in range(n_good)]
 
 
 MISREAD = {
-    "every row one reason": (_rows(3, 0, ["X", "Lab", "2021-05-01", "Astrology"] + GOOD[4:]), "3 of 3 rows rejected "
-                             "as unknown_domain"),
+    "every row one reason": (
+        _rows(3, 0, ["X", "Lab", "2021-05-01", "Astrology"] + GOOD[4:]),
+        "3 of 3 rows rejected as unknown_domain",
+    ),
     "most rows one reason": (_rows(3, 2, [""] + GOOD[1:]), "3 of 5 rows rejected as missing_name"),
     "no data rows": ([], "no data rows, only a header"),
 }
@@ -189,13 +210,17 @@ def test_real_snapshot_with_two_columns_swapped_is_refused(tmp_path):
 
 # --- snapshot identity ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("file_name, snapshot_id", [
-    ("notable_ai_models (1).csv", "notable_ai_models_1"),
-    ("notable ai models.csv", "notable_ai_models"),
-    ("données+2024.csv", "donn_es_2024"),
-    ("数据.csv", "snapshot-" + hashlib.sha1("数据".encode()).hexdigest()[:8]),
-    ("epoch_notable_ai_models_2026-03-10.csv", "epoch_notable_ai_models_2026-03-10"),
-])
+
+@pytest.mark.parametrize(
+    "file_name, snapshot_id",
+    [
+        ("notable_ai_models (1).csv", "notable_ai_models_1"),
+        ("notable ai models.csv", "notable_ai_models"),
+        ("données+2024.csv", "donn_es_2024"),
+        ("数据.csv", "snapshot-" + hashlib.sha1("数据".encode()).hexdigest()[:8]),
+        ("epoch_notable_ai_models_2026-03-10.csv", "epoch_notable_ai_models_2026-03-10"),
+    ],
+)
 def test_snapshot_id_without_provenance_is_the_file_name_made_safe(file_name, snapshot_id):
     assert snapshots.snapshot_id(Path(file_name)) == snapshot_id
     assert re.fullmatch(contracts.curated_columns()["source"]["str_matches"], f"epoch:{snapshot_id}")
@@ -214,15 +239,19 @@ def test_download_saved_under_another_name_curates_normally(tmp_path):
     result = curate_cli(copy, tmp_path / "out2", "--require-provenance")
     assert result.exit_code == 0, result.output
     models = pd.read_csv(tmp_path / "out2" / "models.csv")
-    assert set(models["source"]) == {f"epoch:{REAL.stem}"}   # the provenance record names the snapshot
+    assert set(models["source"]) == {f"epoch:{REAL.stem}"}  # the provenance record names the snapshot
 
 
-@pytest.mark.parametrize("record, problem", [
-    ("snapshot: 'my snapshot (1)'\nsha256: {sha}\n", "snapshot 'my snapshot (1)' is not a valid id"),
-    ("snapshot: [unclosed\nsha256: {sha}\n", "provenance record is not readable YAML"),
-    ("snapshot: ok\nsha256: {sha}\nupstream_date: 2024-02-30\n", "not readable YAML (day is out of range"),
-    ("snapshot: ok\nsha256: {sha}\nupstream_date: '2024-02-30'\n", "upstream_date '2024-02-30' is not a"),
-], ids=["bad-id", "bad-yaml", "impossible-yaml-date", "impossible-text-date"])
+@pytest.mark.parametrize(
+    "record, problem",
+    [
+        ("snapshot: 'my snapshot (1)'\nsha256: {sha}\n", "snapshot 'my snapshot (1)' is not a valid id"),
+        ("snapshot: [unclosed\nsha256: {sha}\n", "provenance record is not readable YAML"),
+        ("snapshot: ok\nsha256: {sha}\nupstream_date: 2024-02-30\n", "not readable YAML (day is out of range"),
+        ("snapshot: ok\nsha256: {sha}\nupstream_date: '2024-02-30'\n", "upstream_date '2024-02-30' is not a"),
+    ],
+    ids=["bad-id", "bad-yaml", "impossible-yaml-date", "impossible-text-date"],
+)
 def test_bad_provenance_record_is_refused(record, problem, tmp_path):
     snapshot = write_csv(tmp_path / "snap.csv", HEADER, [GOOD])
     provenance = snapshots.provenance_path(snapshot)
@@ -238,12 +267,15 @@ def test_impossible_date_in_the_file_name_is_no_date():
 
 # --- spreadsheet-safe output ---------------------------------------------------------------------------------
 
-FORMULAS = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1:A2)", "=cmd|' /C calc'!A0",
-            "'=1+1", "''-1"]
+FORMULAS = ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1:A2)", "=cmd|' /C calc'!A0", "'=1+1", "''-1"]
 
 
-TEXT_COLUMNS = {"Model": "name", "Organization": "organization", "Link": "link",
-                "Notability criteria": "notability_criteria"}
+TEXT_COLUMNS = {
+    "Model": "name",
+    "Organization": "organization",
+    "Link": "link",
+    "Notability criteria": "notability_criteria",
+}
 
 
 @pytest.mark.parametrize("value", FORMULAS)
@@ -259,11 +291,18 @@ def test_formula_cells_are_escaped_in_models_csv(value, tmp_path):
         assert written == RULE["escape"] + value and unescape(written) == value
 
 
-@pytest.mark.parametrize("field, value, written", [
-    ("Publication date", "=1+1", "'=1+1"), ("Domain", "@A1", "'@A1"), ("Parameters", "-5", "'-5.0"),
-    ("Parameters", "+lots", "'+lots"), ("Publication date", "\t=1+1", "'=1+1"), ("Model", "\t", "'\t"),
-    ("Model", "\r", "\n"),   # a lone carriage return would split the row for readers: kept as a line break
-])
+@pytest.mark.parametrize(
+    "field, value, written",
+    [
+        ("Publication date", "=1+1", "'=1+1"),
+        ("Domain", "@A1", "'@A1"),
+        ("Parameters", "-5", "'-5.0"),
+        ("Parameters", "+lots", "'+lots"),
+        ("Publication date", "\t=1+1", "'=1+1"),
+        ("Model", "\t", "'\t"),
+        ("Model", "\r", "\n"),  # a lone carriage return would split the row for readers: kept as a line break
+    ],
+)
 def test_formula_cells_are_escaped_in_rejected_csv(field, value, written, tmp_path):
     bad = dict(zip(HEADER, GOOD)) | {field: value}
     snapshot = write_csv(tmp_path / "snap.csv", HEADER, [GOOD, list(bad.values())])
@@ -276,8 +315,9 @@ def test_formula_cells_are_escaped_in_rejected_csv(field, value, written, tmp_pa
 
 
 def test_numbers_and_ordinary_text_are_written_as_they_are():
-    table = pd.DataFrame({"text": ["-5", "plain", "'quoted'", None, ""], "float": [-5.0, 1.0, None, 2.0, 3.0],
-                          "int": [-3, 1, 2, 3, 4]})
+    table = pd.DataFrame(
+        {"text": ["-5", "plain", "'quoted'", None, ""], "float": [-5.0, 1.0, None, 2.0, 3.0], "int": [-3, 1, 2, 3, 4]}
+    )
     safe = curate.spreadsheet_safe(table)
     assert safe["text"].fillna("<missing>").tolist() == ["'-5", "plain", "'quoted'", "<missing>", ""]
     assert safe["float"].equals(table["float"]) and safe["int"].equals(table["int"])
@@ -304,8 +344,21 @@ def test_committed_dataset_is_spreadsheet_safe_and_codebook_states_the_rule():
 # --- fuzz: random rows through the whole curate stage --------------------------------------------------------
 
 CELL = st.one_of(
-    st.sampled_from(["", "Language", "Vision", "2021-05-01", "5/2020", "1.5e9", "70B", "-5", "Confident",
-                     "\u0661\u0662", "Forthcoming"]),
+    st.sampled_from(
+        [
+            "",
+            "Language",
+            "Vision",
+            "2021-05-01",
+            "5/2020",
+            "1.5e9",
+            "70B",
+            "-5",
+            "Confident",
+            "\u0661\u0662",
+            "Forthcoming",
+        ]
+    ),
     st.text(alphabet=st.sampled_from(list("=+-@\t'\",\n\r ab7é٣文")), max_size=6),
     st.text(max_size=10),
 )
@@ -315,19 +368,19 @@ MISALIGNED = st.lists(CELL, min_size=1, max_size=len(HEADER) + 2)
 ROW = st.one_of(ALIGNED, ALIGNED, ALIGNED, st.just(GOOD), MISALIGNED)
 
 
-@settings(max_examples=50, derandomize=True, database=None, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(ROW, max_size=6), quoted=st.booleans(), force=st.booleans(),
-       ending=st.sampled_from(["\n", "\r\n"]))
+@settings(max_examples=50, derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(ROW, max_size=6), quoted=st.booleans(), force=st.booleans(), ending=st.sampled_from(["\n", "\r\n"])
+)
 def test_fuzz_random_rows_never_escape_never_lose_a_row(rows, quoted, force, ending):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         snapshot = folder / "snap.csv"
-        if quoted:   # well-formed CSV (the writer quotes what needs it), with random field counts
+        if quoted:  # well-formed CSV (the writer quotes what needs it), with random field counts
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator=ending).writerows([HEADER, *rows])
             text = buffer.getvalue()
-        else:        # cells pasted between commas, quotes and line breaks and all
+        else:  # cells pasted between commas, quotes and line breaks and all
             text = ending.join(",".join(row) for row in [HEADER, *rows])
         snapshot.write_text(text, encoding="utf-8")
         around = {path: path.read_bytes() for path in folder.iterdir()}

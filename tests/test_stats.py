@@ -188,9 +188,7 @@ def test_pmf_is_a_distribution_for_any_probabilities(p):
     assert np.arange(len(p) + 1) @ pmf == pytest.approx(sum(p), abs=1e-9)
 
 
-@pytest.mark.parametrize(
-    ("n", "p_max", "k"), [(30, 0.3, 0), (30, 0.3, 3), (100, 0.1, 5), (12, 0.9, 9)]
-)
+@pytest.mark.parametrize(("n", "p_max", "k"), [(30, 0.3, 0), (30, 0.3, 3), (100, 0.1, 5), (12, 0.9, 9)])
 def test_monte_carlo_matches_exact_within_4_se(n, p_max, k):
     p = np.random.default_rng(n + k).uniform(0, p_max, n)
     exact = S.poisson_binomial_cdf(p, k)
@@ -280,9 +278,7 @@ def test_break_date_rss_equals_two_separate_fits():
         if min(np.unique(x[left]).size, np.unique(x[right]).size) < 3:
             assert rss is None
             continue
-        direct = sum(
-            np.sum((y[m] - np.polyval(np.polyfit(x[m], y[m], 1), x[m])) ** 2) for m in (left, right)
-        )
+        direct = sum(np.sum((y[m] - np.polyval(np.polyfit(x[m], y[m], 1), x[m])) ** 2) for m in (left, right))
         assert rss == pytest.approx(direct, rel=1e-9)
     assert profile["rss"][0] is None and profile["rss"][-1] is None and profile["rss"][2] is not None
 

@@ -7,7 +7,6 @@ import pytest
 
 from conftest import ROOT, mlsizes, sh
 
-
 REAL_RELEASES = ["2022.06.02", "2022.06.30", "2022.09.01", "2024.07.16", "2026.03.10"]
 
 
@@ -40,11 +39,14 @@ def test_diff_between_real_releases_shows_real_changes():
     assert (curated["old"], curated["new"], curated["change"]) == (320, 985, 665)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["2026.03.10", "2026.03.10"], "same revision"),
-    (["2026.03.10", "no-such-rev"], "unknown revision or version 'no-such-rev'"),
-    (["first-commit", "2026.03.10"], "predates the pipeline"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["2026.03.10", "2026.03.10"], "same revision"),
+        (["2026.03.10", "no-such-rev"], "unknown revision or version 'no-such-rev'"),
+        (["first-commit", "2026.03.10"], "predates the pipeline"),
+    ],
+)
 def test_diff_errors_are_one_line(args, message):
     if args[0] == "first-commit":
         args = [sh("git", "rev-list", "--max-parents=0", "HEAD", cwd=ROOT).stdout.strip(), "2026.03.10"]

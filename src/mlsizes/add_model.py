@@ -1,8 +1,8 @@
 """`mlsizes add-model` writes a model or a correction file; `mlsizes validate` checks such files the same way.
 
-Load: the destination project (its paths, the as-of date in params.yaml) and the records that exist now: upstream ones from
-data/curated/models.csv and every contribution file. Process: parse the values with the pipeline's parsers
-(contribution_files.py) and pass the record through curate.process, so the curated schema in schemas/ decides
+Load: the destination project (its paths, the as-of date in params.yaml) and the records that exist now:
+upstream ones from data/curated/models.csv and every contribution file. Process: parse the values with the
+pipeline's parsers (contribution_files.py) and pass the record through curate.process, so the curated schema in schemas/ decides
 exactly as the next `dvc repro` will; refuse taken ids, likely duplicates and corrections of unknown ids.
 Save: under an exclusive lock on the contributions folder, check again and write the file atomically, so
 concurrent writers never lose or half-write a file.
@@ -25,16 +25,25 @@ import yaml
 
 from mlsizes import contracts, contribution_files, curate, untrusted
 from mlsizes.contribution_files import CORRECTABLE_FIELDS, REQUIRED_FIELDS
-from mlsizes.untrusted import FieldError, Invalid, Problems
 from mlsizes.files import atomic_write_text
 from mlsizes.parse import slugify
 from mlsizes.paths import LAYOUT, Paths, ProjectNotFound
 from mlsizes.settings import dataset_as_of, read_params
+from mlsizes.untrusted import FieldError, Invalid, Problems
 
 # The add-model option of each field, and the question that asks for it on a terminal.
-OPTIONS = {"name": "--name", "organization": "--organization", "domains": "--domain", "publication_date": "--date",
-           "parameters": "--parameters", "training_compute_flop": "--training-compute", "parameters_notes": "--notes",
-           "link": "--source", "reason": "--reason", "correct": "--correct"}
+OPTIONS = {
+    "name": "--name",
+    "organization": "--organization",
+    "domains": "--domain",
+    "publication_date": "--date",
+    "parameters": "--parameters",
+    "training_compute_flop": "--training-compute",
+    "parameters_notes": "--notes",
+    "link": "--source",
+    "reason": "--reason",
+    "correct": "--correct",
+}
 PROMPTS = {
     "name": "Name (as published, e.g. Llama 3 70B)",
     "organization": "Organization",
@@ -45,16 +54,18 @@ PROMPTS = {
     "reason": "Reason for the correction",
 }
 MODEL_HEADER = "# A model contributed with `mlsizes add-model`; `dvc repro` adds it to data/curated/models.csv.\n"
-CORRECTION_HEADER = ("# Corrections of record {id}, made with `mlsizes add-model --correct`; `dvc repro` applies "
-                     "them.\n")
+CORRECTION_HEADER = "# Corrections of record {id}, made with `mlsizes add-model --correct`; `dvc repro` applies them.\n"
 _PARENTHESISED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # Likely duplicates: names this similar (with the same numbers), or one organization, dates and sizes this close.
 NAME_SIMILARITY = 0.9
 SAME_RELEASE_DAYS = 31
 SAME_SIZE = 0.05
 # The field a curated column comes from, where the names differ.
-SCHEMA_FIELDS = {"primary_domain": "domains", "date_precision": "publication_date",
-                 "parameters_missing_reason": "parameters"}
+SCHEMA_FIELDS = {
+    "primary_domain": "domains",
+    "date_precision": "publication_date",
+    "parameters_missing_reason": "parameters",
+}
 
 
 class UsageProblem(Exception):
@@ -133,9 +144,14 @@ def similar_names(name: str, names: pd.Series) -> pd.Series:
         other_full, other_bare = name_keys(other)
         if not full or not other_full:
             return False
-        return (full == other_full or bare == other_bare
-                or (re.findall(r"\d+", other_full) == digits
-                    and difflib.SequenceMatcher(None, full, other_full).ratio() >= NAME_SIMILARITY))
+        return (
+            full == other_full
+            or bare == other_bare
+            or (
+                re.findall(r"\d+", other_full) == digits
+                and difflib.SequenceMatcher(None, full, other_full).ratio() >= NAME_SIMILARITY
+            )
+        )
 
     return names.fillna("").map(similar).astype(bool)
 
@@ -152,12 +168,15 @@ def lookalikes(row: dict, existing: pd.DataFrame) -> pd.DataFrame:
         likely |= similar_names(row["name"], existing["name"])
     if {"organization", "publication_date", "parameters"} <= row.keys():
         organizations = _organizations(row["organization"])
-        days = (pd.to_datetime(existing["publication_date"], errors="coerce")
-                - pd.Timestamp(row["publication_date"])).dt.days.abs()
+        days = (
+            pd.to_datetime(existing["publication_date"], errors="coerce") - pd.Timestamp(row["publication_date"])
+        ).dt.days.abs()
         sizes = existing["parameters"].astype(float)
-        likely |= (existing["organization"].map(lambda text: bool(organizations & _organizations(text)))
-                   & (days <= SAME_RELEASE_DAYS)
-                   & ((sizes - row["parameters"]).abs() <= SAME_SIZE * sizes.clip(lower=row["parameters"])))
+        likely |= (
+            existing["organization"].map(lambda text: bool(organizations & _organizations(text)))
+            & (days <= SAME_RELEASE_DAYS)
+            & ((sizes - row["parameters"]).abs() <= SAME_SIZE * sizes.clip(lower=row["parameters"]))
+        )
     return existing[likely]
 
 
@@ -176,9 +195,15 @@ def column_problems(columns: dict[str, object]) -> list[FieldError]:
     dtypes = contracts.curated_dtypes()
     frame = pd.DataFrame([{name: columns[name] for name in names}]).astype({name: dtypes[name] for name in names})
     failures = contracts.record_failures(frame, schema.select_columns(names)).drop_duplicates("column")
-    return [FieldError(SCHEMA_FIELDS.get(case.column, case.column), f"invalid_{case.column}",
-                       f"{case.failure_case!r} fails {case.check} (schemas/curated.yaml)", case.failure_case)
-            for case in failures.itertuples()]
+    return [
+        FieldError(
+            SCHEMA_FIELDS.get(case.column, case.column),
+            f"invalid_{case.column}",
+            f"{case.failure_case!r} fails {case.check} (schemas/curated.yaml)",
+            case.failure_case,
+        )
+        for case in failures.itertuples()
+    ]
 
 
 def every_problem(errors: list[FieldError], columns: dict[str, object]) -> Invalid:
@@ -197,16 +222,24 @@ def schema_verdict(columns: dict[str, object]):
         raise every_problem([error], columns) from None
 
 
-def model_problems(row: dict, existing: pd.DataFrame, id_field: str,
-                   distinct: tuple[str, ...] = ()) -> tuple[list[FieldError], pd.DataFrame]:
+def model_problems(
+    row: dict, existing: pd.DataFrame, id_field: str, distinct: tuple[str, ...] = ()
+) -> tuple[list[FieldError], pd.DataFrame]:
     """What refuses a new model beyond its own values (its id taken), and the existing records it likely
     duplicates, less those it declares distinct (add-model refuses those unless --force-new)."""
     errors = []
     taken = existing[existing["id"] == row.get("id")]
     if len(taken):
-        errors.append(FieldError(id_field, "duplicate_id", f"id {row['id']!r} is taken by {_describe(taken.iloc[0])}; "
-                                 f"to change that record use --correct {row['id']}, to add a different model give it "
-                                 "a more specific name", row["id"]))
+        errors.append(
+            FieldError(
+                id_field,
+                "duplicate_id",
+                f"id {row['id']!r} is taken by {_describe(taken.iloc[0])}; "
+                f"to change that record use --correct {row['id']}, to add a different model give it "
+                "a more specific name",
+                row["id"],
+            )
+        )
     similar = lookalikes(row, existing.drop(index=taken.index))
     return errors, similar[~similar["id"].isin(distinct)]
 
@@ -214,10 +247,13 @@ def model_problems(row: dict, existing: pd.DataFrame, id_field: str,
 def likely_duplicate(similar: pd.DataFrame) -> FieldError:
     first = similar.iloc[0]
     more = f" (and {len(similar) - 1} more: {', '.join(similar['id'].iloc[1:4])})" if len(similar) > 1 else ""
-    return FieldError("name", "likely_duplicate",
-                      f"looks like existing record {_describe(first)}{more}; to change it use --correct "
-                      f"{first['id']}; if yours is a different model, pass --force-new (in a file: "
-                      f"`{contribution_files.DISTINCT_FROM}: [{first['id']}]`)")
+    return FieldError(
+        "name",
+        "likely_duplicate",
+        f"looks like existing record {_describe(first)}{more}; to change it use --correct "
+        f"{first['id']}; if yours is a different model, pass --force-new (in a file: "
+        f"`{contribution_files.DISTINCT_FROM}: [{first['id']}]`)",
+    )
 
 
 def correction_problems(correction: contribution_files.Correction, existing: pd.DataFrame) -> list[FieldError]:
@@ -233,9 +269,14 @@ def correction_problems(correction: contribution_files.Correction, existing: pd.
         others = existing[existing["id"] != correction.target]
         same = others[similar_names(name, others["name"])]
         if len(same):
-            problems.errors.append(FieldError("name", "name_taken", f"{name!r} is the name of record "
-                                              f"{_describe(same.iloc[0])}: a record cannot take another's name",
-                                              name))
+            problems.errors.append(
+                FieldError(
+                    "name",
+                    "name_taken",
+                    f"{name!r} is the name of record {_describe(same.iloc[0])}: a record cannot take another's name",
+                    name,
+                )
+            )
     return problems.errors
 
 
@@ -251,8 +292,9 @@ def schema_check(typed: pd.DataFrame, corrections: list[contribution_files.Corre
         message, value = reject["reject_message"], reject["reject_value"]
         if reject["reject_code"].startswith("invalid_"):
             message = f"{message.removeprefix(reject['reject_field'] + '=')} (schemas/curated.yaml)"
-        raise FieldError(reject["reject_field"], reject["reject_code"], message,
-                         value if isinstance(value, str) else None)
+        raise FieldError(
+            reject["reject_field"], reject["reject_code"], message, value if isinstance(value, str) else None
+        )
     return curated.models.iloc[0]
 
 
@@ -264,9 +306,13 @@ def target_rows(target: str, existing: pd.DataFrame) -> pd.DataFrame:
     """The record a correction targets, as a typed row; FieldError when no record has that id."""
     found = existing[existing["id"] == target]
     if found.empty:
-        raise FieldError("correct", "correction_target_missing",
-                         f"no record has id {target!r} (see the id column of {LAYOUT['models']}, or "
-                         f"{LAYOUT['contributions_dir']}/<id>.yaml)", target)
+        raise FieldError(
+            "correct",
+            "correction_target_missing",
+            f"no record has id {target!r} (see the id column of {LAYOUT['models']}, or "
+            f"{LAYOUT['contributions_dir']}/<id>.yaml)",
+            target,
+        )
     return _typed([found.iloc[0].to_dict()])
 
 
@@ -309,8 +355,13 @@ def draft_model(values: dict[str, str], destination: Destination, existing: pd.D
         row["id"] = slugify(row["name"])
         path = contribution_files.record_path(destination.paths.contributions_dir, row["id"])
         if os.path.lexists(path):  # valid or not: the file's own record is left out of `existing` below
-            problems.errors.append(FieldError("name", "duplicate_id", f"id {row['id']!r} already exists: {path}; "
-                                              f"to change it use --correct {row['id']}"))
+            problems.errors.append(
+                FieldError(
+                    "name",
+                    "duplicate_id",
+                    f"id {row['id']!r} already exists: {path}; to change it use --correct {row['id']}",
+                )
+            )
             existing = existing[existing["source"] != contribution_files.source_of(path)]
     errors, similar = model_problems(row, existing, "name")
     problems.errors += errors
@@ -318,22 +369,33 @@ def draft_model(values: dict[str, str], destination: Destination, existing: pd.D
         problems.errors.append(likely_duplicate(similar))
     if problems.errors:
         raise every_problem(problems.errors, row)
-    data = {"id": row["id"]} | {name: contribution_files.file_value(name, row) for name in
-                                (*REQUIRED_FIELDS, *contribution_files.OPTIONAL_FIELDS) if name in values}
+    data = {"id": row["id"]} | {
+        name: contribution_files.file_value(name, row)
+        for name in (*REQUIRED_FIELDS, *contribution_files.OPTIONAL_FIELDS)
+        if name in values
+    }
     if len(similar):
         data[contribution_files.DISTINCT_FROM] = list(similar["id"])
-    draft = Draft("model", row["id"], path, data,
-                  warnings=[f"{row['id']} looks like existing record {_describe(similar.iloc[0])}; added anyway "
-                            "(--force-new)"] if len(similar) else [])
+    draft = Draft(
+        "model",
+        row["id"],
+        path,
+        data,
+        warnings=[f"{row['id']} looks like existing record {_describe(similar.iloc[0])}; added anyway (--force-new)"]
+        if len(similar)
+        else [],
+    )
     source = contribution_files.source_of(draft.path)
     with schema_verdict(row):
-        draft.record = schema_check(_typed([contribution_files.parse_record(draft.reread(), draft.path, source,
-                                                                       destination.as_of)]))
+        draft.record = schema_check(
+            _typed([contribution_files.parse_record(draft.reread(), draft.path, source, destination.as_of)])
+        )
     return draft
 
 
-def draft_correction(target: str, values: dict[str, str], reason: str, link: str, destination: Destination,
-                     existing: pd.DataFrame) -> Draft:
+def draft_correction(
+    target: str, values: dict[str, str], reason: str, link: str, destination: Destination, existing: pd.DataFrame
+) -> Draft:
     """The correction file of `target` with these fields set (earlier corrections of other fields kept)."""
     path = contribution_files.correction_path(destination.paths.contributions_dir, target)
     source = contribution_files.source_of(path)
@@ -344,11 +406,13 @@ def draft_correction(target: str, values: dict[str, str], reason: str, link: str
         except (Invalid, KeyError):
             fields = None
         if not isinstance(fields, dict):
-            raise FieldError("correct", "unreadable_file",
-                             f"{path} exists but is not a valid correction; fix or delete it first")
+            raise FieldError(
+                "correct", "unreadable_file", f"{path} exists but is not a valid correction; fix or delete it first"
+            )
     fields = fields | {name: {"value": value, "reason": reason, "link": link} for name, value in values.items()}
-    correction, errors = _parsed(contribution_files.parse_correction, {"correct": target, "fields": fields}, path,
-                                 source, destination.as_of)
+    correction, errors = _parsed(
+        contribution_files.parse_correction, {"correct": target, "fields": fields}, path, source, destination.as_of
+    )
     errors += correction_problems(correction, existing)
     if errors:
         raise every_problem(errors, corrected_columns(correction))
@@ -391,8 +455,10 @@ def _missing(values: dict, names, ask: Ask | None, as_of: dt.date) -> dict:
     missing = [name for name in names if values.get(name) is None]
     if missing and ask is None:
         others = f" (also missing: {', '.join(OPTIONS[m] for m in missing[1:])})" if missing[1:] else ""
-        raise UsageProblem(f"{described(missing[0])}: required{others}; stdin is not a terminal, so nothing is "
-                           "asked: give every field as an option")
+        raise UsageProblem(
+            f"{described(missing[0])}: required{others}; stdin is not a terminal, so nothing is "
+            "asked: give every field as an option"
+        )
     for name in missing:
         hint = "domains: " + ", ".join(contracts.vocabulary().names) if name == "domains" else None
         values[name] = ask(PROMPTS[name], hint, lambda text, name=name: _checked(name, text, as_of))
@@ -408,8 +474,16 @@ def _checked(name: str, text: str, as_of: dt.date) -> str:
     return text
 
 
-def add(values: dict[str, str], *, target: str | None = None, reason: str | None = None, force_new: bool = False,
-        dry_run: bool = False, root: Path | None = None, ask: Ask | None = None) -> Draft:
+def add(
+    values: dict[str, str],
+    *,
+    target: str | None = None,
+    reason: str | None = None,
+    force_new: bool = False,
+    dry_run: bool = False,
+    root: Path | None = None,
+    ask: Ask | None = None,
+) -> Draft:
     """Write one contribution: a new model, or (with `target`) a correction of record `target`.
 
     `values` maps field names to the text given for them. Raises UsageProblem (exit 2), or Invalid (exit 1) with
@@ -426,8 +500,11 @@ def add(values: dict[str, str], *, target: str | None = None, reason: str | None
         if force_new:
             raise UsageProblem("--force-new: only for a new model, not with --correct")
         if not values:
-            raise UsageProblem("correct (--correct): name at least one field to change ("
-                               + ", ".join(OPTIONS[name] for name in CORRECTABLE_FIELDS) + ")")
+            raise UsageProblem(
+                "correct (--correct): name at least one field to change ("
+                + ", ".join(OPTIONS[name] for name in CORRECTABLE_FIELDS)
+                + ")"
+            )
         contribution_files.check_id("correct", target)
         asked = _missing({"reason": reason, "link": link}, ("reason", "link"), ask, destination.as_of)
         reason, link = asked["reason"], asked["link"]

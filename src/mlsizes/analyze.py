@@ -159,8 +159,14 @@ def all_trends(systems: pd.DataFrame, params: AnalysisParams) -> dict:
 # gap test
 
 
-def gap_test(systems: pd.DataFrame, fit_start: dt.date, test_start: dt.date, end: dt.date,
-             params: AnalysisParams, inclusive: bool) -> dict:
+def gap_test(
+    systems: pd.DataFrame,
+    fit_start: dt.date,
+    test_start: dt.date,
+    end: dt.date,
+    params: AnalysisParams,
+    inclusive: bool,
+) -> dict:
     """The gap test of the report's model on the given systems: trend fitted on [fit_start, end], tested on
     the systems of [test_start, end]; "insufficient data" when the fit or the test set cannot be formed."""
     fitted = systems[between(systems, fit_start, end)]
@@ -170,9 +176,16 @@ def gap_test(systems: pd.DataFrame, fit_start: dt.date, test_start: dt.date, end
     if fit.insufficient_data or tested.empty or not fit.residual_sd:
         reason = fit.reason or ("no systems in the test window" if tested.empty else "no scatter around the trend")
         return {**window, "n_fit": fit.n, "n_systems": len(tested), "insufficient_data": True, "reason": reason}
-    result = stats.gap_test(fit, tested["x_days"].to_numpy(), tested["parameters"].to_numpy(),
-                            params.gap_lower, params.gap_upper, inclusive=inclusive,
-                            n_sims=params.n_simulations, seed=params.seed)
+    result = stats.gap_test(
+        fit,
+        tested["x_days"].to_numpy(),
+        tested["parameters"].to_numpy(),
+        params.gap_lower,
+        params.gap_upper,
+        inclusive=inclusive,
+        n_sims=params.n_simulations,
+        seed=params.seed,
+    )
     in_gap = stats.in_gap(tested["parameters"], params.gap_lower, params.gap_upper, inclusive)
     return {
         **window,
@@ -190,9 +203,16 @@ def gap_tests(systems: pd.DataFrame, params: AnalysisParams) -> dict:
     """The headline gap test for all domains, language only and non-language, inclusive and strict bounds."""
     cases = [(group, bounds) for group in GAP_DOMAINS for bounds in ("inclusive", "strict")]
     tests = in_parallel(
-        lambda case: gap_test(systems[domain_mask(systems, case[0], params)], params.fit_start,
-                              params.test_window_start, params.as_of, params, inclusive=case[1] == "inclusive"),
-        cases)
+        lambda case: gap_test(
+            systems[domain_mask(systems, case[0], params)],
+            params.fit_start,
+            params.test_window_start,
+            params.as_of,
+            params,
+            inclusive=case[1] == "inclusive",
+        ),
+        cases,
+    )
     results = {group: {} for group in GAP_DOMAINS}
     for (group, bounds), test in zip(cases, tests):
         results[group][bounds] = test
@@ -226,17 +246,32 @@ def window_tests(systems: pd.DataFrame, params: AnalysisParams) -> dict:
     lead = params.test_window_start - params.fit_start
     cases = [(group, start, end) for group in WINDOW_DOMAINS for start, end in sliding_windows(params)]
     tests = in_parallel(
-        lambda case: gap_test(systems[domain_mask(systems, case[0], params)], case[1] - lead, case[1], case[2],
-                              params, inclusive=True),
-        cases)
-    rows = [{"domain": group, "window": f"{start.year}-{end.year}", "window_start_year": start.year, **_window_row(test)}
-            for (group, start, end), test in zip(cases, tests)]
+        lambda case: gap_test(
+            systems[domain_mask(systems, case[0], params)], case[1] - lead, case[1], case[2], params, inclusive=True
+        ),
+        cases,
+    )
+    rows = [
+        {"domain": group, "window": f"{start.year}-{end.year}", "window_start_year": start.year, **_window_row(test)}
+        for (group, start, end), test in zip(cases, tests)
+    ]
     return {"rows": rows, "answer": closing_answer(rows, params)}
 
 
 def _window_row(test: dict) -> dict:
-    keys = ("fit_start", "test_start", "end", "n_systems", "insufficient_data", "observed_in_gap",
-            "expected_in_gap", "p_le_observed_exact", "mc_estimate", "mc_se", "significant")
+    keys = (
+        "fit_start",
+        "test_start",
+        "end",
+        "n_systems",
+        "insufficient_data",
+        "observed_in_gap",
+        "expected_in_gap",
+        "p_le_observed_exact",
+        "mc_estimate",
+        "mc_se",
+        "significant",
+    )
     return {key: test.get(key) for key in keys}
 
 
@@ -293,11 +328,17 @@ def month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
 def break_date(systems: pd.DataFrame, params: AnalysisParams) -> tuple[dict, pd.DataFrame]:
     """The best two-segment break over a monthly grid (all domains, all dates), with its profile."""
     candidates = month_starts(params.break_search_start, params.break_search_end)
-    profile = stats.break_date_profile(systems["x_days"].to_numpy(), systems["log10_parameters"].to_numpy(),
-                                       [_x(day) for day in candidates])
-    table = pd.DataFrame({"candidate": [day.isoformat() for day in candidates],
-                          "decimal_year": [day.year + (day.month - 1) / 12 for day in candidates],
-                          "rss": profile["rss"], "bic": profile["bic"]})
+    profile = stats.break_date_profile(
+        systems["x_days"].to_numpy(), systems["log10_parameters"].to_numpy(), [_x(day) for day in candidates]
+    )
+    table = pd.DataFrame(
+        {
+            "candidate": [day.isoformat() for day in candidates],
+            "decimal_year": [day.year + (day.month - 1) / 12 for day in candidates],
+            "rss": profile["rss"],
+            "bic": profile["bic"],
+        }
+    )
     best = None if profile["best_x"] is None else candidates[[_x(d) for d in candidates].index(profile["best_x"])]
     at_assumed = table.loc[table["candidate"] == params.era_break.isoformat(), "bic"]
     summary = {
@@ -324,8 +365,11 @@ def clusters(systems: pd.DataFrame, params: AnalysisParams) -> dict:
     for group in WINDOW_DOMAINS:
         members = systems[after & domain_mask(systems, group, params)]
         results[group] = stats.compare_one_trend_vs_two_clusters(
-            members["x_days"].to_numpy(), members["log10_parameters"].to_numpy(), seed=params.seed,
-            init_split_log10=split)
+            members["x_days"].to_numpy(),
+            members["log10_parameters"].to_numpy(),
+            seed=params.seed,
+            init_split_log10=split,
+        )
     return results
 
 
@@ -348,8 +392,13 @@ def dataset_label(models: pd.DataFrame) -> str:
 
 def process(models: pd.DataFrame, params: AnalysisParams) -> Analysis:
     systems = select_systems(models, params)
-    header = {"dataset": dataset_label(models), "as_of": params.as_of.isoformat(), "n_systems": len(systems),
-              "domain_rule": params.domain_rule, "gap": [params.gap_lower, params.gap_upper]}
+    header = {
+        "dataset": dataset_label(models),
+        "as_of": params.as_of.isoformat(),
+        "n_systems": len(systems),
+        "domain_rule": params.domain_rule,
+        "gap": [params.gap_lower, params.gap_upper],
+    }
     progress(f"analyze: {len(systems)} systems; trend fits with {params.n_bootstrap} bootstrap resamples...")
     trends = {**header, "era_break": params.era_break.isoformat(), "domains": all_trends(systems, params)}
     progress(f"analyze: gap tests with {params.n_simulations:,} simulations each...")
@@ -362,11 +411,13 @@ def process(models: pd.DataFrame, params: AnalysisParams) -> Analysis:
     eras = era_masks(systems, params)
     sizes = systems[["id", "name", "primary_domain", "decimal_year", "parameters", "log10_parameters"]].copy()
     keys = params.era_keys
-    sizes["era"] = np.select([eras["before"], eras["above"], eras["below"]],
-                             [keys["before"], keys["above"], keys["below"]], "in_gap")
+    sizes["era"] = np.select(
+        [eras["before"], eras["above"], eras["below"]], [keys["before"], keys["above"], keys["below"]], "in_gap"
+    )
     windows = pd.DataFrame(gap["windows"]["rows"])
-    return Analysis(trends=trends, gap=gap, plots={"sizes.csv": sizes, "windows.csv": windows,
-                                                   "break_profile.csv": profile})
+    return Analysis(
+        trends=trends, gap=gap, plots={"sizes.csv": sizes, "windows.csv": windows, "break_profile.csv": profile}
+    )
 
 
 GAP_MODEL = (

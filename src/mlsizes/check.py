@@ -24,7 +24,7 @@ from mlsizes.paths import SCHEMA_DIR, Paths
 
 # Great Expectations stamps its Data Docs with the wall clock and random element ids. The run gets a fixed time
 # and the pages are normalised afterwards, so the same data gives the same bytes (and DVC sees no change).
-DOCS_RUN_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+DOCS_RUN_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _CLOCK_STAMP = re.compile(r"\d{8}T\d{6}\.\d{6}Z")
 _CACHE_BUSTER = re.compile(r"\?d=\d{8}T\d{6}\.\d{6}Z")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -88,25 +88,34 @@ def run_expectations(models: pd.DataFrame, docs_dir: Path | None) -> dict:
     suite = context.suites.add(suite)
     batch = context.data_sources.add_pandas("mlsizes").add_dataframe_asset("curated_models")
     definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name="curated_dataset",
-                                data=batch.add_batch_definition_whole_dataframe("whole table"), suite=suite)
+        gx.ValidationDefinition(
+            name="curated_dataset", data=batch.add_batch_definition_whole_dataframe("whole table"), suite=suite
+        )
     )
     actions = []
     if docs_dir is not None:
-        context.add_data_docs_site(site_name="mlsizes", site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                              "base_directory": str(Path(docs_dir).resolve())},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        })
+        context.add_data_docs_site(
+            site_name="mlsizes",
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(Path(docs_dir).resolve()),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
         actions.append(gx.checkpoint.UpdateDataDocsAction(name="data_docs"))
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(name="curated_dataset", validation_definitions=[definition], actions=actions)
     )
     # GX compares dates as datetimes, not as ISO text.
     frame = models.assign(publication_date=pd.to_datetime(models["publication_date"]))
-    result = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=suite_parameters(),
-                            run_id=RunIdentifier(run_name=spec["name"], run_time=DOCS_RUN_TIME))
+    result = checkpoint.run(
+        batch_parameters={"dataframe": frame},
+        expectation_parameters=suite_parameters(),
+        run_id=RunIdentifier(run_name=spec["name"], run_time=DOCS_RUN_TIME),
+    )
     if docs_dir is not None:
         normalise_data_docs(Path(docs_dir))
     (validation,) = result.describe_dict()["validation_results"]
@@ -115,12 +124,24 @@ def run_expectations(models: pd.DataFrame, docs_dir: Path | None) -> dict:
         "success": bool(validation["success"]),
         "statistics": validation["statistics"],
         "expectations": [
-            {"type": item["expectation_type"],
-             "kwargs": {k: v for k, v in item["kwargs"].items() if k != "batch_id"},
-             "success": bool(item["success"]),
-             "result": {k: v for k, v in item["result"].items() if k in (
-                 "observed_value", "element_count", "unexpected_count", "unexpected_percent",
-                 "partial_unexpected_list", "missing_count")}}
+            {
+                "type": item["expectation_type"],
+                "kwargs": {k: v for k, v in item["kwargs"].items() if k != "batch_id"},
+                "success": bool(item["success"]),
+                "result": {
+                    k: v
+                    for k, v in item["result"].items()
+                    if k
+                    in (
+                        "observed_value",
+                        "element_count",
+                        "unexpected_count",
+                        "unexpected_percent",
+                        "partial_unexpected_list",
+                        "missing_count",
+                    )
+                },
+            }
             for item in validation["expectations"]
         ],
     }
@@ -132,22 +153,24 @@ def normalise_data_docs(docs_dir: Path) -> None:
     for page in sorted(docs_dir.rglob("*.html")):
         text = _CLOCK_STAMP.sub(fixed, _CACHE_BUSTER.sub("", page.read_text(encoding="utf-8")))
         ids: dict[str, str] = {}
-        text = _UUID.sub(lambda match: ids.setdefault(match.group(), f"block-{len(ids) + 1}"), text)
+        text = _UUID.sub(lambda match, ids=ids: ids.setdefault(match.group(), f"block-{len(ids) + 1}"), text)
         atomic_write_text(page, text)
 
 
 def process(models: pd.DataFrame, docs_dir: Path | None = None) -> CheckResult:
     failures = pandera_report(models)
     gx_results = run_expectations(models, docs_dir)
-    return CheckResult(success=failures.empty and gx_results["success"], pandera_failures=failures,
-                       gx_results=gx_results)
+    return CheckResult(
+        success=failures.empty and gx_results["success"], pandera_failures=failures, gx_results=gx_results
+    )
 
 
 def save(result: CheckResult, paths: Paths) -> None:
     """The pandera failures and the GX results in the validation folder (the Data Docs are written by GX)."""
     atomic_write_text(paths.validation_dir / "pandera_failures.csv", result.pandera_failures.to_csv(index=False))
-    atomic_write_text(paths.validation_dir / "gx_results.json",
-                      json.dumps(result.gx_results, indent=2, default=str) + "\n")
+    atomic_write_text(
+        paths.validation_dir / "gx_results.json", json.dumps(result.gx_results, indent=2, default=str) + "\n"
+    )
 
 
 def run(paths: Paths) -> CheckResult:

@@ -20,8 +20,13 @@ EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 NEW_FILE = click.Path(dir_okay=False, path_type=Path)
 NEW_DIR = click.Path(file_okay=False, path_type=Path)
-PARAMS_OPTION = click.option("--params", "params_path", type=EXISTING_FILE, show_default=LAYOUT["params"],
-                             help="The study's params (default: the project's params.yaml).")
+PARAMS_OPTION = click.option(
+    "--params",
+    "params_path",
+    type=EXISTING_FILE,
+    show_default=LAYOUT["params"],
+    help="The study's params (default: the project's params.yaml).",
+)
 
 
 def _fail(message: str) -> None:
@@ -58,23 +63,53 @@ def main() -> None:
 
 @main.command()
 @click.argument("snapshot", type=EXISTING_FILE)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for models.csv (valid records) and rejected.csv (every other row, with its reason).")
-@click.option("--metrics", "metrics_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the counts (raw, curated, rejected by reason) to this JSON file.")
-@click.option("--require-provenance", is_flag=True,
-              help="Refuse a snapshot without a provenance record beside it (the pipeline sets this).")
-@click.option("--contributions", "contributions_dir",
-              type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Also curate the contribution files in this folder (models and corrections/, see add-model).")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Reject contributions published after this date (default: the snapshot's date).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for models.csv (valid records) and rejected.csv (every other row, with its reason).",
+)
+@click.option(
+    "--metrics",
+    "metrics_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the counts (raw, curated, rejected by reason) to this JSON file.",
+)
+@click.option(
+    "--require-provenance",
+    is_flag=True,
+    help="Refuse a snapshot without a provenance record beside it (the pipeline sets this).",
+)
+@click.option(
+    "--contributions",
+    "contributions_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Also curate the contribution files in this folder (models and corrections/, see add-model).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Reject contributions published after this date (default: the snapshot's date).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON instead of a summary.")
-@click.option("--force", is_flag=True,
-              help="Curate even a snapshot that looks misread: no data rows, or more than half of its rows "
-                   "rejected for the same reason (otherwise refused, nothing written).")
-def curate(snapshot: Path, out_dir: Path, metrics_path: Path | None, require_provenance: bool,
-           contributions_dir: Path | None, as_of, as_json: bool, force: bool) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Curate even a snapshot that looks misread: no data rows, or more than half of its rows "
+    "rejected for the same reason (otherwise refused, nothing written).",
+)
+def curate(
+    snapshot: Path,
+    out_dir: Path,
+    metrics_path: Path | None,
+    require_provenance: bool,
+    contributions_dir: Path | None,
+    as_of,
+    as_json: bool,
+    force: bool,
+) -> None:
     """Ingest an upstream SNAPSHOT (any Epoch vintage) and split it into curated records and rejects.
 
     The snapshot's sha256 is checked against its provenance record (SNAPSHOT.provenance.yaml) when
@@ -87,9 +122,14 @@ def curate(snapshot: Path, out_dir: Path, metrics_path: Path | None, require_pro
 
     paths = dataclasses.replace(Paths.here().with_curated_dir(out_dir), curation_metrics=metrics_path)
     try:
-        result = stage.run(paths.replace(contributions_dir=contributions_dir), snapshot,
-                           as_of=as_of.date() if as_of else None, with_contributions=contributions_dir is not None,
-                           require_provenance=require_provenance, force=force)
+        result = stage.run(
+            paths.replace(contributions_dir=contributions_dir),
+            snapshot,
+            as_of=as_of.date() if as_of else None,
+            with_contributions=contributions_dir is not None,
+            require_provenance=require_provenance,
+            force=force,
+        )
     except (SnapshotError, stage.IdentityError) as exc:
         _fail(str(exc))
     counts = result.metrics
@@ -97,17 +137,27 @@ def curate(snapshot: Path, out_dir: Path, metrics_path: Path | None, require_pro
         click.echo(json.dumps(counts, indent=2))
         return
     reasons = ", ".join(f"{code} {n}" for code, n in counts["rejected_by_reason"].items()) or "none"
-    contributed = (f" ({counts['contribution_rows']} contribution files, {counts['corrections_applied']} "
-                   "corrections applied)") if counts["contribution_rows"] else ""
-    click.echo(f"{snapshot.name}: {counts['input_rows']} rows{contributed} -> {counts['curated']} curated "
-               f"({counts['with_parameters']} with parameters), {counts['rejected']} rejected ({reasons})")
+    contributed = (
+        (f" ({counts['contribution_rows']} contribution files, {counts['corrections_applied']} corrections applied)")
+        if counts["contribution_rows"]
+        else ""
+    )
+    click.echo(
+        f"{snapshot.name}: {counts['input_rows']} rows{contributed} -> {counts['curated']} curated "
+        f"({counts['with_parameters']} with parameters), {counts['rejected']} rejected ({reasons})"
+    )
     click.echo(f"wrote {paths.models} and {paths.rejected}")
 
 
 @main.command()
 @click.argument("curated", type=EXISTING_FILE)
-@click.option("--reports", "reports_dir", type=NEW_DIR, show_default=LAYOUT["validation_dir"],
-              help="Folder for pandera_failures.csv, gx_results.json and the Data Docs site (data_docs/).")
+@click.option(
+    "--reports",
+    "reports_dir",
+    type=NEW_DIR,
+    show_default=LAYOUT["validation_dir"],
+    help="Folder for pandera_failures.csv, gx_results.json and the Data Docs site (data_docs/).",
+)
 def check(curated: Path, reports_dir: Path | None) -> None:
     """Validate a CURATED table against schemas/curated.yaml (pandera) and the GX expectation suite.
 
@@ -126,8 +176,13 @@ def check(curated: Path, reports_dir: Path | None) -> None:
 
 
 @main.command()
-@click.option("--out", "out_dir", type=NEW_DIR, show_default=str(Path(LAYOUT["models"]).parent),
-              help="Folder of models.csv; datapackage.json and codebook.csv are written here.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=NEW_DIR,
+    show_default=str(Path(LAYOUT["models"]).parent),
+    help="Folder of models.csv; datapackage.json and codebook.csv are written here.",
+)
 def metadata(out_dir: Path | None) -> None:
     """Write datapackage.json (Frictionless) and codebook.csv for the curated table, from schemas/curated.yaml."""
     from mlsizes import metadata as stage
@@ -162,8 +217,10 @@ def _shown(path: Path) -> str:
 
 
 ROOT_OPTION = click.option(
-    "--root", type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The project folder (default: $MLSIZES_ROOT, else the nearest folder with dvc.yaml).")
+    "--root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The project folder (default: $MLSIZES_ROOT, else the nearest folder with dvc.yaml).",
+)
 
 
 @main.command("add-model", cls=_OneLineUsage)
@@ -172,19 +229,29 @@ ROOT_OPTION = click.option(
 @click.option("--domain", "domains", help="Domain(s) from schemas/domains.yaml, comma-separated, any case.")
 @click.option("--date", "publication_date", help="Publication date: YYYY-MM-DD, YYYY-MM or YYYY (precision kept).")
 @click.option("--parameters", help="Parameter count: 70B, 1.2T, 340M, 175,000,000,000 or 1.75e11.")
-@click.option("--training-compute", "training_compute_flop",
-              help="Training compute in FLOP, e.g. 6.3e23 (optional).")
+@click.option("--training-compute", "training_compute_flop", help="Training compute in FLOP, e.g. 6.3e23 (optional).")
 @click.option("--notes", "parameters_notes", help="How the parameter count was obtained (optional).")
 @click.option("--source", "link", help="http(s) URL of the paper, model card or announcement stating the values.")
-@click.option("--correct", "target", metavar="ID",
-              help="Correct record ID (upstream or contributed) instead: only the fields given change.")
+@click.option(
+    "--correct",
+    "target",
+    metavar="ID",
+    help="Correct record ID (upstream or contributed) instead: only the fields given change.",
+)
 @click.option("--reason", help="Why the corrected values are right (required with --correct).")
 @click.option("--force-new", is_flag=True, help="Add it although it looks like an existing record.")
 @click.option("--dry-run", is_flag=True, help="Show the file that would be written, and write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result, or the error, as JSON.")
 @ROOT_OPTION
-def add_model(target: str | None, reason: str | None, force_new: bool, dry_run: bool, as_json: bool,
-              root: Path | None, **values: str | None) -> None:
+def add_model(
+    target: str | None,
+    reason: str | None,
+    force_new: bool,
+    dry_run: bool,
+    as_json: bool,
+    root: Path | None,
+    **values: str | None,
+) -> None:
     """Add a model upstream lacks, or correct a record, as one file in data/raw/contributions/.
 
     The values go through the parsers and the curated schema the pipeline uses, and the next `dvc repro`
@@ -195,15 +262,24 @@ def add_model(target: str | None, reason: str | None, force_new: bool, dry_run: 
     from mlsizes import add_model as stage
 
     try:
-        draft = stage.add(values, target=target, reason=reason, force_new=force_new, dry_run=dry_run,
-                          root=root, ask=_ask if sys.stdin.isatty() else None)
+        draft = stage.add(
+            values,
+            target=target,
+            reason=reason,
+            force_new=force_new,
+            dry_run=dry_run,
+            root=root,
+            ask=_ask if sys.stdin.isatty() else None,
+        )
     except stage.UsageProblem as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "field": None, "code": "usage", "message": str(exc)}))
         _usage(str(exc))
     except stage.Invalid as problem:
-        errors = [{"field": error.field, "code": error.code,
-                   "message": f"{stage.described(error.field)}: {error.message}"} for error in problem.errors]
+        errors = [
+            {"field": error.field, "code": error.code, "message": f"{stage.described(error.field)}: {error.message}"}
+            for error in problem.errors
+        ]
         if as_json:
             click.echo(json.dumps({"ok": False, **errors[0], "errors": errors}))
         for error in errors[:-1]:
@@ -212,10 +288,21 @@ def add_model(target: str | None, reason: str | None, force_new: bool, dry_run: 
     for warning in draft.warnings:
         click.echo(f"warning: {warning}", err=True)
     if as_json:
-        click.echo(json.dumps({"ok": True, "dry_run": dry_run, "kind": draft.kind, "id": draft.record_id,
-                               "path": str(draft.path), "file": draft.data,
-                               "record": json.loads(draft.record.to_json()), "warnings": draft.warnings},
-                              indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": True,
+                    "dry_run": dry_run,
+                    "kind": draft.kind,
+                    "id": draft.record_id,
+                    "path": str(draft.path),
+                    "file": draft.data,
+                    "record": json.loads(draft.record.to_json()),
+                    "warnings": draft.warnings,
+                },
+                indent=2,
+            )
+        )
     elif dry_run:
         click.echo(f"would write {_shown(draft.path)} (dry run, nothing written):\n\n{draft.text()}", nl=False)
     else:
@@ -256,16 +343,31 @@ def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
         _usage(str(exc))
     invalid = [report for report in reports if report.errors]
     if as_json:
-        click.echo(json.dumps({"ok": not invalid, "files": [
-            {"path": untrusted.printable(str(r.path)), "id": r.record_id, "ok": not r.errors,
-             **{key: getattr(r.errors[0], key) if r.errors else None for key in ("field", "code", "message")},
-             "errors": [{"field": e.field, "code": e.code, "message": e.message} for e in r.errors]}
-            for r in reports]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": not invalid,
+                    "files": [
+                        {
+                            "path": untrusted.printable(str(r.path)),
+                            "id": r.record_id,
+                            "ok": not r.errors,
+                            **{
+                                key: getattr(r.errors[0], key) if r.errors else None
+                                for key in ("field", "code", "message")
+                            },
+                            "errors": [{"field": e.field, "code": e.code, "message": e.message} for e in r.errors],
+                        }
+                        for r in reports
+                    ],
+                },
+                indent=2,
+            )
+        )
     else:
         for report in invalid:
             for error in report.errors:
-                click.echo(f"{untrusted.printable(_shown(report.path))}: {error.field}: {error.message} "
-                           f"({error.code})")
+                click.echo(f"{untrusted.printable(_shown(report.path))}: {error.field}: {error.message} ({error.code})")
         click.echo(f"{len(reports) - len(invalid)} of {len(reports)} contribution files valid")
     if invalid:
         sys.exit(1)
@@ -303,20 +405,48 @@ class _DownloadProgress:
 
 
 @main.command()
-@click.option("--url", default="https://epoch.ai/data/notable_ai_models.csv", show_default=True,
-              help="Where to download the CSV from.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
-              help="Seconds to wait for the connection, and for each read of the body.")
-@click.option("--max-mb", type=click.FloatRange(min=0, min_open=True), default=200.0, show_default=True,
-              help="Refuse a body larger than this many MiB, counted both as received (compressed) and as "
-                   "decoded.")
-@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Attempts after a connection error, timeout, cut-off body or HTTP 5xx (never after a 4xx).")
-@click.option("--backoff", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              help="Seconds before the first retry, doubled before each next one.")
-@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=600.0, show_default=True,
-              help="Give up when the whole download (every attempt and the waits between them) takes longer "
-                   "than this many seconds.")
+@click.option(
+    "--url",
+    default="https://epoch.ai/data/notable_ai_models.csv",
+    show_default=True,
+    help="Where to download the CSV from.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the connection, and for each read of the body.",
+)
+@click.option(
+    "--max-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=200.0,
+    show_default=True,
+    help="Refuse a body larger than this many MiB, counted both as received (compressed) and as decoded.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Attempts after a connection error, timeout, cut-off body or HTTP 5xx (never after a 4xx).",
+)
+@click.option(
+    "--backoff",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds before the first retry, doubled before each next one.",
+)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    default=600.0,
+    show_default=True,
+    help="Give up when the whole download (every attempt and the waits between them) takes longer "
+    "than this many seconds.",
+)
 def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float, deadline: float) -> None:
     """Download Epoch's current CSV and store it as a new dated snapshot in data/raw/epoch/.
 
@@ -330,8 +460,9 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float,
     from mlsizes import fetch as stage
 
     paths = _project()
-    options = stage.FetchOptions(timeout=timeout, max_bytes=int(max_mb * stage.MB), retries=retries,
-                                 backoff=backoff, deadline=deadline)
+    options = stage.FetchOptions(
+        timeout=timeout, max_bytes=int(max_mb * stage.MB), retries=retries, backoff=backoff, deadline=deadline
+    )
     progress = _DownloadProgress()
     click.echo(f"fetching {url}", err=True)
     try:
@@ -345,10 +476,13 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float,
         click.echo(f"unchanged: {url} is identical to {shown}; nothing written")
         return
     record = result.provenance
-    click.echo(f"stored {shown} ({record['rows']} rows, {record['size_bytes']} bytes, sha256 {record['sha256']}) "
-               f"and its provenance record {shown.with_suffix('').name}.provenance.yaml")
-    click.echo(f"to build the dataset from it: set `snapshot: {record['snapshot']}` in params.yaml, "
-               f"then run `dvc repro`")
+    click.echo(
+        f"stored {shown} ({record['rows']} rows, {record['size_bytes']} bytes, sha256 {record['sha256']}) "
+        f"and its provenance record {shown.with_suffix('').name}.provenance.yaml"
+    )
+    click.echo(
+        f"to build the dataset from it: set `snapshot: {record['snapshot']}` in params.yaml, then run `dvc repro`"
+    )
 
 
 @main.command()
@@ -379,10 +513,13 @@ def versions(as_json: bool) -> None:
 @click.argument("new", default="workspace")
 @click.option("--md", "output", flag_value="md", help="Markdown, e.g. for a pull-request comment.")
 @click.option("--json", "output", flag_value="json", help="Machine-readable JSON.")
-@click.option("--rebuild", is_flag=True,
-              help="Rebuild each revision's dataset and metrics from its raw data with `dvc repro --force` of "
-                   "the stages that write them (curate, analyze), in a temporary git worktree, instead of "
-                   "reading what git holds (slower; for revisions without committed metrics).")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Rebuild each revision's dataset and metrics from its raw data with `dvc repro --force` of "
+    "the stages that write them (curate, analyze), in a temporary git worktree, instead of "
+    "reading what git holds (slower; for revisions without committed metrics).",
+)
 def diff(old: str, new: str, output: str | None, rebuild: bool) -> None:
     """Show how records and metrics changed between two dataset versions OLD and NEW.
 
@@ -404,8 +541,12 @@ def diff(old: str, new: str, output: str | None, rebuild: bool) -> None:
 @main.command()
 @click.argument("version")
 @click.option("--notes", help="One or two sentences on what this release is (required).")
-@click.option("--date", "release_date", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Release date (default: the as-of date of the build, from params.yaml).")
+@click.option(
+    "--date",
+    "release_date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Release date (default: the as-of date of the build, from params.yaml).",
+)
 def release(version: str, notes: str | None, release_date) -> None:
     """Release the built, committed dataset as VERSION (YYYY.MM.DD or YYYY.MM.DD.N, newer than every release).
 
@@ -442,8 +583,13 @@ def _settings(paths: Paths):
 
 @main.command()
 @click.argument("curated", type=EXISTING_FILE)
-@click.option("--out", "out_dir", type=NEW_DIR, required=True,
-              help="Folder for trends.json, gap.json and the plot data (plots/*.csv).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=NEW_DIR,
+    required=True,
+    help="Folder for trends.json, gap.json and the plot data (plots/*.csv).",
+)
 @PARAMS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the gap-test results as JSON instead of a summary.")
 def analyze(curated: Path, out_dir: Path, params_path: Path | None, as_json: bool) -> None:
@@ -465,13 +611,17 @@ def analyze(curated: Path, out_dir: Path, params_path: Path | None, as_json: boo
         if test["insufficient_data"]:
             click.echo(f"{group:>12}: insufficient data ({test['reason']})")
             continue
-        click.echo(f"{group:>12}: {test['observed_in_gap']} in the gap, {test['expected_in_gap']:.1f} expected, "
-                   f"P(K<=obs) = {test['p_le_observed_exact']:.2g} (Monte Carlo {test['mc_estimate']:.2g})")
+        click.echo(
+            f"{group:>12}: {test['observed_in_gap']} in the gap, {test['expected_in_gap']:.1f} expected, "
+            f"P(K<=obs) = {test['p_le_observed_exact']:.2g} (Monte Carlo {test['mc_estimate']:.2g})"
+        )
     click.echo(f"wrote {paths.trends}, {paths.gap} and {paths.plots_dir}/")
 
 
 @main.command("reproduce-paper")
-@click.option("--raw", "raw_dir", type=EXISTING_DIR, show_default=LAYOUT["raw_dir"], help="Folder of the raw snapshots.")
+@click.option(
+    "--raw", "raw_dir", type=EXISTING_DIR, show_default=LAYOUT["raw_dir"], help="Folder of the raw snapshots."
+)
 @PARAMS_OPTION
 @click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["paper_reproduction"])
 def reproduce_paper(raw_dir: Path | None, params_path: Path | None, out_path: Path | None) -> None:
@@ -488,14 +638,18 @@ def reproduce_paper(raw_dir: Path | None, params_path: Path | None, out_path: Pa
     result = stage.run(paths, params)
     for era in params.analysis.era_keys.values():
         paper, ours = result[era]["paper"], result[era]["ours"]
-        click.echo(f"{era:>10}: n {ours['n']} (paper {paper['n']}), slope {ours['slope_oom_per_year']:.2f} "
-                   f"(paper {paper['slope_oom_per_year']}) OOM/yr, R^2 {ours['r2']:.2f} (paper {paper['r2']})")
+        click.echo(
+            f"{era:>10}: n {ours['n']} (paper {paper['n']}), slope {ours['slope_oom_per_year']:.2f} "
+            f"(paper {paper['slope_oom_per_year']}) OOM/yr, R^2 {ours['r2']:.2f} (paper {paper['r2']})"
+        )
     gap = result["gap_probability"]
     click.echo(f"gap probability {gap['ours']:.2g} (paper {gap['paper']:g}); wrote {paths.paper_reproduction}")
 
 
 @main.command()
-@click.option("--raw", "raw_dir", type=EXISTING_DIR, show_default=LAYOUT["raw_dir"], help="Folder of the raw snapshots.")
+@click.option(
+    "--raw", "raw_dir", type=EXISTING_DIR, show_default=LAYOUT["raw_dir"], help="Folder of the raw snapshots."
+)
 @PARAMS_OPTION
 @click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["history"])
 @click.option("--figure", "figure_path", type=NEW_FILE, show_default=LAYOUT["history_figure"])
@@ -512,17 +666,25 @@ def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | Non
         _fail(f"{paths.params}: no paper_reproduction section (its as_of is the paper's cut-off)")
     result = stage.run(paths, settings.analysis, settings.paper_reproduction.as_of)
     for domain, info in result["answer"].items():
-        click.echo(f"{domain}: in the paper's window {info['observed_first']} -> {info['observed_newest']} in the "
-                   f"gap, P {info['p_first']:.2g} -> {info['p_newest']:.2g} ({info['first']} -> {info['newest']})")
+        click.echo(
+            f"{domain}: in the paper's window {info['observed_first']} -> {info['observed_newest']} in the "
+            f"gap, P {info['p_first']:.2g} -> {info['p_newest']:.2g} ({info['first']} -> {info['newest']})"
+        )
     click.echo(f"wrote {paths.history} and {paths.history_figure}")
 
 
 @main.command()
-@click.option("--metrics", "metrics_dir", type=EXISTING_DIR, show_default=str(Path(LAYOUT["trends"]).parent),
-              help="Folder of the metrics of analyze, reproduce-paper and history.")
+@click.option(
+    "--metrics",
+    "metrics_dir",
+    type=EXISTING_DIR,
+    show_default=str(Path(LAYOUT["trends"]).parent),
+    help="Folder of the metrics of analyze, reproduce-paper and history.",
+)
 @PARAMS_OPTION
-@click.option("--out", "reports_dir", type=NEW_DIR, show_default=LAYOUT["reports_dir"],
-              help="Folder for report.md and figures/.")
+@click.option(
+    "--out", "reports_dir", type=NEW_DIR, show_default=LAYOUT["reports_dir"], help="Folder for report.md and figures/."
+)
 def report(metrics_dir: Path | None, params_path: Path | None, reports_dir: Path | None) -> None:
     """Draw the four figures and write report.md from the metrics of the analyze, reproduce and history stages.
 

@@ -109,8 +109,12 @@ def curated_dtypes() -> dict[str, str]:
 def read_curated(path: Path) -> pd.DataFrame:
     """Read a curated CSV with the dtypes its schema declares (so an empty cell stays missing, not '')."""
     dtypes = curated_dtypes()
-    return pd.read_csv(path, dtype={c: ("str" if t == "str" else t) for c, t in dtypes.items()},
-                       keep_default_na=False, na_values={c: [""] for c in dtypes})
+    return pd.read_csv(
+        path,
+        dtype={c: ("str" if t == "str" else t) for c, t in dtypes.items()},
+        keep_default_na=False,
+        na_values={c: [""] for c in dtypes},
+    )
 
 
 def record_failures(frame: pd.DataFrame, schema) -> pd.DataFrame:

@@ -30,8 +30,20 @@ import pandas as pd
 
 from mlsizes import contracts, ingest
 from mlsizes.parse import parse_date, parse_number, slugify
-from mlsizes.untrusted import (MAX_DIGITS, MAX_TEXT, FieldError, Invalid, Problems, check_link, checked_ascii,
-                               checked_text, load_text, non_latin, printable, shown)
+from mlsizes.untrusted import (
+    MAX_DIGITS,
+    MAX_TEXT,
+    FieldError,
+    Invalid,
+    Problems,
+    check_link,
+    checked_ascii,
+    checked_text,
+    load_text,
+    non_latin,
+    printable,
+    shown,
+)
 
 CORRECTIONS = "corrections"
 # The folder's own files, and a writer's interrupted temporary files (`.*.tmp`, git-ignored): not contributions.
@@ -43,12 +55,41 @@ DISTINCT_FROM = "distinct_from"
 MODEL_KEYS = ("id", *REQUIRED_FIELDS, *OPTIONAL_FIELDS, DISTINCT_FROM)
 # A correction may change any described value of a record; its link is where the record was published, and
 # the evidence for a corrected value goes with the correction instead.
-CORRECTABLE_FIELDS = ("name", "organization", "domains", "publication_date", "parameters",
-                      "training_compute_flop", "parameters_notes")
+CORRECTABLE_FIELDS = (
+    "name",
+    "organization",
+    "domains",
+    "publication_date",
+    "parameters",
+    "training_compute_flop",
+    "parameters_notes",
+)
 CORRECTION_KEYS = ("value", "reason", "link")
-_PLACEHOLDER_REASONS = {"todo", "tbd", "fixme", "xxx", "reason", "the reason", "why", "because", "na", "n a",
-                        "none", "placeholder", "see link", "see source", "see above", "fix", "fixed", "update",
-                        "updated", "correction", "corrected", "wrong", "typo"}
+_PLACEHOLDER_REASONS = {
+    "todo",
+    "tbd",
+    "fixme",
+    "xxx",
+    "reason",
+    "the reason",
+    "why",
+    "because",
+    "na",
+    "n a",
+    "none",
+    "placeholder",
+    "see link",
+    "see source",
+    "see above",
+    "fix",
+    "fixed",
+    "update",
+    "updated",
+    "correction",
+    "corrected",
+    "wrong",
+    "typo",
+}
 MAX_FILE_BYTES = 64 * 1024
 
 
@@ -77,9 +118,13 @@ def id_pattern() -> re.Pattern:
 def check_id(field_name: str, value: object) -> str:
     if not isinstance(value, str) or len(value) > MAX_TEXT or not id_pattern().fullmatch(value):
         why = non_latin(value) if isinstance(value, str) and len(value) <= MAX_TEXT else None
-        raise FieldError(field_name, "invalid_id", f"{shown(value)} is not a record id (lower-case letters, digits "
-                         "and single hyphens, as in data/curated/models.csv)" + (f"; it has {why}" if why else ""),
-                         value)
+        raise FieldError(
+            field_name,
+            "invalid_id",
+            f"{shown(value)} is not a record id (lower-case letters, digits "
+            "and single hyphens, as in data/curated/models.csv)" + (f"; it has {why}" if why else ""),
+            value,
+        )
     return value
 
 
@@ -121,8 +166,13 @@ def files(directory: Path) -> list[Path]:
     for folder in folders:
         with os.scandir(folder) as entries:
             names = sorted(entry.name for entry in entries)
-        found += [folder / name for name in names if folder / name not in folders and name not in FOLDER_FILES
-                  and not (name.startswith(".") and name.endswith(".tmp"))]
+        found += [
+            folder / name
+            for name in names
+            if folder / name not in folders
+            and name not in FOLDER_FILES
+            and not (name.startswith(".") and name.endswith(".tmp"))
+        ]
     return found
 
 
@@ -132,8 +182,12 @@ def read(path: Path) -> dict:
     if path.name.startswith("."):
         raise FieldError("file", "hidden_file", "is hidden: a contribution is a visible <id>.yaml file")
     if is_correction_file(path) and path.parent.is_symlink():
-        raise FieldError("file", "symlink", f"is in {CORRECTIONS}/, a symbolic link: contributions are read only "
-                         "from real files inside the contributions folder")
+        raise FieldError(
+            "file",
+            "symlink",
+            f"is in {CORRECTIONS}/, a symbolic link: contributions are read only "
+            "from real files inside the contributions folder",
+        )
     return load_text(_file_text(path))
 
 
@@ -142,11 +196,17 @@ def _file_text(path: Path) -> str:
     try:
         mode = os.lstat(path).st_mode
         if stat.S_ISLNK(mode):
-            raise FieldError("file", "symlink", "is a symbolic link: contributions are read only from real files "
-                             "inside the contributions folder")
+            raise FieldError(
+                "file",
+                "symlink",
+                "is a symbolic link: contributions are read only from real files inside the contributions folder",
+            )
         if stat.S_ISDIR(mode):
-            raise FieldError("file", "nested_folder", "is a folder: contribution files go directly in the "
-                             "contributions folder (models) or in corrections/")
+            raise FieldError(
+                "file",
+                "nested_folder",
+                "is a folder: contribution files go directly in the contributions folder (models) or in corrections/",
+            )
         if not stat.S_ISREG(mode):
             raise FieldError("file", "not_a_file", "is not a regular file")
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -156,8 +216,11 @@ def _file_text(path: Path) -> str:
     except OSError as exc:
         raise FieldError("file", "unreadable_file", f"cannot be read ({exc.strerror})") from None
     if size > MAX_FILE_BYTES or len(data) > MAX_FILE_BYTES:
-        raise FieldError("file", "file_too_large", f"is {max(size, len(data))} bytes; a contribution file is at "
-                         f"most {MAX_FILE_BYTES // 1024} KB")
+        raise FieldError(
+            "file",
+            "file_too_large",
+            f"is {max(size, len(data))} bytes; a contribution file is at most {MAX_FILE_BYTES // 1024} KB",
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -166,9 +229,12 @@ def _file_text(path: Path) -> str:
 
 def _expect_file_name(path: Path, field_name: str, record_id: str) -> None:
     if path.name != f"{record_id}.yaml":
-        raise FieldError(field_name, "file_name_mismatch",
-                         f"the file of record {record_id!r} must be named {record_id}.yaml, not {shown_name(path)}",
-                         path.name)
+        raise FieldError(
+            field_name,
+            "file_name_mismatch",
+            f"the file of record {record_id!r} must be named {record_id}.yaml, not {shown_name(path)}",
+            path.name,
+        )
 
 
 def _identity_text(field_name: str, value: object) -> str:
@@ -180,8 +246,13 @@ def _name(value: object) -> str:
     name = _identity_text("name", value)
     why = non_latin(name)
     if why:
-        raise FieldError("name", "non_latin_name", f"has {why}: the record id is made of the name's Latin letters "
-                         "and digits, so write the name in Latin script", value)
+        raise FieldError(
+            "name",
+            "non_latin_name",
+            f"has {why}: the record id is made of the name's Latin letters "
+            "and digits, so write the name in Latin script",
+            value,
+        )
     return name
 
 
@@ -202,8 +273,12 @@ def _date(value: object, as_of: dt.date | None) -> dict:
     except ValueError as exc:
         raise FieldError("publication_date", "unparseable_date", str(exc), value) from None
     if as_of is not None and parsed.date > as_of:
-        raise FieldError("publication_date", "date_after_as_of",
-                         f"{parsed.isoformat()} is after the dataset's as-of date {as_of.isoformat()}", value)
+        raise FieldError(
+            "publication_date",
+            "date_after_as_of",
+            f"{parsed.isoformat()} is after the dataset's as-of date {as_of.isoformat()}",
+            value,
+        )
     return {"publication_date": parsed.isoformat(), "date_precision": parsed.precision}
 
 
@@ -227,8 +302,13 @@ def check_reason(value: object) -> str:
     words = re.sub(r"[\W_]+", " ", text.casefold()).split()
     letters = sum(char.isalpha() for char in text)
     if letters < 3 or " ".join(words) in _PLACEHOLDER_REASONS or words[0] in ("todo", "tbd", "fixme", "xxx"):
-        raise FieldError("reason", "placeholder_reason", f"{shown(text)} is a placeholder: say why the new value "
-                         "is right (e.g. which page or table of the source states it)", value)
+        raise FieldError(
+            "reason",
+            "placeholder_reason",
+            f"{shown(text)} is a placeholder: say why the new value "
+            "is right (e.g. which page or table of the source states it)",
+            value,
+        )
     return text
 
 
@@ -258,7 +338,7 @@ def file_value(field_name: str, columns: dict[str, object]) -> object:
     as integers when floats hold them exactly (70B -> 70000000000; 6.3e23 stays 6.3e+23), so the file reads
     back to the same typed values."""
     if field_name == "publication_date":
-        return columns["publication_date"][:{"day": 10, "month": 7, "year": 4}[columns["date_precision"]]]
+        return columns["publication_date"][: {"day": 10, "month": 7, "year": 4}[columns["date_precision"]]]
     value = columns[field_name]
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
@@ -270,8 +350,11 @@ def _key(key: str) -> str:
 
 
 def _unknown_keys(data: dict, allowed: tuple[str, ...], what: str) -> None:
-    unknown = [FieldError(_key(key), "unknown_field", f"is not a field of {what} (allowed: {', '.join(allowed)})")
-               for key in data if key not in allowed]
+    unknown = [
+        FieldError(_key(key), "unknown_field", f"is not a field of {what} (allowed: {', '.join(allowed)})")
+        for key in data
+        if key not in allowed
+    ]
     if unknown:
         raise Invalid(unknown)
 
@@ -303,8 +386,14 @@ def parse_record(data: dict, path: Path, source: str, as_of: dt.date | None) -> 
     with problems.check():
         distinct_from(data)
     if "id" in row and "name" in row and row["id"] != slugify(row["name"]):
-        problems.errors.append(FieldError("id", "id_not_from_name", f"{row['id']!r} is not the id of the name "
-                                          f"{row['name']!r}, which is {slugify(row['name'])!r}", row["id"]))
+        problems.errors.append(
+            FieldError(
+                "id",
+                "id_not_from_name",
+                f"{row['id']!r} is not the id of the name {row['name']!r}, which is {slugify(row['name'])!r}",
+                row["id"],
+            )
+        )
     problems.raise_any(partial=row)
     return row
 
@@ -316,8 +405,9 @@ def _evidence_problems(evidence: list[tuple[str, object, list[str]]]) -> Problem
         try:
             (check_reason if key == "reason" else check_link)(value)
         except FieldError as error:
-            problems.errors.append(FieldError(error.field, error.code, f"{error.message} (the correction of "
-                                              f"{', '.join(names)})", value))
+            problems.errors.append(
+                FieldError(error.field, error.code, f"{error.message} (the correction of {', '.join(names)})", value)
+            )
     return problems
 
 
@@ -332,14 +422,18 @@ def parse_correction(data: dict, path: Path, source: str, as_of: dt.date | None)
         _expect_file_name(path, "correct", target)
     fields = data.get("fields")
     if not isinstance(fields, dict) or not fields:
-        problems.errors.append(FieldError("fields", "missing_fields",
-                                          "a correction needs at least one field to change"))
+        problems.errors.append(
+            FieldError("fields", "missing_fields", "a correction needs at least one field to change")
+        )
         fields = {}
     values, evidence = {}, []
     for name, entry in fields.items():
         if name not in CORRECTABLE_FIELDS:
-            problems.errors.append(FieldError(_key(name), "unknown_field",
-                                              f"cannot be corrected (correctable: {', '.join(CORRECTABLE_FIELDS)})"))
+            problems.errors.append(
+                FieldError(
+                    _key(name), "unknown_field", f"cannot be corrected (correctable: {', '.join(CORRECTABLE_FIELDS)})"
+                )
+            )
             continue
         if not isinstance(entry, dict):
             problems.errors.append(FieldError(name, "invalid_correction", "expected value, reason and link"))
@@ -366,8 +460,15 @@ def reject_row(source: str, problem: Invalid) -> dict[str, object]:
     first = problem.errors[0]
     message = first.message if len(problem.errors) == 1 else "; ".join(map(str, problem.errors))
     name = problem.partial.get("name") if isinstance(problem.partial, dict) else None
-    return {"source": source, "source_row": 1, "name": name, "reject_code": first.code,
-            "reject_field": first.field, "reject_value": first.value, "reject_message": message}
+    return {
+        "source": source,
+        "source_row": 1,
+        "name": name,
+        "reject_code": first.code,
+        "reject_field": first.field,
+        "reject_value": first.value,
+        "reject_message": message,
+    }
 
 
 def load(directory: Path, as_of: dt.date | None) -> Contributions:
@@ -398,23 +499,26 @@ def apply_corrections(candidates: pd.DataFrame, corrections: list[Correction]) -
     """
     candidates = candidates.copy()
     # Columns that get values are made generic first: a column missing everywhere may be typed float.
-    touched = {"field_sources"} | {column for correction in corrections
-                                   for columns in correction.values.values() for column in columns}
+    touched = {"field_sources"} | {
+        column for correction in corrections for columns in correction.values.values() for column in columns
+    }
     for column in touched:
         candidates[column] = candidates[column].astype(object) if column in candidates else None
     labels = pd.Series(candidates.index, index=candidates["id"])
     rejects = []
     for correction in corrections:
         if correction.target not in labels.index:
-            missing = FieldError("correct", "correction_target_missing",
-                                 f"no curated record has id {correction.target!r} (removed upstream or rejected)",
-                                 correction.target)
+            missing = FieldError(
+                "correct",
+                "correction_target_missing",
+                f"no curated record has id {correction.target!r} (removed upstream or rejected)",
+                correction.target,
+            )
             rejects.append(reject_row(correction.source, missing))
             continue
         label = labels[correction.target]
         for columns in correction.values.values():
             for column, value in columns.items():
                 candidates.at[label, column] = value
-        candidates.at[label, "field_sources"] = ";".join(f"{name}={correction.source}"
-                                                         for name in correction.values)
+        candidates.at[label, "field_sources"] = ";".join(f"{name}={correction.source}" for name in correction.values)
     return candidates, rejects

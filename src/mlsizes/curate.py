@@ -53,8 +53,12 @@ def assign_ids(records: pd.DataFrame) -> pd.Series:
     shared = slugs.duplicated(keep=False)
     if not shared.any():
         return ids
-    order = records[shared].assign(_slug=slugs[shared], _computed=preset[shared].isna()).sort_values(
-        ["_slug", "_computed", "publication_date", "source", "source_row"], kind="stable").index
+    order = (
+        records[shared]
+        .assign(_slug=slugs[shared], _computed=preset[shared].isna())
+        .sort_values(["_slug", "_computed", "publication_date", "source", "source_row"], kind="stable")
+        .index
+    )
     later = slugs[order].duplicated() & preset[order].isna()
     suffixed = (slugs[order] + "-" + records.loc[order, "publication_date"])[later]
     taken = set(ids.drop(index=suffixed.index))
@@ -88,9 +92,12 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
     superseded = _superseded(candidates)
     id_rejects = candidates[superseded]
     id_rejects = id_rejects.assign(
-        reject_code="duplicate_id", reject_field="id", reject_value=id_rejects.get("id"),
+        reject_code="duplicate_id",
+        reject_field="id",
+        reject_value=id_rejects.get("id"),
         reject_message="the snapshot now has a record with this id: delete the contribution, or turn the "
-                       "values it adds into a correction")
+        "values it adds into a correction",
+    )
     candidates = candidates[~superseded]
     candidates["id"] = assign_ids(candidates)
     candidates, missing_targets = contribution_files.apply_corrections(candidates, list(corrections))
@@ -130,21 +137,24 @@ def _schema_rejects(models: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFram
     for label, cases in failures.groupby("index", sort=True):
         first = cases.iloc[0]
         message = "; ".join(f"{c.column}={c.failure_case!r} fails {c.check}" for c in cases.itertuples())
-        rows.append({
-            "label": label,
-            "source": models.at[label, "source"],
-            "source_row": models.at[label, "source_row"],
-            "name": models.at[label, "name"],
-            "reject_code": f"invalid_{first['column']}",
-            "reject_field": first["column"],
-            "reject_value": str(first["failure_case"]),
-            "reject_message": message,
-        })
+        rows.append(
+            {
+                "label": label,
+                "source": models.at[label, "source"],
+                "source_row": models.at[label, "source_row"],
+                "name": models.at[label, "name"],
+                "reject_code": f"invalid_{first['column']}",
+                "reject_field": first["column"],
+                "reject_value": str(first["failure_case"]),
+                "reject_message": message,
+            }
+        )
     return pd.DataFrame(rows).set_index("label")
 
 
-def _metrics(typed: pd.DataFrame, models: pd.DataFrame, rejected: pd.DataFrame, snapshot_id: str,
-             corrections: int, applied: int) -> dict:
+def _metrics(
+    typed: pd.DataFrame, models: pd.DataFrame, rejected: pd.DataFrame, snapshot_id: str, corrections: int, applied: int
+) -> dict:
     """Counts for the metrics file; raises IdentityError unless every input row is in exactly one output.
 
     Inputs are typed rows (upstream and contributed) and correction files; a correction is either applied
@@ -186,7 +196,8 @@ def check_not_misread(curated: Curated, snapshot: ingest.Snapshot) -> None:
     if len(reasons) and reasons.iloc[0] > MISREAD_SHARE * raw_rows:
         raise SnapshotError(
             f"{snapshot.path}: {reasons.iloc[0]} of {raw_rows} rows rejected as {reasons.index[0]}: the file looks "
-            "misread rather than the data bad (use --force to curate it anyway)")
+            "misread rather than the data bad (use --force to curate it anyway)"
+        )
 
 
 def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
@@ -227,8 +238,14 @@ def save(curated: Curated, paths: Paths) -> list[Path]:
     return list(texts)
 
 
-def curate_snapshot(snapshot_path: Path, *, require_provenance: bool = False, contributions_dir: Path | None = None,
-                    as_of: dt.date | None = None, force: bool = False) -> tuple[Curated, ingest.Snapshot]:
+def curate_snapshot(
+    snapshot_path: Path,
+    *,
+    require_provenance: bool = False,
+    contributions_dir: Path | None = None,
+    as_of: dt.date | None = None,
+    force: bool = False,
+) -> tuple[Curated, ingest.Snapshot]:
     """Load a snapshot (and the contribution files, when a folder is given) and curate them, in memory: the
     stage's load and process, which history and reproduce-paper run on every snapshot they read.
 
@@ -247,11 +264,23 @@ def curate_snapshot(snapshot_path: Path, *, require_provenance: bool = False, co
     return curated, snapshot
 
 
-def run(paths: Paths, snapshot_path: Path, *, as_of: dt.date | None = None, with_contributions: bool = False,
-        require_provenance: bool = False, force: bool = False) -> Curated:
+def run(
+    paths: Paths,
+    snapshot_path: Path,
+    *,
+    as_of: dt.date | None = None,
+    with_contributions: bool = False,
+    require_provenance: bool = False,
+    force: bool = False,
+) -> Curated:
     """Curate a snapshot (with the project's contribution files when asked) and save the outputs; a refused
     snapshot writes nothing."""
-    curated, _ = curate_snapshot(snapshot_path, require_provenance=require_provenance, as_of=as_of, force=force,
-                                 contributions_dir=paths.contributions_dir if with_contributions else None)
+    curated, _ = curate_snapshot(
+        snapshot_path,
+        require_provenance=require_provenance,
+        as_of=as_of,
+        force=force,
+        contributions_dir=paths.contributions_dir if with_contributions else None,
+    )
     save(curated, paths)
     return curated

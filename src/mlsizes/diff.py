@@ -98,8 +98,9 @@ def record_changes(old: pd.DataFrame, new: pd.DataFrame, renamed: dict[str, str]
         before, after = old.loc[old_id], new.loc[new_id]
         for column in fields:
             if not _same(before[column], after[column]):
-                changes.append({"id": new_id, "name": after["name"], "field": column,
-                                "old": before[column], "new": after[column]})
+                changes.append(
+                    {"id": new_id, "name": after["name"], "field": column, "old": before[column], "new": after[column]}
+                )
     return changes
 
 
@@ -150,7 +151,7 @@ def _test_label(key: str) -> str:
     if key.startswith("tests."):
         _, domain, bounds = key.split(".")
         return f"{domain.replace('_', '-')} systems ({bounds} bounds)"
-    return key[key.index("[") + 1:key.rindex("]")] if "[" in key else key
+    return key[key.index("[") + 1 : key.rindex("]")] if "[" in key else key
 
 
 def gap_headlines(old: dict | None, new: dict | None) -> list[str]:
@@ -164,8 +165,10 @@ def gap_headlines(old: dict | None, new: dict | None) -> list[str]:
         p_old, p_new = before.get(p_key), after.get(p_key)
         if count_old == count_new and p_old == p_new:
             continue
-        lines.append(f"in-gap {_test_label(test)}: {_fmt(count_old)} -> {_fmt(count_new)}; "
-                     f"P(K<=obs) {_fmt(p_old)} -> {_fmt(p_new)}")
+        lines.append(
+            f"in-gap {_test_label(test)}: {_fmt(count_old)} -> {_fmt(count_new)}; "
+            f"P(K<=obs) {_fmt(p_old)} -> {_fmt(p_new)}"
+        )
     return lines
 
 
@@ -188,7 +191,10 @@ def process(root: Path, old_name: str, new_name: str, rebuild: bool = False) -> 
     removed = old.models.loc[old.models.index.difference(new.models.index).difference(list(renamed))]
     missing = [f"{side.name}: {path}" for side in (old, new) for path, data in side.metrics.items() if data is None]
     return DatasetDiff(
-        old=old, new=new, added=added, removed=removed,
+        old=old,
+        new=new,
+        added=added,
+        removed=removed,
         changed=record_changes(old.models, new.models, renamed),
         metrics=metric_rows(old.metrics, new.metrics),
         missing_metrics=missing,
@@ -227,31 +233,58 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _brief(frame: pd.DataFrame) -> list[list]:
+    """Added or removed records as table rows: id, short name, domain, date, size."""
+    return [
+        [r["id"], _short(r["name"], 40), r["primary_domain"], r["publication_date"], r["parameters"] or "-"]
+        for _, r in frame.iterrows()
+    ]
+
+
 def render(diff: DatasetDiff, markdown: bool) -> str:
-    title = (f"{diff.old.name} ({_rev(diff.old)}, {len(diff.old.models)} records) -> "
-             f"{diff.new.name} ({_rev(diff.new)}, {len(diff.new.models)} records)")
+    title = (
+        f"{diff.old.name} ({_rev(diff.old)}, {len(diff.old.models)} records) -> "
+        f"{diff.new.name} ({_rev(diff.new)}, {len(diff.new.models)} records)"
+    )
     heading = (lambda text: f"\n### {text}\n") if markdown else (lambda text: f"\n{text}\n{'=' * len(text)}")
     out = [f"## Dataset diff: {title}" if markdown else f"Dataset diff: {title}"]
     out.append(heading("Gap verdict"))
     out.append("\n".join(f"- {line}" for line in diff.headlines) or "- no change in the gap test results")
-    summary = (f"{len(diff.added)} added, {len(diff.removed)} removed, "
-               f"{len({c['id'] for c in diff.changed})} changed ({len(diff.changed)} field changes)")
+    summary = (
+        f"{len(diff.added)} added, {len(diff.removed)} removed, "
+        f"{len({c['id'] for c in diff.changed})} changed ({len(diff.changed)} field changes)"
+    )
     out.append(heading(f"Records: {summary}"))
-    brief = lambda frame: [[r["id"], _short(r["name"], 40), r["primary_domain"], r["publication_date"],  # noqa: E731
-                            r["parameters"] or "-"] for _, r in frame.iterrows()]
     for label, frame in (("Added", diff.added), ("Removed", diff.removed)):
         if len(frame):
             out.append(f"{label}:" if not markdown else f"**{label}**\n")
-            out.append(_table(["id", "name", "domain", "date", "parameters"], brief(frame), markdown))
+            out.append(_table(["id", "name", "domain", "date", "parameters"], _brief(frame), markdown))
     if diff.changed:
         out.append("Changed:" if not markdown else "**Changed**\n")
-        out.append(_table(["id", "field", "old", "new"],
-                          [[c["id"], c["field"], _short(c["old"]), _short(c["new"])] for c in diff.changed], markdown))
+        out.append(
+            _table(
+                ["id", "field", "old", "new"],
+                [[c["id"], c["field"], _short(c["old"]), _short(c["new"])] for c in diff.changed],
+                markdown,
+            )
+        )
     out.append(heading("Metrics"))
     if diff.metrics:
-        out.append(_table(["metric", "Old", "New", "Change"],
-                          [[f"{Path(r['file']).stem}: {r['metric']}", _fmt(r["old"]), _fmt(r["new"]),
-                            "" if r["change"] is None else f"{r['change']:+.3g}"] for r in diff.metrics], markdown))
+        out.append(
+            _table(
+                ["metric", "Old", "New", "Change"],
+                [
+                    [
+                        f"{Path(r['file']).stem}: {r['metric']}",
+                        _fmt(r["old"]),
+                        _fmt(r["new"]),
+                        "" if r["change"] is None else f"{r['change']:+.3g}",
+                    ]
+                    for r in diff.metrics
+                ],
+                markdown,
+            )
+        )
     else:
         out.append("no metric changed")
     for missing in diff.missing_metrics:

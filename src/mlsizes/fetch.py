@@ -34,9 +34,9 @@ import requests
 import urllib3
 
 from mlsizes import ingest, snapshots
-from mlsizes.snapshots import SnapshotError
 from mlsizes.errors import reason
 from mlsizes.paths import Paths
+from mlsizes.snapshots import SnapshotError
 
 MB = 1 << 20
 CHUNK_BYTES = 1 << 16
@@ -104,8 +104,13 @@ class FetchResult:
         return self.provenance is not None
 
 
-def run(paths: Paths, url: str, options: FetchOptions, on_progress: ProgressCallback | None = None,
-        on_retry: RetryCallback | None = None) -> FetchResult:
+def run(
+    paths: Paths,
+    url: str,
+    options: FetchOptions,
+    on_progress: ProgressCallback | None = None,
+    on_retry: RetryCallback | None = None,
+) -> FetchResult:
     """Download URL into the raw snapshot folder as a new snapshot, unless an identical one is there already.
 
     Call it from the main thread: the deadline is a SIGALRM timer, the one thing that interrupts a read which a
@@ -117,7 +122,7 @@ def run(paths: Paths, url: str, options: FetchOptions, on_progress: ProgressCall
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=raw_dir.parent))
         staged = staging / "download.csv"
         download = fetch_body(url, staged, options, on_progress, on_retry)
-        retrieved = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        retrieved = dt.datetime.now(dt.UTC).replace(microsecond=0)
         identical = find_identical(raw_dir, download.sha256)
         if identical is not None:
             return FetchResult(identical, None)
@@ -130,8 +135,13 @@ def run(paths: Paths, url: str, options: FetchOptions, on_progress: ProgressCall
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def fetch_body(url: str, dest: Path, options: FetchOptions, on_progress: ProgressCallback | None = None,
-               on_retry: RetryCallback | None = None) -> Download:
+def fetch_body(
+    url: str,
+    dest: Path,
+    options: FetchOptions,
+    on_progress: ProgressCallback | None = None,
+    on_retry: RetryCallback | None = None,
+) -> Download:
     """Download URL into DEST, trying again with exponential backoff after a transient failure, all within the
     deadline."""
     failed, failure = 0, ""
@@ -157,6 +167,7 @@ def fetch_body(url: str, dest: Path, options: FetchOptions, on_progress: Progres
 @contextlib.contextmanager
 def _alarm(seconds: float) -> Iterator[None]:
     """Raise _DeadlinePassed in this (the main) thread after SECONDS, whatever it is blocked on."""
+
     def expire(signum, frame):
         raise _DeadlinePassed
 
@@ -205,8 +216,9 @@ def _get(url: str, options: FetchOptions) -> requests.Response:
     target = url
     with _Session() as session:
         for _ in range(requests.models.DEFAULT_REDIRECT_LIMIT + 1):
-            response = session.get(target, stream=True, timeout=options.timeout,
-                                   headers={"Accept-Encoding": ACCEPT_ENCODING})
+            response = session.get(
+                target, stream=True, timeout=options.timeout, headers={"Accept-Encoding": ACCEPT_ENCODING}
+            )
             if not response.is_redirect:
                 return response
             response.close()
@@ -222,8 +234,7 @@ class _Body:
     that decodes to nothing would never come back to have its wire bytes counted.
     """
 
-    def __init__(self, url: str, response: requests.Response, max_bytes: int,
-                 on_progress: ProgressCallback | None):
+    def __init__(self, url: str, response: requests.Response, max_bytes: int, on_progress: ProgressCallback | None):
         self.url, self.response, self.max_bytes, self.on_progress = url, response, max_bytes, on_progress
         self.announced = _content_length(response)
         self.codings = _content_codings(url, response)
@@ -241,9 +252,12 @@ class _Body:
             if self.decoded_bytes > self.max_bytes:
                 self._refuse(f"body decoded from {self._coding_names}", f" ({self.received_bytes} bytes on the wire)")
             if self.decoded_bytes > max(RATIO_GRACE_BYTES, MAX_RATIO * self.received_bytes):
-                raise FetchError(self.url, f"body decodes to more than {MAX_RATIO} times its size on the wire "
-                                           f"({self.decoded_bytes} bytes from {self.received_bytes} bytes of "
-                                           f"{self._coding_names}): a decompression bomb")
+                raise FetchError(
+                    self.url,
+                    f"body decodes to more than {MAX_RATIO} times its size on the wire "
+                    f"({self.decoded_bytes} bytes from {self.received_bytes} bytes of "
+                    f"{self._coding_names}): a decompression bomb",
+                )
             yield piece
 
     def _received(self) -> Iterator[bytes]:
@@ -357,8 +371,9 @@ def check_snapshot(url: str, staged: Path) -> ingest.Snapshot:
         raise FetchError(url, str(exc).removeprefix(f"{staged}: ")) from None
 
 
-def save(url: str, staged: Path, download: Download, snapshot: ingest.Snapshot, raw_dir: Path,
-         retrieved: dt.datetime) -> FetchResult:
+def save(
+    url: str, staged: Path, download: Download, snapshot: ingest.Snapshot, raw_dir: Path, retrieved: dt.datetime
+) -> FetchResult:
     """Publish the staged file under a free dated name, its provenance record first, each by an atomic rename."""
     target = free_snapshot_path(raw_dir, retrieved.date())
     record = {
@@ -392,5 +407,8 @@ def free_snapshot_path(raw_dir: Path, date: dt.date) -> Path:
     """`<prefix>_<date>.csv`, or the first of `<prefix>_<date>-2.csv`, -3... whose csv and record are both free."""
     base = f"{SNAPSHOT_PREFIX}_{date.isoformat()}"
     names = itertools.chain([f"{base}.csv"], (f"{base}-{number}.csv" for number in itertools.count(2)))
-    return next(path for path in (raw_dir / name for name in names)
-                if not path.exists() and not snapshots.provenance_path(path).exists())
+    return next(
+        path
+        for path in (raw_dir / name for name in names)
+        if not path.exists() and not snapshots.provenance_path(path).exists()
+    )

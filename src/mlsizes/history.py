@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from pathlib import Path
 
 from mlsizes import analyze, curate
@@ -34,27 +35,50 @@ def process(snapshot_paths: list[Path], params: AnalysisParams, paper_cutoff: dt
         windows = {"paper_window": (min(paper_cutoff, as_of), False), "to_snapshot_date": (as_of, True)}
         cases = [(domain, window) for domain in DOMAINS for window in windows]
         tests = analyze.in_parallel(
-            lambda case: analyze.gap_test(systems[analyze.domain_mask(systems, case[0], snapshot_params)],
-                                          params.fit_start, params.test_window_start, windows[case[1]][0],
-                                          snapshot_params, inclusive=windows[case[1]][1]),
-            cases)
+            functools.partial(_window_test, systems=systems, params=snapshot_params, windows=windows), cases
+        )
         trends = analyze.era_trends(systems, snapshot_params)
-        rows.append({
-            "snapshot": snapshot_id,
-            "snapshot_date": as_of.isoformat(),
-            "n_systems": len(systems),
-            "gap": {domain: {window: _summary(test) for (d, window), test in zip(cases, tests) if d == domain}
-                    for domain in DOMAINS},
-            "trends": {era: {k: trends[era].get(k) for k in ("n", "slope_oom_per_year", "r2")} for era in trends},
-        })
+        rows.append(
+            {
+                "snapshot": snapshot_id,
+                "snapshot_date": as_of.isoformat(),
+                "n_systems": len(systems),
+                "gap": {
+                    domain: {window: _summary(test) for (d, window), test in zip(cases, tests) if d == domain}
+                    for domain in DOMAINS
+                },
+                "trends": {era: {k: trends[era].get(k) for k in ("n", "slope_oom_per_year", "r2")} for era in trends},
+            }
+        )
     rows.sort(key=lambda row: row["snapshot_date"])
     return {"paper_cutoff": paper_cutoff.isoformat(), "snapshots": rows, "answer": answer(rows)}
 
 
+def _window_test(case: tuple[str, str], systems, params: AnalysisParams, windows: dict) -> dict:
+    """The gap test of one (domain, window) case of a snapshot: trend from fit_start, tested from
+    test_window_start to the window's end, with the window's bounds convention."""
+    domain, window = case
+    end, inclusive = windows[window]
+    members = systems[analyze.domain_mask(systems, domain, params)]
+    return analyze.gap_test(members, params.fit_start, params.test_window_start, end, params, inclusive=inclusive)
+
+
 def _summary(test: dict) -> dict:
     """The fields of a gap test the history keeps."""
-    keys = ("fit_start", "test_start", "end", "inclusive", "n_systems", "insufficient_data", "observed_in_gap",
-            "expected_in_gap", "p_le_observed_exact", "mc_estimate", "significant", "systems_in_gap")
+    keys = (
+        "fit_start",
+        "test_start",
+        "end",
+        "inclusive",
+        "n_systems",
+        "insufficient_data",
+        "observed_in_gap",
+        "expected_in_gap",
+        "p_le_observed_exact",
+        "mc_estimate",
+        "significant",
+        "systems_in_gap",
+    )
     return {key: test.get(key) for key in keys}
 
 
@@ -65,10 +89,14 @@ def answer(rows: list[dict]) -> dict:
     for domain in DOMAINS:
         a, b = first["gap"][domain]["paper_window"], last["gap"][domain]["paper_window"]
         result[domain] = {
-            "first": first["snapshot"], "newest": last["snapshot"],
-            "observed_first": a.get("observed_in_gap"), "observed_newest": b.get("observed_in_gap"),
-            "expected_first": a.get("expected_in_gap"), "expected_newest": b.get("expected_in_gap"),
-            "p_first": a.get("p_le_observed_exact"), "p_newest": b.get("p_le_observed_exact"),
+            "first": first["snapshot"],
+            "newest": last["snapshot"],
+            "observed_first": a.get("observed_in_gap"),
+            "observed_newest": b.get("observed_in_gap"),
+            "expected_first": a.get("expected_in_gap"),
+            "expected_newest": b.get("expected_in_gap"),
+            "p_first": a.get("p_le_observed_exact"),
+            "p_newest": b.get("p_le_observed_exact"),
             "added_in_gap": sorted(set(b.get("systems_in_gap") or []) - set(a.get("systems_in_gap") or [])),
             "closed": analyze.closed(a, b),
         }
@@ -84,8 +112,10 @@ def figure(history: dict, params: AnalysisParams, path: Path, footer: str) -> No
 
     dates = [dt.date.fromisoformat(row["snapshot_date"]) for row in history["snapshots"]]
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
-    styles = {"paper_window": ("-", "o", "paper window 2020 to " + history["paper_cutoff"] + ", strict bounds"),
-              "to_snapshot_date": ("--", "s", "2020 to each snapshot date, inclusive bounds")}
+    styles = {
+        "paper_window": ("-", "o", "paper window 2020 to " + history["paper_cutoff"] + ", strict bounds"),
+        "to_snapshot_date": ("--", "s", "2020 to each snapshot date, inclusive bounds"),
+    }
     for column, domain in enumerate(DOMAINS):
         counts, probability = axes[0, column], axes[1, column]
         for window, (line, marker, label) in styles.items():
@@ -96,8 +126,9 @@ def figure(history: dict, params: AnalysisParams, path: Path, footer: str) -> No
             counts.plot(dates, observed, line, marker=marker, color="tab:blue", label=f"observed, {label}")
             counts.plot(dates, expected, line, marker=marker, color="tab:orange", label=f"expected, {label}")
             probability.plot(dates, p, line, marker=marker, color="tab:red", label=label)
-        counts.set_title(f"{'Language models' if domain == 'language' else 'All domains'}: systems in "
-                         f"{params.gap_label}")
+        counts.set_title(
+            f"{'Language models' if domain == 'language' else 'All domains'}: systems in {params.gap_label}"
+        )
         counts.set_ylabel("systems in the gap")
         probability.set_yscale("log")
         probability.axhline(params.alpha, color="grey", linewidth=0.8, linestyle=":")
@@ -118,7 +149,9 @@ def run(paths: Paths, params: AnalysisParams, paper_cutoff: dt.date) -> dict:
     snapshots = [path for path in sorted(paths.raw_dir.glob("*.csv")) if not path.name.startswith(".")]
     history = process(snapshots, params, paper_cutoff)
     atomic_write_text(paths.history, to_json(history))
-    footer = (f"Snapshots: {', '.join(row['snapshot'] for row in history['snapshots'])}. Each analysed as of its "
-              f"own date; {params.n_simulations:,} simulations, seed {params.seed}.")
+    footer = (
+        f"Snapshots: {', '.join(row['snapshot'] for row in history['snapshots'])}. Each analysed as of its "
+        f"own date; {params.n_simulations:,} simulations, seed {params.seed}."
+    )
     figure(rounded(history), params, paths.history_figure, footer)
     return history

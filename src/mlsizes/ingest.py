@@ -62,13 +62,15 @@ def load(path: Path, require_provenance: bool = False) -> Snapshot:
         fields = _check_fields(path, len(header))
         # index_col=False: a first data row one field longer than the header (a trailing comma) must never turn
         # the first column into pandas' index; _check_fields has refused such a file already anyway.
-        table = pd.read_csv(path, dtype=str, na_filter=False, index_col=False,
-                            usecols=lambda column: column.strip() in known)
+        table = pd.read_csv(
+            path, dtype=str, na_filter=False, index_col=False, usecols=lambda column: column.strip() in known
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
         raise SnapshotError(f"{path}: not a readable CSV ({reason(exc)})") from None
     if len(table) != len(fields) - 1:
-        raise SnapshotError(f"{path}: {len(fields) - 1} data rows in the file but {len(table)} read; not a "
-                            "well-formed CSV")
+        raise SnapshotError(
+            f"{path}: {len(fields) - 1} data rows in the file but {len(table)} read; not a well-formed CSV"
+        )
     table = _rename_columns(path, table)
     return Snapshot(
         path=path,
@@ -115,8 +117,7 @@ def _check_header(path: Path, header: list[str]) -> None:
     """
     repeated = [name for name, n in Counter(name.strip() for name in header).items() if n > 1 and name]
     if repeated:
-        raise SnapshotError(f"{path}: duplicate column {repeated[0]!r} in the header: every column name must be "
-                            "unique")
+        raise SnapshotError(f"{path}: duplicate column {repeated[0]!r} in the header: every column name must be unique")
 
 
 def _check_fields(path: Path, expected: int) -> np.ndarray:
@@ -126,9 +127,11 @@ def _check_fields(path: Path, expected: int) -> np.ndarray:
     if len(bad):
         row = int(bad[0]) + 1
         count = int(fields[row])
-        raise SnapshotError(f"{path}: data row {row} (line {_line_of(path, int(starts[row]))}) has "
-                            f"{count} field{'' if count == 1 else 's'}, the header has {expected}: the row does not "
-                            "line up with the columns")
+        raise SnapshotError(
+            f"{path}: data row {row} (line {_line_of(path, int(starts[row]))}) has "
+            f"{count} field{'' if count == 1 else 's'}, the header has {expected}: the row does not "
+            "line up with the columns"
+        )
     return fields
 
 
@@ -142,12 +145,12 @@ def _record_fields(path: Path) -> tuple[np.ndarray, np.ndarray]:
     two thirds of pandas' read of the same file; Python's csv module would cost more than twice the read.
     """
     fields, starts = [], []
-    inside = 0          # 1 while in a quoted field
-    commas = 0          # separators seen so far in the record in progress
+    inside = 0  # 1 while in a quoted field
+    commas = 0  # separators seen so far in the record in progress
     with open(path, "rb") as handle:
         offset = 3 if handle.read(3) == _BOM else 0
         handle.seek(offset)
-        last_end, before = offset - 1, _LF   # the last line end outside quotes; the byte before the chunk
+        last_end, before = offset - 1, _LF  # the last line end outside quotes; the byte before the chunk
         chunk = handle.read(COUNT_CHUNK_BYTES)
         while chunk:
             following = handle.read(COUNT_CHUNK_BYTES)
@@ -184,22 +187,26 @@ def _record_fields(path: Path) -> tuple[np.ndarray, np.ndarray]:
             offset += len(data)
             before, chunk = int(data[-1]), following
     if inside:
-        raise SnapshotError(f"{path}: a quoted field in the record starting on line {_line_of(path, last_end + 1)} "
-                            "is never closed")
-    if offset - last_end > 1:   # the last record has no line end
+        raise SnapshotError(
+            f"{path}: a quoted field in the record starting on line {_line_of(path, last_end + 1)} is never closed"
+        )
+    if offset - last_end > 1:  # the last record has no line end
         fields.append(np.array([commas + 1]))
         starts.append(np.array([last_end + 1]))
-    return (np.concatenate(fields) if fields else np.zeros(0, dtype=np.int64),
-            np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64))
+    return (
+        np.concatenate(fields) if fields else np.zeros(0, dtype=np.int64),
+        np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64),
+    )
 
 
-def _check_quotes(path: Path, data: np.ndarray, quotes: np.ndarray, inside: int, before: int, after: int,
-                  offset: int) -> None:
+def _check_quotes(
+    path: Path, data: np.ndarray, quotes: np.ndarray, inside: int, before: int, after: int, offset: int
+) -> None:
     """Every quote must open a field (after a separator or line end), close one (before them) or be doubled.
 
     `before` and `after` are the bytes around the chunk; `inside` whether the chunk starts in a quoted field.
     """
-    opening, closing = quotes[inside::2], quotes[1 - inside::2]
+    opening, closing = quotes[inside::2], quotes[1 - inside :: 2]
     outer = np.concatenate((data[opening - 1], data[np.minimum(closing + 1, len(data) - 1)]))
     if len(opening) and opening[0] == 0:
         outer[0] = before
@@ -207,8 +214,10 @@ def _check_quotes(path: Path, data: np.ndarray, quotes: np.ndarray, inside: int,
         outer[-1] = after
     stray = np.concatenate((opening, closing))[~_QUOTE_NEIGHBOURS[outer]]
     if len(stray):
-        raise SnapshotError(f"{path}: line {_line_of(path, int(stray.min()) + offset)}: a quote inside an unquoted "
-                            "field or after a closing quote; quote the whole field and double the quotes inside it")
+        raise SnapshotError(
+            f"{path}: line {_line_of(path, int(stray.min()) + offset)}: a quote inside an unquoted "
+            "field or after a closing quote; quote the whole field and double the quotes inside it"
+        )
 
 
 def _line_of(path: Path, position: int) -> int:
@@ -298,8 +307,15 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
     out["source"] = f"epoch:{snapshot.snapshot_id}"
     out["source_row"] = pd.Series(range(1, len(raw) + 1), index=raw.index, dtype="int64")
     out["name"] = _clean_text(raw["name"])
-    for column in ("organization", "notability_criteria", "link", "confidence",
-                   "parameters_notes", "training_compute_notes", "notability_criteria_notes"):
+    for column in (
+        "organization",
+        "notability_criteria",
+        "link",
+        "confidence",
+        "parameters_notes",
+        "training_compute_notes",
+        "notability_criteria_notes",
+    ):
         out[column] = _clean_text(raw[column])
 
     date_text = _stripped(raw["publication_date"])
@@ -337,18 +353,42 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
             notes[position].append(f"publication date after the snapshot date {snapshot.as_of.isoformat()}")
     out["curation_notes"] = [("; ".join(n) if n else None) for n in notes]
 
-    _mark_rejects(out, [
-        ("missing_name", "name", out["name"].isna(), raw["name"], lambda v: "record has no name"),
-        ("missing_date", "publication_date", date_text == "", date_text, lambda v: "record has no publication date"),
-        ("unparseable_date", "publication_date", date_text.isin(list(date_errors)) & (date_text != ""), date_text,
-         date_errors.get),
-        ("missing_domain", "domain", domain_text == "", domain_text, lambda v: "record has no domain"),
-        ("unknown_domain", "domain", domain_text.isin(list(domain_errors)) & (domain_text != ""), domain_text,
-         domain_errors.get),
-        ("unparseable_parameters", "parameters", param_text.isin(list(param_errors)), param_text, param_errors.get),
-        ("unparseable_training_compute", "training_compute_flop", compute_text.isin(list(compute_errors)),
-         compute_text, compute_errors.get),
-    ])
+    _mark_rejects(
+        out,
+        [
+            ("missing_name", "name", out["name"].isna(), raw["name"], lambda v: "record has no name"),
+            (
+                "missing_date",
+                "publication_date",
+                date_text == "",
+                date_text,
+                lambda v: "record has no publication date",
+            ),
+            (
+                "unparseable_date",
+                "publication_date",
+                date_text.isin(list(date_errors)) & (date_text != ""),
+                date_text,
+                date_errors.get,
+            ),
+            ("missing_domain", "domain", domain_text == "", domain_text, lambda v: "record has no domain"),
+            (
+                "unknown_domain",
+                "domain",
+                domain_text.isin(list(domain_errors)) & (domain_text != ""),
+                domain_text,
+                domain_errors.get,
+            ),
+            ("unparseable_parameters", "parameters", param_text.isin(list(param_errors)), param_text, param_errors.get),
+            (
+                "unparseable_training_compute",
+                "training_compute_flop",
+                compute_text.isin(list(compute_errors)),
+                compute_text,
+                compute_errors.get,
+            ),
+        ],
+    )
     return out
 
 

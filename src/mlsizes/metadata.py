@@ -33,8 +33,13 @@ def field_descriptor(name: str, spec: dict) -> dict:
     if "in_range" in spec:
         constraints["minimum"] = spec["in_range"]["min_value"]
         constraints["maximum"] = spec["in_range"]["max_value"]
-    field = {"name": name, "type": FRICTIONLESS_TYPES[spec["dtype"]], "title": spec["title"],
-             "description": " ".join(spec["description"].split()), "constraints": constraints}
+    field = {
+        "name": name,
+        "type": FRICTIONLESS_TYPES[spec["dtype"]],
+        "title": spec["title"],
+        "description": " ".join(spec["description"].split()),
+        "constraints": constraints,
+    }
     if spec.get("unit"):
         field["unit"] = spec["unit"]
     return field
@@ -59,13 +64,24 @@ def datapackage() -> dict:
         "sources": [{"title": "Epoch AI, Data on AI Models", "path": "https://epoch.ai/data/ai-models"}],
         "description": "Curated from Epoch AI's public dataset of notable AI models. Attribution: " + CITATION,
         "resources": [
-            {"name": "models", "path": "models.csv", "profile": "tabular-data-resource", "format": "csv",
-             "encoding": "utf-8", "description": spreadsheet_note(),
-             "schema": {"fields": fields, "primaryKey": ["id"]}},
-            {"name": "rejected", "path": "rejected.csv", "profile": "tabular-data-resource", "format": "csv",
-             "encoding": "utf-8",
-             "description": "Raw rows that did not become records, each with a reason code and a message. "
-                            + spreadsheet_note()},
+            {
+                "name": "models",
+                "path": "models.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "encoding": "utf-8",
+                "description": spreadsheet_note(),
+                "schema": {"fields": fields, "primaryKey": ["id"]},
+            },
+            {
+                "name": "rejected",
+                "path": "rejected.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "encoding": "utf-8",
+                "description": "Raw rows that did not become records, each with a reason code and a message. "
+                + spreadsheet_note(),
+            },
         ],
     }
 

@@ -117,14 +117,19 @@ class Paths:
     def with_curated_dir(self, folder: Path) -> Paths:
         """The curated table, its rejects and metadata in another folder (`mlsizes curate --out DIR`)."""
         folder = Path(folder)
-        return self.replace(**{name: folder / Path(LAYOUT[name]).name
-                               for name in ("models", "rejected", "datapackage", "codebook")})
+        return self.replace(
+            **{name: folder / Path(LAYOUT[name]).name for name in ("models", "rejected", "datapackage", "codebook")}
+        )
 
     def with_metrics_dir(self, folder: Path) -> Paths:
         """The metrics of analyze, reproduce-paper and history in another folder (`--out` / `--metrics DIR`)."""
         folder = Path(folder)
-        return self.replace(**{name: folder / Path(LAYOUT[name]).name
-                               for name in ("trends", "gap", "plots_dir", "paper_reproduction", "history")})
+        return self.replace(
+            **{
+                name: folder / Path(LAYOUT[name]).name
+                for name in ("trends", "gap", "plots_dir", "paper_reproduction", "history")
+            }
+        )
 
     def snapshot(self, snapshot_id: str) -> Path:
         """The raw snapshot file of an id (a file stem under raw_dir)."""

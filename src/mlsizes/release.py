@@ -59,26 +59,34 @@ def check_built_and_committed(root: Path) -> None:
     git(root, "var", "GIT_COMMITTER_IDENT")  # fails now, not after writing, when git has no user name and email
     pending = git(root, "status", "--porcelain", "--untracked-files=normal").splitlines()
     if pending:
-        raise VersionError(f"uncommitted changes ({len(pending)}, e.g. {pending[0][3:]}): commit the built dataset "
-                           "first, then release it")
+        raise VersionError(
+            f"uncommitted changes ({len(pending)}, e.g. {pending[0][3:]}): commit the built dataset "
+            "first, then release it"
+        )
     try:
         status = dvc(root, "status", "--json")
     except VersionError as exc:
         raise VersionError(f"dvc status failed: {exc}") from None
     stale = sorted(json.loads(status or "{}"))
     if stale:
-        raise VersionError(f"the dataset is not built: dvc status lists {', '.join(stale)}; run `dvc repro` and "
-                           "commit the result first")
+        raise VersionError(
+            f"the dataset is not built: dvc status lists {', '.join(stale)}; run `dvc repro` and "
+            "commit the result first"
+        )
 
 
-def write_release(paths: Paths, version: str, snapshot: str, notes: str, changelog_entry: str,
-                  date: dt.date) -> list[Path]:
+def write_release(
+    paths: Paths, version: str, snapshot: str, notes: str, changelog_entry: str, date: dt.date
+) -> list[Path]:
     """Write `dataset.yaml` for a new release and put its entry at the top of the changelog."""
     meta = {"version": version, "date": date.isoformat(), "snapshot": snapshot, "notes": notes}
     dataset_path, changelog_path = paths.dataset_file, paths.changelog
     body = changelog_path.read_text(encoding="utf-8").removeprefix(CHANGELOG_HEADER) if changelog_path.exists() else ""
-    atomic_write_text(dataset_path, "# The dataset version; a commit that changes it is a release "
-                                    "(see `mlsizes versions`).\n" + yaml.safe_dump(meta, sort_keys=False))
+    atomic_write_text(
+        dataset_path,
+        "# The dataset version; a commit that changes it is a release "
+        "(see `mlsizes versions`).\n" + yaml.safe_dump(meta, sort_keys=False),
+    )
     atomic_write_text(changelog_path, CHANGELOG_HEADER + changelog_entry.rstrip() + "\n\n" + body)
     return [dataset_path, changelog_path]
 
@@ -104,24 +112,36 @@ def changelog_entry(version: str, date: dt.date, notes: str, previous: str | Non
     if previous is None:
         return header + "\n\nFirst release."
     key_fields = ("parameters", "publication_date", "name", "domains", "organization")
-    corrections = sorted((c for c in change.changed if c["field"] in key_fields),
-                         key=lambda c: (key_fields.index(c["field"]), c["id"]))
-    validation = [r for r in change.metrics if r["file"].endswith("curation.json")
-                  and r["metric"].startswith("rejected_by_reason")]
+    corrections = sorted(
+        (c for c in change.changed if c["field"] in key_fields), key=lambda c: (key_fields.index(c["field"]), c["id"])
+    )
+    validation = [
+        r
+        for r in change.metrics
+        if r["file"].endswith("curation.json") and r["metric"].startswith("rejected_by_reason")
+    ]
     sections = {
-        "New records": [f"{r['id']} ({r['publication_date']}, {r['parameters'] or 'parameters unknown'})"
-                        for _, r in change.added.iterrows()],
+        "New records": [
+            f"{r['id']} ({r['publication_date']}, {r['parameters'] or 'parameters unknown'})"
+            for _, r in change.added.iterrows()
+        ],
         "Corrections": [f"{c['id']}: {c['field']} {c['old']} -> {c['new']}" for c in corrections],
         "Removed": [f"{r['id']}" for _, r in change.removed.iterrows()],
         "Validation changes": [f"{r['metric']}: {r['old']} -> {r['new']}" for r in validation],
         "Effect on the gap results": change.headlines,
     }
-    body = [header, f"Compared with {previous}: {len(change.added)} new, "
-                    f"{len(change.removed)} removed, {len({c['id'] for c in change.changed})} changed records."]
+    body = [
+        header,
+        f"Compared with {previous}: {len(change.added)} new, "
+        f"{len(change.removed)} removed, {len({c['id'] for c in change.changed})} changed records.",
+    ]
     for title in CHANGELOG_SECTIONS:
         items = sections[title]
         shown = items[:CHANGELOG_ITEMS] + (
-            [f"... and {len(items) - CHANGELOG_ITEMS} more (run `mlsizes diff`)"] if len(items) > CHANGELOG_ITEMS else [])
+            [f"... and {len(items) - CHANGELOG_ITEMS} more (run `mlsizes diff`)"]
+            if len(items) > CHANGELOG_ITEMS
+            else []
+        )
         body.append(f"### {title}\n\n" + ("\n".join(f"- {item}" for item in shown) or "- none"))
     return "\n\n".join(body)
 

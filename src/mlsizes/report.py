@@ -57,15 +57,27 @@ def _trend_line(ax, fit: dict, colour: str, label: str, style: str = "-") -> Non
     if fit.get("insufficient_data"):
         return
     start, end = _year(fit["period_start"]), _year(fit["period_end"])
-    ax.plot([start, end], [fit["fitted_parameters_at_start"], fit["fitted_parameters_at_end"]], style,
-            color=colour, linewidth=2, label=f"{label}: {fit['slope_oom_per_year']:.2f} OOM/yr (n={fit['n']})")
+    ax.plot(
+        [start, end],
+        [fit["fitted_parameters_at_start"], fit["fitted_parameters_at_end"]],
+        style,
+        color=colour,
+        linewidth=2,
+        label=f"{label}: {fit['slope_oom_per_year']:.2f} OOM/yr (n={fit['n']})",
+    )
 
 
 def _gap_band(ax, trends: dict) -> None:
     """The gap the metrics were computed with, shaded."""
     lower, upper = trends["gap"]
-    ax.axhspan(lower, upper, color="gold", alpha=0.35, zorder=0,
-               label=f"gap {size_words(lower)}-{size_words(upper)} parameters")
+    ax.axhspan(
+        lower,
+        upper,
+        color="gold",
+        alpha=0.35,
+        zorder=0,
+        label=f"gap {size_words(lower)}-{size_words(upper)} parameters",
+    )
 
 
 def figure_sizes(plt, sizes: pd.DataFrame, trends: dict, params: AnalysisParams, path: Path, footer: str) -> None:
@@ -85,8 +97,9 @@ def figure_sizes(plt, sizes: pd.DataFrame, trends: dict, params: AnalysisParams,
     save_figure(fig, path, footer)
 
 
-def figure_domains(plt, sizes: pd.DataFrame, trends: dict, params: AnalysisParams, paper_cutoff: str, path: Path,
-                   footer: str) -> None:
+def figure_domains(
+    plt, sizes: pd.DataFrame, trends: dict, params: AnalysisParams, paper_cutoff: str, path: Path, footer: str
+) -> None:
     """Figure 2: one panel per domain group (and the rest), each with its post-break trend."""
     groups = {group: sizes["primary_domain"] == domain for group, domain in params.domain_groups.items()}
     other = ~np.logical_or.reduce(list(groups.values()))
@@ -97,10 +110,20 @@ def figure_domains(plt, sizes: pd.DataFrame, trends: dict, params: AnalysisParam
     fig, axes = plt.subplots(rows, 2, figsize=(12, 4 * rows), sharex=True, sharey=True, squeeze=False)
     for ax, (group, mask) in zip(axes.flat, panels):
         label = params.domain_groups.get(group, "Other")
-        ax.scatter(sizes.loc[~mask & recent, "decimal_year"], sizes.loc[~mask & recent, "parameters"], s=6,
-                   color="lightgray", label="other systems")
-        ax.scatter(sizes.loc[mask & recent, "decimal_year"], sizes.loc[mask & recent, "parameters"], s=14,
-                   color=colours.get(group, "tab:brown"), label=f"{label} (primary domain)")
+        ax.scatter(
+            sizes.loc[~mask & recent, "decimal_year"],
+            sizes.loc[~mask & recent, "parameters"],
+            s=6,
+            color="lightgray",
+            label="other systems",
+        )
+        ax.scatter(
+            sizes.loc[mask & recent, "decimal_year"],
+            sizes.loc[mask & recent, "parameters"],
+            s=14,
+            color=colours.get(group, "tab:brown"),
+            label=f"{label} (primary domain)",
+        )
         _gap_band(ax, trends)
         fit = trends["domains"][group][params.era_keys["after"]]
         _trend_line(ax, fit, "black", f"{date_words(params.era_break)} on trend, every member")
@@ -108,14 +131,16 @@ def figure_domains(plt, sizes: pd.DataFrame, trends: dict, params: AnalysisParam
         ax.set_title(label)
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=7.5)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.set_visible(False)
     for ax in axes[-1]:
         ax.set_xlabel("publication date (year)")
     for ax in axes[:, 0]:
         ax.set_ylabel("parameters (log scale)")
-    fig.suptitle(f"Figure 2. Systems since 2010 by primary domain; the {params.gap_label} gap (shaded) is clearest "
-                 f"for language models around {params.test_window_start.year}-{paper_cutoff[:4]}")
+    fig.suptitle(
+        f"Figure 2. Systems since 2010 by primary domain; the {params.gap_label} gap (shaded) is clearest "
+        f"for language models around {params.test_window_start.year}-{paper_cutoff[:4]}"
+    )
     save_figure(fig, path, footer)
 
 
@@ -127,10 +152,15 @@ def figure_break(plt, profile: pd.DataFrame, gap: dict, path: Path, footer: str)
     if info["one_line_bic"] is not None:
         ax.axhline(info["one_line_bic"], color="tab:red", linestyle="--", label="one trend, no break")
     if info["best_break"]:
-        ax.axvline(_year(info["best_break"]), color="black", linestyle=":",
-                   label=f"best break {info['best_break'][:7]}")
-    ax.axvline(_year(info["assumed_break"]), color="tab:green", linestyle="-.",
-               label=f"paper's break {info['assumed_break'][:7]}")
+        ax.axvline(
+            _year(info["best_break"]), color="black", linestyle=":", label=f"best break {info['best_break'][:7]}"
+        )
+    ax.axvline(
+        _year(info["assumed_break"]),
+        color="tab:green",
+        linestyle="-.",
+        label=f"paper's break {info['assumed_break'][:7]}",
+    )
     ax.set_xlabel("candidate break date (year)")
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_ylabel("BIC (lower is better)")
@@ -174,34 +204,44 @@ def _interval(ci: dict | None) -> str:
 
 def trends_table(trends: dict, params: AnalysisParams) -> list[str]:
     """The era fits of every domain group, one row each."""
-    lines = ["| domain | era | n | OOM/yr | bootstrap [2.5%; 50%; 97.5%] | x/yr | doubling (months) | R^2 | "
-             "fitted start -> end |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| domain | era | n | OOM/yr | bootstrap [2.5%; 50%; 97.5%] | x/yr | doubling (months) | R^2 | "
+        "fitted start -> end |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for domain, eras in trends["domains"].items():
         for era, fit in eras.items():
             if fit["insufficient_data"]:
-                lines.append(f"| {domain} | {params.era_labels[era]} | {fit['n']} | insufficient data ({fit['reason']}) "
-                             "| | | | | |")
+                lines.append(
+                    f"| {domain} | {params.era_labels[era]} | {fit['n']} | insufficient data ({fit['reason']}) "
+                    "| | | | | |"
+                )
                 continue
             lines.append(
                 f"| {domain} | {params.era_labels[era]} | {fit['n']} | {fit['slope_oom_per_year']:.2f} | "
                 f"{_interval(fit['slope_oom_per_year_ci'])} | {_fmt(fit['growth_x_per_year'], '.2f')} | "
                 f"{_fmt(fit['doubling_time_months'], '.1f')} | {_fmt(fit['r2'], '.2f')} | "
-                f"{fit['fitted_parameters_at_start']:.1e} -> {fit['fitted_parameters_at_end']:.1e} |")
+                f"{fit['fitted_parameters_at_start']:.1e} -> {fit['fitted_parameters_at_end']:.1e} |"
+            )
     return lines
 
 
 def gap_table(gap: dict) -> list[str]:
     """The headline gap tests, one row per domain group and bounds convention."""
-    lines = ["| domains | bounds | tested | observed | expected | P(K<=obs) exact | Monte Carlo (SE) | agree |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| domains | bounds | tested | observed | expected | P(K<=obs) exact | Monte Carlo (SE) | agree |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for domain, tests in gap["tests"].items():
         for bounds, test in tests.items():
             if test["insufficient_data"]:
                 lines.append(f"| {domain} | {bounds} | {test['n_systems']} | insufficient data | | | | |")
                 continue
-            lines.append(f"| {domain} | {bounds} | {test['n_systems']} | {test['observed_in_gap']} | "
-                         f"{test['expected_in_gap']:.1f} | {test['p_le_observed_exact']:.2g} | "
-                         f"{test['mc_estimate']:.2g} ({test['mc_se']:.1g}) | {test['mc_agrees']} |")
+            lines.append(
+                f"| {domain} | {bounds} | {test['n_systems']} | {test['observed_in_gap']} | "
+                f"{test['expected_in_gap']:.1f} | {test['p_le_observed_exact']:.2g} | "
+                f"{test['mc_estimate']:.2g} ({test['mc_se']:.1g}) | {test['mc_agrees']} |"
+            )
     return lines
 
 
@@ -213,8 +253,11 @@ def orders_words(orders: float) -> str:
 
 def reproduction_table(repro: dict, params: AnalysisParams) -> list[str]:
     """Our era fits beside the paper's, with the targets each meets."""
-    lines = ["| row | n paper / ours | slope OOM/yr paper / ours (diff) | doubling months paper / ours | "
-             "R^2 paper / ours (diff) | targets met |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| row | n paper / ours | slope OOM/yr paper / ours (diff) | doubling months paper / ours | "
+        "R^2 paper / ours (diff) | targets met |",
+        "|---|---|---|---|---|---|",
+    ]
     for era in params.era_keys.values():
         paper, ours, met = repro[era]["paper"], repro[era]["ours"], repro[era]["meets_target"]
         missed = [field for field, ok in met.items() if not ok]
@@ -224,11 +267,14 @@ def reproduction_table(repro: dict, params: AnalysisParams) -> list[str]:
             f"({ours['slope_oom_per_year'] - paper['slope_oom_per_year']:+.2f}) | "
             f"{paper['doubling_time_months']} / {ours['doubling_time_months']:.1f} | "
             f"{paper['r2']} / {ours['r2']:.2f} ({ours['r2'] - paper['r2']:+.2f}) | "
-            f"{'all' if not missed else 'missed: ' + ', '.join(missed)} |")
+            f"{'all' if not missed else 'missed: ' + ', '.join(missed)} |"
+        )
     gp = repro["gap_probability"]
     within = "within " + orders_words(repro["targets"]["gap_probability_orders_of_magnitude"])
-    lines.append(f"| gap probability (all domains) | | {gp['paper']:g} / {gp['ours']:.2g} | | | "
-                 f"{within if gp['meets_target'] else 'missed'} |")
+    lines.append(
+        f"| gap probability (all domains) | | {gp['paper']:g} / {gp['ours']:.2g} | | | "
+        f"{within if gp['meets_target'] else 'missed'} |"
+    )
     return lines
 
 
@@ -239,41 +285,53 @@ def windows_table(gap: dict) -> list[str]:
         if row["insufficient_data"]:
             lines.append(f"| {row['domain']} | {row['window']} | {row['n_systems']} | insufficient data | | |")
             continue
-        lines.append(f"| {row['domain']} | {row['window']} | {row['n_systems']} | {row['observed_in_gap']} | "
-                     f"{row['expected_in_gap']:.1f} | {row['p_le_observed_exact']:.2g} |")
+        lines.append(
+            f"| {row['domain']} | {row['window']} | {row['n_systems']} | {row['observed_in_gap']} | "
+            f"{row['expected_in_gap']:.1f} | {row['p_le_observed_exact']:.2g} |"
+        )
     return lines
 
 
 def history_lines(history: dict, params: AnalysisParams) -> list[str]:
     """The gap on every upstream snapshot, and the answer in words."""
-    lines = ["| snapshot | date | systems | language: observed / expected, P (paper window) | "
-             f"all: observed / expected, P (paper window) | language, {date_words(params.test_window_start)} to "
-             "snapshot date |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| snapshot | date | systems | language: observed / expected, P (paper window) | "
+        f"all: observed / expected, P (paper window) | language, {date_words(params.test_window_start)} to "
+        "snapshot date |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in history["snapshots"]:
         cells = []
-        for domain, window in (("language", "paper_window"), ("all", "paper_window"),
-                               ("language", "to_snapshot_date")):
+        for domain, window in (("language", "paper_window"), ("all", "paper_window"), ("language", "to_snapshot_date")):
             t = row["gap"][domain][window]
-            cells.append("insufficient data" if t["insufficient_data"] else
-                         f"{t['observed_in_gap']} / {t['expected_in_gap']:.1f}, {t['p_le_observed_exact']:.2g}")
+            cells.append(
+                "insufficient data"
+                if t["insufficient_data"]
+                else f"{t['observed_in_gap']} / {t['expected_in_gap']:.1f}, {t['p_le_observed_exact']:.2g}"
+            )
         lines.append(f"| {row['snapshot']} | {row['snapshot_date']} | {row['n_systems']} | " + " | ".join(cells) + " |")
     language = history["answer"]["language"]
     everything = history["answer"]["all"]
-    lines += ["", (
-        f"**Answer.** In the paper's own window ({date_words(params.test_window_start)} to {history['paper_cutoff']}, "
-        "strict bounds), the language "
-        f"models in the gap went from {language['observed_first']} ({language['first']}, expected "
-        f"{language['expected_first']:.1f}, P = {language['p_first']:.2g}) to {language['observed_newest']} "
-        f"({language['newest']}, expected {language['expected_newest']:.1f}, P = {language['p_newest']:.2g}); "
-        f"for all domains from {everything['observed_first']} (P = {everything['p_first']:.2g}) to "
-        f"{everything['observed_newest']} (P = {everything['p_newest']:.2g}). Systems upstream added in the gap: "
-        f"{', '.join(language['added_in_gap']) or 'none'}. "
-        + (f"The gap is no longer significant at alpha = {params.alpha:g} in the newest snapshot: as the dataset "
-           "grew, the paper's gap closed." if language["closed"] else
-           f"The emptiness is still improbable at alpha = {params.alpha:g} for language models: back-filled records "
-           "narrowed the paper's gap but did not close it.")
-    )]
+    lines += [
+        "",
+        (
+            f"**Answer.** In the paper's own window ({date_words(params.test_window_start)} to "
+            f"{history['paper_cutoff']}, strict bounds), the language "
+            f"models in the gap went from {language['observed_first']} ({language['first']}, expected "
+            f"{language['expected_first']:.1f}, P = {language['p_first']:.2g}) to {language['observed_newest']} "
+            f"({language['newest']}, expected {language['expected_newest']:.1f}, P = {language['p_newest']:.2g}); "
+            f"for all domains from {everything['observed_first']} (P = {everything['p_first']:.2g}) to "
+            f"{everything['observed_newest']} (P = {everything['p_newest']:.2g}). Systems upstream added in the gap: "
+            f"{', '.join(language['added_in_gap']) or 'none'}. "
+            + (
+                f"The gap is no longer significant at alpha = {params.alpha:g} in the newest snapshot: as the dataset "
+                "grew, the paper's gap closed."
+                if language["closed"]
+                else f"The emptiness is still improbable at alpha = {params.alpha:g} for language models: "
+                "back-filled records narrowed the paper's gap but did not close it."
+            )
+        ),
+    ]
     return lines
 
 
@@ -307,7 +365,8 @@ def reproduction_notes(repro: dict, params: AnalysisParams) -> str:
         f"the {repro['as_of']} sheet has {ours} systems with a name, domain and parameter count where the paper used "
         f"about {paper}, and the exact filter behind {paper} is not published. The post-{since} single-trend slope "
         f"depends strongly on which of the dozen small (< 1e8) {since}-{repro['as_of'][:4]} systems are in: each one "
-        "pulls the line through the two clusters. We did not tune the filter to close these differences.")
+        "pulls the line through the two clusters. We did not tune the filter to close these differences."
+    )
 
 
 def clusters_criterion(clusters: dict) -> str:
@@ -315,73 +374,125 @@ def clusters_criterion(clusters: dict) -> str:
     fitted = next((c for c in clusters.values() if not c.get("insufficient_data")), None)
     if fitted is None:
         return "Criterion: BIC of a mixture of two linear trends against one trend."
-    return (f"Criterion: a mixture of two linear trends ({fitted['two_clusters']['n_params']} parameters, EM) is "
-            f"preferred to one trend ({fitted['one_trend']['n_params']} parameters) when BIC(one) - BIC(two) > "
-            f"{fitted['threshold']:g}.")
+    return (
+        f"Criterion: a mixture of two linear trends ({fitted['two_clusters']['n_params']} parameters, EM) is "
+        f"preferred to one trend ({fitted['one_trend']['n_params']} parameters) when BIC(one) - BIC(two) > "
+        f"{fitted['threshold']:g}."
+    )
 
 
-def markdown(trends: dict, gap: dict, repro: dict, history: dict, sizes: pd.DataFrame, params: AnalysisParams,
-             footer: str) -> str:
+def markdown(
+    trends: dict, gap: dict, repro: dict, history: dict, sizes: pd.DataFrame, params: AnalysisParams, footer: str
+) -> str:
     """report.md: every result with the method and the settings it was obtained with."""
     brk, windows = gap["break_date"], gap["windows"]["answer"]
     cl = gap["clusters"]
     lower, upper = gap["gap"]
     lines = [
-        "# Machine-learning model sizes and the parameter gap: results", "",
-        f"_{footer}_", "",
+        "# Machine-learning model sizes and the parameter gap: results",
+        "",
+        f"_{footer}_",
+        "",
         "Figures: [sizes](figures/fig1_sizes.png), [by domain](figures/fig2_domains.png), "
         "[break date](figures/fig3_break_profile.png), [windows](figures/fig4_windows.png), "
-        "[history](figures/history.png).", "",
-        "## The gap model", "", gap["model"], "",
+        "[history](figures/history.png).",
+        "",
+        "## The gap model",
+        "",
+        gap["model"],
+        "",
         f"Gap: [{lower:.0e}, {upper:.0e}] parameters. Inclusive bounds count systems exactly on a "
         f"bound{on_bound_examples(gap, sizes)} as in the gap; strict bounds do not. Domain membership rule: "
-        f"`{gap['domain_rule']}` (a system is in a group when the group's domain is among its domains).", "",
-        "## Paper reproduction (snapshot " + repro["snapshot"] + ", as of " + repro["as_of"] + ")", "",
-        "Selection: " + " ".join(repro["selection"].split()), "",
-        *reproduction_table(repro, params), "",
-        reproduction_notes(repro, params), "",
-        "## Trends (as of " + trends["as_of"] + ", dataset " + trends["dataset"] + ")", "",
-        *trends_table(trends, params), "",
+        f"`{gap['domain_rule']}` (a system is in a group when the group's domain is among its domains).",
+        "",
+        "## Paper reproduction (snapshot " + repro["snapshot"] + ", as of " + repro["as_of"] + ")",
+        "",
+        "Selection: " + " ".join(repro["selection"].split()),
+        "",
+        *reproduction_table(repro, params),
+        "",
+        reproduction_notes(repro, params),
+        "",
+        "## Trends (as of " + trends["as_of"] + ", dataset " + trends["dataset"] + ")",
+        "",
+        *trends_table(trends, params),
+        "",
         f"## Gap test (trend fitted from {date_words(params.fit_start)}, systems tested from "
-        f"{date_words(params.test_window_start)} to the as-of date)", "",
-        *gap_table(gap), "",
-        f"## Has the gap been closing since {repro['as_of'][:4]}? (sliding windows)", "",
-        *windows_table(gap), "",
-        *(f"- {domain}: {info['verdict']}" + (
-            f" (observed/expected {info['observed_over_expected_first']:.2f} in {info['first_window']} -> "
-            f"{info['observed_over_expected_newest']:.2f} in {info['newest_window']}; P {info['p_first']:.2g} -> "
-            f"{info['p_newest']:.2g})" if "first_window" in info else "") for domain, info in windows.items()), "",
-        "## Break date estimated from the data", "",
+        f"{date_words(params.test_window_start)} to the as-of date)",
+        "",
+        *gap_table(gap),
+        "",
+        f"## Has the gap been closing since {repro['as_of'][:4]}? (sliding windows)",
+        "",
+        *windows_table(gap),
+        "",
+        *(
+            f"- {domain}: {info['verdict']}"
+            + (
+                f" (observed/expected {info['observed_over_expected_first']:.2f} in {info['first_window']} -> "
+                f"{info['observed_over_expected_newest']:.2f} in {info['newest_window']}; P {info['p_first']:.2g} -> "
+                f"{info['p_newest']:.2g})"
+                if "first_window" in info
+                else ""
+            )
+            for domain, info in windows.items()
+        ),
+        "",
+        "## Break date estimated from the data",
+        "",
         f"Over {brk['grid']} ({brk['n']} systems, all domains), the best two-segment fit breaks at "
         f"**{brk['best_break']}**; its BIC is {_fmt(brk['delta_bic_one_line_minus_best'], '.1f')} lower than one "
         f"trend without a break, and the paper's {brk['assumed_break']} is "
         f"{_fmt(brk.get('bic_assumed_minus_best'), '.1f')} BIC units worse than the best "
-        "(differences under 2 are not worth a mention).", "",
-        f"## Two clusters or one trend (after {date_words(params.era_break)})", "",
-        clusters_criterion(cl), "",
-        *(f"- {domain}: " + ("insufficient data" if c.get("insufficient_data") else
-                             f"{c['verdict'].replace('_', ' ')} (delta BIC {c['delta_bic']:.1f}, n = {c['n']}; "
-                             "clusters: " + ", ".join(
-                                 f"{k['n_assigned']} systems at {k['slope_oom_per_year']:.2f} OOM/yr"
-                                 for k in c['two_clusters']['components']) + ")")
-          for domain, c in cl.items()), "",
-        "## The gap across upstream releases", "",
-        *history_lines(history, params), "",
+        "(differences under 2 are not worth a mention).",
+        "",
+        f"## Two clusters or one trend (after {date_words(params.era_break)})",
+        "",
+        clusters_criterion(cl),
+        "",
+        *(
+            f"- {domain}: "
+            + (
+                "insufficient data"
+                if c.get("insufficient_data")
+                else f"{c['verdict'].replace('_', ' ')} (delta BIC {c['delta_bic']:.1f}, n = {c['n']}; "
+                "clusters: "
+                + ", ".join(
+                    f"{k['n_assigned']} systems at {k['slope_oom_per_year']:.2f} OOM/yr"
+                    for k in c["two_clusters"]["components"]
+                )
+                + ")"
+            )
+            for domain, c in cl.items()
+        ),
+        "",
+        "## The gap across upstream releases",
+        "",
+        *history_lines(history, params),
+        "",
     ]
     return "\n".join(lines)
 
 
 def footer(snapshot: str, params: AnalysisParams) -> str:
     """The dataset version and the settings, printed under every figure and atop the report."""
-    return (f"Dataset: Epoch snapshot {snapshot}, as of {params.as_of.isoformat()}; {params.n_bootstrap} bootstrap "
-            f"resamples, {params.n_simulations:,} simulations, seed {params.seed}.")
+    return (
+        f"Dataset: Epoch snapshot {snapshot}, as of {params.as_of.isoformat()}; {params.n_bootstrap} bootstrap "
+        f"resamples, {params.n_simulations:,} simulations, seed {params.seed}."
+    )
 
 
 def run(paths: Paths, params: AnalysisParams, snapshot: str) -> list[Path]:
     """Load the metrics and plot data, draw the four figures and write report.md."""
-    loaded = {name: json.loads(path.read_text()) for name, path in
-              (("trends", paths.trends), ("gap", paths.gap), ("paper_reproduction", paths.paper_reproduction),
-               ("history", paths.history))}
+    loaded = {
+        name: json.loads(path.read_text())
+        for name, path in (
+            ("trends", paths.trends),
+            ("gap", paths.gap),
+            ("paper_reproduction", paths.paper_reproduction),
+            ("history", paths.history),
+        )
+    }
     sizes = pd.read_csv(paths.plots_dir / "sizes.csv")
     note = footer(snapshot, params)
     plt = pyplot()
@@ -390,7 +501,8 @@ def run(paths: Paths, params: AnalysisParams, snapshot: str) -> list[Path]:
     figure_domains(plt, sizes, loaded["trends"], params, loaded["paper_reproduction"]["as_of"], figures[1], note)
     figure_break(plt, pd.read_csv(paths.plots_dir / "break_profile.csv"), loaded["gap"], figures[2], note)
     figure_windows(plt, pd.read_csv(paths.plots_dir / "windows.csv"), params, figures[3], note)
-    text = markdown(loaded["trends"], loaded["gap"], loaded["paper_reproduction"], loaded["history"], sizes, params,
-                    note)
+    text = markdown(
+        loaded["trends"], loaded["gap"], loaded["paper_reproduction"], loaded["history"], sizes, params, note
+    )
     atomic_write_text(paths.report, text)
     return [*figures, paths.report]

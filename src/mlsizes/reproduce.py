@@ -24,36 +24,50 @@ PAPER = {
 }
 PAPER_PUBLISHED = "2022-07-01"
 PAPER_GAP_PROBABILITY = 1e-5
-TARGETS = {"n_relative": 0.05, "slope_oom_per_year": 0.1, "r2": 0.05, "doubling_time_relative": 0.15,
-           "gap_probability_orders_of_magnitude": 1.0}
+TARGETS = {
+    "n_relative": 0.05,
+    "slope_oom_per_year": 0.1,
+    "r2": 0.05,
+    "doubling_time_relative": 0.15,
+    "gap_probability_orders_of_magnitude": 1.0,
+}
 NEAR_ZERO_SLOPE = "slope near zero: the doubling time is meaningless (it passes through infinity)"
 # The selection rule as stored: one entry per line of the text (its line breaks are part of it).
-SELECTION = "\n".join((
-    "Selection rule (fixed before looking at the numbers, mirroring the paper's text): the {as_of} snapshot,",
-    "curated by the project's own pipeline in memory; every system with a parameter count (> 0), a name and a",
-    "domain, published on or before the snapshot date (the paper appeared on {published}); every domain; eras "
-    "split",
-    "at {era_break}; above the gap means >= {upper} parameters and below it <= {lower}, both after the split. The "
-    "gap",
-    "probability is the headline test of the analysis (all domains, trend fitted {fit_start} onwards, systems "
-    "tested from",
-    "{test_start} onwards) with strict bounds, ({lower}, {upper}): the paper's above (>= {upper}) and below "
-    "(<= {lower}) rows add up to",
-    "its post-2018 row ({paper_above} + {paper_below} = {paper_after}), so systems on a bound were outside its "
-    "gap. No further filter is tuned to",
-    "approach the paper's counts.",
-    "",
-))
+SELECTION = "\n".join(
+    (
+        "Selection rule (fixed before looking at the numbers, mirroring the paper's text): the {as_of} snapshot,",
+        "curated by the project's own pipeline in memory; every system with a parameter count (> 0), a name and a",
+        "domain, published on or before the snapshot date (the paper appeared on {published}); every domain; eras "
+        "split",
+        "at {era_break}; above the gap means >= {upper} parameters and below it <= {lower}, both after the split. The "
+        "gap",
+        "probability is the headline test of the analysis (all domains, trend fitted {fit_start} onwards, systems "
+        "tested from",
+        "{test_start} onwards) with strict bounds, ({lower}, {upper}): the paper's above (>= {upper}) and below "
+        "(<= {lower}) rows add up to",
+        "its post-2018 row ({paper_above} + {paper_below} = {paper_after}), so systems on a bound were outside its "
+        "gap. No further filter is tuned to",
+        "approach the paper's counts.",
+        "",
+    )
+)
 
 
 def selection(params: ReproductionParams) -> str:
     """The selection rule with the params' values."""
     analysis = params.analysis
     return SELECTION.format(
-        as_of=params.as_of.isoformat(), published=PAPER_PUBLISHED, era_break=analysis.era_break.isoformat(),
-        upper=scientific(analysis.gap_upper), lower=scientific(analysis.gap_lower),
-        fit_start=date_words(analysis.fit_start), test_start=date_words(analysis.test_window_start),
-        paper_above=PAPER["above"]["n"], paper_below=PAPER["below"]["n"], paper_after=PAPER["after"]["n"])
+        as_of=params.as_of.isoformat(),
+        published=PAPER_PUBLISHED,
+        era_break=analysis.era_break.isoformat(),
+        upper=scientific(analysis.gap_upper),
+        lower=scientific(analysis.gap_lower),
+        fit_start=date_words(analysis.fit_start),
+        test_start=date_words(analysis.test_window_start),
+        paper_above=PAPER["above"]["n"],
+        paper_below=PAPER["below"]["n"],
+        paper_after=PAPER["after"]["n"],
+    )
 
 
 def process(models, snapshot_id: str, params: ReproductionParams) -> dict:
@@ -62,8 +76,12 @@ def process(models, snapshot_id: str, params: ReproductionParams) -> dict:
     systems = analyze.select_systems(models, analysis)
     trends = analyze.era_trends(systems, analysis)
     gap = analyze.gap_tests(systems, analysis)
-    result = {"snapshot": snapshot_id, "as_of": analysis.as_of.isoformat(), "selection": selection(params),
-              "targets": TARGETS}
+    result = {
+        "snapshot": snapshot_id,
+        "as_of": analysis.as_of.isoformat(),
+        "selection": selection(params),
+        "targets": TARGETS,
+    }
     for role, key in analysis.era_keys.items():
         paper = PAPER[role]
         ours = {field: trends[key].get(field) for field in FIELDS}
@@ -81,8 +99,8 @@ def process(models, snapshot_id: str, params: ReproductionParams) -> dict:
         "n_systems": headline["n_systems"],
         "language_only": gap["language"]["strict"]["p_le_observed_exact"],
         "non_language": gap["non_language"]["strict"]["p_le_observed_exact"],
-        "meets_target": ours > 0 and abs(math.log10(ours / PAPER_GAP_PROBABILITY))
-        <= TARGETS["gap_probability_orders_of_magnitude"],
+        "meets_target": ours > 0
+        and abs(math.log10(ours / PAPER_GAP_PROBABILITY)) <= TARGETS["gap_probability_orders_of_magnitude"],
     }
     return result
 
@@ -100,7 +118,8 @@ def meets_target(role: str, paper: dict, ours: dict) -> dict:
     if role != "above":
         checks["doubling_time_months"] = (
             abs(ours["doubling_time_months"] - paper["doubling_time_months"])
-            <= TARGETS["doubling_time_relative"] * paper["doubling_time_months"])
+            <= TARGETS["doubling_time_relative"] * paper["doubling_time_months"]
+        )
     return checks
 
 

@@ -70,8 +70,11 @@ def stages_writing(dvc_yaml: str, paths: tuple[str, ...]) -> list[str]:
     """The stages of a dvc.yaml text that write any of these paths (as outs, metrics or plots)."""
     found = []
     for name, stage in ((yaml.safe_load(dvc_yaml) or {}).get("stages") or {}).items():
-        written = {next(iter(entry)) if isinstance(entry, dict) else entry
-                   for key in ("outs", "metrics", "plots") for entry in stage.get(key) or []}
+        written = {
+            next(iter(entry)) if isinstance(entry, dict) else entry
+            for key in ("outs", "metrics", "plots")
+            for entry in stage.get(key) or []
+        }
         if written & set(paths):
             found.append(name)
     return found
@@ -124,8 +127,15 @@ def releases(root: Path) -> list[Release]:
         meta = yaml.safe_load(read_at(root, commit, DATASET_FILE) or "") or {}
         version = str(meta.get("version", ""))
         if version and version != previous:
-            found.append(Release(version=version, commit=commit, date=str(meta.get("date", date)),
-                                 snapshot=str(meta.get("snapshot", "")), notes=str(meta.get("notes", "")).strip()))
+            found.append(
+                Release(
+                    version=version,
+                    commit=commit,
+                    date=str(meta.get("date", date)),
+                    snapshot=str(meta.get("snapshot", "")),
+                    notes=str(meta.get("notes", "")).strip(),
+                )
+            )
         previous = version
     return found
 

@@ -107,8 +107,12 @@ class AnalysisParams:
     def era_labels(self) -> dict[str, str]:
         """Each era key as words (`before 2018`, `2018 on, single trend`, ...)."""
         keys, since = self.era_keys, date_words(self.era_break)
-        return {keys["before"]: f"before {since}", keys["after"]: f"{since} on, single trend",
-                keys["above"]: f"{since} on, above gap", keys["below"]: f"{since} on, below gap"}
+        return {
+            keys["before"]: f"before {since}",
+            keys["after"]: f"{since} on, single trend",
+            keys["above"]: f"{since} on, above gap",
+            keys["below"]: f"{since} on, below gap",
+        }
 
     @property
     def gap_label(self) -> str:
@@ -142,8 +146,11 @@ class ReproductionParams:
     @classmethod
     def from_dict(cls, section: dict, analysis: dict) -> ReproductionParams:
         """Build from the `paper_reproduction:` and `analysis:` mappings."""
-        return cls(snapshot=str(section["snapshot"]), as_of=iso_date(section["as_of"]),
-                   analysis=AnalysisParams.from_dict(analysis, section["as_of"]))
+        return cls(
+            snapshot=str(section["snapshot"]),
+            as_of=iso_date(section["as_of"]),
+            analysis=AnalysisParams.from_dict(analysis, section["as_of"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -160,10 +167,11 @@ class Settings:
         may hold only the `analysis:` section."""
         params = read_params(params_path)
         reproduction = params.get("paper_reproduction")
-        return cls(snapshot=str(params.get("snapshot", "unknown")),
-                   analysis=AnalysisParams.from_dict(params["analysis"], params.get("as_of")),
-                   paper_reproduction=ReproductionParams.from_dict(reproduction, params["analysis"])
-                   if reproduction else None)
+        return cls(
+            snapshot=str(params.get("snapshot", "unknown")),
+            analysis=AnalysisParams.from_dict(params["analysis"], params.get("as_of")),
+            paper_reproduction=ReproductionParams.from_dict(reproduction, params["analysis"]) if reproduction else None,
+        )
 
 
 def dataset_as_of(params: dict, raw_dir: Path) -> dt.date | None:

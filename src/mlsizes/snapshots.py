@@ -22,8 +22,7 @@ LICENSE = {
     "path": "https://creativecommons.org/licenses/by/4.0/",
 }
 CITATION = (
-    "Epoch AI, 'Data on AI Models'. Published online at epoch.ai. "
-    "Retrieved from 'https://epoch.ai/data/ai-models'."
+    "Epoch AI, 'Data on AI Models'. Published online at epoch.ai. Retrieved from 'https://epoch.ai/data/ai-models'."
 )
 _DATE_IN_NAME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})")
 # A snapshot id is the `epoch:<id>` source of its records: only the characters the curated `source` column allows.
@@ -48,8 +47,9 @@ def snapshot_id(snapshot: Path, provenance: dict | None = None) -> str:
     if provenance and provenance.get("snapshot") is not None:
         recorded = str(provenance["snapshot"])
         if not _ID.fullmatch(recorded):
-            raise SnapshotError(f"{provenance_path(snapshot)}: snapshot {recorded!r} is not a valid id "
-                                "(letters, digits, _ . - only)")
+            raise SnapshotError(
+                f"{provenance_path(snapshot)}: snapshot {recorded!r} is not a valid id (letters, digits, _ . - only)"
+            )
         return recorded
     safe = _NOT_ID.sub("_", snapshot.stem).strip("_")
     return safe or "snapshot-" + hashlib.sha1(snapshot.stem.encode()).hexdigest()[:8]
@@ -71,7 +71,7 @@ def read_provenance(snapshot: Path) -> dict | None:
     try:
         with open(path, encoding="utf-8") as handle:
             record = yaml.safe_load(handle)
-    except (yaml.YAMLError, ValueError) as exc:   # ValueError: an impossible date (2024-02-30), bad UTF-8
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an impossible date (2024-02-30), bad UTF-8
         raise SnapshotError(f"{path}: provenance record is not readable YAML ({reason(exc)})") from None
     if not isinstance(record, dict) or "sha256" not in record:
         raise SnapshotError(f"{path}: provenance record has no sha256")
@@ -99,12 +99,13 @@ def snapshot_date(snapshot: Path, provenance: dict | None) -> dt.date | None:
         try:
             return dt.date.fromisoformat(str(provenance["upstream_date"]))
         except ValueError:
-            raise SnapshotError(f"{provenance_path(snapshot)}: upstream_date {provenance['upstream_date']!r} is "
-                                "not a YYYY-MM-DD date") from None
+            raise SnapshotError(
+                f"{provenance_path(snapshot)}: upstream_date {provenance['upstream_date']!r} is not a YYYY-MM-DD date"
+            ) from None
     match = _DATE_IN_NAME.search(snapshot.name)
     try:
         return dt.date.fromisoformat(match.group(1)) if match else None
-    except ValueError:   # digits shaped like a date that is none (`2024-13-45`): the name states no date
+    except ValueError:  # digits shaped like a date that is none (`2024-13-45`): the name states no date
         return None
 
 

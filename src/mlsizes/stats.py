@@ -496,7 +496,7 @@ def _em_two_lines(t, y, resp, min_sd, max_iter, tol):
     moments_of = np.column_stack([np.ones_like(t), t, y, t * t, t * y, y * y])
     n = t.size
     previous = -np.inf
-    for iteration in range(1, max_iter + 1):
+    for iteration in range(1, max_iter + 1):  # noqa: B007 (the count is returned)
         weights = np.vstack([1.0 - resp, resp])
         w, st, sy, stt, sty, syy = (weights @ moments_of).T
         if np.any(w < 1e-9):

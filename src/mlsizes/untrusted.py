@@ -41,8 +41,8 @@ MAX_DIGITS = 30
 _NULLS = {"", "~", "null", "Null", "NULL"}
 # Latin look-alikes in Cyrillic and Greek (Unicode's confusables, the letters that matter in model names), per case.
 _LOOK_ALIKES = str.maketrans(
-    "АаВвЕеЅѕІіЈјКкМмНнОоРрСсТтХхУуҮүԀԁԚԛԜԝҺһӀӏ" "ΑαΒβΕεΖζΗηΙιΚκΜμΝνΟοΡρΤτΥυΧχ",
-    "AaBbEeSsIiJjKkMmHhOoPpCcTtXxYyYyDdQqWwHhIl" "AaBbEeZzHnIiKkMmNvOoPpTtYuXx",
+    "АаВвЕеЅѕІіЈјКкМмНнОоРрСсТтХхУуҮүԀԁԚԛԜԝҺһӀӏΑαΒβΕεΖζΗηΙιΚκΜμΝνΟοΡρΤτΥυΧχ",
+    "AaBbEeSsIiJjKkMmHhOoPpCcTtXxYyYyDdQqWwHhIlAaBbEeZzHnIiKkMmNvOoPpTtYuXx",
 )
 
 
@@ -155,8 +155,9 @@ def load_text(text: str) -> dict:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or reason(exc)
         where = f"line {mark.line + 1}: " if mark else ""
-        raise FieldError("file", "unreadable_file", f"not valid YAML ({where}"
-                         f"{problem.encode('ascii', 'backslashreplace').decode()})") from None
+        raise FieldError(
+            "file", "unreadable_file", f"not valid YAML ({where}{problem.encode('ascii', 'backslashreplace').decode()})"
+        ) from None
     if not isinstance(node, MappingNode):
         raise FieldError("file", "unreadable_file", "expected a mapping of field: value")
     return _plain(node)
@@ -179,9 +180,13 @@ def checked_text(field: str, value: object, *, limit: int = MAX_TEXT, free: bool
     for position, char in enumerate(value, 1):
         category = unicodedata.category(char)
         if (category[0] == "C" or category in ("Zl", "Zp")) and not (free and char.isspace()):
-            raise FieldError(field, "control_character", f"has {describe_char(char)} at position {position}: "
-                             "control, bidirectional, invisible and line-breaking characters are not allowed",
-                             value)
+            raise FieldError(
+                field,
+                "control_character",
+                f"has {describe_char(char)} at position {position}: "
+                "control, bidirectional, invisible and line-breaking characters are not allowed",
+                value,
+            )
     collapsed = " ".join(value.split())
     if not collapsed:
         raise FieldError(field, f"missing_{field}", "is empty", value)
@@ -202,8 +207,9 @@ def skeleton(name: str) -> str:
     """What a name looks like, for comparing names and ids: NFKC, Cyrillic and Greek look-alikes as Latin,
     accents, case, spaces and punctuation dropped. `GРТ-3 175B` (Cyrillic) and `gpt3 175b` give `gpt3175b`."""
     latin = unicodedata.normalize("NFKC", name).translate(_LOOK_ALIKES)
-    return "".join(char for char in unicodedata.normalize("NFKD", latin).casefold()
-                   if char.isascii() and char.isalnum())
+    return "".join(
+        char for char in unicodedata.normalize("NFKD", latin).casefold() if char.isascii() and char.isalnum()
+    )
 
 
 def non_latin(text: str) -> str | None:
@@ -211,8 +217,9 @@ def non_latin(text: str) -> str | None:
     for char in text:
         if char.isalnum() and not unicodedata.normalize("NFKD", char)[0].isascii():
             look_alike = char.translate(_LOOK_ALIKES)
-            return describe_char(char) + (f", which looks like Latin {look_alike!r}" if look_alike != char
-                                          else ", which has no Latin form")
+            return describe_char(char) + (
+                f", which looks like Latin {look_alike!r}" if look_alike != char else ", which has no Latin form"
+            )
     return None
 
 
@@ -234,13 +241,15 @@ def check_link(value: object) -> str:
     if parts.username is not None or parts.password is not None:
         raise refuse("has a user name or password in it")
     if not host.isascii():
-        raise refuse(f"has a host with non-ASCII letters ({host!r}), where a look-alike can hide: write it in its "
-                     "ASCII (xn--) form")
+        raise refuse(
+            f"has a host with non-ASCII letters ({host!r}), where a look-alike can hide: write it in its "
+            "ASCII (xn--) form"
+        )
     labels = host.split(".")
-    if len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels) or not _TLD.fullmatch(
-            labels[-1]):
-        raise refuse(f"has no domain name as its host ({host!r}): give the full address of the page that states "
-                     "the values")
+    if len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels) or not _TLD.fullmatch(labels[-1]):
+        raise refuse(
+            f"has no domain name as its host ({host!r}): give the full address of the page that states the values"
+        )
     if labels[-1] in _RESERVED_TLDS or ".".join(labels[-2:]) in _PLACEHOLDER_DOMAINS:
         raise refuse("is a placeholder: that domain is reserved for examples; give the real address")
     return text

@@ -24,8 +24,17 @@ def headline(root: Path, commit: str) -> dict:
 
 def run(root: Path) -> list[dict]:
     """The releases as JSON-able objects, oldest first, with their headline figures."""
-    return [{"version": r.version, "commit": r.commit, "date": r.date, "snapshot": r.snapshot, "notes": r.notes,
-             "headline": headline(root, r.commit)} for r in releases(root)]
+    return [
+        {
+            "version": r.version,
+            "commit": r.commit,
+            "date": r.date,
+            "snapshot": r.snapshot,
+            "notes": r.notes,
+            "headline": headline(root, r.commit),
+        }
+        for r in releases(root)
+    ]
 
 
 def render(listing: list[dict]) -> str:
@@ -33,9 +42,14 @@ def render(listing: list[dict]) -> str:
     lines = []
     for item in listing:
         figures = item["headline"]
-        extra = "; ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
-                          for k, v in figures.items() if k not in ("records", "with_parameters") and v is not None)
-        lines.append(f"{item['version']:<12} {item['commit'][:10]}  {item['date']}  {item['snapshot']:<40} "
-                     f"{figures['records']} records, {figures['with_parameters']} with parameters"
-                     + (f"; {extra}" if extra else ""))
+        extra = "; ".join(
+            f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in figures.items()
+            if k not in ("records", "with_parameters") and v is not None
+        )
+        lines.append(
+            f"{item['version']:<12} {item['commit'][:10]}  {item['date']}  {item['snapshot']:<40} "
+            f"{figures['records']} records, {figures['with_parameters']} with parameters"
+            + (f"; {extra}" if extra else "")
+        )
     return "\n".join(lines)
