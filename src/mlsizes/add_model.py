@@ -2,8 +2,9 @@
 
 Load: the destination project (its paths, the as-of date in params.yaml) and the records that exist now:
 upstream ones from data/curated/models.csv and every contribution file. Process: parse the values with the
-pipeline's parsers (contribution_files.py) and pass the record through curate.process, so the curated schema in schemas/ decides
-exactly as the next `dvc repro` will; refuse taken ids, likely duplicates and corrections of unknown ids.
+pipeline's parsers (contribution_files.py) and pass the record through curate.process, so the curated schema in
+schemas/ decides exactly as the next `dvc repro` will; refuse taken ids, likely duplicates and corrections of
+unknown ids.
 Save: under an exclusive lock on the contributions folder, check again and write the file atomically, so
 concurrent writers never lose or half-write a file.
 """
@@ -245,6 +246,8 @@ def model_problems(
 
 
 def likely_duplicate(similar: pd.DataFrame) -> FieldError:
+    """The refusal of a model that looks like existing records: the first of them, and how to correct it or add
+    the model anyway (--force-new)."""
     first = similar.iloc[0]
     more = f" (and {len(similar) - 1} more: {', '.join(similar['id'].iloc[1:4])})" if len(similar) > 1 else ""
     return FieldError(
@@ -281,6 +284,7 @@ def correction_problems(correction: contribution_files.Correction, existing: pd.
 
 
 def corrected_columns(correction: contribution_files.Correction) -> dict[str, object]:
+    """Every typed column a correction sets, all its corrected fields together."""
     return {column: value for columns in correction.values.values() for column, value in columns.items()}
 
 
@@ -328,6 +332,7 @@ class Draft:
     warnings: list[str] = field(default_factory=list)
 
     def text(self) -> str:
+        """The file's text: its comment header, then the mapping as YAML."""
         header = MODEL_HEADER if self.kind == "model" else CORRECTION_HEADER.format(id=self.record_id)
         return header + yaml.safe_dump(self.data, sort_keys=False, allow_unicode=True, width=110)
 
@@ -446,6 +451,7 @@ def _remove_interrupted_writes(directory: Path) -> None:
 
 
 def save(draft: Draft, destination: Destination) -> None:
+    """Write the draft's file atomically, after clearing interrupted writes (called holding the lock)."""
     _remove_interrupted_writes(destination.paths.contributions_dir)
     atomic_write_text(draft.path, draft.text())
 

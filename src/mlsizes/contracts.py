@@ -62,6 +62,7 @@ class Vocabulary:
 
 @functools.cache
 def vocabulary() -> Vocabulary:
+    """The domain vocabulary and its aliases, from `schemas/domains.yaml`."""
     spec = _read_yaml("domains.yaml")
     names = tuple(entry["name"] for entry in spec["vocabulary"])
     return Vocabulary(names=names, aliases=dict(spec.get("aliases") or {}))
@@ -88,6 +89,7 @@ def curated_columns() -> dict[str, dict]:
 
 @functools.cache
 def raw_schema():
+    """The raw pandera schema of `schemas/raw.yaml`."""
     import pandera.pandas as pa
 
     return pa.DataFrameSchema.from_yaml(SCHEMA_DIR / "raw.yaml")

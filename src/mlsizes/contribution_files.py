@@ -116,6 +116,8 @@ def id_pattern() -> re.Pattern:
 
 
 def check_id(field_name: str, value: object) -> str:
+    """The value, when it is a record id; FieldError on `field_name` otherwise (saying so when it has non-Latin
+    letters)."""
     if not isinstance(value, str) or len(value) > MAX_TEXT or not id_pattern().fullmatch(value):
         why = non_latin(value) if isinstance(value, str) and len(value) <= MAX_TEXT else None
         raise FieldError(
@@ -129,6 +131,7 @@ def check_id(field_name: str, value: object) -> str:
 
 
 def record_path(directory: Path, record_id: str) -> Path:
+    """Where a contributed model lives: `<id>.yaml` in the folder, once the id is checked."""
     return Path(directory) / f"{check_id('id', record_id)}.yaml"
 
 
@@ -141,6 +144,7 @@ def correction_path(directory: Path, record_id: str) -> Path:
 
 
 def shown_name(path: Path) -> str:
+    """A file's name fit for a message or a CSV cell (control characters escaped)."""
     return printable(path.name)
 
 
@@ -151,6 +155,7 @@ def source_of(path: Path) -> str:
 
 
 def is_correction_file(path: Path) -> bool:
+    """Whether a file is in a corrections/ folder, so a correction rather than a model."""
     return path.parent.name == CORRECTIONS
 
 

@@ -79,6 +79,8 @@ def assign_ids(records: pd.DataFrame) -> pd.Series:
 
 @dataclass
 class Curated:
+    """What curate makes of typed rows: the valid records, the rejected rows, and the counts for the metrics file."""
+
     models: pd.DataFrame
     rejected: pd.DataFrame
     metrics: dict

@@ -25,6 +25,8 @@ BOOKKEEPING = ("source", "source_row")
 
 @dataclass
 class Side:
+    """One version of the dataset: the name given, the revision it resolved to, its curated table and metrics."""
+
     name: str
     revision: str
     models: pd.DataFrame
@@ -33,6 +35,8 @@ class Side:
 
 @dataclass
 class DatasetDiff:
+    """What changed between two versions: records added, removed and changed, metrics, and the gap verdict."""
+
     old: Side
     new: Side
     added: pd.DataFrame
@@ -91,6 +95,7 @@ def renamed_pairs(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, str]:
 
 
 def record_changes(old: pd.DataFrame, new: pd.DataFrame, renamed: dict[str, str]) -> list[dict]:
+    """One row per changed field of each record on both sides (renamed ones paired), bookkeeping columns aside."""
     pairs = [(record_id, record_id) for record_id in old.index.intersection(new.index)] + list(renamed.items())
     fields = [c for c in new.columns if c in old.columns and c not in BOOKKEEPING]
     changes = []
@@ -130,6 +135,7 @@ def flatten(value, prefix: str = "") -> dict:
 
 
 def metric_rows(old: dict[str, dict | None], new: dict[str, dict | None]) -> list[dict]:
+    """One row per metric whose value differs, with the change when both are numbers (rounded for display)."""
     rows = []
     for path in VERSIONED_METRICS:
         before, after = flatten(old.get(path) or {}), flatten(new.get(path) or {})
@@ -183,6 +189,7 @@ def _fmt(value) -> str:
 
 
 def process(root: Path, old_name: str, new_name: str, rebuild: bool = False) -> DatasetDiff:
+    """Compare two versions: records added, removed and changed (renames paired by link), and their metrics."""
     old, new = load_side(root, old_name, rebuild), load_side(root, new_name, rebuild)
     if old.revision == new.revision and old.revision != revisions.WORKSPACE:
         raise VersionError(f"{old_name} and {new_name} are the same revision ({old.revision[:10]}): nothing to diff")
@@ -203,6 +210,7 @@ def process(root: Path, old_name: str, new_name: str, rebuild: bool = False) -> 
 
 
 def to_json(diff: DatasetDiff) -> dict:
+    """The diff as plain JSON data: both sides' record counts, added and removed records in brief, every change."""
     brief = ["id", "name", "primary_domain", "publication_date", "parameters"]
     return {
         "old": {"name": diff.old.name, "revision": diff.old.revision, "records": len(diff.old.models)},
@@ -242,6 +250,7 @@ def _brief(frame: pd.DataFrame) -> list[list]:
 
 
 def render(diff: DatasetDiff, markdown: bool) -> str:
+    """The diff as a report: plain text for a terminal, or Markdown for a pull-request comment."""
     title = (
         f"{diff.old.name} ({_rev(diff.old)}, {len(diff.old.models)} records) -> "
         f"{diff.new.name} ({_rev(diff.new)}, {len(diff.new.models)} records)"

@@ -87,6 +87,8 @@ class FetchOptions:
 
 @dataclass(frozen=True)
 class Download:
+    """A finished download: the URL it came from after redirects, and the sha256 and size of the decoded body."""
+
     final_url: str  # after redirects
     sha256: str
     size_bytes: int
@@ -101,6 +103,7 @@ class FetchResult:
 
     @property
     def stored(self) -> bool:
+        """Whether a new snapshot was stored (False when an identical one was there already)."""
         return self.provenance is not None
 
 

@@ -54,6 +54,7 @@ def spreadsheet_note() -> str:
 
 
 def datapackage() -> dict:
+    """The Data Package descriptor of models.csv and rejected.csv: licence, sources and the field schema."""
     fields = [field_descriptor(name, spec) for name, spec in contracts.curated_columns().items()]
     return {
         "profile": "tabular-data-package",
@@ -87,6 +88,7 @@ def datapackage() -> dict:
 
 
 def codebook() -> str:
+    """The codebook CSV: each curated column's description, unit and source, and how text cells are written."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["column", "description", "unit", "source"])

@@ -59,6 +59,7 @@ class PartialDate:
     precision: str  # "day", "month" or "year"
 
     def isoformat(self) -> str:
+        """The date as YYYY-MM-DD, its unstated parts filled in by Epoch's convention."""
         return self.date.isoformat()
 
 

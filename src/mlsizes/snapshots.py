@@ -35,6 +35,7 @@ class SnapshotError(Exception):
 
 
 def provenance_path(snapshot: Path) -> Path:
+    """Where a snapshot's provenance record is: `<snapshot stem>.provenance.yaml` beside it."""
     return snapshot.with_name(snapshot.stem + ".provenance.yaml")
 
 
@@ -56,6 +57,7 @@ def snapshot_id(snapshot: Path, provenance: dict | None = None) -> str:
 
 
 def sha256_of(path: Path) -> str:
+    """The sha256 hex digest of a file, read a MiB at a time."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -104,6 +104,7 @@ class TrendFit:
         return self.intercept + self.slope_per_day * np.asarray(x_days, dtype=float)
 
     def to_dict(self) -> dict:
+        """The fit as a plain dict for JSON, every field by name."""
         return asdict(self)
 
 
@@ -162,6 +163,7 @@ class BootstrapResult:
     reason: str | None = None
 
     def to_dict(self) -> dict:
+        """The result as a plain dict for JSON, every field by name."""
         return asdict(self)
 
 

@@ -78,12 +78,14 @@ class Problems:
 
     @contextlib.contextmanager
     def check(self):
+        """Around one check: its problems are collected instead of raised, so the next check still runs."""
         try:
             yield
         except Invalid as problem:
             self.errors += problem.errors
 
     def raise_any(self, partial: object = None) -> None:
+        """Raise every collected problem as one Invalid (with what did parse), if there is any."""
         if self.errors:
             raise Invalid(self.errors, partial)
 
@@ -100,6 +102,7 @@ def printable(text: str) -> str:
 
 
 def describe_char(char: str) -> str:
+    """A character as a message names it: code point and Unicode name, e.g. `U+0410 CYRILLIC CAPITAL LETTER A`."""
     return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}"
 
 
