@@ -56,6 +56,7 @@ def select_systems(models: pd.DataFrame, params: AnalysisParams) -> pd.DataFrame
 
 
 def domain_group_names(params: AnalysisParams) -> list[str]:
+    """Every domain group the results are broken down by: all, the params' groups, and the rest."""
     return ["all", *params.domain_groups, "other"]
 
 
@@ -152,6 +153,7 @@ def era_trends(systems: pd.DataFrame, params: AnalysisParams) -> dict:
 
 
 def all_trends(systems: pd.DataFrame, params: AnalysisParams) -> dict:
+    """The era fits of every domain group."""
     return {group: era_trends(systems[systems[f"in_{group}"]], params) for group in domain_group_names(params)}
 
 
@@ -318,6 +320,7 @@ def closing_answer(rows: list[dict], params: AnalysisParams) -> dict:
 
 
 def month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The first day of every month from start's month to end: the candidate break dates."""
     months, year, month = [], start.year, start.month
     while dt.date(year, month, 1) <= end:
         months.append(dt.date(year, month, 1))
@@ -379,6 +382,8 @@ def clusters(systems: pd.DataFrame, params: AnalysisParams) -> dict:
 
 @dataclass
 class Analysis:
+    """What the analyze stage saves: trends.json, gap.json and the plot data tables by file name."""
+
     trends: dict
     gap: dict
     plots: dict[str, pd.DataFrame]
@@ -391,6 +396,7 @@ def dataset_label(models: pd.DataFrame) -> str:
 
 
 def process(models: pd.DataFrame, params: AnalysisParams) -> Analysis:
+    """Select the systems, fit the trends, run the gap tests and the beyond-the-paper analyses."""
     systems = select_systems(models, params)
     header = {
         "dataset": dataset_label(models),
