@@ -313,3 +313,12 @@ def test_one_line_prefers_one_trend():
 def test_cluster_comparison_with_too_few_points_is_flagged():
     result = S.compare_one_trend_vs_two_clusters([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 5.0])
     assert result["insufficient_data"] and result["n"] == 4
+
+
+def test_decimal_year_is_calendar_exact():
+    years = S.decimal_year(["2018-01-01", "2020-07-01", "2021-07-02", "2021-12-31"])
+    assert years[0] == 2018.0
+    assert years[1] == pytest.approx(2020 + 182 / 366)  # leap year: 1 July is day 183
+    assert years[2] == pytest.approx(2021 + 182 / 365)
+    assert 2021.997 < years[3] < 2022.0
+    assert float(S.decimal_year("2022-01-01")) == 2022.0

@@ -49,7 +49,7 @@ def select_systems(models: pd.DataFrame, params: AnalysisParams) -> pd.DataFrame
     systems["date"] = dates[keep]
     systems["x_days"] = stats.days_since_epoch(systems["date"].to_numpy())
     systems["log10_parameters"] = np.log10(systems["parameters"].to_numpy(dtype=float))
-    systems["decimal_year"] = 1970.0 + systems["x_days"] / 365.25
+    systems["decimal_year"] = stats.decimal_year(systems["date"].to_numpy())
     for group in domain_group_names(params):
         systems[f"in_{group}"] = domain_mask(systems, group, params)
     return systems.sort_values(["date", "id"], kind="stable").reset_index(drop=True)
@@ -337,7 +337,7 @@ def break_date(systems: pd.DataFrame, params: AnalysisParams) -> tuple[dict, pd.
     table = pd.DataFrame(
         {
             "candidate": [day.isoformat() for day in candidates],
-            "decimal_year": [day.year + (day.month - 1) / 12 for day in candidates],
+            "decimal_year": stats.decimal_year([day.isoformat() for day in candidates]),
             "rss": profile["rss"],
             "bic": profile["bic"],
         }

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlsizes import stats
 from mlsizes.files import atomic_write_bytes, atomic_write_text
 from mlsizes.paths import Paths
 from mlsizes.settings import AnalysisParams, count_words, date_words, scientific, size_words
@@ -47,9 +48,8 @@ def save_figure(fig, path: Path, footer: str) -> None:
 
 
 def _year(date: str) -> float:
-    """An ISO date as a decimal year on the figures' time axis."""
-    year, month, day = (int(part) for part in date.split("-"))
-    return year + (month - 1) / 12 + (day - 1) / 365.25
+    """An ISO date's place on the figures' time axis (stats.decimal_year)."""
+    return float(stats.decimal_year(date))
 
 
 def _trend_line(ax, fit: dict, colour: str, label: str, style: str = "-") -> None:

@@ -37,6 +37,16 @@ def days_since_epoch(dates) -> np.ndarray:
     return (arr - np.datetime64("1970-01-01")) / np.timedelta64(1, "D")
 
 
+def decimal_year(dates) -> np.ndarray:
+    """Dates as calendar decimal years (1 January of a year is the whole year, 1 July 2020 is 2020.497): the one
+    conversion the plot data, the break profile and the figures share."""
+    days = np.asarray(dates)
+    days = (days if days.dtype.kind == "M" else days.astype("datetime64[ns]")).astype("datetime64[D]")
+    year = days.astype("datetime64[Y]")
+    start, end = year.astype("datetime64[D]"), (year + 1).astype("datetime64[D]")
+    return 1970.0 + year.astype(float) + (days - start) / (end - start)
+
+
 def oom_per_year(slope_per_day):
     """Orders of magnitude per year from a log10 slope per day (365-day year)."""
     return np.multiply(slope_per_day, DAYS_PER_YEAR)
