@@ -29,7 +29,8 @@ reproduce: $(STAMP)
 	@echo "== done. To use mlsizes and dvc in this shell: source $(VENV)/bin/activate"
 
 # Two workers (pytest-xdist), each test file on one of them so module fixtures (a built clone) are made once.
-test: $(STAMP)
+# Lint and format check first (seconds), then the suite.
+test: lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # Ruff's linter and formatter (settings in pyproject.toml [tool.ruff]); checks only, changes no file.
