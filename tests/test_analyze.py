@@ -14,7 +14,6 @@ from click.testing import CliRunner
 
 from conftest import RAW, ROOT
 from mlsizes import analyze, cli, curate, stats
-from mlsizes.files import rounded
 from mlsizes.settings import AnalysisParams, Settings
 
 
@@ -159,11 +158,3 @@ def test_two_runs_are_byte_identical_and_cli_works(tmp_path, params):
     for name in files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert "nan" not in (tmp_path / "a" / "gap.json").read_text().lower()
-
-
-def test_rounding_removes_float_noise():
-    assert rounded({"a": [0.1 + 0.2, float("nan")], "b": np.float64(1 / 3), "c": True}) == {
-        "a": [0.3, None],
-        "b": 0.333333,
-        "c": True,
-    }

@@ -40,15 +40,6 @@ def test_report_writes_four_figures_and_markdown(tmp_path):
     assert first == {p.name: p.read_bytes() for p in paths}
 
 
-def test_paper_reproduction_structure():
-    data = json.loads((ROOT / "metrics" / "paper_reproduction.json").read_text())
-    for row in ("pre_2018", "post_2018", "above_gap", "below_gap"):
-        for side in ("paper", "ours"):
-            assert set(data[row][side]) == {"n", "slope_oom_per_year", "doubling_time_months", "r2"}
-    assert data["gap_probability"]["paper"] == 1e-5
-    assert 1e-6 <= data["gap_probability"]["ours"] <= 1e-4
-
-
 def test_every_label_follows_the_params_not_the_papers_defaults(tmp_path, monkeypatch):
     """With the gap at 1e10-1e11 and alpha 0.05, no figure text and no report line says 20B-70B or 0.01."""
     import matplotlib.text
