@@ -16,7 +16,7 @@ import pandas as pd
 
 from mlsizes import revisions
 from mlsizes.files import round_significant
-from mlsizes.paths import VERSIONED_METRICS, VERSIONED_TABLE
+from mlsizes.paths import LAYOUT, VERSIONED_METRICS, VERSIONED_TABLE
 from mlsizes.revisions import VersionError
 
 # Columns that say where a row sits in its source file; they change with every snapshot and are no news.
@@ -205,7 +205,7 @@ def process(root: Path, old_name: str, new_name: str, rebuild: bool = False) -> 
         changed=record_changes(old.models, new.models, renamed),
         metrics=metric_rows(old.metrics, new.metrics),
         missing_metrics=missing,
-        headlines=gap_headlines(old.metrics.get("metrics/gap.json"), new.metrics.get("metrics/gap.json")),
+        headlines=gap_headlines(old.metrics.get(LAYOUT["gap"]), new.metrics.get(LAYOUT["gap"])),
     )
 
 

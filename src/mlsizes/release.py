@@ -15,7 +15,7 @@ import yaml
 
 from mlsizes import diff
 from mlsizes.files import atomic_write_text
-from mlsizes.paths import Paths
+from mlsizes.paths import LAYOUT, Paths
 from mlsizes.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
 from mlsizes.settings import dataset_as_of, read_params
 
@@ -118,7 +118,7 @@ def changelog_entry(version: str, date: dt.date, notes: str, previous: str | Non
     validation = [
         r
         for r in change.metrics
-        if r["file"].endswith("curation.json") and r["metric"].startswith("rejected_by_reason")
+        if r["file"] == LAYOUT["curation_metrics"] and r["metric"].startswith("rejected_by_reason")
     ]
     sections = {
         "New records": [
