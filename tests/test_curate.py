@@ -8,23 +8,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import RAW, SNAPSHOTS, write_csv
+from conftest import HEADER_2026, RAW, SNAPSHOTS, write_csv
 from mlsizes import curate, ingest
 from mlsizes.cli import main
 from mlsizes.parse import slugify
 from mlsizes.snapshots import SnapshotError
-
-HEADER_2026 = [
-    "Model",
-    "Organization",
-    "Publication date",
-    "Domain",
-    "Parameters",
-    "Training compute (FLOP)",
-    "Confidence",
-    "Link",
-    "Notability criteria",
-]
 
 
 def good_row(name="TestNet", date="2021-05-01", domain="Language", params="1.5e9"):

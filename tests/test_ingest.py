@@ -22,24 +22,14 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import RAW, ROOT, write_csv
+from conftest import HEADER_2026, RAW, ROOT, write_csv
 from mlsizes import contracts, curate, ingest, metadata, snapshots
 from mlsizes.cli import main
 from mlsizes.paths import Paths
 from mlsizes.snapshots import SnapshotError
 
 REAL = RAW / "epoch_notable_ai_models_2026-03-10.csv"
-HEADER = [
-    "Model",
-    "Organization",
-    "Publication date",
-    "Domain",
-    "Parameters",
-    "Training compute (FLOP)",
-    "Confidence",
-    "Link",
-    "Notability criteria",
-]
+HEADER = HEADER_2026
 GOOD = ["TestNet", "Lab", "2021-05-01", "Language", "1.5e9", "1e21", "Confident", "https://example.org", "SOTA"]
 RULE = contracts.curated_spec()["spreadsheet_safe_text"]
 FORMULA = re.compile(f"^[{re.escape(RULE['formula_start'])}]")
