@@ -10,6 +10,7 @@ import tracemalloc
 
 import numpy as np
 
+from mlsizes import clusters
 from mlsizes import stats as S
 
 X_2018, X_2020, X_2022 = 17532.0, 18262.0, 19173.0
@@ -72,10 +73,10 @@ def main():
         ),
         ("Poisson-binomial pmf", "3000 systems", "", lambda: S.poisson_binomial_pmf(rng.uniform(0, 1, 3000)), 5),
         (
-            "one trend vs two clusters (EM, 12 starts)",
+            "one trend vs two clusters (EM, 200 starts)",
             "129 points",
             "",
-            lambda: S.compare_one_trend_vs_two_clusters(x[one_line], y[one_line], seed=0),
+            lambda: clusters.compare_one_trend_vs_two_clusters(x[one_line], y[one_line], seed=0),
             3,
         ),
     ]

@@ -21,7 +21,15 @@ from mlsizes.settings import AnalysisParams, Settings
 def params() -> AnalysisParams:
     """The project's params with small counts, so tests stay fast."""
     full = Settings.load(ROOT / "params.yaml").analysis
-    return dataclasses.replace(full, n_bootstrap=100, n_simulations=20_000)
+    return dataclasses.replace(
+        full,
+        as_of=dt.date(2026, 3, 10),
+        n_bootstrap=100,
+        n_simulations=20_000,
+        n_scan_simulations=20,
+        n_posterior_draws=50,
+        n_cluster_bootstrap=9,
+    )
 
 
 def synthetic_models(
@@ -40,6 +48,7 @@ def synthetic_models(
             "primary_domain": domains.split(",")[0],
             "publication_date": dates.strftime("%Y-%m-%d"),
             "parameters": 10.0**log10,
+            "notability_criteria": "Highly cited",
             "source": "epoch:synthetic",
         }
     )
@@ -73,7 +82,7 @@ def test_insufficient_data_is_reported_not_raised(params):
     systems = analyze.select_systems(models, params)
     fit = analyze.trend_summary(systems, None, dt.date(2018, 1, 1), params)
     assert fit == {"n": 2, "insufficient_data": True, "reason": fit["reason"]}
-    test = analyze.gap_test(systems, dt.date(2010, 1, 1), dt.date(2011, 1, 1), params.as_of, params, True)
+    test = analyze.gap_test(systems, dt.date(2010, 1, 1), dt.date(2011, 1, 1), params.as_of, params, inclusive=True)
     assert test["insufficient_data"] and test["reason"]
     trends = analyze.all_trends(systems, params)
     assert trends["vision"]["post_2018"]["insufficient_data"]
@@ -145,9 +154,17 @@ def test_two_runs_are_byte_identical_and_cli_works(tmp_path, params):
     curated = write_curated(synthetic_models(n=300, slope_oom_per_year=0.8, sd=0.8, seed=3), tmp_path / "m.csv")
     params_file = tmp_path / "params.yaml"
     text = (ROOT / "params.yaml").read_text()
-    params_file.write_text(
-        text.replace("n_bootstrap: 1000", "n_bootstrap: 50").replace("n_simulations: 1000000", "n_simulations: 10000")
-    )
+    for old, new in (
+        ("n_bootstrap: 1000", "n_bootstrap: 50"),
+        ("n_simulations: 1000000", "n_simulations: 10000"),
+        ("n_scan_simulations: 200", "n_scan_simulations: 20"),
+        ("n_posterior_draws: 400", "n_posterior_draws: 50"),
+        ("n_cluster_bootstrap: 199", "n_cluster_bootstrap: 9"),
+        ('  # as_of: "2026-03-10"', '  as_of: "2026-03-10"'),
+    ):
+        assert old in text
+        text = text.replace(old, new)
+    params_file.write_text(text)
     runner = CliRunner()
     for out in ("a", "b"):
         result = runner.invoke(

@@ -1,5 +1,5 @@
-"""The report stage draws four PNG figures and a report.md from the committed metrics; the paper reproduction
-file has the structure the issue fixes."""
+"""The report stage draws its PNG figures and a report.md from the committed metrics; every label follows the
+params."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from mlsizes.settings import Settings
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def test_report_writes_four_figures_and_markdown(tmp_path):
+def test_report_writes_every_figure_and_the_markdown(tmp_path):
     metrics = tmp_path / "metrics"
     shutil.copytree(ROOT / "metrics", metrics)
     settings = Settings.load(ROOT / "params.yaml")
@@ -62,7 +62,7 @@ def test_every_label_follows_the_params_not_the_papers_defaults(tmp_path, monkey
     report.run(layout, params, settings.snapshot)
     shown = "\n".join(texts)
     for expected in (
-        "systems in 10B-100B (inclusive)",
+        "systems in 10B-100B (strict bounds)",
         "alpha = 0.05",
         "gap 10B-100B parameters",
         "sliding four-year windows",

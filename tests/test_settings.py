@@ -14,7 +14,8 @@ PARAMS = Settings.load(ROOT / "params.yaml")
 
 
 def test_the_projects_params_are_typed():
-    assert PARAMS.analysis.as_of == dt.date(2026, 3, 10)
+    assert PARAMS.analysis.as_of is None  # the analysed snapshot's date, recorded by curate
+    assert (PARAMS.analysis.bounds, PARAMS.analysis.inclusive) == ("strict", False)
     assert PARAMS.paper_reproduction.analysis.as_of == PARAMS.paper_reproduction.as_of == dt.date(2022, 6, 30)
     assert PARAMS.snapshot.startswith("epoch_")
 
@@ -56,9 +57,11 @@ def test_a_params_file_for_one_analysis_needs_only_that_section(tmp_path):
     assert loaded.paper_reproduction is None and loaded.analysis == PARAMS.analysis
 
 
-def test_an_unknown_domain_rule_is_refused():
+def test_an_unknown_domain_rule_or_bounds_convention_is_refused():
     with pytest.raises(ValueError, match="'any' or 'primary'"):
         AnalysisParams.from_dict({"domains": {"rule": "most"}})
+    with pytest.raises(ValueError, match="'strict' or 'inclusive'"):
+        AnalysisParams.from_dict({"domains": {"rule": "any"}, "bounds": "open"})
 
 
 def test_as_of_comes_from_the_top_level_then_analysis_then_the_snapshot(tmp_path):

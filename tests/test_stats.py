@@ -286,35 +286,6 @@ def test_break_date_rss_equals_two_separate_fits():
 # --- one trend vs two clusters ---------------------------------------------------------------------
 
 
-def test_two_separated_lines_prefer_two_clusters():
-    rng = np.random.default_rng(5)
-    x_low, x_high = rng.uniform(X_2018, X_2022, 100), rng.uniform(X_2018, X_2022, 27)
-    y_low = 8.5 + 0.5 * (x_low - X_2018) / YEAR + rng.normal(0, 0.5, 100)
-    y_high = 11.3 + rng.normal(0, 0.2, 27)
-    result = S.compare_one_trend_vs_two_clusters(np.r_[x_low, x_high], np.r_[y_low, y_high], seed=0)
-    to_json(result)
-    assert result["verdict"] == "two_clusters" and result["delta_bic"] > 10
-    low, high = result["two_clusters"]["components"]
-    assert high["weight"] == pytest.approx(27 / 127, abs=0.05)
-    assert high["slope_oom_per_year"] == pytest.approx(0.0, abs=0.2)
-    assert low["slope_oom_per_year"] == pytest.approx(0.5, abs=0.2)
-    assert high["sd"] == pytest.approx(0.2, abs=0.08)
-
-
-def test_one_line_prefers_one_trend():
-    x, y = linear_data(n=129, oom_per_year=0.9, noise_sd=0.8, seed=8, years=4.5)
-    result = S.compare_one_trend_vs_two_clusters(x, y, seed=0)
-    to_json(result)
-    assert result["verdict"] == "one_trend" and result["delta_bic"] <= 10
-    assert result["one_trend"]["slope_oom_per_year"] == pytest.approx(0.9, abs=0.3)
-    assert result["one_trend"]["n_params"] == 3 and result["two_clusters"]["n_params"] == 7
-
-
-def test_cluster_comparison_with_too_few_points_is_flagged():
-    result = S.compare_one_trend_vs_two_clusters([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 5.0])
-    assert result["insufficient_data"] and result["n"] == 4
-
-
 def test_decimal_year_is_calendar_exact():
     years = S.decimal_year(["2018-01-01", "2020-07-01", "2021-07-02", "2021-12-31"])
     assert years[0] == 2018.0

@@ -12,7 +12,9 @@ primary domain counts. The `other` group holds the systems in none of the named 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import math
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -22,14 +24,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsizes import contracts, stats
+from mlsizes import clusters, contracts, stats
 from mlsizes.files import atomic_write_text, frame_to_csv, to_json
 from mlsizes.paths import Paths
 from mlsizes.settings import AnalysisParams
 
 GAP_DOMAINS = ("all", "language", "non_language")
 WINDOW_DOMAINS = ("all", "language")
-PLOT_FILES = ("sizes.csv", "windows.csv", "break_profile.csv")
+PLOT_FILES = ("sizes.csv", "windows.csv", "break_profile.csv", "sensitivity.csv")
 
 
 def progress(message: str) -> None:
@@ -42,7 +44,8 @@ def progress(message: str) -> None:
 
 
 def select_systems(models: pd.DataFrame, params: AnalysisParams) -> pd.DataFrame:
-    """Systems with a parameter count published on or before as_of, with the columns every fit needs."""
+    """Systems with a parameter count published on or before as_of, with the columns every fit needs (curate has
+    already left out the systems Epoch does not count as notable, as not_notable rejects)."""
     dates = pd.to_datetime(models["publication_date"], format="%Y-%m-%d")
     keep = models["parameters"].notna() & (models["parameters"] > 0) & (dates <= pd.Timestamp(params.as_of))
     systems = models.loc[keep, ["id", "name", "domains", "primary_domain", "publication_date", "parameters"]].copy()
@@ -88,11 +91,12 @@ def era_masks(systems: pd.DataFrame, params: AnalysisParams) -> dict[str, pd.Ser
     after it above / below the gap."""
     before = systems["date"] < pd.Timestamp(params.era_break)
     after = between(systems, params.era_break, params.as_of)
+    in_gap = stats.in_gap(systems["parameters"], params.gap_lower, params.gap_upper, params.inclusive)
     return {
         "before": before,
         "after": after,
-        "above": after & (systems["parameters"] >= params.gap_upper),
-        "below": after & (systems["parameters"] <= params.gap_lower),
+        "above": after & ~in_gap & (systems["parameters"] >= params.gap_upper),
+        "below": after & ~in_gap & (systems["parameters"] <= params.gap_lower),
     }
 
 
@@ -160,6 +164,10 @@ def all_trends(systems: pd.DataFrame, params: AnalysisParams) -> dict:
 # --------------------------------------------------------------------------------------------------
 # gap test
 
+# The sensitivity table moves each bound by these factors (the bounds were read off the data, so a result that
+# holds only at the exact bounds is fragile).
+SENSITIVITY_FACTORS = (0.9, 1.0, 1.1)
+
 
 def gap_test(
     systems: pd.DataFrame,
@@ -167,10 +175,19 @@ def gap_test(
     test_start: dt.date,
     end: dt.date,
     params: AnalysisParams,
-    inclusive: bool,
+    *,
+    inclusive: bool | None = None,
+    extended: bool = False,
 ) -> dict:
     """The gap test of the report's model on the given systems: trend fitted on [fit_start, end], tested on
-    the systems of [test_start, end]; "insufficient data" when the fit or the test set cannot be formed."""
+    the systems of [test_start, end], with the params' bounds convention unless told otherwise; "insufficient
+    data" when the fit or the test set cannot be formed.
+
+    `probabilities` (each tested system's chance to land in the gap) is kept in memory for the change test and
+    dropped before storing. With `extended`, the test also carries the look-elsewhere (scan) correction, the
+    posterior-predictive P and the out-of-sample P (see GAP_MODEL).
+    """
+    inclusive = params.inclusive if inclusive is None else inclusive
     fitted = systems[between(systems, fit_start, end)]
     tested = systems[between(systems, test_start, end)]
     window = {"fit_start": fit_start.isoformat(), "test_start": test_start.isoformat(), "end": end.isoformat()}
@@ -178,10 +195,11 @@ def gap_test(
     if fit.insufficient_data or tested.empty or not fit.residual_sd:
         reason = fit.reason or ("no systems in the test window" if tested.empty else "no scatter around the trend")
         return {**window, "n_fit": fit.n, "n_systems": len(tested), "insufficient_data": True, "reason": reason}
+    x_test, sizes = tested["x_days"].to_numpy(), tested["parameters"].to_numpy()
     result = stats.gap_test(
         fit,
-        tested["x_days"].to_numpy(),
-        tested["parameters"].to_numpy(),
+        x_test,
+        sizes,
         params.gap_lower,
         params.gap_upper,
         inclusive=inclusive,
@@ -189,7 +207,7 @@ def gap_test(
         seed=params.seed,
     )
     in_gap = stats.in_gap(tested["parameters"], params.gap_lower, params.gap_upper, inclusive)
-    return {
+    test = {
         **window,
         "n_fit": fit.n,
         "insufficient_data": False,
@@ -198,27 +216,118 @@ def gap_test(
         **result,
         "significant": result["p_le_observed_exact"] < params.alpha,
         "systems_in_gap": sorted(tested.loc[in_gap, "name"].tolist()),
+        "probabilities": stats.gap_probabilities(fit, x_test, params.gap_lower, params.gap_upper),
+    }
+    if extended:
+        test.update(robustness(fitted, tested, test_start, params, inclusive))
+    return test
+
+
+def robustness(
+    fitted: pd.DataFrame, tested: pd.DataFrame, test_start: dt.date, params: AnalysisParams, inclusive: bool
+) -> dict:
+    """The three answers to a referee's doubts about the local P: the bounds were chosen after looking (scan
+    correction), the trend's parameters are estimates (posterior predictive), and the tested systems are in the
+    fit (out of sample)."""
+    x_fit, y_fit = fitted["x_days"].to_numpy(), fitted["log10_parameters"].to_numpy()
+    bounds = (params.gap_lower, params.gap_upper)
+    scan = stats.scan_corrected_p(
+        x_fit,
+        y_fit,
+        fitted["date"].ge(pd.Timestamp(test_start)).to_numpy(),
+        *bounds,
+        inclusive=inclusive,
+        n_sims=params.n_scan_simulations,
+        seed=params.seed,
+    )
+    posterior = stats.posterior_predictive_p(
+        x_fit,
+        y_fit,
+        tested["x_days"].to_numpy(),
+        tested["parameters"].to_numpy(),
+        *bounds,
+        inclusive=inclusive,
+        n_draws=params.n_posterior_draws,
+        seed=params.seed,
+    )
+    before = fitted[fitted["date"] < pd.Timestamp(test_start)]
+    prior_fit = stats.fit_trend(before["x_days"].to_numpy(), before["log10_parameters"].to_numpy())
+    if prior_fit.insufficient_data or not prior_fit.residual_sd:
+        out_of_sample = {"n_fit": prior_fit.n, "insufficient_data": True, "reason": prior_fit.reason}
+    else:
+        p = stats.gap_probabilities(prior_fit, tested["x_days"].to_numpy(), *bounds)
+        observed = stats.count_in_gap(tested["parameters"].to_numpy(), *bounds, inclusive)
+        out_of_sample = {
+            "n_fit": prior_fit.n,
+            "fit_slope_oom_per_year": prior_fit.slope_oom_per_year,
+            "expected_in_gap": float(p.sum()),
+            "p": stats.poisson_binomial_cdf(p, observed),
+        }
+    return {
+        "p_scan_corrected": scan.get("p_scan_corrected"),
+        "p_posterior_predictive": posterior.get("p_posterior_predictive"),
+        "p_out_of_sample": out_of_sample.get("p"),
+        "scan": scan,
+        "posterior_predictive": posterior,
+        "out_of_sample": out_of_sample,
     }
 
 
+def stored(test: dict) -> dict:
+    """A gap test as stored: without the in-memory probabilities."""
+    return {key: value for key, value in test.items() if key != "probabilities"}
+
+
 def gap_tests(systems: pd.DataFrame, params: AnalysisParams) -> dict:
-    """The headline gap test for all domains, language only and non-language, inclusive and strict bounds."""
-    cases = [(group, bounds) for group in GAP_DOMAINS for bounds in ("inclusive", "strict")]
+    """The headline gap test for all domains, language only and non-language, with the params' bounds
+    convention and its robustness checks."""
     tests = in_parallel(
-        lambda case: gap_test(
-            systems[domain_mask(systems, case[0], params)],
+        lambda group: gap_test(
+            systems[domain_mask(systems, group, params)],
             params.fit_start,
             params.test_window_start,
             params.as_of,
             params,
-            inclusive=case[1] == "inclusive",
+            extended=True,
         ),
-        cases,
+        list(GAP_DOMAINS),
     )
-    results = {group: {} for group in GAP_DOMAINS}
-    for (group, bounds), test in zip(cases, tests):
-        results[group][bounds] = test
-    return results
+    return {group: stored(test) for group, test in zip(GAP_DOMAINS, tests)}
+
+
+def sensitivity(systems: pd.DataFrame, params: AnalysisParams) -> list[dict]:
+    """The local P of the headline tests with each bound moved by SENSITIVITY_FACTORS, under both conventions
+    (exact P only: the trend does not depend on the bounds, so it is fitted once per domain)."""
+    rows = []
+    for group in GAP_DOMAINS:
+        members = systems[domain_mask(systems, group, params)]
+        fitted = members[between(members, params.fit_start, params.as_of)]
+        tested = members[between(members, params.test_window_start, params.as_of)]
+        fit = stats.fit_trend(fitted["x_days"].to_numpy(), fitted["log10_parameters"].to_numpy())
+        usable = not fit.insufficient_data and fit.residual_sd and not tested.empty
+        for lower_factor in SENSITIVITY_FACTORS:
+            for upper_factor in SENSITIVITY_FACTORS:
+                lower, upper = lower_factor * params.gap_lower, upper_factor * params.gap_upper
+                p = stats.gap_probabilities(fit, tested["x_days"].to_numpy(), lower, upper) if usable else None
+                for convention in ("strict", "inclusive"):
+                    observed = (
+                        stats.count_in_gap(tested["parameters"].to_numpy(), lower, upper, convention == "inclusive")
+                        if usable
+                        else None
+                    )
+                    rows.append(
+                        {
+                            "domain": group,
+                            "lower": lower,
+                            "upper": upper,
+                            "bounds": convention,
+                            "chosen": lower_factor == upper_factor == 1.0 and convention == params.bounds,
+                            "observed": observed,
+                            "expected": float(p.sum()) if usable else None,
+                            "p": stats.poisson_binomial_cdf(p, observed) if usable else None,
+                        }
+                    )
+    return rows
 
 
 def in_parallel(function, items: list) -> list:
@@ -242,77 +351,113 @@ def sliding_windows(params: AnalysisParams) -> list[tuple[dt.date, dt.date]]:
     return windows
 
 
+WINDOW_KEYS = (
+    "fit_start",
+    "test_start",
+    "end",
+    "n_systems",
+    "insufficient_data",
+    "observed_in_gap",
+    "expected_in_gap",
+    "p_le_observed_exact",
+    "mc_estimate",
+    "mc_se",
+    "significant",
+)
+
+
 def window_tests(systems: pd.DataFrame, params: AnalysisParams) -> dict:
     """The gap test on each sliding window; the trend is fitted from the same lead before the window as the
-    headline test (test_window_start - fit_start), so every window is judged like the paper's 2020-2022."""
+    headline test (test_window_start - fit_start), so every window is judged like the paper's 2020-2022. The
+    windows of a domain are one family: a window's deficit counts only when it survives Holm's correction."""
     lead = params.test_window_start - params.fit_start
     cases = [(group, start, end) for group in WINDOW_DOMAINS for start, end in sliding_windows(params)]
     tests = in_parallel(
-        lambda case: gap_test(
-            systems[domain_mask(systems, case[0], params)], case[1] - lead, case[1], case[2], params, inclusive=True
-        ),
+        lambda case: gap_test(systems[domain_mask(systems, case[0], params)], case[1] - lead, case[1], case[2], params),
         cases,
     )
     rows = [
-        {"domain": group, "window": f"{start.year}-{end.year}", "window_start_year": start.year, **_window_row(test)}
+        {
+            "domain": group,
+            "window": f"{start.year}-{end.year}",
+            "window_start_year": start.year,
+            **{key: test.get(key) for key in WINDOW_KEYS},
+        }
         for (group, start, end), test in zip(cases, tests)
     ]
-    return {"rows": rows, "answer": closing_answer(rows, params)}
+    for group in WINDOW_DOMAINS:
+        family = [row for row in rows if row["domain"] == group]
+        for row, rejected in zip(family, stats.holm([row["p_le_observed_exact"] for row in family], params.alpha)):
+            row["significant_holm"] = rejected
+    probabilities = {(row["domain"], row["window"]): test.get("probabilities") for row, test in zip(rows, tests)}
+    return {
+        "bounds": params.bounds,
+        "multiple_testing": f"Holm over each domain's windows at alpha = {params.alpha:g}",
+        "rows": rows,
+        "answer": closing_answer(rows, probabilities, params),
+    }
 
 
-def _window_row(test: dict) -> dict:
-    keys = (
-        "fit_start",
-        "test_start",
-        "end",
-        "n_systems",
-        "insufficient_data",
-        "observed_in_gap",
-        "expected_in_gap",
-        "p_le_observed_exact",
-        "mc_estimate",
-        "mc_se",
-        "significant",
-    )
-    return {key: test.get(key) for key in keys}
-
-
-def closed(before: dict, after: dict) -> bool:
-    """The gap closed between two gap tests: significant in the first, no longer in the second. A test without a
-    result (insufficient data) is neither."""
-    return bool(before.get("significant", False)) and not after.get("significant", True)
-
-
-def closing_answer(rows: list[dict], params: AnalysisParams) -> dict:
-    """Has the gap been closing since 2022? Judged per domain on the share of expected systems observed in the
-    gap and on whether the emptiness is still improbable (P(K<=obs) < alpha) in the newest window."""
+def closing_answer(rows: list[dict], probabilities: dict, params: AnalysisParams) -> dict:
+    """Has the gap been closing? Judged per domain by a test of change between the first window and the newest
+    window that does not overlap it (stats.change_test), never from non-significance alone: "closed" needs a
+    significant rise of the in-gap rate AND a newest window without a deficit that had the power to show one as
+    large as the first window's."""
     answer = {}
     for group in WINDOW_DOMAINS:
         usable = [r for r in rows if r["domain"] == group and not r["insufficient_data"]]
-        if len(usable) < 2:
-            answer[group] = {"verdict": "insufficient data"}
+        later = [r for r in usable[1:] if usable and r["test_start"] > usable[0]["end"]]
+        if not later:
+            answer[group] = {"verdict": "insufficient data: no window after the first that does not overlap it"}
             continue
-        first, last = usable[0], usable[-1]
-        ratio = [r["observed_in_gap"] / r["expected_in_gap"] if r["expected_in_gap"] else None for r in (first, last)]
-        if closed(first, last):
-            verdict = "closed: the newest window's in-gap count is no longer improbable"
-        elif not last["significant"]:
-            verdict = "no significant gap in the first or the newest window"
-        elif ratio[1] is not None and ratio[0] is not None and ratio[1] > ratio[0]:
-            verdict = "closing but still significant"
-        else:
-            verdict = "not closing"
+        first, last = usable[0], later[-1]
+        ratios = [r["observed_in_gap"] / r["expected_in_gap"] if r["expected_in_gap"] else None for r in (first, last)]
+        change = stats.change_test(
+            first["observed_in_gap"], first["expected_in_gap"], last["observed_in_gap"], last["expected_in_gap"]
+        )
+        power = (
+            stats.deficit_power(probabilities[(group, last["window"])], ratios[0], params.alpha)
+            if ratios[0] is not None and ratios[0] < 1
+            else None
+        )
         answer[group] = {
-            "verdict": verdict,
+            "verdict": closing_verdict(change["p"], last["significant"], power, params.alpha),
             "first_window": first["window"],
             "newest_window": last["window"],
-            "observed_over_expected_first": ratio[0],
-            "observed_over_expected_newest": ratio[1],
+            "observed_over_expected_first": ratios[0],
+            "observed_over_expected_newest": ratios[1],
             "p_first": first["p_le_observed_exact"],
             "p_newest": last["p_le_observed_exact"],
+            "change_test": change,
+            "power_newest": power,
             "alpha": params.alpha,
         }
     return answer
+
+
+ADEQUATE_POWER = 0.8  # the usual planning threshold: a window this likely to show the first window's deficit
+
+
+def closing_verdict(change_p: float, newest_significant: bool, power: float | None, alpha: float) -> str:
+    """The plain-words answer from the change test, the newest window's own test and that test's power."""
+    if change_p >= alpha:
+        still = "still shows" if newest_significant else "does not show"
+        return (
+            f"no evidence of change: the in-gap rate did not rise significantly between the windows "
+            f"(p = {change_p:.2g}); the newest window {still} a significant deficit on its own"
+        )
+    if newest_significant:
+        return "narrowing: the in-gap rate rose significantly, but the newest window still shows a significant deficit"
+    if power is not None and power >= ADEQUATE_POWER:
+        return (
+            f"closed: the in-gap rate rose significantly and the newest window shows no deficit, with power "
+            f"{power:.2f} to show one as large as the first window's"
+        )
+    shown = "unknown" if power is None else f"{power:.2f}"
+    return (
+        f"closing: the in-gap rate rose significantly, but the newest window could miss a deficit as large as "
+        f"the first window's (power {shown})"
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -360,19 +505,27 @@ def break_date(systems: pd.DataFrame, params: AnalysisParams) -> tuple[dict, pd.
     return summary, table
 
 
-def clusters(systems: pd.DataFrame, params: AnalysisParams) -> dict:
-    """One trend vs two clusters for the post-break systems (all domains and language), BIC criterion."""
+def cluster_analysis(systems: pd.DataFrame, params: AnalysisParams) -> dict:
+    """Two clusters or one trend after the break (all domains and language): the mixture-vs-one-trend comparison
+    with admissible components only, and the paper's own question tested directly (a split at the gap)."""
     after = era_masks(systems, params)["after"]
     split = (math.log10(params.gap_lower) + math.log10(params.gap_upper)) / 2
     results = {}
     for group in WINDOW_DOMAINS:
         members = systems[after & domain_mask(systems, group, params)]
-        results[group] = stats.compare_one_trend_vs_two_clusters(
-            members["x_days"].to_numpy(),
-            members["log10_parameters"].to_numpy(),
-            seed=params.seed,
-            init_split_log10=split,
-        )
+        x, y = members["x_days"].to_numpy(), members["log10_parameters"].to_numpy()
+        results[group] = {
+            **clusters.compare_one_trend_vs_two_clusters(x, y, seed=params.seed, init_split_log10=split),
+            "split_at_gap": clusters.split_at_gap_test(
+                x,
+                y,
+                params.gap_lower,
+                params.gap_upper,
+                n_boot=params.n_cluster_bootstrap,
+                seed=params.seed,
+                alpha=params.alpha,
+            ),
+        }
     return results
 
 
@@ -395,25 +548,32 @@ def dataset_label(models: pd.DataFrame) -> str:
     return ", ".join(sources) or "unknown"
 
 
-def process(models: pd.DataFrame, params: AnalysisParams) -> Analysis:
-    """Select the systems, fit the trends, run the gap tests and the beyond-the-paper analyses."""
+def process(models: pd.DataFrame, params: AnalysisParams, curation: dict | None = None) -> Analysis:
+    """Select the systems, fit the trends, run the gap tests and the beyond-the-paper analyses; curate's metrics
+    (when known) say how many systems were left out as not notable."""
     systems = select_systems(models, params)
     header = {
         "dataset": dataset_label(models),
         "as_of": params.as_of.isoformat(),
         "n_systems": len(systems),
+        "non_notable_left_out": (curation or {}).get("rejected_by_reason", {}).get("not_notable", 0),
         "domain_rule": params.domain_rule,
         "gap": [params.gap_lower, params.gap_upper],
+        "bounds": params.bounds,
     }
     progress(f"analyze: {len(systems)} systems; trend fits with {params.n_bootstrap} bootstrap resamples...")
     trends = {**header, "era_break": params.era_break.isoformat(), "domains": all_trends(systems, params)}
-    progress(f"analyze: gap tests with {params.n_simulations:,} simulations each...")
+    progress(
+        f"analyze: gap tests with {params.n_simulations:,} simulations each, scan correction "
+        f"({params.n_scan_simulations} simulations) and posterior predictive ({params.n_posterior_draws} draws)..."
+    )
     gap = {**header, "model": GAP_MODEL, "tests": gap_tests(systems, params)}
+    gap["sensitivity"] = sensitivity(systems, params)
     progress("analyze: sliding windows...")
     gap["windows"] = window_tests(systems, params)
-    progress("analyze: break date and clusters...")
+    progress(f"analyze: break date and clusters ({params.n_cluster_bootstrap} bootstrap samples)...")
     gap["break_date"], profile = break_date(systems, params)
-    gap["clusters"] = clusters(systems, params)
+    gap["clusters"] = cluster_analysis(systems, params)
     eras = era_masks(systems, params)
     sizes = systems[["id", "name", "primary_domain", "decimal_year", "parameters", "log10_parameters"]].copy()
     keys = params.era_keys
@@ -421,9 +581,13 @@ def process(models: pd.DataFrame, params: AnalysisParams) -> Analysis:
         [eras["before"], eras["above"], eras["below"]], [keys["before"], keys["above"], keys["below"]], "in_gap"
     )
     windows = pd.DataFrame(gap["windows"]["rows"])
-    return Analysis(
-        trends=trends, gap=gap, plots={"sizes.csv": sizes, "windows.csv": windows, "break_profile.csv": profile}
-    )
+    plots = {
+        "sizes.csv": sizes,
+        "windows.csv": windows,
+        "break_profile.csv": profile,
+        "sensitivity.csv": pd.DataFrame(gap["sensitivity"]),
+    }
+    return Analysis(trends=trends, gap=gap, plots=plots)
 
 
 GAP_MODEL = (
@@ -431,7 +595,11 @@ GAP_MODEL = (
     "fit_start to the window end; s is the residual sd (plug-in). Each system i published in the test window "
     "lands in [gap_lower, gap_upper] with probability p_i; the in-gap count K is a sum of independent "
     "Bernoulli(p_i) (Poisson-binomial). P(K <= observed) is computed exactly and by seeded Monte Carlo, which "
-    "must agree within 4 standard errors."
+    "must agree within 4 standard errors. Checks of the headline tests: p_scan_corrected (the same test at every "
+    "position of a window of the gap's log-width, the smallest P calibrated by parametric bootstrap with the trend "
+    "re-fitted: the bounds were chosen after looking), p_posterior_predictive (P averaged over the posterior of "
+    "a, b, s under a flat prior), p_out_of_sample (trend fitted only on systems before the test window). Systems "
+    "of one model family are treated as independent, which they are not; the P values are optimistic by that much."
 )
 
 
@@ -444,8 +612,27 @@ def save(analysis: Analysis, paths: Paths) -> list[Path]:
     return list(texts)
 
 
+def resolve_as_of(params: AnalysisParams, curation: dict) -> AnalysisParams:
+    """The params with their as-of date: params.yaml's when it sets one, else the analysed snapshot's date as
+    curate recorded it (so a 2022 snapshot is analysed as of 2022, whatever day it is)."""
+    if params.as_of is not None:
+        return params
+    if not curation.get("snapshot_date"):
+        raise ValueError(
+            "no as-of date: params.yaml sets no analysis.as_of and curate's metrics record no "
+            "snapshot_date (give --curation, or set as_of)"
+        )
+    return dataclasses.replace(params, as_of=dt.date.fromisoformat(curation["snapshot_date"]))
+
+
+def load_curation(path: Path | None) -> dict:
+    """curate's metrics of the analysed table, or {} when there are none."""
+    return json.loads(path.read_text()) if path is not None and path.is_file() else {}
+
+
 def run(paths: Paths, params: AnalysisParams) -> Analysis:
-    """Load the curated table, analyse it, save the metrics and plot data."""
-    analysis = process(contracts.read_curated(paths.models), params)
+    """Load the curated table, analyse it as of its snapshot's date (or params.yaml's), save the metrics."""
+    curation = load_curation(paths.curation_metrics)
+    analysis = process(contracts.read_curated(paths.models), resolve_as_of(params, curation), curation)
     save(analysis, paths)
     return analysis

@@ -189,12 +189,18 @@ def _metrics(
 
 
 def check_not_misread(curated: Curated, snapshot: ingest.Snapshot) -> None:
-    """SnapshotError if the snapshot has no data rows or most of its rows are rejected for the same reason."""
-    raw_rows = curated.metrics["raw_rows"]
-    if raw_rows == 0:
-        raise SnapshotError(f"{snapshot.path}: no data rows, only a header (use --force to curate it anyway)")
+    """SnapshotError if the snapshot has no data rows or most of its rows are rejected for the same reason.
+
+    Systems Epoch does not count as notable are not a misreading: an "all models" export is mostly those, so
+    they are left out of the count (of both the rows and the rejects).
+    """
     ours = curated.rejected["source"] == f"epoch:{snapshot.snapshot_id}"
-    reasons = curated.rejected.loc[ours, "reject_code"].value_counts()
+    not_notable = int((curated.rejected.loc[ours, "reject_code"] == "not_notable").sum())
+    raw_rows = curated.metrics["raw_rows"] - not_notable
+    if curated.metrics["raw_rows"] == 0:
+        raise SnapshotError(f"{snapshot.path}: no data rows, only a header (use --force to curate it anyway)")
+    reasons = curated.rejected.loc[ours & (curated.rejected["reject_code"] != "not_notable"), "reject_code"]
+    reasons = reasons.value_counts()
     if len(reasons) and reasons.iloc[0] > MISREAD_SHARE * raw_rows:
         raise SnapshotError(
             f"{snapshot.path}: {reasons.iloc[0]} of {raw_rows} rows rejected as {reasons.index[0]}: the file looks "
@@ -261,6 +267,9 @@ def curate_snapshot(
         typed = pd.concat([typed, contributed.typed], ignore_index=True)
         corrections = contributed.corrections
     curated = process(typed, snapshot.snapshot_id, corrections)
+    # The date the snapshot describes: the analysis's as-of date unless params.yaml overrides it.
+    date = snapshot.as_of.isoformat() if snapshot.as_of else None
+    curated.metrics = {"snapshot": curated.metrics["snapshot"], "snapshot_date": date, **curated.metrics}
     if not force:
         check_not_misread(curated, snapshot)
     return curated, snapshot

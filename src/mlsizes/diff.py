@@ -153,10 +153,11 @@ def metric_rows(old: dict[str, dict | None], new: dict[str, dict | None]) -> lis
 
 
 def _test_label(key: str) -> str:
-    """A test key as words: tests.language.strict -> language systems (strict bounds)."""
+    """A test key as words: tests.language -> language systems; tests.language.strict (releases that stored
+    both bound conventions) -> language systems (strict bounds)."""
     if key.startswith("tests."):
-        _, domain, bounds = key.split(".")
-        return f"{domain.replace('_', '-')} systems ({bounds} bounds)"
+        _, domain, *bounds = key.split(".")
+        return f"{domain.replace('_', '-')} systems" + (f" ({bounds[0]} bounds)" if bounds else "")
     return key[key.index("[") + 1 : key.rindex("]")] if "[" in key else key
 
 

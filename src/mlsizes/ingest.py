@@ -43,6 +43,7 @@ class Snapshot:
     table: pd.DataFrame
     provenance: dict | None
     as_of: dt.date | None
+    states_notability: bool = False  # an empty notability criterion marks a non-notable system (raw.yaml)
 
 
 def load(path: Path, require_provenance: bool = False) -> Snapshot:
@@ -72,12 +73,14 @@ def load(path: Path, require_provenance: bool = False) -> Snapshot:
             f"{path}: {len(fields) - 1} data rows in the file but {len(table)} read; not a well-formed CSV"
         )
     table = _rename_columns(path, table)
+    marking = contracts.raw_columns()["notability_criteria"].get("empty_means_not_notable", [])
     return Snapshot(
         path=path,
         snapshot_id=snapshots.snapshot_id(path, provenance),
         table=table,
         provenance=provenance,
         as_of=snapshots.snapshot_date(path, provenance),
+        states_notability=any(column.strip() in marking for column in header),
     )
 
 
@@ -356,6 +359,13 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
     _mark_rejects(
         out,
         [
+            (
+                "not_notable",
+                "notability_criteria",
+                out["notability_criteria"].isna() & snapshot.states_notability,
+                raw["notability_criteria"],
+                lambda v: "no notability criteria: Epoch does not count the system as notable",
+            ),
             ("missing_name", "name", out["name"].isna(), raw["name"], lambda v: "record has no name"),
             (
                 "missing_date",

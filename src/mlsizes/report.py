@@ -19,7 +19,7 @@ from mlsizes.files import atomic_write_bytes, atomic_write_text
 from mlsizes.paths import Paths
 from mlsizes.settings import AnalysisParams, count_words, date_words, scientific, size_words
 
-FIGURES = ("fig1_sizes.png", "fig2_domains.png", "fig3_break_profile.png", "fig4_windows.png")
+FIGURES = ("fig1_sizes.png", "fig2_domains.png", "fig3_break_profile.png", "fig4_windows.png", "fig5_sensitivity.png")
 GROUP_COLOURS = ("tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:cyan")  # the domain groups, in order
 ERA_COLOURS = {"before": "black", "after": "tab:red", "above": "tab:blue", "below": "tab:green"}
 
@@ -178,7 +178,7 @@ def figure_windows(plt, windows: pd.DataFrame, params: AnalysisParams, path: Pat
         counts.plot(rows["window"], rows["observed_in_gap"], "-o", color=colour, label=f"{domain}: observed")
         counts.plot(rows["window"], rows["expected_in_gap"], "--s", color=colour, label=f"{domain}: expected")
         probability.plot(rows["window"], rows["p_le_observed_exact"], "-o", color=colour, label=domain)
-    counts.set_ylabel(f"systems in {params.gap_label} (inclusive)")
+    counts.set_ylabel(f"systems in {params.gap_label} ({params.bounds} bounds)")
     counts.set_title("In-gap count per window")
     probability.set_yscale("log")
     probability.axhline(params.alpha, color="tab:red", linestyle=":", label=f"alpha = {params.alpha:g}")
@@ -227,22 +227,110 @@ def trends_table(trends: dict, params: AnalysisParams) -> list[str]:
 
 
 def gap_table(gap: dict) -> list[str]:
-    """The headline gap tests, one row per domain group and bounds convention."""
+    """The headline gap tests, one row per domain group, with the local P and its three checks."""
     lines = [
-        "| domains | bounds | tested | observed | expected | P(K<=obs) exact | Monte Carlo (SE) | agree |",
-        "|---|---|---|---|---|---|---|---|",
+        "| domains | tested | observed | expected | P(K<=obs) exact | Monte Carlo (SE) | scan-corrected (SE) | "
+        "posterior predictive | out of sample (fit before the window) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for domain, tests in gap["tests"].items():
-        for bounds, test in tests.items():
-            if test["insufficient_data"]:
-                lines.append(f"| {domain} | {bounds} | {test['n_systems']} | insufficient data | | | | |")
-                continue
-            lines.append(
-                f"| {domain} | {bounds} | {test['n_systems']} | {test['observed_in_gap']} | "
-                f"{test['expected_in_gap']:.1f} | {test['p_le_observed_exact']:.2g} | "
-                f"{test['mc_estimate']:.2g} ({test['mc_se']:.1g}) | {test['mc_agrees']} |"
-            )
+    for domain, test in gap["tests"].items():
+        if test["insufficient_data"]:
+            lines.append(f"| {domain} | {test['n_systems']} | insufficient data | | | | | | |")
+            continue
+        scan = test["scan"]
+        lines.append(
+            f"| {domain} | {test['n_systems']} | {test['observed_in_gap']} | {test['expected_in_gap']:.1f} | "
+            f"{test['p_le_observed_exact']:.2g} | {test['mc_estimate']:.2g} ({test['mc_se']:.1g}) | "
+            f"{_fmt(test['p_scan_corrected'], '.2g')} ({_fmt(scan.get('se'), '.1g')}) | "
+            f"{_fmt(test['p_posterior_predictive'], '.2g')} | {_fmt(test['p_out_of_sample'], '.2g')} |"
+        )
     return lines
+
+
+def p_value_sentences(gap: dict, params: AnalysisParams) -> list[str]:
+    """Each P value of the headline language test in one plain sentence."""
+    test = gap["tests"]["language"]
+    if test["insufficient_data"]:
+        return ["The language test has insufficient data."]
+    scan, posterior, out = test["scan"], test["posterior_predictive"], test["out_of_sample"]
+    return [
+        f"- **Local P = {test['p_le_observed_exact']:.2g}**: if language-model sizes scattered around their trend "
+        f"as the model says, {test['observed_in_gap']} or fewer of the {test['n_systems']} tested systems would "
+        f"land in {params.gap_label} with this probability ({test['expected_in_gap']:.1f} were expected).",
+        f"- **Scan-corrected P = {_fmt(test['p_scan_corrected'], '.2g')}**: the bounds were read off the data, so "
+        f"the same test was run at every position of a window as wide as the gap ({scan.get('positions', 'n/a')} "
+        f"positions from 1e6 to 1e13); in {scan.get('n_sims', 'n/a')} data sets simulated from the trend, this is "
+        "the share whose emptiest window was at least as empty as ours. It is the P to quote.",
+        f"- **Posterior-predictive P = {_fmt(test['p_posterior_predictive'], '.2g')}**: the local P averaged over "
+        f"the uncertainty in the trend's intercept, slope and scatter ({posterior.get('n_draws', 'n/a')} draws).",
+        f"- **Out-of-sample P = {_fmt(test['p_out_of_sample'], '.2g')}**: the trend fitted only on the "
+        f"{out.get('n_fit', 'n/a')} systems published before the test window, so the tested systems do not shape "
+        "the expectation they are tested against.",
+        "- Systems of one model family (sizes of one series, several releases of one lab) are treated as "
+        "independent; they are not, so every P here is somewhat optimistic.",
+    ]
+
+
+def sensitivity_table(gap: dict) -> list[str]:
+    """The local P of each headline test with the bounds moved, both conventions side by side."""
+    lines = [
+        "| domains | lower | upper | strict: observed / expected, P | inclusive: observed / expected, P |",
+        "|---|---|---|---|---|",
+    ]
+    rows = gap["sensitivity"]
+    for row in (r for r in rows if r["bounds"] == "strict"):
+        other = next(
+            r
+            for r in rows
+            if r["bounds"] == "inclusive"
+            and (r["domain"], r["lower"], r["upper"]) == (row["domain"], row["lower"], row["upper"])
+        )
+        cells = [_sensitivity_cell(r) for r in (row, other)]
+        lines.append(
+            f"| {row['domain']} | {scientific(row['lower'])} | {scientific(row['upper'])} | " + " | ".join(cells) + " |"
+        )
+    return lines
+
+
+def _sensitivity_cell(row: dict) -> str:
+    """observed / expected, P of one sensitivity row; the chosen test in bold."""
+    if row["p"] is None:
+        return "n/a"
+    text = f"{row['observed']} / {row['expected']:.1f}, {row['p']:.2g}"
+    return f"**{text}**" if row["chosen"] else text
+
+
+def figure_sensitivity(plt, gap: dict, params: AnalysisParams, path: Path, footer: str) -> None:
+    """Figure 5: the local P of the language and all-domain tests as the bounds move, both conventions."""
+    rows = pd.DataFrame(gap["sensitivity"])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.5), sharey=True)
+    markers = {"strict": "o", "inclusive": "s"}
+    lowers = sorted(rows["lower"].unique())
+    colours = dict(zip(lowers, ("tab:blue", "tab:red", "tab:green")))
+    uppers = sorted(rows["upper"].unique())
+    for ax, domain in zip(axes, ("language", "all")):
+        for (lower, convention), group in rows[rows["domain"] == domain].groupby(["lower", "bounds"], sort=True):
+            group = group.sort_values("upper")
+            ax.plot(
+                group["upper"],
+                group["p"],
+                marker=markers[convention],
+                color=colours.get(lower, "tab:gray"),
+                linestyle="-" if convention == "strict" else "--",
+                label=f"lower {size_words(lower)}, {convention}",
+            )
+        chosen = rows[(rows["domain"] == domain) & rows["chosen"]]
+        ax.scatter(chosen["upper"], chosen["p"], s=160, facecolors="none", edgecolors="black", label="chosen")
+        ax.axhline(params.alpha, color="black", linestyle=":", label=f"alpha = {params.alpha:g}")
+        ax.set_xticks(uppers, [size_words(upper) for upper in uppers])
+        ax.set_yscale("log")
+        ax.set_xlabel("upper bound of the gap (parameters)")
+        ax.set_title(f"{domain} systems")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("local P(K <= observed), log scale")
+    axes[1].legend(fontsize=7, loc="lower right")
+    fig.suptitle("Figure 5. How much the gap test depends on the exact bounds and on the bound convention")
+    save_figure(fig, path, footer)
 
 
 def orders_words(orders: float) -> str:
@@ -280,14 +368,15 @@ def reproduction_table(repro: dict, params: AnalysisParams) -> list[str]:
 
 def windows_table(gap: dict) -> list[str]:
     """The gap test of every sliding window."""
-    lines = ["| domains | window | tested | observed | expected | P(K<=obs) |", "|---|---|---|---|---|---|"]
+    lines = ["| domains | window | tested | observed | expected | P(K<=obs) | Holm |", "|---|---|---|---|---|---|---|"]
     for row in gap["windows"]["rows"]:
         if row["insufficient_data"]:
-            lines.append(f"| {row['domain']} | {row['window']} | {row['n_systems']} | insufficient data | | |")
+            lines.append(f"| {row['domain']} | {row['window']} | {row['n_systems']} | insufficient data | | | |")
             continue
         lines.append(
             f"| {row['domain']} | {row['window']} | {row['n_systems']} | {row['observed_in_gap']} | "
-            f"{row['expected_in_gap']:.1f} | {row['p_le_observed_exact']:.2g} |"
+            f"{row['expected_in_gap']:.1f} | {row['p_le_observed_exact']:.2g} | "
+            f"{'deficit' if row['significant_holm'] else '-'} |"
         )
     return lines
 
@@ -316,7 +405,7 @@ def history_lines(history: dict, params: AnalysisParams) -> list[str]:
         "",
         (
             f"**Answer.** In the paper's own window ({date_words(params.test_window_start)} to "
-            f"{history['paper_cutoff']}, strict bounds), the language "
+            f"{history['paper_cutoff']}, {history['bounds']} bounds), the language "
             f"models in the gap went from {language['observed_first']} ({language['first']}, expected "
             f"{language['expected_first']:.1f}, P = {language['p_first']:.2g}) to {language['observed_newest']} "
             f"({language['newest']}, expected {language['expected_newest']:.1f}, P = {language['p_newest']:.2g}); "
@@ -324,29 +413,53 @@ def history_lines(history: dict, params: AnalysisParams) -> list[str]:
             f"{everything['observed_newest']} (P = {everything['p_newest']:.2g}). Systems upstream added in the gap: "
             f"{', '.join(language['added_in_gap']) or 'none'}. "
             + (
-                f"The gap is no longer significant at alpha = {params.alpha:g} in the newest snapshot: as the dataset "
-                "grew, the paper's gap closed."
-                if language["closed"]
-                else f"The emptiness is still improbable at alpha = {params.alpha:g} for language models: "
-                "back-filled records narrowed the paper's gap but did not close it."
+                f"With the newest data the paper's window no longer shows a significant deficit of language models at "
+                f"alpha = {params.alpha:g}: revisions and back-filled records weakened the paper's own test. (The "
+                "window is the same in every row, so this is not evidence that the gap closed over time; the "
+                "windows' change test above answers that.)"
+                if not language["significant_newest"]
+                else f"The emptiness is still improbable at alpha = {params.alpha:g} for language models: back-filled "
+                "records narrowed the paper's gap in its own window but did not remove it."
             )
         ),
     ]
     return lines
 
 
-def on_bound_examples(gap: dict, sizes: pd.DataFrame) -> str:
-    """The first tested system exactly on each bound of the gap (in the headline test's inclusive count but not
-    its strict one), as `(name, size; name, size)`."""
-    tests = gap["tests"]["all"]
-    names = set(tests["inclusive"].get("systems_in_gap") or []) - set(tests["strict"].get("systems_in_gap") or [])
-    tested = sizes[sizes["name"].isin(names)]
-    examples = []
+def bounds_paragraph(gap: dict, repro: dict, sizes: pd.DataFrame, params: AnalysisParams) -> str:
+    """The bound convention in use, how many tested systems sit exactly on a bound, and why the convention."""
+    tested = sizes[sizes["decimal_year"] >= stats.decimal_year(gap["tests"]["all"].get("test_start", gap["as_of"]))]
+    examples, on_bound = [], 0
     for bound in gap["gap"]:
-        on_bound = tested[tested["parameters"] == bound].sort_values("decimal_year", kind="stable")
-        if len(on_bound):
-            examples.append(f"{on_bound['name'].iloc[0]}, {scientific(bound)}")
-    return f" ({'; '.join(examples)})" if examples else ""
+        at = tested[tested["parameters"] == bound].sort_values("decimal_year", kind="stable")
+        on_bound += len(at)
+        if len(at):
+            examples.append(f"{at['name'].iloc[0]}, {scientific(bound)}")
+    keys = params.era_keys
+    paper = [repro[keys[role]]["paper"]["n"] for role in ("above", "below", "after")]
+    where = "in" if params.inclusive else "outside"
+    return (
+        f"Bounds: **{params.bounds}**. A system exactly on a bound is {where} the gap. {on_bound} tested systems "
+        f"sit exactly on a bound ({'; '.join(examples) or 'none'}, ...), so the convention decides the verdict "
+        "(see the sensitivity table). Strict is the paper's convention: its above-gap and below-gap rows add up "
+        f"to its post-break row ({paper[0]} + {paper[1]} = {paper[2]}), so systems on a bound were outside its gap; "
+        'it is also the reading of a round, rounded size ("20B", "70B") that does not claim the system is '
+        "inside the gap. Every era split, test, window, history row and the reproduction use this one convention; "
+        "the other appears only in the sensitivity table."
+    )
+
+
+def counts_note(trends: dict, history: dict) -> str:
+    """Why the history table's newest row and the gap table count different systems."""
+    newest = history["snapshots"][-1]
+    if newest["snapshot"] not in trends["dataset"]:
+        return ""
+    difference = trends["n_systems"] - newest["n_systems"]
+    return (
+        f"The history table analyses each upstream snapshot as published: its newest row counts "
+        f"{newest['n_systems']} systems, the trend and gap tables {trends['n_systems']}, a difference of "
+        f"{difference} made by the contributed records and corrections in data/raw/contributions/."
+    )
 
 
 def reproduction_notes(repro: dict, params: AnalysisParams) -> str:
@@ -364,29 +477,81 @@ def reproduction_notes(repro: dict, params: AnalysisParams) -> str:
         "artefacts of that) and is not compared. Where a count differs, the cause is the dataset, not the method: "
         f"the {repro['as_of']} sheet has {ours} systems with a name, domain and parameter count where the paper used "
         f"about {paper}, and the exact filter behind {paper} is not published. The post-{since} single-trend slope "
-        f"depends strongly on which of the dozen small (< 1e8) {since}-{repro['as_of'][:4]} systems are in: each one "
+        f"depends strongly on which of the {repro['small_systems_after_break']} small (< 1e8) "
+        f"{since}-{repro['as_of'][:4]} systems are in: each one "
         "pulls the line through the two clusters. We did not tune the filter to close these differences."
     )
 
 
 def clusters_criterion(clusters: dict) -> str:
     """How one trend and two clusters are compared, from the parameters the comparison stored."""
-    fitted = next((c for c in clusters.values() if not c.get("insufficient_data")), None)
+    fitted = next((c for c in clusters.values() if c.get("two_clusters")), None)
     if fitted is None:
         return "Criterion: BIC of a mixture of two linear trends against one trend."
     return (
-        f"Criterion: a mixture of two linear trends ({fitted['two_clusters']['n_params']} parameters, EM) is "
-        f"preferred to one trend ({fitted['one_trend']['n_params']} parameters) when BIC(one) - BIC(two) > "
-        f"{fitted['threshold']:g}."
+        f"Two questions. (1) Is a mixture of two linear trends ({fitted['two_clusters']['n_params']} parameters, "
+        f"EM from {fitted.get('starts', 'several')} starts, each component at least "
+        "10 systems and 5% of the weight) better than one trend "
+        f"({fitted['one_trend']['n_params']} parameters), by BIC(one) - BIC(two) > {fitted['threshold']:g}, with "
+        "two distinct levels rather than one level with two spreads? (2) The paper's own question: are the "
+        "systems split at the gap, one trend above it and one below? A likelihood-ratio test of the mixture "
+        "against one trend, calibrated by parametric bootstrap under one trend, with the components required to "
+        "lie on either side of the gap."
     )
+
+
+def closing_lines(windows: dict) -> list[str]:
+    """The closing verdict of each domain with the numbers behind it."""
+    lines = []
+    for domain, info in windows.items():
+        if "first_window" not in info:
+            lines.append(f"- {domain}: {info['verdict']}")
+            continue
+        change = info["change_test"]
+        power = "n/a" if info["power_newest"] is None else f"{info['power_newest']:.2f}"
+        lines.append(
+            f"- **{domain}: {info['verdict']}.** Observed/expected {info['observed_over_expected_first']:.2f} in "
+            f"{info['first_window']} -> {info['observed_over_expected_newest']:.2f} in {info['newest_window']} "
+            f"(change test p = {change['p']:.2g}, one-sided, {change['method']}); local P {info['p_first']:.2g} -> "
+            f"{info['p_newest']:.2g}; power of the newest window to show the first window's deficit: {power}."
+        )
+    return lines
+
+
+def cluster_lines(clusters: dict) -> list[str]:
+    """The two cluster questions per domain group: the mixture comparison and the split at the gap."""
+    lines = []
+    for domain, c in clusters.items():
+        if c.get("insufficient_data"):
+            lines.append(f"- {domain}: insufficient data")
+            continue
+        found = (c.get("two_clusters") or {}).get("components") or []
+        components = ", ".join(
+            f"{k['n_assigned']} systems at {k['slope_oom_per_year']:.2f} OOM/yr (sd {k['sd']:.2f})" for k in found
+        )
+        split = c["split_at_gap"]
+        if split.get("insufficient_data"):
+            split_text = "insufficient data"
+        else:
+            straddle = "straddle" if split["components_straddle_gap"] else "do not straddle"
+            split_text = (
+                f"{split['verdict']} (likelihood ratio {split['lr_statistic']:.1f}, bootstrap p = {split['p']:.2g} "
+                f"over {split['n_boot']} samples; the components {straddle} the gap)"
+            )
+        lines.append(
+            f"- **{domain}**: mixture vs one trend: {c['verdict'].replace('_', ' ')}"
+            + (f" ({c['verdict_note']})" if c.get("verdict_note") else "")
+            + f"; delta BIC {_fmt(c.get('delta_bic'), '.1f')}, n = {c['n']}; components: {components or 'none'}. "
+            f"Split at the gap: {split_text}."
+        )
+    return lines
 
 
 def markdown(
     trends: dict, gap: dict, repro: dict, history: dict, sizes: pd.DataFrame, params: AnalysisParams, footer: str
 ) -> str:
     """report.md: every result with the method and the settings it was obtained with."""
-    brk, windows = gap["break_date"], gap["windows"]["answer"]
-    cl = gap["clusters"]
+    brk, windows = gap["break_date"], gap["windows"]
     lower, upper = gap["gap"]
     lines = [
         "# Machine-learning model sizes and the parameter gap: results",
@@ -395,15 +560,17 @@ def markdown(
         "",
         "Figures: [sizes](figures/fig1_sizes.png), [by domain](figures/fig2_domains.png), "
         "[break date](figures/fig3_break_profile.png), [windows](figures/fig4_windows.png), "
-        "[history](figures/history.png).",
+        "[sensitivity](figures/fig5_sensitivity.png), [history](figures/history.png).",
         "",
         "## The gap model",
         "",
         gap["model"],
         "",
-        f"Gap: [{lower:.0e}, {upper:.0e}] parameters. Inclusive bounds count systems exactly on a "
-        f"bound{on_bound_examples(gap, sizes)} as in the gap; strict bounds do not. Domain membership rule: "
-        f"`{gap['domain_rule']}` (a system is in a group when the group's domain is among its domains).",
+        f"Gap: [{lower:.0e}, {upper:.0e}] parameters. "
+        + bounds_paragraph(gap, repro, sizes, params)
+        + f" Domain membership rule: `{gap['domain_rule']}` (a system is in a group when the group's domain is "
+        f"among its domains). Only notable systems are analysed: {gap['non_notable_left_out']} records without "
+        "notability criteria (in snapshots that state them) were left out.",
         "",
         "## Paper reproduction (snapshot " + repro["snapshot"] + ", as of " + repro["as_of"] + ")",
         "",
@@ -418,25 +585,29 @@ def markdown(
         *trends_table(trends, params),
         "",
         f"## Gap test (trend fitted from {date_words(params.fit_start)}, systems tested from "
-        f"{date_words(params.test_window_start)} to the as-of date)",
+        f"{date_words(params.test_window_start)} to the as-of date, {gap['bounds']} bounds)",
         "",
         *gap_table(gap),
         "",
+        "What each P value of the language test says:",
+        "",
+        *p_value_sentences(gap, params),
+        "",
+        "### How much the result depends on the exact bounds",
+        "",
+        "Each bound moved by 10% either way, under both conventions (the chosen test in bold; figure 5):",
+        "",
+        *sensitivity_table(gap),
+        "",
         f"## Has the gap been closing since {repro['as_of'][:4]}? (sliding windows)",
+        "",
+        f"Bounds: {windows['bounds']}. Multiple testing: {windows['multiple_testing']} (column Holm). A verdict "
+        "of closing rests on a test of change between the first window and the newest one that does not overlap "
+        "it, never on a window merely ceasing to be significant.",
         "",
         *windows_table(gap),
         "",
-        *(
-            f"- {domain}: {info['verdict']}"
-            + (
-                f" (observed/expected {info['observed_over_expected_first']:.2f} in {info['first_window']} -> "
-                f"{info['observed_over_expected_newest']:.2f} in {info['newest_window']}; P {info['p_first']:.2g} -> "
-                f"{info['p_newest']:.2g})"
-                if "first_window" in info
-                else ""
-            )
-            for domain, info in windows.items()
-        ),
+        *closing_lines(windows["answer"]),
         "",
         "## Break date estimated from the data",
         "",
@@ -448,42 +619,30 @@ def markdown(
         "",
         f"## Two clusters or one trend (after {date_words(params.era_break)})",
         "",
-        clusters_criterion(cl),
+        clusters_criterion(gap["clusters"]),
         "",
-        *(
-            f"- {domain}: "
-            + (
-                "insufficient data"
-                if c.get("insufficient_data")
-                else f"{c['verdict'].replace('_', ' ')} (delta BIC {c['delta_bic']:.1f}, n = {c['n']}; "
-                "clusters: "
-                + ", ".join(
-                    f"{k['n_assigned']} systems at {k['slope_oom_per_year']:.2f} OOM/yr"
-                    for k in c["two_clusters"]["components"]
-                )
-                + ")"
-            )
-            for domain, c in cl.items()
-        ),
+        *cluster_lines(gap["clusters"]),
         "",
         "## The gap across upstream releases",
         "",
         *history_lines(history, params),
         "",
+        counts_note(trends, history),
+        "",
     ]
     return "\n".join(lines)
 
 
-def footer(snapshot: str, params: AnalysisParams) -> str:
+def footer(snapshot: str, as_of: str, params: AnalysisParams) -> str:
     """The dataset version and the settings, printed under every figure and atop the report."""
     return (
-        f"Dataset: Epoch snapshot {snapshot}, as of {params.as_of.isoformat()}; {params.n_bootstrap} bootstrap "
-        f"resamples, {params.n_simulations:,} simulations, seed {params.seed}."
+        f"Dataset: Epoch snapshot {snapshot}, as of {as_of}; {params.bounds} bounds; {params.n_bootstrap} "
+        f"bootstrap resamples, {params.n_simulations:,} simulations, seed {params.seed}."
     )
 
 
 def run(paths: Paths, params: AnalysisParams, snapshot: str) -> list[Path]:
-    """Load the metrics and plot data, draw the four figures and write report.md."""
+    """Load the metrics and plot data, draw the figures and write report.md."""
     loaded = {
         name: json.loads(path.read_text())
         for name, path in (
@@ -494,13 +653,14 @@ def run(paths: Paths, params: AnalysisParams, snapshot: str) -> list[Path]:
         )
     }
     sizes = pd.read_csv(paths.plots_dir / "sizes.csv")
-    note = footer(snapshot, params)
+    note = footer(snapshot, loaded["trends"]["as_of"], params)
     plt = pyplot()
     figures = [paths.figures_dir / name for name in FIGURES]
     figure_sizes(plt, sizes, loaded["trends"], params, figures[0], note)
     figure_domains(plt, sizes, loaded["trends"], params, loaded["paper_reproduction"]["as_of"], figures[1], note)
     figure_break(plt, pd.read_csv(paths.plots_dir / "break_profile.csv"), loaded["gap"], figures[2], note)
     figure_windows(plt, pd.read_csv(paths.plots_dir / "windows.csv"), params, figures[3], note)
+    figure_sensitivity(plt, loaded["gap"], params, figures[4], note)
     text = markdown(
         loaded["trends"], loaded["gap"], loaded["paper_reproduction"], loaded["history"], sizes, params, note
     )

@@ -31,6 +31,7 @@ TARGETS = {
     "doubling_time_relative": 0.15,
     "gap_probability_orders_of_magnitude": 1.0,
 }
+SMALL = 1e8  # the report's "small systems", which pull the single post-break trend between the two clusters
 NEAR_ZERO_SLOPE = "slope near zero: the doubling time is meaningless (it passes through infinity)"
 # The selection rule as stored: one entry per line of the text (its line breaks are part of it).
 SELECTION = "\n".join(
@@ -43,7 +44,7 @@ SELECTION = "\n".join(
         "gap",
         "probability is the headline test of the analysis (all domains, trend fitted {fit_start} onwards, systems "
         "tested from",
-        "{test_start} onwards) with strict bounds, ({lower}, {upper}): the paper's above (>= {upper}) and below "
+        "{test_start} onwards) with {bounds} bounds, ({lower}, {upper}): the paper's above (>= {upper}) and below "
         "(<= {lower}) rows add up to",
         "its post-2018 row ({paper_above} + {paper_below} = {paper_after}), so systems on a bound were outside its "
         "gap. No further filter is tuned to",
@@ -63,6 +64,7 @@ def selection(params: ReproductionParams) -> str:
         upper=scientific(analysis.gap_upper),
         lower=scientific(analysis.gap_lower),
         fit_start=date_words(analysis.fit_start),
+        bounds=analysis.bounds,
         test_start=date_words(analysis.test_window_start),
         paper_above=PAPER["above"]["n"],
         paper_below=PAPER["below"]["n"],
@@ -88,7 +90,7 @@ def process(models, snapshot_id: str, params: ReproductionParams) -> dict:
         result[key] = {"paper": paper, "ours": ours, "meets_target": meets_target(role, paper, ours)}
         if role == "above":
             result[key]["note"] = NEAR_ZERO_SLOPE
-    headline = gap["all"]["strict"]
+    headline = gap["all"]
     ours = headline["p_le_observed_exact"]
     result["gap_probability"] = {
         "paper": PAPER_GAP_PROBABILITY,
@@ -97,11 +99,14 @@ def process(models, snapshot_id: str, params: ReproductionParams) -> dict:
         "observed_in_gap": headline["observed_in_gap"],
         "expected_in_gap": headline["expected_in_gap"],
         "n_systems": headline["n_systems"],
-        "language_only": gap["language"]["strict"]["p_le_observed_exact"],
-        "non_language": gap["non_language"]["strict"]["p_le_observed_exact"],
+        "language_only": gap["language"]["p_le_observed_exact"],
+        "non_language": gap["non_language"]["p_le_observed_exact"],
         "meets_target": ours > 0
         and abs(math.log10(ours / PAPER_GAP_PROBABILITY)) <= TARGETS["gap_probability_orders_of_magnitude"],
     }
+    result["gap_tests"] = {group: gap[group] for group in ("all", "language")}
+    after = analyze.era_masks(systems, analysis)["after"]
+    result["small_systems_after_break"] = int((after & (systems["parameters"] < SMALL)).sum())
     return result
 
 

@@ -52,12 +52,13 @@ def scientific(value: float) -> str:
 class AnalysisParams:
     """The `analysis:` section of params.yaml, typed; dates are ISO strings in the file."""
 
-    as_of: dt.date
+    as_of: dt.date | None  # None: the analysed snapshot's date (see analyze.run)
     era_break: dt.date
     fit_start: dt.date
     test_window_start: dt.date
     gap_lower: float
     gap_upper: float
+    bounds: str  # "strict" or "inclusive": whether a system exactly on a bound is in the gap
     window_years: int
     window_step_years: int
     domain_rule: str
@@ -67,21 +68,29 @@ class AnalysisParams:
     alpha: float
     n_bootstrap: int
     n_simulations: int
+    n_scan_simulations: int
+    n_posterior_draws: int
+    n_cluster_bootstrap: int
     seed: int
 
     @classmethod
     def from_dict(cls, section: dict, as_of=None) -> AnalysisParams:
-        """Build from params.yaml's `analysis:` mapping; a top-level as_of (passed in) wins when present."""
+        """Build from params.yaml's `analysis:` mapping; a top-level as_of (passed in) wins when present, and
+        without either the analysed snapshot's date is used."""
         rule = section["domains"]["rule"]
         if rule not in ("any", "primary"):
             raise ValueError(f"analysis.domains.rule must be 'any' or 'primary', got {rule!r}")
+        if section["bounds"] not in ("strict", "inclusive"):
+            raise ValueError(f"analysis.bounds must be 'strict' or 'inclusive', got {section['bounds']!r}")
+        as_of = as_of if as_of is not None else section.get("as_of")
         return cls(
-            as_of=iso_date(as_of if as_of is not None else section["as_of"]),
+            as_of=None if as_of is None else iso_date(as_of),
             era_break=iso_date(section["era_break"]),
             fit_start=iso_date(section["fit_start"]),
             test_window_start=iso_date(section["test_window_start"]),
             gap_lower=float(section["gap_lower"]),
             gap_upper=float(section["gap_upper"]),
+            bounds=section["bounds"],
             window_years=int(section["windows"]["length_years"]),
             window_step_years=int(section["windows"]["step_years"]),
             domain_rule=rule,
@@ -91,8 +100,16 @@ class AnalysisParams:
             alpha=float(section["alpha"]),
             n_bootstrap=int(section["n_bootstrap"]),
             n_simulations=int(section["n_simulations"]),
+            n_scan_simulations=int(section["n_scan_simulations"]),
+            n_posterior_draws=int(section["n_posterior_draws"]),
+            n_cluster_bootstrap=int(section["n_cluster_bootstrap"]),
             seed=int(section["seed"]),
         )
+
+    @property
+    def inclusive(self) -> bool:
+        """Whether a system exactly on a bound counts as in the gap (the `bounds` convention)."""
+        return self.bounds == "inclusive"
 
     # ---- keys and words derived from the params
 

@@ -14,7 +14,11 @@ def headline(root: Path, commit: str) -> dict:
     curation = read_json_at(root, commit, LAYOUT["curation_metrics"]) or {}
     gap = flatten(read_json_at(root, commit, LAYOUT["gap"]) or {})
     figures = {"records": curation.get("curated"), "with_parameters": curation.get("with_parameters")}
-    for bounds in ("strict", "inclusive"):
+    if "tests.language.observed_in_gap" in gap:  # one bounds convention (since issue 14)
+        bounds = gap.get("bounds", "strict")
+        figures[f"language_in_gap_{bounds}"] = gap["tests.language.observed_in_gap"]
+        figures[f"language_p_{bounds}"] = gap["tests.language.p_le_observed_exact"]
+    for bounds in ("strict", "inclusive"):  # releases that stored both conventions
         test = f"tests.language.{bounds}"
         if f"{test}.observed_in_gap" in gap:
             figures[f"language_in_gap_{bounds}"] = gap[f"{test}.observed_in_gap"]
