@@ -159,7 +159,7 @@ def test_two_runs_are_byte_identical_and_cli_works(tmp_path, params):
         ("n_simulations: 1000000", "n_simulations: 10000"),
         ("n_scan_simulations: 200", "n_scan_simulations: 20"),
         ("n_posterior_draws: 400", "n_posterior_draws: 50"),
-        ("n_cluster_bootstrap: 199", "n_cluster_bootstrap: 9"),
+        ("n_cluster_bootstrap: 99", "n_cluster_bootstrap: 9"),
         ('  # as_of: "2026-03-10"', '  as_of: "2026-03-10"'),
     ):
         assert old in text
@@ -175,3 +175,32 @@ def test_two_runs_are_byte_identical_and_cli_works(tmp_path, params):
     for name in files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert "nan" not in (tmp_path / "a" / "gap.json").read_text().lower()
+
+
+def test_as_of_defaults_to_the_snapshot_date_curate_recorded(params):
+    undated = dataclasses.replace(params, as_of=None)
+    assert analyze.resolve_as_of(undated, {"snapshot_date": "2022-06-30"}).as_of == dt.date(2022, 6, 30)
+    assert analyze.resolve_as_of(params, {"snapshot_date": "2022-06-30"}).as_of == params.as_of  # params win
+    with pytest.raises(ValueError, match="no as-of date"):
+        analyze.resolve_as_of(undated, {})
+
+
+def test_one_bound_convention_everywhere(params):
+    """A system exactly on a bound is outside the gap with strict bounds: in the above/below eras and not
+    counted in the gap; with inclusive bounds it is in the gap and in neither era."""
+    models = synthetic_models(n=60, seed=5)
+    models.loc[0, ["publication_date", "parameters"]] = ["2021-06-01", params.gap_upper]
+    for convention, in_era in (("strict", True), ("inclusive", False)):
+        chosen = dataclasses.replace(params, bounds=convention)
+        systems = analyze.select_systems(models, chosen)
+        on_bound = systems["parameters"] == params.gap_upper
+        assert bool(analyze.era_masks(systems, chosen)["above"][on_bound].all()) is in_era
+        test = analyze.gap_test(systems, dt.date(2010, 1, 1), dt.date(2021, 1, 1), params.as_of, chosen)
+        assert (models.loc[0, "name"] in test["systems_in_gap"]) is not in_era
+
+
+def test_closing_needs_a_significant_change_not_just_a_lost_significance():
+    assert analyze.closing_verdict(0.5, False, 0.99, 0.01).startswith("no evidence of change")
+    assert analyze.closing_verdict(0.001, True, 0.99, 0.01).startswith("narrowing")
+    assert analyze.closing_verdict(0.001, False, 0.99, 0.01).startswith("closed")
+    assert analyze.closing_verdict(0.001, False, 0.3, 0.01).startswith("closing")

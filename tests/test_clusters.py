@@ -182,7 +182,7 @@ def test_p_floor_is_explained_when_n_boot_is_too_small_for_alpha(two_levels):
     result = C.split_at_gap_test(x, y, 10**10.8, 1e12, n_boot=9, seed=1, alpha=0.05)
     assert result["p"] == result["min_attainable_p"] == 0.1
     assert result["components_straddle_gap"] and result["verdict"] == "no evidence of a split at the gap"
-    assert result["verdict_note"].startswith("Inconclusive") and "at least 20 resamples" in result["verdict_note"]
+    assert result["verdict_note"].startswith("Inconclusive") and "at least 19 resamples" in result["verdict_note"]
 
 
 def test_split_at_gap_is_deterministic(two_levels):
@@ -239,3 +239,11 @@ def test_vectorised_em_matches_plain_em(two_levels):
                 assert fits["intercept"][p, s, k] == pytest.approx(a, rel=1e-8, abs=1e-8)
                 assert fits["slope"][p, s, k] == pytest.approx(b, rel=1e-8, abs=1e-8)
                 assert fits["sd"][p, s, k] == pytest.approx(sd, rel=1e-8)
+
+
+def test_the_monte_carlo_rule_rejects_at_exactly_alpha(two_levels):
+    """p = (1 + b) / (n_boot + 1) <= alpha: with 19 resamples at alpha 0.05 a statistic above every null value
+    rejects (the test's size is exactly alpha)."""
+    x, y = two_levels
+    result = C.split_at_gap_test(x, y, 10**10.8, 1e12, n_boot=19, seed=1, alpha=0.05)
+    assert result["p"] == 0.05 and result["verdict"] == "split at the gap"

@@ -271,3 +271,41 @@ def test_outputs_are_readable_by_others(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "models.csv").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_system_without_notability_criteria_in_an_export_that_states_them_is_not_notable(tmp_path):
+    """Epoch's "all models" exports list systems it does not count as notable, with no Notability criteria:
+    they are rejected as not_notable, never analysed, and never taken for a misread file even when they are
+    most of it."""
+    rows = [good_row()] + [good_row(name=f"Minor {i}")[:-1] + [""] for i in range(5)]
+    snapshot = write_csv(tmp_path / "all_models.csv", HEADER_2026, rows)
+    result = run_curate(snapshot, "--out", tmp_path / "out", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rejected_by_reason"] == {"not_notable": 5}
+    rejected = pd.read_csv(tmp_path / "out" / "rejected.csv", keep_default_na=False)
+    assert set(rejected["reject_field"]) == {"notability_criteria"}
+
+
+def test_the_2022_sheets_inclusion_criteria_is_optional(tmp_path):
+    header = ["System", "Domain", "Organization(s)", "Publication date", "Parameters", "Inclusion criteria"]
+    path = write_csv(tmp_path / "old.csv", header, [["Net", "Vision", "Lab", "8/12/2021", "1.75E+11", ""]])
+    result = run_curate(path, "--out", tmp_path / "out", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["curated"] == 1
+
+
+def test_epochs_unverified_confidence_is_a_valid_value(tmp_path):
+    row = good_row()
+    row[6] = "Unverified"
+    snapshot = write_csv(tmp_path / "snap.csv", HEADER_2026, [row, good_row(name="Other")])
+    result = run_curate(snapshot, "--out", tmp_path / "out", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rejected"] == 0
+    assert "Unverified" in set(pd.read_csv(tmp_path / "out" / "models.csv")["confidence"])
+
+
+def test_curate_records_the_snapshot_date_the_analysis_takes_as_its_as_of(tmp_path):
+    snapshot = write_csv(tmp_path / "epoch_2024-07-16.csv", HEADER_2026, [good_row()])
+    result = run_curate(snapshot, "--out", tmp_path / "out", "--metrics", tmp_path / "curation.json")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "curation.json").read_text())["snapshot_date"] == "2024-07-16"

@@ -8,6 +8,7 @@ import json
 
 from conftest import ROOT
 from mlsizes import reproduce
+from mlsizes.paths import Paths
 from mlsizes.settings import Settings
 
 PARAMS = Settings.load(ROOT / "params.yaml").paper_reproduction
@@ -41,3 +42,21 @@ def test_targets_are_judged_with_their_tolerances():
     assert all(reproduce.meets_target("after", paper, near).values())
     assert not any(reproduce.meets_target("after", paper, far).values())
     assert "doubling_time_months" not in reproduce.meets_target("above", reproduce.PAPER["above"], near)
+
+
+def test_the_paper_era_analysis_is_byte_identical_across_runs(tmp_path):
+    small = dataclasses.replace(
+        PARAMS.analysis, n_bootstrap=50, n_simulations=5000, n_scan_simulations=20, n_posterior_draws=20
+    )
+    params = dataclasses.replace(PARAMS, analysis=small)
+    texts = []
+    for run in ("a", "b"):
+        paths = Paths.at(ROOT).replace(paper_reproduction=tmp_path / run / "paper_reproduction.json")
+        reproduce.run(paths, params)
+        texts.append((tmp_path / run / "paper_reproduction.json").read_bytes())
+    assert texts[0] == texts[1]
+    stored = json.loads(texts[0])
+    for group in ("all", "language"):
+        assert {"p_le_observed_exact", "p_scan_corrected", "p_posterior_predictive", "p_out_of_sample"} <= set(
+            stored["gap_tests"][group]
+        )

@@ -372,8 +372,11 @@ def window_tests(systems: pd.DataFrame, params: AnalysisParams) -> dict:
     windows of a domain are one family: a window's deficit counts only when it survives Holm's correction."""
     lead = params.test_window_start - params.fit_start
     cases = [(group, start, end) for group in WINDOW_DOMAINS for start, end in sliding_windows(params)]
+    checked = dataclasses.replace(params, n_simulations=params.n_window_simulations)
     tests = in_parallel(
-        lambda case: gap_test(systems[domain_mask(systems, case[0], params)], case[1] - lead, case[1], case[2], params),
+        lambda case: gap_test(
+            systems[domain_mask(systems, case[0], params)], case[1] - lead, case[1], case[2], checked
+        ),
         cases,
     )
     rows = [
@@ -510,11 +513,11 @@ def cluster_analysis(systems: pd.DataFrame, params: AnalysisParams) -> dict:
     with admissible components only, and the paper's own question tested directly (a split at the gap)."""
     after = era_masks(systems, params)["after"]
     split = (math.log10(params.gap_lower) + math.log10(params.gap_upper)) / 2
-    results = {}
-    for group in WINDOW_DOMAINS:
+
+    def analysed(group: str) -> dict:
         members = systems[after & domain_mask(systems, group, params)]
         x, y = members["x_days"].to_numpy(), members["log10_parameters"].to_numpy()
-        results[group] = {
+        return {
             **clusters.compare_one_trend_vs_two_clusters(x, y, seed=params.seed, init_split_log10=split),
             "split_at_gap": clusters.split_at_gap_test(
                 x,
@@ -526,7 +529,8 @@ def cluster_analysis(systems: pd.DataFrame, params: AnalysisParams) -> dict:
                 alpha=params.alpha,
             ),
         }
-    return results
+
+    return dict(zip(WINDOW_DOMAINS, in_parallel(analysed, list(WINDOW_DOMAINS))))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -564,16 +568,26 @@ def process(models: pd.DataFrame, params: AnalysisParams, curation: dict | None 
     progress(f"analyze: {len(systems)} systems; trend fits with {params.n_bootstrap} bootstrap resamples...")
     trends = {**header, "era_break": params.era_break.isoformat(), "domains": all_trends(systems, params)}
     progress(
-        f"analyze: gap tests with {params.n_simulations:,} simulations each, scan correction "
-        f"({params.n_scan_simulations} simulations) and posterior predictive ({params.n_posterior_draws} draws)..."
+        f"analyze: gap tests ({params.n_simulations:,} simulations each, scan correction with "
+        f"{params.n_scan_simulations}, posterior predictive with {params.n_posterior_draws} draws), sliding windows, "
+        f"break date and clusters ({params.n_cluster_bootstrap} bootstrap samples), side by side..."
     )
-    gap = {**header, "model": GAP_MODEL, "tests": gap_tests(systems, params)}
-    gap["sensitivity"] = sensitivity(systems, params)
-    progress("analyze: sliding windows...")
-    gap["windows"] = window_tests(systems, params)
-    progress(f"analyze: break date and clusters ({params.n_cluster_bootstrap} bootstrap samples)...")
+    # Independent parts, each with its own seeded generators: run side by side, the results do not depend on it.
+    with ThreadPoolExecutor() as pool:
+        parts = {
+            name: pool.submit(function, systems, params)
+            for name, function in (("tests", gap_tests), ("windows", window_tests), ("clusters", cluster_analysis))
+        }
+        results = {name: part.result() for name, part in parts.items()}
+    gap = {
+        **header,
+        "model": GAP_MODEL,
+        "tests": results["tests"],
+        "sensitivity": sensitivity(systems, params),
+        "windows": results["windows"],
+    }
     gap["break_date"], profile = break_date(systems, params)
-    gap["clusters"] = cluster_analysis(systems, params)
+    gap["clusters"] = results["clusters"]
     eras = era_masks(systems, params)
     sizes = systems[["id", "name", "primary_domain", "decimal_year", "parameters", "log10_parameters"]].copy()
     keys = params.era_keys

@@ -496,8 +496,10 @@ def split_at_gap_test(
     the observed dates, each refitted exactly as the data (one trend, n_starts EM starts);
     p = (1 + #(LR* >= LR)) / (n_boot + 1). The fitted components straddle the gap when, at the median date,
     one line is at or above log10(upper) and the other at or below log10(lower).
-    Verdict "split at the gap" only when p < alpha and the components straddle the gap. The null is a Gaussian
-    trend, so heavy tails alone also give a small p: the straddle condition is what ties the answer to the gap.
+    Verdict "split at the gap" only when p <= alpha (the Monte Carlo test's rule: its size is exactly alpha when
+    alpha (n_boot + 1) is a whole number, e.g. 99 resamples at 0.01) and the components straddle the gap. The
+    null is a Gaussian trend, so heavy tails alone also give a small p: the straddle condition is what ties the
+    answer to the gap.
     Returns {"question", "n", "insufficient_data", "reason", "lower", "upper", "lr_statistic", "p", "n_boot",
     "seed", "n_starts", "alpha", "admissible", "components", "kind", "components_straddle_gap",
     "null_lr_quantiles" (50/95/99 %), "null_admissible_fraction", "verdict", "verdict_note"}, or
@@ -547,14 +549,14 @@ def split_at_gap_test(
     verdict = "no evidence of a split at the gap"
     if observed_best < 0:
         note = "No EM start gave two admissible components: there are no two trends to test."
-    elif p < alpha and straddle:
+    elif p <= alpha and straddle:
         verdict = "split at the gap"
         note = (
             f"Two trends fit better than one by more than one trend with normal scatter does by chance (LR "
-            f"{lr_obs:.1f}, bootstrap p = {p:.3g} < {alpha:g}), and at the median date one lies below the gap, the "
+            f"{lr_obs:.1f}, bootstrap p = {p:.3g} <= {alpha:g}), and at the median date one lies below the gap, the "
             "other above it."
         )
-    elif p < alpha:
+    elif p <= alpha:
         note = (
             f"Two trends fit better than one (LR {lr_obs:.1f}, bootstrap p = {p:.3g}), but they do not lie on either "
             f"side of the gap (lines at {low['level_at_median_date']:.2f} and {high['level_at_median_date']:.2f} "
@@ -564,8 +566,8 @@ def split_at_gap_test(
     elif p <= p_floor:
         note = (
             f"Inconclusive: the LR ({lr_obs:.1f}) exceeds every one of the {n_boot} null values, but with {n_boot} "
-            f"resamples p cannot go below {p_floor:.3g}, which is not below alpha = {alpha:g}; at least "
-            f"{math.ceil(1 / alpha)} resamples are needed. Components "
+            f"resamples p cannot go below {p_floor:.3g}, which is above alpha = {alpha:g}; at least "
+            f"{math.ceil(1 / alpha) - 1} resamples are needed. Components "
             + ("straddle" if straddle else "do not straddle")
             + " the gap."
         )

@@ -601,7 +601,8 @@ def markdown(
         "",
         f"## Has the gap been closing since {repro['as_of'][:4]}? (sliding windows)",
         "",
-        f"Bounds: {windows['bounds']}. Multiple testing: {windows['multiple_testing']} (column Holm). A verdict "
+        f"Bounds: {windows['bounds']}. Multiple testing: Holm over each domain's windows at alpha = {params.alpha:g} "
+        "(column Holm). A verdict "
         "of closing rests on a test of change between the first window and the newest one that does not overlap "
         "it, never on a window merely ceasing to be significant.",
         "",

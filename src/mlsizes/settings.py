@@ -68,6 +68,7 @@ class AnalysisParams:
     alpha: float
     n_bootstrap: int
     n_simulations: int
+    n_window_simulations: int
     n_scan_simulations: int
     n_posterior_draws: int
     n_cluster_bootstrap: int
@@ -100,6 +101,7 @@ class AnalysisParams:
             alpha=float(section["alpha"]),
             n_bootstrap=int(section["n_bootstrap"]),
             n_simulations=int(section["n_simulations"]),
+            n_window_simulations=int(section["n_window_simulations"]),
             n_scan_simulations=int(section["n_scan_simulations"]),
             n_posterior_draws=int(section["n_posterior_draws"]),
             n_cluster_bootstrap=int(section["n_cluster_bootstrap"]),
