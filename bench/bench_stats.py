@@ -73,6 +73,29 @@ def main():
         ),
         ("Poisson-binomial pmf", "3000 systems", "", lambda: S.poisson_binomial_pmf(rng.uniform(0, 1, 3000)), 5),
         (
+            "scan-corrected P (look-elsewhere)",
+            "200 simulations, 500 fitted / 300 tested",
+            "< 1 s",
+            lambda: S.scan_corrected_p(x, y, x >= X_2020, 2e10, 7e10, inclusive=False, n_sims=200, seed=0),
+            3,
+        ),
+        (
+            "posterior-predictive P",
+            "400 draws, 300 tested",
+            "< 0.2 s",
+            lambda: S.posterior_predictive_p(
+                x, y, x[x >= X_2020], 10 ** y[x >= X_2020], 2e10, 7e10, inclusive=False, n_draws=400, seed=0
+            ),
+            3,
+        ),
+        (
+            "split at the gap (bootstrap LRT)",
+            "99 resamples, 300 points",
+            "< 2 s",
+            lambda: clusters.split_at_gap_test(x[:300], y[:300], 2e10, 7e10, n_boot=99, seed=0),
+            1,
+        ),
+        (
             "one trend vs two clusters (EM, 200 starts)",
             "129 points",
             "",
