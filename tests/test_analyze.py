@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
@@ -204,3 +205,49 @@ def test_closing_needs_a_significant_change_not_just_a_lost_significance():
     assert analyze.closing_verdict(0.001, True, 0.99, 0.01).startswith("narrowing")
     assert analyze.closing_verdict(0.001, False, 0.99, 0.01).startswith("closed")
     assert analyze.closing_verdict(0.001, False, 0.3, 0.01).startswith("closing")
+
+
+def test_a_2022_snapshot_is_analysed_as_of_2022_without_an_as_of_in_the_params(tmp_path):
+    """The as-of date is the snapshot's, recorded by curate: a 2022 snapshot gets no 2022-2024 window."""
+    text = (ROOT / "params.yaml").read_text()
+    assert "  # as_of:" in text  # the project's params set none
+    for old, new in (
+        ("n_bootstrap: 1000", "n_bootstrap: 20"),
+        ("n_simulations: 1000000", "n_simulations: 2000"),
+        ("n_window_simulations: 100000", "n_window_simulations: 2000"),
+        ("n_scan_simulations: 200", "n_scan_simulations: 10"),
+        ("n_posterior_draws: 400", "n_posterior_draws: 10"),
+        ("n_cluster_bootstrap: 99", "n_cluster_bootstrap: 4"),
+    ):
+        text = text.replace(old, new)
+    (tmp_path / "params.yaml").write_text(text)
+    runner = CliRunner()
+    curated = runner.invoke(
+        cli.main,
+        [
+            "curate",
+            str(RAW / "epoch_pcd_2022-06-30.csv"),
+            "--out",
+            str(tmp_path / "curated"),
+            "--metrics",
+            str(tmp_path / "curation.json"),
+        ],
+    )
+    assert curated.exit_code == 0, curated.output
+    analysed = runner.invoke(
+        cli.main,
+        [
+            "analyze",
+            str(tmp_path / "curated" / "models.csv"),
+            "--curation",
+            str(tmp_path / "curation.json"),
+            "--params",
+            str(tmp_path / "params.yaml"),
+            "--out",
+            str(tmp_path / "metrics"),
+        ],
+    )
+    assert analysed.exit_code == 0, analysed.output
+    gap = json.loads((tmp_path / "metrics" / "gap.json").read_text())
+    assert gap["as_of"] == "2022-06-30" and gap["bounds"] == "strict"
+    assert {row["window"] for row in gap["windows"]["rows"]} == {"2020-2022"}
