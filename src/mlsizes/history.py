@@ -68,21 +68,8 @@ def _window_test(case: tuple[str, str], systems, params: AnalysisParams, windows
 
 
 def _summary(test: dict) -> dict:
-    """The fields of a gap test the history keeps."""
-    keys = (
-        "fit_start",
-        "test_start",
-        "end",
-        "inclusive",
-        "n_systems",
-        "insufficient_data",
-        "observed_in_gap",
-        "expected_in_gap",
-        "p_le_observed_exact",
-        "mc_estimate",
-        "significant",
-        "systems_in_gap",
-    )
+    """The fields of a gap test the history keeps: a window row's, its bounds and the systems in the gap."""
+    keys = (*analyze.WINDOW_KEYS, "inclusive", "systems_in_gap")
     return {key: test.get(key) for key in keys}
 
 
