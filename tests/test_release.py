@@ -51,18 +51,29 @@ def test_versions_lists_new_releases_after_the_real_ones(repo):
 
 def test_diff_renders_table_and_markdown(repo):
     table = mlsizes("diff", "2026.03.10", NEW, cwd=repo).stdout
-    assert "lamda" in table and "138000000000" in table and "Old" in table
+    assert "lamda" in table and "138B" in table and "Old" in table and "138000000000" not in table
     markdown = mlsizes("diff", "2026.03.10", NEW, "--md", cwd=repo).stdout
     assert markdown.startswith("## Dataset diff") and "| metric | Old | New | Change |" in markdown
 
 
-def test_changelog_has_fixed_sections(repo):
+def test_changelog_entry_is_a_summary_linking_the_full_list(repo):
     text = (repo / "CHANGELOG.md").read_text()
     entry = text[text.index(f"## {NEW} (") : text.index("## 2026.03.10 (")]
-    for section in ("New records", "Corrections", "Removed", "Validation changes", "Effect on the gap results"):
-        assert f"### {section}" in entry
+    for section in (
+        "Entering the gap",
+        "Largest size changes",
+        "Corrections of key fields",
+        "Gap and trend results that moved",
+        "Validation changes",
+    ):
+        assert f"**{section}**" in entry
     assert "LaMDA's size corrected." in entry and "Compared with 2026.03.10: 0 new, 0 removed," in entry
-    assert "lamda: parameters 137000000000" in entry and "138000000000" in entry
+    assert "lamda: parameters 137B -> 138B" in entry
+    assert f"[changelog/{NEW}.md](changelog/{NEW}.md)" in entry
+    full = (repo / "changelog" / f"{NEW}.md").read_text()
+    assert "| lamda | parameters | 137B | 138B |" in full
+    for artefact in ("None", "nan", "137000000000"):
+        assert artefact not in entry and artefact not in full, artefact
 
 
 def test_diff_default_is_head_against_workspace(repo):
@@ -74,7 +85,7 @@ def test_a_release_is_a_commit_of_dataset_yaml_and_changelog_tagged_with_its_ver
     tagged = sh("git", "rev-parse", f"{NEW}^{{commit}}", cwd=repo).stdout.strip()
     assert tagged == sh("git", "rev-parse", "HEAD", cwd=repo).stdout.strip()
     changed = sh("git", "show", "--name-only", "--format=", tagged, cwd=repo).stdout.split()
-    assert sorted(changed) == ["CHANGELOG.md", "dataset.yaml"]
+    assert sorted(changed) == ["CHANGELOG.md", f"changelog/{NEW}.md", "dataset.yaml"]
     assert yaml.safe_load((repo / "dataset.yaml").read_text())["version"] == NEW
 
 

@@ -2,6 +2,7 @@
 snapshot (`mlsizes release` itself is tested in test_release.py)."""
 
 import json
+import re
 
 import pytest
 
@@ -64,3 +65,36 @@ def test_rebuilding_a_release_from_its_raw_data_gives_what_git_holds():
     assert rebuilt.models.equals(committed.models)
     assert rebuilt.metrics == committed.metrics
     assert "mlsizes-rebuild" not in sh("git", "worktree", "list", cwd=ROOT).stdout
+
+
+def test_markdown_diff_fits_a_pull_request_comment_summary_first():
+    markdown = mlsizes("diff", "2022.06.02", "2026.03.10", "--md", cwd=ROOT).stdout
+    assert len(markdown) <= 60_000  # a pull-request comment holds 65,536 characters
+    assert markdown.index("### Summary") < markdown.index("<details>") < markdown.index("</details>")
+    for notable in (
+        "**Entering the gap**",
+        "bloomberggpt (50.6B, added)",
+        "**Largest size changes**",
+        "**Corrections of key fields**",
+        "in-gap language systems (strict bounds): 0 -> 24",
+    ):
+        assert notable in markdown, notable
+    assert "... and " in markdown  # long lists are cut, not dropped silently
+    for artefact in ("None", "nan |", "247000000.00000003", "5355584.0"):
+        assert artefact not in markdown, artefact
+    assert not re.search(r"\d{4,}\.0\b", markdown)  # no float-printed counts
+    full = mlsizes("diff", "2022.06.02", "2026.03.10", "--md", "--full", cwd=ROOT).stdout
+    assert len(full) > 60_000 and "... and " not in full.split("<details>")[1]
+
+
+def test_a_small_diff_still_shows_lamdas_date_fix_and_no_unchanged_results():
+    markdown = mlsizes("diff", "2022.06.02", "2022.06.30", "--md", cwd=ROOT).stdout
+    assert "lamda: publication_date 2022-10-02 -> 2022-02-10" in markdown
+    for line in (line for line in markdown.splitlines() if line.startswith("- in-gap")):
+        counts, p = line.split(": ", 1)[1].split("; P(K<=obs) ")
+        assert counts.split(" -> ")[0] != counts.split(" -> ")[1] or p.split(" -> ")[0] != p.split(" -> ")[1], line
+
+
+def test_conflicting_output_formats_are_a_usage_error():
+    result = mlsizes("diff", "2022.06.02", "2022.06.30", "--md", "--json", cwd=ROOT, check=False)
+    assert result.returncode == 2 and "--md" in result.stderr and "--json" in result.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -404,49 +405,70 @@ class _DownloadProgress:
             self.line_open = False
 
 
+FETCH_OPTIONS = (
+    click.option(
+        "--url",
+        default="https://epoch.ai/data/notable_ai_models.csv",
+        show_default=True,
+        help="Where to download the CSV from.",
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=30.0,
+        show_default=True,
+        help="Seconds to wait for the connection, and for each read of the body.",
+    ),
+    click.option(
+        "--max-mb",
+        type=click.FloatRange(min=0, min_open=True),
+        default=200.0,
+        show_default=True,
+        help="Refuse a body larger than this many MiB, counted both as received (compressed) and as decoded.",
+    ),
+    click.option(
+        "--retries",
+        type=click.IntRange(min=0),
+        default=3,
+        show_default=True,
+        help="Attempts after a connection error, timeout, cut-off body or HTTP 5xx (never after a 4xx).",
+    ),
+    click.option(
+        "--backoff",
+        type=click.FloatRange(min=0),
+        default=1.0,
+        show_default=True,
+        help="Seconds before the first retry, doubled before each next one.",
+    ),
+    click.option(
+        "--deadline",
+        type=click.FloatRange(min=0, min_open=True),
+        default=600.0,
+        show_default=True,
+        help="Give up when the whole download (every attempt and the waits between them) takes longer "
+        "than this many seconds.",
+    ),
+)
+
+
+def _fetch_options(command):
+    """The download options of `fetch`, shared by `update`, which fetches the same way."""
+    for option in reversed(FETCH_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _fetch_settings(timeout: float, max_mb: float, retries: int, backoff: float, deadline: float):
+    """The fetch options as fetch.FetchOptions."""
+    from mlsizes.fetch import MB, FetchOptions
+
+    return FetchOptions(
+        timeout=timeout, max_bytes=int(max_mb * MB), retries=retries, backoff=backoff, deadline=deadline
+    )
+
+
 @main.command()
-@click.option(
-    "--url",
-    default="https://epoch.ai/data/notable_ai_models.csv",
-    show_default=True,
-    help="Where to download the CSV from.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=30.0,
-    show_default=True,
-    help="Seconds to wait for the connection, and for each read of the body.",
-)
-@click.option(
-    "--max-mb",
-    type=click.FloatRange(min=0, min_open=True),
-    default=200.0,
-    show_default=True,
-    help="Refuse a body larger than this many MiB, counted both as received (compressed) and as decoded.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(min=0),
-    default=3,
-    show_default=True,
-    help="Attempts after a connection error, timeout, cut-off body or HTTP 5xx (never after a 4xx).",
-)
-@click.option(
-    "--backoff",
-    type=click.FloatRange(min=0),
-    default=1.0,
-    show_default=True,
-    help="Seconds before the first retry, doubled before each next one.",
-)
-@click.option(
-    "--deadline",
-    type=click.FloatRange(min=0, min_open=True),
-    default=600.0,
-    show_default=True,
-    help="Give up when the whole download (every attempt and the waits between them) takes longer "
-    "than this many seconds.",
-)
+@_fetch_options
 def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float, deadline: float) -> None:
     """Download Epoch's current CSV and store it as a new dated snapshot in data/raw/epoch/.
 
@@ -460,9 +482,7 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float,
     from mlsizes import fetch as stage
 
     paths = _project()
-    options = stage.FetchOptions(
-        timeout=timeout, max_bytes=int(max_mb * stage.MB), retries=retries, backoff=backoff, deadline=deadline
-    )
+    options = _fetch_settings(timeout, max_mb, retries, backoff, deadline)
     progress = _DownloadProgress()
     click.echo(f"fetching {url}", err=True)
     try:
@@ -483,6 +503,47 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float,
     click.echo(
         f"to build the dataset from it: set `snapshot: {record['snapshot']}` in params.yaml, then run `dvc repro`"
     )
+
+
+@main.command()
+@_fetch_options
+def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float, deadline: float) -> None:
+    """Fetch upstream's current CSV, rebuild the dataset from it and show what changed since the last release.
+
+    \b
+    Steps: `mlsizes fetch` (same checks and options), point `snapshot:` in params.yaml at the new
+    snapshot (that line only), `dvc repro`, then a summary against the last release: records added,
+    removed and changed, the new models, the gap verdict, and the commands that commit and release it.
+    Nothing is committed, so the change can be reviewed first. Refused when git has uncommitted changes.
+    When upstream is unchanged nothing is written (exit 0). When the rebuild fails, params.yaml, the
+    new snapshot and every rebuilt file are put back as they were (exit 1).
+    """
+    from mlsizes import update as stage
+    from mlsizes.fetch import FetchError
+    from mlsizes.revisions import VersionError
+
+    paths = _project()
+    progress = _DownloadProgress()
+
+    def step(message: str) -> None:
+        progress.end_line()
+        click.echo(message, err=True)
+
+    click.echo(f"fetching {url}", err=True)
+    try:
+        result = stage.run(
+            paths,
+            url,
+            _fetch_settings(timeout, max_mb, retries, backoff, deadline),
+            on_progress=progress.update,
+            on_retry=progress.retry,
+            on_step=step,
+        )
+    except (FetchError, VersionError, stage.UpdateError) as exc:
+        progress.end_line()
+        _fail(str(exc))
+    progress.end_line()
+    click.echo(stage.summary(result, paths.root, url), nl=False)
 
 
 @main.command()
@@ -511,8 +572,10 @@ def versions(as_json: bool) -> None:
 @main.command()
 @click.argument("old", default="HEAD")
 @click.argument("new", default="workspace")
-@click.option("--md", "output", flag_value="md", help="Markdown, e.g. for a pull-request comment.")
-@click.option("--json", "output", flag_value="json", help="Machine-readable JSON.")
+@click.option("--md", "as_md", is_flag=True, help="Markdown for a pull-request comment: at most 60,000 characters.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON (every change, nothing cut).")
+@click.option("--full", is_flag=True, help="Cut no list (the Markdown may then exceed a comment's limit).")
+@click.option("--plot", "plot_path", type=NEW_FILE, help="Also draw both versions' Figure 1 overlaid into this PNG.")
 @click.option(
     "--rebuild",
     is_flag=True,
@@ -520,22 +583,38 @@ def versions(as_json: bool) -> None:
     "the stages that write them (curate, analyze), in a temporary git worktree, instead of "
     "reading what git holds (slower; for revisions without committed metrics).",
 )
-def diff(old: str, new: str, output: str | None, rebuild: bool) -> None:
+def diff(old: str, new: str, as_md: bool, as_json: bool, full: bool, plot_path: Path | None, rebuild: bool) -> None:
     """Show how records and metrics changed between two dataset versions OLD and NEW.
 
     OLD and NEW are git revisions (commit, tag, branch), release versions from `mlsizes versions`, or
-    `workspace` (the files on disk). Default: HEAD against the workspace. Records are keyed by id and
-    compared field by field; the trend and gap metrics are shown Old, New, Change, with a plain-words line
-    for each change in the gap verdict. Reads what git holds, so it needs no DVC remote.
+    `workspace` (the files on disk). Default: HEAD against the workspace. A summary comes first: changes
+    by domain, records entering or leaving the gap, the largest size changes, corrections, and every gap
+    or trend result that moved; then the details, cut with "and N more" unless --full. Reads what git
+    holds, so it needs no DVC remote. A long terminal view opens in a pager, like git.
     """
     from mlsizes import diff as stage
 
+    if as_md and as_json:
+        _usage("--md and --json: choose one output format")
     if rebuild:
         click.echo("rebuilding both revisions with dvc repro in temporary worktrees...", err=True)
     try:
-        click.echo(stage.run(_project().root, old, new, output or "table", rebuild), nl=False)
+        change = stage.process(_project().root, old, new, rebuild)
     except stage.VersionError as exc:
         _fail(str(exc))
+    if plot_path is not None:
+        from mlsizes import chart_diff
+
+        counts = chart_diff.draw(change.old, change.new, plot_path)
+        click.echo(f"wrote {plot_path} ({', '.join(f'{n} {what}' for what, n in counts.items())})", err=True)
+    if as_json:
+        click.echo(json.dumps(stage.to_json(change), indent=2, default=str))
+        return
+    text = stage.render(change, markdown=as_md, full=full)
+    if not as_md and sys.stdout.isatty() and text.count("\n") > shutil.get_terminal_size().lines:
+        click.echo_via_pager(text)
+    else:
+        click.echo(text, nl=False)
 
 
 @main.command()

@@ -8,16 +8,17 @@ Save: render as a terminal table, Markdown (for a pull-request comment) or JSON.
 from __future__ import annotations
 
 import io
-import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from mlsizes import revisions
+from mlsizes import revisions, stats
 from mlsizes.files import round_significant
 from mlsizes.paths import LAYOUT, VERSIONED_METRICS, VERSIONED_TABLE
 from mlsizes.revisions import VersionError
+from mlsizes.settings import size_text
 
 # Columns that say where a row sits in its source file; they change with every snapshot and are no news.
 BOOKKEEPING = ("source", "source_row")
@@ -170,23 +171,13 @@ def gap_headlines(old: dict | None, new: dict | None) -> list[str]:
         p_key = f"{test}.p_le_observed_exact"
         count_old, count_new = before.get(key), after[key]
         p_old, p_new = before.get(p_key), after.get(p_key)
-        if count_old == count_new and p_old == p_new:
-            continue
+        if (_fmt(count_old), _fmt(p_old)) == (_fmt(count_new), _fmt(p_new)):
+            continue  # unchanged as shown: no news
         lines.append(
             f"in-gap {_test_label(test)}: {_fmt(count_old)} -> {_fmt(count_new)}; "
             f"P(K<=obs) {_fmt(p_old)} -> {_fmt(p_new)}"
         )
     return lines
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    if isinstance(value, tuple):
-        return f"{len(value)} items"
-    return str(value)
 
 
 def process(root: Path, old_name: str, new_name: str, rebuild: bool = False) -> DatasetDiff:
@@ -245,70 +236,217 @@ def _short(text: str, limit: int = 60) -> str:
 def _brief(frame: pd.DataFrame) -> list[list]:
     """Added or removed records as table rows: id, short name, domain, date, size."""
     return [
-        [r["id"], _short(r["name"], 40), r["primary_domain"], r["publication_date"], r["parameters"] or "-"]
+        [
+            r["id"],
+            _short(r["name"], 40),
+            r["primary_domain"],
+            r["publication_date"],
+            cell("parameters", r["parameters"]),
+        ]
         for _, r in frame.iterrows()
     ]
 
 
-def render(diff: DatasetDiff, markdown: bool) -> str:
-    """The diff as a report: plain text for a terminal, or Markdown for a pull-request comment."""
+MD_LIMIT = 60_000  # a pull-request comment holds 65,536 characters
+SUMMARY_ITEMS = 15  # per list in the summary
+TERMINAL_ROWS = 60  # per detail table in a terminal, unless --full
+KEY_FIELDS = ("parameters", "publication_date", "name", "domains", "organization")
+
+
+def cell(field: str, value, digits: int = 3) -> str:
+    """A value as a person reads it: sizes as 175B / 820M, whole numbers without .0, nothing as 'none'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return "none"
+    if field in ("parameters", "training_compute_flop"):
+        number = _number(value)
+        return size_text(number, digits) if number is not None else str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.3g}"
+    return _short(value)
+
+
+def change_text(change: dict) -> tuple[str, str]:
+    """A field change's old and new values, with as many digits as it takes to tell them apart."""
+    for digits in (3, 6, 12):
+        old, new = cell(change["field"], change["old"], digits), cell(change["field"], change["new"], digits)
+        if old != new:
+            break
+    return old, new
+
+
+def _fmt(value) -> str:
+    """A metric value for the tables: floats at 3 significant digits, whole floats as integers."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.3g}"
+    if isinstance(value, tuple):
+        return f"{len(value)} items"
+    return str(value)
+
+
+def _gap(side: Side) -> tuple[float, float, bool] | None:
+    """The gap bounds and convention a side's metrics were computed with (None without its gap.json)."""
+    gap = side.metrics.get(LAYOUT["gap"])
+    if not gap or "gap" not in gap:
+        return None
+    return gap["gap"][0], gap["gap"][1], gap.get("bounds") == "inclusive"
+
+
+def _in_gap(value, bounds) -> bool:
+    number = _number(value)
+    return number is not None and bounds is not None and bool(stats.in_gap(number, *bounds))
+
+
+def notable_changes(diff: DatasetDiff) -> dict[str, list[str]]:
+    """What a reviewer must see first: records entering or leaving the gap, the largest size changes, the
+    corrections of key fields, and every gap or trend result that moved."""
+    bounds = _gap(diff.new) or _gap(diff.old)
+    new_sizes = diff.new.models["parameters"] if "parameters" in diff.new.models else pd.Series(dtype=str)
+    old_sizes = diff.old.models["parameters"] if "parameters" in diff.old.models else pd.Series(dtype=str)
+    entering = [
+        f"{i} ({cell('parameters', new_sizes[i])}, added)" for i in diff.added.index if _in_gap(new_sizes[i], bounds)
+    ]
+    leaving = [
+        f"{i} ({cell('parameters', old_sizes[i])}, removed)"
+        for i in diff.removed.index
+        if _in_gap(old_sizes[i], bounds)
+    ]
+    moves = []
+    for change in (c for c in diff.changed if c["field"] == "parameters"):
+        before, after = _in_gap(change["old"], bounds), _in_gap(change["new"], bounds)
+        text = f"{change['id']} ({cell('parameters', change['old'])} -> {cell('parameters', change['new'])})"
+        (entering if after and not before else leaving if before and not after else []).append(text)
+        old_value, new_value = _number(change["old"]), _number(change["new"])
+        if old_value and new_value:
+            moves.append((abs(math.log10(new_value / old_value)), text))
+    key_changes = [c for c in diff.changed if c["field"] in KEY_FIELDS]
+    corrections = [
+        f"{c['id']}: {c['field']} {' -> '.join(change_text(c))}"
+        for c in sorted(key_changes, key=lambda c: (KEY_FIELDS.index(c["field"]), c["id"]))
+    ]
+    return {
+        "Entering the gap": entering,
+        "Leaving the gap": leaving,
+        "Largest size changes": [text for _, text in sorted(moves, reverse=True)],
+        "Corrections of key fields": corrections,
+        "Gap and trend results that moved": diff.headlines + trend_headlines(diff),
+    }
+
+
+def trend_headlines(diff: DatasetDiff) -> list[str]:
+    """Every era slope that moved at the shown precision (0.01 OOM/yr), per domain group."""
+    old, new = (flatten(side.metrics.get(LAYOUT["trends"]) or {}) for side in (diff.old, diff.new))
+    lines = []
+    for key in (k for k in new if k.endswith(".slope_oom_per_year") and k.startswith("domains.")):
+        before, after = old.get(key), new[key]
+        if before is None or after is None or f"{before:.2f}" == f"{after:.2f}":
+            continue
+        _, domain, era, _ = key.split(".")
+        lines.append(f"trend {domain} {era}: {before:.2f} -> {after:.2f} OOM/yr")
+    return lines
+
+
+def summary_lines(diff: DatasetDiff, markdown: bool) -> list[str]:
+    """Counts by primary domain, then the notable changes, each list cut at SUMMARY_ITEMS."""
+    domains = sorted(
+        set(diff.added.get("primary_domain", []))
+        | set(diff.removed.get("primary_domain", []))
+        | {diff.new.models.loc[c["id"], "primary_domain"] for c in diff.changed if c["id"] in diff.new.models.index}
+    )
+    changed_ids = {c["id"] for c in diff.changed}
+    rows = [
+        [
+            domain,
+            int((diff.added.get("primary_domain") == domain).sum()) if len(diff.added) else 0,
+            int((diff.removed.get("primary_domain") == domain).sum()) if len(diff.removed) else 0,
+            sum(
+                1
+                for i in changed_ids
+                if i in diff.new.models.index and diff.new.models.loc[i, "primary_domain"] == domain
+            ),
+        ]
+        for domain in domains
+    ]
+    out = [_table(["domain", "added", "removed", "changed"], rows, markdown) if rows else "no record changed"]
+    for title, items in notable_changes(diff).items():
+        shown = items[:SUMMARY_ITEMS] + (
+            [f"... and {len(items) - SUMMARY_ITEMS} more"] if len(items) > SUMMARY_ITEMS else []
+        )
+        out.append(f"\n{'**' + title + '**' if markdown else title + ':'}\n")
+        out.append("\n".join(f"- {item}" for item in shown) or "- none")
+    return out
+
+
+def detail_lines(diff: DatasetDiff, markdown: bool, limit: int | None) -> list[str]:
+    """Every added, removed and changed record and every metric that changed, each table cut at `limit` rows."""
+
+    def cut(rows: list[list], width: int) -> list[list]:
+        if limit is None or len(rows) <= limit:
+            return rows
+        return rows[:limit] + [[f"... and {len(rows) - limit} more (mlsizes diff --full)"] + [""] * (width - 1)]
+
+    out = []
+    for label, frame in (("Added", diff.added), ("Removed", diff.removed)):
+        if len(frame):
+            out.append(f"\n{'**' + label + '**' if markdown else label + ':'}\n")
+            out.append(_table(["id", "name", "domain", "date", "parameters"], cut(_brief(frame), 5), markdown))
+    if diff.changed:
+        out.append(f"\n{'**Changed**' if markdown else 'Changed:'}\n")
+        rows = [[c["id"], c["field"], *change_text(c)] for c in diff.changed]
+        out.append(_table(["id", "field", "old", "new"], cut(rows, 4), markdown))
+    out.append(f"\n{'**Metrics**' if markdown else 'Metrics:'}\n")
+    rows = [
+        [
+            f"{Path(r['file']).stem}: {r['metric']}",
+            _fmt(r["old"]),
+            _fmt(r["new"]),
+            "" if r["change"] is None else f"{r['change']:+.3g}",
+        ]
+        for r in diff.metrics
+    ]
+    out.append(_table(["metric", "Old", "New", "Change"], cut(rows, 4), markdown) if rows else "no metric changed")
+    return out
+
+
+def render(diff: DatasetDiff, markdown: bool, full: bool = False) -> str:
+    """The diff as a report, summary first: plain text for a terminal, or Markdown for a pull-request comment.
+
+    Markdown keeps the details in a collapsed block and always fits a comment (MD_LIMIT characters): its tables
+    are cut with "and N more" as needed. A terminal shows TERMINAL_ROWS rows per table. `full` cuts nothing.
+    """
     title = (
         f"{diff.old.name} ({_rev(diff.old)}, {len(diff.old.models)} records) -> "
         f"{diff.new.name} ({_rev(diff.new)}, {len(diff.new.models)} records)"
     )
-    heading = (lambda text: f"\n### {text}\n") if markdown else (lambda text: f"\n{text}\n{'=' * len(text)}")
-    out = [f"## Dataset diff: {title}" if markdown else f"Dataset diff: {title}"]
-    out.append(heading("Gap verdict"))
-    out.append("\n".join(f"- {line}" for line in diff.headlines) or "- no change in the gap test results")
-    summary = (
+    counts = (
         f"{len(diff.added)} added, {len(diff.removed)} removed, "
         f"{len({c['id'] for c in diff.changed})} changed ({len(diff.changed)} field changes)"
     )
-    out.append(heading(f"Records: {summary}"))
-    for label, frame in (("Added", diff.added), ("Removed", diff.removed)):
-        if len(frame):
-            out.append(f"{label}:" if not markdown else f"**{label}**\n")
-            out.append(_table(["id", "name", "domain", "date", "parameters"], _brief(frame), markdown))
-    if diff.changed:
-        out.append("Changed:" if not markdown else "**Changed**\n")
-        out.append(
-            _table(
-                ["id", "field", "old", "new"],
-                [[c["id"], c["field"], _short(c["old"]), _short(c["new"])] for c in diff.changed],
-                markdown,
-            )
-        )
-    out.append(heading("Metrics"))
-    if diff.metrics:
-        out.append(
-            _table(
-                ["metric", "Old", "New", "Change"],
-                [
-                    [
-                        f"{Path(r['file']).stem}: {r['metric']}",
-                        _fmt(r["old"]),
-                        _fmt(r["new"]),
-                        "" if r["change"] is None else f"{r['change']:+.3g}",
-                    ]
-                    for r in diff.metrics
-                ],
-                markdown,
-            )
-        )
-    else:
-        out.append("no metric changed")
-    for missing in diff.missing_metrics:
-        out.append(f"note: {missing} does not exist at that revision (run with --rebuild to compute it)")
-    return "\n".join(out) + "\n"
+    heading = (lambda text: f"\n### {text}\n") if markdown else (lambda text: f"\n{text}\n{'=' * len(text)}")
+    head = [
+        f"## Dataset diff: {title}" if markdown else f"Dataset diff: {title}",
+        heading(f"Summary: {counts}"),
+        *summary_lines(diff, markdown),
+    ]
+    notes = [
+        f"\nnote: {missing} does not exist at that revision (run with --rebuild to compute it)"
+        for missing in diff.missing_metrics
+    ]
+    limit = None if full else (None if markdown else TERMINAL_ROWS)
+    while True:
+        details = detail_lines(diff, markdown, limit)
+        if markdown:
+            body = ["\n<details><summary>Every record and metric that changed</summary>\n", *details, "\n</details>"]
+        else:
+            body = [heading("Details"), *details]
+        text = "\n".join([*head, *body, *notes]) + "\n"
+        if full or not markdown or len(text) <= MD_LIMIT:
+            return text
+        limit = max(len(diff.changed), len(diff.metrics), len(diff.added)) // 2 if limit is None else limit // 2
+        if limit == 0:
+            return "\n".join([*head, *notes]) + "\n"
 
 
 def _rev(side: Side) -> str:
     return side.revision if side.revision == revisions.WORKSPACE else side.revision[:10]
-
-
-def run(root: Path, old_name: str, new_name: str, output: str, rebuild: bool = False) -> str:
-    """The diff between two versions rendered as `table`, `md` or `json`."""
-    diff = process(root, old_name, new_name, rebuild)
-    if output == "json":
-        return json.dumps(to_json(diff), indent=2, default=str) + "\n"
-    return render(diff, markdown=output == "md")

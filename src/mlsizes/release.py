@@ -19,8 +19,7 @@ from mlsizes.paths import LAYOUT, Paths
 from mlsizes.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
 from mlsizes.settings import dataset_as_of, read_params
 
-CHANGELOG_ITEMS = 200  # per section; `mlsizes diff` has them all
-CHANGELOG_SECTIONS = ("New records", "Corrections", "Removed", "Validation changes", "Effect on the gap results")
+CHANGELOG_DIR = "changelog"  # beside CHANGELOG.md: one file per release with every record that changed
 CHANGELOG_HEADER = "# Changelog\n\nDataset releases of mlsizes, newest first. Written by `mlsizes release`.\n\n"
 _VERSION = re.compile(r"(\d{4})\.(\d{2})\.(\d{2})(?:\.([1-9]\d*))?")
 
@@ -76,9 +75,10 @@ def check_built_and_committed(root: Path) -> None:
 
 
 def write_release(
-    paths: Paths, version: str, snapshot: str, notes: str, changelog_entry: str, date: dt.date
+    paths: Paths, version: str, snapshot: str, notes: str, changelog_entry: str, date: dt.date, full_list: str
 ) -> list[Path]:
-    """Write `dataset.yaml` for a new release and put its entry at the top of the changelog."""
+    """Write `dataset.yaml` for a new release, put its entry at the top of the changelog and its full
+    record-level list in changelog/<version>.md."""
     meta = {"version": version, "date": date.isoformat(), "snapshot": snapshot, "notes": notes}
     dataset_path, changelog_path = paths.dataset_file, paths.changelog
     body = changelog_path.read_text(encoding="utf-8").removeprefix(CHANGELOG_HEADER) if changelog_path.exists() else ""
@@ -88,7 +88,9 @@ def write_release(
         "(see `mlsizes versions`).\n" + yaml.safe_dump(meta, sort_keys=False),
     )
     atomic_write_text(changelog_path, CHANGELOG_HEADER + changelog_entry.rstrip() + "\n\n" + body)
-    return [dataset_path, changelog_path]
+    full_path = changelog_path.parent / CHANGELOG_DIR / f"{version}.md"
+    atomic_write_text(full_path, full_list)
+    return [dataset_path, changelog_path, full_path]
 
 
 def commit_and_tag(root: Path, version: str, notes: str, paths: list[Path]) -> str:
@@ -107,43 +109,37 @@ def commit_and_tag(root: Path, version: str, notes: str, paths: list[Path]) -> s
 
 
 def changelog_entry(version: str, date: dt.date, notes: str, previous: str | None, change) -> str:
-    """The CHANGELOG entry for a release: its diff from the previous release, in fixed sections."""
+    """The CHANGELOG entry for a release: the diff's summary (counts by domain, records entering or leaving the
+    gap, the largest size changes, corrections, results that moved, validation changes) and a link to the
+    release's full record-level list."""
     header = f"## {version} ({date.isoformat()})\n\n{notes}".rstrip()
     if previous is None:
         return header + "\n\nFirst release."
-    key_fields = ("parameters", "publication_date", "name", "domains", "organization")
-    corrections = sorted(
-        (c for c in change.changed if c["field"] in key_fields), key=lambda c: (key_fields.index(c["field"]), c["id"])
-    )
     validation = [
-        r
+        f"{r['metric'].removeprefix('rejected_by_reason.')}: {r['old'] or 0} -> {r['new'] or 0} rejected"
         for r in change.metrics
         if r["file"] == LAYOUT["curation_metrics"] and r["metric"].startswith("rejected_by_reason")
     ]
-    sections = {
-        "New records": [
-            f"{r['id']} ({r['publication_date']}, {r['parameters'] or 'parameters unknown'})"
-            for _, r in change.added.iterrows()
-        ],
-        "Corrections": [f"{c['id']}: {c['field']} {c['old']} -> {c['new']}" for c in corrections],
-        "Removed": [f"{r['id']}" for _, r in change.removed.iterrows()],
-        "Validation changes": [f"{r['metric']}: {r['old']} -> {r['new']}" for r in validation],
-        "Effect on the gap results": change.headlines,
-    }
-    body = [
-        header,
-        f"Compared with {previous}: {len(change.added)} new, "
-        f"{len(change.removed)} removed, {len({c['id'] for c in change.changed})} changed records.",
-    ]
-    for title in CHANGELOG_SECTIONS:
-        items = sections[title]
-        shown = items[:CHANGELOG_ITEMS] + (
-            [f"... and {len(items) - CHANGELOG_ITEMS} more (run `mlsizes diff`)"]
-            if len(items) > CHANGELOG_ITEMS
-            else []
-        )
-        body.append(f"### {title}\n\n" + ("\n".join(f"- {item}" for item in shown) or "- none"))
-    return "\n\n".join(body)
+    counts = (
+        f"Compared with {previous}: {len(change.added)} new, {len(change.removed)} removed, "
+        f"{len({c['id'] for c in change.changed})} changed records. Every record: "
+        f"[{CHANGELOG_DIR}/{version}.md]({CHANGELOG_DIR}/{version}.md)."
+    )
+    return "\n\n".join(
+        [
+            header,
+            counts,
+            *diff.summary_lines(change, markdown=True),
+            "**Validation changes**\n\n" + ("\n".join(f"- {line}" for line in validation) or "- none"),
+        ]
+    )
+
+
+def full_changes(version: str, previous: str | None, change) -> str:
+    """A release's full record-level list (changelog/<version>.md): the whole diff from the previous release."""
+    if change is None:
+        return f"# {version}\n\nFirst release: every record of data/curated/models.csv is new.\n"
+    return f"# {version}: every change since {previous}\n\n" + diff.render(change, markdown=True, full=True)
 
 
 def prepare(paths: Paths, version: str, notes: str | None, date: dt.date | None) -> tuple[str, list[Path]]:
@@ -169,5 +165,6 @@ def prepare(paths: Paths, version: str, notes: str | None, date: dt.date | None)
         if not (len(change.added) or len(change.removed) or change.changed or change.metrics):
             raise VersionError(f"nothing changed since release {last}: no record and no metric differs")
     entry = changelog_entry(version, date, notes, last, change)
-    written = write_release(paths, version, params["snapshot"], notes, entry, date)
+    full_list = full_changes(version, last, change)
+    written = write_release(paths, version, params["snapshot"], notes, entry, date, full_list)
     return commit_and_tag(root, version, notes, written), written

@@ -43,6 +43,18 @@ def size_words(parameters: float) -> str:
     return f"{parameters / 1e9:g}B"
 
 
+SIZE_UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def size_text(value: float, digits: int = 3) -> str:
+    """A parameter count as every human-facing output prints it: 175B, 1.2T, 820M, 36.5K, 17 (`digits`
+    significant digits, no float noise)."""
+    for scale, unit in SIZE_UNITS:
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}g}{unit}"
+    return f"{value:.{digits}g}"
+
+
 def scientific(value: float) -> str:
     """A number as the paper writes it: 2e10, 7e10, 2.5e10."""
     return f"{value:g}".replace("e+", "e")
