@@ -129,7 +129,7 @@ def changelog_entry(version: str, date: dt.date, notes: str, previous: str | Non
         [
             header,
             counts,
-            *diff.summary_lines(change, markdown=True),
+            "\n".join(diff.summary_lines(change, markdown=True)).strip(),
             "**Validation changes**\n\n" + ("\n".join(f"- {line}" for line in validation) or "- none"),
         ]
     )
