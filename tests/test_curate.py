@@ -309,3 +309,17 @@ def test_curate_records_the_snapshot_date_the_analysis_takes_as_its_as_of(tmp_pa
     result = run_curate(snapshot, "--out", tmp_path / "out", "--metrics", tmp_path / "curation.json")
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "curation.json").read_text())["snapshot_date"] == "2024-07-16"
+
+
+def test_parameter_counts_are_whole_numbers_and_the_rounding_is_noted(tmp_path):
+    rows = [good_row(params="247000000.00000003"), good_row(name="Other", params="1.75e11")]
+    snapshot = write_csv(tmp_path / "snap.csv", HEADER_2026, rows)
+    result = run_curate(snapshot, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "out" / "models.csv").read_text()
+    assert ",247000000," in text and ",175000000000," in text and "175000000000.0" not in text
+    models = pd.read_csv(tmp_path / "out" / "models.csv").set_index("name")
+    assert (
+        models.loc["TestNet", "curation_notes"] == "parameters 247000000.00000003 in source rounded to a whole number"
+    )
+    assert pd.isna(models.loc["Other", "curation_notes"])

@@ -107,7 +107,7 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
     for column in columns:
         if column not in candidates:
             candidates[column] = None
-    models = candidates[columns].astype(contracts.curated_dtypes())
+    models = whole_parameters(candidates[columns].astype(contracts.curated_dtypes()))
     failures = contracts.record_failures(models, contracts.curated_schema())
     schema_rejects = _schema_rejects(models, failures)
     models = models.drop(index=schema_rejects.index).sort_values(["publication_date", "id"], kind="stable")
@@ -117,6 +117,20 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
     applied = len(corrections) - len(missing_targets)
     metrics = _metrics(typed, models, rejected, snapshot_id, len(corrections), applied)
     return Curated(models=models.reset_index(drop=True), rejected=rejected, metrics=metrics)
+
+
+def whole_parameters(models: pd.DataFrame) -> pd.DataFrame:
+    """Parameter counts are whole numbers: upstream float noise (247000000.00000003) is rounded, and each
+    rounding is noted in the record's curation_notes."""
+    sizes = models["parameters"]
+    rounded = sizes.round()
+    noisy = sizes.notna() & (rounded != sizes)
+    if noisy.any():
+        note = "parameters " + sizes[noisy].map(repr) + " in source rounded to a whole number"
+        notes = models.loc[noisy, "curation_notes"]
+        models.loc[noisy, "curation_notes"] = note.where(notes.isna(), notes + "; " + note)
+        models.loc[noisy, "parameters"] = rounded[noisy]
+    return models
 
 
 def _superseded(candidates: pd.DataFrame) -> pd.Series:
@@ -236,7 +250,10 @@ def save(curated: Curated, paths: Paths) -> list[Path]:
     """Write models.csv, rejected.csv (spreadsheet-safe) and the metrics (when paths has a curation_metrics
     file); each file appears whole or not at all."""
     texts = {
-        paths.models: spreadsheet_safe(curated.models).to_csv(index=False, lineterminator="\n"),
+        # Parameter counts as whole numbers (Int64 prints 175000000000, not 175000000000.0).
+        paths.models: spreadsheet_safe(curated.models.astype({"parameters": "Int64"})).to_csv(
+            index=False, lineterminator="\n"
+        ),
         paths.rejected: spreadsheet_safe(curated.rejected).to_csv(index=False, lineterminator="\n"),
     }
     if paths.curation_metrics is not None:
