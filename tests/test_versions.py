@@ -98,3 +98,9 @@ def test_a_small_diff_still_shows_lamdas_date_fix_and_no_unchanged_results():
 def test_conflicting_output_formats_are_a_usage_error():
     result = mlsizes("diff", "2022.06.02", "2022.06.30", "--md", "--json", cwd=ROOT, check=False)
     assert result.returncode == 2 and "--md" in result.stderr and "--json" in result.stderr
+
+
+def test_diff_plot_draws_the_chart_diff(tmp_path):
+    result = mlsizes("diff", "2022.06.02", "2022.06.30", "--plot", str(tmp_path / "chart.png"), cwd=ROOT)
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "11 added" in result.stderr and "lamda" in result.stdout
