@@ -55,7 +55,7 @@ def main() -> None:
       metrics    --report-->    reports/report.md, reports/figures/*.png
 
     \b
-    Contributing: add-model, validate.   Versions: versions, diff, release.   Upstream: fetch.
+    Contributing: add-model, validate.   Versions: versions, diff, release.   Upstream: fetch, update.
 
     Every command works on any file, not only the pipeline's: e.g.
     `mlsizes curate SNAPSHOT.csv --out DIR` curates a snapshot the pipeline has never seen.

@@ -40,14 +40,17 @@ def git(root: Path, *args: str) -> str:
 
 def dvc(folder: Path, *args: str, pythonpath: Path | None = None) -> str:
     """Run this environment's DVC in a folder (its stages find this environment's `mlsizes` first on PATH);
-    VersionError with DVC's last line when it fails."""
+    VersionError with DVC's last line when it fails, and the failed stage's own `error:` line (its reason)."""
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "DVC_NO_ANALYTICS": "1"}
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
     proc = subprocess.run([str(Path(bin_dir) / "dvc"), *args], cwd=folder, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise VersionError(last_line(proc.stderr or proc.stdout, f"dvc {args[0]} failed"))
+        output = f"{proc.stdout}\n{proc.stderr}"
+        cause = next((line for line in reversed(output.splitlines()) if line.startswith("error: ")), None)
+        message = last_line(proc.stderr or proc.stdout, f"dvc {args[0]} failed")
+        raise VersionError(f"{message} ({cause})" if cause else message)
     return proc.stdout
 
 
