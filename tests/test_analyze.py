@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import RAW, ROOT
-from mlsizes import analyze, cli, curate, stats
-from mlsizes.settings import AnalysisParams, Settings
+from mlsizes import analyze, cli, curate
+from mlsizes.settings import AnalysisParams, Settings, in_gap
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +132,8 @@ def _language_2018_2022(snapshot: str, params) -> pd.DataFrame:
 )
 def test_strict_and_inclusive_bounds_on_real_snapshots(snapshot, strict_names, params):
     language = _language_2018_2022(snapshot, params)
-    strict = stats.in_gap(language["parameters"], params.gap_lower, params.gap_upper, inclusive=False)
-    inclusive = stats.in_gap(language["parameters"], params.gap_lower, params.gap_upper, inclusive=True)
+    strict = in_gap(language["parameters"], params.gap_lower, params.gap_upper, inclusive=False)
+    inclusive = in_gap(language["parameters"], params.gap_lower, params.gap_upper, inclusive=True)
     assert sorted(n.split(" ")[0].split("(")[0] for n in language.loc[strict, "name"]) == strict_names
     on_bounds = language.loc[inclusive & ~strict, "parameters"]
     assert set(on_bounds) <= {2e10, 7e10}

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from mlsizes import stats as S
+from mlsizes.settings import in_gap
 
 YEAR = 365.0
 X_2018 = 17532.0  # 2018-01-01 in days since 1970-01-01
@@ -327,7 +328,7 @@ def exhaustive_scan_min(x, y, tested, inclusive):
     positions += [(yi - width, yi) for yi in y_t[in_range]]  # upper edge on a system
     best = 1.0
     for lo, hi in positions:
-        count = int(np.count_nonzero(S.in_gap(y_t, lo, hi, inclusive)))
+        count = int(np.count_nonzero(in_gap(y_t, lo, hi, inclusive)))
         best = min(best, S.poisson_binomial_cdf(S.gap_probabilities(fit, x_t, 10**lo, 10**hi), count))
     return best
 

@@ -27,7 +27,7 @@ import pandas as pd
 from mlsizes import clusters, contracts, stats
 from mlsizes.files import atomic_write_text, frame_to_csv, to_json
 from mlsizes.paths import Paths
-from mlsizes.settings import AnalysisParams
+from mlsizes.settings import AnalysisParams, in_gap
 
 GAP_DOMAINS = ("all", "language", "non_language")
 WINDOW_DOMAINS = ("all", "language")
@@ -91,12 +91,12 @@ def era_masks(systems: pd.DataFrame, params: AnalysisParams) -> dict[str, pd.Ser
     after it above / below the gap."""
     before = systems["date"] < pd.Timestamp(params.era_break)
     after = between(systems, params.era_break, params.as_of)
-    in_gap = stats.in_gap(systems["parameters"], params.gap_lower, params.gap_upper, params.inclusive)
+    inside = in_gap(systems["parameters"], params.gap_lower, params.gap_upper, params.inclusive)
     return {
         "before": before,
         "after": after,
-        "above": after & ~in_gap & (systems["parameters"] >= params.gap_upper),
-        "below": after & ~in_gap & (systems["parameters"] <= params.gap_lower),
+        "above": after & ~inside & (systems["parameters"] >= params.gap_upper),
+        "below": after & ~inside & (systems["parameters"] <= params.gap_lower),
     }
 
 
@@ -206,7 +206,7 @@ def gap_test(
         n_sims=params.n_simulations,
         seed=params.seed,
     )
-    in_gap = stats.in_gap(tested["parameters"], params.gap_lower, params.gap_upper, inclusive)
+    inside = in_gap(tested["parameters"], params.gap_lower, params.gap_upper, inclusive)
     test = {
         **window,
         "n_fit": fit.n,
@@ -215,7 +215,7 @@ def gap_test(
         "fit_residual_sd_log10": fit.residual_sd,
         **result,
         "significant": result["p_le_observed_exact"] < params.alpha,
-        "systems_in_gap": sorted(tested.loc[in_gap, "name"].tolist()),
+        "systems_in_gap": sorted(tested.loc[inside, "name"].tolist()),
         "probabilities": stats.gap_probabilities(fit, x_test, params.gap_lower, params.gap_upper),
     }
     if extended:

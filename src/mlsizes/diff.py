@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlsizes import revisions, stats
+from mlsizes import revisions
 from mlsizes.files import round_significant
 from mlsizes.paths import LAYOUT, VERSIONED_METRICS, VERSIONED_TABLE
 from mlsizes.revisions import VersionError
-from mlsizes.settings import size_text
+from mlsizes.settings import in_gap, size_text
 
 # The robustness checks stored inside a gap test (issue 14): not tests of their own.
 ROBUSTNESS_CHECKS = ("scan", "posterior_predictive", "out_of_sample")
@@ -301,7 +301,7 @@ def _gap(side: Side) -> tuple[float, float, bool] | None:
 
 def _in_gap(value, bounds) -> bool:
     number = _number(value)
-    return number is not None and bounds is not None and bool(stats.in_gap(number, *bounds))
+    return number is not None and bounds is not None and bool(in_gap(number, *bounds))
 
 
 def notable_changes(diff: DatasetDiff) -> dict[str, list[str]]:

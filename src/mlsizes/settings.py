@@ -60,6 +60,17 @@ def scientific(value: float) -> str:
     return f"{value:g}".replace("e+", "e")
 
 
+def in_gap(sizes, lower: float, upper: float, inclusive: bool = True):
+    """Which sizes are in the gap: [lower, upper] with inclusive bounds, (lower, upper) with strict ones.
+
+    The one statement of the rule (stats, analyze and diff use it); works on numbers, arrays and pandas Series
+    alike (a Series keeps its index). Here, with the settings, so a fast command need not import scipy.
+    """
+    if inclusive:
+        return (sizes >= lower) & (sizes <= upper)
+    return (sizes > lower) & (sizes < upper)
+
+
 @dataclass(frozen=True)
 class AnalysisParams:
     """The `analysis:` section of params.yaml, typed; dates are ISO strings in the file."""

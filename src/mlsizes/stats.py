@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import special, stats
 
+from mlsizes.settings import in_gap
+
 DAYS_PER_YEAR = 365  # Epoch's trend tool convention
 DAYS_PER_MONTH = 30  # idem: doubling times use a 30-day month
 LOG10_2 = math.log10(2.0)
@@ -269,16 +271,6 @@ def gap_probabilities(fit: TrendFit, x_test_days, lower: float, upper: float) ->
     return np.clip(p, 0.0, 1.0)
 
 
-def in_gap(sizes, lower: float, upper: float, inclusive: bool = True):
-    """Which sizes are in the gap: [lower, upper] with inclusive bounds, (lower, upper) with strict ones.
-
-    The one statement of the rule; works on arrays and pandas Series alike (a Series keeps its index).
-    """
-    if inclusive:
-        return (sizes >= lower) & (sizes <= upper)
-    return (sizes > lower) & (sizes < upper)
-
-
 def count_in_gap(sizes, lower: float, upper: float, inclusive: bool = True) -> int:
     """Observed number of systems with size in the gap (see in_gap)."""
     sizes = np.asarray(sizes, dtype=float)
@@ -334,8 +326,8 @@ def monte_carlo_cdf(p, k: int, n_sims: int = 1_000_000, seed: int = 0, chunk_siz
     for start in range(0, n_sims, chunk_size):
         m = min(chunk_size, n_sims - start)
         # layout (systems, sims): the per-simulation count is a contiguous sum over rows
-        in_gap = rng.random((p.size, m)) < column
-        counts = in_gap.sum(axis=0, dtype=np.int32)
+        landed = rng.random((p.size, m)) < column
+        counts = landed.sum(axis=0, dtype=np.int32)
         hits += int(np.count_nonzero(counts <= k))
     estimate = hits / n_sims
     return {
