@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mlsizes import contracts, contribution_files, ingest
-from mlsizes.files import atomic_write_text
+from mlsizes.files import atomic_write_csv, atomic_write_text
 from mlsizes.parse import slugify
 from mlsizes.paths import Paths
 from mlsizes.snapshots import SnapshotError
@@ -249,18 +249,15 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
 def save(curated: Curated, paths: Paths) -> list[Path]:
     """Write models.csv, rejected.csv (spreadsheet-safe) and the metrics (when paths has a curation_metrics
     file); each file appears whole or not at all."""
-    texts = {
-        # Parameter counts as whole numbers (Int64 prints 175000000000, not 175000000000.0).
-        paths.models: spreadsheet_safe(curated.models.astype({"parameters": "Int64"})).to_csv(
-            index=False, lineterminator="\n"
-        ),
-        paths.rejected: spreadsheet_safe(curated.rejected).to_csv(index=False, lineterminator="\n"),
-    }
+    # Parameter counts as whole numbers (Int64 prints 175000000000, not 175000000000.0). The tables are streamed
+    # to their files: rendering a million rows into one string first would cost gigabytes.
+    atomic_write_csv(paths.models, spreadsheet_safe(curated.models.astype({"parameters": "Int64"})))
+    atomic_write_csv(paths.rejected, spreadsheet_safe(curated.rejected))
+    written = [paths.models, paths.rejected]
     if paths.curation_metrics is not None:
-        texts[paths.curation_metrics] = json.dumps(curated.metrics, indent=2) + "\n"
-    for path, text in texts.items():
-        atomic_write_text(path, text)
-    return list(texts)
+        atomic_write_text(paths.curation_metrics, json.dumps(curated.metrics, indent=2) + "\n")
+        written.append(paths.curation_metrics)
+    return written
 
 
 def curate_snapshot(

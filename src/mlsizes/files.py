@@ -23,21 +23,27 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+def atomic_write(path: Path, write) -> None:
+    """Call write(handle) on a temporary binary file in the same folder, fsync, then rename over the target, so
+    a reader sees the old file or the whole new one, and a large file is streamed, never held in memory."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, _default_mode())
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """atomic_write of bytes."""
+    atomic_write(path, lambda handle: handle.write(data))
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -68,6 +74,11 @@ def rounded(value, digits: int = SIGNIFICANT_DIGITS):
 def to_json(data: dict) -> str:
     """A metrics file's text: rounded numbers, indented, a final newline (stable for git and DVC diffs)."""
     return json.dumps(rounded(data), indent=2) + "\n"
+
+
+def atomic_write_csv(path: Path, frame) -> None:
+    """A table written as CSV (no index, "\\n" line ends, UTF-8) straight into the file, atomically."""
+    atomic_write(path, lambda handle: frame.to_csv(handle, index=False, lineterminator="\n", encoding="utf-8"))
 
 
 def frame_to_csv(frame) -> str:
