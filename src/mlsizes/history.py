@@ -30,7 +30,7 @@ def process(snapshot_paths: list[Path], params: AnalysisParams, paper_cutoff: dt
         curated, snapshot = curate.curate_snapshot(path)
         models, snapshot_id, as_of = curated.models, snapshot.snapshot_id, snapshot.as_of
         analyze.progress(f"history: {snapshot_id} (as of {as_of})")
-        snapshot_params = dataclasses.replace(params, as_of=as_of)
+        snapshot_params = dataclasses.replace(params, as_of=as_of, n_simulations=params.n_window_simulations)
         systems = analyze.select_systems(models, snapshot_params)
         windows = {"paper_window": min(paper_cutoff, as_of), "to_snapshot_date": as_of}
         cases = [(domain, window) for domain in DOMAINS for window in windows]
@@ -146,7 +146,7 @@ def run(paths: Paths, params: AnalysisParams, paper_cutoff: dt.date) -> dict:
     atomic_write_text(paths.history, to_json(history))
     footer = (
         f"Snapshots: {', '.join(row['snapshot'] for row in history['snapshots'])}. Each analysed as of its "
-        f"own date; {params.n_simulations:,} simulations, seed {params.seed}."
+        f"own date; {params.n_window_simulations:,} simulations per test, seed {params.seed}."
     )
     figure(rounded(history), params, paths.history_figure, footer)
     return history
