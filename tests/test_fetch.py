@@ -8,6 +8,7 @@ Every failure must end with one `error: <url>: <reason>` line, exit code 1 and d
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
@@ -205,15 +206,24 @@ class Upstream(ThreadingHTTPServer):
         return self.url
 
 
-@pytest.fixture
-def upstream():
+@contextlib.contextmanager
+def serving():
+    """A local Upstream server answering on 127.0.0.1 in a background thread, shut down afterwards."""
     server = Upstream()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield server
-    server.release.set()
-    server.shutdown()
-    server.server_close()
+    try:
+        yield server
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def upstream():
+    with serving() as server:
+        yield server
 
 
 # --- a temporary project ----------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import csv
 import datetime as dt
 import io
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import yaml
 from conftest import BIN, RAW, ROOT, mlsizes, sh
 from mlsizes import diff, update
 from mlsizes.revisions import releases
-from test_fetch import Upstream, ok, status
+from test_fetch import ok, serving, status
 
 REAL_SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"
 CURRENT = "epoch_notable_ai_models_2026-03-10"
@@ -71,13 +70,8 @@ def snapshot_csv(extra: list[dict] = (), every_date: str | None = None) -> bytes
 
 @pytest.fixture(scope="module")
 def upstream():
-    server = Upstream()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield server
-    server.release.set()
-    server.shutdown()
-    server.server_close()
+    with serving() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
