@@ -251,3 +251,33 @@ def test_a_2022_snapshot_is_analysed_as_of_2022_without_an_as_of_in_the_params(t
     gap = json.loads((tmp_path / "metrics" / "gap.json").read_text())
     assert gap["as_of"] == "2022-06-30" and gap["bounds"] == "strict"
     assert {row["window"] for row in gap["windows"]["rows"]} == {"2020-2022"}
+
+
+@pytest.mark.parametrize(
+    ("params_text", "curation_text", "message"),
+    [
+        ("analysis: {domains: {rule: any}}\n", None, "no 'bounds' setting"),
+        (None, "not json", "not curate's metrics"),
+    ],
+    ids=["missing setting", "bad curation metrics"],
+)
+def test_bad_params_or_curation_metrics_are_one_line_and_write_nothing(tmp_path, params_text, curation_text, message):
+    params = tmp_path / "params.yaml"
+    params.write_text(params_text or (ROOT / "params.yaml").read_text())
+    curation = tmp_path / "curation.json"
+    curation.write_text(curation_text or '{"snapshot_date": "2026-03-10"}')
+    result = CliRunner().invoke(
+        cli.main,
+        [
+            "analyze",
+            str(ROOT / "data" / "curated" / "models.csv"),
+            "--out",
+            str(tmp_path / "out"),
+            "--params",
+            str(params),
+            "--curation",
+            str(curation),
+        ],
+    )
+    assert result.exit_code == 1 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

@@ -641,7 +641,12 @@ def resolve_as_of(params: AnalysisParams, curation: dict) -> AnalysisParams:
 
 def load_curation(path: Path | None) -> dict:
     """curate's metrics of the analysed table, or {} when there are none."""
-    return json.loads(path.read_text()) if path is not None and path.is_file() else {}
+    if path is None or not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"{path}: not curate's metrics (a JSON file, e.g. metrics/curation.json)") from None
 
 
 def run(paths: Paths, params: AnalysisParams) -> Analysis:

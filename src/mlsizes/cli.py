@@ -662,7 +662,10 @@ def _settings(paths: Paths):
     """The study's settings from the params file of these paths."""
     from mlsizes.settings import Settings
 
-    return Settings.load(paths.params)
+    try:
+        return Settings.load(paths.params)
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 @main.command()

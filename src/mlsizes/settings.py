@@ -209,11 +209,18 @@ class Settings:
         may hold only the `analysis:` section."""
         params = read_params(params_path)
         reproduction = params.get("paper_reproduction")
-        return cls(
-            snapshot=str(params.get("snapshot", "unknown")),
-            analysis=AnalysisParams.from_dict(params["analysis"], params.get("as_of")),
-            paper_reproduction=ReproductionParams.from_dict(reproduction, params["analysis"]) if reproduction else None,
-        )
+        try:
+            return cls(
+                snapshot=str(params.get("snapshot", "unknown")),
+                analysis=AnalysisParams.from_dict(params["analysis"], params.get("as_of")),
+                paper_reproduction=ReproductionParams.from_dict(reproduction, params["analysis"])
+                if reproduction
+                else None,
+            )
+        except KeyError as exc:
+            raise ValueError(f"{params_path}: no {exc.args[0]!r} setting (see the project's params.yaml)") from None
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{params_path}: {exc}") from None
 
 
 def dataset_as_of(params: dict, raw_dir: Path) -> dt.date | None:
