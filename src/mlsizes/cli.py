@@ -554,7 +554,7 @@ def versions(as_json: bool) -> None:
     Each line shows the version, its commit, date, upstream snapshot, and headline figures read from the
     metrics git holds at that commit. Use a version name with `mlsizes diff`.
     """
-    from mlsizes import versions as stage
+    from mlsizes import release_list as stage
     from mlsizes.revisions import VersionError
 
     try:
@@ -658,12 +658,24 @@ def _p(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2g}"
 
 
-def _settings(paths: Paths):
-    """The study's settings from the params file of these paths."""
+def _settings(paths: Paths, command: str):
+    """The study's settings from the params file of these paths. Outside a project, `analyze` uses the study's
+    defaults shipped with the package; the pipeline commands, which read a project's raw data or metrics, stop
+    with one line."""
+    from mlsizes.paths import BUNDLED_DIR
     from mlsizes.settings import Settings
 
+    params_path = paths.params
+    if not params_path.is_file():
+        if command != "analyze":
+            _fail(
+                f"`mlsizes {command}` is a pipeline command and {params_path} does not exist: run it inside a "
+                "clone of the dataset's repository (or set MLSIZES_ROOT, or give --params)"
+            )
+        params_path = BUNDLED_DIR / "params.yaml"
+        click.echo(f"{paths.params} not found: using the study's default params shipped with mlsizes", err=True)
     try:
-        return Settings.load(paths.params)
+        return Settings.load(params_path)
     except ValueError as exc:
         _fail(str(exc))
 
@@ -699,7 +711,7 @@ def analyze(curated: Path, out_dir: Path, params_path: Path | None, curation_pat
     paths = Paths.here().replace(models=curated, params=params_path, curation_metrics=curation_path)
     paths = paths.with_metrics_dir(out_dir)
     try:
-        analysis = stage.run(paths, _settings(paths).analysis)
+        analysis = stage.run(paths, _settings(paths, "analyze").analysis)
     except ValueError as exc:
         _fail(str(exc))
     if as_json:
@@ -733,7 +745,7 @@ def reproduce_paper(raw_dir: Path | None, params_path: Path | None, out_path: Pa
     from mlsizes import reproduce as stage
 
     paths = Paths.here().replace(raw_dir=raw_dir, params=params_path, paper_reproduction=out_path)
-    params = _settings(paths).paper_reproduction
+    params = _settings(paths, "reproduce-paper").paper_reproduction
     if params is None:
         _fail(f"{paths.params}: no paper_reproduction section (snapshot, as_of)")
     result = stage.run(paths, params)
@@ -762,7 +774,7 @@ def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | Non
     from mlsizes import history as stage
 
     paths = Paths.here().replace(raw_dir=raw_dir, params=params_path, history=out_path, history_figure=figure_path)
-    settings = _settings(paths)
+    settings = _settings(paths, "history")
     if settings.paper_reproduction is None:
         _fail(f"{paths.params}: no paper_reproduction section (its as_of is the paper's cut-off)")
     result = stage.run(paths, settings.analysis, settings.paper_reproduction.as_of)
@@ -795,6 +807,6 @@ def report(metrics_dir: Path | None, params_path: Path | None, reports_dir: Path
 
     paths = Paths.here().replace(params=params_path, reports_dir=reports_dir)
     paths = paths.with_metrics_dir(metrics_dir) if metrics_dir else paths
-    settings = _settings(paths)
+    settings = _settings(paths, "report")
     for path in stage.run(paths, settings.analysis, settings.snapshot):
         click.echo(f"wrote {path}")

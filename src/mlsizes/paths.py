@@ -10,14 +10,19 @@ wheel installed outside a clone still finds them.
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT_ENV = "MLSIZES_ROOT"
 ROOT_MARKER = "dvc.yaml"
-# `schemas/` at the top of the repository, shipped as package data through the `mlsizes/schemas` link.
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+# Package data, found with importlib.resources (a regular install is a folder on disk, which pandera and
+# open() need). `schemas/` at the top of the repository ships through the `mlsizes/schemas` link; `bundled/`
+# links the newest release's curated table, its descriptor, dataset.yaml and params.yaml (the API's defaults).
+PACKAGE_DIR = Path(str(importlib.resources.files("mlsizes")))
+SCHEMA_DIR = PACKAGE_DIR / "schemas"
+BUNDLED_DIR = PACKAGE_DIR / "bundled"
 
 # Every project path, relative to the root: the one place the layout is written down.
 LAYOUT = {
@@ -28,6 +33,7 @@ LAYOUT = {
     "rejected": "data/curated/rejected.csv",
     "datapackage": "data/curated/datapackage.json",
     "codebook": "data/curated/codebook.csv",
+    "dataset_card": "data/curated/README.md",
     "curation_metrics": "metrics/curation.json",
     "trends": "metrics/trends.json",
     "gap": "metrics/gap.json",
@@ -36,6 +42,7 @@ LAYOUT = {
     "history": "metrics/history.json",
     "validation_dir": "reports/validation",
     "reports_dir": "reports",
+    "site_dir": "reports/site",
     "history_figure": "reports/figures/history.png",
     "dataset_file": "dataset.yaml",
     "changelog": "CHANGELOG.md",
@@ -78,6 +85,7 @@ class Paths:
     rejected: Path
     datapackage: Path
     codebook: Path
+    dataset_card: Path
     curation_metrics: Path | None
     trends: Path
     gap: Path
@@ -86,6 +94,7 @@ class Paths:
     history: Path
     validation_dir: Path
     reports_dir: Path
+    site_dir: Path
     history_figure: Path
     dataset_file: Path
     changelog: Path
@@ -117,9 +126,8 @@ class Paths:
     def with_curated_dir(self, folder: Path) -> Paths:
         """The curated table, its rejects and metadata in another folder (`mlsizes curate --out DIR`)."""
         folder = Path(folder)
-        return self.replace(
-            **{name: folder / Path(LAYOUT[name]).name for name in ("models", "rejected", "datapackage", "codebook")}
-        )
+        names = ("models", "rejected", "datapackage", "codebook", "dataset_card")
+        return self.replace(**{name: folder / Path(LAYOUT[name]).name for name in names})
 
     def with_metrics_dir(self, folder: Path) -> Paths:
         """The metrics of analyze, reproduce-paper and history in another folder (`--out` / `--metrics DIR`)."""

@@ -1,4 +1,5 @@
-"""`mlsizes versions`: the dataset releases, oldest first, with headline figures from the metrics git holds."""
+"""`mlsizes versions` (and `mlsizes.versions()`): the dataset releases, oldest first, with headline figures from the
+metrics git holds."""
 
 from __future__ import annotations
 

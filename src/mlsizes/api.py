@@ -1,0 +1,242 @@
+"""The Python API: the curated table in a notebook in one line, any release of it, and the study's analysis on
+any table.
+
+    import mlsizes
+    df = mlsizes.load()                                        # the newest release, shipped with the package
+    old = mlsizes.load(version="2022.06.30", repo="path/or/git/url")   # a release, read from git history
+    mlsizes.versions(repo=".")                                 # the releases, one row each
+    mlsizes.gap_test(df, domain="language")                    # the parameter-gap test, params.yaml's defaults
+    mlsizes.fit_trend(df, start="2018-01-01")                  # a log-linear size trend
+
+`load` types every column from the contract (schemas/curated.yaml): dates as datetime64, sizes as floats,
+columns with a closed vocabulary as categoricals, `domains` as lists; text cells get back the exact value
+curate escaped for spreadsheets. The analysis functions run the stage code (analyze.py) with the defaults of
+the params.yaml shipped with the package, each overridable by keyword.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import io
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from mlsizes import contracts
+from mlsizes.paths import BUNDLED_DIR, VERSIONED_TABLE, find_root
+from mlsizes.revisions import Release, VersionError, read_at, releases
+from mlsizes.settings import AnalysisParams, Settings, iso_date
+
+# A column of lists: its cells are these separated entries of the vocabulary (schemas/domains.yaml).
+LIST_COLUMNS = {"domains": ","}
+
+
+# --------------------------------------------------------------------------------------------------
+# loading
+
+
+def load(version: str | None = None, repo: str | Path | None = None) -> pd.DataFrame:
+    """The curated table, typed from the contract (see the module docstring).
+
+    With neither argument: the newest release, shipped inside the package (no clone, no network). With `repo`
+    (a clone's folder or any URL git can clone): that repository's release `version` (as `mlsizes versions`
+    lists them; default its newest), read from git history, so a clone without tags works. A `version` alone
+    reads the project around the working directory. `df.attrs` holds the version and its as-of date, which
+    gap_test and fit_trend use as their default cut-off.
+    """
+    if version is None and repo is None:
+        meta = yaml.safe_load((BUNDLED_DIR / "dataset.yaml").read_text(encoding="utf-8"))
+        text = (BUNDLED_DIR / "models.csv").read_text(encoding="utf-8")
+        return typed(text, version=str(meta["version"]), as_of=str(meta["date"]))
+    with repository(repo) as root:
+        known = releases(root)
+        if not known:
+            raise ValueError(f"{repo or root}: no releases (no commit sets a version in dataset.yaml)")
+        wanted = known[-1] if version is None else _release(known, version, repo or root)
+        return typed(_table_at(root, wanted.commit), version=wanted.version, as_of=wanted.date)
+
+
+def versions(repo: str | Path | None = None) -> pd.DataFrame:
+    """The releases of a repository (default: the project around the working directory), oldest first: version,
+    commit, date, upstream snapshot, notes and the headline figures `mlsizes versions` prints."""
+    from mlsizes import release_list
+
+    with repository(repo) as root:
+        rows = [
+            {key: value for key, value in item.items() if key != "headline"} | item["headline"]
+            for item in release_list.run(root)
+        ]
+    frame = pd.DataFrame(rows, columns=None if rows else ["version", "commit", "date", "snapshot", "notes"])
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
+    return frame
+
+
+@contextlib.contextmanager
+def repository(repo: str | Path | None):
+    """A git work tree to read history from: the folder given, a temporary clone of a URL, or the project
+    around the working directory."""
+    if repo is None:
+        yield find_root()
+        return
+    folder = Path(repo).expanduser()
+    if folder.is_dir():
+        yield folder.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="mlsizes-clone-") as scratch:
+        proc = subprocess.run(
+            ["git", "clone", "--quiet", "--no-checkout", str(repo), scratch], capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            lines = proc.stderr.strip().splitlines()
+            raise ValueError(f"{repo}: not a folder, and git cannot clone it ({lines[-1] if lines else 'no reason'})")
+        yield Path(scratch)
+
+
+def _release(known: list[Release], version: str, where) -> Release:
+    for release in known:
+        if release.version == version.removeprefix("v"):
+            return release
+    names = ", ".join(r.version for r in known)
+    raise ValueError(f"{where}: no release {version!r} (releases: {names})")
+
+
+def _table_at(root: Path, commit: str) -> str:
+    """models.csv as git holds it at a commit; from the DVC remote when git holds only its .dvc pointer."""
+    text = read_at(root, commit, VERSIONED_TABLE)
+    if text is not None:
+        return text
+    import dvc.api
+
+    try:
+        return dvc.api.read(VERSIONED_TABLE, repo=str(root), rev=commit, encoding="utf-8")
+    except Exception as exc:  # DVC's errors (no remote, no credentials) vary by backend; say which file failed
+        raise VersionError(f"{commit[:10]}: {VERSIONED_TABLE} is neither in git nor readable with DVC ({exc})") from exc
+
+
+def typed(text: str, version: str | None = None, as_of: str | None = None) -> pd.DataFrame:
+    """A curated CSV's text as a typed table (see the module docstring); attrs carry version and as-of date."""
+    frame = contracts.read_curated(io.StringIO(text))
+    for name, spec in contracts.curated_columns().items():
+        if name not in frame:
+            continue
+        if spec["dtype"] == "str":
+            frame[name] = original_text(frame[name])
+        if name in LIST_COLUMNS:
+            frame[name] = frame[name].str.split(LIST_COLUMNS[name])
+        elif is_date(spec):
+            frame[name] = pd.to_datetime(frame[name], format="%Y-%m-%d")
+        elif "isin" in spec:
+            frame[name] = pd.Categorical(frame[name], categories=spec["isin"])
+    frame.attrs.update(version=version, as_of=as_of)
+    return frame
+
+
+def is_date(spec: dict) -> bool:
+    """Whether a contract column holds ISO dates (written as text, YYYY-MM-DD)."""
+    return spec["dtype"] == "str" and str(spec.get("unit", "")).startswith("date")
+
+
+def original_text(values: pd.Series) -> pd.Series:
+    """Text cells as they were before curate made them spreadsheet-safe: one escape dropped from each cell that
+    starts with escapes followed by a formula character (`spreadsheet_safe_text` in schemas/curated.yaml)."""
+    rule = contracts.curated_spec()["spreadsheet_safe_text"]
+    escape, starts = rule["escape"], frozenset(rule["formula_start"])
+    escaped = values.str.startswith(escape, na=False)
+    if not escaped.any():
+        return values
+    restored = values[escaped].map(lambda cell: cell[1:] if cell.lstrip(escape)[:1] in starts else cell)
+    return values.where(~escaped, restored)
+
+
+# --------------------------------------------------------------------------------------------------
+# analysis
+
+
+def analysis_params(frame: pd.DataFrame | None = None, params: str | Path | None = None, **overrides) -> AnalysisParams:
+    """The `analysis:` settings of params.yaml (the shipped copy, or the file given) with keyword overrides
+    (any AnalysisParams field; dates as ISO strings or dates). Without an as-of date, the table's own (from
+    load) or else its newest publication date."""
+    settings = Settings.load(Path(params) if params else BUNDLED_DIR / "params.yaml").analysis
+    fields = {field.name: field.type for field in dataclasses.fields(AnalysisParams)}
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise TypeError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(fields)}")
+    dates = {name for name, kind in fields.items() if "date" in str(kind)}
+    changes = {name: iso_date(v) if name in dates and v is not None else v for name, v in overrides.items()}
+    params = dataclasses.replace(settings, **changes)
+    if params.as_of is None and frame is not None:
+        stated = frame.attrs.get("as_of")
+        newest = pd.to_datetime(frame["publication_date"]).max()
+        params = dataclasses.replace(params, as_of=iso_date(stated) if stated else newest.date())
+    return params
+
+
+def stage_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table from load() (or read as curate writes it) in the form the analysis stage reads: ISO date text,
+    comma-separated domains, plain text for categoricals."""
+    table = frame.copy()
+    if pd.api.types.is_datetime64_any_dtype(table["publication_date"]):
+        table["publication_date"] = table["publication_date"].dt.strftime("%Y-%m-%d")
+    for name, separator in LIST_COLUMNS.items():
+        if name in table and table[name].map(lambda cell: isinstance(cell, list)).any():
+            table[name] = table[name].map(separator.join)
+    for name in table.columns:
+        if isinstance(table[name].dtype, pd.CategoricalDtype):
+            table[name] = table[name].astype("str").where(table[name].notna())
+    return table
+
+
+def _systems(frame: pd.DataFrame, params: AnalysisParams, domain: str) -> pd.DataFrame:
+    from mlsizes import analyze
+
+    systems = analyze.select_systems(stage_table(frame), params)
+    groups = analyze.domain_group_names(params) + ["non_language"]
+    if domain not in groups:
+        raise ValueError(f"unknown domain group {domain!r}; known: {', '.join(groups)}")
+    return systems[analyze.domain_mask(systems, domain, params)]
+
+
+def gap_test(
+    frame: pd.DataFrame, domain: str = "language", *, extended: bool = False, params=None, **overrides
+) -> dict:
+    """The parameter-gap test on any curated table, as the analyze stage runs it for gap.json's `tests`.
+
+    `domain`: all, language, non_language or any group of params.yaml. `extended` adds the scan-corrected,
+    posterior-predictive and out-of-sample P (seconds, not milliseconds). Settings: params.yaml's `analysis:`
+    (the shipped copy or `params=`), each overridable, e.g. `gap_lower=1e10, bounds="inclusive"`.
+    """
+    from mlsizes import analyze
+
+    settings = analysis_params(frame, params, **overrides)
+    systems = _systems(frame, settings, domain)
+    test = analyze.gap_test(
+        systems, settings.fit_start, settings.test_window_start, settings.as_of, settings, extended=extended
+    )
+    return {"domain": domain, "as_of": settings.as_of.isoformat(), "bounds": settings.bounds} | analyze.stored(test)
+
+
+def fit_trend(
+    frame: pd.DataFrame,
+    domain: str = "all",
+    *,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+    params=None,
+    **overrides,
+) -> dict:
+    """The log-linear trend of parameters against publication date (OLS on log10, bootstrap interval) for the
+    systems of a domain group published in [start, end] (default: all of them up to the as-of date), in the
+    units of trends.json: OOMs per year, doubling time, R²."""
+    from mlsizes import analyze
+
+    settings = analysis_params(frame, params, **overrides)
+    end_date = iso_date(end) if end is not None else settings.as_of
+    start_date = iso_date(start) if start is not None else None
+    systems = _systems(frame, dataclasses.replace(settings, as_of=max(end_date, settings.as_of)), domain)
+    period = systems[analyze.between(systems, start_date, end_date)]
+    return analyze.trend_summary(period, start_date, end_date, settings)

@@ -1,0 +1,264 @@
+"""The Python API (mlsizes.api): load, versions, gap_test, fit_trend; and the wheel, installed outside the repo."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+import mlsizes
+from conftest import ROOT
+from mlsizes import api, contracts
+from mlsizes.curate import spreadsheet_safe
+
+DATASET = yaml.safe_load((ROOT / "dataset.yaml").read_text())
+CURATION = json.loads((ROOT / "metrics" / "curation.json").read_text())
+GAP = json.loads((ROOT / "metrics" / "gap.json").read_text())
+TRENDS = json.loads((ROOT / "metrics" / "trends.json").read_text())
+
+
+def git(*args, cwd):
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory):
+    """A clone of the project's history with every tag deleted: releases are found from dataset.yaml alone."""
+    folder = tmp_path_factory.mktemp("api") / "clone"
+    git("clone", "--quiet", "--no-checkout", str(ROOT), str(folder), cwd=ROOT)
+    tags = git("tag", cwd=folder).split()
+    if tags:
+        git("tag", "-d", *tags, cwd=folder)
+    return folder
+
+
+# ---- load
+
+
+def test_load_gives_every_record_of_the_bundled_release_typed_from_the_contract():
+    df = mlsizes.load()
+    assert len(df) == CURATION["curated"]
+    assert df.attrs == {"version": str(DATASET["version"]), "as_of": str(DATASET["date"])}
+    assert list(df.columns) == list(contracts.curated_columns())
+    assert pd.api.types.is_datetime64_any_dtype(df["publication_date"])
+    assert df["parameters"].dtype == "float64" and df["training_compute_flop"].dtype == "float64"
+    assert df["parameters"].notna().sum() == CURATION["with_parameters"]
+    assert list(df["primary_domain"].cat.categories) == list(contracts.vocabulary().names)
+    assert list(df["confidence"].cat.categories) == contracts.curated_columns()["confidence"]["isin"]
+    assert df["domains"].map(lambda cell: isinstance(cell, list) and len(cell) >= 1).all()
+    assert (df["domains"].str[0] == df["primary_domain"].astype(str)).all()
+    assert df["source_row"].dtype == "int64"
+
+
+def test_load_reads_the_table_the_pipeline_wrote():
+    df = mlsizes.load()
+    written = contracts.read_curated(ROOT / "data" / "curated" / "models.csv")
+    assert df["id"].tolist() == written["id"].tolist()
+    assert df["publication_date"].dt.strftime("%Y-%m-%d").tolist() == written["publication_date"].tolist()
+
+
+@given(st.lists(st.text(alphabet="'=+-@\t\rab, ", max_size=6), min_size=1, max_size=20))
+def test_original_text_undoes_the_spreadsheet_escape_exactly(cells):
+    frame = pd.DataFrame({"name": pd.Series(cells, dtype="str")})
+    written = spreadsheet_safe(frame)["name"]
+    assert api.original_text(written).tolist() == cells
+
+
+def test_original_text_keeps_a_leading_escape_that_curate_did_not_add():
+    values = pd.Series(["'quoted", "''=x", "'=x", "plain", None], dtype="str")
+    assert api.original_text(values).tolist()[:4] == ["'quoted", "'=x", "=x", "plain"]
+
+
+def test_load_a_release_from_git_history_in_a_clone_without_tags(clone):
+    df = mlsizes.load(version="2022.06.30", repo=clone)
+    assert len(df) == 331
+    assert df.attrs == {"version": "2022.06.30", "as_of": "2022-06-30"}
+    assert df["publication_date"].max() <= pd.Timestamp("2022-06-30")
+    assert mlsizes.load(version="v2022.06.30", repo=clone)["id"].tolist() == df["id"].tolist()
+
+
+def test_load_from_a_git_url_and_the_newest_release_by_default(clone):
+    newest = mlsizes.load(repo=f"file://{clone}")
+    assert newest.attrs["version"] == str(DATASET["version"])
+    assert len(newest) == CURATION["curated"]
+
+
+def test_load_refuses_an_unknown_version_or_a_repository_that_is_not_one(clone, tmp_path):
+    with pytest.raises(ValueError, match=r"no release '1999.01.01' \(releases: 2022.06.02, 2022.06.30"):
+        mlsizes.load(version="1999.01.01", repo=clone)
+    with pytest.raises(ValueError, match="no releases"):
+        mlsizes.load(repo=tmp_path)
+    with pytest.raises(ValueError, match="not a folder, and git cannot clone it"):
+        mlsizes.load(repo=tmp_path / "missing")
+
+
+def test_versions_lists_the_releases_with_their_headline_figures(clone):
+    listing = mlsizes.versions(repo=clone)
+    assert listing["version"].tolist() == ["2022.06.02", "2022.06.30", "2022.09.01", "2024.07.16", "2026.03.10"]
+    assert pd.api.types.is_datetime64_any_dtype(listing["date"])
+    assert listing.loc[1, "records"] == 331
+    assert listing.iloc[-1]["records"] == CURATION["curated"]
+
+
+# ---- analysis
+
+
+@pytest.mark.parametrize("domain", ["all", "language", "non_language"])
+def test_gap_test_on_the_loaded_table_gives_the_pipelines_answer(domain):
+    """The same stage code and params: the exact P of gap.json, to the digits it is stored with."""
+    test = mlsizes.gap_test(mlsizes.load(), domain)
+    stored = GAP["tests"][domain]
+    assert test["as_of"] == GAP["as_of"] and test["bounds"] == GAP["bounds"]
+    assert test["observed_in_gap"] == stored["observed_in_gap"]
+    assert test["expected_in_gap"] == pytest.approx(stored["expected_in_gap"], rel=1e-5)
+    assert test["p_le_observed_exact"] == pytest.approx(stored["p_le_observed_exact"], rel=1e-5)
+    assert test["systems_in_gap"] == stored["systems_in_gap"]
+
+
+def test_gap_test_settings_can_be_overridden_and_are_checked():
+    df = mlsizes.load()
+    wider = mlsizes.gap_test(df, gap_lower=1e10, gap_upper=1e11, bounds="inclusive")
+    assert wider["bounds"] == "inclusive"
+    assert wider["observed_in_gap"] != GAP["tests"]["language"]["observed_in_gap"]
+    early = mlsizes.gap_test(df, as_of="2022-06-30")
+    assert early["as_of"] == "2022-06-30" and early["n_systems"] < GAP["tests"]["language"]["n_systems"]
+    with pytest.raises(TypeError, match="unknown setting.*gap_low"):
+        mlsizes.gap_test(df, gap_low=1e10)
+    with pytest.raises(ValueError, match="unknown domain group 'speech'"):
+        mlsizes.gap_test(df, "speech")
+
+
+def test_fit_trend_on_the_loaded_table_gives_the_pipelines_era_fit():
+    df = mlsizes.load()
+    era = TRENDS["domains"]["all"]["post_2018"]
+    fit = mlsizes.fit_trend(df, start=TRENDS["era_break"])
+    assert fit["n"] == era["n"]
+    assert fit["slope_oom_per_year"] == pytest.approx(era["slope_oom_per_year"], rel=1e-5)
+
+
+def synthetic_table(slope_oom_per_year: float, sd: float, n: int = 400, seed: int = 7) -> pd.DataFrame:
+    """Systems on a known log-linear trend, one every few days from 2010, in load()'s typed form."""
+    rng = np.random.default_rng(seed)
+    dates = pd.Timestamp("2010-01-01") + pd.to_timedelta(np.arange(n) * 9, unit="D")
+    years = (dates - pd.Timestamp("2010-01-01")).days / 365.25
+    log10 = 6 + slope_oom_per_year * years + rng.normal(0, sd, n)
+    return pd.DataFrame(
+        {
+            "id": [f"s{i}" for i in range(n)],
+            "name": [f"S{i}" for i in range(n)],
+            "domains": [["Language"]] * n,
+            "primary_domain": "Language",
+            "publication_date": dates,
+            "parameters": np.round(10.0**log10),
+        }
+    )
+
+
+def test_fit_trend_recovers_a_known_slope_from_synthetic_data():
+    exact = mlsizes.fit_trend(synthetic_table(0.5, sd=0.0), as_of="2020-01-01")
+    assert exact["slope_oom_per_year"] == pytest.approx(0.5, rel=1e-3) and exact["r2"] == pytest.approx(1.0)
+    noisy = mlsizes.fit_trend(synthetic_table(0.5, sd=0.3), as_of="2020-01-01")
+    low, high = noisy["slope_oom_per_year_ci"]["p2_5"], noisy["slope_oom_per_year_ci"]["p97_5"]
+    assert low < 0.5 < high and high - low < 0.1
+
+
+def test_gap_test_finds_a_gap_cut_into_synthetic_data_and_none_where_there_is_none():
+    table = synthetic_table(0.5, sd=0.5, n=1500)
+    settings = dict(as_of="2046-12-31", fit_start="2030-01-01", test_window_start="2032-01-01")
+    settings |= dict(gap_lower=10**16.5, gap_upper=10**17.5)
+    untouched = mlsizes.gap_test(table, **settings)
+    assert untouched["p_le_observed_exact"] > 0.05 and untouched["observed_in_gap"] > 10
+    inside = (table["parameters"] > 10**16.5) & (table["parameters"] < 10**17.5)
+    inside &= table["publication_date"] >= "2032-01-01"
+    cut = mlsizes.gap_test(table[~inside], **settings)
+    assert cut["observed_in_gap"] == 0 and cut["p_le_observed_exact"] < 1e-6
+
+
+# ---- the wheel, outside the repository
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """The project's wheel installed into a fresh venv whose other packages come from this environment (no
+    network); returns (python, mlsizes script)."""
+    work = tmp_path_factory.mktemp("wheel")
+    source = work / "source"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(".git", ".venv", ".dvc", "*.egg-info"))
+    for stale in ("build", "dist"):
+        shutil.rmtree(source / stale, ignore_errors=True)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(work / "dist"), str(source)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = (work / "dist").glob("mlsizes-*.whl")
+    venv = work / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    (Path(site) / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)], check=True)
+    return python, venv / "bin" / "mlsizes"
+
+
+def run_outside(command, tmp_path):
+    """Run in an empty folder with nothing of the repository on the path or in the environment."""
+    folder = tmp_path / "empty"
+    folder.mkdir(exist_ok=True)
+    env = {key: value for key, value in os.environ.items() if key not in ("MLSIZES_ROOT", "PYTHONPATH")}
+    return subprocess.run([str(part) for part in command], cwd=folder, env=env, capture_output=True, text=True)
+
+
+def test_the_installed_wheel_loads_every_release_from_an_empty_folder(installed, clone, tmp_path):
+    python, _ = installed
+    script = "\n".join(
+        [
+            "import json, mlsizes",
+            "df = mlsizes.load()",
+            f"old = mlsizes.load(version='2022.06.30', repo={str(clone)!r})",
+            "print(json.dumps({'file': mlsizes.__file__, 'n': len(df), 'old': len(old),",
+            "    'date': str(df['publication_date'].dtype), 'domain': str(df['primary_domain'].dtype),",
+            "    'p': mlsizes.gap_test(df)['p_le_observed_exact']}))",
+        ]
+    )
+    proc = run_outside([python, "-c", script], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["file"].startswith(str(python.parent.parent)), "imported the repository's copy, not the wheel's"
+    assert result["n"] == CURATION["curated"] and result["old"] == 331
+    assert result["date"].startswith("datetime64") and result["domain"] == "category"
+    assert result["p"] == pytest.approx(GAP["tests"]["language"]["p_le_observed_exact"], rel=1e-5)
+
+
+def test_the_installed_commands_work_outside_a_project_and_pipeline_ones_say_why_not(installed, tmp_path):
+    _, script = installed
+    snapshot = sorted((ROOT / "data" / "raw" / "epoch").glob("*.csv"))[-1]
+    curated = run_outside([script, "curate", snapshot, "--out", "out", "--metrics", "out/curation.json"], tmp_path)
+    assert curated.returncode == 0, curated.stderr
+    checked = run_outside([script, "check", "out/models.csv"], tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "0 records fail" in checked.stdout
+    analysed = run_outside(
+        [script, "analyze", "out/models.csv", "--curation", "out/curation.json", "--out", "metrics"], tmp_path
+    )
+    assert analysed.returncode == 0, analysed.stderr
+    assert "default params shipped with mlsizes" in analysed.stderr
+    assert json.loads((tmp_path / "empty" / "metrics" / "gap.json").read_text())["bounds"] == GAP["bounds"]
+    history = run_outside([script, "history"], tmp_path)
+    assert history.returncode == 1
+    assert history.stderr.count("\n") == 1 and "`mlsizes history` is a pipeline command" in history.stderr
