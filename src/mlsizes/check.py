@@ -1,10 +1,19 @@
-"""Validate stage: check a curated table against both contracts and write the reports a person can open.
+"""Check stage: check a curated table against both contracts and write the reports a person can open.
 
 - `schemas/curated.yaml` (pandera, lazy): every record; failures go to `pandera_failures.csv`, keyed by id.
-- `schemas/dataset.expectations.json` (Great Expectations 1.x): dataset-level rules; the results go to
-  `gx_results.json` and the Data Docs HTML site under `data_docs/`.
+- `schemas/dataset.expectations.json` (a Great Expectations 1.x suite, the single source of the dataset-level
+  rules): evaluated here in pandas, with GX's semantics for each expectation type the suite uses (`EVALUATORS`:
+  bounds inclusive unless `strict_min`/`strict_max`, `mostly` as the share of non-null rows over all rows, an
+  empty table vacuously non-null). The results go to `gx_results.json`, which keeps its name because its format
+  is GX's: the part of a GX validation result a reader needs (statistics; each expectation's type, kwargs,
+  success and result). A suite rule of a type or with a kwarg this module cannot evaluate is refused in one
+  line, so a new rule never passes unevaluated.
 
-Great Expectations takes seconds to import, so it is imported here only, never on a fast path.
+Great Expectations itself takes longer to import (about 6 s) than pandas and pandera together, so the stage
+does not import it. `mlsizes check --data-docs` does: it runs the suite with GX as well, builds GX's Data Docs
+site (HTML that loads its scripts and styles from CDNs) and refuses to write if GX and this module disagree.
+`tests/test_check.py` holds the evaluators to GX's own results on the real table and on tables that break each
+rule or sit on its boundary.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import datetime as dt
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,17 +32,34 @@ from mlsizes import contracts
 from mlsizes.files import atomic_write_text
 from mlsizes.paths import SCHEMA_DIR, Paths
 
+SUITE = SCHEMA_DIR / "dataset.expectations.json"
+# GX's default result format (BASIC) lists at most this many unexpected values.
+PARTIAL_UNEXPECTED_COUNT = 20
+# The result fields the report keeps from GX's validation result (GX adds more, e.g. for other result formats).
+RESULT_FIELDS = (
+    "observed_value",
+    "element_count",
+    "unexpected_count",
+    "unexpected_percent",
+    "partial_unexpected_list",
+    "missing_count",
+)
+
 # Great Expectations stamps its Data Docs with the wall clock and random element ids. The run gets a fixed time
-# and the pages are normalised afterwards, so the same data gives the same bytes (and DVC sees no change).
+# and the pages are normalised afterwards, so the same data gives the same bytes.
 DOCS_RUN_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _CLOCK_STAMP = re.compile(r"\d{8}T\d{6}\.\d{6}Z")
 _CACHE_BUSTER = re.compile(r"\?d=\d{8}T\d{6}\.\d{6}Z")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+class SuiteError(ValueError):
+    """The expectation suite holds a rule this module cannot evaluate, or GX disagrees with it."""
+
+
 @dataclass
 class CheckResult:
-    """The verdict of both contracts on a table: per-record pandera failures and the GX suite's results."""
+    """The verdict of both contracts on a table: per-record pandera failures and the suite's results."""
 
     success: bool
     pandera_failures: pd.DataFrame
@@ -44,7 +71,7 @@ class CheckResult:
         failed = [e["type"] for e in self.gx_results["expectations"] if not e["success"]]
         return (
             f"pandera: {self.pandera_failures['id'].nunique()} records fail schemas/curated.yaml; "
-            f"great expectations: {stats['successful_expectations']}/{stats['evaluated_expectations']} passed"
+            f"expectations: {stats['successful_expectations']}/{stats['evaluated_expectations']} passed"
             + (f" (failed: {', '.join(failed)})" if failed else "")
         )
 
@@ -58,12 +85,90 @@ def pandera_report(models: pd.DataFrame) -> pd.DataFrame:
 
 def load_suite() -> dict:
     """The expectation suite as the JSON file in schemas/ declares it."""
-    with open(SCHEMA_DIR / "dataset.expectations.json", encoding="utf-8") as handle:
+    with open(SUITE, encoding="utf-8") as handle:
         return json.load(handle)
 
 
-def run_expectations(models: pd.DataFrame, docs_dir: Path | None) -> dict:
-    """Run the expectation suite on the table; build Data Docs into docs_dir when given."""
+def _between(observed: int, kwargs: dict) -> bool:
+    """GX's bounds: each side inclusive unless strict, a missing bound is no bound."""
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    above = low is None or (observed > low if kwargs.get("strict_min") else observed >= low)
+    below = high is None or (observed < high if kwargs.get("strict_max") else observed <= high)
+    return above and below
+
+
+def _row_count(models: pd.DataFrame, kwargs: dict) -> tuple[bool, dict]:
+    observed = len(models)
+    return _between(observed, kwargs), {"observed_value": observed}
+
+
+def _unique_value_count(models: pd.DataFrame, kwargs: dict) -> tuple[bool, dict]:
+    observed = int(models[kwargs["column"]].nunique())  # nulls are not a value
+    return _between(observed, kwargs), {"observed_value": observed}
+
+
+def _not_null(models: pd.DataFrame, kwargs: dict) -> tuple[bool, dict]:
+    total = len(models)
+    unexpected = int(models[kwargs["column"]].isna().sum())
+    success = total == 0 or (total - unexpected) / total >= kwargs.get("mostly", 1.0)
+    return success, {
+        "element_count": total,
+        "unexpected_count": unexpected,
+        "unexpected_percent": unexpected / total * 100 if total else None,
+        "partial_unexpected_list": [None] * min(unexpected, PARTIAL_UNEXPECTED_COUNT),
+    }
+
+
+_BOUNDS = {"min_value", "max_value", "strict_min", "strict_max"}
+# Expectation type -> (its evaluator, the kwargs the evaluator honours).
+EVALUATORS: dict[str, tuple[Callable[[pd.DataFrame, dict], tuple[bool, dict]], set[str]]] = {
+    "expect_table_row_count_to_be_between": (_row_count, _BOUNDS),
+    "expect_column_unique_value_count_to_be_between": (_unique_value_count, {"column"} | _BOUNDS),
+    "expect_column_values_to_not_be_null": (_not_null, {"column", "mostly"}),
+}
+
+
+def _evaluator(entry: dict) -> Callable[[pd.DataFrame, dict], tuple[bool, dict]]:
+    """The evaluator of one suite entry, or a one-line SuiteError naming what it cannot evaluate."""
+    kind = entry["type"]
+    if kind not in EVALUATORS:
+        raise SuiteError(f"{SUITE.name}: expectation type {kind} has no evaluator in check.py (EVALUATORS)")
+    evaluate, honoured = EVALUATORS[kind]
+    unknown = sorted(set(entry["kwargs"]) - honoured)
+    if unknown:
+        raise SuiteError(f"{SUITE.name}: {kind} kwarg {unknown[0]} is not evaluated by check.py")
+    return evaluate
+
+
+def results(suite: dict, expectations: list[dict]) -> dict:
+    """GX's validation-result shape around per-expectation results: the suite's name, success, statistics."""
+    passed = sum(e["success"] for e in expectations)
+    return {
+        "suite": suite["name"],
+        "success": passed == len(expectations),
+        "statistics": {
+            "evaluated_expectations": len(expectations),
+            "successful_expectations": passed,
+            "unsuccessful_expectations": len(expectations) - passed,
+            "success_percent": passed / len(expectations) * 100 if expectations else None,
+        },
+        "expectations": expectations,
+    }
+
+
+def run_expectations(models: pd.DataFrame, suite: dict) -> dict:
+    """The suite on the table, evaluated in pandas; every rule is checked as evaluable before any runs."""
+    evaluators = [_evaluator(entry) for entry in suite["expectations"]]
+    expectations = []
+    for entry, evaluate in zip(suite["expectations"], evaluators, strict=True):
+        success, result = evaluate(models, entry["kwargs"])
+        expectations.append({"type": entry["type"], "kwargs": entry["kwargs"], "success": success, "result": result})
+    return results(suite, expectations)
+
+
+def gx_expectations(models: pd.DataFrame, suite: dict, docs_dir: Path | None = None) -> dict:
+    """The suite run by Great Expectations itself (seconds of imports), in the same shape; with docs_dir, GX's
+    Data Docs site is built there."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     import great_expectations.expectations as gxe
@@ -72,16 +177,15 @@ def run_expectations(models: pd.DataFrame, docs_dir: Path | None) -> dict:
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    spec = load_suite()
-    suite = gx.ExpectationSuite(name=spec["name"])
-    for entry in spec["expectations"]:
+    gx_suite = gx.ExpectationSuite(name=suite["name"])
+    for entry in suite["expectations"]:
         expectation_class = getattr(gxe, "".join(part.title() for part in entry["type"].split("_")))
-        suite.add_expectation(expectation_class(**entry["kwargs"]))
-    suite = context.suites.add(suite)
+        gx_suite.add_expectation(expectation_class(**entry["kwargs"]))
+    gx_suite = context.suites.add(gx_suite)
     batch = context.data_sources.add_pandas("mlsizes").add_dataframe_asset("curated_models")
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(
-            name="curated_dataset", data=batch.add_batch_definition_whole_dataframe("whole table"), suite=suite
+            name="curated_dataset", data=batch.add_batch_definition_whole_dataframe("whole table"), suite=gx_suite
         )
     )
     actions = []
@@ -101,39 +205,25 @@ def run_expectations(models: pd.DataFrame, docs_dir: Path | None) -> dict:
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(name="curated_dataset", validation_definitions=[definition], actions=actions)
     )
-    result = checkpoint.run(
+    outcome = checkpoint.run(
         batch_parameters={"dataframe": models},
-        run_id=RunIdentifier(run_name=spec["name"], run_time=DOCS_RUN_TIME),
+        run_id=RunIdentifier(run_name=suite["name"], run_time=DOCS_RUN_TIME),
     )
     if docs_dir is not None:
         normalise_data_docs(Path(docs_dir))
-    (validation,) = result.describe_dict()["validation_results"]
-    return {
-        "suite": spec["name"],
-        "success": bool(validation["success"]),
-        "statistics": validation["statistics"],
-        "expectations": [
+    (validation,) = outcome.describe_dict()["validation_results"]
+    return results(
+        suite,
+        [
             {
                 "type": item["expectation_type"],
                 "kwargs": {k: v for k, v in item["kwargs"].items() if k != "batch_id"},
                 "success": bool(item["success"]),
-                "result": {
-                    k: v
-                    for k, v in item["result"].items()
-                    if k
-                    in (
-                        "observed_value",
-                        "element_count",
-                        "unexpected_count",
-                        "unexpected_percent",
-                        "partial_unexpected_list",
-                        "missing_count",
-                    )
-                },
+                "result": {k: v for k, v in item["result"].items() if k in RESULT_FIELDS},
             }
             for item in validation["expectations"]
         ],
-    }
+    )
 
 
 def normalise_data_docs(docs_dir: Path) -> None:
@@ -146,25 +236,40 @@ def normalise_data_docs(docs_dir: Path) -> None:
         atomic_write_text(page, text)
 
 
+def canonical(results: dict) -> dict:
+    """Results as stored (JSON: numbers and nulls as written), expectations in a fixed order (GX lists them by
+    column, the suite in its own order), so that two results can be compared."""
+    stored = json.loads(json.dumps(results, default=str))
+    stored["expectations"].sort(key=lambda entry: json.dumps(entry, sort_keys=True))
+    return stored
+
+
 def process(models: pd.DataFrame, docs_dir: Path | None = None) -> CheckResult:
-    """Both contracts on the table; the Data Docs go to docs_dir when given."""
+    """Both contracts on the table. With docs_dir, GX also runs the suite and builds its Data Docs there; a
+    result of GX's that differs from this module's is a SuiteError."""
+    suite = load_suite()
     failures = pandera_report(models)
-    gx_results = run_expectations(models, docs_dir)
+    gx_results = run_expectations(models, suite)
+    if docs_dir is not None:
+        ours, theirs = canonical(gx_results), canonical(gx_expectations(models, suite, docs_dir))
+        if ours != theirs:
+            raise SuiteError(f"{SUITE.name}: GX's results differ from check.py's: {theirs} against {ours}")
     return CheckResult(
         success=failures.empty and gx_results["success"], pandera_failures=failures, gx_results=gx_results
     )
 
 
 def save(result: CheckResult, paths: Paths) -> None:
-    """The pandera failures and the GX results in the validation folder (the Data Docs are written by GX)."""
+    """The pandera failures and the suite's results in the validation folder (Data Docs are written by GX)."""
     atomic_write_text(paths.validation_dir / "pandera_failures.csv", result.pandera_failures.to_csv(index=False))
     atomic_write_text(
         paths.validation_dir / "gx_results.json", json.dumps(result.gx_results, indent=2, default=str) + "\n"
     )
 
 
-def run(paths: Paths) -> CheckResult:
-    """Validate the curated table and write the pandera report, the GX results and the Data Docs."""
-    result = process(contracts.read_curated(paths.models), docs_dir=paths.data_docs)
+def run(paths: Paths, data_docs: bool = False) -> CheckResult:
+    """Validate the curated table and write the pandera report and the suite's results (and GX's Data Docs
+    when asked)."""
+    result = process(contracts.read_curated(paths.models), docs_dir=paths.data_docs if data_docs else None)
     save(result, paths)
     return result
