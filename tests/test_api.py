@@ -262,3 +262,14 @@ def test_the_installed_commands_work_outside_a_project_and_pipeline_ones_say_why
     history = run_outside([script, "history"], tmp_path)
     assert history.returncode == 1
     assert history.stderr.count("\n") == 1 and "`mlsizes history` is a pipeline command" in history.stderr
+
+
+def test_the_readmes_python_examples_run_as_written(clone):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Using the dataset from Python", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace("path/to/clone", str(clone)).replace("https://github.com/OWNER/mlsizes.git", f"file://{clone}")
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert len(namespace["df"]) == CURATION["curated"] and len(namespace["old"]) == 331
+    assert len(namespace["language"]) > 100
