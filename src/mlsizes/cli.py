@@ -53,7 +53,6 @@ def main() -> None:
       paper-era snapshot --reproduce-paper-->  metrics/paper_reproduction.json
       every snapshot --history-->  metrics/history.json (the gap across upstream releases)
       metrics    --report-->    reports/report.md, reports/figures/*.png
-      all of it + releases --site-->  reports/site/ (an offline HTML site: records, figures, releases)
 
     \b
     Contributing: add-model, validate.   Versions: versions, diff, release.   Upstream: fetch, update.
