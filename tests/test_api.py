@@ -273,3 +273,35 @@ def test_the_readmes_python_examples_run_as_written(clone):
     exec(compile(code, "README.md", "exec"), namespace)
     assert len(namespace["df"]) == CURATION["curated"] and len(namespace["old"]) == 331
     assert len(namespace["language"]) > 100
+
+
+def test_load_reads_a_release_whose_table_lives_on_a_dvc_remote(tmp_path):
+    """When git holds only the table's .dvc pointer (the table moved to a DVC remote), load() reads it with
+    dvc.api from the remote, in a fresh clone that has no DVC cache."""
+    repo, remote = tmp_path / "repo", tmp_path / "remote"
+    (repo / "data" / "curated").mkdir(parents=True)
+    shutil.copy(ROOT / "data" / "curated" / "models.csv", repo / "data" / "curated" / "models.csv")
+    (repo / "dataset.yaml").write_text("version: 2030.01.01\ndate: '2030-01-01'\nsnapshot: s\nnotes: n\n")
+    git("init", "--quiet", cwd=repo)
+    git("config", "user.email", "test@example.org", cwd=repo)
+    git("config", "user.name", "Test", cwd=repo)
+    dvc = [str(Path(sys.executable).parent / "dvc")]
+    for command in (
+        ["init", "--quiet"],
+        ["config", "core.check_update", "false"],
+        ["remote", "add", "-d", "storage", str(remote)],
+        ["add", "--quiet", "data/curated/models.csv"],
+        ["push", "--quiet"],
+    ):
+        subprocess.run(dvc + command, cwd=repo, check=True, capture_output=True)
+    git("add", "-A", cwd=repo)
+    git("commit", "--quiet", "-m", "release 2030.01.01", cwd=repo)
+    assert subprocess.run(["git", "show", "HEAD:data/curated/models.csv"], cwd=repo, capture_output=True).returncode
+    fresh = tmp_path / "fresh"
+    git("clone", "--quiet", str(repo), str(fresh), cwd=tmp_path)
+    df = mlsizes.load(version="2030.01.01", repo=fresh)
+    assert len(df) == CURATION["curated"] and df.attrs["version"] == "2030.01.01"
+    shutil.rmtree(remote)
+    shutil.rmtree(fresh / ".dvc" / "cache", ignore_errors=True)
+    with pytest.raises(mlsizes.api.VersionError, match="neither in git nor readable with DVC"):
+        mlsizes.load(version="2030.01.01", repo=fresh)
