@@ -156,7 +156,7 @@ def test_check_command_does_not_import_great_expectations(tmp_path):
 
 
 def test_metadata_is_generated_from_the_schema_and_committed_copy_is_current():
-    package = metadata.datapackage()
+    package = metadata.datapackage(metadata.dataset_version(ROOT / "dataset.yaml"))
     fields = package["resources"][0]["schema"]["fields"]
     assert [f["name"] for f in fields] == list(contracts.curated_columns())
     assert all(f["description"] for f in fields)

@@ -85,8 +85,10 @@ def test_a_release_is_a_commit_of_dataset_yaml_and_changelog_tagged_with_its_ver
     tagged = sh("git", "rev-parse", f"{NEW}^{{commit}}", cwd=repo).stdout.strip()
     assert tagged == sh("git", "rev-parse", "HEAD", cwd=repo).stdout.strip()
     changed = sh("git", "show", "--name-only", "--format=", tagged, cwd=repo).stdout.split()
-    assert sorted(changed) == ["CHANGELOG.md", f"changelog/{NEW}.md", "dataset.yaml"]
+    described = ["data/curated/README.md", "data/curated/datapackage.json", "dvc.lock"]  # they name the version
+    assert sorted(changed) == sorted(["CHANGELOG.md", f"changelog/{NEW}.md", "dataset.yaml", *described])
     assert yaml.safe_load((repo / "dataset.yaml").read_text())["version"] == NEW
+    assert json.loads((repo / "data" / "curated" / "datapackage.json").read_text())["version"] == NEW
 
 
 def test_versions_are_found_without_tags(repo, tmp_path):

@@ -195,14 +195,21 @@ def check(curated: Path, reports_dir: Path | None, data_docs: bool) -> None:
     "out_dir",
     type=NEW_DIR,
     show_default=str(Path(LAYOUT["models"]).parent),
-    help="Folder of models.csv; datapackage.json and codebook.csv are written here.",
+    help="Folder of models.csv and rejected.csv; datapackage.json, codebook.csv and README.md are written here.",
 )
 def metadata(out_dir: Path | None) -> None:
-    """Write datapackage.json (Frictionless) and codebook.csv for the curated table, from schemas/curated.yaml."""
+    """Write datapackage.json (Frictionless), codebook.csv and the dataset card README.md for the curated table.
+
+    From schemas/curated.yaml, the version in dataset.yaml and the metrics of curate and analyze.
+    """
     from mlsizes import metadata as stage
 
     paths = Paths.here()
-    for path in stage.run(paths.with_curated_dir(out_dir) if out_dir else paths):
+    try:
+        written = stage.run(paths.with_curated_dir(out_dir) if out_dir else paths)
+    except (stage.MetadataError, ValueError) as exc:
+        _fail(str(exc))
+    for path in written:
         click.echo(f"wrote {path}")
 
 

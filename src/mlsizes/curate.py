@@ -29,6 +29,9 @@ from mlsizes.paths import Paths
 from mlsizes.snapshots import SnapshotError
 
 REJECTED_COLUMNS = ["source", "source_row", "name", "reject_code", "reject_field", "reject_value", "reject_message"]
+# Columns written with another dtype than the contract's: parameter counts as whole numbers (Int64 prints
+# 175000000000, not 175000000000.0). datapackage.json types the written files from this.
+WRITTEN_DTYPES = {"parameters": "Int64"}
 # More than this share of a snapshot's rows rejected for one reason means the file was misread, not that the
 # data is bad: the sloppiest real snapshot (epoch_pcd_2022-06-02) rejects 30% as missing_name.
 MISREAD_SHARE = 0.5
@@ -249,9 +252,8 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
 def save(curated: Curated, paths: Paths) -> list[Path]:
     """Write models.csv, rejected.csv (spreadsheet-safe) and the metrics (when paths has a curation_metrics
     file); each file appears whole or not at all."""
-    # Parameter counts as whole numbers (Int64 prints 175000000000, not 175000000000.0). The tables are streamed
-    # to their files: rendering a million rows into one string first would cost gigabytes.
-    atomic_write_csv(paths.models, spreadsheet_safe(curated.models.astype({"parameters": "Int64"})))
+    # The tables are streamed to their files: rendering a million rows into one string first would cost gigabytes.
+    atomic_write_csv(paths.models, spreadsheet_safe(curated.models.astype(WRITTEN_DTYPES)))
     atomic_write_csv(paths.rejected, spreadsheet_safe(curated.rejected))
     written = [paths.models, paths.rejected]
     if paths.curation_metrics is not None:

@@ -6,6 +6,7 @@ order, uncommitted changes, stale DVC stages, and that records or metrics change
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from mlsizes import diff
+from mlsizes import diff, metadata
 from mlsizes.files import atomic_write_text
 from mlsizes.paths import LAYOUT, Paths
 from mlsizes.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
@@ -166,5 +167,10 @@ def prepare(paths: Paths, version: str, notes: str | None, date: dt.date | None)
             raise VersionError(f"nothing changed since release {last}: no record and no metric differs")
     entry = changelog_entry(version, date, notes, last, change)
     full_list = full_changes(version, last, change)
+    # datapackage.json and the dataset card name the version: the release commit rebuilds them (and records
+    # that in dvc.lock), so a release names itself and leaves no stage stale.
+    described = metadata.process(dataclasses.replace(metadata.load(paths), version=version))
     written = write_release(paths, version, params["snapshot"], notes, entry, date, full_list)
-    return commit_and_tag(root, version, notes, written), written
+    written += metadata.save(described, paths)
+    dvc(root, "commit", "--force", "metadata")
+    return commit_and_tag(root, version, notes, [*written, root / "dvc.lock"]), written
