@@ -53,6 +53,7 @@ def main() -> None:
       paper-era snapshot --reproduce-paper-->  metrics/paper_reproduction.json
       every snapshot --history-->  metrics/history.json (the gap across upstream releases)
       metrics    --report-->    reports/report.md, reports/figures/*.png
+      all of it + releases --site-->  reports/site/ (an offline HTML site: records, figures, releases)
 
     \b
     Contributing: add-model, validate.   Versions: versions, diff, release.   Upstream: fetch, update.
@@ -830,3 +831,33 @@ def report(metrics_dir: Path | None, params_path: Path | None, reports_dir: Path
     settings = _settings(paths, "report")
     for path in stage.run(paths, settings.analysis, settings.snapshot):
         click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=NEW_DIR,
+    show_default=LAYOUT["site_dir"],
+    help="Folder for index.html, validation.html, releases/, figures/ and assets/.",
+)
+def site(out_dir: Path | None) -> None:
+    """Write the dataset as a static HTML site that works offline (open OUT/index.html, no server needed).
+
+    \b
+    index.html       the dataset card, validation status, the gap answer, every figure, every record
+                     (search and sort in the page)
+    validation.html  the validation report (pandera failures, each dataset expectation's observed value)
+    releases/        one page per release: notes, record counts, the diff from the previous release
+
+    Reads the project's built outputs and, for the releases, its git history.
+    """
+    from mlsizes import site as stage
+    from mlsizes.revisions import VersionError
+
+    paths = _project().replace(site_dir=out_dir)
+    try:
+        written = stage.run(paths, on_progress=lambda message: click.echo(message, err=True))
+    except (stage.SiteError, VersionError) as exc:
+        _fail(str(exc))
+    click.echo(f"wrote {len(written)} files; open {_shown(paths.site_dir / 'index.html')}")

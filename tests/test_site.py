@@ -1,0 +1,297 @@
+"""`mlsizes site` in a real browser: headless Chromium (Debian's chromium-headless-shell, driven by playwright)
+loads the site built from a clone of the project, with its real records and releases, from a local HTTP server
+on 127.0.0.1. It types into the search box, sorts by clicking headings, and checks that every image loads, that
+no page logs an error and that no request goes anywhere but 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import mimetypes
+import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from conftest import ROOT, mlsizes, sh
+from mlsizes import contracts, site
+from test_fetch import serving
+
+CHROMIUM = "/usr/bin/chromium-headless-shell"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    """A clone of the project: its committed outputs and its release history."""
+    folder = tmp_path_factory.mktemp("site") / "project"
+    sh("git", "clone", "-q", str(ROOT), str(folder), cwd=ROOT)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def built(clone) -> Path:
+    """The site of the clone, built once for the module."""
+    out = clone.parent / "site"
+    proc = mlsizes("site", "--out", str(out), cwd=clone)
+    assert "index.html" in proc.stdout
+    return out
+
+
+def static(folder: Path):
+    """An answer for test_fetch's local server: the file of the folder at the request's path, or 404."""
+
+    def answer(handler):
+        path = folder / unquote(urlsplit(handler.path).path).lstrip("/")
+        if not path.is_file():
+            handler.send_response(404)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        body = path.read_bytes()
+        handler.send_response(200)
+        handler.send_header("Content-Type", mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return answer
+
+
+@pytest.fixture(scope="module")
+def base_url(built) -> str:
+    with serving() as server:
+        server.serve(static(built))
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@contextlib.contextmanager
+def opened(browser, url: str):
+    """A page loaded from the URL, with every request it made and every error it logged."""
+    page = browser.new_page()
+    seen = {"requests": [], "errors": []}
+    page.on("request", lambda request: seen["requests"].append(request.url))
+    page.on("console", lambda message: message.type == "error" and seen["errors"].append(message.text))
+    page.on("pageerror", lambda error: seen["errors"].append(str(error)))
+    response = page.goto(url, wait_until="load")
+    assert response is not None and response.ok, url
+    try:
+        yield page, seen
+    finally:
+        page.close()
+
+
+def shown_ids(page) -> list[str]:
+    return page.eval_on_selector_all("#records tbody tr:not([hidden])", "rows => rows.map(r => r.dataset.id)")
+
+
+def matching(models, query: str) -> list[str]:
+    """The ids of the records whose name, organization or domains contain every word of the query."""
+    text = (
+        models["name"].fillna("") + " " + models["organization"].fillna("") + " " + models["domains"].fillna("")
+    ).str.lower()
+    hits = text.apply(lambda line: all(word in line for word in query.lower().split()))
+    return models.loc[hits, "id"].tolist()
+
+
+def test_every_record_is_a_row_and_the_search_filters_them_as_you_type(clone, base_url, browser):
+    models = contracts.read_curated(clone / "data" / "curated" / "models.csv")
+    with opened(browser, f"{base_url}/index.html") as (page, seen):
+        assert page.locator("#records tbody tr").count() == len(models)
+        assert shown_ids(page) == models["id"].tolist()
+        search = page.locator('input[type="search"]')
+        for query in ("gpt-3", "deepmind", "robotics", "google lang", "zzz"):
+            search.fill("")
+            search.press_sequentially(query)
+            expected = matching(models, query)
+            assert shown_ids(page) == expected, query
+            assert page.locator("#count").inner_text() == f"{len(expected)} of {len(models)} records"
+        assert all(matching(models, query) for query in ("gpt-3", "deepmind", "robotics", "google lang"))
+        names = page.eval_on_selector_all(
+            "#records tbody tr:not([hidden]) td:first-child", "cells => cells.map(c => c.textContent)"
+        )
+        assert names == []
+        search.fill("")
+        search.press_sequentially("gpt-3 175b")
+        names = page.eval_on_selector_all(
+            "#records tbody tr:not([hidden]) td:first-child", "cells => cells.map(c => c.textContent)"
+        )
+        assert names == models.set_index("id").loc[matching(models, "gpt-3 175b"), "name"].tolist()
+        assert "GPT-3 175B (davinci)" in names
+        search.fill("")
+        search.dispatch_event("input")
+        assert len(shown_ids(page)) == len(models)
+        assert seen["errors"] == []
+
+
+def test_a_click_on_a_heading_sorts_by_that_column_again_reverses_it(clone, base_url, browser):
+    models = contracts.read_curated(clone / "data" / "curated" / "models.csv")
+    order = list(range(len(models)))
+    sized = [i for i in order if models["parameters"].notna().iloc[i]]
+    unsized = sorted(set(order) - set(sized))
+    ids = models["id"].tolist()
+
+    def expected(column: str, descending: bool) -> list[str]:
+        values = models[column]
+        # stable sorts: ties keep the file's order in both directions; records without a value go last
+        ranked = sorted(sized, key=lambda i: -values.iloc[i] if descending else values.iloc[i])
+        return [ids[i] for i in ranked + unsized]
+
+    with opened(browser, f"{base_url}/index.html") as (page, seen):
+        heading = page.locator("#records thead th", has_text="Parameters")
+        heading.locator("button").click()
+        assert heading.get_attribute("aria-sort") == "ascending"
+        assert shown_ids(page) == expected("parameters", descending=False)
+        heading.locator("button").click()
+        assert heading.get_attribute("aria-sort") == "descending"
+        assert shown_ids(page) == expected("parameters", descending=True)
+        largest = page.locator("#records tbody tr").first.locator("td").nth(4).inner_text()
+        assert largest.endswith("T")  # sizes as people write them: 1.6T
+        page.locator("#records thead th", has_text="Published").locator("button").click()
+        dates = models["publication_date"].tolist()
+        assert shown_ids(page) == [ids[i] for i in sorted(order, key=lambda i: dates[i])]
+        page.locator('input[type="search"]').press_sequentially("language")  # the filter keeps the sort order
+        by_date = [ids[i] for i in sorted(order, key=lambda i: dates[i])]
+        language = set(matching(models, "language"))
+        assert shown_ids(page) == [i for i in by_date if i in language]
+        assert seen["errors"] == []
+
+
+def site_pages(built: Path) -> list[str]:
+    return sorted(str(path.relative_to(built)) for path in built.rglob("*.html"))
+
+
+def test_every_page_loads_every_image_logs_no_error_and_asks_only_127_0_0_1(clone, built, base_url, browser):
+    pages = site_pages(built)
+    assert {"index.html", "validation.html"} <= set(pages)
+    figures = sorted(path.name for path in (clone / "reports" / "figures").glob("*.png"))
+    for name in pages:
+        with opened(browser, f"{base_url}/{name}") as (page, seen):
+            page.wait_for_load_state("networkidle")
+            images = page.eval_on_selector_all("img", "images => images.map(i => [i.src, i.complete, i.naturalWidth])")
+            assert all(complete and width > 0 for _, complete, width in images), (name, images)
+            if name == "index.html":
+                assert sorted(Path(urlsplit(src).path).name for src, _, _ in images) == figures
+                assert len(figures) >= 6
+            hosts = {urlsplit(url).hostname for url in seen["requests"]}
+            assert hosts == {"127.0.0.1"}, (name, hosts)
+            assert seen["errors"] == [], (name, seen["errors"])
+
+
+def test_index_shows_validation_status_gap_answer_card_and_releases(clone, built, base_url, browser):
+    gap = json.loads((clone / "metrics" / "gap.json").read_text())
+    language = gap["tests"]["language"]
+    with opened(browser, f"{base_url}/index.html") as (page, _):
+        assert "Validation passed" in page.locator("#validation-status").inner_text()
+        answer = page.locator("#gap").locator("xpath=following-sibling::*[position() <= 4]").all_inner_texts()
+        text = "\n".join(answer)
+        assert f"{language['observed_in_gap']}\t{language['expected_in_gap']:.1f}" in text
+        assert gap["windows"]["answer"]["language"]["verdict"] in text
+        card = clone / "data" / "curated" / "README.md"
+        if card.exists():
+            assert page.locator("details.card").count() == 1
+        else:
+            assert "No dataset card yet" in page.inner_text("main")
+        versions = [item["version"] for item in json.loads(mlsizes("versions", "--json", cwd=clone).stdout)]
+        links = page.eval_on_selector_all('a[href^="releases/"]', "links => links.map(a => a.getAttribute('href'))")
+        assert links == [f"releases/{version}.html" for version in reversed(versions)]
+        page.click("text=Validation")
+        assert page.url.endswith("/validation.html")
+        assert page.locator("#expectations tbody tr").count() == len(
+            json.loads((clone / "reports" / "validation" / "gx_results.json").read_text())["expectations"]
+        )
+
+
+def test_each_release_page_links_the_previous_one_and_counts_what_mlsizes_diff_counts(clone, base_url, browser):
+    versions = [item["version"] for item in json.loads(mlsizes("versions", "--json", cwd=clone).stdout)]
+    assert len(versions) >= 5
+    with opened(browser, f"{base_url}/releases/{versions[0]}.html") as (page, _):
+        assert page.locator('a[rel="prev"]').count() == 0
+        assert "First release" in page.locator("#changes").inner_text()
+    for previous, version in zip(versions, versions[1:]):
+        change = json.loads(mlsizes("diff", previous, version, "--json", cwd=clone).stdout)
+        with opened(browser, f"{base_url}/releases/{version}.html") as (page, seen):
+            assert page.locator("h1").inner_text() == f"Release {version}"
+            assert page.locator('a[rel="prev"]').get_attribute("href") == f"{previous}.html"
+            assert page.locator("#added").inner_text() == str(len(change["added"]))
+            assert page.locator("#removed").inner_text() == str(len(change["removed"]))
+            assert page.locator("#changed").inner_text() == str(len({c["id"] for c in change["changed"]}))
+            for line in change["gap_verdict"]:
+                assert line in page.inner_text("main")
+            page.click('a[rel="prev"]')
+            assert page.locator("h1").inner_text() == f"Release {previous}"
+            assert seen["errors"] == []
+
+
+def test_two_builds_are_byte_identical(clone, built, tmp_path):
+    again = tmp_path / "again"
+    mlsizes("site", "--out", str(again), cwd=clone)
+    files = site_pages(built)
+    assert site_pages(again) == files
+    for path in sorted(p for p in built.rglob("*") if p.is_file()):
+        assert (again / path.relative_to(built)).read_bytes() == path.read_bytes(), path
+
+
+def test_record_names_and_the_card_cannot_inject_markup(browser, tmp_path):
+    """Names, organizations and card text are strangers' text: shown as written, never run."""
+    hostile = '<img src=x onerror="document.title=1">'
+    models = contracts.read_curated(ROOT / "data" / "curated" / "models.csv").head(3).copy()
+    models.loc[0, "name"] = hostile
+    models.loc[1, "organization"] = '"><script>document.title=2</script>'
+    models.loc[2, "link"] = "javascript:alert(3)"
+    card = f"---\ntitle: x\n---\n# Card\n\n{hostile}\n\n[click](javascript:alert(4))\n"
+    html = site.page("t", site.records_section(models) + site.markdown(site.card_body(card)))
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_content(html)
+    assert page.locator("img").count() == 0 and page.locator("main script").count() == 0
+    assert page.title() == "t"
+    assert page.locator("#records tbody tr").first.locator("td").first.inner_text() == hostile
+    assert hostile in page.inner_text("main") and "title: x" not in page.inner_text("main")
+    assert not page.eval_on_selector_all("a", "links => links.filter(a => a.href.startsWith('javascript:')).length")
+    page.close()
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    "broken, message",
+    [
+        ("metrics/gap.json", "metrics/gap.json: no such file (written by mlsizes analyze)"),
+        ("reports/validation/gx_results.json", "gx_results.json: cannot be read"),
+    ],
+)
+def test_a_missing_or_broken_input_is_one_line_and_writes_nothing(tmp_path, broken, message):
+    root = tmp_path / "project"
+    for name in ("dvc.yaml", "dataset.yaml", "data/curated/models.csv", "metrics/gap.json", "reports/validation"):
+        source, target = ROOT / name, root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
+    shutil.copytree(ROOT / "reports" / "figures", root / "reports" / "figures")
+    if broken.endswith("gap.json"):
+        (root / broken).unlink()
+    else:
+        (root / broken).write_text("{not json")
+    proc = mlsizes("site", "--out", str(tmp_path / "out"), cwd=root, check=False)
+    assert proc.returncode == 1
+    assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()
