@@ -86,7 +86,8 @@ def test_a_release_is_a_commit_of_dataset_yaml_and_changelog_tagged_with_its_ver
     assert tagged == sh("git", "rev-parse", "HEAD", cwd=repo).stdout.strip()
     changed = sh("git", "show", "--name-only", "--format=", tagged, cwd=repo).stdout.split()
     described = ["data/curated/README.md", "data/curated/datapackage.json", "dvc.lock"]  # they name the version
-    assert sorted(changed) == sorted(["CHANGELOG.md", f"changelog/{NEW}.md", "dataset.yaml", *described])
+    site = ["reports/site/index.html", "reports/site/releases/2026.03.10.html", f"reports/site/releases/{NEW}.html"]
+    assert sorted(changed) == sorted(["CHANGELOG.md", f"changelog/{NEW}.md", "dataset.yaml", *described, *site])
     assert yaml.safe_load((repo / "dataset.yaml").read_text())["version"] == NEW
     assert json.loads((repo / "data" / "curated" / "datapackage.json").read_text())["version"] == NEW
 

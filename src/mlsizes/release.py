@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from mlsizes import diff, metadata
+from mlsizes import diff, metadata, site
 from mlsizes.files import atomic_write_text
 from mlsizes.paths import LAYOUT, Paths
 from mlsizes.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
@@ -172,5 +172,7 @@ def prepare(paths: Paths, version: str, notes: str | None, date: dt.date | None)
     described = metadata.process(dataclasses.replace(metadata.load(paths), version=version))
     written = write_release(paths, version, params["snapshot"], notes, entry, date, full_list)
     written += metadata.save(described, paths)
-    dvc(root, "commit", "--force", "metadata")
+    # The site gets the release's page the same way (site.py reads the version being released from dataset.yaml).
+    written += site.run(paths)
+    dvc(root, "commit", "--force", "metadata", "site")
     return commit_and_tag(root, version, notes, [*written, root / "dvc.lock"]), written
