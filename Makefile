@@ -37,8 +37,11 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
+# Every figure as a whole process next to its floor (bench/harness.py, BENCHMARKS.md), then the statistics
+# core in-process. About 10 minutes; QUICK=1 skips the 1,000,000-row file (made once into ~/.cache/mlsizes-bench).
 bench: $(STAMP)
-	for script in bench/bench_*.py; do echo "## $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/harness.py $(if $(QUICK),--quick)
+	$(BIN)/python bench/bench_stats.py
 
 clean-venv:
 	rm -rf $(VENV)
