@@ -5,8 +5,10 @@ process doing that job must pay, measured the same way: reading the columns cura
 libraries, `dvc --version`. Each figure and its floor run alternately (figure, floor, figure, floor, ...), so a
 change in the machine's load reaches both. Each run is a fresh process: wall time from just before the process
 starts until `os.wait4` reaps it, peak RSS from the rusage wait4 returns (that child's own ru_maxrss, its waited
-children included). The table shows min and median seconds over --runs, the largest peak, the ratio of the
-medians and whether the target is met (seconds and ratios by median, memory by the largest peak).
+children included), CPU seconds (user + system) from the same rusage. The table shows min and median wall
+seconds over --runs, median CPU seconds, the largest peak, the ratio of the wall medians (and of the CPU medians,
+which a busy machine hardly moves) and whether the target is met (seconds and ratios by wall median, memory by
+the largest peak).
 
 The code measured is this tree's (`src/` first on PYTHONPATH), with the environment running the harness;
 outputs go to a temporary folder, the no-op `dvc repro` to a clone of this repository's HEAD.
@@ -80,16 +82,23 @@ class Figure:
 
 @dataclasses.dataclass
 class Runs:
-    seconds: list[float]
-    mib: list[float]
+    """Every run's wall seconds, CPU seconds (user + system, which load on the machine hardly changes) and peak."""
+
+    seconds: list[float] = dataclasses.field(default_factory=list)
+    cpu: list[float] = dataclasses.field(default_factory=list)
+    mib: list[float] = dataclasses.field(default_factory=list)
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
 
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
 
-def run_once(argv: list[str], cwd: Path, env: dict) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one process; a failed command stops the benchmark with its stderr."""
+
+def run_once(argv: list[str], cwd: Path, env: dict) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MiB) of one process; a failed command stops the benchmark."""
     with tempfile.TemporaryFile() as stderr:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
@@ -100,16 +109,17 @@ def run_once(argv: list[str], cwd: Path, env: dict) -> tuple[float, float]:
             stderr.seek(0)
             tail = stderr.read().decode(errors="replace").strip().splitlines()[-3:]
             raise SystemExit(f"bench: {' '.join(argv)} exited {proc.returncode}: {' | '.join(tail)}")
-    return seconds, usage.ru_maxrss / 1024  # Linux reports KiB
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # Linux reports KiB
 
 
 def measure(figure: Figure, runs: int, env: dict) -> tuple[Runs, Runs]:
     """The figure and its floor, alternating, `runs` times each."""
-    own, floor = Runs([], []), Runs([], [])
+    own, floor = Runs(), Runs()
     for i in range(runs):
         for argv, into in ((figure.argv(i), own), (figure.floor(i), floor)):
-            seconds, mib = run_once(argv, figure.cwd, {**env, **figure.env})
+            seconds, cpu, mib = run_once(argv, figure.cwd, {**env, **figure.env})
             into.seconds.append(seconds)
+            into.cpu.append(cpu)
             into.mib.append(mib)
         print(
             f"  {figure.name}: run {i + 1}/{runs} {own.seconds[-1]:.2f} s, floor {floor.seconds[-1]:.2f} s",
@@ -340,9 +350,9 @@ def machine() -> str:
 
 def table(results: list[tuple[Figure, Runs, Runs]]) -> list[str]:
     lines = [
-        "| figure | s min | s median | peak MiB | floor | floor s min | floor s median | floor MiB | ratio "
-        "(medians) | target | met |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| figure | s min | s median | CPU s | peak MiB | floor | floor s min | floor s median | floor CPU s "
+        "| floor MiB | ratio | CPU ratio | target | met |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     medians = {}
     for figure, own, floor in results:
@@ -350,15 +360,16 @@ def table(results: list[tuple[Figure, Runs, Runs]]) -> list[str]:
         met = figure.target.met(ratio, own.median, max(own.mib))
         medians[figure.name] = own.median
         lines.append(
-            f"| {figure.name} | {min(own.seconds):.2f} | {own.median:.2f} | {max(own.mib):,.0f} | {figure.floor_name} "
-            f"| {min(floor.seconds):.2f} | {floor.median:.2f} | {max(floor.mib):,.0f} | {ratio:.2f} "
-            f"| {figure.target} | {'' if met is None else ('yes' if met else '**no**')} |"
+            f"| {figure.name} | {min(own.seconds):.2f} | {own.median:.2f} | {own.cpu_median:.2f} | {max(own.mib):,.0f} "
+            f"| {figure.floor_name} | {min(floor.seconds):.2f} | {floor.median:.2f} | {floor.cpu_median:.2f} "
+            f"| {max(floor.mib):,.0f} | {ratio:.2f} | {own.cpu_median / floor.cpu_median:.2f} | {figure.target} "
+            f"| {'' if met is None else ('yes' if met else '**no**')} |"
         )
     big, small = medians.get("curate, 1,000,000 synthetic rows"), medians.get("curate, 100,000 synthetic rows")
     if big and small:
         linear = big / small
         lines.append(
-            f"| curate 1,000,000 / 100,000 rows (medians) | | | | | | | | {linear:.2f} | <= 11 "
+            f"| curate 1,000,000 / 100,000 rows (medians) | | | | | | | | | | {linear:.2f} | | <= 11 "
             f"| {'yes' if linear <= 11 else '**no**'} |"
         )
     return lines
@@ -391,24 +402,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Peaks below the harness's own ({own_peak:.0f} MiB) read as it: a child starts from its parent's.\n")
     print("\n".join(table(results)))
     if args.json:
-        args.json.write_text(
-            json.dumps(
-                [
-                    {
-                        "figure": f.name,
-                        "floor": f.floor_name,
-                        "target": str(f.target),
-                        "seconds": own.seconds,
-                        "mib": own.mib,
-                        "floor_seconds": floor.seconds,
-                        "floor_mib": floor.mib,
-                    }
-                    for f, own, floor in results
-                ],
-                indent=2,
-            )
-            + "\n"
-        )
+        rows = [
+            {
+                "figure": f.name,
+                "floor": f.floor_name,
+                "target": str(f.target),
+                "runs": dataclasses.asdict(own),
+                "floor_runs": dataclasses.asdict(floor),
+            }
+            for f, own, floor in results
+        ]
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
 
 
 if __name__ == "__main__":
