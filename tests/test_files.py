@@ -8,7 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsizes.files import atomic_write_bytes, atomic_write_text, frame_to_csv, round_significant, rounded, to_json
+from mlsizes import files
+from mlsizes.files import (
+    atomic_write_bytes,
+    atomic_write_csv,
+    atomic_write_text,
+    frame_to_csv,
+    round_significant,
+    rounded,
+    to_json,
+)
 
 
 def test_rounding_removes_float_noise():
@@ -42,3 +51,49 @@ def test_a_failed_write_leaves_the_old_file(tmp_path):
     with pytest.raises(TypeError):
         atomic_write_bytes(target, object())  # fails mid-write, inside the temporary file
     assert target.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def _pandas_csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def _written(tmp_path, frame: pd.DataFrame) -> bytes:
+    atomic_write_csv(tmp_path / "t.csv", frame)
+    return (tmp_path / "t.csv").read_bytes()
+
+
+def test_write_csv_writes_pandas_bytes_for_awkward_cells(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "CSV_CHUNK_ROWS", 3)  # several chunks, some with quoting and some without
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(
+                ["a,b", 'say "hi"', "two\nlines", "cr\ronly", "", None, "plain", "ünï ☃", " pad "], dtype="str"
+            ),
+            "mixed": ["x", 1.5, None, 1, 1.0, True, float("nan"), 'q,"', 0.1 + 0.2],
+            "float": [0.1, 1e16, 0.0, float("nan"), 1e-5, 2.5e-7, 0.1 + 0.2, -0.0, 1.75e11],
+            "int": np.arange(9, dtype="int64") * 10**12,
+            "Int64": pd.array([1, None, 175000000000, 3, 3, None, 0, -5, 2**53 + 1], dtype="Int64"),
+            "bool": [True, False] * 4 + [True],
+            'we,ird "label"': list("abcdefghi"),
+        }
+    )
+    assert _written(tmp_path, frame) == _pandas_csv(frame)
+    assert _written(tmp_path, frame.iloc[:0]) == _pandas_csv(frame.iloc[:0])
+
+
+def test_write_csv_writes_pandas_bytes_for_random_text_and_one_column(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "CSV_CHUNK_ROWS", 7)
+    rng = np.random.default_rng(13)
+    alphabet = np.array(list("ab ,\"\n\r\t;'=é€\u2028"))
+    cells = ["".join(rng.choice(alphabet, rng.integers(0, 6))) for _ in range(400)]
+    frame = pd.DataFrame({"a": pd.Series(cells, dtype="str"), "b": cells[::-1]})
+    assert _written(tmp_path, frame) == _pandas_csv(frame)
+    for column in (pd.Series(cells, dtype="str"), pd.Series([1.0, None, 2.5])):
+        one = pd.DataFrame({"only": column})
+        assert _written(tmp_path, one) == _pandas_csv(one)
+
+
+def test_write_csv_refuses_columns_pandas_formats_its_own_way(tmp_path):
+    with pytest.raises(TypeError, match="when"):
+        atomic_write_csv(tmp_path / "t.csv", pd.DataFrame({"when": pd.to_datetime(["2020-01-01"])}))
+    assert not (tmp_path / "t.csv").exists()
