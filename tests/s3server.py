@@ -22,7 +22,13 @@ class ObjectStore:
     def client(self):
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint, **_client_credentials())
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
+        )
 
     def create_bucket(self, name: str) -> str:
         self.client().create_bucket(Bucket=name)
@@ -34,14 +40,6 @@ class ObjectStore:
         for page in self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket):
             found.update({item["Key"]: item["Size"] for item in page.get("Contents", [])})
         return found
-
-
-def _client_credentials() -> dict[str, str]:
-    return {
-        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        "region_name": CREDENTIALS["AWS_DEFAULT_REGION"],
-    }
 
 
 def isolate_aws(monkeypatch, folder: Path) -> None:

@@ -122,8 +122,9 @@ class Published:
     collaborator: Path
     collaborator_output: str
     originals: dict[str, bytes]
-    objects: dict[str, int]  # the bucket's keys and sizes after the maintainer's push
+    bucket: str
     prefix: str  # the remote's folder in the bucket
+    objects: dict[str, int]  # the bucket's keys and sizes after the maintainer's push
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +150,7 @@ def published(store, tmp_path_factory) -> Published:
     objects = store.objects(bucket)
     home.mkdir()
     output = run("bash", "-euo", "pipefail", "-c", collaborator_block, cwd=home).stdout
-    return Published(origin, maintainer, home / "mlsizes", output, originals, objects, "mlsizes")
+    return Published(origin, maintainer, home / "mlsizes", output, originals, bucket, "mlsizes", objects)
 
 
 def test_the_push_puts_every_raw_snapshot_and_figure_in_the_bucket(published):
@@ -178,34 +179,30 @@ def test_a_fresh_clone_with_dvc_pull_is_byte_identical_and_up_to_date(published)
     assert [path for path in pulled if pulled[path] != published.originals[path]] == []
 
 
-def test_the_remote_round_trips_a_million_row_snapshot(store, tmp_path, monkeypatch):
-    """The bench's synthetic snapshot (real rows resampled) with the columns the pipeline reads: 1,000,000 rows,
-    about 175 MB (all 47 columns would make 2 GB; see the module docstring of bench/synthetic.py)."""
+def test_the_remote_round_trips_a_million_row_snapshot(published, store, tmp_path, monkeypatch):
+    """A clone of the project adds a 1,000,000-row snapshot and pushes it to the README's remote; with the file and
+    the cache gone, `dvc pull` brings it back. The snapshot is the bench's (real rows resampled) with the columns
+    the pipeline reads: 175 MB (all 47 columns would make 2 GB; see bench/synthetic.py)."""
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
     import synthetic
 
     narrow = tmp_path / "source.csv"
     synthetic._source_rows().loc[:, HEADER_2026].to_csv(narrow, index=False)
     monkeypatch.setattr(synthetic, "SOURCE", narrow)
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    snapshot = synthetic.synthetic_snapshot(1_000_000, repo / "snapshot.csv")
+    clone = tmp_path / "clone"
+    run("git", "clone", "-q", str(published.origin), str(clone), cwd=tmp_path)
+    snapshot = synthetic.synthetic_snapshot(1_000_000, clone / "data" / "raw" / "synthetic_1m.csv")
     assert len(pd.read_csv(snapshot, usecols=["Model"], dtype=str)) == 1_000_000
     digest = sha256(snapshot)
 
-    bucket = store.create_bucket("mlsizes-million")
-    dvc = str(BIN / "dvc")
-    run("git", "init", "-q", cwd=repo)
-    run(dvc, "init", "-q", cwd=repo)
-    run(dvc, "config", "core.check_update", "false", cwd=repo)
-    run(dvc, "remote", "add", "-d", "storage", f"s3://{bucket}/big", cwd=repo)
-    run(dvc, "remote", "modify", "storage", "endpointurl", store.endpoint, cwd=repo)
-    run(dvc, "add", "-q", snapshot.name, cwd=repo)
-    run(dvc, "push", "-q", cwd=repo)
-    md5 = yaml.safe_load((repo / "snapshot.csv.dvc").read_text())["outs"][0]["md5"]
-    assert store.objects(bucket) == {remote_key("big", md5): snapshot.stat().st_size}
+    dvc, tracked = str(BIN / "dvc"), "data/raw/synthetic_1m.csv.dvc"
+    run(dvc, "add", "-q", "data/raw/synthetic_1m.csv", cwd=clone)
+    run(dvc, "push", "-q", tracked, cwd=clone)
+    md5 = yaml.safe_load((clone / tracked).read_text())["outs"][0]["md5"]
+    key = remote_key(published.prefix, md5)
+    assert key not in published.objects and store.objects(published.bucket)[key] == snapshot.stat().st_size
 
     snapshot.unlink()
-    shutil.rmtree(repo / ".dvc" / "cache")
-    run(dvc, "pull", "-q", cwd=repo)
+    shutil.rmtree(clone / ".dvc" / "cache")
+    run(dvc, "pull", "-q", tracked, cwd=clone)
     assert sha256(snapshot) == digest
