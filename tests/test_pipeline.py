@@ -49,14 +49,44 @@ def _tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"))
 
 
+def _imports_of(path: Path) -> set[Path]:
+    """The package modules a module imports. Of the package's __init__.py only the module-level imports count:
+    its function is the lazy Python API (mlsizes.load & co.), which imports mlsizes.api only when a caller uses
+    it, and no command does (test_no_command_uses_the_python_api)."""
+    tree = _tree(path)
+    if path == PACKAGE / "__init__.py":
+        return _imported([node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))])
+    return _imported([tree])
+
+
 def _closure(start: set[Path]) -> set[Path]:
     seen, todo = set(), list(start)
     while todo:
         path = todo.pop()
         if path not in seen:
             seen.add(path)
-            todo += _imported([_tree(path)]) - seen
+            todo += _imports_of(path) - seen
     return seen
+
+
+def test_no_command_uses_the_python_api():
+    """What lets the dependency check skip __init__.py's lazy API import: no module but api.py uses it."""
+    import mlsizes
+
+    users = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.name in ("__init__.py", "api.py"):
+            continue
+        for node in ast.walk(_tree(path)):
+            if isinstance(node, ast.ImportFrom) and node.module == "mlsizes":
+                uses = {alias.name for alias in node.names} & set(mlsizes.__all__)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "mlsizes":
+                uses = {node.attr} & set(mlsizes.__all__)
+            else:
+                continue
+            if uses:
+                users.append(f"{path.name}:{node.lineno}")
+    assert users == []
 
 
 def _command_functions() -> dict[str, ast.FunctionDef]:
