@@ -256,28 +256,51 @@ def _rename_columns(path: Path, table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _parse_unique(values: pd.Series, parser) -> tuple[dict, dict]:
-    """Apply a parser once per distinct value: returns value -> result and value -> error message."""
-    results, errors = {}, {}
-    for value in values.unique():
-        try:
-            results[value] = parser(value)
-        except ValueError as exc:
-            errors[value] = str(exc)
-    return results, errors
+def _distinct(values: pd.Series) -> tuple[np.ndarray, list]:
+    """A column as codes into its distinct values: upstream columns repeat a lot, so work done once per distinct
+    value and spread back by code keeps 1M-row files fast."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return codes, distinct.tolist()
+
+
+def _spread(results: list, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """Per-distinct-value results as a column (its dtype inferred from the results, as Series.map would)."""
+    return pd.Series(results).take(codes).set_axis(index)
 
 
 def _clean_text(values: pd.Series) -> pd.Series:
-    """Collapse runs of whitespace (upstream names carry newlines) and turn empty text into missing.
-
-    Cleaned once per distinct value: upstream columns repeat a lot, and this keeps 1M-row files fast.
-    """
-    cleaned = {value: " ".join(value.split()) or None for value in values.unique()}
-    return values.map(cleaned)
+    """Collapse runs of whitespace (upstream names carry newlines) and turn empty text into missing."""
+    codes, distinct = _distinct(values)
+    return _spread([" ".join(value.split()) or None for value in distinct], codes, values.index)
 
 
-def _stripped(values: pd.Series) -> pd.Series:
-    return values.map({value: value.strip() for value in values.unique()})
+@dataclass
+class _Parsed:
+    """A text column stripped and parsed once per distinct value."""
+
+    codes: np.ndarray  # each row's distinct value
+    text: list[str]  # the distinct values, stripped
+    results: list  # what each parsed to (None where it did not)
+    errors: dict[str, str]  # stripped text -> why it did not parse
+    index: pd.Index
+
+    def column(self, part=None) -> pd.Series:
+        """Each row's stripped text, or with `part` that part of its parsed value (None where it did not parse)."""
+        values = self.text if part is None else [None if result is None else part(result) for result in self.results]
+        return _spread(values, self.codes, self.index)
+
+
+def _parse(values: pd.Series, parser) -> _Parsed:
+    """Strip and parse each distinct value of a column; a ValueError is that value's error message."""
+    codes, distinct = _distinct(values)
+    stripped, results, errors = [value.strip() for value in distinct], [], {}
+    for text in stripped:
+        try:
+            results.append(parser(text))
+        except ValueError as exc:
+            results.append(None)
+            errors[text] = str(exc)
+    return _Parsed(codes, stripped, results, errors, values.index)
 
 
 def parse_domains(label: str) -> tuple[str, str, tuple[str, ...]]:
@@ -321,40 +344,35 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
     ):
         out[column] = _clean_text(raw[column])
 
-    date_text = _stripped(raw["publication_date"])
-    dates, date_errors = _parse_unique(date_text, parse_date)
-    out["publication_date"] = date_text.map({k: v.isoformat() for k, v in dates.items()})
-    out["date_precision"] = date_text.map({k: v.precision for k, v in dates.items()})
+    dates = _parse(raw["publication_date"], parse_date)
+    date_text, date_errors = dates.column(), dates.errors
+    out["publication_date"] = dates.column(lambda date: date.isoformat())
+    out["date_precision"] = dates.column(lambda date: date.precision)
 
-    domain_text = _stripped(raw["domain"])
-    domains, domain_errors = _parse_unique(domain_text, parse_domains)
-    out["domains"] = domain_text.map({k: v[0] for k, v in domains.items()})
-    out["primary_domain"] = domain_text.map({k: v[1] for k, v in domains.items()})
+    domains = _parse(raw["domain"], parse_domains)
+    domain_text, domain_errors = domains.column(), domains.errors
+    out["domains"] = domains.column(lambda parsed: parsed[0])
+    out["primary_domain"] = domains.column(lambda parsed: parsed[1])
 
-    param_text = _stripped(raw["parameters"])
-    params, param_errors = _parse_unique(param_text, parse_number)
-    parameters = param_text.map(params).astype("float64")
+    params = _parse(raw["parameters"], parse_number)
+    param_text, param_errors = params.column(), params.errors
+    parameters = params.column(lambda size: size).astype("float64")
     zero = parameters == 0
     out["parameters"] = parameters.where(~zero)
     out["parameters_missing_reason"] = None
     out.loc[parameters.isna(), "parameters_missing_reason"] = "not_in_source"
     out.loc[zero, "parameters_missing_reason"] = "zero_in_source"
 
-    compute_text = _stripped(raw["training_compute_flop"])
-    compute, compute_errors = _parse_unique(compute_text, parse_number)
-    out["training_compute_flop"] = compute_text.map(compute).astype("float64")
+    compute = _parse(raw["training_compute_flop"], parse_number)
+    compute_text, compute_errors = compute.column(), compute.errors
+    out["training_compute_flop"] = compute.column(lambda size: size).astype("float64")
 
-    notes = [[] for _ in range(len(raw))]
-    for position, value in enumerate(domain_text):
-        if value in domains:
-            notes[position].extend(domains[value][2])
-    for position in map(int, zero.to_numpy().nonzero()[0]):
-        notes[position].append("parameters 0 in source treated as missing")
+    notes = domains.column(lambda parsed: "; ".join(parsed[2]) or None)
+    _add_note(notes, zero, "parameters 0 in source treated as missing")
     if snapshot.as_of is not None:
         future = out["publication_date"].notna() & (out["publication_date"] > snapshot.as_of.isoformat())
-        for position in map(int, future.to_numpy().nonzero()[0]):
-            notes[position].append(f"publication date after the snapshot date {snapshot.as_of.isoformat()}")
-    out["curation_notes"] = [("; ".join(n) if n else None) for n in notes]
+        _add_note(notes, future, f"publication date after the snapshot date {snapshot.as_of.isoformat()}")
+    out["curation_notes"] = notes
 
     _mark_rejects(
         out,
@@ -400,6 +418,11 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
         ],
     )
     return out
+
+
+def _add_note(notes: pd.Series, mask: pd.Series, note: str) -> None:
+    """Append a curation note to the rows in mask ("; " between notes)."""
+    notes[mask] = (notes[mask] + "; " + note).fillna(note)
 
 
 def _mark_rejects(out: pd.DataFrame, rules) -> None:
