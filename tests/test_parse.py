@@ -2,12 +2,13 @@
 
 import datetime as dt
 import math
+import random
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlsizes.parse import PartialDate, parse_date, parse_number
+from mlsizes.parse import PartialDate, parse_date, parse_number, slugify, slugify_all
 
 
 @pytest.mark.parametrize(
@@ -153,3 +154,17 @@ def test_parsers_accept_or_raise_valueerror_on_any_text(parser, valid, text):
     except ValueError:
         return
     assert valid(result)
+
+
+def test_slugify_all_is_slugify_of_each_name():
+    rng = random.Random(13)
+    alphabet = [*"aZ09 -_.,'()", "\t", "é", "☃", "Ω", "ﬁ", "²", "\u2028", "--", "\n"]
+    names = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))) for _ in range(5000)]
+    one_line = [name for name in names if "\n" not in name]
+    assert slugify_all(one_line) == [slugify(name) for name in one_line]
+    assert slugify_all(names) == [slugify(name) for name in names]  # line breaks: one by one
+    assert slugify_all([]) == [] and slugify_all(["", "---", "GPT-3 175B (davinci)"]) == [
+        slugify(""),
+        slugify("---"),
+        "gpt-3-175b-davinci",
+    ]

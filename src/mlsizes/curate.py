@@ -24,7 +24,7 @@ import pandas as pd
 
 from mlsizes import contracts, contribution_files, ingest
 from mlsizes.files import atomic_write_csv, atomic_write_text
-from mlsizes.parse import slugify
+from mlsizes.parse import slugify_all
 from mlsizes.paths import Paths
 from mlsizes.snapshots import SnapshotError
 
@@ -51,7 +51,7 @@ def assign_ids(records: pd.DataFrame) -> pd.Series:
     """
     preset = records["id"] if "id" in records else pd.Series(None, index=records.index, dtype="object")
     names = records["name"]
-    slugs = names.map({name: slugify(name) for name in names.unique()}).where(preset.isna(), preset)
+    slugs = pd.Series(slugify_all(names.tolist()), index=names.index, dtype="str").where(preset.isna(), preset)
     ids = slugs.copy()
     shared = slugs.duplicated(keep=False)
     if not shared.any():
@@ -145,7 +145,7 @@ def _superseded(candidates: pd.DataFrame) -> pd.Series:
     if not contributed.any():
         return contributed
     names = candidates.loc[~contributed, "name"]
-    return contributed & candidates["id"].isin({slugify(name) for name in names.unique()})
+    return contributed & candidates["id"].isin(set(slugify_all(names.unique().tolist())))
 
 
 def _schema_rejects(models: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:

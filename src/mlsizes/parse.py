@@ -102,11 +102,27 @@ def parse_date(text: str) -> PartialDate:
 
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
+_NON_SLUG_LINES = re.compile(r"[^a-z0-9\n]+")
+_EDGE_DASHES = re.compile(r"^-|-$", re.MULTILINE)
 
 
 def slugify(name: str) -> str:
     """A record id from a name: its lower-case ASCII slug; a name with no ASCII letters or digits gets a
     hash-based slug."""
-    ascii_name = name if name.isascii() else unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = name if name.isascii() else _ascii(name)
     slug = _NON_SLUG.sub("-", ascii_name.lower()).strip("-")
     return slug or "model-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+
+
+def slugify_all(names: list[str]) -> list[str]:
+    """[slugify(name) for name in names], in a few passes over all the names joined by line breaks instead of a
+    regex call per name (a million names: seconds less). Names holding a line break are slugified one by one."""
+    joined = "\n".join(name if name.isascii() else _ascii(name) for name in names)
+    if joined.count("\n") != max(len(names) - 1, 0):
+        return [slugify(name) for name in names]
+    slugs = _EDGE_DASHES.sub("", _NON_SLUG_LINES.sub("-", joined.lower())).split("\n") if names else []
+    return [slug or slugify(name) for slug, name in zip(slugs, names)]
+
+
+def _ascii(name: str) -> str:
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
