@@ -6,9 +6,9 @@ libraries, `dvc --version`. Each figure and its floor run alternately (figure, f
 change in the machine's load reaches both. Each run is a fresh process: wall time from just before the process
 starts until `os.wait4` reaps it, peak RSS from the rusage wait4 returns (that child's own ru_maxrss, its waited
 children included), CPU seconds (user + system) from the same rusage. The table shows min and median wall
-seconds over --runs, median CPU seconds, the largest peak, the ratio of the wall medians (and of the CPU medians,
-which a busy machine hardly moves) and whether the target is met (seconds and ratios by wall median, memory by
-the largest peak).
+seconds over --runs, median CPU seconds, the largest peak, the ratio of the wall medians (and of the CPU
+medians) and whether the target is met (seconds and ratios by wall median, memory by the largest peak).
+Peak RSS on Linux starts at the parent's (the high-water mark survives exec), so the harness stays small.
 
 The code measured is this tree's (`src/` first on PYTHONPATH), with the environment running the harness;
 outputs go to a temporary folder, the no-op `dvc repro` to a clone of this repository's HEAD.
