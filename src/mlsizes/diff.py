@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mlsizes import revisions
@@ -99,17 +100,30 @@ def renamed_pairs(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, str]:
 
 def record_changes(old: pd.DataFrame, new: pd.DataFrame, renamed: dict[str, str]) -> list[dict]:
     """One row per changed field of each record on both sides (renamed ones paired), bookkeeping columns aside."""
-    pairs = [(record_id, record_id) for record_id in old.index.intersection(new.index)] + list(renamed.items())
+    pairs = sorted(
+        [(record_id, record_id) for record_id in old.index.intersection(new.index)] + list(renamed.items()),
+        key=lambda pair: pair[1],
+    )
     fields = [c for c in new.columns if c in old.columns and c not in BOOKKEEPING]
-    changes = []
-    for old_id, new_id in sorted(pairs, key=lambda pair: pair[1]):
-        before, after = old.loc[old_id], new.loc[new_id]
-        for column in fields:
-            if not _same(before[column], after[column]):
-                changes.append(
-                    {"id": new_id, "name": after["name"], "field": column, "old": before[column], "new": after[column]}
-                )
-    return changes
+    if not pairs:
+        return []
+    old_ids, new_ids = (list(ids) for ids in zip(*pairs))
+    before = old.loc[old_ids, fields].to_numpy(dtype=object)
+    after = new.loc[new_ids, fields].to_numpy(dtype=object)
+    names = new.loc[new_ids, "name"].to_numpy(dtype=object)
+    # Whole columns compared as text at once; only the cells that differ as text are compared as numbers.
+    rows, columns = np.nonzero(before != after)
+    return [
+        {
+            "id": new_ids[row],
+            "name": names[row],
+            "field": fields[column],
+            "old": before[row, column],
+            "new": after[row, column],
+        }
+        for row, column in zip(rows, columns)
+        if not _same(before[row, column], after[row, column])
+    ]
 
 
 def _item_label(item, index: int) -> str:
@@ -355,23 +369,16 @@ def trend_headlines(diff: DatasetDiff) -> list[str]:
 
 def summary_lines(diff: DatasetDiff, markdown: bool) -> list[str]:
     """Counts by primary domain, then the notable changes, each list cut at SUMMARY_ITEMS."""
-    domains = sorted(
-        set(diff.added.get("primary_domain", []))
-        | set(diff.removed.get("primary_domain", []))
-        | {diff.new.models.loc[c["id"], "primary_domain"] for c in diff.changed if c["id"] in diff.new.models.index}
+    models = diff.new.models
+    changed_ids = sorted({c["id"] for c in diff.changed} & set(models.index))
+    changed = models.loc[changed_ids, "primary_domain"].value_counts()
+    added, removed = (
+        (frame["primary_domain"].value_counts() if len(frame) else pd.Series(dtype=int))
+        for frame in (diff.added, diff.removed)
     )
-    changed_ids = {c["id"] for c in diff.changed}
+    domains = sorted(set(added.index) | set(removed.index) | set(changed.index))
     rows = [
-        [
-            domain,
-            int((diff.added.get("primary_domain") == domain).sum()) if len(diff.added) else 0,
-            int((diff.removed.get("primary_domain") == domain).sum()) if len(diff.removed) else 0,
-            sum(
-                1
-                for i in changed_ids
-                if i in diff.new.models.index and diff.new.models.loc[i, "primary_domain"] == domain
-            ),
-        ]
+        [domain, int(added.get(domain, 0)), int(removed.get(domain, 0)), int(changed.get(domain, 0))]
         for domain in domains
     ]
     out = [_table(["domain", "added", "removed", "changed"], rows, markdown) if rows else "no record changed"]
