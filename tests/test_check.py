@@ -113,6 +113,8 @@ def test_a_rule_without_an_evaluator_is_refused_in_one_line(models, tmp_path, mo
         check.run_expectations(models, unknown)
     with pytest.raises(check.SuiteError, match="kwarg row_condition is not evaluated"):
         check.run_expectations(models, _suite((ROW_COUNT, {"min_value": 1, "row_condition": 'id=="x"'})))
+    with pytest.raises(check.SuiteError, match="names column size, which the table does not have"):
+        check.run_expectations(models, _suite((NOT_NULL, {"column": "size", "mostly": 0.5})))
     suite_file = tmp_path / "dataset.expectations.json"
     suite_file.write_text(json.dumps(unknown))
     monkeypatch.setattr(check, "SUITE", suite_file)

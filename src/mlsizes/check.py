@@ -161,6 +161,9 @@ def run_expectations(models: pd.DataFrame, suite: dict) -> dict:
     evaluators = [_evaluator(entry) for entry in suite["expectations"]]
     expectations = []
     for entry, evaluate in zip(suite["expectations"], evaluators, strict=True):
+        column = entry["kwargs"].get("column")
+        if column is not None and column not in models.columns:
+            raise SuiteError(f"{SUITE.name}: {entry['type']} names column {column}, which the table does not have")
         success, result = evaluate(models, entry["kwargs"])
         expectations.append({"type": entry["type"], "kwargs": entry["kwargs"], "success": success, "result": result})
     return results(suite, expectations)
