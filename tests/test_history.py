@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import shutil
 
-from conftest import RAW, ROOT
+from conftest import RAW, ROOT, mlsizes
 from mlsizes import history
 from mlsizes.paths import Paths
 from mlsizes.settings import Settings
@@ -46,3 +46,17 @@ def test_each_snapshot_uses_its_own_as_of():
     assert row["snapshot_date"] == "2022-06-02"
     assert row["gap"]["all"]["to_snapshot_date"]["end"] == "2022-06-02"
     assert row["gap"]["all"]["paper_window"]["end"] == "2022-06-02"
+
+
+def test_a_snapshot_without_provenance_is_a_one_line_error_naming_it(tmp_path):
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(RAW / "epoch_pcd_2022-06-30.csv", raw / "dropped_in.csv")
+    out = tmp_path / "history.json"
+    proc = mlsizes(
+        "history", "--raw", str(raw), "--out", str(out), "--figure", str(tmp_path / "h.png"), cwd=ROOT, check=False
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "dropped_in.csv" in proc.stderr and "provenance" in proc.stderr
+    assert not out.exists()

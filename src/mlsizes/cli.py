@@ -793,12 +793,16 @@ def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | Non
     Reads the `analysis:` section and the paper's cut-off (`paper_reproduction.as_of`).
     """
     from mlsizes import history as stage
+    from mlsizes.snapshots import SnapshotError
 
     paths = Paths.here().replace(raw_dir=raw_dir, params=params_path, history=out_path, history_figure=figure_path)
     settings = _settings(paths, "history")
     if settings.paper_reproduction is None:
         _fail(f"{paths.params}: no paper_reproduction section (its as_of is the paper's cut-off)")
-    result = stage.run(paths, settings.analysis, settings.paper_reproduction.as_of)
+    try:
+        result = stage.run(paths, settings.analysis, settings.paper_reproduction.as_of)
+    except SnapshotError as exc:
+        _fail(str(exc))
     for domain, info in result["answer"].items():
         click.echo(
             f"{domain}: in the paper's window {info['observed_first']} -> {info['observed_newest']} in the "

@@ -27,7 +27,8 @@ def process(snapshot_paths: list[Path], params: AnalysisParams, paper_cutoff: dt
     """Curate and analyse each snapshot as of its own date; the rows oldest first, and the answer."""
     rows = []
     for path in snapshot_paths:
-        curated, snapshot = curate.curate_snapshot(path)
+        # Each snapshot is analysed as of the date its provenance record states, as the curate stage requires.
+        curated, snapshot = curate.curate_snapshot(path, require_provenance=True)
         models, snapshot_id, as_of = curated.models, snapshot.snapshot_id, snapshot.as_of
         analyze.progress(f"history: {snapshot_id} (as of {as_of})")
         snapshot_params = dataclasses.replace(params, as_of=as_of, n_simulations=params.n_window_simulations)
