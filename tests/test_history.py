@@ -49,7 +49,6 @@ def test_each_snapshot_uses_its_own_as_of():
 
 
 def test_a_snapshot_without_provenance_is_a_one_line_error_naming_it(tmp_path):
-
     raw = tmp_path / "raw"
     raw.mkdir()
     shutil.copy(RAW / "epoch_pcd_2022-06-30.csv", raw / "dropped_in.csv")
