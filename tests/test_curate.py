@@ -323,3 +323,43 @@ def test_parameter_counts_are_whole_numbers_and_the_rounding_is_noted(tmp_path):
         models.loc["TestNet", "curation_notes"] == "parameters 247000000.00000003 in source rounded to a whole number"
     )
     assert pd.isna(models.loc["Other", "curation_notes"])
+
+
+def test_record_failures_per_distinct_value_are_pandas_full_validation():
+    """contracts.record_failures checks each distinct value once: it must report exactly what validating every
+    cell reports, in the same order (curate's reject message lists them)."""
+    import pandera.errors
+
+    from mlsizes import contracts
+
+    schema = contracts.curated_schema()
+    models = contracts.read_curated(RAW.parent.parent / "curated" / "models.csv").head(40)
+    frame = pd.concat([models] * 5, ignore_index=True)
+    frame["id"] = [f"m-{i}" for i in range(len(frame))]
+    frame.index = frame.index * 3 + 7  # labels are not positions
+    bad = {
+        "id": ["Bad Id", "m-1", "m-2"],
+        "name": ["", "x" * 301, None],
+        "domains": [None, None, "Language"],
+        "publication_date": ["2021/01/01", "1900-01-01", "9999-99-99"],
+        "date_precision": ["week", "day", "week"],
+        "parameters": [0.0, -0.0, 1e17],
+        "training_compute_flop": [-1.0, float("nan"), 1e40],
+        "confidence": ["Sure", None, "Sure"],
+        "source": ["elsewhere:x", "epoch:ok", "elsewhere:x"],
+    }
+    for column, values in bad.items():
+        for offset, value in enumerate(values):
+            frame.loc[frame.index[(offset * 37 + len(column)) % len(frame)], column] = value
+    try:
+        schema.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        expected = exc.failure_cases[["index", "column", "check", "failure_case"]].copy()
+    expected["index"] = expected["index"].astype("int64")
+    expected = expected.sort_values(["index", "column"], kind="stable").reset_index(drop=True)
+    found = contracts.record_failures(frame, schema)
+    assert set(expected["column"]) == set(bad), set(bad) - set(expected["column"])
+    pd.testing.assert_frame_equal(found, expected, check_dtype=False)
+    assert contracts.record_failures(models, schema).empty
+    with pytest.raises(ValueError, match="table does not match schema"):
+        contracts.record_failures(frame.drop(columns="name"), schema)

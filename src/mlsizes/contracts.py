@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -119,12 +120,74 @@ def read_curated(path: Path) -> pd.DataFrame:
     )
 
 
+# Checks whose verdict on a cell depends on that cell alone, so they may run once per distinct value.
+_CELL_CHECKS = frozenset(
+    {
+        "equal_to",
+        "greater_than",
+        "greater_than_or_equal_to",
+        "in_range",
+        "isin",
+        "less_than",
+        "less_than_or_equal_to",
+        "not_equal_to",
+        "notin",
+        "str_contains",
+        "str_endswith",
+        "str_length",
+        "str_matches",
+        "str_startswith",
+    }
+)
+FAILURE_COLUMNS = ["index", "column", "check", "failure_case"]
+
+
 def record_failures(frame: pd.DataFrame, schema) -> pd.DataFrame:
     """Validate lazily and return one row per failed check: index (row label), column, check, value.
 
     Failures that concern the whole table (a missing column, a wrong dtype) have no row label; they mean the
     code that built the frame is wrong, so they raise instead of being reported as bad records.
+
+    The schema is applied in full, but no cell is checked twice: the table's shape and dtypes are checked on
+    its header, and a text column whose rules are all per cell (no `unique`, only checks in _CELL_CHECKS) is
+    checked once per distinct value, each failure then reported for every row holding that value. Upstream
+    columns repeat a lot, and pandera's text checks run a Python call per cell: most of its time on a million
+    rows.
     """
+    if schema.checks or schema.unique or schema.coerce or any(c.regex or c.coerce for c in schema.columns.values()):
+        return _sorted_failures(_failure_cases(frame, schema, schema.name))
+    import pandera.pandas as pa
+
+    def per_value(name: str, column) -> bool:  # text checks, worth running once per value (numbers are vectorised)
+        checks = {check.name for check in column.checks}
+        numeric = name in frame and pd.api.types.is_numeric_dtype(frame[name].dtype)
+        return bool(checks) and checks <= _CELL_CHECKS and not column.unique and not numeric
+
+    whole = {name: column for name, column in schema.columns.items() if not per_value(name, column)}
+    found = [
+        _failure_cases(frame.iloc[:0], schema, schema.name),
+        _failure_cases(frame[list(whole)], pa.DataFrameSchema(whole, name=schema.name), schema.name),
+    ]
+    for name, column in schema.columns.items():
+        if name in whole:
+            continue
+        values = frame[name]
+        codes = pd.factorize(values, use_na_sentinel=False)[0]
+        firsts = np.unique(codes, return_index=True)[1]
+        one = pa.DataFrameSchema({name: column}, name=schema.name)
+        cases = _failure_cases(values.iloc[firsts].reset_index(drop=True).to_frame(), one, schema.name)
+        if len(cases):  # each distinct value's failures, for every row that holds it
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(firsts) + 1))
+            rows = [order[bounds[code] : bounds[code + 1]] for code in cases["index"].astype("int64")]
+            cases = cases.iloc[np.repeat(np.arange(len(cases)), [len(r) for r in rows])]
+            cases["index"] = frame.index.to_numpy()[np.concatenate(rows)]
+        found.append(cases)
+    return _sorted_failures(pd.concat(found, ignore_index=True))
+
+
+def _failure_cases(frame: pd.DataFrame, schema, name: str) -> pd.DataFrame:
+    """pandera's failure cases of a lazy validation (none: an empty table); a table-level failure raises."""
     import pandera.errors
 
     try:
@@ -132,11 +195,14 @@ def record_failures(frame: pd.DataFrame, schema) -> pd.DataFrame:
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     else:
-        return pd.DataFrame(columns=["index", "column", "check", "failure_case"])
+        return pd.DataFrame(columns=FAILURE_COLUMNS)
     table_level = cases[cases["index"].isna()]
     if len(table_level):
         first = table_level.iloc[0]
-        raise ValueError(f"table does not match schema {schema.name}: {first['check']} ({first['failure_case']})")
-    cases = cases[["index", "column", "check", "failure_case"]].copy()
+        raise ValueError(f"table does not match schema {name}: {first['check']} ({first['failure_case']})")
+    return cases[FAILURE_COLUMNS].copy()
+
+
+def _sorted_failures(cases: pd.DataFrame) -> pd.DataFrame:
     cases["index"] = cases["index"].astype("int64")
     return cases.sort_values(["index", "column"], kind="stable").reset_index(drop=True)
