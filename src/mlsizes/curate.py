@@ -113,13 +113,26 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
     models = whole_parameters(candidates[columns].astype(contracts.curated_dtypes()))
     failures = contracts.record_failures(models, contracts.curated_schema())
     schema_rejects = _schema_rejects(models, failures)
-    models = models.drop(index=schema_rejects.index).sort_values(["publication_date", "id"], kind="stable")
+    models = _by_date_and_id(models.drop(index=schema_rejects.index))
     correction_rejects = pd.DataFrame(missing_targets, columns=REJECTED_COLUMNS)
     rejected = pd.concat([parse_rejects, id_rejects, correction_rejects, schema_rejects])[REJECTED_COLUMNS]
     rejected = rejected.sort_values(["source", "source_row"], kind="stable").reset_index(drop=True)
     applied = len(corrections) - len(missing_targets)
     metrics = _metrics(typed, models, rejected, snapshot_id, len(corrections), applied)
     return Curated(models=models.reset_index(drop=True), rejected=rejected, metrics=metrics)
+
+
+def _by_date_and_id(models: pd.DataFrame) -> pd.DataFrame:
+    """The records ordered by publication date, then id (unique, so the order is total).
+
+    Valid dates and ids are ASCII (schemas/curated.yaml), where comparing bytes is comparing text: numpy sorts
+    them as bytes in C, where pandas would compare a million Python strings one pair at a time.
+    """
+    try:
+        keys = [models[column].to_numpy(dtype=object).astype("S") for column in ("id", "publication_date")]
+    except UnicodeEncodeError:
+        return models.sort_values(["publication_date", "id"], kind="stable")
+    return models.iloc[np.lexsort(keys)]
 
 
 def whole_parameters(models: pd.DataFrame) -> pd.DataFrame:

@@ -132,7 +132,12 @@ def _csv_cells(values, alone: bool) -> np.ndarray:
         codes, distinct = pd.factorize(values)
         texts = [str(value) for value in distinct.tolist()]
     elif pd.api.types.is_string_dtype(dtype) and pd.api.types.infer_dtype(values) in ("string", "empty"):
-        codes, distinct = pd.factorize(values)
+        texts = values.dropna().tolist()
+        chunks = range(0, len(texts), CSV_CHUNK_ROWS)
+        if alone or any(_NEEDS_QUOTES.search("".join(texts[start : start + CSV_CHUNK_ROWS])) for start in chunks):
+            codes, distinct = pd.factorize(values)
+        else:  # nothing to quote (ids, dates): no need to find the distinct values
+            return values.to_numpy(dtype=object, na_value="")
         distinct = distinct.tolist()
         texts = [
             '"' + text.replace('"', '""') + '"' if quote else text
