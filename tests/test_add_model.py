@@ -763,7 +763,7 @@ def test_writers_killed_at_random_moments_never_leave_a_partial_file(project):
     assert run("validate").returncode == 0
 
 
-# --- the fast paths import no heavy library (their timings are in bench/bench_cli.py) ---
+# --- the fast paths import no heavy library (their timings: `make bench`, bench/harness.py) ---
 
 
 def _imported_by(args: list[str]) -> set[str]:
