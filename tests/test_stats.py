@@ -3,6 +3,8 @@
 import itertools
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -539,3 +541,26 @@ def test_holm_on_a_known_example():
     assert S.holm([], 0.05) == [] and S.holm([None], 0.05) == [None]
     with pytest.raises(ValueError):
         S.holm([1.5], 0.05)
+
+
+def test_binomial_tails_from_scipy_special_equal_scipy_stats():
+    """stats.py avoids importing scipy.stats (1.4 s): its binomial tails and two-sided test must be scipy's."""
+    rng = np.random.default_rng(3)
+    for _ in range(400):
+        n = int(rng.integers(1, 400))
+        k = int(rng.integers(-1, n + 2))
+        p = float(rng.uniform(0.001, 0.999))
+        assert S.binom_cdf(k, n, p) == pytest.approx(sps.binom.cdf(k, n, p), rel=1e-9, abs=1e-300)
+        assert S.binom_sf(k, n, p) == pytest.approx(sps.binom.sf(k, n, p), rel=1e-9, abs=1e-300)
+        if 0 <= k <= n:
+            expected = sps.binomtest(k, n, p).pvalue
+            assert S.binom_two_sided_p(k, n, p) == pytest.approx(expected, rel=1e-9, abs=1e-200)
+    # ties: both tails of a symmetric binomial count (scipy's 1e-7 relative tolerance)
+    assert S.binom_two_sided_p(3, 10, 0.5) == pytest.approx(sps.binomtest(3, 10, 0.5).pvalue)
+    assert S.binom_two_sided_p(5, 10, 0.5) == 1.0
+
+
+def test_analysis_modules_do_not_import_scipy_stats():
+    code = "import sys, mlsizes.analyze, mlsizes.history; print('scipy.stats' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

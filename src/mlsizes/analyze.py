@@ -16,8 +16,9 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import multiprocessing
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -330,6 +331,22 @@ def sensitivity(systems: pd.DataFrame, params: AnalysisParams) -> list[dict]:
     return rows
 
 
+def side_by_side(parts: dict, systems: pd.DataFrame, params: AnalysisParams) -> dict:
+    """Run independent parts of the analysis in forked processes, one per part, and collect their results.
+
+    Each part has its own seeded generators, so the results do not depend on where or in which order they run.
+    Processes, not threads: the scan correction and the cluster bootstrap are mostly Python-level work that
+    holds the GIL (threads ran them one after the other). Where fork is unavailable they run on threads.
+    """
+    if "fork" in multiprocessing.get_all_start_methods():
+        pool = ProcessPoolExecutor(max_workers=len(parts), mp_context=multiprocessing.get_context("fork"))
+    else:
+        pool = ThreadPoolExecutor()
+    with pool:
+        futures = {name: pool.submit(function, systems, params) for name, function in parts.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
 def in_parallel(function, items: list) -> list:
     """map() on threads: the Monte Carlo's numpy work releases the GIL, and each test has its own seeded
     generator, so results do not depend on scheduling."""
@@ -572,13 +589,7 @@ def process(models: pd.DataFrame, params: AnalysisParams, curation: dict | None 
         f"{params.n_scan_simulations}, posterior predictive with {params.n_posterior_draws} draws), sliding windows, "
         f"break date and clusters ({params.n_cluster_bootstrap} bootstrap samples), side by side..."
     )
-    # Independent parts, each with its own seeded generators: run side by side, the results do not depend on it.
-    with ThreadPoolExecutor() as pool:
-        parts = {
-            name: pool.submit(function, systems, params)
-            for name, function in (("tests", gap_tests), ("windows", window_tests), ("clusters", cluster_analysis))
-        }
-        results = {name: part.result() for name, part in parts.items()}
+    results = side_by_side({"tests": gap_tests, "windows": window_tests, "clusters": cluster_analysis}, systems, params)
     gap = {
         **header,
         "model": GAP_MODEL,

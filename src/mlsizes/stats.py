@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from mlsizes.settings import in_gap
 
@@ -21,7 +21,30 @@ DAYS_PER_YEAR = 365  # Epoch's trend tool convention
 DAYS_PER_MONTH = 30  # idem: doubling times use a 30-day month
 LOG10_2 = math.log10(2.0)
 MIN_DISTINCT_DATES = 3  # a line through 2 dates has no residual degrees of freedom left to judge it
-FOUR_SIGMA_TWO_SIDED = 2.0 * stats.norm.sf(4.0)  # ~6.3e-5, the "within 4 standard errors" level
+FOUR_SIGMA_TWO_SIDED = 2.0 * float(special.ndtr(-4.0))  # ~6.3e-5, the "within 4 standard errors" level
+
+
+# --------------------------------------------------------------------------------------------------
+# binomial tails from scipy.special (scipy.stats would add 1.4 s of imports to every analysis command)
+
+
+def binom_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p)."""
+    return 0.0 if k < 0 else 1.0 if k >= n else float(special.bdtr(k, n, p))
+
+
+def binom_sf(k: int, n: int, p: float) -> float:
+    """P(X > k) for X ~ Binomial(n, p)."""
+    return 1.0 if k < 0 else 0.0 if k >= n else float(special.bdtrc(k, n, p))
+
+
+def binom_two_sided_p(k: int, n: int, p: float) -> float:
+    """Exact two-sided binomial test (scipy's binomtest): the probability of every outcome no more likely than
+    k, with the same relative tolerance (1e-7) for ties."""
+    outcomes = np.arange(n + 1)
+    log_pmf = special.gammaln(n + 1) - special.gammaln(outcomes + 1) - special.gammaln(n - outcomes + 1)
+    pmf = np.exp(log_pmf + special.xlogy(outcomes, p) + special.xlog1py(n - outcomes, -p))
+    return float(min(1.0, pmf[pmf <= pmf[k] * (1 + 1e-7)].sum()))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -265,8 +288,8 @@ def gap_probabilities(fit: TrendFit, x_test_days, lower: float, upper: float) ->
     # Difference of upper tails when the interval lies above the mean avoids cancellation (1 - 1).
     p = np.where(
         z_lo > 0,
-        stats.norm.sf(z_lo) - stats.norm.sf(z_hi),
-        stats.norm.cdf(z_hi) - stats.norm.cdf(z_lo),
+        special.ndtr(-z_lo) - special.ndtr(-z_hi),
+        special.ndtr(z_hi) - special.ndtr(z_lo),
     )
     return np.clip(p, 0.0, 1.0)
 
@@ -354,8 +377,8 @@ def mc_agreement(exact: float, hits: int, n_sims: int) -> dict:
     """
     expected_se = math.sqrt(exact * (1.0 - exact) / n_sims)
     z = (hits / n_sims - exact) / expected_se if expected_se > 0 else None
-    lower_tail = stats.binom.cdf(hits, n_sims, exact)
-    upper_tail = stats.binom.sf(hits - 1, n_sims, exact)
+    lower_tail = binom_cdf(hits, n_sims, exact)
+    upper_tail = binom_sf(hits - 1, n_sims, exact)
     pvalue = float(min(1.0, 2.0 * min(lower_tail, upper_tail)))
     return {"z": _num(z), "expected_se": expected_se, "pvalue": pvalue, "agrees": bool(pvalue >= FOUR_SIGMA_TWO_SIDED)}
 
@@ -661,7 +684,7 @@ def scan_corrected_p(
     sim_min = np.concatenate(sim_min)
     hits = int(np.count_nonzero(sim_min <= observed))
     p = max(hits / n_sims, observed)
-    upper_95 = 1.0 if hits == n_sims else float(stats.beta.ppf(0.95, hits + 1, n_sims - hits))
+    upper_95 = 1.0 if hits == n_sims else float(special.betaincinv(hits + 1, n_sims - hits, 0.95))
     return {
         "p_scan_corrected": p,
         "se": math.sqrt(p * (1.0 - p) / n_sims),
@@ -747,10 +770,11 @@ def change_test(observed_first: int, expected_first: float, observed_newest: int
 
     Each count is taken as Poisson(theta_j E_j); under H0 theta_first = theta_newest, and given T = O1 + O2,
     O2 ~ Binomial(T, E2 / (E1 + E2)). p is the one-sided P(O2 >= o2 | T) (the ratio rose: the gap is closing),
-    p_two_sided scipy's binomtest (outcomes no more likely than the observed one). Counts are less dispersed than
-    Poisson (Poisson-binomial), so the test is conservative. T = 0 gives p = 1 (no information); an expected
-    count of 0 makes that window's ratio None and the share 0 or 1 (p follows the degenerate binomial), both 0
-    gives p = 1 with a reason. statistic = ratio_newest / ratio_first, None when ratio_first is 0 or None.
+    p_two_sided the exact two-sided binomial P (outcomes no more likely than the observed one). Counts are less
+    dispersed than Poisson (Poisson-binomial), so the test is conservative. T = 0 gives p = 1 (no information);
+    an expected count of 0 makes that window's ratio None and the share 0 or 1 (p follows the degenerate
+    binomial), both 0 gives p = 1 with a reason. statistic = ratio_newest / ratio_first, None when ratio_first
+    is 0 or None.
     """
     o1, o2 = int(observed_first), int(observed_newest)
     e1, e2 = float(expected_first), float(expected_newest)
@@ -776,8 +800,8 @@ def change_test(observed_first: int, expected_first: float, observed_newest: int
         result["reason"] = "no system was expected in the gap in either window"
     else:
         share = e2 / (e1 + e2)
-        result["p"] = float(min(1.0, stats.binom.sf(o2 - 1, total, share)))
-        result["p_two_sided"] = float(stats.binomtest(o2, total, share).pvalue)
+        result["p"] = float(min(1.0, binom_sf(o2 - 1, total, share)))
+        result["p_two_sided"] = binom_two_sided_p(o2, total, share)
     return result
 
 
