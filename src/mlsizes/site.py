@@ -405,7 +405,7 @@ def validation_page(validation: CheckResult) -> str:
             '<p class="note">This page is the readable validation report, built from '
             "<code>reports/validation/pandera_failures.csv</code> and <code>gx_results.json</code>. Great "
             "Expectations' own Data Docs (<code>reports/validation/data_docs/</code>, written by "
-            "<code>mlsizes check</code>) load their scripts and styles from the internet.</p>",
+            "<code>mlsizes check --data-docs</code>) load their scripts and styles from the internet.</p>",
             "<h2>Records</h2>",
             "<p>Every record checked against <code>schemas/curated.yaml</code> (pandera): types, ranges, the domain "
             f"vocabulary, ids. {failures['id'].nunique()} records fail, {len(failures)} checks in all.</p>",
