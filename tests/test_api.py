@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import mlsizes
 from conftest import ROOT
-from mlsizes import api, contracts
-from mlsizes.curate import spreadsheet_safe
+from mlsizes import contracts
+from mlsizes.curate import original_text, spreadsheet_safe
 
 DATASET = yaml.safe_load((ROOT / "dataset.yaml").read_text())
 CURATION = json.loads((ROOT / "metrics" / "curation.json").read_text())
@@ -70,12 +70,12 @@ def test_load_reads_the_table_the_pipeline_wrote():
 def test_original_text_undoes_the_spreadsheet_escape_exactly(cells):
     frame = pd.DataFrame({"name": pd.Series(cells, dtype="str")})
     written = spreadsheet_safe(frame)["name"]
-    assert api.original_text(written).tolist() == cells
+    assert original_text(written).tolist() == cells
 
 
 def test_original_text_keeps_a_leading_escape_that_curate_did_not_add():
     values = pd.Series(["'quoted", "''=x", "'=x", "plain", None], dtype="str")
-    assert api.original_text(values).tolist()[:4] == ["'quoted", "'=x", "=x", "plain"]
+    assert original_text(values).tolist()[:4] == ["'quoted", "'=x", "=x", "plain"]
 
 
 def test_load_a_release_from_git_history_in_a_clone_without_tags(clone):

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mlsizes import contracts
+from mlsizes import contracts, curate
 from mlsizes.paths import BUNDLED_DIR, VERSIONED_TABLE, find_root
 from mlsizes.revisions import Release, VersionError, read_at, releases
 from mlsizes.settings import AnalysisParams, Settings, iso_date
@@ -125,32 +125,15 @@ def typed(text: str, version: str | None = None, as_of: str | None = None) -> pd
         if name not in frame:
             continue
         if spec["dtype"] == "str":
-            frame[name] = original_text(frame[name])
+            frame[name] = curate.original_text(frame[name])
         if name in LIST_COLUMNS:
             frame[name] = frame[name].str.split(LIST_COLUMNS[name])
-        elif is_date(spec):
+        elif contracts.is_date(spec):
             frame[name] = pd.to_datetime(frame[name], format="%Y-%m-%d")
         elif "isin" in spec:
             frame[name] = pd.Categorical(frame[name], categories=spec["isin"])
     frame.attrs.update(version=version, as_of=as_of)
     return frame
-
-
-def is_date(spec: dict) -> bool:
-    """Whether a contract column holds ISO dates (written as text, YYYY-MM-DD)."""
-    return spec["dtype"] == "str" and str(spec.get("unit", "")).startswith("date")
-
-
-def original_text(values: pd.Series) -> pd.Series:
-    """Text cells as they were before curate made them spreadsheet-safe: one escape dropped from each cell that
-    starts with escapes followed by a formula character (`spreadsheet_safe_text` in schemas/curated.yaml)."""
-    rule = contracts.curated_spec()["spreadsheet_safe_text"]
-    escape, starts = rule["escape"], frozenset(rule["formula_start"])
-    escaped = values.str.startswith(escape, na=False)
-    if not escaped.any():
-        return values
-    restored = values[escaped].map(lambda cell: cell[1:] if cell.lstrip(escape)[:1] in starts else cell)
-    return values.where(~escaped, restored)
 
 
 # --------------------------------------------------------------------------------------------------

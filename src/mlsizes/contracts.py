@@ -8,6 +8,7 @@ failure cases into per-record rejections. No rule is restated here.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import difflib
 import functools
 import re
@@ -102,6 +103,17 @@ def curated_schema():
     import pandera.pandas as pa
 
     return pa.DataFrameSchema.from_yaml(yaml.safe_dump(curated_spec(), sort_keys=False))
+
+
+def is_date(spec: dict) -> bool:
+    """Whether a curated column holds dates: text whose range bounds are ISO dates (written YYYY-MM-DD)."""
+    bounds = spec.get("in_range", {})
+    if spec["dtype"] != "str" or not bounds:
+        return False
+    try:
+        return all(dt.date.fromisoformat(str(bounds[key])) for key in ("min_value", "max_value"))
+    except ValueError:
+        return False
 
 
 def curated_dtypes() -> dict[str, str]:

@@ -262,6 +262,18 @@ def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def original_text(values: pd.Series) -> pd.Series:
+    """Text cells as they were before curate made them spreadsheet-safe: one escape dropped from each cell that
+    starts with escapes followed by a formula character (`spreadsheet_safe_text` in schemas/curated.yaml)."""
+    rule = contracts.curated_spec()["spreadsheet_safe_text"]
+    escape, starts = rule["escape"], frozenset(rule["formula_start"])
+    escaped = values.str.startswith(escape, na=False)
+    if not escaped.any():
+        return values
+    restored = values[escaped].map(lambda cell: cell[1:] if cell.lstrip(escape)[:1] in starts else cell)
+    return values.where(~escaped, restored)
+
+
 def save(curated: Curated, paths: Paths) -> list[Path]:
     """Write models.csv, rejected.csv (spreadsheet-safe) and the metrics (when paths has a curation_metrics
     file); each file appears whole or not at all."""

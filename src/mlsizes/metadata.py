@@ -10,7 +10,6 @@ from the contract the data is validated against, from what curate writes, or fro
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import html
 import io
 import json
@@ -110,20 +109,9 @@ def load(paths: Paths) -> Inputs:
     )
 
 
-def _is_date(spec: dict) -> bool:
-    """A text column whose range bounds are ISO dates holds dates (Frictionless compares them as dates)."""
-    bounds = spec.get("in_range", {})
-    if spec["dtype"] != "str" or not bounds:
-        return False
-    try:
-        return all(dt.date.fromisoformat(str(bounds[key])) for key in ("min_value", "max_value"))
-    except ValueError:
-        return False
-
-
 def field_type(name: str, spec: dict) -> str:
     """The Frictionless type of a column as curate writes it."""
-    if _is_date(spec):
+    if contracts.is_date(spec):
         return "date"
     return FRICTIONLESS_TYPES[curate.WRITTEN_DTYPES.get(name, spec["dtype"])]
 
