@@ -56,6 +56,26 @@ def test_every_real_snapshot_curates_with_identity(snapshot, tmp_path):
     assert metrics["snapshot"] == snapshot.stem and (models["source"] == f"epoch:{snapshot.stem}").all()
 
 
+@pytest.mark.parametrize("snapshot", [SNAPSHOTS[0], SNAPSHOTS[-1]], ids=lambda p: p.stem)
+def test_the_work_moved_to_forked_processes_gives_the_same_bytes(snapshot, tmp_path, monkeypatch):
+    """A million-row snapshot has its fields counted, its records checked and the second half of each table
+    written in forked processes; a real snapshot forced down those paths curates to the same files."""
+    from mlsizes import parallel
+
+    forks = []
+    fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or fork())
+    assert run_curate(snapshot, "--out", tmp_path / "here").exit_code == 0
+    assert not forks  # small inputs stay in one process
+    monkeypatch.setattr(parallel, "MIN_ROWS", 2)
+    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+    result = run_curate(snapshot, "--out", tmp_path / "forked")
+    assert result.exit_code == 0, result.output
+    assert len(forks) == 4  # field count, record checks, the second halves of models.csv and rejected.csv
+    for name in ("models.csv", "rejected.csv"):
+        assert (tmp_path / "forked" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
+
+
 def test_current_snapshot_counts():
     result = curate.process(ingest.process(ingest.load(RAW / "epoch_notable_ai_models_2026-03-10.csv", True)), "x")
     assert len(result.models) == 980
@@ -325,9 +345,11 @@ def test_parameter_counts_are_whole_numbers_and_the_rounding_is_noted(tmp_path):
     assert pd.isna(models.loc["Other", "curation_notes"])
 
 
-def test_record_failures_per_distinct_value_are_pandas_full_validation():
-    """contracts.record_failures checks each distinct value once: it must report exactly what validating every
-    cell reports, in the same order (curate's reject message lists them)."""
+@pytest.mark.parametrize("unique_names", [False, True], ids=["repeated-names", "unique-names"])
+def test_record_failures_per_distinct_value_are_pandas_full_validation(unique_names):
+    """contracts.record_failures checks each distinct value once (of a column that repeats: names, when unique,
+    are checked cell by cell): it must report exactly what validating every cell reports, in the same order
+    (curate's reject message lists them)."""
     import pandera.errors
 
     from mlsizes import contracts
@@ -336,6 +358,8 @@ def test_record_failures_per_distinct_value_are_pandas_full_validation():
     models = contracts.read_curated(RAW.parent.parent / "curated" / "models.csv").head(40)
     frame = pd.concat([models] * 5, ignore_index=True)
     frame["id"] = [f"m-{i}" for i in range(len(frame))]
+    if unique_names:
+        frame["name"] = frame["name"] + [f" {i}" for i in range(len(frame))]
     frame.index = frame.index * 3 + 7  # labels are not positions
     bad = {
         "id": ["Bad Id", "m-1", "m-2"],
@@ -363,3 +387,33 @@ def test_record_failures_per_distinct_value_are_pandas_full_validation():
     assert contracts.record_failures(models, schema).empty
     with pytest.raises(ValueError, match="table does not match schema"):
         contracts.record_failures(frame.drop(columns="name"), schema)
+
+
+def _identity_tables(pairs_curated, pairs_rejected):
+    frame = lambda pairs: pd.DataFrame(pairs, columns=["source", "source_row"]).assign(  # noqa: E731
+        parameters=1.0, curation_notes=None, reject_code="missing_name"
+    )
+    return frame(pairs_curated), frame(pairs_rejected)
+
+
+@pytest.mark.parametrize(
+    "curated_pairs, rejected_pairs",
+    [
+        ([("epoch:a", 1), ("epoch:a", 2)], [("epoch:a", 2)]),  # a row both curated and rejected
+        ([("epoch:a", 1), ("epoch:a", 1)], [("contribution:x", 3)]),  # a row curated twice
+    ],
+)
+def test_the_identity_check_refuses_a_row_counted_twice(curated_pairs, rejected_pairs):
+    typed = pd.DataFrame({"source": ["epoch:a", "epoch:a", "contribution:x"], "source_row": [1, 2, 3]})
+    models, rejected = _identity_tables(curated_pairs, rejected_pairs)
+    with pytest.raises(curate.IdentityError, match="identity broken"):
+        curate._metrics(typed, models, rejected, "a", 0, 0)
+    models, rejected = _identity_tables([("epoch:a", 1), ("epoch:a", 2)], [("contribution:x", 3)])
+    assert curate._metrics(typed, models, rejected, "a", 0, 0)["identity_holds"]  # the same counts, each row once
+
+
+def test_the_identity_check_refuses_a_lost_row():
+    typed = pd.DataFrame({"source": ["epoch:a", "epoch:a"], "source_row": [1, 2]})
+    models, rejected = _identity_tables([("epoch:a", 1)], [])
+    with pytest.raises(curate.IdentityError, match="2 input rows"):
+        curate._metrics(typed, models, rejected, "a", 0, 0)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsizes import files
+from mlsizes import columns, files, parallel
 from mlsizes.files import (
     atomic_write_bytes,
     atomic_write_csv,
@@ -82,13 +82,20 @@ def test_write_csv_writes_pandas_bytes_for_awkward_cells(tmp_path, monkeypatch):
 
 
 def test_write_csv_writes_pandas_bytes_for_random_text_and_one_column(tmp_path, monkeypatch):
+    # Small chunks: columns are judged repetitive or unique on 7 rows, and rows are joined 7 at a time.
     monkeypatch.setattr(files, "CSV_CHUNK_ROWS", 7)
+    monkeypatch.setattr(columns, "CHUNK_ROWS", 7)
     rng = np.random.default_rng(13)
     alphabet = np.array(list("ab ,\"\n\r\t;'=é€\u2028"))
     cells = ["".join(rng.choice(alphabet, rng.integers(0, 6))) for _ in range(400)]
-    frame = pd.DataFrame({"a": pd.Series(cells, dtype="str"), "b": cells[::-1]})
+    repeated = [cells[i] for i in rng.integers(0, 3, 400)]
+    numbers = pd.array(rng.integers(0, 3, 400), dtype="Int64")
+    frame = pd.DataFrame(
+        {"a": pd.Series(cells, dtype="str"), "b": cells[::-1], "c": pd.Series(repeated, dtype="str"), "d": numbers}
+    )
+    assert [columns.repetitive(frame[c]) for c in "abcd"] == [False, False, True, True]
     assert _written(tmp_path, frame) == _pandas_csv(frame)
-    for column in (pd.Series(cells, dtype="str"), pd.Series([1.0, None, 2.5])):
+    for column in (pd.Series(cells, dtype="str"), pd.Series(repeated, dtype="str"), pd.Series([1.0, None, 2.5])):
         one = pd.DataFrame({"only": column})
         assert _written(tmp_path, one) == _pandas_csv(one)
 
@@ -97,3 +104,52 @@ def test_write_csv_refuses_columns_pandas_formats_its_own_way(tmp_path):
     with pytest.raises(TypeError, match="when"):
         atomic_write_csv(tmp_path / "t.csv", pd.DataFrame({"when": pd.to_datetime(["2020-01-01"])}))
     assert not (tmp_path / "t.csv").exists()
+
+
+def _awkward_table(rows: int) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    alphabet = np.array(list('ab ,"\n=é☃'))
+    names = ["".join(rng.choice(alphabet, rng.integers(0, 6))) for _ in range(rows)]
+    return pd.DataFrame(
+        {
+            "name": pd.Series(names, dtype="str"),
+            "kind": pd.Series(rng.choice(["x", "y,z", None], rows), dtype="str"),
+            "size": rng.choice([1.5, float("nan"), 1e16], rows),
+            "row": np.arange(rows),
+        }
+    )
+
+
+def test_a_large_table_is_written_in_two_processes_with_the_same_bytes(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_ROWS", 10)
+    monkeypatch.setattr(columns, "CHUNK_ROWS", 7)
+    frame = _awkward_table(401)
+    children = []
+    real_fork = os.fork
+
+    def counted_fork():
+        pid = real_fork()
+        children.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted_fork)
+    escaped = lambda table: table.assign(name="'" + table["name"])  # noqa: E731 - a row-by-row `prepare`
+    atomic_write_csv(tmp_path / "t.csv", frame, prepare=escaped)
+    assert len(children) == 1  # the second half went to a forked process
+    assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(escaped(frame))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]  # its part file is gone
+
+
+def test_a_failure_in_the_second_half_leaves_the_old_file_and_no_part(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_ROWS", 10)
+    atomic_write_text(tmp_path / "t.csv", "old\n")
+
+    def fails_on_the_second_half(table):
+        if table.index[0] > 0:
+            raise ValueError(f"cannot prepare row {table.index[0]}")
+        return table
+
+    with pytest.raises(ValueError, match="cannot prepare row 50"):
+        atomic_write_csv(tmp_path / "t.csv", _awkward_table(100), prepare=fails_on_the_second_half)
+    assert (tmp_path / "t.csv").read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]

@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import hashlib
 import io
+import random
 import re
 import shutil
 import tempfile
@@ -23,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import HEADER_2026, RAW, ROOT, write_csv
-from mlsizes import contracts, curate, ingest, metadata, snapshots
+from mlsizes import columns, contracts, curate, ingest, metadata, snapshots
 from mlsizes.cli import main
 from mlsizes.paths import Paths
 from mlsizes.snapshots import SnapshotError
@@ -390,3 +391,32 @@ def test_fuzz_random_rows_never_escape_never_lose_a_row(rows, quoted, force, end
             for frame in (models, rejected):
                 assert not frame.map(lambda cell: bool(FORMULA.match(cell))).any().any()
         assert {path: path.read_bytes() for path in folder.iterdir() if path != out} == around
+
+
+@pytest.mark.parametrize("distinct", [None, 3], ids=["unique", "repeated"])
+def test_whitespace_cleaning_is_the_same_on_unique_and_repeated_text(monkeypatch, distinct):
+    """Both of _clean_text's paths collapse whitespace runs (str.split's whitespace) and make empty text missing."""
+    monkeypatch.setattr(columns, "CHUNK_ROWS", 7)
+    rng = random.Random(3)
+    alphabet = ["a", "b", " ", "  ", "\n", "\t", "\r", "\u2028", "\xa0", "\x1f", "\u3000", "é", ","]
+    pool = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(distinct or 400)]
+    cells = [rng.choice(pool) for _ in range(400)]
+    cleaned = ingest._clean_text(pd.Series(cells, dtype="str"))
+    expected = pd.Series([" ".join(cell.split()) or None for cell in cells], dtype="str")
+    assert columns.repetitive(pd.Series(cells)) == (distinct is not None)
+    pd.testing.assert_series_equal(cleaned, expected)
+
+
+def test_the_raw_contract_is_checked_on_the_header_and_on_rows_when_a_rule_needs_them(monkeypatch):
+    import pandera.errors
+    import pandera.pandas as pa
+
+    text = {name: pd.Series(["a", "bb"], dtype="str") for name in contracts.raw_columns()}
+    contracts.validate_raw(pd.DataFrame(text))
+    with pytest.raises(pandera.errors.SchemaError, match="parameters"):  # a wrong type shows on the header
+        contracts.validate_raw(pd.DataFrame({**text, "parameters": [1.0, 2.0]}))
+    # A value rule in raw.yaml is checked on every row, not only on the header.
+    strict = pa.DataFrameSchema({name: pa.Column(str, pa.Check.str_length(max_value=1)) for name in text})
+    monkeypatch.setattr(contracts, "raw_schema", lambda: strict)
+    with pytest.raises(pandera.errors.SchemaError, match="str_length"):
+        contracts.validate_raw(pd.DataFrame(text))

@@ -97,6 +97,25 @@ def raw_schema():
     return pa.DataFrameSchema.from_yaml(SCHEMA_DIR / "raw.yaml")
 
 
+def validate_raw(table: pd.DataFrame) -> None:
+    """Check a snapshot's renamed text table against `schemas/raw.yaml` (pandera's SchemaError if it fails).
+
+    A schema that states only columns and their types (no value checks, every column nullable, none unique)
+    gives the same verdict on the table's header as on all its rows, so a million-row file is checked on its
+    header; a value rule added to raw.yaml makes every row checked again.
+    """
+    schema = raw_schema()
+    rows_matter = (
+        schema.checks
+        or schema.unique
+        or schema.coerce
+        or any(
+            column.checks or not column.nullable or column.unique or column.coerce for column in schema.columns.values()
+        )
+    )
+    schema.validate(table if rows_matter else table.iloc[:0])
+
+
 @functools.cache
 def curated_schema():
     """The curated pandera schema, vocabulary included (see curated_spec)."""
@@ -152,6 +171,7 @@ _CELL_CHECKS = frozenset(
     }
 )
 FAILURE_COLUMNS = ["index", "column", "check", "failure_case"]
+_SAMPLE_ROWS = 20_000
 
 
 def record_failures(frame: pd.DataFrame, schema) -> pd.DataFrame:
@@ -161,19 +181,22 @@ def record_failures(frame: pd.DataFrame, schema) -> pd.DataFrame:
     code that built the frame is wrong, so they raise instead of being reported as bad records.
 
     The schema is applied in full, but no cell is checked twice: the table's shape and dtypes are checked on
-    its header, and a text column whose rules are all per cell (no `unique`, only checks in _CELL_CHECKS) is
-    checked once per distinct value, each failure then reported for every row holding that value. Upstream
-    columns repeat a lot, and pandera's text checks run a Python call per cell: most of its time on a million
-    rows.
+    its header, and a text column whose rules are all per cell (no `unique`, only checks in _CELL_CHECKS) and
+    whose values repeat is checked once per distinct value, each failure then reported for every row holding
+    that value. Upstream columns repeat a lot, and pandera's text checks run a Python call per cell: most of its
+    time on a million rows.
     """
     if schema.checks or schema.unique or schema.coerce or any(c.regex or c.coerce for c in schema.columns.values()):
         return _sorted_failures(_failure_cases(frame, schema, schema.name))
     import pandera.pandas as pa
 
-    def per_value(name: str, column) -> bool:  # text checks, worth running once per value (numbers are vectorised)
+    def per_value(name: str, column) -> bool:  # text checks on a column that repeats (numbers are vectorised)
         checks = {check.name for check in column.checks}
         numeric = name in frame and pd.api.types.is_numeric_dtype(frame[name].dtype)
-        return bool(checks) and checks <= _CELL_CHECKS and not column.unique and not numeric
+        if not checks or not checks <= _CELL_CHECKS or column.unique or numeric or name not in frame:
+            return False
+        sample = frame[name].iloc[:_SAMPLE_ROWS]  # names are mostly unique: finding distinct values would not pay
+        return len(pd.unique(sample)) * 2 < len(sample)
 
     whole = {name: column for name, column in schema.columns.items() if not per_value(name, column)}
     found = [
@@ -184,8 +207,9 @@ def record_failures(frame: pd.DataFrame, schema) -> pd.DataFrame:
         if name in whole:
             continue
         values = frame[name]
-        codes = pd.factorize(values, use_na_sentinel=False)[0]
-        firsts = np.unique(codes, return_index=True)[1]
+        codes, distinct = pd.factorize(values, use_na_sentinel=False)
+        firsts = np.full(len(distinct), len(codes))  # each distinct value's first row
+        np.minimum.at(firsts, codes, np.arange(len(codes)))
         one = pa.DataFrameSchema({name: column}, name=schema.name)
         cases = _failure_cases(values.iloc[firsts].reset_index(drop=True).to_frame(), one, schema.name)
         if len(cases):  # each distinct value's failures, for every row that holds it

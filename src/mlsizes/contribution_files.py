@@ -502,7 +502,7 @@ def apply_corrections(candidates: pd.DataFrame, corrections: list[Correction]) -
     Returns the records and one reject row per correction whose target is not among them (its record left
     upstream or was rejected), so a correction is either applied or accounted for, never dropped.
     """
-    candidates = candidates.copy()
+    candidates = candidates.copy(deep=False)  # copy on write: the caller's table is never changed
     # Columns that get values are made generic first: a column missing everywhere may be typed float.
     touched = {"field_sources"} | {
         column for correction in corrections for columns in correction.values.values() for column in columns

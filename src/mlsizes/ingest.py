@@ -12,15 +12,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mlsizes import contracts, snapshots
+from mlsizes import contracts, parallel, snapshots
+from mlsizes.columns import cells_containing, repetitive
 from mlsizes.errors import reason
+from mlsizes.parallel import Beside
 from mlsizes.parse import parse_date, parse_number
 from mlsizes.snapshots import SnapshotError
 
@@ -61,19 +62,18 @@ def load(path: Path, require_provenance: bool = False) -> Snapshot:
         header = _header(path)
         _check_delimiter(path, head, header)
         _check_header(path, header)
-        # The field count runs on a second thread while pandas reads: both spend their time outside the GIL (numpy
-        # on byte chunks, pandas' C tokenizer), so on two cores the check costs next to nothing in wall time.
-        # Its verdict wins (raised in `finally`): a row that does not line up is the more precise reason.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            counted = pool.submit(_check_fields, path, len(header))
-            try:
-                # index_col=False: a first data row one field longer than the header (a trailing comma) must never
-                # turn the first column into pandas' index; _check_fields refuses such a file anyway.
-                table = pd.read_csv(
-                    path, dtype=str, na_filter=False, index_col=False, usecols=lambda column: column.strip() in known
-                )
-            finally:
-                fields = counted.result()
+        # The field count runs in a forked process while pandas reads (on threads the two took turns on the GIL),
+        # so on two cores it costs next to nothing in wall time. Its verdict wins (raised in `finally`): a row
+        # that does not line up is the more precise reason.
+        counted = Beside(lambda: _check_fields(path, len(header)), worth_it=path.stat().st_size >= parallel.MIN_BYTES)
+        try:
+            # index_col=False: a first data row one field longer than the header (a trailing comma) must never
+            # turn the first column into pandas' index; _check_fields refuses such a file anyway.
+            table = pd.read_csv(
+                path, dtype=str, na_filter=False, index_col=False, usecols=lambda column: column.strip() in known
+            )
+        finally:
+            fields = counted.result()
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
         raise SnapshotError(f"{path}: not a readable CSV ({reason(exc)})") from None
     if len(table) != len(fields) - 1:
@@ -260,7 +260,7 @@ def _rename_columns(path: Path, table: pd.DataFrame) -> pd.DataFrame:
     for canonical in contracts.raw_columns():
         if canonical not in table.columns:
             table[canonical] = ""
-    contracts.raw_schema().validate(table)
+    contracts.validate_raw(table)
     return table
 
 
@@ -278,8 +278,17 @@ def _spread(results: list, codes: np.ndarray, index: pd.Index) -> pd.Series:
 
 def _clean_text(values: pd.Series) -> pd.Series:
     """Collapse runs of whitespace (upstream names carry newlines) and turn empty text into missing."""
-    codes, distinct = _distinct(values)
-    return _spread([" ".join(value.split()) or None for value in distinct], codes, values.index)
+    if repetitive(values):
+        codes, distinct = _distinct(values)
+        return _spread([" ".join(value.split()) or None for value in distinct], codes, values.index)
+    cleaned = values.to_numpy(dtype=object, na_value="", copy=True)
+    # Every whitespace character but the space is unprintable: the cells that may change are those, and those
+    # with two spaces in a row or a space at either end.
+    unprintable = np.flatnonzero(~np.fromiter(map(str.isprintable, cleaned), dtype=bool, count=len(cleaned)))
+    unclean = np.union1d(unprintable, cells_containing(values, ("  ", "\x00 ", " \x00")))
+    cleaned[unclean] = [" ".join(value.split()) for value in cleaned[unclean]]
+    cleaned[cleaned == ""] = None
+    return pd.Series(cleaned, index=values.index)
 
 
 @dataclass

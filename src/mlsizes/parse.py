@@ -102,8 +102,8 @@ def parse_date(text: str) -> PartialDate:
 
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
-_NON_SLUG_LINES = re.compile(r"[^a-z0-9\n]+")
-_EDGE_DASHES = re.compile(r"^-|-$", re.MULTILINE)
+# Byte -> itself for the bytes a slug keeps (and line breaks, between names), "-" for every other byte.
+_SLUG_BYTES = bytes(b if chr(b) in "abcdefghijklmnopqrstuvwxyz0123456789\n" else ord("-") for b in range(256))
 
 
 def slugify(name: str) -> str:
@@ -115,12 +115,19 @@ def slugify(name: str) -> str:
 
 
 def slugify_all(names: list[str]) -> list[str]:
-    """[slugify(name) for name in names], in a few passes over all the names joined by line breaks instead of a
-    regex call per name (a million names: seconds less). Names holding a line break are slugified one by one."""
-    joined = "\n".join(name if name.isascii() else _ascii(name) for name in names)
-    if joined.count("\n") != max(len(names) - 1, 0):
+    """[slugify(name) for name in names], computed on all the names at once, joined by line breaks, as bytes
+    (a million names: a second instead of a regex call per name). Names holding a line break are slugified one
+    by one."""
+    joined = "\n".join(names)
+    # NFKD decomposes character by character and never reorders across a line break, so it may run on all names.
+    data = joined.encode() if joined.isascii() else _ascii(joined).encode()
+    if data.count(b"\n") != max(len(names) - 1, 0):
         return [slugify(name) for name in names]
-    slugs = _EDGE_DASHES.sub("", _NON_SLUG_LINES.sub("-", joined.lower())).split("\n") if names else []
+    data = data.lower().translate(_SLUG_BYTES)
+    while b"--" in data:
+        data = data.replace(b"--", b"-")
+    data = data.replace(b"\n-", b"\n").replace(b"-\n", b"\n").removeprefix(b"-").removesuffix(b"-")
+    slugs = data.decode().split("\n") if names else []
     return [slug or slugify(name) for slug, name in zip(slugs, names)]
 
 

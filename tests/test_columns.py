@@ -1,0 +1,65 @@
+"""columns.cells_matching finds exactly the cells a per-cell search finds, on either of its paths."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlsizes import columns
+from mlsizes.columns import cells_containing, cells_matching, repetitive
+
+PATTERNS = [
+    re.compile('[,"\n\r]'),  # what the CSV writer quotes
+    re.compile("\x00[=+@'-]"),  # how a cell starts (spreadsheet formulas)
+    re.compile("[^\\S ]|  |\x00 | (?=\x00|\\Z)"),  # whitespace ingest cleans (at the start, the end, in runs)
+]
+
+
+def _brute_force(values: pd.Series, pattern: re.Pattern) -> list[int]:
+    texts = ["\x00" + (v if isinstance(v, str) else "") for v in values.tolist()]
+    return [i for i, text in enumerate(texts) if pattern.search(text)]
+
+
+def _random_cells(rng, n: int, distinct: int | None) -> list:
+    alphabet = list("ab ,\"\n\r\t=+-@'é☃") + ["  ", "\u2028", "\x00"]
+    pool = ["".join(rng.choice(alphabet, rng.integers(0, 6))) for _ in range(distinct or n)] + [None]
+    return [pool[i] for i in rng.integers(0, len(pool), n)]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS, ids=["quote", "start", "whitespace"])
+@pytest.mark.parametrize("distinct", [None, 2], ids=["unique", "repeated"])
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_cells_matching_is_a_search_of_each_cell(monkeypatch, pattern, distinct, dtype):
+    monkeypatch.setattr(columns, "CHUNK_ROWS", 7)  # many chunks, cells matching at their edges
+    rng = np.random.default_rng(5)
+    values = pd.Series(_random_cells(rng, 500, distinct), dtype=dtype)
+    assert repetitive(values) == (distinct is not None)
+    found = cells_matching(values, pattern)
+    expected = _brute_force(values, pattern)
+    # A NUL inside a cell may add a position (the caller checks the cells found), never hide one.
+    extra = set(found.tolist()) - set(expected)
+    assert set(expected) <= set(found.tolist()) and all("\x00" in values[i] for i in extra)
+    if distinct is not None or "\x00" not in pattern.pattern:
+        assert found.tolist() == expected
+
+
+def test_cells_matching_finds_a_cell_once_however_often_it_matches():
+    values = pd.Series(["a,b,c,d", "plain", ",,,,", None, "x"], dtype="str")
+    assert cells_matching(values, PATTERNS[0]).tolist() == [0, 2]
+    assert cells_matching(values.iloc[:0], PATTERNS[0]).tolist() == []
+
+
+@pytest.mark.parametrize("needles", [("  ", "\x00 ", " \x00"), (",", '"'), ("ab",)])
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_cells_containing_is_a_search_of_each_cell(monkeypatch, needles, dtype):
+    monkeypatch.setattr(columns, "CHUNK_ROWS", 7)
+    values = pd.Series(_random_cells(np.random.default_rng(9), 500, None), dtype=dtype)
+    texts = ["\x00" + (v if isinstance(v, str) else "") + "\x00" for v in values.tolist()]
+    expected = [i for i, text in enumerate(texts) if any(needle in text for needle in needles)]
+    found = cells_containing(values, needles).tolist()
+    # A NUL inside a cell may add a position ("\x00 " inside it), never hide one.
+    assert set(expected) <= set(found) and all("\x00" in values[i] for i in set(found) - set(expected))
+    assert expected, "the random cells hold every needle somewhere"
