@@ -45,3 +45,11 @@ def test_with_other_threads_running_the_work_stays_in_this_process():
     finally:
         release.set()
         thread.join()
+
+
+def test_a_child_whose_result_is_not_wanted_is_reaped():
+    unwanted = Beside(lambda: b"x" * (1 << 20))  # more than a pipe holds: the child blocks until read or closed
+    unwanted.reap()
+    unwanted.reap()  # once is enough
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child is left behind

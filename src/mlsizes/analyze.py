@@ -16,9 +16,8 @@ import dataclasses
 import datetime as dt
 import json
 import math
-import multiprocessing
 import sys
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import pandas as pd
 
 from mlsizes import clusters, contracts, stats
 from mlsizes.files import atomic_write_text, frame_to_csv, to_json
+from mlsizes.parallel import Beside
 from mlsizes.paths import Paths
 from mlsizes.settings import AnalysisParams, in_gap
 
@@ -336,15 +336,14 @@ def side_by_side(parts: dict, systems: pd.DataFrame, params: AnalysisParams) -> 
 
     Each part has its own seeded generators, so the results do not depend on where or in which order they run.
     Processes, not threads: the scan correction and the cluster bootstrap are mostly Python-level work that
-    holds the GIL (threads ran them one after the other). Where fork is unavailable they run on threads.
+    holds the GIL (threads ran them one after the other). Where fork is unavailable they run here in turn.
     """
-    if "fork" in multiprocessing.get_all_start_methods():
-        pool = ProcessPoolExecutor(max_workers=len(parts), mp_context=multiprocessing.get_context("fork"))
-    else:
-        pool = ThreadPoolExecutor()
-    with pool:
-        futures = {name: pool.submit(function, systems, params) for name, function in parts.items()}
-        return {name: future.result() for name, future in futures.items()}
+    pending = {name: Beside(lambda part=part: part(systems, params)) for name, part in parts.items()}
+    try:
+        return {name: work.result() for name, work in pending.items()}
+    finally:
+        for work in pending.values():
+            work.reap()
 
 
 def in_parallel(function, items: list) -> list:

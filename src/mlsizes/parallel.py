@@ -38,8 +38,9 @@ def can_fork() -> bool:
 class Beside(Generic[T]):
     """`function()` started in a forked process; `result()` waits for it and returns it or raises its error.
 
-    Call result() once, on every path (a `finally`), so the child is always reaped. With `worth_it` false (the
-    work is small: see MIN_ROWS) the function runs here when its result is asked for.
+    Call result() once, or reap() on the paths where the result is not wanted (a `finally`), so the child is
+    always reaped. With `worth_it` false (the work is small: see MIN_ROWS) the function runs here when its
+    result is asked for.
     """
 
     def __init__(self, function: Callable[[], T], worth_it: bool = True):
@@ -67,12 +68,20 @@ class Beside(Generic[T]):
         with os.fdopen(self._read, "rb") as pipe:
             data = pipe.read()
         _, status = os.waitpid(self._pid, 0)
+        self._pid = None
         if not data:
             raise WorkerDied(f"a forked worker ended without a result (wait status {status})")
         returned, value = pickle.loads(data)
         if returned:
             return value
         raise value
+
+    def reap(self) -> None:
+        """Wait for a child whose result is no longer wanted (another part failed); nothing if it was taken."""
+        if self._pid is not None:
+            os.close(self._read)  # a child still writing its result gets a broken pipe and ends
+            os.waitpid(self._pid, 0)
+            self._pid = None
 
 
 def _outcome(function: Callable[[], object]) -> bytes:
