@@ -58,8 +58,9 @@ def test_every_real_snapshot_curates_with_identity(snapshot, tmp_path):
 
 @pytest.mark.parametrize("snapshot", [SNAPSHOTS[0], SNAPSHOTS[-1]], ids=lambda p: p.stem)
 def test_the_work_moved_to_forked_processes_gives_the_same_bytes(snapshot, tmp_path, monkeypatch):
-    """A million-row snapshot has its fields counted, its records checked and the second half of each table
-    written in forked processes; a real snapshot forced down those paths curates to the same files."""
+    """A million-row snapshot has its fields counted, half its columns' distinct values found, its records
+    checked and the second half of each table written in forked processes; a real snapshot forced down those
+    paths curates to the same files."""
     from mlsizes import parallel
 
     forks = []
@@ -71,7 +72,8 @@ def test_the_work_moved_to_forked_processes_gives_the_same_bytes(snapshot, tmp_p
     monkeypatch.setattr(parallel, "MIN_BYTES", 0)
     result = run_curate(snapshot, "--out", tmp_path / "forked")
     assert result.exit_code == 0, result.output
-    assert len(forks) == 4  # field count, record checks, the second halves of models.csv and rejected.csv
+    # field count, half the distinct values, record checks, the second halves of models.csv and rejected.csv
+    assert len(forks) == 5
     for name in ("models.csv", "rejected.csv"):
         assert (tmp_path / "forked" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
 

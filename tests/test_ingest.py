@@ -393,18 +393,16 @@ def test_fuzz_random_rows_never_escape_never_lose_a_row(rows, quoted, force, end
         assert {path: path.read_bytes() for path in folder.iterdir() if path != out} == around
 
 
-@pytest.mark.parametrize("distinct", [None, 3], ids=["unique", "repeated"])
-def test_whitespace_cleaning_is_the_same_on_unique_and_repeated_text(monkeypatch, distinct):
+def test_whitespace_cleaning_is_the_same_once_per_distinct_value_and_cell_by_cell(monkeypatch):
     """Both of _clean_text's paths collapse whitespace runs (str.split's whitespace) and make empty text missing."""
     monkeypatch.setattr(columns, "CHUNK_ROWS", 7)
     rng = random.Random(3)
     alphabet = ["a", "b", " ", "  ", "\n", "\t", "\r", "\u2028", "\xa0", "\x1f", "\u3000", "é", ","]
-    pool = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(distinct or 400)]
-    cells = [rng.choice(pool) for _ in range(400)]
-    cleaned = ingest._clean_text(pd.Series(cells, dtype="str"))
+    cells = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(400)]
+    values = pd.Series(cells, dtype="str")
     expected = pd.Series([" ".join(cell.split()) or None for cell in cells], dtype="str")
-    assert columns.repetitive(pd.Series(cells)) == (distinct is not None)
-    pd.testing.assert_series_equal(cleaned, expected)
+    pd.testing.assert_series_equal(ingest._clean_text(values, None), expected)
+    pd.testing.assert_series_equal(ingest._clean_text(values, ingest._distinct(values)), expected)
 
 
 def test_the_raw_contract_is_checked_on_the_header_and_on_rows_when_a_rule_needs_them(monkeypatch):

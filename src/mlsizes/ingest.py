@@ -32,7 +32,19 @@ _QUOTE, _COMMA, _LF, _CR = b'"'[0], b","[0], b"\n"[0], b"\r"[0]
 # The bytes a quote may stand next to, on its outer side (a lookup table: byte -> allowed).
 _QUOTE_NEIGHBOURS = np.isin(np.arange(256), [_QUOTE, _COMMA, _LF, _CR])
 
-# The typed columns, in order, and the reject columns every typed table carries.
+# The text columns cleaned of stray whitespace, and the columns parsed into values.
+TEXT_COLUMNS = [
+    "name",
+    "organization",
+    "notability_criteria",
+    "link",
+    "confidence",
+    "parameters_notes",
+    "training_compute_notes",
+    "notability_criteria_notes",
+]
+PARSED_COLUMNS = ["publication_date", "domain", "parameters", "training_compute_flop"]
+# The reject columns every typed table carries.
 REJECT_COLUMNS = ["reject_code", "reject_field", "reject_value", "reject_message"]
 
 
@@ -276,10 +288,27 @@ def _spread(results: list, codes: np.ndarray, index: pd.Index) -> pd.Series:
     return pd.Series(results).take(codes).set_axis(index)
 
 
-def _clean_text(values: pd.Series) -> pd.Series:
-    """Collapse runs of whitespace (upstream names carry newlines) and turn empty text into missing."""
-    if repetitive(values):
-        codes, distinct = _distinct(values)
+def _factorized(raw: pd.DataFrame, columns: list[str]) -> dict[str, tuple[np.ndarray, list]]:
+    """_distinct of each of the columns that repeat their values, half of them found in a forked process: hashing
+    a million strings a column is most of this stage's own time. The codes and distinct values travel back."""
+    repeating = [column for column in columns if repetitive(raw[column])]
+    theirs = Beside(
+        lambda: {column: _distinct(raw[column]) for column in repeating[1::2]},
+        worth_it=len(raw) >= parallel.MIN_ROWS,
+    )
+    try:
+        ours = {column: _distinct(raw[column]) for column in repeating[::2]}
+    except BaseException:
+        theirs.reap()
+        raise
+    return {**ours, **theirs.result()}
+
+
+def _clean_text(values: pd.Series, factorized: tuple[np.ndarray, list] | None) -> pd.Series:
+    """Collapse runs of whitespace (upstream names carry newlines) and turn empty text into missing: once per
+    distinct value when the column repeats (its `factorized` codes and values), else cell by cell."""
+    if factorized is not None:
+        codes, distinct = factorized
         return _spread([" ".join(value.split()) or None for value in distinct], codes, values.index)
     cleaned = values.to_numpy(dtype=object, na_value="", copy=True)
     # Every whitespace character but the space is unprintable: the cells that may change are those, and those
@@ -307,9 +336,10 @@ class _Parsed:
         return _spread(values, self.codes, self.index)
 
 
-def _parse(values: pd.Series, parser) -> _Parsed:
-    """Strip and parse each distinct value of a column; a ValueError is that value's error message."""
-    codes, distinct = _distinct(values)
+def _parse(values: pd.Series, parser, factorized: tuple[np.ndarray, list] | None) -> _Parsed:
+    """Strip and parse each distinct value of a column (its `factorized` codes and values, when known); a
+    ValueError is that value's error message."""
+    codes, distinct = factorized or _distinct(values)
     stripped, results, errors = [value.strip() for value in distinct], [], {}
     for text in stripped:
         try:
@@ -349,29 +379,21 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
     out = pd.DataFrame(index=raw.index)
     out["source"] = f"epoch:{snapshot.snapshot_id}"
     out["source_row"] = pd.Series(range(1, len(raw) + 1), index=raw.index, dtype="int64")
-    out["name"] = _clean_text(raw["name"])
-    for column in (
-        "organization",
-        "notability_criteria",
-        "link",
-        "confidence",
-        "parameters_notes",
-        "training_compute_notes",
-        "notability_criteria_notes",
-    ):
-        out[column] = _clean_text(raw[column])
+    factorized = _factorized(raw, [*TEXT_COLUMNS, *PARSED_COLUMNS])
+    for column in TEXT_COLUMNS:
+        out[column] = _clean_text(raw[column], factorized.get(column))
 
-    dates = _parse(raw["publication_date"], parse_date)
+    dates = _parse(raw["publication_date"], parse_date, factorized.get("publication_date"))
     date_text, date_errors = dates.column(), dates.errors
     out["publication_date"] = dates.column(lambda date: date.isoformat())
     out["date_precision"] = dates.column(lambda date: date.precision)
 
-    domains = _parse(raw["domain"], parse_domains)
+    domains = _parse(raw["domain"], parse_domains, factorized.get("domain"))
     domain_text, domain_errors = domains.column(), domains.errors
     out["domains"] = domains.column(lambda parsed: parsed[0])
     out["primary_domain"] = domains.column(lambda parsed: parsed[1])
 
-    params = _parse(raw["parameters"], parse_number)
+    params = _parse(raw["parameters"], parse_number, factorized.get("parameters"))
     param_text, param_errors = params.column(), params.errors
     parameters = params.column(lambda size: size).astype("float64")
     zero = parameters == 0
@@ -380,7 +402,7 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
     out.loc[parameters.isna(), "parameters_missing_reason"] = "not_in_source"
     out.loc[zero, "parameters_missing_reason"] = "zero_in_source"
 
-    compute = _parse(raw["training_compute_flop"], parse_number)
+    compute = _parse(raw["training_compute_flop"], parse_number, factorized.get("training_compute_flop"))
     compute_text, compute_errors = compute.column(), compute.errors
     out["training_compute_flop"] = compute.column(lambda size: size).astype("float64")
 
