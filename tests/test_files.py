@@ -149,7 +149,7 @@ def test_a_failure_in_the_second_half_leaves_the_old_file_and_no_part(tmp_path, 
             raise ValueError(f"cannot prepare row {table.index[0]}")
         return table
 
-    with pytest.raises(ValueError, match="cannot prepare row 50"):
+    with pytest.raises(ValueError, match="cannot prepare row 55"):  # files.FIRST_PART_SHARE of 100 rows
         atomic_write_csv(tmp_path / "t.csv", _awkward_table(100), prepare=fails_on_the_second_half)
     assert (tmp_path / "t.csv").read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]

@@ -119,8 +119,9 @@ def slugify_all(names: list[str]) -> list[str]:
     (a million names: a second instead of a regex call per name). Names holding a line break are slugified one
     by one."""
     joined = "\n".join(names)
-    # NFKD decomposes character by character and never reorders across a line break, so it may run on all names.
-    data = joined.encode() if joined.isascii() else _ascii(joined).encode()
+    if not joined.isascii():  # only the names that are not ASCII go through NFKD
+        joined = "\n".join([name if name.isascii() else _ascii(name) for name in names])
+    data = joined.encode()
     if data.count(b"\n") != max(len(names) - 1, 0):
         return [slugify(name) for name in names]
     data = data.lower().translate(_SLUG_BYTES)
