@@ -1,11 +1,14 @@
 """Shared test setup: where the project's real files are, and a quiet, isolated DVC environment."""
 
+import csv
+import io
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,3 +113,13 @@ def project(tmp_path, monkeypatch):
 def contributions_dir(root: Path) -> Path:
     """The contributions folder of a project."""
     return root / "data" / "raw" / "contributions"
+
+
+def written_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as curate writes it (spreadsheet escape included), read back as text: an empty cell is ""."""
+    from mlsizes import curate, files
+
+    buffer = io.BytesIO()
+    files.write_csv(buffer, frame, rule=curate.formula_escape())
+    header, *rows = csv.reader(io.StringIO(buffer.getvalue().decode("utf-8"), newline=""))
+    return pd.DataFrame(rows, columns=header, dtype="str")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from mlsizes import columns, files, parallel
+from mlsizes.columns import CellRule
 from mlsizes.files import (
     atomic_write_bytes,
     atomic_write_csv,
@@ -133,23 +136,52 @@ def test_a_large_table_is_written_in_two_processes_with_the_same_bytes(tmp_path,
         return pid
 
     monkeypatch.setattr(os, "fork", counted_fork)
-    escaped = lambda table: table.assign(name="'" + table["name"])  # noqa: E731 - a row-by-row `prepare`
-    atomic_write_csv(tmp_path / "t.csv", frame, prepare=escaped)
-    assert len(children) == 1  # the second half went to a forked process
-    assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(escaped(frame))
+    atomic_write_csv(tmp_path / "t.csv", frame, rule=ESCAPE)
+    assert len(children) == 1  # the last rows went to a forked process
+    assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(_ruled(frame))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]  # its part file is gone
+
+
+# A rule that rewrites some of the cells it is shown (a = and a space start a cell), as curate's escape does.
+ESCAPE = CellRule(re.compile("\x00[= ]"), lambda cell: "'" + cell if cell.startswith("=") else cell)
+
+
+def _ruled(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with the rule applied to each text cell, one by one: what write_csv must render."""
+    text = [c for c in frame if not pd.api.types.is_numeric_dtype(frame[c])]
+    return frame.assign(**{c: frame[c].map(lambda v: ESCAPE(v) if isinstance(v, str) else v) for c in text})
+
+
+def test_a_rule_rewrites_the_same_cells_on_every_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(columns, "CHUNK_ROWS", 7)  # repeated columns once per value, unique ones cell by cell
+    rng = np.random.default_rng(3)
+    pool = ["=1+1", "= x", " =y", "a,=b", "plain", "", None]
+    frame = pd.DataFrame(
+        {
+            "unique": pd.Series([f"{rng.choice(pool[:5])}{i}" for i in range(300)], dtype="str"),
+            "repeated": pd.Series(rng.choice(["=1+1", " =y", None], 300), dtype="str"),
+            "mixed": pd.Series(list(rng.choice(pool, 299)) + [1.5], dtype="object"),
+            "number": rng.random(300),
+        }
+    )
+    assert not columns.repetitive(frame["unique"]) and columns.repetitive(frame["repeated"])
+    buffer = io.BytesIO()
+    files.write_csv(buffer, frame, rule=ESCAPE)
+    assert buffer.getvalue() == _pandas_csv(_ruled(frame))
+    assert b"'=1+1" in buffer.getvalue() and b"' =y" not in buffer.getvalue()
 
 
 def test_a_failure_in_the_second_half_leaves_the_old_file_and_no_part(tmp_path, monkeypatch):
     monkeypatch.setattr(parallel, "MIN_ROWS", 10)
     atomic_write_text(tmp_path / "t.csv", "old\n")
 
-    def fails_on_the_second_half(table):
-        if table.index[0] > 0:
-            raise ValueError(f"cannot prepare row {table.index[0]}")
-        return table
+    table = _awkward_table(100).assign(note=pd.Series(["fine"] * 55 + ["boom"] * 45, dtype="str"))
 
-    with pytest.raises(ValueError, match="cannot prepare row 55"):  # files.FIRST_PART_SHARE of 100 rows
-        atomic_write_csv(tmp_path / "t.csv", _awkward_table(100), prepare=fails_on_the_second_half)
+    def refuse(cell: str) -> str:
+        raise ValueError(f"cannot write {cell!r}")
+
+    # Only the child's rows (after files.FIRST_PART_SHARE of 100) hold a cell the rule refuses.
+    with pytest.raises(ValueError, match="cannot write 'boom'"):
+        atomic_write_csv(tmp_path / "t.csv", table, rule=CellRule(re.compile("boom"), refuse))
     assert (tmp_path / "t.csv").read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]

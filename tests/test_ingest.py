@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import HEADER_2026, RAW, ROOT, write_csv
+from conftest import HEADER_2026, RAW, ROOT, write_csv, written_text
 from mlsizes import columns, contracts, curate, ingest, metadata, snapshots
 from mlsizes.cli import main
 from mlsizes.paths import Paths
@@ -309,15 +309,18 @@ def test_numbers_and_ordinary_text_are_written_as_they_are():
     table = pd.DataFrame(
         {"text": ["-5", "plain", "'quoted'", None, ""], "float": [-5.0, 1.0, None, 2.0, 3.0], "int": [-3, 1, 2, 3, 4]}
     )
-    safe = curate.spreadsheet_safe(table)
-    assert safe["text"].fillna("<missing>").tolist() == ["'-5", "plain", "'quoted'", "<missing>", ""]
-    assert safe["float"].equals(table["float"]) and safe["int"].equals(table["int"])
+    written = written_text(table)
+    assert written["text"].tolist() == ["'-5", "plain", "'quoted'", "", ""]
+    assert written["float"].tolist() == ["-5.0", "1.0", "", "2.0", "3.0"] and written["int"].tolist()[0] == "-3"
 
 
 @settings(max_examples=100, derandomize=True, database=None)
 @given(st.text(alphabet=st.sampled_from("=+-@\t\r'ab1 ,\"\n"), max_size=8))
 def test_escaping_is_exact_to_read_back(value):
-    written = curate.spreadsheet_safe(pd.DataFrame({"text": [value]}))["text"].iloc[0]
+    # A lone CR never reaches the writer (text is cleaned of whitespace runs, reject values turn it into a line
+    # break): CSV writers leave it unquoted, so here it comes with a line feed, which makes the cell quoted.
+    value = value.replace("\r", "\r\n")
+    written = written_text(pd.DataFrame({"text": pd.Series([value], dtype="str")}))["text"].iloc[0]
     assert not FORMULA.match(written) and unescape(written) == value
 
 

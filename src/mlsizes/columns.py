@@ -10,12 +10,27 @@ joined a chunk at a time, so the scanning runs in C.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 CHUNK_ROWS = 20_000
 _TO_CELL_END = "[^\\x00]*"
+
+
+@dataclass(frozen=True)
+class CellRule:
+    """A rewrite of some text cells: a cell where `pattern` matches (searched as cells_matching searches) goes
+    through `rewrite`, which may return it unchanged. The CSV writer applies it as it renders each column."""
+
+    pattern: re.Pattern
+    rewrite: Callable[[str], str]
+
+    def __call__(self, text: str) -> str:
+        """One cell with the rule applied."""
+        return self.rewrite(text) if _search(self.pattern, text) else text
 
 
 def repetitive(values: pd.Series) -> bool:

@@ -8,8 +8,8 @@ id; each correction is either applied or a reject row, so the identity counts th
 
 Two guards keep a misread file from becoming a dataset: a snapshot with no data rows, or one where most rows
 are rejected for the same reason (a shifted column, a renamed file), stops the run unless forced. The files
-are written spreadsheet-safe: a text cell that would start a formula gets an apostrophe in front (the rule and
-how to read it back are in schemas/curated.yaml and the codebook).
+are written spreadsheet-safe (formula_escape): a text cell that would start a formula gets an apostrophe in
+front (the rule and how to read it back are in schemas/curated.yaml and the codebook).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mlsizes import contracts, contribution_files, ingest, parallel
-from mlsizes.columns import cells_matching
+from mlsizes.columns import CellRule
 from mlsizes.files import atomic_write_csv, atomic_write_text
 from mlsizes.parallel import Beside
 from mlsizes.parse import slugify_all
@@ -259,29 +259,17 @@ def check_not_misread(curated: Curated, snapshot: ingest.Snapshot) -> None:
         )
 
 
-def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with every text cell a spreadsheet would evaluate as a formula escaped (OWASP CSV injection).
-
-    The rule is `spreadsheet_safe_text` in schemas/curated.yaml, which the codebook documents: a cell whose
-    first character after any escapes is a formula start gets one more escape in front, so reading it back
-    is exact (drop one escape from such cells). Numbers are never text cells. Only the few cells starting with
-    one of those characters (found by columns.cells_matching) are looked at closely, to keep this cheap on a
-    million rows.
+def formula_escape() -> CellRule:
+    """The rule that makes written text spreadsheet-safe (OWASP CSV injection): `spreadsheet_safe_text` in
+    schemas/curated.yaml, which the codebook documents. A cell whose first character after any escapes is a
+    formula start gets one more escape in front, so reading it back is exact (drop one escape from such cells).
+    Numbers are never text cells. The CSV writer applies it as it renders each column, so only the few cells
+    starting with one of those characters are looked at closely.
     """
     rule = contracts.curated_spec()["spreadsheet_safe_text"]
     starts, escape = frozenset(rule["formula_start"]), rule["escape"]
     first = re.compile("\x00[" + re.escape("".join(sorted(starts | {escape}))) + "]")
-    table = table.copy(deep=False)  # copy on write: only the columns changed below are copied
-    for position in range(table.shape[1]):
-        values = table.iloc[:, position]
-        if pd.api.types.is_numeric_dtype(values) or values.empty:
-            continue
-        candidates = cells_matching(values, first)
-        cells = values.iloc[candidates].tolist()
-        risky = candidates[[isinstance(cell, str) and cell.lstrip(escape)[:1] in starts for cell in cells]]
-        if len(risky):
-            table.iloc[risky, position] = (escape + values.iloc[risky]).to_numpy()
-    return table
+    return CellRule(first, lambda cell: escape + cell if cell.lstrip(escape)[:1] in starts else cell)
 
 
 def original_text(values: pd.Series) -> pd.Series:
@@ -300,8 +288,8 @@ def save(curated: Curated, paths: Paths) -> list[Path]:
     """Write models.csv, rejected.csv (spreadsheet-safe) and the metrics (when paths has a curation_metrics
     file); each file appears whole or not at all."""
     # The tables are streamed to their files: rendering a million rows into one string first would cost gigabytes.
-    atomic_write_csv(paths.models, curated.models.astype(WRITTEN_DTYPES), prepare=spreadsheet_safe)
-    atomic_write_csv(paths.rejected, curated.rejected, prepare=spreadsheet_safe)
+    atomic_write_csv(paths.models, curated.models.astype(WRITTEN_DTYPES), rule=formula_escape())
+    atomic_write_csv(paths.rejected, curated.rejected, rule=formula_escape())
     written = [paths.models, paths.rejected]
     if paths.curation_metrics is not None:
         atomic_write_text(paths.curation_metrics, json.dumps(curated.metrics, indent=2) + "\n")

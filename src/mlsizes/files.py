@@ -128,28 +128,27 @@ def to_json(data: dict) -> str:
     return json.dumps(rounded(data), indent=2) + "\n"
 
 
-def atomic_write_csv(path: Path, frame, prepare=None) -> None:
-    """A table written as CSV (no index, "\\n" line ends, UTF-8) straight into the file, atomically.
+def atomic_write_csv(path: Path, frame, rule=None) -> None:
+    """A table written as CSV (no index, "\\n" line ends, UTF-8) straight into the file, atomically, its text
+    cells passed through `rule` (a columns.CellRule: curate's spreadsheet escape) when one is given.
 
-    `prepare` turns the table into the one written, row by row (curate's spreadsheet escape). A table of
-    parallel.MIN_ROWS or more is written by two processes when a second one can be forked: a child prepares and
+    A table of parallel.MIN_ROWS or more is written by two processes when a second one can be forked: a child
     renders the last rows into a temporary file beside the target while this process writes the first ones
     (FIRST_PART_SHARE), then the child's part is appended. The bytes are the same either way.
     """
     path = Path(path)
-    prepare = prepare or (lambda table: table)
     if len(frame) < parallel.MIN_ROWS or not parallel.can_fork():
-        atomic_write(path, lambda handle: write_csv(handle, prepare(frame)))
+        atomic_write(path, lambda handle: write_csv(handle, frame, rule=rule))
         return
     middle = round(len(frame) * FIRST_PART_SHARE)
 
-    def write_halves(handle) -> None:
+    def write_parts(handle) -> None:
         fd, part = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
         os.close(fd)
         try:
-            second = Beside(lambda: _write_part(part, prepare(frame.iloc[middle:])))
+            second = Beside(lambda: _write_part(part, frame.iloc[middle:], rule))
             try:
-                write_csv(handle, prepare(frame.iloc[:middle]))
+                write_csv(handle, frame.iloc[:middle], rule=rule)
             except BaseException:
                 second.reap()
                 raise
@@ -158,7 +157,7 @@ def atomic_write_csv(path: Path, frame, prepare=None) -> None:
         finally:
             Path(part).unlink(missing_ok=True)
 
-    atomic_write(path, write_halves)
+    atomic_write(path, write_parts)
 
 
 def _append(path: str, handle) -> None:
@@ -178,9 +177,9 @@ def _append(path: str, handle) -> None:
         shutil.copyfileobj(source, handle, COPY_BYTES)
 
 
-def _write_part(path: str, frame) -> None:
+def _write_part(path: str, frame, rule) -> None:
     with open(path, "wb") as handle:
-        write_csv(handle, frame, header=False)
+        write_csv(handle, frame, header=False, rule=rule)
 
 
 CSV_CHUNK_ROWS = 20_000
@@ -202,12 +201,13 @@ def _csv_module_cell(cell) -> str:
 _NEEDS_QUOTES = re.compile("[" + re.escape("".join(c for c in ',"\n\r' if _csv_module_cell(c) != c)) + "]")
 
 
-def write_csv(handle, frame, header: bool = True) -> None:
-    """Write a table exactly as `frame.to_csv(handle, index=False, lineterminator="\\n", header=header)` does,
-    several times faster: every column's cells are rendered (formatted, quoted) a column at a time, and rows are
-    joined a chunk at a time, so a million rows are never one string in memory. tests/test_files.py holds it to
-    pandas' bytes."""
-    columns = [_csv_cells(frame.iloc[:, position], alone=frame.shape[1] == 1) for position in range(frame.shape[1])]
+def write_csv(handle, frame, header: bool = True, rule=None) -> None:
+    """Write a table exactly as `frame.to_csv(handle, index=False, lineterminator="\\n", header=header)` does
+    (with `rule`, a columns.CellRule, applied to every text cell first), several times faster: every column's
+    cells are rendered (formatted, quoted) a column at a time, and rows are joined a chunk at a time, so a
+    million rows are never one string in memory. tests/test_files.py holds it to pandas' bytes."""
+    alone = frame.shape[1] == 1
+    columns = [_csv_cells(frame.iloc[:, position], alone, rule) for position in range(frame.shape[1])]
     if header:
         handle.write((",".join(_csv_module_cell(str(label)) for label in frame.columns) + "\n").encode("utf-8"))
     for start in range(0, len(frame), CSV_CHUNK_ROWS):
@@ -218,8 +218,8 @@ def write_csv(handle, frame, header: bool = True) -> None:
         handle.write(b"\n")
 
 
-def _csv_cells(values, alone: bool) -> np.ndarray:
-    """A column's cells as pandas' to_csv writes them.
+def _csv_cells(values, alone: bool, rule=None) -> np.ndarray:
+    """A column's cells as pandas' to_csv writes them, text passed through `rule` first (when given).
 
     A float is numpy's repr of it (0.0 and -0.0 told apart), an integer or boolean its str, a missing cell
     empty; text is quoted (inner quotes doubled) only when it holds a character the csv module quotes. Other
@@ -242,8 +242,13 @@ def _csv_cells(values, alone: bool) -> np.ndarray:
     elif (dtype.kind in "iub" or text) and not repetitive(values):
         if text:
             cells = values.to_numpy(dtype=object, na_value="", copy=True)
-            quoted = cells_matching(values, _NEEDS_QUOTES)
-            cells[quoted] = [_quoted(cell) for cell in cells[quoted]]
+            if rule is not None:
+                ruled = cells_matching(values, rule.pattern)
+                cells[ruled] = [rule.rewrite(cell) for cell in cells[ruled]]
+            else:
+                ruled = np.zeros(0, dtype=np.int64)
+            quoted = np.union1d(cells_matching(values, _NEEDS_QUOTES), ruled)  # rewritten cells are checked again
+            cells[quoted] = [_quoted(cell) if _NEEDS_QUOTES.search(cell) else cell for cell in cells[quoted]]
         else:
             cells = np.array([str(value) for value in values.tolist()], dtype=object)
             cells[values.isna().to_numpy()] = ""
@@ -254,10 +259,12 @@ def _csv_cells(values, alone: bool) -> np.ndarray:
         codes, distinct = pd.factorize(values)
         texts = [str(value) for value in distinct.tolist()]
         if text:
+            texts = [rule(cell) for cell in texts] if rule is not None else texts
             texts = [_quoted(cell) if _NEEDS_QUOTES.search(cell) else cell for cell in texts]
     elif dtype.kind == "O":  # objects of any type, and categories
         missing = values.isna().tolist()
-        texts, codes = [_csv_module_cell(v) for v in values.tolist()], np.arange(len(values))
+        cells = [rule(v) if rule is not None and isinstance(v, str) else v for v in values.tolist()]
+        texts, codes = [_csv_module_cell(v) for v in cells], np.arange(len(values))
         texts = ["" if gap else text for gap, text in zip(missing, texts)]
     else:
         raise TypeError(f"write_csv: column {values.name!r} is {dtype}, which pandas formats in its own way")
