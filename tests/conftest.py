@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -123,3 +124,11 @@ def written_text(frame: pd.DataFrame) -> pd.DataFrame:
     files.write_csv(buffer, frame, rule=curate.formula_escape())
     header, *rows = csv.reader(io.StringIO(buffer.getvalue().decode("utf-8"), newline=""))
     return pd.DataFrame(rows, columns=header, dtype="str")
+
+
+def run_python(code: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`code` run by a fresh interpreter. Work that forks needs one: mlsizes never forks a process in which
+    other threads run, and earlier tests leave threads in a test process (an HTTP server, fsspec's IO loop)."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import HEADER_2026, RAW, SNAPSHOTS, write_csv
+from conftest import HEADER_2026, RAW, SNAPSHOTS, run_python, write_csv
 from mlsizes import curate, ingest
 from mlsizes.cli import main
 from mlsizes.parse import slugify
@@ -56,24 +56,32 @@ def test_every_real_snapshot_curates_with_identity(snapshot, tmp_path):
     assert metrics["snapshot"] == snapshot.stem and (models["source"] == f"epoch:{snapshot.stem}").all()
 
 
-@pytest.mark.parametrize("snapshot", [SNAPSHOTS[0], SNAPSHOTS[-1]], ids=lambda p: p.stem)
-def test_the_work_moved_to_forked_processes_gives_the_same_bytes(snapshot, tmp_path, monkeypatch):
-    """A million-row snapshot has its fields counted, half its columns' distinct values found, its records
-    checked and the second half of each table written in forked processes; a real snapshot forced down those
-    paths curates to the same files."""
-    from mlsizes import parallel
+# `mlsizes curate` in a fresh interpreter (conftest.run_python: no other threads, so it may fork), every size
+# threshold of parallel.py set to `sys.argv[1]`, counting the forks.
+CURATE_COUNTING_FORKS = """
+import os, sys
+from mlsizes import parallel
+from mlsizes.cli import main
+parallel.MIN_ROWS = parallel.MIN_BYTES = int(sys.argv[1])
+forks, fork = [], os.fork
+os.fork = lambda: forks.append(1) or fork()
+try:
+    main(["curate", *sys.argv[2:]])
+except SystemExit as done:
+    print("exit", done.code, "forks", len(forks))
+"""
 
-    forks = []
-    fork = os.fork
-    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or fork())
-    assert run_curate(snapshot, "--out", tmp_path / "here").exit_code == 0
-    assert not forks  # small inputs stay in one process
-    monkeypatch.setattr(parallel, "MIN_ROWS", 2)
-    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
-    result = run_curate(snapshot, "--out", tmp_path / "forked")
-    assert result.exit_code == 0, result.output
-    # field count, half the distinct values, record checks, the second halves of models.csv and rejected.csv
-    assert len(forks) == 5
+
+@pytest.mark.parametrize("snapshot", [SNAPSHOTS[0], SNAPSHOTS[-1]], ids=lambda p: p.stem)
+def test_the_work_moved_to_forked_processes_gives_the_same_bytes(snapshot, tmp_path):
+    """A million-row snapshot has its fields counted, half its columns' distinct values found, its records
+    checked and the last rows of each table written in forked processes; a real snapshot forced down those
+    paths curates to the same files."""
+    here = run_python(CURATE_COUNTING_FORKS, "100000000", str(snapshot), "--out", str(tmp_path / "here"))
+    assert here.stdout.split()[-4:] == ["exit", "0", "forks", "0"], here.stderr  # small inputs: one process
+    forked = run_python(CURATE_COUNTING_FORKS, "2", str(snapshot), "--out", str(tmp_path / "forked"))
+    # field count, half the distinct values, record checks, the last rows of models.csv and of rejected.csv
+    assert forked.stdout.split()[-4:] == ["exit", "0", "forks", "5"], forked.stderr
     for name in ("models.csv", "rejected.csv"):
         assert (tmp_path / "forked" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsizes import columns, files, parallel
+from conftest import ROOT, run_python
+from mlsizes import columns, files
 from mlsizes.columns import CellRule
 from mlsizes.files import (
     atomic_write_bytes,
@@ -123,22 +124,37 @@ def _awkward_table(rows: int) -> pd.DataFrame:
     )
 
 
-def test_a_large_table_is_written_in_two_processes_with_the_same_bytes(tmp_path, monkeypatch):
-    monkeypatch.setattr(parallel, "MIN_ROWS", 10)
-    monkeypatch.setattr(columns, "CHUNK_ROWS", 7)
-    frame = _awkward_table(401)
-    children = []
-    real_fork = os.fork
+# Run by a fresh interpreter (conftest.run_python: no other threads, so it forks), with small thresholds.
+IN_TWO_PROCESSES = """
+import os, re, sys
+from pathlib import Path
+sys.path.insert(0, "tests")
+import test_files as t
+from mlsizes import columns, files, parallel
+from mlsizes.columns import CellRule
+from mlsizes.files import atomic_write_csv
+parallel.MIN_ROWS, columns.CHUNK_ROWS = 10, 7
+forks, fork = [], os.fork
+os.fork = lambda: forks.append(1) or fork()
+target, rows, failing = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "failing"
+table = t._awkward_table(rows)
+rule = t.ESCAPE
+if failing:  # only the child's rows (after files.FIRST_PART_SHARE) hold a cell the rule refuses
+    first = round(rows * files.FIRST_PART_SHARE)
+    table = table.assign(note=["fine"] * first + ["boom"] * (rows - first))
+    rule = CellRule(re.compile("boom"), lambda cell: (_ for _ in ()).throw(ValueError(f"cannot write {cell!r}")))
+try:
+    atomic_write_csv(target, table, rule=rule)
+except ValueError as exc:
+    print("refused:", exc)
+print("forks:", len(forks))
+"""
 
-    def counted_fork():
-        pid = real_fork()
-        children.append(pid)
-        return pid
 
-    monkeypatch.setattr(os, "fork", counted_fork)
-    atomic_write_csv(tmp_path / "t.csv", frame, rule=ESCAPE)
-    assert len(children) == 1  # the last rows went to a forked process
-    assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(_ruled(frame))
+def test_a_large_table_is_written_in_two_processes_with_the_same_bytes(tmp_path):
+    result = run_python(IN_TWO_PROCESSES, str(tmp_path / "t.csv"), "401", "whole", cwd=ROOT)
+    assert result.stdout == "forks: 1\n", result.stderr  # the last rows went to a forked process
+    assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(_ruled(_awkward_table(401)))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]  # its part file is gone
 
 
@@ -171,17 +187,9 @@ def test_a_rule_rewrites_the_same_cells_on_every_path(tmp_path, monkeypatch):
     assert b"'=1+1" in buffer.getvalue() and b"' =y" not in buffer.getvalue()
 
 
-def test_a_failure_in_the_second_half_leaves_the_old_file_and_no_part(tmp_path, monkeypatch):
-    monkeypatch.setattr(parallel, "MIN_ROWS", 10)
+def test_a_failure_in_the_second_half_leaves_the_old_file_and_no_part(tmp_path):
     atomic_write_text(tmp_path / "t.csv", "old\n")
-
-    table = _awkward_table(100).assign(note=pd.Series(["fine"] * 55 + ["boom"] * 45, dtype="str"))
-
-    def refuse(cell: str) -> str:
-        raise ValueError(f"cannot write {cell!r}")
-
-    # Only the child's rows (after files.FIRST_PART_SHARE of 100) hold a cell the rule refuses.
-    with pytest.raises(ValueError, match="cannot write 'boom'"):
-        atomic_write_csv(tmp_path / "t.csv", table, rule=CellRule(re.compile("boom"), refuse))
+    result = run_python(IN_TWO_PROCESSES, str(tmp_path / "t.csv"), "100", "failing", cwd=ROOT)
+    assert result.stdout == "refused: cannot write 'boom'\nforks: 1\n", result.stderr
     assert (tmp_path / "t.csv").read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]

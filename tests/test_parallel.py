@@ -1,38 +1,89 @@
-"""parallel.Beside: work in a forked process, its result or its error back in the parent."""
+"""parallel.Beside: work in a forked process, its result or its error back in the parent.
+
+Each test runs in a fresh interpreter (conftest.run_python): a test process may hold threads left by earlier
+tests, and Beside rightly refuses to fork beside threads (the last test shows that refusal here).
+"""
 
 from __future__ import annotations
 
 import os
 import threading
 
-import numpy as np
-import pytest
-
-from mlsizes.parallel import Beside, WorkerDied, can_fork
+from conftest import run_python
+from mlsizes.parallel import Beside, can_fork
 
 
-class Unrebuildable(Exception):
-    def __init__(self, a, b):  # pickles, but cannot be rebuilt from its args
-        super().__init__(f"{a}/{b}")
+def _ok(code: str) -> str:
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def test_the_function_runs_in_another_process_on_the_parents_memory():
-    big = np.arange(1_000_000)
-    pending = Beside(lambda: (os.getpid(), int(big.sum())))
-    pid, total = pending.result()
-    assert pid != os.getpid() and total == 499999500000
+    out = _ok(
+        """
+        import os
+        import numpy as np
+        from mlsizes.parallel import Beside
+        big = np.arange(1_000_000)
+        pid, total = Beside(lambda: (os.getpid(), int(big.sum()))).result()
+        print(pid != os.getpid(), total)
+        """
+    )
+    assert out.split() == ["True", "499999500000"]
 
 
 def test_its_error_is_raised_in_the_parent():
-    with pytest.raises(KeyError, match="missing"):
-        Beside(lambda: {}["missing"]).result()
-    with pytest.raises(RuntimeError, match="Unrebuildable: 1/2"):
-        Beside(lambda: (_ for _ in ()).throw(Unrebuildable(1, 2))).result()
+    out = _ok(
+        """
+        from mlsizes.parallel import Beside
+
+        class Unrebuildable(Exception):
+            def __init__(self, a, b):  # pickles, but cannot be rebuilt from its args
+                super().__init__(f"{a}/{b}")
+
+        def unrebuildable():
+            raise Unrebuildable(1, 2)
+
+        for work in (lambda: {}["missing"], unrebuildable):
+            try:
+                Beside(work).result()
+            except Exception as exc:
+                print(type(exc).__name__, exc)
+        """
+    )
+    assert out.splitlines() == ["KeyError 'missing'", "RuntimeError Unrebuildable: 1/2"]
 
 
 def test_a_worker_that_dies_is_reported():
-    with pytest.raises(WorkerDied, match="without a result"):
-        Beside(lambda: os._exit(3)).result()
+    out = _ok(
+        """
+        import os
+        from mlsizes.parallel import Beside, WorkerDied
+        try:
+            Beside(lambda: os._exit(3)).result()
+        except WorkerDied as exc:
+            print(exc)
+        """
+    )
+    assert "ended without a result" in out
+
+
+def test_a_child_whose_result_is_not_wanted_is_reaped():
+    out = _ok(
+        """
+        import os
+        from mlsizes.parallel import Beside
+        unwanted = Beside(lambda: b"x" * (1 << 20))  # more than a pipe holds: the child blocks until read or closed
+        unwanted.reap()
+        unwanted.reap()  # once is enough
+        try:
+            os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            print("no child left")
+        """
+    )
+    assert out.strip() == "no child left"
 
 
 def test_with_other_threads_running_the_work_stays_in_this_process():
@@ -45,11 +96,3 @@ def test_with_other_threads_running_the_work_stays_in_this_process():
     finally:
         release.set()
         thread.join()
-
-
-def test_a_child_whose_result_is_not_wanted_is_reaped():
-    unwanted = Beside(lambda: b"x" * (1 << 20))  # more than a pipe holds: the child blocks until read or closed
-    unwanted.reap()
-    unwanted.reap()  # once is enough
-    with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # no child is left behind
