@@ -38,7 +38,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 # Every figure as a whole process next to its floor (bench/harness.py, BENCHMARKS.md), then the statistics
-# core in-process. About 10 minutes; QUICK=1 skips the 1,000,000-row file (made once into ~/.cache/mlsizes-bench).
+# core in-process. About 5 minutes (the first run also writes the 2 GB synthetic file, made once into
+# ~/.cache/mlsizes-bench); QUICK=1 skips the 1,000,000-row file.
 bench: $(STAMP)
 	$(BIN)/python bench/harness.py $(if $(QUICK),--quick)
 	$(BIN)/python bench/bench_stats.py
