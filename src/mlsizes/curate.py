@@ -121,8 +121,10 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
     checked = Beside(lambda: contracts.record_failures(models, schema), worth_it=len(models) >= parallel.MIN_ROWS)
     try:
         ordered = models.iloc[_date_and_id_order(models)]
-    finally:
-        failures = checked.result()
+    except BaseException:
+        checked.reap()
+        raise
+    failures = checked.result()
     schema_rejects = _schema_rejects(models, failures)
     models = ordered.drop(index=schema_rejects.index) if len(schema_rejects) else ordered
     correction_rejects = pd.DataFrame(missing_targets, columns=REJECTED_COLUMNS)
