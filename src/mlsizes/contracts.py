@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from mlsizes.columns import repetitive
 from mlsizes.paths import SCHEMA_DIR
 
 
@@ -171,7 +172,6 @@ _CELL_CHECKS = frozenset(
     }
 )
 FAILURE_COLUMNS = ["index", "column", "check", "failure_case"]
-_SAMPLE_ROWS = 20_000
 
 
 def record_failures(frame: pd.DataFrame, schema) -> pd.DataFrame:
@@ -195,8 +195,7 @@ def record_failures(frame: pd.DataFrame, schema) -> pd.DataFrame:
         numeric = name in frame and pd.api.types.is_numeric_dtype(frame[name].dtype)
         if not checks or not checks <= _CELL_CHECKS or column.unique or numeric or name not in frame:
             return False
-        sample = frame[name].iloc[:_SAMPLE_ROWS]  # names are mostly unique: finding distinct values would not pay
-        return len(pd.unique(sample)) * 2 < len(sample)
+        return repetitive(frame[name])  # names are mostly unique: finding distinct values would not pay
 
     whole = {name: column for name, column in schema.columns.items() if not per_value(name, column)}
     found = [

@@ -244,7 +244,7 @@ def _csv_cells(values, alone: bool, rule=None) -> np.ndarray:
             cells = values.to_numpy(dtype=object, na_value="", copy=True)
             if rule is not None:
                 ruled = cells_matching(values, rule.pattern)
-                cells[ruled] = [rule.rewrite(cell) for cell in cells[ruled]]
+                cells[ruled] = [rule(cell) for cell in cells[ruled]]  # rule() checks again: see cells_matching
             else:
                 ruled = np.zeros(0, dtype=np.int64)
             quoted = np.union1d(cells_matching(values, _NEEDS_QUOTES), ruled)  # rewritten cells are checked again
