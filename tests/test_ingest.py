@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import HEADER_2026, RAW, ROOT, write_csv, written_text
+from conftest import HEADER_2026, RAW, ROOT, run_python, write_csv, written_text
 from mlsizes import columns, contracts, curate, ingest, metadata, snapshots
 from mlsizes.cli import main
 from mlsizes.paths import Paths
@@ -421,3 +421,106 @@ def test_the_raw_contract_is_checked_on_the_header_and_on_rows_when_a_rule_needs
     monkeypatch.setattr(contracts, "raw_schema", lambda: strict)
     with pytest.raises(pandera.errors.SchemaError, match="str_length"):
         contracts.validate_raw(pd.DataFrame(text))
+
+
+# --- a large file read by two processes ---------------------------------------------------------------------
+
+# ingest.load in a fresh interpreter (conftest.run_python: no other threads, so it may fork), made to read every
+# file by two processes; for each file and share of it read here (argv: file, share, file, share, ...), one
+# line: the table as CSV's hash, or the error.
+LOAD_IN_TWO_PROCESSES = """
+import hashlib, sys
+from pathlib import Path
+from mlsizes import ingest, parallel
+parallel.MIN_BYTES = 0
+forks, fork = [], parallel.os.fork
+parallel.os.fork = lambda: forks.append(1) or fork()
+for path, share in zip(sys.argv[1::2], sys.argv[2::2]):
+    ingest.FIRST_PART_SHARE = float(share)
+    try:
+        table = ingest.load(Path(path)).table
+    except Exception as exc:
+        print("error", exc)
+    else:
+        print("table", hashlib.sha256(table.to_csv().encode()).hexdigest(), list(table.dtypes.astype(str)))
+print("forks", len(forks))
+"""
+
+
+def _loaded_here(path: Path) -> str:
+    """What LOAD_IN_TWO_PROCESSES prints for a file read by this process alone."""
+    try:
+        table = ingest.load(path).table
+    except SnapshotError as exc:
+        return f"error {exc}"
+    return f"table {hashlib.sha256(table.to_csv().encode()).hexdigest()} {list(table.dtypes.astype(str))}"
+
+
+def _records(ending: str, rows: int = 60) -> list[str]:
+    """The header and rows whose names hold quoted line breaks, commas and quotes, so many a byte offset falls
+    inside a quoted field; a blank line among them."""
+    records = [line(HEADER)]
+    for i in range(rows):
+        name = f'"Net {i},\n""v{i % 3}""{ending}part"' if i % 2 else f"Net{i}"
+        records.append(line([name, "Lab", "2021-05-01", "Language", f"{i + 1}e9", "1e21", "Confident", "x", "SOTA"]))
+        if i == 30:
+            records.append("")
+    return records
+
+
+def _snapshot_text(ending: str) -> str:
+    return ending.join(_records(ending))
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_a_file_read_by_two_processes_is_the_file_read_by_one(ending, tmp_path):
+    """The second process reads from the first record at or after the share: anywhere from the header's line
+    to past the last record (nothing left for it), through quoted fields, blank lines, a BOM and a missing
+    final line end."""
+    files = {
+        "plain": _snapshot_text(ending).encode(),
+        "bom, no final line end": b"\xef\xbb\xbf" + _snapshot_text(ending).encode(),
+        "final line end": (_snapshot_text(ending) + ending).encode(),
+    }
+    args = []
+    for name, data in files.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_bytes(data)
+        for share in ("0", "0.001", "0.2", "0.5", "0.77", "0.999", "1"):
+            args += [str(path), share]
+    run = run_python(LOAD_IN_TWO_PROCESSES, *args)
+    printed = run.stdout.splitlines()
+    assert printed[-1] == f"forks {len(args) // 2}", run.stderr
+    expected = [_loaded_here(Path(path)) for path in args[::2]]
+    assert printed[:-1] == expected and all(line.startswith("table") for line in expected)
+
+
+def test_a_bad_file_read_by_two_processes_is_refused_as_by_one(tmp_path):
+    """A row that does not line up, a stray quote or a quote never closed, before or after where the second
+    process starts reading, and bytes that are not UTF-8 in its part: the same one-line refusal as from one
+    process (the count fails before or after it names where the second part starts)."""
+    good = _records("\n", rows=400)  # over the 8 kB the header is decoded from
+    cases = {
+        "short row early": good[:3] + [line(GOOD[:4])] + good[3:],
+        "short row late": good[:-2] + [line(GOOD[:4])] + good[-2:],
+        "stray quote late": good[:-2] + ['Test 5" Net,' + line(GOOD[1:])] + good[-2:],
+        "quote never closed": good + ['"TestNet,' + line(GOOD[1:])],
+    }
+    args = []
+    for name, lines in cases.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        args += [str(path), "0.5"]
+    not_utf8 = tmp_path / "not utf-8 late.csv"
+    not_utf8.write_bytes(("\n".join(good[:-2]) + "\n").encode() + b"\xff\xfe" + line(GOOD).encode()[2:] + b"\n")
+    args += [str(not_utf8), "0.5"]
+    run = run_python(LOAD_IN_TWO_PROCESSES, *args)
+    printed = run.stdout.splitlines()
+    assert printed[-1] == f"forks {len(args) // 2}", run.stderr
+    for path, shown in zip(args[::2], printed):
+        here = _loaded_here(Path(path))
+        assert here.startswith("error") and Path(path).name in here
+        if "utf-8" in path:  # pandas names the byte's offset in what it was given
+            assert shown.startswith(f"error {path}: not a readable CSV") and here.startswith(shown[:40])
+        else:
+            assert shown == here

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from mlsizes import allocator
 from mlsizes.paths import LAYOUT, Paths, ProjectNotFound
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -61,6 +62,7 @@ def main() -> None:
     Every command works on any file, not only the pipeline's: e.g.
     `mlsizes curate SNAPSHOT.csv --out DIR` curates a snapshot the pipeline has never seen.
     """
+    allocator.keep_freed_memory()
 
 
 @main.command()

@@ -44,17 +44,18 @@ class IdentityError(Exception):
     """Rows were lost or duplicated between the raw input and the curated and rejected tables."""
 
 
-def assign_ids(records: pd.DataFrame) -> pd.Series:
+def assign_ids(records: pd.DataFrame, name_slugs: pd.Series | None = None) -> pd.Series:
     """Stable, unique ids: the slug of the name; a repeated slug is resolved by publication date.
 
     Among records sharing a slug, the earliest (by date, then source and row) keeps the bare slug, so a
     later duplicate appearing upstream never renames an existing record; the others get `-YYYY-MM-DD`,
     and if that still collides, `-2`, `-3`, ... in the same order. Records that already carry an id
-    (contributions) keep it and come first.
+    (contributions) keep it and come first. `name_slugs`: the slugs of the names, when already made.
     """
     preset = records["id"] if "id" in records else pd.Series(None, index=records.index, dtype="object")
-    names = records["name"]
-    slugs = pd.Series(slugify_all(names.tolist()), index=names.index, dtype="str").where(preset.isna(), preset)
+    if name_slugs is None:
+        name_slugs = _name_slugs(records)
+    slugs = name_slugs.where(preset.isna(), preset)
     ids = slugs.copy()
     shared = slugs.duplicated(keep=False)
     if not shared.any():
@@ -97,7 +98,8 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
     typed = typed.reset_index(drop=True)
     parse_rejects = typed[typed["reject_code"].notna()]
     candidates = typed[typed["reject_code"].isna()]
-    superseded = _superseded(candidates)
+    name_slugs = _name_slugs(candidates)
+    superseded = _superseded(candidates, name_slugs)
     id_rejects = candidates[superseded]
     id_rejects = id_rejects.assign(
         reject_code="duplicate_id",
@@ -108,7 +110,7 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
     )
     if superseded.any():
         candidates = candidates[~superseded]
-    candidates["id"] = assign_ids(candidates)
+    candidates["id"] = assign_ids(candidates, name_slugs[~superseded])
     candidates, missing_targets = contribution_files.apply_corrections(candidates, list(corrections))
     columns = list(contracts.curated_columns())
     for column in columns:
@@ -163,16 +165,23 @@ def whole_parameters(models: pd.DataFrame) -> pd.DataFrame:
     return models
 
 
-def _superseded(candidates: pd.DataFrame) -> pd.Series:
-    """Contributions whose id is the slug of an upstream record's name: upstream has caught up with them.
+def _name_slugs(records: pd.DataFrame) -> pd.Series:
+    """The slug of every record's name (made once: a million names take a second)."""
+    return pd.Series(slugify_all(records["name"].tolist()), index=records.index, dtype="str")
+
+
+def _superseded(candidates: pd.DataFrame, name_slugs: pd.Series) -> pd.Series:
+    """Contributions whose id is the slug of an upstream record's name (`name_slugs`): upstream has caught up
+    with them.
 
     They are rejected (duplicate_id) instead of taking the id, so upstream ids never depend on contributions.
     """
     contributed = candidates["id"].notna() if "id" in candidates else pd.Series(False, index=candidates.index)
     if not contributed.any():
         return contributed
-    names = candidates.loc[~contributed, "name"]
-    return contributed & candidates["id"].isin(set(slugify_all(names.unique().tolist())))
+    given, upstream = candidates.loc[contributed, "id"], name_slugs[~contributed]
+    caught_up = given[given.isin(upstream[upstream.isin(given.tolist())].tolist())]
+    return pd.Series(candidates.index.isin(caught_up.index), index=candidates.index)
 
 
 def _schema_rejects(models: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
