@@ -136,12 +136,13 @@ from mlsizes.files import atomic_write_csv
 parallel.MIN_ROWS, columns.CHUNK_ROWS = 10, 7
 forks, fork = [], os.fork
 os.fork = lambda: forks.append(1) or fork()
-target, rows, failing = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "failing"
+target, rows, failing = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 table = t._awkward_table(rows)
 rule = t.ESCAPE
-if failing:  # only the child's rows (after files.FIRST_PART_SHARE) hold a cell the rule refuses
-    first = round(rows * files.FIRST_PART_SHARE)
-    table = table.assign(note=["fine"] * first + ["boom"] * (rows - first))
+if failing != "whole":  # only the child's rows (after files.FIRST_PART_SHARE), or only this one's, hold a cell
+    first = round(rows * files.FIRST_PART_SHARE)  # the rule refuses
+    notes = ["fine"] * first + ["boom"] * (rows - first)
+    table = table.assign(note=notes if failing == "failing" else notes[::-1])
     rule = CellRule(re.compile("boom"), lambda cell: (_ for _ in ()).throw(ValueError(f"cannot write {cell!r}")))
 try:
     atomic_write_csv(target, table, rule=rule)
@@ -155,7 +156,7 @@ def test_a_large_table_is_written_in_two_processes_with_the_same_bytes(tmp_path)
     result = run_python(IN_TWO_PROCESSES, str(tmp_path / "t.csv"), "401", "whole", cwd=ROOT)
     assert result.stdout == "forks: 1\n", result.stderr  # the last rows went to a forked process
     assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(_ruled(_awkward_table(401)))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]  # its part file is gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]  # no temporary file is left
 
 
 # A rule that rewrites some of the cells it is shown (a = and a space start a cell), as curate's escape does.
@@ -187,9 +188,11 @@ def test_a_rule_rewrites_the_same_cells_on_every_path(tmp_path, monkeypatch):
     assert b"'=1+1" in buffer.getvalue() and b"' =y" not in buffer.getvalue()
 
 
-def test_a_failure_in_the_second_half_leaves_the_old_file_and_no_part(tmp_path):
+@pytest.mark.parametrize("failing", ["failing", "failing-first"], ids=["second part", "first part"])
+def test_a_failure_in_either_part_leaves_the_old_file_and_nothing_else(failing, tmp_path):
+    """The other process stops too: the forked one is told nothing when this one fails before telling it."""
     atomic_write_text(tmp_path / "t.csv", "old\n")
-    result = run_python(IN_TWO_PROCESSES, str(tmp_path / "t.csv"), "100", "failing", cwd=ROOT)
+    result = run_python(IN_TWO_PROCESSES, str(tmp_path / "t.csv"), "100", failing, cwd=ROOT)
     assert result.stdout == "refused: cannot write 'boom'\nforks: 1\n", result.stderr
     assert (tmp_path / "t.csv").read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]

@@ -12,7 +12,6 @@ import json
 import math
 import os
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -86,11 +85,11 @@ def _sync_file_range():
     return call
 
 
-def _start_writeback(fd: int) -> None:
-    """Start writing a file's dirty pages to disk without waiting (SYNC_FILE_RANGE_WRITE, the whole file)."""
+def _start_writeback(fd: int, offset: int = 0, size: int = 0) -> None:
+    """Start writing a file's dirty pages to disk without waiting (SYNC_FILE_RANGE_WRITE; size 0: to the end)."""
     call = _sync_file_range()
     if call is not None:
-        call(fd, 0, 0, 2)
+        call(fd, offset, size, 2)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -132,61 +131,70 @@ def atomic_write_csv(path: Path, frame, rule=None) -> None:
     """A table written as CSV (no index, "\\n" line ends, UTF-8) straight into the file, atomically, its text
     cells passed through `rule` (a columns.CellRule: curate's spreadsheet escape) when one is given.
 
-    A table of parallel.MIN_ROWS or more is written by two processes when a second one can be forked: a child
-    renders the last rows into a temporary file beside the target while this process writes the first ones
-    (FIRST_PART_SHARE), then the child's part is appended. The bytes are the same either way.
+    A table of parallel.MIN_ROWS or more is written by two processes when a second one can be forked: this one
+    renders the first rows (FIRST_PART_SHARE), tells the other how many bytes they take, and writes them while
+    the other writes the last rows from there on, into the same file. The bytes are the same either way.
     """
     path = Path(path)
     if len(frame) < parallel.MIN_ROWS or not parallel.can_fork():
-        atomic_write(path, lambda handle: write_csv(handle, frame, rule=rule))
+        atomic_write(path, lambda handle: _Rendered(frame, rule=rule).write(handle))
         return
     middle = round(len(frame) * FIRST_PART_SHARE)
 
     def write_parts(handle) -> None:
-        fd, part = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        os.close(fd)
+        hear, tell = os.pipe()
+        second = Beside(lambda: _write_second_part(handle.fileno(), (hear, tell), frame.iloc[middle:], rule))
+        os.close(hear)
         try:
-            second = Beside(lambda: _write_part(part, frame.iloc[middle:], rule))
-            try:
-                write_csv(handle, frame.iloc[:middle], rule=rule)
-            except BaseException:
-                second.reap()
-                raise
-            second.result()
-            _append(part, handle)
-        finally:
-            Path(part).unlink(missing_ok=True)
+            with open(tell, "wb", buffering=0) as telling:
+                first = _Rendered(frame.iloc[:middle], rule=rule)
+                telling.write(first.size.to_bytes(8, "little"))
+            first.write(handle)
+            handle.flush()
+            if (written := os.lseek(handle.fileno(), 0, os.SEEK_CUR)) != first.size:  # the other part would not fit
+                raise RuntimeError(f"{path}: the first rows took {written} bytes, not the {first.size} computed")
+        except BaseException:
+            second.reap()
+            raise
+        second.result()
 
     atomic_write(path, write_parts)
 
 
-def _append(path: str, handle) -> None:
-    """Append a file's bytes to an open file: in the kernel where it can (a third of the time of a copy through
-    this process), else through a buffer."""
-    handle.flush()
-    with open(path, "rb") as source:
-        remaining = os.fstat(source.fileno()).st_size
-        try:
-            while remaining > 0:
-                copied = os.copy_file_range(source.fileno(), handle.fileno(), remaining)
-                if copied == 0:
-                    break
-                remaining -= copied
-        except (AttributeError, OSError):  # no copy_file_range here, or not between these files: copy the rest
-            pass
-        shutil.copyfileobj(source, handle, COPY_BYTES)
+def _write_second_part(fd: int, pipe: tuple[int, int], frame, rule) -> None:
+    """Render the last rows, hear where they start in the file (the size of the rows before them, once the
+    other process has rendered those) and write them there."""
+    hear, tell = pipe
+    os.close(tell)  # else, should the other process fail before telling, this one would wait on itself forever
+    rendered = _Rendered(frame, header=False, rule=rule)
+    with open(hear, "rb", buffering=0) as heard:
+        told = heard.read(8)
+    if len(told) != 8:
+        raise RuntimeError("the process writing the first rows stopped before saying where they end")
+    rendered.write(_WritingAt(fd, int.from_bytes(told, "little")))
 
 
-def _write_part(path: str, frame, rule) -> None:
-    with open(path, "wb") as handle:
-        write_csv(handle, frame, header=False, rule=rule)
+class _WritingAt:
+    """Writes to a file from a given offset on (pwrite: the file's own position, which the other process moves,
+    is left alone), asking the kernel to start writing each WRITEBACK_BYTES of them to disk as _WritingBack does."""
+
+    def __init__(self, fd: int, offset: int):
+        self._fd, self._offset, self._unsent = fd, offset, 0
+
+    def write(self, data) -> int:
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self._fd, view, self._offset)
+            self._offset, self._unsent, view = self._offset + written, self._unsent + written, view[written:]
+        if self._unsent >= WRITEBACK_BYTES:
+            _start_writeback(self._fd, self._offset - self._unsent, self._unsent)
+            self._unsent = 0
+        return len(data)
 
 
-CSV_CHUNK_ROWS = 20_000
-# This process writes a little more than half the rows: the forked child takes about a fifth longer for the
-# same rows (copy-on-write faults on every page of the parent's memory it touches), so both finish together.
+# This process renders and writes a little more than half the rows: the forked one takes about a fifth longer
+# for the same rows (copy-on-write faults on every page of the parent's memory it touches), so both end together.
 FIRST_PART_SHARE = 0.55
-COPY_BYTES = 16 << 20
 
 
 def _csv_module_cell(cell) -> str:
@@ -206,20 +214,39 @@ def write_csv(handle, frame, header: bool = True, rule=None) -> None:
     (with `rule`, a columns.CellRule, applied to every text cell first), several times faster: every column's
     cells are rendered (formatted, quoted) a column at a time, and rows are joined a chunk at a time, so a
     million rows are never one string in memory. tests/test_files.py holds it to pandas' bytes."""
-    alone = frame.shape[1] == 1
-    columns = [_csv_cells(frame.iloc[:, position], alone, rule) for position in range(frame.shape[1])]
-    if header:
-        handle.write((",".join(_csv_module_cell(str(label)) for label in frame.columns) + "\n").encode("utf-8"))
-    for start in range(0, len(frame), CSV_CHUNK_ROWS):
-        rows = slice(start, start + CSV_CHUNK_ROWS)
-        # Rows are encoded one by one: a chunk joined as text first would be widened to 2 or 4 bytes a character
-        # wherever one name in it is not ASCII, and encoding it back costs twice the whole join.
-        handle.write(b"\n".join(map(str.encode, map(",".join, zip(*(cells[rows].tolist() for cells in columns))))))
-        handle.write(b"\n")
+    _Rendered(frame, header, rule).write(handle)
 
 
-def _csv_cells(values, alone: bool, rule=None) -> np.ndarray:
-    """A column's cells as pandas' to_csv writes them, text passed through `rule` first (when given).
+class _Rendered:
+    """A table's CSV text before it is written: the header line, every column's cells, and its size in bytes."""
+
+    def __init__(self, frame, header: bool = True, rule=None):
+        alone = frame.shape[1] == 1
+        rendered = [_csv_cells(frame.iloc[:, position], alone, rule) for position in range(frame.shape[1])]
+        self._columns = [cells for cells, _ in rendered]
+        labels = ",".join(_csv_module_cell(str(label)) for label in frame.columns) + "\n"
+        self._header = labels.encode("utf-8") if header else b""
+        self._rows = len(frame)
+        # Every row: its cells, a separator between each two and a line end.
+        self.size = len(self._header) + sum(size for _, size in rendered) + self._rows * frame.shape[1]
+
+    def write(self, handle) -> None:
+        handle.write(self._header)
+        for start in range(0, self._rows, CSV_CHUNK_ROWS):
+            rows = slice(start, start + CSV_CHUNK_ROWS)
+            # Rows are encoded one by one: a chunk joined as text first would be widened to 2 or 4 bytes a
+            # character wherever one name in it is not ASCII, and encoding it back costs twice the whole join.
+            cells = (column[rows].tolist() for column in self._columns)
+            handle.write(b"\n".join(map(str.encode, map(",".join, zip(*cells)))))
+            handle.write(b"\n")
+
+
+CSV_CHUNK_ROWS = 20_000
+
+
+def _csv_cells(values, alone: bool, rule=None) -> tuple[np.ndarray, int]:
+    """A column's cells as pandas' to_csv writes them, text passed through `rule` first (when given), and
+    their size in UTF-8 bytes.
 
     A float is numpy's repr of it (0.0 and -0.0 told apart), an integer or boolean its str, a missing cell
     empty; text is quoted (inner quotes doubled) only when it holds a character the csv module quotes. Other
@@ -254,7 +281,7 @@ def _csv_cells(values, alone: bool, rule=None) -> np.ndarray:
             cells[values.isna().to_numpy()] = ""
         if alone:
             cells[cells == ""] = '""'
-        return cells
+        return cells, len("".join(cells.tolist()).encode("utf-8"))
     elif dtype.kind in "iub" or text:  # integers and booleans (numpy's and pandas' Int64, boolean), text
         codes, distinct = pd.factorize(values)
         texts = [str(value) for value in distinct.tolist()]
@@ -271,7 +298,8 @@ def _csv_cells(values, alone: bool, rule=None) -> np.ndarray:
     rendered = np.array([*texts, ""], dtype=object)  # the last one for missing values (code -1)
     if alone:
         rendered[rendered == ""] = '""'
-    return rendered[codes]
+    sizes = np.fromiter((len(text.encode("utf-8")) for text in rendered), dtype=np.int64, count=len(rendered))
+    return rendered[codes], int(sizes[codes].sum())
 
 
 def _quoted(cell: str) -> str:
