@@ -497,8 +497,9 @@ def test_a_file_read_by_two_processes_is_the_file_read_by_one(ending, tmp_path):
 
 def test_a_bad_file_read_by_two_processes_is_refused_as_by_one(tmp_path):
     """A row that does not line up, a stray quote or a quote never closed, before or after where the second
-    process starts reading, and bytes that are not UTF-8 in its part: the same one-line refusal as from one
-    process (the count fails before or after it names where the second part starts)."""
+    process starts reading, and bytes that are not UTF-8 in either part: the same one-line refusal as from one
+    process (the count fails before or after it names where the second part starts; this one fails before it
+    hears where its part ends)."""
     good = _records("\n", rows=400)  # over the 8 kB the header is decoded from
     cases = {
         "short row early": good[:3] + [line(GOOD[:4])] + good[3:],
@@ -511,9 +512,13 @@ def test_a_bad_file_read_by_two_processes_is_refused_as_by_one(tmp_path):
         path = tmp_path / f"{name}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         args += [str(path), "0.5"]
-    not_utf8 = tmp_path / "not utf-8 late.csv"
-    not_utf8.write_bytes(("\n".join(good[:-2]) + "\n").encode() + b"\xff\xfe" + line(GOOD).encode()[2:] + b"\n")
-    args += [str(not_utf8), "0.5"]
+    # The count does not read text. Early in a 30 MB file, pandas fails before this process asks where its part
+    # ends, long before the count gets there.
+    for name, at, copies in (("not utf-8 early", 200, 1200), ("not utf-8 late", -2, 1)):
+        path = tmp_path / f"{name}.csv"
+        text = "\n".join(good[:at]) + "\n", "\n".join(good[at:] + good[1:] * (copies - 1)) + "\n"
+        path.write_bytes(text[0].encode() + b"\xff\xfe" + line(GOOD).encode()[2:] + b"\n" + text[1].encode())
+        args += [str(path), "0.8"]
     run = run_python(LOAD_IN_TWO_PROCESSES, *args)
     printed = run.stdout.splitlines()
     assert printed[-1] == f"forks {len(args) // 2}", run.stderr
