@@ -117,10 +117,11 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
         if column not in candidates:
             candidates[column] = None
     models = whole_parameters(candidates[columns].astype(contracts.curated_dtypes()))
-    # The schema runs in a forked process while this one puts the records in order: the order of the valid
-    # ones does not depend on which others are rejected.
-    schema = contracts.curated_schema()
-    checked = Beside(lambda: contracts.record_failures(models, schema), worth_it=len(models) >= parallel.MIN_ROWS)
+    # The schema (pandera imported, its checks run) runs in a forked process while this one puts the records in
+    # order: the order of the valid ones does not depend on which others are rejected.
+    checked = Beside(
+        lambda: contracts.record_failures(models, contracts.curated_schema()), worth_it=len(models) >= parallel.MIN_ROWS
+    )
     try:
         ordered = models.iloc[_date_and_id_order(models)]
     except BaseException:
