@@ -46,6 +46,17 @@ def test_cells_matching_is_a_search_of_each_cell(monkeypatch, pattern, distinct,
         assert found.tolist() == expected
 
 
+def test_text_search_is_cells_matching_of_each_pattern_and_the_utf8_size(monkeypatch):
+    monkeypatch.setattr(columns, "CHUNK_ROWS", 7)  # chunks that are all ASCII and chunks that are not
+    rng = np.random.default_rng(11)
+    cells = [cell or "" for cell in _random_cells(rng, 500, None)]
+    cells[:40] = ["plain"] * 40
+    found, size = columns.text_search(np.array(cells, dtype=object), PATTERNS)
+    values = pd.Series(cells, dtype="str")
+    assert [positions.tolist() for positions in found] == [cells_matching(values, p).tolist() for p in PATTERNS]
+    assert size == sum(len(cell.encode("utf-8")) for cell in cells) and size > len("".join(cells))
+
+
 def test_cells_matching_finds_a_cell_once_however_often_it_matches():
     values = pd.Series(["a,b,c,d", "plain", ",,,,", None, "x"], dtype="str")
     assert cells_matching(values, PATTERNS[0]).tolist() == [0, 2]

@@ -50,15 +50,27 @@ def cells_matching(values: pd.Series, pattern: re.Pattern) -> np.ndarray:
         codes, distinct = pd.factorize(values)
         hits = [code for code, value in enumerate(distinct.tolist()) if _search(pattern, value)]
         return np.flatnonzero(np.isin(codes, hits + ([-1] if _search(pattern, None) else [])))
-    cells = _texts(values)
-    # One match per cell however often the pattern matches in it: each match runs on to the end of its cell.
-    whole_cell, found = re.compile(f"(?:{pattern.pattern}){_TO_CELL_END}", pattern.flags), []
+    return text_search(_texts(values), [pattern])[0][0]
+
+
+def text_search(cells, patterns: list[re.Pattern]) -> tuple[list[np.ndarray], int]:
+    """For text cells (none missing): the positions where each pattern matches, as cells_matching finds them,
+    and the cells' size in UTF-8 bytes. Each chunk of cells is joined once for all of it: reading a million
+    strings scattered in memory is most of the cost."""
+    # One match per cell however often a pattern matches in it: each match runs on to the end of its cell.
+    whole_cells = [re.compile(f"(?:{pattern.pattern}){_TO_CELL_END}", pattern.flags) for pattern in patterns]
+    found, size = [[] for _ in patterns], 0
     for start in range(0, len(cells), CHUNK_ROWS):
         chunk = cells[start : start + CHUNK_ROWS]
-        ends = [match.end() - 1 for match in whole_cell.finditer("\x00" + "\x00".join(chunk))]
-        if ends:
-            found.append(start + np.searchsorted(_starts(chunk), ends, side="right") - 1)
-    return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+        joined, starts = "\x00" + "\x00".join(chunk), None
+        size += (len(joined) if joined.isascii() else len(joined.encode("utf-8"))) - len(chunk)
+        for whole_cell, positions in zip(whole_cells, found):
+            ends = [match.end() - 1 for match in whole_cell.finditer(joined)]
+            if ends:
+                starts = _starts(chunk) if starts is None else starts
+                positions.append(start + np.searchsorted(starts, ends, side="right") - 1)
+    empty = np.zeros(0, dtype=np.int64)
+    return [np.unique(np.concatenate(positions)) if positions else empty for positions in found], size
 
 
 def cells_containing(values: pd.Series, needles: tuple[str, ...]) -> np.ndarray:

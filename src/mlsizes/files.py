@@ -257,7 +257,7 @@ def _csv_cells(values, alone: bool, rule=None) -> tuple[np.ndarray, int]:
     """
     import pandas as pd
 
-    from mlsizes.columns import cells_matching, repetitive
+    from mlsizes.columns import repetitive, text_search
 
     dtype = values.dtype
     text = pd.api.types.is_string_dtype(dtype) and pd.api.types.infer_dtype(values) in ("string", "empty")
@@ -269,19 +269,22 @@ def _csv_cells(values, alone: bool, rule=None) -> tuple[np.ndarray, int]:
     elif (dtype.kind in "iub" or text) and not repetitive(values):
         if text:
             cells = values.to_numpy(dtype=object, na_value="", copy=True)
-            if rule is not None:
-                ruled = cells_matching(values, rule.pattern)
-                cells[ruled] = [rule(cell) for cell in cells[ruled]]  # rule() checks again: see cells_matching
-            else:
-                ruled = np.zeros(0, dtype=np.int64)
-            quoted = np.union1d(cells_matching(values, _NEEDS_QUOTES), ruled)  # rewritten cells are checked again
-            cells[quoted] = [_quoted(cell) if _NEEDS_QUOTES.search(cell) else cell for cell in cells[quoted]]
+            found, size = text_search(cells, [_NEEDS_QUOTES] + ([rule.pattern] if rule is not None else []))
+            ruled = found[1] if rule is not None else np.zeros(0, dtype=np.int64)
+            changed = np.union1d(found[0], ruled)  # rewritten cells are checked for quoting again
+            size -= sum(len(cell.encode("utf-8")) for cell in cells[changed])
+            cells[ruled] = [rule(cell) for cell in cells[ruled]]  # rule() checks again: see cells_matching
+            cells[changed] = [_quoted(cell) if _NEEDS_QUOTES.search(cell) else cell for cell in cells[changed]]
+            size += sum(len(cell.encode("utf-8")) for cell in cells[changed])
         else:
             cells = np.array([str(value) for value in values.tolist()], dtype=object)
             cells[values.isna().to_numpy()] = ""
+            size = len("".join(cells.tolist()))  # digits, signs and "True"/"False": ASCII
         if alone:
-            cells[cells == ""] = '""'
-        return cells, len("".join(cells.tolist()).encode("utf-8"))
+            empty = cells == ""
+            cells[empty] = '""'
+            size += 2 * int(empty.sum())
+        return cells, size
     elif dtype.kind in "iub" or text:  # integers and booleans (numpy's and pandas' Int64, boolean), text
         codes, distinct = pd.factorize(values)
         texts = [str(value) for value in distinct.tolist()]
