@@ -111,7 +111,7 @@ def _read_checked(path: Path, header: list[str], known: set[str]) -> tuple[pd.Da
     """
     if path.stat().st_size < parallel.MIN_BYTES or not parallel.can_fork():
         try:
-            table = pd.read_csv(path, usecols=lambda column: column.strip() in known, **_AS_TEXT)
+            table = _read_text(path, header, known)
         finally:
             fields, _ = _check_fields(path, len(header))
         return _complete(path, table, fields)
@@ -121,14 +121,23 @@ def _read_checked(path: Path, header: list[str], known: set[str]) -> tuple[pd.Da
     os.close(tell)
     try:
         with _FirstPart(path, from_here, hear) as first:
-            table = pd.read_csv(first, usecols=lambda column: column.strip() in known, **_AS_TEXT)
+            table = _read_text(first, header, known)
     finally:
         fields, remaining = rest.result()
     if remaining is not None:
-        if [column.strip() for column in table.columns] != [column.strip() for column in remaining.columns]:
-            raise SnapshotError(f"{path}: the header reads differently to pandas and to Python's csv module")
-        table = pd.concat([table, remaining.set_axis(table.columns, axis=1)], ignore_index=True)
+        table = pd.concat([table, remaining], ignore_index=True)
     return _complete(path, table, fields)
+
+
+def _read_text(source, header: list[str], known: set[str], with_header: bool = True) -> pd.DataFrame:
+    """The known columns of a CSV (a path or a file; its first line the header unless `with_header` is false),
+    named as in `header`, the header as Python's csv module read it: the parts of a file read by two processes
+    get the same names, whether or not pandas' reading of the header line would differ."""
+    positions = [i for i, name in enumerate(header) if name.strip() in known]
+    table = pd.read_csv(
+        source, header=0 if with_header else None, names=list(range(len(header))), usecols=positions, **_AS_TEXT
+    )
+    return table.set_axis([header[i] for i in positions], axis=1)
 
 
 def _complete(path: Path, table: pd.DataFrame, fields: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
@@ -167,11 +176,9 @@ def _count_and_read_rest(
     rest = starts[(starts >= from_here) & (np.arange(len(starts)) > 0)]
     if not len(rest):
         return fields, None
-    positions = [i for i, name in enumerate(header) if name.strip() in known]
     with open(path, "rb") as handle:
         handle.seek(int(rest[0]))
-        remaining = pd.read_csv(handle, header=None, usecols=positions, **_AS_TEXT)
-    return fields, remaining.set_axis([header[i] for i in positions], axis=1)
+        return fields, _read_text(handle, header, known, with_header=False)
 
 
 class _FirstPart(io.RawIOBase):
