@@ -74,13 +74,13 @@ except SystemExit as done:
 
 @pytest.mark.parametrize("snapshot", [SNAPSHOTS[0], SNAPSHOTS[-1]], ids=lambda p: p.stem)
 def test_the_work_moved_to_forked_processes_gives_the_same_bytes(snapshot, tmp_path):
-    """A million-row snapshot has its fields counted, half its columns' distinct values found, its records
-    checked and the last rows of each table written in forked processes; a real snapshot forced down those
-    paths curates to the same files."""
+    """A million-row snapshot has its fields counted and its last rows read, half its columns' distinct values
+    found, its records checked and the last rows of each table written in forked processes; a real snapshot
+    forced down those paths curates to the same files."""
     here = run_python(CURATE_COUNTING_FORKS, "100000000", str(snapshot), "--out", str(tmp_path / "here"))
     assert here.stdout.split()[-4:] == ["exit", "0", "forks", "0"], here.stderr  # small inputs: one process
     forked = run_python(CURATE_COUNTING_FORKS, "2", str(snapshot), "--out", str(tmp_path / "forked"))
-    # field count, half the distinct values, record checks, the last rows of models.csv and of rejected.csv
+    # the count and last rows read, half the distinct values, record checks, the last rows of each table written
     assert forked.stdout.split()[-4:] == ["exit", "0", "forks", "5"], forked.stderr
     for name in ("models.csv", "rejected.csv"):
         assert (tmp_path / "forked" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
