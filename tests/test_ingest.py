@@ -523,9 +523,19 @@ def test_a_bad_file_read_by_two_processes_is_refused_as_by_one(tmp_path):
     printed = run.stdout.splitlines()
     assert printed[-1] == f"forks {len(args) // 2}", run.stderr
     for path, shown in zip(args[::2], printed):
-        here = _loaded_here(Path(path))
-        assert here.startswith("error") and Path(path).name in here
-        if "utf-8" in path:  # pandas names the byte's offset in what it was given
-            assert shown.startswith(f"error {path}: not a readable CSV") and here.startswith(shown[:40])
-        else:
-            assert shown == here
+        assert shown == _loaded_here(Path(path)) and shown.startswith(f"error {path}: ")
+        if "utf-8" in path:
+            line_number = Path(path).read_bytes().split(b"\xff")[0].count(b"\n") + 1
+            assert f": line {line_number}: not UTF-8 text (byte 0xff at byte " in shown
+
+
+@pytest.mark.parametrize("cut", range(1, 4))
+def test_text_that_is_not_utf8_is_refused_naming_its_line_and_byte(cut, tmp_path, monkeypatch):
+    """The byte is found however the blocks read cut the file, a character of several bytes included."""
+    monkeypatch.setattr(ingest, "COUNT_CHUNK_BYTES", 7)
+    head = (line(HEADER) + "\n" + line(GOOD) + "\n").encode()
+    path = tmp_path / "snap.csv"
+    path.write_bytes(head + b"x" * cut + "☃".encode() + b"\xfe" + line(GOOD).encode()[1:] + b"\n")
+    with pytest.raises(SnapshotError) as refused:
+        ingest.load(path)
+    assert str(refused.value) == f"{path}: line 3: not UTF-8 text (byte 0xfe at byte {len(head) + cut + 3:,})"

@@ -9,6 +9,7 @@ the curate stage can account for every raw row.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -78,7 +79,9 @@ def load(path: Path, require_provenance: bool = False) -> Snapshot:
         _check_delimiter(path, head, header)
         _check_header(path, header)
         table, fields = _read_checked(path, header, known)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError:
+        raise SnapshotError(f"{path}: {_undecodable(path)}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise SnapshotError(f"{path}: not a readable CSV ({reason(exc)})") from None
     table = _rename_columns(path, table)
     marking = contracts.raw_columns()["notability_criteria"].get("empty_means_not_notable", [])
@@ -381,6 +384,22 @@ def _check_quotes(
             f"{path}: line {_line_of(path, int(stray.min()) + offset)}: a quote inside an unquoted "
             "field or after a closing quote; quote the whole field and double the quotes inside it"
         )
+
+
+def _undecodable(path: Path) -> str:
+    """Where a file stops being UTF-8 text, for the error message: pandas and the csv module name a position in
+    the block they were decoding, not in the file."""
+    decoder, offset = codecs.getincrementaldecoder("utf-8")(), 0
+    with open(path, "rb") as handle:
+        while block := handle.read(COUNT_CHUNK_BYTES):
+            pending = len(decoder.getstate()[0])  # the start of a character cut by the last block
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                at = offset - pending + exc.start
+                return f"line {_line_of(path, at)}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at byte {at:,})"
+            offset += len(block)
+    return "not UTF-8 text"
 
 
 def _line_of(path: Path, position: int) -> int:
