@@ -137,7 +137,7 @@ def atomic_write_csv(path: Path, frame, rule=None) -> None:
     """
     path = Path(path)
     if len(frame) < parallel.MIN_ROWS or not parallel.can_fork():
-        atomic_write(path, lambda handle: _Rendered(frame, rule=rule).write(handle))
+        atomic_write(path, lambda handle: write_csv(handle, frame, rule=rule))
         return
     middle = round(len(frame) * FIRST_PART_SHARE)
 
