@@ -504,6 +504,7 @@ def test_a_bad_file_read_by_two_processes_is_refused_as_by_one(tmp_path):
     cases = {
         "short row early": good[:3] + [line(GOOD[:4])] + good[3:],
         "short row late": good[:-2] + [line(GOOD[:4])] + good[-2:],
+        "stray quote early": good[:3] + ['Test 5" Net,' + line(GOOD[1:])] + good[3:],  # refused before telling
         "stray quote late": good[:-2] + ['Test 5" Net,' + line(GOOD[1:])] + good[-2:],
         "quote never closed": good + ['"TestNet,' + line(GOOD[1:])],
     }
