@@ -24,7 +24,7 @@ def keep_freed_memory() -> None:
 
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # no C library to ask, or one without mallopt (macOS)
+    except (OSError, AttributeError, TypeError):  # no C library to ask (Windows), or one without mallopt (macOS)
         return
     mallopt(M_MMAP_THRESHOLD, HEAP_BLOCKS_BELOW)
     mallopt(M_TRIM_THRESHOLD, KEEP_FREE)
