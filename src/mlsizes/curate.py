@@ -180,9 +180,10 @@ def _superseded(candidates: pd.DataFrame, name_slugs: pd.Series) -> pd.Series:
     contributed = candidates["id"].notna() if "id" in candidates else pd.Series(False, index=candidates.index)
     if not contributed.any():
         return contributed
-    given, upstream = candidates.loc[contributed, "id"], name_slugs[~contributed]
-    caught_up = given[given.isin(upstream[upstream.isin(given.tolist())].tolist())]
-    return pd.Series(candidates.index.isin(caught_up.index), index=candidates.index)
+    # The few contributed ids are looked up among a million slugs, not a million slugs hashed for a few ids.
+    upstream = name_slugs[~contributed]
+    taken = set(upstream[upstream.isin(candidates.loc[contributed, "id"].tolist())].tolist())
+    return contributed & candidates["id"].isin(taken)
 
 
 def _schema_rejects(models: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
