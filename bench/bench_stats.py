@@ -10,8 +10,8 @@ import tracemalloc
 
 import numpy as np
 
-from mlsizes import clusters
-from mlsizes import stats as S
+from mlsizes.analysis import clusters
+from mlsizes.analysis import stats as S
 
 X_2018, X_2020, X_2022 = 17532.0, 18262.0, 19173.0
 

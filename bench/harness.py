@@ -323,8 +323,8 @@ def figures(out: Path, quick: bool, only: list[str], env: dict) -> list[Figure]:
                 "--out",
                 str(out / "metrics"),
             ],
-            "import mlsizes.cli, mlsizes.analyze",
-            python_c("import mlsizes.cli, mlsizes.analyze"),
+            "import mlsizes.cli, mlsizes.stages.analyze",
+            python_c("import mlsizes.cli, mlsizes.stages.analyze"),
             Target(seconds=10),
         ),
         Figure(
@@ -339,8 +339,8 @@ def figures(out: Path, quick: bool, only: list[str], env: dict) -> list[Figure]:
                 "--figure",
                 str(out / "history.png"),
             ],
-            "import mlsizes.cli, mlsizes.history",
-            python_c("import mlsizes.cli, mlsizes.history"),
+            "import mlsizes.cli, mlsizes.stages.history",
+            python_c("import mlsizes.cli, mlsizes.stages.history"),
             Target(seconds=8),
         ),
         Figure(
@@ -350,8 +350,8 @@ def figures(out: Path, quick: bool, only: list[str], env: dict) -> list[Figure]:
             Figure(
                 f"mlsizes diff {first} {newest} {flag}".strip(),
                 lambda i, f=flag: [MLSIZES, "diff", first, newest, *f.split()],
-                "import mlsizes.cli, mlsizes.diff",
-                python_c("import mlsizes.cli, mlsizes.diff"),
+                "import mlsizes.cli, mlsizes.versions.diff",
+                python_c("import mlsizes.cli, mlsizes.versions.diff"),
                 Target(seconds=3),
             )
             for flag in ("", "--md", "--json")
@@ -359,8 +359,8 @@ def figures(out: Path, quick: bool, only: list[str], env: dict) -> list[Figure]:
         Figure(
             "mlsizes versions",
             lambda i: [MLSIZES, "versions"],
-            "import mlsizes.cli, mlsizes.release_list",
-            python_c("import mlsizes.cli, mlsizes.release_list"),
+            "import mlsizes.cli, mlsizes.versions.release_list",
+            python_c("import mlsizes.cli, mlsizes.versions.release_list"),
         ),
         Figure("mlsizes add-model (new model)", model, imports, python_c(imports), Target(seconds=1.5), env=in_project),
         Figure(

@@ -23,9 +23,11 @@ import yaml
 from click.testing import CliRunner
 
 from conftest import RAW, ROOT, contributions_dir
-from mlsizes import add_model, contribution_files, curate
 from mlsizes.cli import main
-from mlsizes.paths import Paths
+from mlsizes.core.paths import Paths
+from mlsizes.records import contribution_files
+from mlsizes.stages import curate
+from mlsizes.workflows import add_model
 
 MLSIZES = str(Path(sys.executable).parent / "mlsizes")
 SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"

@@ -13,7 +13,7 @@ from conftest import run_python
 FAULTS = """
 import resource, sys
 import numpy as np
-from mlsizes import allocator
+from mlsizes.tables import allocator
 if sys.argv[1] == "kept":
     allocator.keep_freed_memory()
 for _ in range(10):  # a warm-up: what any process pays once

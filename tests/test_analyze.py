@@ -14,8 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import RAW, ROOT
-from mlsizes import analyze, cli, curate
-from mlsizes.settings import AnalysisParams, Settings, in_gap
+from mlsizes import cli
+from mlsizes.analysis import study
+from mlsizes.core.settings import AnalysisParams, Settings, in_gap
+from mlsizes.records import curation
+from mlsizes.stages import analyze
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +59,7 @@ def synthetic_models(
 
 
 def write_curated(models: pd.DataFrame, path: Path) -> Path:
-    from mlsizes import contracts
+    from mlsizes.records import contracts
 
     full = models.copy()
     for column in contracts.curated_columns():
@@ -70,8 +73,8 @@ def write_curated(models: pd.DataFrame, path: Path) -> Path:
 
 def test_recovers_known_slope(params):
     models = synthetic_models(slope_oom_per_year=0.5)
-    systems = analyze.select_systems(models, params)
-    fit = analyze.trend_summary(systems, None, dt.date(2018, 1, 1), params)
+    systems = study.select_systems(models, params)
+    fit = study.trend_summary(systems, None, dt.date(2018, 1, 1), params)
     assert fit["slope_oom_per_year"] == pytest.approx(0.5, abs=0.05)
     ci = fit["slope_oom_per_year_ci"]
     assert ci["p2_5"] < 0.5 < ci["p97_5"]
@@ -80,12 +83,12 @@ def test_recovers_known_slope(params):
 
 def test_insufficient_data_is_reported_not_raised(params):
     models = synthetic_models(n=2)
-    systems = analyze.select_systems(models, params)
-    fit = analyze.trend_summary(systems, None, dt.date(2018, 1, 1), params)
+    systems = study.select_systems(models, params)
+    fit = study.trend_summary(systems, None, dt.date(2018, 1, 1), params)
     assert fit == {"n": 2, "insufficient_data": True, "reason": fit["reason"]}
-    test = analyze.gap_test(systems, dt.date(2010, 1, 1), dt.date(2011, 1, 1), params.as_of, params, inclusive=True)
+    test = study.gap_test(systems, dt.date(2010, 1, 1), dt.date(2011, 1, 1), params.as_of, params, inclusive=True)
     assert test["insufficient_data"] and test["reason"]
-    trends = analyze.all_trends(systems, params)
+    trends = study.all_trends(systems, params)
     assert trends["vision"]["post_2018"]["insufficient_data"]
 
 
@@ -93,7 +96,7 @@ def test_selection_drops_missing_sizes_and_future_dates(params):
     models = synthetic_models(n=10)
     models.loc[0, "parameters"] = np.nan
     models.loc[1, "publication_date"] = "2030-01-01"
-    systems = analyze.select_systems(models, dataclasses.replace(params, as_of=dt.date(2026, 1, 1)))
+    systems = study.select_systems(models, dataclasses.replace(params, as_of=dt.date(2026, 1, 1)))
     assert len(systems) == 8
 
 
@@ -107,19 +110,19 @@ def test_membership_rule(params):
         ignore_index=True,
     )
     models["id"] = [f"m{i}" for i in range(len(models))]
-    any_rule = analyze.select_systems(models, params)
+    any_rule = study.select_systems(models, params)
     assert (any_rule["in_language"].sum(), any_rule["in_vision"].sum(), any_rule["in_other"].sum()) == (3, 4, 2)
-    primary = analyze.select_systems(models, dataclasses.replace(params, domain_rule="primary"))
+    primary = study.select_systems(models, dataclasses.replace(params, domain_rule="primary"))
     assert (primary["in_language"].sum(), primary["in_vision"].sum(), primary["in_other"].sum()) == (3, 1, 2)
     with pytest.raises(ValueError):
         AnalysisParams.from_dict({"domains": {"rule": "most"}})
 
 
 def _language_2018_2022(snapshot: str, params) -> pd.DataFrame:
-    curated, snapshot_file = curate.curate_snapshot(RAW / f"{snapshot}.csv")
+    curated, snapshot_file = curation.curate_snapshot(RAW / f"{snapshot}.csv")
     models, as_of = curated.models, snapshot_file.as_of
-    systems = analyze.select_systems(models, dataclasses.replace(params, as_of=as_of))
-    window = analyze.between(systems, dt.date(2018, 1, 1), dt.date(2022, 12, 31)) & systems["in_language"]
+    systems = study.select_systems(models, dataclasses.replace(params, as_of=as_of))
+    window = study.between(systems, dt.date(2018, 1, 1), dt.date(2022, 12, 31)) & systems["in_language"]
     return systems[window]
 
 
@@ -143,7 +146,7 @@ def test_strict_and_inclusive_bounds_on_real_snapshots(snapshot, strict_names, p
 
 
 def test_sliding_windows_stop_at_as_of(params):
-    windows = analyze.sliding_windows(dataclasses.replace(params, as_of=dt.date(2024, 6, 1)))
+    windows = study.sliding_windows(dataclasses.replace(params, as_of=dt.date(2024, 6, 1)))
     assert [(s.year, e.isoformat()) for s, e in windows] == [
         (2020, "2022-12-31"),
         (2021, "2023-12-31"),
@@ -193,18 +196,18 @@ def test_one_bound_convention_everywhere(params):
     models.loc[0, ["publication_date", "parameters"]] = ["2021-06-01", params.gap_upper]
     for convention, in_era in (("strict", True), ("inclusive", False)):
         chosen = dataclasses.replace(params, bounds=convention)
-        systems = analyze.select_systems(models, chosen)
+        systems = study.select_systems(models, chosen)
         on_bound = systems["parameters"] == params.gap_upper
-        assert bool(analyze.era_masks(systems, chosen)["above"][on_bound].all()) is in_era
-        test = analyze.gap_test(systems, dt.date(2010, 1, 1), dt.date(2021, 1, 1), params.as_of, chosen)
+        assert bool(study.era_masks(systems, chosen)["above"][on_bound].all()) is in_era
+        test = study.gap_test(systems, dt.date(2010, 1, 1), dt.date(2021, 1, 1), params.as_of, chosen)
         assert (models.loc[0, "name"] in test["systems_in_gap"]) is not in_era
 
 
 def test_closing_needs_a_significant_change_not_just_a_lost_significance():
-    assert analyze.closing_verdict(0.5, False, 0.99, 0.01).startswith("no evidence of change")
-    assert analyze.closing_verdict(0.001, True, 0.99, 0.01).startswith("narrowing")
-    assert analyze.closing_verdict(0.001, False, 0.99, 0.01).startswith("closed")
-    assert analyze.closing_verdict(0.001, False, 0.3, 0.01).startswith("closing")
+    assert study.closing_verdict(0.5, False, 0.99, 0.01).startswith("no evidence of change")
+    assert study.closing_verdict(0.001, True, 0.99, 0.01).startswith("narrowing")
+    assert study.closing_verdict(0.001, False, 0.99, 0.01).startswith("closed")
+    assert study.closing_verdict(0.001, False, 0.3, 0.01).startswith("closing")
 
 
 def test_a_2022_snapshot_is_analysed_as_of_2022_without_an_as_of_in_the_params(tmp_path):

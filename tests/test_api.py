@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import mlsizes
 from conftest import ROOT, written_text
-from mlsizes import contracts
-from mlsizes.curate import original_text
+from mlsizes.records import contracts
+from mlsizes.records.curation import original_text
 
 DATASET = yaml.safe_load((ROOT / "dataset.yaml").read_text())
 CURATION = json.loads((ROOT / "metrics" / "curation.json").read_text())

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from mlsizes import chart_diff, diff, revisions
-from mlsizes.paths import LAYOUT
+from mlsizes.core.paths import LAYOUT
+from mlsizes.versions import chart_diff, diff, revisions
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 COLUMNS = ["id", "name", "primary_domain", "publication_date", "parameters", "link", "source", "source_row"]

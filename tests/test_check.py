@@ -8,8 +8,9 @@ import sys
 import pytest
 
 from conftest import ROOT, mlsizes
-from mlsizes import check, contracts, metadata
-from mlsizes.paths import Paths
+from mlsizes.core.paths import Paths
+from mlsizes.records import contracts, validation
+from mlsizes.stages import check, metadata
 
 CURATED = ROOT / "data" / "curated" / "models.csv"
 ROW_COUNT, NOT_NULL, UNIQUE_COUNT = (
@@ -30,7 +31,7 @@ def test_pandera_report_names_record_and_field(models):
     bad.loc[1, "primary_domain"] = "Astrology"
     bad.loc[2, "id"] = bad.loc[3, "id"]
     bad.loc[4, "publication_date"] = "10/02/2022"
-    report = check.pandera_report(bad)
+    report = validation.pandera_report(bad)
     found = set(zip(report["id"], report["column"]))
     assert (bad.loc[0, "id"], "parameters") in found
     assert (bad.loc[1, "id"], "primary_domain") in found
@@ -99,9 +100,9 @@ CASES = [
 def test_suite_results_equal_great_expectations_own(models, case, table, suite, failing):
     """GX is the oracle: the evaluators in check.py give its success, observed values and unexpected counts
     (the whole result, as stored) on the real table, on tables that break each rule, and on each boundary."""
-    table, suite = table(models), suite or check.load_suite()
-    ours = check.run_expectations(table, suite)
-    assert check.canonical(ours) == check.canonical(check.gx_expectations(table, suite))
+    table, suite = table(models), suite or validation.load_suite()
+    ours = validation.run_expectations(table, suite)
+    assert validation.canonical(ours) == validation.canonical(validation.gx_expectations(table, suite))
     assert [e["type"] for e in ours["expectations"] if not e["success"]] == failing
     assert ours["success"] == (not failing)
 
@@ -109,12 +110,12 @@ def test_suite_results_equal_great_expectations_own(models, case, table, suite, 
 def test_a_rule_without_an_evaluator_is_refused_in_one_line(models, tmp_path, monkeypatch):
     """Adding a rule to the suite without teaching check.py to evaluate it cannot pass silently."""
     unknown = _suite((ROW_COUNT, {"min_value": 1}), ("expect_column_values_to_be_unique", {"column": "id"}))
-    with pytest.raises(check.SuiteError, match="expect_column_values_to_be_unique has no evaluator"):
-        check.run_expectations(models, unknown)
-    with pytest.raises(check.SuiteError, match="kwarg row_condition is not evaluated"):
-        check.run_expectations(models, _suite((ROW_COUNT, {"min_value": 1, "row_condition": 'id=="x"'})))
-    with pytest.raises(check.SuiteError, match="names column size, which the table does not have"):
-        check.run_expectations(models, _suite((NOT_NULL, {"column": "size", "mostly": 0.5})))
+    with pytest.raises(validation.SuiteError, match="expect_column_values_to_be_unique has no evaluator"):
+        validation.run_expectations(models, unknown)
+    with pytest.raises(validation.SuiteError, match="kwarg row_condition is not evaluated"):
+        validation.run_expectations(models, _suite((ROW_COUNT, {"min_value": 1, "row_condition": 'id=="x"'})))
+    with pytest.raises(validation.SuiteError, match="names column size, which the table does not have"):
+        validation.run_expectations(models, _suite((NOT_NULL, {"column": "size", "mostly": 0.5})))
     suite_file = tmp_path / "dataset.expectations.json"
     suite_file.write_text(json.dumps(unknown))
     monkeypatch.setattr(check, "SUITE", suite_file)
@@ -139,7 +140,7 @@ def test_a_table_that_is_not_curated_is_refused_in_one_line(tmp_path):
 def test_the_suite_holds_only_dataset_level_rules():
     """A rule about one record lives in schemas/curated.yaml only: the suite has no per-value check but a share
     (mostly < 1), which no single record can break."""
-    for expectation in check.load_suite()["expectations"]:
+    for expectation in validation.load_suite()["expectations"]:
         if expectation["type"].startswith("expect_column_values_to_"):
             assert expectation["kwargs"].get("mostly", 1) < 1, expectation
 

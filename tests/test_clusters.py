@@ -1,4 +1,4 @@
-"""Tests of mlsizes.clusters on synthetic data with known answers (fixed seeds throughout)."""
+"""Tests of mlsizes.analysis.clusters on synthetic data with known answers (fixed seeds throughout)."""
 
 import json
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from mlsizes import clusters as C
+from mlsizes.analysis import clusters as C
 
 YEAR = 365.0
 X_2018 = 17532.0  # 2018-01-01 in days since 1970-01-01

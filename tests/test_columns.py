@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsizes import columns
-from mlsizes.columns import cells_containing, cells_matching, repetitive
+from mlsizes.tables import columns
+from mlsizes.tables.columns import cells_containing, cells_matching, repetitive
 
 PATTERNS = [
     re.compile('[,"\n\r]'),  # what the CSV writer quotes

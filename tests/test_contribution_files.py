@@ -19,8 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import contributions_dir
-from mlsizes import add_model, contribution_files, curate, untrusted
-from mlsizes.paths import Paths
+from mlsizes.core.paths import Paths
+from mlsizes.records import contribution_files, untrusted
+from mlsizes.stages import curate
+from mlsizes.workflows import add_model
 from test_add_model import CORRECT, SNAPSHOT, invoke, model_args, tree, write_yaml
 
 AS_OF = add_model.read_as_of(Paths.at(Path(__file__).resolve().parents[1]))

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import HEADER_2026, RAW, SNAPSHOTS, run_python, write_csv
-from mlsizes import curate, ingest
 from mlsizes.cli import main
-from mlsizes.parse import slugify
-from mlsizes.snapshots import SnapshotError
+from mlsizes.records import curation, ingest
+from mlsizes.records.parse import slugify
+from mlsizes.records.snapshots import SnapshotError
 
 
 def good_row(name="TestNet", date="2021-05-01", domain="Language", params="1.5e9"):
@@ -60,7 +60,7 @@ def test_every_real_snapshot_curates_with_identity(snapshot, tmp_path):
 # threshold of parallel.py set to `sys.argv[1]`, counting the forks.
 CURATE_COUNTING_FORKS = """
 import os, sys
-from mlsizes import parallel
+from mlsizes.tables import parallel
 from mlsizes.cli import main
 parallel.MIN_ROWS = parallel.MIN_BYTES = int(sys.argv[1])
 forks, fork = [], os.fork
@@ -87,7 +87,7 @@ def test_the_work_moved_to_forked_processes_gives_the_same_bytes(snapshot, tmp_p
 
 
 def test_current_snapshot_counts():
-    result = curate.process(ingest.process(ingest.load(RAW / "epoch_notable_ai_models_2026-03-10.csv", True)), "x")
+    result = curation.process(ingest.process(ingest.load(RAW / "epoch_notable_ai_models_2026-03-10.csv", True)), "x")
     assert len(result.models) == 980
     assert result.rejected["reject_code"].tolist() == ["missing_domain"]
     assert result.models["parameters"].notna().sum() == 681
@@ -95,7 +95,7 @@ def test_current_snapshot_counts():
 
 def test_paper_era_snapshot_quirks():
     typed = ingest.process(ingest.load(RAW / "epoch_pcd_2022-06-30.csv", True))
-    result = curate.process(typed, "epoch_pcd_2022-06-30")
+    result = curation.process(typed, "epoch_pcd_2022-06-30")
     models = result.models.set_index("name", drop=False)
     assert models.loc["GPT-3 175B", "parameters"] == 1.75e11
     assert models.loc["SqueezeNet", "parameters_missing_reason"] == "zero_in_source"
@@ -137,7 +137,7 @@ def test_ids_stable_when_a_later_duplicate_appears():
             "source_row": [1, 2, 3],
         }
     )
-    assert curate.assign_ids(frame).tolist() == ["net-2020-01-01", "net", "other"]
+    assert curation.assign_ids(frame).tolist() == ["net-2020-01-01", "net", "other"]
     assert slugify("GPT-3 175B (davinci)") == "gpt-3-175b-davinci"
     assert slugify("文心一言").startswith("model-")
 
@@ -180,12 +180,12 @@ def _records(names, dates, ids=None):
     ids=["same-name-and-date", "dated-id-taken", "counter-id-taken", "interleaved", "contribution-first"],
 )
 def test_assign_ids_resolves_shared_names(names, dates, ids, expected):
-    assert curate.assign_ids(_records(names, dates, ids)).tolist() == expected
+    assert curation.assign_ids(_records(names, dates, ids)).tolist() == expected
 
 
 def test_assign_ids_many_records_sharing_a_name_and_date():
     """The case that was quadratic (issue 11); timings live in bench/bench_curate.py, never in tests."""
-    ids = curate.assign_ids(_records(["Shared Net"] * 3000, ["2021-05-01"] * 3000)).tolist()
+    ids = curation.assign_ids(_records(["Shared Net"] * 3000, ["2021-05-01"] * 3000)).tolist()
     assert ids[:2] == ["shared-net", "shared-net-2021-05-01"]
     assert ids[2:] == [f"shared-net-2021-05-01-{n}" for n in range(2, 3000)]
 
@@ -362,7 +362,7 @@ def test_record_failures_per_distinct_value_are_pandas_full_validation(unique_na
     (curate's reject message lists them)."""
     import pandera.errors
 
-    from mlsizes import contracts
+    from mlsizes.records import contracts
 
     schema = contracts.curated_schema()
     models = contracts.read_curated(RAW.parent.parent / "curated" / "models.csv").head(40)
@@ -416,14 +416,14 @@ def _identity_tables(pairs_curated, pairs_rejected):
 def test_the_identity_check_refuses_a_row_counted_twice(curated_pairs, rejected_pairs):
     typed = pd.DataFrame({"source": ["epoch:a", "epoch:a", "contribution:x"], "source_row": [1, 2, 3]})
     models, rejected = _identity_tables(curated_pairs, rejected_pairs)
-    with pytest.raises(curate.IdentityError, match="identity broken"):
-        curate._metrics(typed, models, rejected, "a", 0, 0)
+    with pytest.raises(curation.IdentityError, match="identity broken"):
+        curation._metrics(typed, models, rejected, "a", 0, 0)
     models, rejected = _identity_tables([("epoch:a", 1), ("epoch:a", 2)], [("contribution:x", 3)])
-    assert curate._metrics(typed, models, rejected, "a", 0, 0)["identity_holds"]  # the same counts, each row once
+    assert curation._metrics(typed, models, rejected, "a", 0, 0)["identity_holds"]  # the same counts, each row once
 
 
 def test_the_identity_check_refuses_a_lost_row():
     typed = pd.DataFrame({"source": ["epoch:a", "epoch:a"], "source_row": [1, 2]})
     models, rejected = _identity_tables([("epoch:a", 1)], [])
-    with pytest.raises(curate.IdentityError, match="2 input rows"):
-        curate._metrics(typed, models, rejected, "a", 0, 0)
+    with pytest.raises(curation.IdentityError, match="2 input rows"):
+        curation._metrics(typed, models, rejected, "a", 0, 0)

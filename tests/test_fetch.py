@@ -32,9 +32,10 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import BIN, RAW, ROOT
-from mlsizes import fetch, ingest, snapshots
 from mlsizes.cli import main
-from mlsizes.paths import Paths, find_root
+from mlsizes.core.paths import Paths, find_root
+from mlsizes.records import ingest, snapshots
+from mlsizes.workflows import fetch
 
 REAL_SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"
 EXISTING = "epoch_notable_ai_models_2026-03-10"

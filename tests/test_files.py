@@ -11,9 +11,8 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, run_python
-from mlsizes import columns, files
-from mlsizes.columns import CellRule
-from mlsizes.files import (
+from mlsizes.core import files
+from mlsizes.core.files import (
     atomic_write_bytes,
     atomic_write_csv,
     atomic_write_text,
@@ -22,6 +21,8 @@ from mlsizes.files import (
     rounded,
     to_json,
 )
+from mlsizes.tables import columns
+from mlsizes.tables.columns import CellRule
 
 
 def test_rounding_removes_float_noise():
@@ -130,9 +131,10 @@ import os, re, sys
 from pathlib import Path
 sys.path.insert(0, "tests")
 import test_files as t
-from mlsizes import columns, files, parallel
-from mlsizes.columns import CellRule
-from mlsizes.files import atomic_write_csv
+from mlsizes.tables import columns, parallel
+from mlsizes.core import files
+from mlsizes.tables.columns import CellRule
+from mlsizes.core.files import atomic_write_csv
 parallel.MIN_ROWS, columns.CHUNK_ROWS = 10, 7
 forks, fork = [], os.fork
 os.fork = lambda: forks.append(1) or fork()

@@ -8,9 +8,9 @@ import json
 import shutil
 
 from conftest import RAW, ROOT, mlsizes
-from mlsizes import history
-from mlsizes.paths import Paths
-from mlsizes.settings import Settings
+from mlsizes.core.paths import Paths
+from mlsizes.core.settings import Settings
+from mlsizes.stages import history
 
 
 def test_history_on_two_snapshots(tmp_path):

@@ -24,10 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import HEADER_2026, RAW, ROOT, run_python, write_csv, written_text
-from mlsizes import columns, contracts, curate, ingest, metadata, snapshots
 from mlsizes.cli import main
-from mlsizes.paths import Paths
-from mlsizes.snapshots import SnapshotError
+from mlsizes.core.paths import Paths
+from mlsizes.records import contracts, ingest, snapshots
+from mlsizes.records.snapshots import SnapshotError
+from mlsizes.stages import curate, metadata
+from mlsizes.tables import columns
 
 REAL = RAW / "epoch_notable_ai_models_2026-03-10.csv"
 HEADER = HEADER_2026
@@ -431,7 +433,8 @@ def test_the_raw_contract_is_checked_on_the_header_and_on_rows_when_a_rule_needs
 LOAD_IN_TWO_PROCESSES = """
 import hashlib, sys
 from pathlib import Path
-from mlsizes import ingest, parallel
+from mlsizes.records import ingest
+from mlsizes.tables import parallel
 parallel.MIN_BYTES = 0
 forks, fork = [], parallel.os.fork
 parallel.os.fork = lambda: forks.append(1) or fork()

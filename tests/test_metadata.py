@@ -16,8 +16,9 @@ import yaml
 import mlsizes
 from conftest import ROOT
 from conftest import mlsizes as run_cli
-from mlsizes import contracts, curate, metadata
-from mlsizes.paths import Paths
+from mlsizes.core.paths import Paths
+from mlsizes.records import contracts, curation
+from mlsizes.stages import curate, metadata
 
 CURATED = ROOT / "data" / "curated"
 CFF_SCHEMA = json.loads((ROOT / "tests" / "data" / "cff-schema-1.2.0.json").read_text())
@@ -123,7 +124,7 @@ def test_descriptor_names_the_dataset_version_and_describes_what_curate_writes()
     assert package["version"] == "2026.03.10" == VERSION != mlsizes.__version__
     models, rejected = package["resources"]
     assert [f["name"] for f in models["schema"]["fields"]] == list(contracts.curated_columns())
-    assert [f["name"] for f in rejected["schema"]["fields"]] == curate.REJECTED_COLUMNS
+    assert [f["name"] for f in rejected["schema"]["fields"]] == curation.REJECTED_COLUMNS
     types = {f["name"]: f["type"] for f in models["schema"]["fields"]}
     assert (types["publication_date"], types["parameters"], types["training_compute_flop"]) == (
         "date",
@@ -171,7 +172,7 @@ def test_card_documents_every_column_the_version_and_how_to_cite_and_load():
     body = card.split("---\n", 2)[2]
     for name, spec in contracts.curated_columns().items():
         assert f"| `{name}` | {spec['title']} |" in body, name
-    for name in curate.REJECTED_COLUMNS:
+    for name in curation.REJECTED_COLUMNS:
         assert f"| `{name}` |" in body, name
     assert f"**{VERSION}**" in body and "mlsizes.load()" in body and 'version="2022.06.30", repo="."' in body
     assert metadata.CITATION in body and "(https://creativecommons.org/licenses/by/4.0/)" in body

@@ -10,7 +10,7 @@ import os
 import threading
 
 from conftest import run_python
-from mlsizes.parallel import Beside, can_fork
+from mlsizes.tables.parallel import Beside, can_fork
 
 
 def _ok(code: str) -> str:
@@ -24,7 +24,7 @@ def test_the_function_runs_in_another_process_on_the_parents_memory():
         """
         import os
         import numpy as np
-        from mlsizes.parallel import Beside
+        from mlsizes.tables.parallel import Beside
         big = np.arange(1_000_000)
         pid, total = Beside(lambda: (os.getpid(), int(big.sum()))).result()
         print(pid != os.getpid(), total)
@@ -36,7 +36,7 @@ def test_the_function_runs_in_another_process_on_the_parents_memory():
 def test_its_error_is_raised_in_the_parent():
     out = _ok(
         """
-        from mlsizes.parallel import Beside
+        from mlsizes.tables.parallel import Beside
 
         class Unrebuildable(Exception):
             def __init__(self, a, b):  # pickles, but cannot be rebuilt from its args
@@ -59,7 +59,7 @@ def test_a_worker_that_dies_is_reported():
     out = _ok(
         """
         import os
-        from mlsizes.parallel import Beside, WorkerDied
+        from mlsizes.tables.parallel import Beside, WorkerDied
         try:
             Beside(lambda: os._exit(3)).result()
         except WorkerDied as exc:
@@ -73,7 +73,7 @@ def test_a_child_whose_result_is_not_wanted_is_reaped():
     out = _ok(
         """
         import os
-        from mlsizes.parallel import Beside
+        from mlsizes.tables.parallel import Beside
         unwanted = Beside(lambda: b"x" * (1 << 20))  # more than a pipe holds: the child blocks until read or closed
         unwanted.reap()
         unwanted.reap()  # once is enough

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlsizes.parse import PartialDate, parse_date, parse_number, slugify, slugify_all
+from mlsizes.records.parse import PartialDate, parse_date, parse_number, slugify, slugify_all
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from mlsizes import paths as layout
-from mlsizes.paths import LAYOUT, SCHEMA_DIR, Paths, ProjectNotFound, find_root
+from mlsizes.core import paths as layout
+from mlsizes.core.paths import LAYOUT, SCHEMA_DIR, Paths, ProjectNotFound, find_root
 
 
 def test_every_layout_path_exists_in_the_project():

@@ -24,7 +24,7 @@ SCHEMAS = ROOT / "schemas"
 
 
 def _module_path(name: str) -> Path | None:
-    """`mlsizes.ingest` or `ingest` -> src/mlsizes/ingest.py; None for anything outside the package."""
+    """`mlsizes.records.ingest` or `ingest` -> src/mlsizes/ingest.py; None for anything outside the package."""
     short = name.removeprefix("mlsizes.")
     path = PACKAGE / f"{short}.py"
     return path if name.startswith("mlsizes") and path.is_file() else None

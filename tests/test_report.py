@@ -8,9 +8,9 @@ import json
 import shutil
 
 from conftest import ROOT
-from mlsizes import report
-from mlsizes.paths import Paths
-from mlsizes.settings import Settings
+from mlsizes.core.paths import Paths
+from mlsizes.core.settings import Settings
+from mlsizes.stages import report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -7,9 +7,9 @@ import datetime as dt
 import json
 
 from conftest import ROOT
-from mlsizes import reproduce
-from mlsizes.paths import Paths
-from mlsizes.settings import Settings
+from mlsizes.core.paths import Paths
+from mlsizes.core.settings import Settings
+from mlsizes.stages import reproduce
 
 PARAMS = Settings.load(ROOT / "params.yaml").paper_reproduction
 

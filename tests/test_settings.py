@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from conftest import ROOT
-from mlsizes.settings import AnalysisParams, Settings, count_words, dataset_as_of, scientific, size_words
+from mlsizes.core.settings import AnalysisParams, Settings, count_words, dataset_as_of, scientific, size_words
 
 PARAMS = Settings.load(ROOT / "params.yaml")
 

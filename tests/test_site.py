@@ -16,7 +16,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from conftest import ROOT, mlsizes, sh
-from mlsizes import contracts, site
+from mlsizes.records import contracts
+from mlsizes.stages import site
 from test_fetch import serving
 
 CHROMIUM = "/usr/bin/chromium-headless-shell"

@@ -1,4 +1,4 @@
-"""Tests of mlsizes.stats on synthetic data with known answers (fixed seeds throughout)."""
+"""Tests of mlsizes.analysis.stats on synthetic data with known answers (fixed seeds throughout)."""
 
 import itertools
 import json
@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from mlsizes import stats as S
-from mlsizes.settings import in_gap
+from mlsizes.analysis import stats as S
+from mlsizes.core.settings import in_gap
 
 YEAR = 365.0
 X_2018 = 17532.0  # 2018-01-01 in days since 1970-01-01
@@ -561,6 +561,6 @@ def test_binomial_tails_from_scipy_special_equal_scipy_stats():
 
 
 def test_analysis_modules_do_not_import_scipy_stats():
-    code = "import sys, mlsizes.analyze, mlsizes.history; print('scipy.stats' in sys.modules)"
+    code = "import sys, mlsizes.stages.analyze, mlsizes.stages.history; print('scipy.stats' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

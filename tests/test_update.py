@@ -20,8 +20,9 @@ import pytest
 import yaml
 
 from conftest import BIN, RAW, ROOT, mlsizes, sh
-from mlsizes import diff, update
-from mlsizes.revisions import releases
+from mlsizes.versions import diff
+from mlsizes.versions.revisions import releases
+from mlsizes.workflows import update
 from test_fetch import ok, serving, status
 
 REAL_SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"

@@ -10,7 +10,7 @@ any table.
 
 `load` types every column from the contract (schemas/curated.yaml): dates as datetime64, sizes as floats,
 columns with a closed vocabulary as categoricals, `domains` as lists; text cells get back the exact value
-curate escaped for spreadsheets. The analysis functions run the stage code (analyze.py) with the defaults of
+curate escaped for spreadsheets. The analysis functions run the study code (analysis/study.py) with the defaults of
 the params.yaml shipped with the package, each overridable by keyword.
 """
 
@@ -27,10 +27,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mlsizes import contracts, curate
-from mlsizes.paths import BUNDLED_DIR, VERSIONED_TABLE, find_root
-from mlsizes.revisions import Release, VersionError, read_at, releases
-from mlsizes.settings import AnalysisParams, Settings, iso_date
+from mlsizes.core.paths import BUNDLED_DIR, VERSIONED_TABLE, find_root
+from mlsizes.core.settings import AnalysisParams, Settings, iso_date
+from mlsizes.records import contracts, curation
+from mlsizes.versions.revisions import Release, VersionError, read_at, releases
 
 # A column of lists: its cells are these separated entries of the vocabulary (schemas/domains.yaml).
 LIST_COLUMNS = {"domains": ","}
@@ -64,7 +64,7 @@ def load(version: str | None = None, repo: str | Path | None = None) -> pd.DataF
 def versions(repo: str | Path | None = None) -> pd.DataFrame:
     """The releases of a repository (default: the project around the working directory), oldest first: version,
     commit, date, upstream snapshot, notes and the headline figures `mlsizes versions` prints."""
-    from mlsizes import release_list
+    from mlsizes.versions import release_list
 
     with repository(repo) as root:
         rows = [
@@ -125,7 +125,7 @@ def typed(text: str, version: str | None = None, as_of: str | None = None) -> pd
         if name not in frame:
             continue
         if spec["dtype"] == "str":
-            frame[name] = curate.original_text(frame[name])
+            frame[name] = curation.original_text(frame[name])
         if name in LIST_COLUMNS:
             frame[name] = frame[name].str.split(LIST_COLUMNS[name])
         elif contracts.is_date(spec):
@@ -175,13 +175,13 @@ def stage_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _systems(frame: pd.DataFrame, params: AnalysisParams, domain: str) -> pd.DataFrame:
-    from mlsizes import analyze
+    from mlsizes.analysis import study
 
-    systems = analyze.select_systems(stage_table(frame), params)
-    groups = analyze.domain_group_names(params) + ["non_language"]
+    systems = study.select_systems(stage_table(frame), params)
+    groups = study.domain_group_names(params) + ["non_language"]
     if domain not in groups:
         raise ValueError(f"unknown domain group {domain!r}; known: {', '.join(groups)}")
-    return systems[analyze.domain_mask(systems, domain, params)]
+    return systems[study.domain_mask(systems, domain, params)]
 
 
 def gap_test(
@@ -193,14 +193,14 @@ def gap_test(
     posterior-predictive and out-of-sample P (seconds, not milliseconds). Settings: params.yaml's `analysis:`
     (the shipped copy or `params=`), each overridable, e.g. `gap_lower=1e10, bounds="inclusive"`.
     """
-    from mlsizes import analyze
+    from mlsizes.analysis import study
 
     settings = analysis_params(frame, params, **overrides)
     systems = _systems(frame, settings, domain)
-    test = analyze.gap_test(
+    test = study.gap_test(
         systems, settings.fit_start, settings.test_window_start, settings.as_of, settings, extended=extended
     )
-    return {"domain": domain, "as_of": settings.as_of.isoformat(), "bounds": settings.bounds} | analyze.stored(test)
+    return {"domain": domain, "as_of": settings.as_of.isoformat(), "bounds": settings.bounds} | study.stored(test)
 
 
 def fit_trend(
@@ -215,11 +215,11 @@ def fit_trend(
     """The log-linear trend of parameters against publication date (OLS on log10, bootstrap interval) for the
     systems of a domain group published in [start, end] (default: all of them up to the as-of date), in the
     units of trends.json: OOMs per year, doubling time, R²."""
-    from mlsizes import analyze
+    from mlsizes.analysis import study
 
     settings = analysis_params(frame, params, **overrides)
     end_date = iso_date(end) if end is not None else settings.as_of
     start_date = iso_date(start) if start is not None else None
     systems = _systems(frame, dataclasses.replace(settings, as_of=max(end_date, settings.as_of)), domain)
-    period = systems[analyze.between(systems, start_date, end_date)]
-    return analyze.trend_summary(period, start_date, end_date, settings)
+    period = systems[study.between(systems, start_date, end_date)]
+    return study.trend_summary(period, start_date, end_date, settings)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import click
 
-from mlsizes import allocator
-from mlsizes.paths import LAYOUT, Paths, ProjectNotFound
+from mlsizes.core.paths import LAYOUT, Paths, ProjectNotFound
+from mlsizes.tables import allocator
 
 EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -121,8 +121,9 @@ def curate(
     identity raw = curated + rejected is checked before anything is written. A file whose rows do not
     line up with its header is refused; text cells are written spreadsheet-safe (see codebook.csv).
     """
-    from mlsizes import curate as stage
-    from mlsizes.snapshots import SnapshotError
+    from mlsizes.records import curation
+    from mlsizes.records.snapshots import SnapshotError
+    from mlsizes.stages import curate as stage
 
     paths = dataclasses.replace(Paths.here().with_curated_dir(out_dir), curation_metrics=metrics_path)
     try:
@@ -134,7 +135,7 @@ def curate(
             require_provenance=require_provenance,
             force=force,
         )
-    except (SnapshotError, stage.IdentityError) as exc:
+    except (SnapshotError, curation.IdentityError) as exc:
         _fail(str(exc))
     counts = result.metrics
     if as_json:
@@ -175,13 +176,14 @@ def check(curated: Path, reports_dir: Path | None, data_docs: bool) -> None:
     GX's semantics; the results are written in GX's format. Exits 1 when any record or dataset-level
     expectation fails; the reports are written either way.
     """
-    from mlsizes import check as stage
-    from mlsizes.errors import reason
+    from mlsizes.core.errors import reason
+    from mlsizes.records import validation
+    from mlsizes.stages import check as stage
 
     paths = Paths.here().replace(models=curated, validation_dir=reports_dir)
     try:
         result = stage.run(paths, data_docs=data_docs)
-    except stage.SuiteError as exc:
+    except validation.SuiteError as exc:
         _fail(str(exc))
     except ValueError as exc:  # not a curated table: unreadable, or a column missing or of the wrong type
         _fail(f"{curated}: {reason(exc)}")
@@ -205,7 +207,7 @@ def metadata(out_dir: Path | None) -> None:
 
     From schemas/curated.yaml, the version in dataset.yaml and the metrics of curate and analyze.
     """
-    from mlsizes import metadata as stage
+    from mlsizes.stages import metadata as stage
 
     paths = Paths.here()
     try:
@@ -283,7 +285,7 @@ def add_model(
     Exit 1: an invalid value, a taken id, a likely duplicate or an unknown id to correct; exit 2: an option
     missing or in conflict. Nothing is written unless the command succeeds. Guide: docs/contributing.md.
     """
-    from mlsizes import add_model as stage
+    from mlsizes.workflows import add_model as stage
 
     try:
         draft = stage.add(
@@ -337,7 +339,7 @@ def add_model(
 
 def _ask(question: str, hint: str | None, check) -> str:
     """Ask for a missing add-model field on the terminal until check(answer) accepts it."""
-    from mlsizes.untrusted import Invalid
+    from mlsizes.records.untrusted import Invalid
 
     def checked(text: str) -> str:
         try:
@@ -359,7 +361,8 @@ def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
 
     Exit 0 when every file is valid; else one line per problem (file, field, reason) and exit 1.
     """
-    from mlsizes import add_model, untrusted
+    from mlsizes.records import untrusted
+    from mlsizes.workflows import add_model
 
     try:
         reports = add_model.validate(list(paths), root)
@@ -483,7 +486,7 @@ def _fetch_options(command):
 
 def _fetch_settings(timeout: float, max_mb: float, retries: int, backoff: float, deadline: float):
     """The fetch options as fetch.FetchOptions."""
-    from mlsizes.fetch import MB, FetchOptions
+    from mlsizes.workflows.fetch import MB, FetchOptions
 
     return FetchOptions(
         timeout=timeout, max_bytes=int(max_mb * MB), retries=retries, backoff=backoff, deadline=deadline
@@ -502,7 +505,7 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float,
     is reported with nothing written. params.yaml is left alone: the command prints how to build from the new
     snapshot. The project root is the nearest folder with dvc.yaml, or $MLSIZES_ROOT.
     """
-    from mlsizes import fetch as stage
+    from mlsizes.workflows import fetch as stage
 
     paths = _project()
     options = _fetch_settings(timeout, max_mb, retries, backoff, deadline)
@@ -541,9 +544,9 @@ def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float
     When upstream is unchanged nothing is written (exit 0). When the rebuild fails, params.yaml, the
     new snapshot and every rebuilt file are put back as they were (exit 1).
     """
-    from mlsizes import update as stage
-    from mlsizes.fetch import FetchError
-    from mlsizes.revisions import VersionError
+    from mlsizes.versions.revisions import VersionError
+    from mlsizes.workflows import update as stage
+    from mlsizes.workflows.fetch import FetchError
 
     paths = _project()
     progress = _DownloadProgress()
@@ -577,8 +580,8 @@ def versions(as_json: bool) -> None:
     Each line shows the version, its commit, date, upstream snapshot, and headline figures read from the
     metrics git holds at that commit. Use a version name with `mlsizes diff`.
     """
-    from mlsizes import release_list as stage
-    from mlsizes.revisions import VersionError
+    from mlsizes.versions import release_list as stage
+    from mlsizes.versions.revisions import VersionError
 
     try:
         listing = stage.run(_project().root)
@@ -615,7 +618,7 @@ def diff(old: str, new: str, as_md: bool, as_json: bool, full: bool, plot_path: 
     or trend result that moved; then the details, cut with "and N more" unless --full. Reads what git
     holds, so it needs no DVC remote. A long terminal view opens in a pager, like git.
     """
-    from mlsizes import diff as stage
+    from mlsizes.versions import diff as stage
 
     if as_md and as_json:
         _usage("--md and --json: choose one output format")
@@ -626,7 +629,7 @@ def diff(old: str, new: str, as_md: bool, as_json: bool, full: bool, plot_path: 
     except stage.VersionError as exc:
         _fail(str(exc))
     if plot_path is not None:
-        from mlsizes import chart_diff
+        from mlsizes.versions import chart_diff
 
         counts = chart_diff.draw(change.old, change.new, plot_path)
         click.echo(f"wrote {plot_path} ({', '.join(f'{n} {what}' for what, n in counts.items())})", err=True)
@@ -659,7 +662,7 @@ def release(version: str, notes: str | None, release_date) -> None:
     reused or older version, uncommitted changes, a stage `dvc status` lists as stale, or no change in
     records or metrics since the last release. Push the tag with `git push origin VERSION`.
     """
-    from mlsizes import release as stage
+    from mlsizes.workflows import release as stage
 
     try:
         commit, paths = stage.prepare(_project(), version, notes, release_date.date() if release_date else None)
@@ -685,8 +688,8 @@ def _settings(paths: Paths, command: str):
     """The study's settings from the params file of these paths. Outside a project, `analyze` uses the study's
     defaults shipped with the package; the pipeline commands, which read a project's raw data or metrics, stop
     with one line."""
-    from mlsizes.paths import BUNDLED_DIR
-    from mlsizes.settings import Settings
+    from mlsizes.core.paths import BUNDLED_DIR
+    from mlsizes.core.settings import Settings
 
     params_path = paths.params
     if not params_path.is_file():
@@ -728,8 +731,8 @@ def analyze(curated: Path, out_dir: Path, params_path: Path | None, curation_pat
     published after the as-of date are left out: the snapshot's date recorded by curate, unless the params
     set `as_of`. Progress goes to stderr; the same seed and params give byte-identical outputs.
     """
-    from mlsizes import analyze as stage
-    from mlsizes.files import to_json
+    from mlsizes.core.files import to_json
+    from mlsizes.stages import analyze as stage
 
     paths = Paths.here().replace(models=curated, params=params_path, curation_metrics=curation_path)
     paths = paths.with_metrics_dir(out_dir)
@@ -765,7 +768,7 @@ def reproduce_paper(raw_dir: Path | None, params_path: Path | None, out_path: Pa
 
     Reads the `paper_reproduction:` section (the snapshot and its cut-off) and the `analysis:` one.
     """
-    from mlsizes import reproduce as stage
+    from mlsizes.stages import reproduce as stage
 
     paths = Paths.here().replace(raw_dir=raw_dir, params=params_path, paper_reproduction=out_path)
     params = _settings(paths, "reproduce-paper").paper_reproduction
@@ -794,8 +797,8 @@ def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | Non
 
     Reads the `analysis:` section and the paper's cut-off (`paper_reproduction.as_of`).
     """
-    from mlsizes import history as stage
-    from mlsizes.snapshots import SnapshotError
+    from mlsizes.records.snapshots import SnapshotError
+    from mlsizes.stages import history as stage
 
     paths = Paths.here().replace(raw_dir=raw_dir, params=params_path, history=out_path, history_figure=figure_path)
     settings = _settings(paths, "history")
@@ -830,7 +833,7 @@ def report(metrics_dir: Path | None, params_path: Path | None, reports_dir: Path
 
     Reads the `snapshot` and the `analysis:` section (for the footer and every label naming a setting).
     """
-    from mlsizes import report as stage
+    from mlsizes.stages import report as stage
 
     paths = Paths.here().replace(params=params_path, reports_dir=reports_dir)
     paths = paths.with_metrics_dir(metrics_dir) if metrics_dir else paths
@@ -858,8 +861,8 @@ def site(out_dir: Path | None) -> None:
 
     Reads the project's built outputs and, for the releases, its git history.
     """
-    from mlsizes import site as stage
-    from mlsizes.revisions import VersionError
+    from mlsizes.stages import site as stage
+    from mlsizes.versions.revisions import VersionError
 
     paths = _project().replace(site_dir=out_dir)
     try:

@@ -1,0 +1,545 @@
+"""The gap study on a table of systems: which systems enter each fit and test, the trend fits, the gap tests,
+sliding windows, the break date and the clusters, shaped for storage and diffing. The analyze, history and
+reproduce-paper stages all run it; the statistics themselves live in stats.py and clusters.py.
+
+Selection: a system enters when it has a parameter count and a publication date on or before the as-of date
+(from params, never today). Domain membership follows `domains.rule`: with `any`, a system belongs to a group
+when the group's domain is among its domains (a Language+Vision system is in both); with `primary`, only its
+primary domain counts. The `other` group holds the systems in none of the named groups; `all` holds every one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+
+from mlsizes.analysis import clusters, stats
+from mlsizes.core.settings import AnalysisParams, in_gap
+from mlsizes.tables.parallel import Beside
+
+GAP_DOMAINS = ("all", "language", "non_language")
+WINDOW_DOMAINS = ("all", "language")
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr (stdout carries the results)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# selection
+
+
+def select_systems(models: pd.DataFrame, params: AnalysisParams) -> pd.DataFrame:
+    """Systems with a parameter count published on or before as_of, with the columns every fit needs (curate has
+    already left out the systems Epoch does not count as notable, as not_notable rejects)."""
+    dates = pd.to_datetime(models["publication_date"], format="%Y-%m-%d")
+    keep = models["parameters"].notna() & (models["parameters"] > 0) & (dates <= pd.Timestamp(params.as_of))
+    systems = models.loc[keep, ["id", "name", "domains", "primary_domain", "publication_date", "parameters"]].copy()
+    systems["date"] = dates[keep]
+    systems["x_days"] = stats.days_since_epoch(systems["date"].to_numpy())
+    systems["log10_parameters"] = np.log10(systems["parameters"].to_numpy(dtype=float))
+    systems["decimal_year"] = stats.decimal_year(systems["date"].to_numpy())
+    for group in domain_group_names(params):
+        systems[f"in_{group}"] = domain_mask(systems, group, params)
+    return systems.sort_values(["date", "id"], kind="stable").reset_index(drop=True)
+
+
+def domain_group_names(params: AnalysisParams) -> list[str]:
+    """Every domain group the results are broken down by: all, the params' groups, and the rest."""
+    return ["all", *params.domain_groups, "other"]
+
+
+def domain_mask(systems: pd.DataFrame, group: str, params: AnalysisParams) -> pd.Series:
+    """Membership of each system in a domain group under the params' rule (see the module docstring)."""
+    if group == "all":
+        return pd.Series(True, index=systems.index)
+    if group == "other":
+        named = [domain_mask(systems, g, params) for g in params.domain_groups]
+        return ~np.logical_or.reduce(named) if named else pd.Series(True, index=systems.index)
+    if group == "non_language":
+        return ~domain_mask(systems, "language", params)
+    domain = params.domain_groups[group]
+    if params.domain_rule == "primary":
+        return systems["primary_domain"] == domain
+    return systems["domains"].str.split(",").apply(lambda names: domain in names)
+
+
+def between(systems: pd.DataFrame, start: dt.date | None, end: dt.date) -> pd.Series:
+    """Published in [start, end] (start None: from the beginning)."""
+    mask = systems["date"] <= pd.Timestamp(end)
+    if start is not None:
+        mask &= systems["date"] >= pd.Timestamp(start)
+    return mask
+
+
+def era_masks(systems: pd.DataFrame, params: AnalysisParams) -> dict[str, pd.Series]:
+    """The paper's eras, by role (see AnalysisParams.era_keys): before the break, after it as one trend, and
+    after it above / below the gap."""
+    before = systems["date"] < pd.Timestamp(params.era_break)
+    after = between(systems, params.era_break, params.as_of)
+    inside = in_gap(systems["parameters"], params.gap_lower, params.gap_upper, params.inclusive)
+    return {
+        "before": before,
+        "after": after,
+        "above": after & ~inside & (systems["parameters"] >= params.gap_upper),
+        "below": after & ~inside & (systems["parameters"] <= params.gap_lower),
+    }
+
+
+def _x(day: dt.date) -> float:
+    return float(stats.days_since_epoch(np.array([np.datetime64(day.isoformat())]))[0])
+
+
+# --------------------------------------------------------------------------------------------------
+# trends
+
+
+def trend_summary(systems: pd.DataFrame, start: dt.date | None, end: dt.date, params: AnalysisParams) -> dict:
+    """One fit in the paper's units, its bootstrap interval and the fitted scale at the period's ends."""
+    x = systems["x_days"].to_numpy()
+    y = systems["log10_parameters"].to_numpy()
+    fit = stats.fit_trend(x, y)
+    if fit.insufficient_data:
+        return {"n": fit.n, "insufficient_data": True, "reason": fit.reason}
+    boot = stats.bootstrap_slope(x, y, n_resamples=params.n_bootstrap, seed=params.seed)
+    start_x = _x(start) if start is not None else float(x.min())
+    return {
+        "n": fit.n,
+        "insufficient_data": False,
+        "slope_oom_per_year": fit.slope_oom_per_year,
+        "slope_oom_per_year_ci": _interval(boot.slope_oom_per_year),
+        "growth_x_per_year": fit.growth_x_per_year,
+        "doubling_time_months": fit.doubling_time_months,
+        "doubling_time_months_ci": _interval(boot.doubling_time_months),
+        "doubling_time_note": boot.reason,
+        "r2": fit.r2,
+        "residual_sd_log10": fit.residual_sd,
+        "period_start": (start or systems["date"].min().date()).isoformat(),
+        "period_end": end.isoformat(),
+        "fitted_parameters_at_start": 10.0 ** float(fit.log10_size_at(start_x)),
+        "fitted_parameters_at_end": 10.0 ** float(fit.log10_size_at(_x(end))),
+        "intercept_log10_at_1970": fit.intercept,
+        "slope_log10_per_day": fit.slope_per_day,
+    }
+
+
+def _interval(quantiles) -> dict | None:
+    if quantiles is None:
+        return None
+    low, median, high = quantiles
+    return {"p2_5": low, "p50": median, "p97_5": high}
+
+
+def era_trends(systems: pd.DataFrame, params: AnalysisParams) -> dict:
+    """The four era fits of the paper's table, for the given (already domain-filtered) systems."""
+    periods = {
+        "before": (None, params.era_break),
+        "after": (params.era_break, params.as_of),
+        "above": (params.era_break, params.as_of),
+        "below": (params.era_break, params.as_of),
+    }
+    masks = era_masks(systems, params)
+    return {key: trend_summary(systems[masks[role]], *periods[role], params) for role, key in params.era_keys.items()}
+
+
+def all_trends(systems: pd.DataFrame, params: AnalysisParams) -> dict:
+    """The era fits of every domain group."""
+    return {group: era_trends(systems[systems[f"in_{group}"]], params) for group in domain_group_names(params)}
+
+
+# --------------------------------------------------------------------------------------------------
+# gap test
+
+# The sensitivity table moves each bound by these factors (the bounds were read off the data, so a result that
+# holds only at the exact bounds is fragile).
+SENSITIVITY_FACTORS = (0.9, 1.0, 1.1)
+
+
+def gap_test(
+    systems: pd.DataFrame,
+    fit_start: dt.date,
+    test_start: dt.date,
+    end: dt.date,
+    params: AnalysisParams,
+    *,
+    inclusive: bool | None = None,
+    extended: bool = False,
+) -> dict:
+    """The gap test of the report's model on the given systems: trend fitted on [fit_start, end], tested on
+    the systems of [test_start, end], with the params' bounds convention unless told otherwise; "insufficient
+    data" when the fit or the test set cannot be formed.
+
+    `probabilities` (each tested system's chance to land in the gap) is kept in memory for the change test and
+    dropped before storing. With `extended`, the test also carries the look-elsewhere (scan) correction, the
+    posterior-predictive P and the out-of-sample P (see GAP_MODEL).
+    """
+    inclusive = params.inclusive if inclusive is None else inclusive
+    fitted = systems[between(systems, fit_start, end)]
+    tested = systems[between(systems, test_start, end)]
+    window = {"fit_start": fit_start.isoformat(), "test_start": test_start.isoformat(), "end": end.isoformat()}
+    fit = stats.fit_trend(fitted["x_days"].to_numpy(), fitted["log10_parameters"].to_numpy())
+    if fit.insufficient_data or tested.empty or not fit.residual_sd:
+        reason = fit.reason or ("no systems in the test window" if tested.empty else "no scatter around the trend")
+        return {**window, "n_fit": fit.n, "n_systems": len(tested), "insufficient_data": True, "reason": reason}
+    x_test, sizes = tested["x_days"].to_numpy(), tested["parameters"].to_numpy()
+    result = stats.gap_test(
+        fit,
+        x_test,
+        sizes,
+        params.gap_lower,
+        params.gap_upper,
+        inclusive=inclusive,
+        n_sims=params.n_simulations,
+        seed=params.seed,
+    )
+    inside = in_gap(tested["parameters"], params.gap_lower, params.gap_upper, inclusive)
+    test = {
+        **window,
+        "n_fit": fit.n,
+        "insufficient_data": False,
+        "fit_slope_oom_per_year": fit.slope_oom_per_year,
+        "fit_residual_sd_log10": fit.residual_sd,
+        **result,
+        "significant": result["p_le_observed_exact"] < params.alpha,
+        "systems_in_gap": sorted(tested.loc[inside, "name"].tolist()),
+        "probabilities": stats.gap_probabilities(fit, x_test, params.gap_lower, params.gap_upper),
+    }
+    if extended:
+        test.update(robustness(fitted, tested, test_start, params, inclusive))
+    return test
+
+
+def robustness(
+    fitted: pd.DataFrame, tested: pd.DataFrame, test_start: dt.date, params: AnalysisParams, inclusive: bool
+) -> dict:
+    """The three answers to a referee's doubts about the local P: the bounds were chosen after looking (scan
+    correction), the trend's parameters are estimates (posterior predictive), and the tested systems are in the
+    fit (out of sample)."""
+    x_fit, y_fit = fitted["x_days"].to_numpy(), fitted["log10_parameters"].to_numpy()
+    bounds = (params.gap_lower, params.gap_upper)
+    scan = stats.scan_corrected_p(
+        x_fit,
+        y_fit,
+        fitted["date"].ge(pd.Timestamp(test_start)).to_numpy(),
+        *bounds,
+        inclusive=inclusive,
+        n_sims=params.n_scan_simulations,
+        seed=params.seed,
+    )
+    posterior = stats.posterior_predictive_p(
+        x_fit,
+        y_fit,
+        tested["x_days"].to_numpy(),
+        tested["parameters"].to_numpy(),
+        *bounds,
+        inclusive=inclusive,
+        n_draws=params.n_posterior_draws,
+        seed=params.seed,
+    )
+    before = fitted[fitted["date"] < pd.Timestamp(test_start)]
+    prior_fit = stats.fit_trend(before["x_days"].to_numpy(), before["log10_parameters"].to_numpy())
+    if prior_fit.insufficient_data or not prior_fit.residual_sd:
+        out_of_sample = {"n_fit": prior_fit.n, "insufficient_data": True, "reason": prior_fit.reason}
+    else:
+        p = stats.gap_probabilities(prior_fit, tested["x_days"].to_numpy(), *bounds)
+        observed = stats.count_in_gap(tested["parameters"].to_numpy(), *bounds, inclusive)
+        out_of_sample = {
+            "n_fit": prior_fit.n,
+            "fit_slope_oom_per_year": prior_fit.slope_oom_per_year,
+            "expected_in_gap": float(p.sum()),
+            "p": stats.poisson_binomial_cdf(p, observed),
+        }
+    return {
+        "p_scan_corrected": scan.get("p_scan_corrected"),
+        "p_posterior_predictive": posterior.get("p_posterior_predictive"),
+        "p_out_of_sample": out_of_sample.get("p"),
+        "scan": scan,
+        "posterior_predictive": posterior,
+        "out_of_sample": out_of_sample,
+    }
+
+
+def stored(test: dict) -> dict:
+    """A gap test as stored: without the in-memory probabilities."""
+    return {key: value for key, value in test.items() if key != "probabilities"}
+
+
+def gap_tests(systems: pd.DataFrame, params: AnalysisParams) -> dict:
+    """The headline gap test for all domains, language only and non-language, with the params' bounds
+    convention and its robustness checks."""
+    tests = in_parallel(
+        lambda group: gap_test(
+            systems[domain_mask(systems, group, params)],
+            params.fit_start,
+            params.test_window_start,
+            params.as_of,
+            params,
+            extended=True,
+        ),
+        list(GAP_DOMAINS),
+    )
+    return {group: stored(test) for group, test in zip(GAP_DOMAINS, tests)}
+
+
+def sensitivity(systems: pd.DataFrame, params: AnalysisParams) -> list[dict]:
+    """The local P of the headline tests with each bound moved by SENSITIVITY_FACTORS, under both conventions
+    (exact P only: the trend does not depend on the bounds, so it is fitted once per domain)."""
+    rows = []
+    for group in GAP_DOMAINS:
+        members = systems[domain_mask(systems, group, params)]
+        fitted = members[between(members, params.fit_start, params.as_of)]
+        tested = members[between(members, params.test_window_start, params.as_of)]
+        fit = stats.fit_trend(fitted["x_days"].to_numpy(), fitted["log10_parameters"].to_numpy())
+        usable = not fit.insufficient_data and fit.residual_sd and not tested.empty
+        for lower_factor in SENSITIVITY_FACTORS:
+            for upper_factor in SENSITIVITY_FACTORS:
+                lower, upper = lower_factor * params.gap_lower, upper_factor * params.gap_upper
+                p = stats.gap_probabilities(fit, tested["x_days"].to_numpy(), lower, upper) if usable else None
+                for convention in ("strict", "inclusive"):
+                    observed = (
+                        stats.count_in_gap(tested["parameters"].to_numpy(), lower, upper, convention == "inclusive")
+                        if usable
+                        else None
+                    )
+                    rows.append(
+                        {
+                            "domain": group,
+                            "lower": lower,
+                            "upper": upper,
+                            "bounds": convention,
+                            "chosen": lower_factor == upper_factor == 1.0 and convention == params.bounds,
+                            "observed": observed,
+                            "expected": float(p.sum()) if usable else None,
+                            "p": stats.poisson_binomial_cdf(p, observed) if usable else None,
+                        }
+                    )
+    return rows
+
+
+def side_by_side(parts: dict, systems: pd.DataFrame, params: AnalysisParams) -> dict:
+    """Run independent parts of the analysis in forked processes, one per part, and collect their results.
+
+    Each part has its own seeded generators, so the results do not depend on where or in which order they run.
+    Processes, not threads: the scan correction and the cluster bootstrap are mostly Python-level work that
+    holds the GIL (threads ran them one after the other). Where fork is unavailable they run here in turn.
+    """
+    pending = {name: Beside(lambda part=part: part(systems, params)) for name, part in parts.items()}
+    try:
+        return {name: work.result() for name, work in pending.items()}
+    finally:
+        for work in pending.values():
+            work.reap()
+
+
+def in_parallel(function, items: list) -> list:
+    """map() on threads: the Monte Carlo's numpy work releases the GIL, and each test has its own seeded
+    generator, so results do not depend on scheduling."""
+    with ThreadPoolExecutor() as pool:
+        return list(pool.map(function, items))
+
+
+def sliding_windows(params: AnalysisParams) -> list[tuple[dt.date, dt.date]]:
+    """Test windows of window_years calendar years, every window_step_years from test_window_start, the last
+    one starting no later than as_of (and cut at as_of)."""
+    windows = []
+    year = params.test_window_start.year
+    while dt.date(year, 1, 1) <= params.as_of:
+        end = min(dt.date(year + params.window_years - 1, 12, 31), params.as_of)
+        windows.append((dt.date(year, 1, 1), end))
+        if end == params.as_of:
+            break
+        year += params.window_step_years
+    return windows
+
+
+WINDOW_KEYS = (
+    "fit_start",
+    "test_start",
+    "end",
+    "n_systems",
+    "insufficient_data",
+    "observed_in_gap",
+    "expected_in_gap",
+    "p_le_observed_exact",
+    "mc_estimate",
+    "mc_se",
+    "significant",
+)
+
+
+def window_tests(systems: pd.DataFrame, params: AnalysisParams) -> dict:
+    """The gap test on each sliding window; the trend is fitted from the same lead before the window as the
+    headline test (test_window_start - fit_start), so every window is judged like the paper's 2020-2022. The
+    windows of a domain are one family: a window's deficit counts only when it survives Holm's correction."""
+    lead = params.test_window_start - params.fit_start
+    cases = [(group, start, end) for group in WINDOW_DOMAINS for start, end in sliding_windows(params)]
+    checked = dataclasses.replace(params, n_simulations=params.n_window_simulations)
+    tests = in_parallel(
+        lambda case: gap_test(
+            systems[domain_mask(systems, case[0], params)], case[1] - lead, case[1], case[2], checked
+        ),
+        cases,
+    )
+    rows = [
+        {
+            "domain": group,
+            "window": f"{start.year}-{end.year}",
+            "window_start_year": start.year,
+            **{key: test.get(key) for key in WINDOW_KEYS},
+        }
+        for (group, start, end), test in zip(cases, tests)
+    ]
+    for group in WINDOW_DOMAINS:
+        family = [row for row in rows if row["domain"] == group]
+        for row, rejected in zip(family, stats.holm([row["p_le_observed_exact"] for row in family], params.alpha)):
+            row["significant_holm"] = rejected
+    probabilities = {(row["domain"], row["window"]): test.get("probabilities") for row, test in zip(rows, tests)}
+    return {
+        "bounds": params.bounds,
+        "multiple_testing": f"Holm over each domain's windows at alpha = {params.alpha:g}",
+        "rows": rows,
+        "answer": closing_answer(rows, probabilities, params),
+    }
+
+
+def closing_answer(rows: list[dict], probabilities: dict, params: AnalysisParams) -> dict:
+    """Has the gap been closing? Judged per domain by a test of change between the first window and the newest
+    window that does not overlap it (stats.change_test), never from non-significance alone: "closed" needs a
+    significant rise of the in-gap rate AND a newest window without a deficit that had the power to show one as
+    large as the first window's."""
+    answer = {}
+    for group in WINDOW_DOMAINS:
+        usable = [r for r in rows if r["domain"] == group and not r["insufficient_data"]]
+        later = [r for r in usable[1:] if usable and r["test_start"] > usable[0]["end"]]
+        if not later:
+            answer[group] = {"verdict": "insufficient data: no window after the first that does not overlap it"}
+            continue
+        first, last = usable[0], later[-1]
+        ratios = [r["observed_in_gap"] / r["expected_in_gap"] if r["expected_in_gap"] else None for r in (first, last)]
+        change = stats.change_test(
+            first["observed_in_gap"], first["expected_in_gap"], last["observed_in_gap"], last["expected_in_gap"]
+        )
+        power = (
+            stats.deficit_power(probabilities[(group, last["window"])], ratios[0], params.alpha)
+            if ratios[0] is not None and ratios[0] < 1
+            else None
+        )
+        answer[group] = {
+            "verdict": closing_verdict(change["p"], last["significant"], power, params.alpha),
+            "first_window": first["window"],
+            "newest_window": last["window"],
+            "observed_over_expected_first": ratios[0],
+            "observed_over_expected_newest": ratios[1],
+            "p_first": first["p_le_observed_exact"],
+            "p_newest": last["p_le_observed_exact"],
+            "change_test": change,
+            "power_newest": power,
+            "alpha": params.alpha,
+        }
+    return answer
+
+
+ADEQUATE_POWER = 0.8  # the usual planning threshold: a window this likely to show the first window's deficit
+
+
+def closing_verdict(change_p: float, newest_significant: bool, power: float | None, alpha: float) -> str:
+    """The plain-words answer from the change test, the newest window's own test and that test's power."""
+    if change_p >= alpha:
+        still = "still shows" if newest_significant else "does not show"
+        return (
+            f"no evidence of change: the in-gap rate did not rise significantly between the windows "
+            f"(p = {change_p:.2g}); the newest window {still} a significant deficit on its own"
+        )
+    if newest_significant:
+        return "narrowing: the in-gap rate rose significantly, but the newest window still shows a significant deficit"
+    if power is not None and power >= ADEQUATE_POWER:
+        return (
+            f"closed: the in-gap rate rose significantly and the newest window shows no deficit, with power "
+            f"{power:.2f} to show one as large as the first window's"
+        )
+    shown = "unknown" if power is None else f"{power:.2f}"
+    return (
+        f"closing: the in-gap rate rose significantly, but the newest window could miss a deficit as large as "
+        f"the first window's (power {shown})"
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# beyond the paper: break date and clusters
+
+
+def month_starts(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The first day of every month from start's month to end: the candidate break dates."""
+    months, year, month = [], start.year, start.month
+    while dt.date(year, month, 1) <= end:
+        months.append(dt.date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def break_date(systems: pd.DataFrame, params: AnalysisParams) -> tuple[dict, pd.DataFrame]:
+    """The best two-segment break over a monthly grid (all domains, all dates), with its profile."""
+    candidates = month_starts(params.break_search_start, params.break_search_end)
+    profile = stats.break_date_profile(
+        systems["x_days"].to_numpy(), systems["log10_parameters"].to_numpy(), [_x(day) for day in candidates]
+    )
+    table = pd.DataFrame(
+        {
+            "candidate": [day.isoformat() for day in candidates],
+            "decimal_year": stats.decimal_year([day.isoformat() for day in candidates]),
+            "rss": profile["rss"],
+            "bic": profile["bic"],
+        }
+    )
+    best = None if profile["best_x"] is None else candidates[[_x(d) for d in candidates].index(profile["best_x"])]
+    at_assumed = table.loc[table["candidate"] == params.era_break.isoformat(), "bic"]
+    summary = {
+        "n": profile["n"],
+        "grid": f"{candidates[0].isoformat()} to {candidates[-1].isoformat()}, monthly",
+        "best_break": best.isoformat() if best else None,
+        "best_bic": profile["best_bic"],
+        "one_line_bic": profile["one_line_bic"],
+        "delta_bic_one_line_minus_best": profile["delta_bic"],
+        "assumed_break": params.era_break.isoformat(),
+        "bic_at_assumed_break": None if at_assumed.empty or pd.isna(at_assumed.iloc[0]) else float(at_assumed.iloc[0]),
+        "reason": profile["reason"],
+    }
+    if summary["bic_at_assumed_break"] is not None and profile["best_bic"] is not None:
+        summary["bic_assumed_minus_best"] = summary["bic_at_assumed_break"] - profile["best_bic"]
+    return summary, table
+
+
+def cluster_analysis(systems: pd.DataFrame, params: AnalysisParams) -> dict:
+    """Two clusters or one trend after the break (all domains and language): the mixture-vs-one-trend comparison
+    with admissible components only, and the paper's own question tested directly (a split at the gap)."""
+    after = era_masks(systems, params)["after"]
+    split = (math.log10(params.gap_lower) + math.log10(params.gap_upper)) / 2
+
+    def analysed(group: str) -> dict:
+        members = systems[after & domain_mask(systems, group, params)]
+        x, y = members["x_days"].to_numpy(), members["log10_parameters"].to_numpy()
+        return {
+            **clusters.compare_one_trend_vs_two_clusters(x, y, seed=params.seed, init_split_log10=split),
+            "split_at_gap": clusters.split_at_gap_test(
+                x,
+                y,
+                params.gap_lower,
+                params.gap_upper,
+                n_boot=params.n_cluster_bootstrap,
+                seed=params.seed,
+                alpha=params.alpha,
+            ),
+        }
+
+    return dict(zip(WINDOW_DOMAINS, in_parallel(analysed, list(WINDOW_DOMAINS))))
+
+
+# --------------------------------------------------------------------------------------------------
+# process and save

@@ -1,0 +1,235 @@
+"""The study's settings: params.yaml read once, typed, with every word and key that derives from them.
+
+params.yaml owns the study's numbers (the as-of date, the era break, the gap bounds, alpha, the windows); the
+code restates none of them. Era keys in the metrics, era and gap labels in the report and figures, and the
+wording of the windows are all built here from the params, so changing the gap to 1e10-1e11 changes every
+"20B-70B" with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def read_params(params_path: Path) -> dict:
+    """The pipeline's params.yaml as a mapping."""
+    with open(params_path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def iso_date(value) -> dt.date:
+    """A date from params (YAML may already have parsed it) or an ISO string."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def date_words(day: dt.date) -> str:
+    """A date as a label: the year alone when it is 1 January (`2018`), else the ISO date."""
+    return str(day.year) if (day.month, day.day) == (1, 1) else day.isoformat()
+
+
+def count_words(number: int) -> str:
+    """A small count spelled out (`three`), a larger one in digits."""
+    return NUMBER_WORDS[number] if 0 <= number < len(NUMBER_WORDS) else str(number)
+
+
+def size_words(parameters: float) -> str:
+    """A parameter count as the report writes it: 2e10 -> `20B`, 1e11 -> `100B`, 5e8 -> `0.5B`."""
+    return f"{parameters / 1e9:g}B"
+
+
+SIZE_UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def size_text(value: float, digits: int = 3) -> str:
+    """A parameter count as every human-facing output prints it: 175B, 1.2T, 820M, 36.5K, 17 (`digits`
+    significant digits, no float noise)."""
+    for scale, unit in SIZE_UNITS:
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}g}{unit}"
+    return f"{value:.{digits}g}"
+
+
+def scientific(value: float) -> str:
+    """A number as the paper writes it: 2e10, 7e10, 2.5e10."""
+    return f"{value:g}".replace("e+", "e")
+
+
+def in_gap(sizes, lower: float, upper: float, inclusive: bool = True):
+    """Which sizes are in the gap: [lower, upper] with inclusive bounds, (lower, upper) with strict ones.
+
+    The one statement of the rule (stats, analyze and diff use it); works on numbers, arrays and pandas Series
+    alike (a Series keeps its index). Here, with the settings, so a fast command need not import scipy.
+    """
+    if inclusive:
+        return (sizes >= lower) & (sizes <= upper)
+    return (sizes > lower) & (sizes < upper)
+
+
+@dataclass(frozen=True)
+class AnalysisParams:
+    """The `analysis:` section of params.yaml, typed; dates are ISO strings in the file."""
+
+    as_of: dt.date | None  # None: the analysed snapshot's date (see analyze.run)
+    era_break: dt.date
+    fit_start: dt.date
+    test_window_start: dt.date
+    gap_lower: float
+    gap_upper: float
+    bounds: str  # "strict" or "inclusive": whether a system exactly on a bound is in the gap
+    window_years: int
+    window_step_years: int
+    domain_rule: str
+    domain_groups: dict[str, str]
+    break_search_start: dt.date
+    break_search_end: dt.date
+    alpha: float
+    n_bootstrap: int
+    n_simulations: int
+    n_window_simulations: int
+    n_scan_simulations: int
+    n_posterior_draws: int
+    n_cluster_bootstrap: int
+    seed: int
+
+    @classmethod
+    def from_dict(cls, section: dict, as_of=None) -> AnalysisParams:
+        """Build from params.yaml's `analysis:` mapping; a top-level as_of (passed in) wins when present, and
+        without either the analysed snapshot's date is used."""
+        rule = section["domains"]["rule"]
+        if rule not in ("any", "primary"):
+            raise ValueError(f"analysis.domains.rule must be 'any' or 'primary', got {rule!r}")
+        if section["bounds"] not in ("strict", "inclusive"):
+            raise ValueError(f"analysis.bounds must be 'strict' or 'inclusive', got {section['bounds']!r}")
+        as_of = as_of if as_of is not None else section.get("as_of")
+        return cls(
+            as_of=None if as_of is None else iso_date(as_of),
+            era_break=iso_date(section["era_break"]),
+            fit_start=iso_date(section["fit_start"]),
+            test_window_start=iso_date(section["test_window_start"]),
+            gap_lower=float(section["gap_lower"]),
+            gap_upper=float(section["gap_upper"]),
+            bounds=section["bounds"],
+            window_years=int(section["windows"]["length_years"]),
+            window_step_years=int(section["windows"]["step_years"]),
+            domain_rule=rule,
+            domain_groups=dict(section["domains"]["groups"]),
+            break_search_start=iso_date(section["break_search"]["start"]),
+            break_search_end=iso_date(section["break_search"]["end"]),
+            alpha=float(section["alpha"]),
+            n_bootstrap=int(section["n_bootstrap"]),
+            n_simulations=int(section["n_simulations"]),
+            n_window_simulations=int(section["n_window_simulations"]),
+            n_scan_simulations=int(section["n_scan_simulations"]),
+            n_posterior_draws=int(section["n_posterior_draws"]),
+            n_cluster_bootstrap=int(section["n_cluster_bootstrap"]),
+            seed=int(section["seed"]),
+        )
+
+    @property
+    def inclusive(self) -> bool:
+        """Whether a system exactly on a bound counts as in the gap (the `bounds` convention)."""
+        return self.bounds == "inclusive"
+
+    # ---- keys and words derived from the params
+
+    @property
+    def era_keys(self) -> dict[str, str]:
+        """The metrics key of each of the paper's eras, by role: before and after the break, and after it above
+        and below the gap (`pre_2018`, `post_2018`, `above_gap`, `below_gap` for a 2018-01-01 break)."""
+        year = date_words(self.era_break).replace("-", "_")
+        return {"before": f"pre_{year}", "after": f"post_{year}", "above": "above_gap", "below": "below_gap"}
+
+    @property
+    def era_labels(self) -> dict[str, str]:
+        """Each era key as words (`before 2018`, `2018 on, single trend`, ...)."""
+        keys, since = self.era_keys, date_words(self.era_break)
+        return {
+            keys["before"]: f"before {since}",
+            keys["after"]: f"{since} on, single trend",
+            keys["above"]: f"{since} on, above gap",
+            keys["below"]: f"{since} on, below gap",
+        }
+
+    @property
+    def gap_label(self) -> str:
+        """The gap as words: `20B-70B`."""
+        return f"{size_words(self.gap_lower)}-{size_words(self.gap_upper)}"
+
+    @property
+    def fit_lead_words(self) -> str:
+        """How long before a test window its trend is fitted from: `2 years` (or days when not whole years)."""
+        lead = self.test_window_start - self.fit_start
+        years = self.test_window_start.year - self.fit_start.year
+        if self.fit_start.replace(year=self.test_window_start.year) == self.test_window_start:
+            return f"{years} year" + ("s" if years != 1 else "")
+        return f"{lead.days} days"
+
+    @property
+    def window_words(self) -> str:
+        """The sliding windows' length as words: `three-year`."""
+        return f"{count_words(self.window_years)}-year"
+
+
+@dataclass(frozen=True)
+class ReproductionParams:
+    """The `paper_reproduction:` section: the paper-era snapshot and its cut-off, analysed with the analysis
+    params (as_of replaced by the cut-off)."""
+
+    snapshot: str
+    as_of: dt.date
+    analysis: AnalysisParams
+
+    @classmethod
+    def from_dict(cls, section: dict, analysis: dict) -> ReproductionParams:
+        """Build from the `paper_reproduction:` and `analysis:` mappings."""
+        return cls(
+            snapshot=str(section["snapshot"]),
+            as_of=iso_date(section["as_of"]),
+            analysis=AnalysisParams.from_dict(analysis, section["as_of"]),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All of params.yaml, typed: each stage takes only its own section."""
+
+    snapshot: str
+    analysis: AnalysisParams
+    paper_reproduction: ReproductionParams | None
+
+    @classmethod
+    def load(cls, params_path: Path) -> Settings:
+        """Read and type params.yaml; a top-level `as_of` overrides `analysis.as_of`. A file for one analysis
+        may hold only the `analysis:` section."""
+        params = read_params(params_path)
+        reproduction = params.get("paper_reproduction")
+        try:
+            return cls(
+                snapshot=str(params.get("snapshot", "unknown")),
+                analysis=AnalysisParams.from_dict(params["analysis"], params.get("as_of")),
+                paper_reproduction=ReproductionParams.from_dict(reproduction, params["analysis"])
+                if reproduction
+                else None,
+            )
+        except KeyError as exc:
+            raise ValueError(f"{params_path}: no {exc.args[0]!r} setting (see the project's params.yaml)") from None
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{params_path}: {exc}") from None
+
+
+def dataset_as_of(params: dict, raw_dir: Path) -> dt.date | None:
+    """The date the dataset describes: a top-level `as_of`, else `analysis.as_of`, else the date of the snapshot
+    params.yaml names (in raw_dir). Never today, so a build means the same thing on any day."""
+    from mlsizes.records import snapshots
+
+    value = params.get("as_of") or (params.get("analysis") or {}).get("as_of")
+    if value:
+        return iso_date(value)
+    snapshot = Path(raw_dir) / f"{params.get('snapshot')}.csv"
+    return snapshots.snapshot_date(snapshot, snapshots.read_provenance(snapshot))

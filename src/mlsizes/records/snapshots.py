@@ -1,0 +1,119 @@
+"""Raw upstream snapshots and their provenance records.
+
+A snapshot is an immutable file under `data/raw/epoch/`; beside it, `<snapshot>.provenance.yaml` says who
+produced it, where it was retrieved from, when, under which licence, and its sha256. Ingest refuses a
+snapshot whose bytes no longer match that checksum.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from pathlib import Path
+
+import yaml
+
+from mlsizes.core.errors import reason
+
+LICENSE = {
+    "name": "CC-BY-4.0",
+    "title": "Creative Commons Attribution 4.0 International",
+    "path": "https://creativecommons.org/licenses/by/4.0/",
+}
+CITATION = (
+    "Epoch AI, 'Data on AI Models'. Published online at epoch.ai. Retrieved from 'https://epoch.ai/data/ai-models'."
+)
+_DATE_IN_NAME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})")
+# A snapshot id is the `epoch:<id>` source of its records: only the characters the curated `source` column allows.
+_ID = re.compile(r"[A-Za-z0-9_.-]+")
+_NOT_ID = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class SnapshotError(Exception):
+    """A snapshot file cannot be used; the message names the file and the problem."""
+
+
+def provenance_path(snapshot: Path) -> Path:
+    """Where a snapshot's provenance record is: `<snapshot stem>.provenance.yaml` beside it."""
+    return snapshot.with_name(snapshot.stem + ".provenance.yaml")
+
+
+def snapshot_id(snapshot: Path, provenance: dict | None = None) -> str:
+    """The snapshot's identity: the `snapshot` of its provenance record, else its file name made safe.
+
+    Not the raw file name: a download saved as `notable_ai_models (1).csv` is the same data, and its records'
+    `source` must still be a valid id (`notable_ai_models_1`). Characters outside A-Z a-z 0-9 _ . - become `_`.
+    """
+    if provenance and provenance.get("snapshot") is not None:
+        recorded = str(provenance["snapshot"])
+        if not _ID.fullmatch(recorded):
+            raise SnapshotError(
+                f"{provenance_path(snapshot)}: snapshot {recorded!r} is not a valid id (letters, digits, _ . - only)"
+            )
+        return recorded
+    safe = _NOT_ID.sub("_", snapshot.stem).strip("_")
+    return safe or "snapshot-" + hashlib.sha1(snapshot.stem.encode()).hexdigest()[:8]
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 hex digest of a file, read a MiB at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_provenance(snapshot: Path) -> dict | None:
+    """The snapshot's provenance record, or None when it has none (a file the project has never stored)."""
+    path = provenance_path(snapshot)
+    if not path.exists():
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            record = yaml.safe_load(handle)
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an impossible date (2024-02-30), bad UTF-8
+        raise SnapshotError(f"{path}: provenance record is not readable YAML ({reason(exc)})") from None
+    if not isinstance(record, dict) or "sha256" not in record:
+        raise SnapshotError(f"{path}: provenance record has no sha256")
+    return record
+
+
+def verify(snapshot: Path, require_provenance: bool) -> dict | None:
+    """Check the snapshot's bytes against its provenance sha256; return the provenance record."""
+    record = read_provenance(snapshot)
+    if record is None:
+        if require_provenance:
+            raise SnapshotError(f"{snapshot}: no provenance record ({provenance_path(snapshot).name}) beside it")
+        return None
+    actual = sha256_of(snapshot)
+    if actual != record["sha256"]:
+        raise SnapshotError(
+            f"{snapshot}: checksum mismatch: sha256 is {actual}, its provenance record says {record['sha256']}"
+        )
+    return record
+
+
+def snapshot_date(snapshot: Path, provenance: dict | None) -> dt.date | None:
+    """The date the snapshot's content was current: its provenance's upstream date, else the date in its name."""
+    if provenance and provenance.get("upstream_date"):
+        try:
+            return dt.date.fromisoformat(str(provenance["upstream_date"]))
+        except ValueError:
+            raise SnapshotError(
+                f"{provenance_path(snapshot)}: upstream_date {provenance['upstream_date']!r} is not a YYYY-MM-DD date"
+            ) from None
+    match = _DATE_IN_NAME.search(snapshot.name)
+    try:
+        return dt.date.fromisoformat(match.group(1)) if match else None
+    except ValueError:  # digits shaped like a date that is none (`2024-13-45`): the name states no date
+        return None
+
+
+def write_provenance(snapshot: Path, record: dict) -> Path:
+    """Write the provenance record beside the snapshot (keys in the order given)."""
+    path = provenance_path(snapshot)
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(record, handle, sort_keys=False, allow_unicode=True, width=110)
+    return path

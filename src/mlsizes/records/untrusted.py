@@ -1,0 +1,258 @@
+"""Text written by strangers, read and checked before anything else looks at it.
+
+Contribution files come in pull requests, so nothing in them is trusted: an alias bomb, a duplicate key, a 50 MB
+field, a name with a right-to-left override or Cyrillic look-alikes, a placeholder link. YAML is composed into
+text, lists and mappings only (no tags, anchors, aliases, duplicate or non-text keys, nesting beyond MAX_DEPTH, and
+none of YAML 1.1's guesses such as `yes` -> True, `1:30` -> 90 or 2023-02-30 -> a crash): every scalar stays the
+text it was. A value's type, length and characters are checked before a parser decides what it means. Every
+problem is a FieldError with a reason code; `Problems` gathers several so a person sees them all at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+import yaml
+from yaml.composer import Composer
+from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
+
+from mlsizes.core.errors import reason
+
+MAX_LINK = 1000
+# Hosts reserved for documentation (RFC 2606, RFC 6761): a link there is a placeholder, never a source.
+_PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org")
+_RESERVED_TLDS = ("example", "invalid", "localhost", "local", "test")
+_HOST_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_TLD = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
+# A contribution file is at most mapping -> fields -> field -> value, reason, link.
+MAX_DEPTH = 4
+MAX_TEXT = 500
+MAX_DIGITS = 30
+# YAML 1.2 core's null; every other plain scalar is text.
+_NULLS = {"", "~", "null", "Null", "NULL"}
+# Latin look-alikes in Cyrillic and Greek (Unicode's confusables, the letters that matter in model names), per case.
+_LOOK_ALIKES = str.maketrans(
+    "АаВвЕеЅѕІіЈјКкМмНнОоРрСсТтХхУуҮүԀԁԚԛԜԝҺһӀӏΑαΒβΕεΖζΗηΙιΚκΜμΝνΟοΡρΤτΥυΧχ",
+    "AaBbEeSsIiJjKkMmHhOoPpCcTtXxYyYyDdQqWwHhIlAaBbEeZzHnIiKkMmNvOoPpTtYuXx",
+)
+
+
+class Invalid(ValueError):
+    """Every problem found in one contribution, each a FieldError, so a contributor sees them all at once.
+
+    `partial` is what did parse (a typed row, or a Correction), so later checks can still run on it.
+    """
+
+    def __init__(self, errors: list[FieldError], partial: object = None):
+        super().__init__("; ".join(str(error) for error in errors))
+        self.errors, self.partial = errors, partial
+
+
+class FieldError(Invalid):
+    """A value that cannot enter the dataset: the field it is in, a reason code, and a message for people."""
+
+    def __init__(self, field: str, code: str, message: str, value: object = None):
+        self.field, self.code, self.message = field, code, message
+        plain = isinstance(value, str) and value.isprintable() and len(value) <= 200
+        self.value = None if value is None else value if plain else shown(value, 200)
+        super().__init__([self])
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class Problems:
+    """Collects the FieldErrors of several independent checks, to raise them together."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    @contextlib.contextmanager
+    def check(self):
+        """Around one check: its problems are collected instead of raised, so the next check still runs."""
+        try:
+            yield
+        except Invalid as problem:
+            self.errors += problem.errors
+
+    def raise_any(self, partial: object = None) -> None:
+        """Raise every collected problem as one Invalid (with what did parse), if there is any."""
+        if self.errors:
+            raise Invalid(self.errors, partial)
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A value quoted for a one-line message: control characters escaped, long values cut."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def printable(text: str) -> str:
+    """Text fit for one line of output or a CSV cell: as it is, or quoted with its control characters escaped."""
+    return text if text.isprintable() else repr(text)
+
+
+def describe_char(char: str) -> str:
+    """A character as a message names it: code point and Unicode name, e.g. `U+0410 CYRILLIC CAPITAL LETTER A`."""
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}"
+
+
+class _Composer(Reader, Scanner, Parser, Composer, BaseResolver):
+    """PyYAML's parser and composer with no constructor: nodes only, refused as soon as one is not plain data."""
+
+    def __init__(self, text: str):
+        Reader.__init__(self, text)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        BaseResolver.__init__(self)
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        line = f"line {event.start_mark.line + 1}: "
+        if isinstance(event, AliasEvent) or (isinstance(event, NodeEvent) and event.anchor is not None):
+            raise FieldError("file", "yaml_alias", line + "anchors and aliases (&, *) are not allowed")
+        if getattr(event, "tag", None) is not None:
+            raise FieldError("file", "yaml_tag", line + f"tags ({shown(event.tag, 40)}) are not allowed")
+        if isinstance(event, CollectionStartEvent) and self.depth >= MAX_DEPTH - 1:
+            raise FieldError("file", "too_deep", line + f"nested deeper than {MAX_DEPTH} levels")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _plain(node) -> object:
+    """A node as text (None for YAML 1.2's null), a list or a mapping with text keys each given once."""
+    if isinstance(node, ScalarNode):
+        return None if node.style is None and node.value in _NULLS else node.value
+    if isinstance(node, SequenceNode):
+        return [_plain(item) for item in node.value]
+    mapping = {}
+    for key_node, value_node in node.value:
+        line = f"line {key_node.start_mark.line + 1}: "
+        if not isinstance(key_node, ScalarNode):
+            raise FieldError("file", "non_text_key", line + "a key must be text, not a list or mapping")
+        if key_node.value in mapping:
+            raise FieldError("file", "duplicate_key", line + f"key {shown(key_node.value, 40)} appears twice")
+        mapping[key_node.value] = _plain(value_node)
+    return mapping
+
+
+def load_text(text: str) -> dict:
+    """The mapping a contribution file holds, as text, lists and mappings; FieldError for anything else."""
+    try:
+        node = _Composer(text).get_single_node()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or reason(exc)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise FieldError(
+            "file", "unreadable_file", f"not valid YAML ({where}{problem.encode('ascii', 'backslashreplace').decode()})"
+        ) from None
+    if not isinstance(node, MappingNode):
+        raise FieldError("file", "unreadable_file", "expected a mapping of field: value")
+    return _plain(node)
+
+
+def _kind(value: object) -> str:
+    return {list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def checked_text(field: str, value: object, *, limit: int = MAX_TEXT, free: bool = False) -> str:
+    """Checked one-line text (runs of spaces collapsed): type and length first, then no control, format or
+    bidirectional character (an invisible one would make two names look alike). `free` text (notes, reasons)
+    may break lines and use tabs, which become spaces."""
+    if value is None:
+        raise FieldError(field, f"missing_{field}", "has no value")
+    if not isinstance(value, str):
+        raise FieldError(field, f"invalid_{field}", f"expected text, got {_kind(value)}", value)
+    if len(value) > limit:
+        raise FieldError(field, "too_long", f"is {len(value)} characters long; at most {limit}", value)
+    for position, char in enumerate(value, 1):
+        category = unicodedata.category(char)
+        if (category[0] == "C" or category in ("Zl", "Zp")) and not (free and char.isspace()):
+            raise FieldError(
+                field,
+                "control_character",
+                f"has {describe_char(char)} at position {position}: "
+                "control, bidirectional, invisible and line-breaking characters are not allowed",
+                value,
+            )
+    collapsed = " ".join(value.split())
+    if not collapsed:
+        raise FieldError(field, f"missing_{field}", "is empty", value)
+    return collapsed
+
+
+def checked_ascii(field: str, value: object, code: str, limit: int = 40) -> str:
+    """Checked text for a number or a date: ASCII only, so no Unicode digit is read as one."""
+    checked = checked_text(field, value, limit=limit)
+    for char in checked:
+        if not char.isascii():
+            raise FieldError(field, code, f"has {describe_char(char)}: write it with the digits 0-9", value)
+    return checked
+
+
+@functools.lru_cache(maxsize=8192)
+def skeleton(name: str) -> str:
+    """What a name looks like, for comparing names and ids: NFKC, Cyrillic and Greek look-alikes as Latin,
+    accents, case, spaces and punctuation dropped. `GРТ-3 175B` (Cyrillic) and `gpt3 175b` give `gpt3175b`."""
+    latin = unicodedata.normalize("NFKC", name).translate(_LOOK_ALIKES)
+    return "".join(
+        char for char in unicodedata.normalize("NFKD", latin).casefold() if char.isascii() and char.isalnum()
+    )
+
+
+def non_latin(text: str) -> str | None:
+    """The first letter or digit of the text with no Latin form (a slug would drop it), described; else None."""
+    for char in text:
+        if char.isalnum() and not unicodedata.normalize("NFKD", char)[0].isascii():
+            look_alike = char.translate(_LOOK_ALIKES)
+            return describe_char(char) + (
+                f", which looks like Latin {look_alike!r}" if look_alike != char else ", which has no Latin form"
+            )
+    return None
+
+
+def check_link(value: object) -> str:
+    """An http(s) URL whose host is a real domain name (not a placeholder such as `https://...`, `http://x` or
+    example.org), with no credentials in it: where a reader can check the values."""
+    text = checked_text("link", value, limit=MAX_LINK)
+
+    def refuse(why: str) -> FieldError:
+        return FieldError("link", "invalid_link", f"{shown(text)} {why}", value)
+
+    try:
+        parts = urlsplit(text)
+        host, _ = parts.hostname or "", parts.port
+    except ValueError:  # e.g. a malformed [IPv6] host or port
+        raise refuse("is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not host or " " in text:
+        raise refuse("is not an http(s) URL")
+    if parts.username is not None or parts.password is not None:
+        raise refuse("has a user name or password in it")
+    if not host.isascii():
+        raise refuse(
+            f"has a host with non-ASCII letters ({host!r}), where a look-alike can hide: write it in its "
+            "ASCII (xn--) form"
+        )
+    labels = host.split(".")
+    if len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels) or not _TLD.fullmatch(labels[-1]):
+        raise refuse(
+            f"has no domain name as its host ({host!r}): give the full address of the page that states the values"
+        )
+    if labels[-1] in _RESERVED_TLDS or ".".join(labels[-2:]) in _PLACEHOLDER_DOMAINS:
+        raise refuse("is a placeholder: that domain is reserved for examples; give the real address")
+    return text

@@ -1,0 +1,68 @@
+"""Drawing the study's figures: matplotlib on Agg, loaded only when a figure is drawn, PNGs without timestamps, the
+shared marks (trend lines, the gap band) in the same colours everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlsizes.analysis import stats
+from mlsizes.core.files import atomic_write_bytes
+from mlsizes.core.settings import size_words
+
+ERA_COLOURS = {"before": "black", "after": "tab:red", "above": "tab:blue", "below": "tab:green"}
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display needed), imported only when figures are drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "figure.dpi": 100, "svg.hashsalt": "mlsizes"})
+    return plt
+
+
+def save_figure(fig, path: Path, footer: str) -> None:
+    """Footer (dataset version, as-of date) at the bottom; PNG without a timestamp so reruns are identical."""
+    import io
+
+    fig.text(0.01, 0.005, footer, fontsize=7.5, color="dimgray", ha="left", va="bottom", wrap=True)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+    fig.clf()
+    atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def year(date: str) -> float:
+    """An ISO date's place on the figures' time axis (stats.decimal_year)."""
+    return float(stats.decimal_year(date))
+
+
+def trend_line(ax, fit: dict, colour: str, label: str, style: str = "-") -> None:
+    """A fitted trend over its period, labelled with its slope and size."""
+    if fit.get("insufficient_data"):
+        return
+    start, end = year(fit["period_start"]), year(fit["period_end"])
+    ax.plot(
+        [start, end],
+        [fit["fitted_parameters_at_start"], fit["fitted_parameters_at_end"]],
+        style,
+        color=colour,
+        linewidth=2,
+        label=f"{label}: {fit['slope_oom_per_year']:.2f} OOM/yr (n={fit['n']})",
+    )
+
+
+def gap_band(ax, trends: dict) -> None:
+    """The gap the metrics were computed with, shaded."""
+    lower, upper = trends["gap"]
+    ax.axhspan(
+        lower,
+        upper,
+        color="gold",
+        alpha=0.35,
+        zorder=0,
+        label=f"gap {size_words(lower)}-{size_words(upper)} parameters",
+    )

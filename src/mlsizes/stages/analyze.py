@@ -1,0 +1,150 @@
+"""The `analyze` stage: trend fits, the parameter-gap test and the paper-beyond analyses on a curated table.
+
+Load (curated CSV + the `analysis:` params) -> process (pure, seeded: the same inputs give byte-identical
+outputs) -> save (trends.json, gap.json and the plot data under plots/). The study itself (selection, fits,
+tests) is analysis/study.py, which history and reproduce-paper run too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlsizes.analysis.study import (
+    all_trends,
+    break_date,
+    cluster_analysis,
+    era_masks,
+    gap_tests,
+    progress,
+    select_systems,
+    sensitivity,
+    side_by_side,
+    window_tests,
+)
+from mlsizes.core.files import atomic_write_text, frame_to_csv, to_json
+from mlsizes.core.paths import Paths
+from mlsizes.core.settings import AnalysisParams
+from mlsizes.records import contracts
+
+PLOT_FILES = ("sizes.csv", "windows.csv", "break_profile.csv", "sensitivity.csv")
+
+
+@dataclass
+class Analysis:
+    """What the analyze stage saves: trends.json, gap.json and the plot data tables by file name."""
+
+    trends: dict
+    gap: dict
+    plots: dict[str, pd.DataFrame]
+
+
+def dataset_label(models: pd.DataFrame) -> str:
+    """The upstream snapshot(s) a curated table was built from, read from its records (git-independent)."""
+    sources = sorted({s.split(":", 1)[1] for s in models["source"].dropna() if s.startswith("epoch:")})
+    return ", ".join(sources) or "unknown"
+
+
+def process(models: pd.DataFrame, params: AnalysisParams, curation: dict | None = None) -> Analysis:
+    """Select the systems, fit the trends, run the gap tests and the beyond-the-paper analyses; curate's metrics
+    (when known) say how many systems were left out as not notable."""
+    systems = select_systems(models, params)
+    header = {
+        "dataset": dataset_label(models),
+        "as_of": params.as_of.isoformat(),
+        "n_systems": len(systems),
+        "non_notable_left_out": (curation or {}).get("rejected_by_reason", {}).get("not_notable", 0),
+        "domain_rule": params.domain_rule,
+        "gap": [params.gap_lower, params.gap_upper],
+        "bounds": params.bounds,
+    }
+    progress(f"analyze: {len(systems)} systems; trend fits with {params.n_bootstrap} bootstrap resamples...")
+    trends = {**header, "era_break": params.era_break.isoformat(), "domains": all_trends(systems, params)}
+    progress(
+        f"analyze: gap tests ({params.n_simulations:,} simulations each, scan correction with "
+        f"{params.n_scan_simulations}, posterior predictive with {params.n_posterior_draws} draws), sliding windows, "
+        f"break date and clusters ({params.n_cluster_bootstrap} bootstrap samples), side by side..."
+    )
+    results = side_by_side({"tests": gap_tests, "windows": window_tests, "clusters": cluster_analysis}, systems, params)
+    gap = {
+        **header,
+        "model": GAP_MODEL,
+        "tests": results["tests"],
+        "sensitivity": sensitivity(systems, params),
+        "windows": results["windows"],
+    }
+    gap["break_date"], profile = break_date(systems, params)
+    gap["clusters"] = results["clusters"]
+    eras = era_masks(systems, params)
+    sizes = systems[["id", "name", "primary_domain", "decimal_year", "parameters", "log10_parameters"]].copy()
+    keys = params.era_keys
+    sizes["era"] = np.select(
+        [eras["before"], eras["above"], eras["below"]], [keys["before"], keys["above"], keys["below"]], "in_gap"
+    )
+    windows = pd.DataFrame(gap["windows"]["rows"])
+    plots = {
+        "sizes.csv": sizes,
+        "windows.csv": windows,
+        "break_profile.csv": profile,
+        "sensitivity.csv": pd.DataFrame(gap["sensitivity"]),
+    }
+    return Analysis(trends=trends, gap=gap, plots=plots)
+
+
+GAP_MODEL = (
+    "log10(parameters) = a + b*t + e, e ~ Normal(0, s^2), fitted by OLS to the domain's systems published from "
+    "fit_start to the window end; s is the residual sd (plug-in). Each system i published in the test window "
+    "lands in [gap_lower, gap_upper] with probability p_i; the in-gap count K is a sum of independent "
+    "Bernoulli(p_i) (Poisson-binomial). P(K <= observed) is computed exactly and by seeded Monte Carlo, which "
+    "must agree within 4 standard errors. Checks of the headline tests: p_scan_corrected (the same test at every "
+    "position of a window of the gap's log-width, the smallest P calibrated by parametric bootstrap with the trend "
+    "re-fitted: the bounds were chosen after looking), p_posterior_predictive (P averaged over the posterior of "
+    "a, b, s under a flat prior), p_out_of_sample (trend fitted only on systems before the test window). Systems "
+    "of one model family are treated as independent, which they are not; the P values are optimistic by that much."
+)
+
+
+def save(analysis: Analysis, paths: Paths) -> list[Path]:
+    """trends.json and gap.json, and the plot data in the plots folder."""
+    texts = {paths.trends: to_json(analysis.trends), paths.gap: to_json(analysis.gap)}
+    texts.update({paths.plots_dir / name: frame_to_csv(frame) for name, frame in analysis.plots.items()})
+    for path, text in texts.items():
+        atomic_write_text(path, text)
+    return list(texts)
+
+
+def resolve_as_of(params: AnalysisParams, curation: dict) -> AnalysisParams:
+    """The params with their as-of date: params.yaml's when it sets one, else the analysed snapshot's date as
+    curate recorded it (so a 2022 snapshot is analysed as of 2022, whatever day it is)."""
+    if params.as_of is not None:
+        return params
+    if not curation.get("snapshot_date"):
+        raise ValueError(
+            "no as-of date: params.yaml sets no analysis.as_of and curate's metrics record no "
+            "snapshot_date (give --curation, or set as_of)"
+        )
+    return dataclasses.replace(params, as_of=dt.date.fromisoformat(curation["snapshot_date"]))
+
+
+def load_curation(path: Path | None) -> dict:
+    """curate's metrics of the analysed table, or {} when there are none."""
+    if path is None or not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"{path}: not curate's metrics (a JSON file, e.g. metrics/curation.json)") from None
+
+
+def run(paths: Paths, params: AnalysisParams) -> Analysis:
+    """Load the curated table, analyse it as of its snapshot's date (or params.yaml's), save the metrics."""
+    curation = load_curation(paths.curation_metrics)
+    analysis = process(contracts.read_curated(paths.models), resolve_as_of(params, curation), curation)
+    save(analysis, paths)
+    return analysis

@@ -1,0 +1,51 @@
+"""Curate stage: a snapshot and the contribution files -> `models.csv` (valid records with stable ids),
+`rejected.csv` (every other row, with its reason) and the counts in `curation.json`.
+
+Load and process are records/curation.py's curate_snapshot (history and reproduce-paper run it too); this
+module saves: each file appears whole or not at all, text cells written spreadsheet-safe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from mlsizes.core.files import atomic_write_csv, atomic_write_text
+from mlsizes.core.paths import Paths
+from mlsizes.records.curation import WRITTEN_DTYPES, Curated, curate_snapshot, formula_escape
+
+
+def save(curated: Curated, paths: Paths) -> list[Path]:
+    """Write models.csv, rejected.csv (spreadsheet-safe) and the metrics (when paths has a curation_metrics
+    file); each file appears whole or not at all."""
+    # The tables are streamed to their files: rendering a million rows into one string first would cost gigabytes.
+    atomic_write_csv(paths.models, curated.models.astype(WRITTEN_DTYPES), rule=formula_escape())
+    atomic_write_csv(paths.rejected, curated.rejected, rule=formula_escape())
+    written = [paths.models, paths.rejected]
+    if paths.curation_metrics is not None:
+        atomic_write_text(paths.curation_metrics, json.dumps(curated.metrics, indent=2) + "\n")
+        written.append(paths.curation_metrics)
+    return written
+
+
+def run(
+    paths: Paths,
+    snapshot_path: Path,
+    *,
+    as_of: dt.date | None = None,
+    with_contributions: bool = False,
+    require_provenance: bool = False,
+    force: bool = False,
+) -> Curated:
+    """Curate a snapshot (with the project's contribution files when asked) and save the outputs; a refused
+    snapshot writes nothing."""
+    curated, _ = curate_snapshot(
+        snapshot_path,
+        require_provenance=require_provenance,
+        as_of=as_of,
+        force=force,
+        contributions_dir=paths.contributions_dir if with_contributions else None,
+    )
+    save(curated, paths)
+    return curated

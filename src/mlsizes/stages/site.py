@@ -1,0 +1,517 @@
+"""`mlsizes site`: the dataset as a static HTML site that works offline: no page asks for anything outside it.
+
+Load: the curated table, the dataset card, the validation results, gap.json, the report's figures, and every
+release with its diff from the previous one (git history, through revisions.py and diff.py).
+Process: every page as text (pure: the same inputs give byte-identical pages, no timestamps).
+Save: DIR/index.html, validation.html, releases/<version>.html, figures/*.png and assets/ (a hand-written
+stylesheet and script, shipped with the package).
+
+Everything from the data is escaped; Markdown (the card, the report's gap tables, the diff's summaries) is
+rendered with raw HTML off. Links are relative, so the folder works from a web server and from file:// alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from mlsizes.core.files import atomic_write_bytes
+from mlsizes.core.paths import PACKAGE_DIR, Paths
+from mlsizes.core.settings import size_words
+from mlsizes.records import contracts
+from mlsizes.records.validation import CheckResult
+from mlsizes.rendering import text
+from mlsizes.versions import diff, release_list, revisions
+
+ASSETS = PACKAGE_DIR / "site_assets"
+ASSET_FILES = ("site.css", "site.js")
+# The records table: (heading, column, sorted as numbers). Every record's name, organization and domains are
+# what the search box matches.
+RECORD_COLUMNS = (
+    ("Name", "name", False),
+    ("Organization", "organization", False),
+    ("Domains", "domains", False),
+    ("Published", "publication_date", False),
+    ("Parameters", "parameters", True),
+    ("Compute (FLOP)", "training_compute_flop", True),
+)
+SEARCHED = ("name", "organization", "domains")
+DATE_LENGTH = {"year": 4, "month": 7, "day": 10}  # how much of an ISO date its precision states
+SAFE_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
+BRIEF_COLUMNS = ("id", "name", "primary_domain", "publication_date", "parameters")
+
+
+class SiteError(Exception):
+    """An input the site cannot be built from; the message names the file and why."""
+
+
+@dataclass
+class ReleasePage:
+    """One release with its headline figures and, except for the first, its diff from the previous release."""
+
+    version: str
+    commit: str
+    date: str
+    snapshot: str
+    notes: str
+    headline: dict
+    previous: ReleasePage | None
+    change: diff.DatasetDiff | None
+
+
+@dataclass
+class Inputs:
+    """Everything the pages show."""
+
+    dataset: dict
+    models: pd.DataFrame
+    card: str | None
+    validation: CheckResult
+    gap: dict
+    figures: dict[str, bytes]
+    releases: list[ReleasePage]
+    assets: dict[str, bytes]
+
+
+def _read(path: Path, parse, hint: str):
+    """A required input, parsed; SiteError naming the file when it is missing or unreadable."""
+    if not path.is_file():
+        raise SiteError(f"{path}: no such file (written by {hint})")
+    try:
+        return parse(path)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise SiteError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from None
+
+
+def _json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_releases(root: Path, dataset: dict, on_progress: Callable[[str], None]) -> list[ReleasePage]:
+    """Every release, oldest first, each with its diff from the one before (what `mlsizes diff` shows).
+
+    A version in the workspace's dataset.yaml that git does not hold yet is the release being made: `mlsizes
+    release` builds the site before its commit, so the release commit carries its own page. A page does not
+    show its commit, so it reads the same once the commit exists."""
+    listing = release_list.run(root)
+    version = str(dataset.get("version", ""))
+    if version and version not in {item["version"] for item in listing}:
+        pending = {key: str(dataset.get(key, "")).strip() for key in ("date", "snapshot", "notes")}
+        headline = release_list.headline(root, revisions.WORKSPACE)
+        listing.append({"version": version, "commit": revisions.WORKSPACE, **pending, "headline": headline})
+    pages: list[ReleasePage] = []
+    for item in listing:
+        if not SAFE_NAME.fullmatch(item["version"]):  # it names a file: no path, no markup
+            raise SiteError(
+                f"{revisions.DATASET_FILE} at {item['commit'][:10]}: version {item['version']!r} cannot name a page"
+            )
+        previous = pages[-1] if pages else None
+        if previous is not None:
+            on_progress(f"site: release {item['version']} against {previous.version}")
+        change = diff.process(root, previous.commit, item["commit"]) if previous else None
+        fields = {key: item[key] for key in ("version", "commit", "date", "snapshot", "notes", "headline")}
+        pages.append(ReleasePage(**fields, previous=previous, change=change))
+    return pages
+
+
+def load(paths: Paths, on_progress: Callable[[str], None]) -> Inputs:
+    """The workspace's dataset, card, validation results, gap test and figures, and the releases git holds."""
+    validation_dir = paths.validation_dir
+    failures = _read(
+        validation_dir / "pandera_failures.csv",
+        lambda path: pd.read_csv(path, dtype=str, keep_default_na=False),
+        "mlsizes check",
+    )
+    gx_results = _read(validation_dir / "gx_results.json", _json, "mlsizes check")
+    figures = sorted(paths.figures_dir.glob("*.png"))
+    if not figures:
+        raise SiteError(f"{paths.figures_dir}: no figures (written by mlsizes report)")
+    dataset = _read(
+        paths.dataset_file, lambda path: yaml.safe_load(path.read_text(encoding="utf-8")) or {}, "mlsizes release"
+    )
+    return Inputs(
+        dataset=dataset,
+        models=_read(paths.models, contracts.read_curated, "mlsizes curate"),
+        card=paths.dataset_card.read_text(encoding="utf-8") if paths.dataset_card.is_file() else None,
+        validation=CheckResult(
+            success=failures.empty and bool(gx_results["success"]), pandera_failures=failures, gx_results=gx_results
+        ),
+        gap=_read(paths.gap, _json, "mlsizes analyze"),
+        figures={path.name: path.read_bytes() for path in figures},
+        releases=load_releases(paths.root, dataset, on_progress),
+        assets={name: (ASSETS / name).read_bytes() for name in ASSET_FILES},
+    )
+
+
+# --- rendering --------------------------------------------------------------------------------------------
+
+
+def markdown(text: str) -> str:
+    """Markdown as HTML, raw HTML in it shown as text (a card or a record name cannot inject markup); tables
+    scroll sideways on a narrow screen."""
+    from markdown_it import MarkdownIt
+
+    rendered = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    return rendered.replace("<table>", '<div class="scroll"><table>').replace("</table>", "</table></div>")
+
+
+def card_body(card: str) -> str:
+    """A dataset card without its YAML front matter (the metadata block hubs read), as Markdown."""
+    if card.startswith("---\n"):
+        end = card.find("\n---", 4)
+        if end != -1:
+            return card[end + 4 :].lstrip("\n")
+    return card
+
+
+def page(title: str, body: str, depth: int = 0) -> str:
+    """A whole page: the stylesheet, the navigation and the script, all linked relative to the page."""
+    up = "../" * depth
+    links = [
+        ("index.html", "mlsizes"),
+        ("index.html#gap", "The gap"),
+        ("index.html#figures", "Figures"),
+        ("index.html#all-records", "Records"),
+        ("validation.html", "Validation"),
+        ("index.html#releases", "Releases"),
+    ]
+    nav = "".join(f'<a href="{up}{href}">{label}</a>' for href, label in links)
+    return (
+        "<!doctype html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n"
+        '<link rel="icon" href="data:,">\n'
+        f'<link rel="stylesheet" href="{up}assets/site.css">\n'
+        f"</head>\n<body>\n<header><nav>{nav}</nav></header>\n<main>\n{body}\n</main>\n"
+        f'<script src="{up}assets/site.js"></script>\n</body>\n</html>\n'
+    )
+
+
+def table(headers: list[str], rows: list[list[str]], numeric: tuple[int, ...] = (), **attributes: str) -> str:
+    """An HTML table of already-escaped cells; the columns in `numeric` right-aligned."""
+
+    def cells(tag: str, row: list[str]) -> str:
+        return "".join(
+            f'<{tag} class="number">{cell}</{tag}>' if i in numeric else f"<{tag}>{cell}</{tag}>"
+            for i, cell in enumerate(row)
+        )
+
+    attrs = "".join(f' {name}="{escape(value)}"' for name, value in attributes.items())
+    body = "\n".join(f"<tr>{cells('td', row)}</tr>" for row in rows)
+    return (
+        f'<div class="scroll"><table{attrs}>\n<thead><tr>{cells("th", headers)}</tr></thead>\n'
+        f"<tbody>\n{body}\n</tbody>\n</table></div>"
+    )
+
+
+def _missing(value) -> bool:
+    return value is None or value == ""
+
+
+def compute_text(value: float) -> str:
+    """Training compute as the paper writes it, 3.14e23 (below a million as the number itself)."""
+    if value < 1e6:
+        return f"{value:g}"
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
+
+
+def record_cell(column: str, record: dict) -> str:
+    """One cell of the records table: its shown text and, where the text does not sort, the value it sorts by."""
+    value = record[column]
+    if _missing(value):
+        return '<td data-sort=""></td>'
+    if column == "parameters":
+        return f'<td class="number" data-sort="{value!r}">{escape(diff.cell(column, value))}</td>'
+    if column == "training_compute_flop":
+        return f'<td class="number" data-sort="{value!r}">{escape(compute_text(value))}</td>'
+    if column == "publication_date":
+        shown = value[: DATE_LENGTH.get(record["date_precision"], len(value))]
+        return f'<td data-sort="{escape(value)}">{escape(shown)}</td>'
+    text = escape(str(value).replace(",", ", ") if column in ("domains", "organization") else str(value))
+    if column == "name" and str(record["link"]).startswith(("https://", "http://")):
+        text = f'<a href="{escape(record["link"])}">{text}</a>'
+    return f'<td class="wrap">{text}</td>' if column == "organization" else f"<td>{text}</td>"
+
+
+def search_text(record: dict) -> str:
+    """What the search box matches a record against: its name, organization and domains, lower case."""
+    return " ".join(str(record[column]) for column in SEARCHED if not _missing(record[column])).lower()
+
+
+def records_section(models: pd.DataFrame) -> str:
+    """Every record, one row each, with the search box and sortable headings site.js drives."""
+    headings = "".join(
+        f'<th{" class=number" if numeric else ""} data-type="{"number" if numeric else "text"}">'
+        f'<button type="button">{escape(heading)}</button></th>'
+        for heading, _, numeric in RECORD_COLUMNS
+    )
+    rows = "\n".join(
+        f'<tr data-id="{escape(record["id"])}" data-search="{escape(search_text(record))}">'
+        + "".join(record_cell(column, record) for _, column, _ in RECORD_COLUMNS)
+        + "</tr>"
+        for record in models.astype(object).where(models.notna(), None).to_dict(orient="records")
+    )
+    return (
+        '<h2 id="all-records">Records</h2>\n'
+        '<div class="search"><label for="search">Search name, organization or domain</label>\n'
+        '<input type="search" id="search" placeholder="e.g. language google" autocomplete="off">\n'
+        f'<span id="count" class="meta" aria-live="polite">{len(models)} records</span></div>\n'
+        '<p class="meta">Click a heading to sort by it, again to reverse. Sizes as 175B (billions of '
+        "parameters); every column is in <code>data/curated/models.csv</code>.</p>\n"
+        f'<div class="scroll"><table id="records">\n<thead><tr>{headings}</tr></thead>\n'
+        f"<tbody>\n{rows}\n</tbody>\n</table></div>"
+    )
+
+
+def status_section(validation: CheckResult) -> str:
+    """The validation verdict in one line, linking the full report."""
+    verdict = '<span class="pass">passed</span>' if validation.success else '<span class="fail">failed</span>'
+    return (
+        f'<p class="status{"" if validation.success else " failed"}" id="validation-status">Validation {verdict}: '
+        f'{escape(validation.summary())}. <a href="validation.html">The validation report</a>.</p>'
+    )
+
+
+def gap_section(gap: dict) -> str:
+    """The headline answer: the gap tests and the closing verdicts, as report.md words them."""
+    lower, upper = gap["gap"]
+    return (
+        '<h2 id="gap">Has the parameter gap closed?</h2>\n'
+        f"<p>The gap: {size_words(lower)} to {size_words(upper)} parameters ({escape(gap['bounds'])} bounds), "
+        f"tested on the systems published up to {escape(gap['as_of'])}. Observed is the number of systems in "
+        "the gap, expected the number the size trend predicts; a small P says so few is unlikely by chance.</p>\n"
+        + markdown("\n".join(text.gap_table(gap)))
+        + "<p>Between the first and the newest sliding window:</p>\n"
+        + markdown("\n".join(text.closing_lines(gap["windows"]["answer"])))
+    )
+
+
+def figures_section(figures: dict[str, bytes]) -> str:
+    """Every figure of the report, scaled to the page's width."""
+    items = "\n".join(
+        f'<figure><img src="figures/{escape(name)}" alt="{escape(Path(name).stem.replace("_", " "))}">'
+        f'<figcaption><a href="figures/{escape(name)}">{escape(name)}</a></figcaption></figure>'
+        for name in figures
+    )
+    return f'<h2 id="figures">Figures</h2>\n{items}'
+
+
+def headline_label(key: str) -> str:
+    """A headline figure's key (`language_in_gap_strict`) as words."""
+    for prefix, words in (("language_in_gap_", "language systems in the gap"), ("language_p_", "language P(K<=obs)")):
+        if key.startswith(prefix):
+            return f"{words} ({key.removeprefix(prefix)} bounds)"
+    return key.replace("_", " ")
+
+
+def headline_value(value) -> str:
+    """A headline figure of `mlsizes versions` as text."""
+    if value is None:
+        return "-"
+    return f"{value:.2g}" if isinstance(value, float) else str(value)
+
+
+def releases_section(releases: list[ReleasePage]) -> str:
+    """Every release, newest first, linking its page."""
+    if not releases:
+        return '<h2 id="releases">Releases</h2>\n<p class="note">No release yet.</p>'
+    rows = [
+        [
+            f'<a href="releases/{escape(r.version)}.html">{escape(r.version)}</a>',
+            escape(r.date),
+            escape(r.snapshot),
+            headline_value(r.headline.get("records")),
+            headline_value(r.headline.get("with_parameters")),
+            escape(r.notes),
+        ]
+        for r in reversed(releases)
+    ]
+    return '<h2 id="releases">Releases</h2>\n' + table(
+        ["version", "date", "upstream snapshot", "records", "with parameters", "notes"], rows, numeric=(3, 4)
+    )
+
+
+def index_page(inputs: Inputs) -> str:
+    """The front page: the newest release's card, validation status, the gap answer, figures and records."""
+    version = escape(str(inputs.dataset.get("version", "unreleased")))
+    card = (
+        f'<details class="card" open><summary>Dataset card (<code>data/curated/README.md</code>)</summary>\n'
+        f"{markdown(card_body(inputs.card))}</details>"
+        if inputs.card is not None
+        else '<p class="note">No dataset card yet (data/curated/README.md).</p>'
+    )
+    with_size = int(inputs.models["parameters"].notna().sum())
+    body = "\n".join(
+        [
+            f"<h1>mlsizes dataset {version}</h1>",
+            f'<p class="meta">{len(inputs.models)} notable machine-learning systems, {with_size} with a parameter '
+            f"count; built from {escape(str(inputs.dataset.get('snapshot', '')))}, as of "
+            f"{escape(str(inputs.gap.get('as_of', '')))}.</p>",
+            status_section(inputs.validation),
+            gap_section(inputs.gap),
+            card,
+            figures_section(inputs.figures),
+            records_section(inputs.models),
+            releases_section(inputs.releases),
+        ]
+    )
+    return page(f"mlsizes dataset {inputs.dataset.get('version', '')}", body)
+
+
+def observed_text(result: dict) -> str:
+    """What an expectation saw: its observed value, or how many values it did not expect."""
+    if "observed_value" in result:
+        return escape(str(result["observed_value"]))
+    if "unexpected_count" in result:
+        return (
+            f"{result['unexpected_count']} of {result['element_count']} values unexpected "
+            f"({result['unexpected_percent']:.1f}%)"
+        )
+    return "-"
+
+
+def validation_page(validation: CheckResult) -> str:
+    """The validation report, readable offline: every failed record check, every dataset expectation."""
+    failures = validation.pandera_failures
+    records = (
+        '<p class="pass">Every record passes.</p>'
+        if failures.empty
+        else table(
+            ["id", "column", "check", "value"],
+            [[escape(str(row[c])) for c in ("id", "column", "check", "value")] for _, row in failures.iterrows()],
+            id="record-failures",
+        )
+    )
+    expectations = [
+        [
+            escape(item["type"]),
+            escape(", ".join(f"{key} = {value}" for key, value in item["kwargs"].items())),
+            observed_text(item.get("result") or {}),
+            '<span class="pass">pass</span>' if item["success"] else '<span class="fail">fail</span>',
+        ]
+        for item in validation.gx_results["expectations"]
+    ]
+    body = "\n".join(
+        [
+            "<h1>Validation report</h1>",
+            status_section(validation).replace(' <a href="validation.html">The validation report</a>.', ""),
+            '<p class="note">This page is the readable validation report, built from '
+            "<code>reports/validation/pandera_failures.csv</code> and <code>gx_results.json</code>. Great "
+            "Expectations' own Data Docs (<code>reports/validation/data_docs/</code>, written by "
+            "<code>mlsizes check --data-docs</code>) load their scripts and styles from the internet.</p>",
+            "<h2>Records</h2>",
+            "<p>Every record checked against <code>schemas/curated.yaml</code> (pandera): types, ranges, the domain "
+            f"vocabulary, ids. {failures['id'].nunique()} records fail, {len(failures)} checks in all.</p>",
+            records,
+            "<h2>The dataset as a whole</h2>",
+            "<p>The expectations of <code>schemas/dataset.expectations.json</code> (Great Expectations), with what "
+            "each observed.</p>",
+            table(["expectation", "settings", "observed", "verdict"], expectations, id="expectations"),
+        ]
+    )
+    return page("mlsizes validation report", body)
+
+
+def brief_rows(frame: pd.DataFrame) -> list[list[str]]:
+    """Added or removed records as table rows, sizes as 175B."""
+    return [[escape(diff.cell(column, record[column])) for column in BRIEF_COLUMNS] for _, record in frame.iterrows()]
+
+
+def release_page(item: ReleasePage, following: ReleasePage | None) -> str:
+    """A release: notes, record counts, and the diff from the previous release with a link to its page."""
+    previous, change = item.previous, item.change
+    pager = [
+        f'<a rel="prev" href="{escape(previous.version)}.html">&larr; previous release {escape(previous.version)}</a>'
+        if previous
+        else "<span>first release</span>",
+        '<a href="../index.html#releases">all releases</a>',
+    ]
+    if following is not None:
+        name = escape(following.version)
+        pager.append(f'<a rel="next" href="{name}.html">next release {name} &rarr;</a>')
+    keys = list(dict.fromkeys([*(previous.headline if previous else {}), *item.headline]))
+    figures = table(
+        ["", escape(previous.version) if previous else "", escape(item.version)],
+        [
+            [
+                escape(headline_label(key)),
+                headline_value(previous.headline.get(key)) if previous else "",
+                headline_value(item.headline.get(key)),
+            ]
+            for key in keys
+        ],
+        numeric=(1, 2),
+        id="counts",
+    )
+    parts = [
+        f"<h1>Release {escape(item.version)}</h1>",
+        f'<p class="meta">{escape(item.date)} &middot; upstream snapshot {escape(item.snapshot)}</p>',
+        f"<p>{escape(item.notes)}</p>",
+        f'<nav class="pager">{"".join(pager)}</nav>',
+        "<h2>Records and the gap test</h2>",
+        figures,
+    ]
+    if change is None:
+        parts.append(f'<p id="changes">First release: all {item.headline.get("records")} records are new.</p>')
+        return page(f"mlsizes release {item.version}", "\n".join(parts), depth=1)
+    changed_ids = len({c["id"] for c in change.changed})
+    parts += [
+        f"<h2>Changes since {escape(previous.version)}</h2>",
+        f'<p id="changes"><span id="added">{len(change.added)}</span> records added, '
+        f'<span id="removed">{len(change.removed)}</span> removed, <span id="changed">{changed_ids}</span> '
+        f"changed ({len(change.changed)} field changes). The same as <code>mlsizes diff {escape(previous.version)} "
+        f"{escape(item.version)}</code>.</p>",
+        "<h3>Gap results, before and after</h3>",
+        markdown("\n".join(f"- {line}" for line in change.headlines) or "No gap result changed."),
+        "<h3>Summary</h3>",
+        markdown("\n".join(diff.summary_lines(change, markdown=True))),
+    ]
+    for label, frame in (("Added", change.added), ("Removed", change.removed)):
+        if len(frame):
+            parts += [
+                f"<h3>{label} ({len(frame)})</h3>",
+                table(["id", "name", "domain", "date", "parameters"], brief_rows(frame), numeric=(4,)),
+            ]
+    if change.changed:
+        rows = [[escape(c["id"]), escape(c["field"]), *map(escape, diff.change_text(c))] for c in change.changed]
+        parts += [f"<h3>Changed ({changed_ids} records)</h3>", table(["id", "field", "old", "new"], rows)]
+    return page(f"mlsizes release {item.version}", "\n".join(parts), depth=1)
+
+
+def process(inputs: Inputs) -> dict[str, bytes]:
+    """Every file of the site by its path in the site folder (pure: same inputs, same bytes)."""
+    files = {
+        "index.html": index_page(inputs),
+        "validation.html": validation_page(inputs.validation),
+        **{
+            f"releases/{item.version}.html": release_page(item, following)
+            for item, following in zip(inputs.releases, [*inputs.releases[1:], None])
+        },
+    }
+    out = {name: text.encode("utf-8") for name, text in files.items()}
+    out.update({f"figures/{name}": data for name, data in inputs.figures.items()})
+    out.update({f"assets/{name}": data for name, data in inputs.assets.items()})
+    return out
+
+
+def save(files: dict[str, bytes], folder: Path) -> list[Path]:
+    """Write the site's files under the folder, each atomically."""
+    written = []
+    for name, data in files.items():
+        atomic_write_bytes(folder / name, data)
+        written.append(folder / name)
+    return written
+
+
+def run(paths: Paths, on_progress: Callable[[str], None] = lambda message: None) -> list[Path]:
+    """Build the site into paths.site_dir from the workspace's outputs and the releases git holds."""
+    return save(process(load(paths, on_progress)), paths.site_dir)

@@ -1,0 +1,60 @@
+"""`mlsizes versions` (and `mlsizes.versions()`): the dataset releases, oldest first, with headline figures from the
+metrics git holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlsizes.core.paths import LAYOUT
+from mlsizes.versions.diff import flatten
+from mlsizes.versions.revisions import read_json_at, releases
+
+
+def headline(root: Path, commit: str) -> dict:
+    """Headline figures git holds at a commit: record counts and the gap test's in-gap counts and P(K<=obs)."""
+    curation = read_json_at(root, commit, LAYOUT["curation_metrics"]) or {}
+    gap = flatten(read_json_at(root, commit, LAYOUT["gap"]) or {})
+    figures = {"records": curation.get("curated"), "with_parameters": curation.get("with_parameters")}
+    if "tests.language.observed_in_gap" in gap:  # one bounds convention (since issue 14)
+        bounds = gap.get("bounds", "strict")
+        figures[f"language_in_gap_{bounds}"] = gap["tests.language.observed_in_gap"]
+        figures[f"language_p_{bounds}"] = gap["tests.language.p_le_observed_exact"]
+    for bounds in ("strict", "inclusive"):  # releases that stored both conventions
+        test = f"tests.language.{bounds}"
+        if f"{test}.observed_in_gap" in gap:
+            figures[f"language_in_gap_{bounds}"] = gap[f"{test}.observed_in_gap"]
+            figures[f"language_p_{bounds}"] = gap[f"{test}.p_le_observed_exact"]
+    return figures
+
+
+def run(root: Path) -> list[dict]:
+    """The releases as JSON-able objects, oldest first, with their headline figures."""
+    return [
+        {
+            "version": r.version,
+            "commit": r.commit,
+            "date": r.date,
+            "snapshot": r.snapshot,
+            "notes": r.notes,
+            "headline": headline(root, r.commit),
+        }
+        for r in releases(root)
+    ]
+
+
+def render(listing: list[dict]) -> str:
+    """The listing as one line per release."""
+    lines = []
+    for item in listing:
+        figures = item["headline"]
+        extra = "; ".join(
+            f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+            for k, v in figures.items()
+            if k not in ("records", "with_parameters") and v is not None
+        )
+        lines.append(
+            f"{item['version']:<12} {item['commit'][:10]}  {item['date']}  {item['snapshot']:<40} "
+            f"{figures['records']} records, {figures['with_parameters']} with parameters"
+            + (f"; {extra}" if extra else "")
+        )
+    return "\n".join(lines)

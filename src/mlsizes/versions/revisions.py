@@ -1,0 +1,156 @@
+"""Dataset versions as git sees them: every commit is a version, a release is a commit that changes the version
+in `dataset.yaml`.
+
+Everything here reads what git holds at a revision (`git show REV:path`), so it works in a fresh clone with no
+DVC remote; `workspace` names the files on disk. `mlsizes diff`, `mlsizes versions` and `mlsizes release` build
+on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mlsizes.core.errors import last_line
+from mlsizes.core.paths import LAYOUT
+
+WORKSPACE = "workspace"
+DATASET_FILE = LAYOUT["dataset_file"]
+
+
+class VersionError(Exception):
+    """A revision or version name cannot be used; the message says which and why."""
+
+
+def git(root: Path, *args: str) -> str:
+    """Run git in the project; VersionError with git's last line when it fails."""
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise VersionError(last_line(proc.stderr, f"git {args[0]} failed"))
+    return proc.stdout
+
+
+def dvc(folder: Path, *args: str, pythonpath: Path | None = None) -> str:
+    """Run this environment's DVC in a folder (its stages find this environment's `mlsizes` first on PATH);
+    VersionError with DVC's last line when it fails, and the failed stage's own `error:` line (its reason)."""
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "DVC_NO_ANALYTICS": "1"}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    proc = subprocess.run([str(Path(bin_dir) / "dvc"), *args], cwd=folder, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        output = f"{proc.stdout}\n{proc.stderr}"
+        cause = next((line for line in reversed(output.splitlines()) if line.startswith("error: ")), None)
+        message = last_line(proc.stderr or proc.stdout, f"dvc {args[0]} failed")
+        raise VersionError(f"{message} ({cause})" if cause else message)
+    return proc.stdout
+
+
+def read_at(root: Path, revision: str, path: str) -> str | None:
+    """A file's text at a revision (or on disk for `workspace`); None when the revision has no such file."""
+    if revision == WORKSPACE:
+        file = Path(root) / path
+        return file.read_text(encoding="utf-8") if file.exists() else None
+    proc = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=root, capture_output=True, text=True)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def read_json_at(root: Path, revision: str, path: str) -> dict | None:
+    """A JSON file at a revision, parsed; None when the revision has no such file."""
+    text = read_at(root, revision, path)
+    return json.loads(text) if text else None
+
+
+def stages_writing(dvc_yaml: str, paths: tuple[str, ...]) -> list[str]:
+    """The stages of a dvc.yaml text that write any of these paths (as outs, metrics or plots)."""
+    found = []
+    for name, stage in ((yaml.safe_load(dvc_yaml) or {}).get("stages") or {}).items():
+        written = {
+            next(iter(entry)) if isinstance(entry, dict) else entry
+            for key in ("outs", "metrics", "plots")
+            for entry in stage.get(key) or []
+        }
+        if written & set(paths):
+            found.append(name)
+    return found
+
+
+@contextlib.contextmanager
+def rebuilt_worktree(root: Path, revision: str, outputs: tuple[str, ...]):
+    """A temporary git worktree at the revision where `dvc repro` has rebuilt these outputs from its raw data.
+
+    Only the stages writing them run, with everything they depend on (forced, so nothing is taken from git);
+    the revision's own pipeline and code run (its src/ comes first on PYTHONPATH), with this environment's
+    interpreter and DVC. The worktree is removed afterwards, whatever happens.
+    """
+    dvc_yaml = read_at(root, revision, "dvc.yaml")
+    if dvc_yaml is None:
+        raise VersionError(f"{revision[:10]}: no dvc.yaml at this revision (it predates the pipeline)")
+    folder = Path(tempfile.mkdtemp(prefix="mlsizes-rebuild-")) / "tree"
+    git(root, "worktree", "add", "--detach", "--quiet", str(folder), revision)
+    try:
+        try:
+            dvc(folder, "repro", "--force", *stages_writing(dvc_yaml, outputs), pythonpath=folder / "src")
+        except VersionError as exc:
+            raise VersionError(f"{revision[:10]}: rebuilding failed: {exc}") from None
+        yield folder
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=root, capture_output=True)
+        subprocess.run(["rm", "-rf", str(folder.parent)], capture_output=True)
+
+
+@dataclass(frozen=True)
+class Release:
+    """A release: its version, commit, date, upstream snapshot and notes (from dataset.yaml)."""
+
+    version: str
+    commit: str
+    date: str
+    snapshot: str
+    notes: str
+
+
+def releases(root: Path) -> list[Release]:
+    """Every commit that changed the dataset version in `dataset.yaml`, oldest first."""
+    try:
+        log = git(root, "log", "--reverse", "--format=%H %cs", "--", DATASET_FILE)
+    except VersionError:
+        return []
+    found, previous = [], None
+    for line in log.splitlines():
+        commit, date = line.split()
+        meta = yaml.safe_load(read_at(root, commit, DATASET_FILE) or "") or {}
+        version = str(meta.get("version", ""))
+        if version and version != previous:
+            found.append(
+                Release(
+                    version=version,
+                    commit=commit,
+                    date=str(meta.get("date", date)),
+                    snapshot=str(meta.get("snapshot", "")),
+                    notes=str(meta.get("notes", "")).strip(),
+                )
+            )
+        previous = version
+    return found
+
+
+def resolve(root: Path, name: str) -> str:
+    """A revision for a name: `workspace`, a release version, or anything git understands (commit, tag, branch)."""
+    if name == WORKSPACE:
+        return WORKSPACE
+    for release in releases(root):
+        if release.version == name or release.version == name.removeprefix("v"):
+            return release.commit
+    try:
+        return git(root, "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}").strip()
+    except VersionError:
+        raise VersionError(f"unknown revision or version {name!r} (see `mlsizes versions`)") from None

@@ -1,0 +1,221 @@
+"""`mlsizes update`: fetch upstream's current CSV, build the dataset from it, and say what changed.
+
+The README's release steps up to the commit, in one command: fetch (fetch.py: every check, cap and retry), point
+`snapshot:` in params.yaml at the new file (that line only, comments kept), `dvc repro`, then the diff against the
+last release and the commands that commit and release it. Nothing is committed: a person reviews the change first.
+
+The git tree must be clean to start, so every change afterwards is the update's own. That is also what makes it
+all or nothing: if anything fails once the snapshot is stored (`dvc repro`, the diff, Ctrl-C), params.yaml gets its
+bytes back, the snapshot and its provenance record are removed, and every tracked file a stage rewrote is checked
+out again, leaving the tree as clean as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mlsizes.core.errors import reason
+from mlsizes.core.files import atomic_write_bytes
+from mlsizes.core.paths import Paths
+from mlsizes.records import snapshots
+from mlsizes.records.untrusted import printable
+from mlsizes.versions import diff
+from mlsizes.versions.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
+from mlsizes.workflows import fetch
+from mlsizes.workflows.fetch import FetchOptions
+from mlsizes.workflows.release import version_key
+
+MAX_NAMES = 20  # new models named in the summary; `mlsizes diff` lists them all
+# The top-level `snapshot:` line (the paper's own snapshot is indented under paper_reproduction): its value, bare or
+# quoted, and whatever follows it (a comment) left as it is.
+_SNAPSHOT_LINE = re.compile(r"^(snapshot:[ \t]*)(['\"]?)([^'\"\s#]*)\2", re.MULTILINE)
+
+StepCallback = Callable[[str], None]
+
+
+class UpdateError(Exception):
+    """The update cannot start or did not finish (and was undone); the message is one line."""
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """What the update did: the snapshot fetched (or the identical one found) and, when the dataset was rebuilt,
+    the snapshot it replaced, the last release, the diff against it and the version to release as."""
+
+    fetched: fetch.FetchResult
+    previous_snapshot: str
+    last_release: str | None = None
+    change: diff.DatasetDiff | None = None
+    version: str | None = None
+
+    @property
+    def updated(self) -> bool:
+        """Whether upstream had anything new (False: nothing was written)."""
+        return self.fetched.stored
+
+
+def run(
+    paths: Paths,
+    url: str,
+    options: FetchOptions,
+    on_progress: fetch.ProgressCallback | None = None,
+    on_retry: fetch.RetryCallback | None = None,
+    on_step: StepCallback | None = None,
+) -> UpdateResult:
+    """Fetch URL as a new snapshot, build the dataset from it with `dvc repro` and diff it against the last
+    release; the changes stay uncommitted. Nothing is written when upstream is unchanged or the fetch fails, and
+    a failure after that restores the tree (see the module docstring). Call it from the main thread (fetch's
+    deadline is a SIGALRM timer)."""
+    root, step = paths.root, on_step or (lambda message: None)
+    check_clean(root)
+    try:
+        params_before = paths.params.read_bytes()
+    except OSError as exc:
+        raise UpdateError(f"{paths.params}: {exc.strerror or exc}") from None
+    previous = snapshot_value(paths.params, params_before)
+    fetched = fetch.run(paths, url, options, on_progress, on_retry)
+    if not fetched.stored:
+        return UpdateResult(fetched, previous)
+    try:
+        atomic_write_bytes(paths.params, point_at(paths.params, params_before, fetched.provenance["snapshot"]))
+        step(f"stored {_relative(fetched.snapshot, root)}; params.yaml now names it; running dvc repro...")
+        try:
+            dvc(root, "repro")
+        except VersionError as exc:
+            raise UpdateError(f"dvc repro failed: {str(exc).removeprefix('ERROR: ')}") from None
+        step("comparing with the last release...")
+        released = releases(root)
+        last = released[-1].version if released else None
+        change = diff.process(root, last, WORKSPACE) if last else None
+        day = dt.date.fromisoformat(fetched.provenance["upstream_date"])
+        return UpdateResult(fetched, previous, last, change, next_version(root, day, released))
+    except BaseException as exc:
+        problems = undo(paths, params_before, fetched.snapshot)
+        if not isinstance(exc, Exception):  # Ctrl-C: undone, and still an interruption
+            raise
+        undone = (
+            f"; could not undo it all: {'; '.join(problems)}"
+            if problems
+            else f" (undone: params.yaml restored, {fetched.snapshot.name} removed)"
+        )
+        raise UpdateError(f"{reason(exc)}{undone}") from None
+
+
+def check_clean(root: Path) -> None:
+    """Refuse a tree with uncommitted changes: the update's changes must be reviewable, and undoable, on their
+    own."""
+    pending = git(root, "status", "--porcelain", "--untracked-files=normal").splitlines()
+    if pending:
+        raise UpdateError(
+            f"uncommitted changes ({len(pending)}, e.g. {pending[0][3:]}): commit or stash them first, so the "
+            "update can be reviewed on its own"
+        )
+
+
+def snapshot_value(params_path: Path, text: bytes) -> str:
+    """The snapshot the top-level `snapshot:` line names; UpdateError, before anything is fetched, when the
+    params have no such line for the update to edit."""
+    found = _SNAPSHOT_LINE.findall(text.decode("utf-8"))
+    if len(found) != 1:
+        raise UpdateError(
+            f"{params_path}: expected one top-level `snapshot:` line to point at the new snapshot, found {len(found)}"
+        )
+    return found[0][2]
+
+
+def point_at(params_path: Path, text: bytes, snapshot_id: str) -> bytes:
+    """The params text with the `snapshot:` line naming SNAPSHOT_ID and every other byte (comments included)
+    unchanged; checked by reading it back as YAML."""
+    edited = _SNAPSHOT_LINE.sub(
+        lambda match: f"{match[1]}{match[2]}{snapshot_id}{match[2]}", text.decode("utf-8"), count=1
+    )
+    read = (yaml.safe_load(edited) or {}).get("snapshot")
+    if read != snapshot_id:
+        raise UpdateError(f"{params_path}: editing the `snapshot:` line gave {read!r}, not {snapshot_id!r}")
+    return edited.encode("utf-8")
+
+
+def undo(paths: Paths, params_before: bytes, snapshot: Path) -> list[str]:
+    """Put the tree back as the update found it (clean): params.yaml's bytes, no new snapshot or provenance
+    record, and every tracked file a stage rewrote (outputs, dvc.lock) as git holds it. Returns what could not be
+    undone, each step tried whatever the others did."""
+    problems = []
+    for what, action in (
+        ("params.yaml", lambda: atomic_write_bytes(paths.params, params_before)),
+        (snapshot.name, lambda: snapshot.unlink(missing_ok=True)),
+        (snapshots.provenance_path(snapshot).name, lambda: snapshots.provenance_path(snapshot).unlink(missing_ok=True)),
+        ("the rebuilt outputs", lambda: _checkout_changed(paths.root)),
+    ):
+        try:
+            action()
+        except (OSError, VersionError) as exc:
+            problems.append(f"{what}: {reason(exc)}")
+    return problems
+
+
+def _checkout_changed(root: Path) -> None:
+    """Check out every tracked file that differs from HEAD (the tree was clean when the update started)."""
+    changed = [name for name in git(root, "diff", "--name-only", "-z", "HEAD").split("\0") if name]
+    if changed:
+        git(root, "checkout", "HEAD", "--", *changed)
+
+
+def next_version(root: Path, day: dt.date, released: list[Release]) -> str:
+    """The release version of a snapshot dated DAY: `YYYY.MM.DD`, or when that is released or tagged already the
+    first `YYYY.MM.DD.N` that is free and newer than every release (what release.check_new_version accepts)."""
+    base = f"{day:%Y.%m.%d}"
+    taken = {r.version for r in released} | set(git(root, "tag", "--list").split())
+    newest = max((key for key in (version_key(r.version) for r in released) if key), default=None)
+    if newest is not None and version_key(base)[:3] < newest[:3]:
+        return base  # a snapshot older than the last release: no version of its date is newer; release refuses it
+    candidates = itertools.chain([base], (f"{base}.{n}" for n in itertools.count(1)))
+    return next(v for v in candidates if v not in taken and (newest is None or version_key(v) > newest))
+
+
+def summary(result: UpdateResult, root: Path, url: str) -> str:
+    """What changed, in a few lines, ending with the commands that commit and release it."""
+    shown = _relative(result.fetched.snapshot, root)
+    if not result.updated:
+        return f"nothing new: {url} is identical to {shown}; nothing changed\n"
+    record, change = result.fetched.provenance, result.change
+    new = record["snapshot"]
+    lines = [
+        f"stored {shown} ({record['rows']} rows, sha256 {record['sha256']}) and its provenance record",
+        f"params.yaml: snapshot: {result.previous_snapshot} -> {new}; rebuilt with dvc repro",
+    ]
+    if change is None:
+        notes = f"First release, built from Epoch's snapshot of {record['upstream_date']}."
+        lines.append("no earlier release to compare with")
+    else:
+        changed = len({c["id"] for c in change.changed})
+        counts = f"{len(change.added)} added, {len(change.removed)} removed, {changed} changed records"
+        notes = f"Built from Epoch's snapshot of {record['upstream_date']}: {counts}."
+        lines.append(f"against release {result.last_release}: {counts}")
+        names = [printable(name) for name in change.added["name"]]
+        if names:
+            more = f", the first {MAX_NAMES}" if len(names) > MAX_NAMES else ""
+            lines.append(f"new models ({len(names)}{more}):")
+            lines += [f"  {name}" for name in names[:MAX_NAMES]]
+        lines.append("gap verdict:")
+        lines += [f"  {line}" for line in change.headlines] or ["  no change in the gap test results"]
+    compare = f"mlsizes diff {result.last_release} workspace" if result.last_release else "git diff --stat"
+    lines += [
+        f"nothing is committed: review the changes (git status, {compare}), then run:",
+        f'git add -A && git commit -m "Build from {new}"',
+        f'mlsizes release {result.version} --notes "{notes}"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _relative(path: Path, root: Path) -> Path:
+    try:
+        return path.relative_to(root)
+    except ValueError:
+        return path
