@@ -24,21 +24,34 @@ SCHEMAS = ROOT / "schemas"
 
 
 def _module_path(name: str) -> Path | None:
-    """`mlsizes.records.ingest` or `ingest` -> src/mlsizes/ingest.py; None for anything outside the package."""
-    short = name.removeprefix("mlsizes.")
-    path = PACKAGE / f"{short}.py"
-    return path if name.startswith("mlsizes") and path.is_file() else None
+    """`mlsizes.records.ingest` -> src/mlsizes/records/ingest.py, a package -> its __init__.py; None for anything
+    outside the package."""
+    if name != "mlsizes" and not name.startswith("mlsizes."):
+        return None
+    relative = Path(*name.split(".")[1:])
+    for path in (PACKAGE / relative.with_suffix(".py"), PACKAGE / relative / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _with_packages(path: Path) -> set[Path]:
+    """A module and the __init__.py of every package above it (Python runs them all to import it)."""
+    found, folder = {path}, path.parent
+    while folder != PACKAGE.parent:
+        found.add(folder / "__init__.py")
+        folder = folder.parent
+    return found
 
 
 def _imported(nodes) -> set[Path]:
-    """The package modules imported anywhere in these AST nodes."""
+    """The package modules imported anywhere in these AST nodes (`from mlsizes.x import y`: the module y when
+    there is one, else the module x)."""
     found = set()
     for node in (n for top in nodes for n in ast.walk(top)):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mlsizes"):
-            if node.module == "mlsizes":
-                found |= {p for a in node.names if (p := _module_path(f"mlsizes.{a.name}"))}
-            elif path := _module_path(node.module):
-                found.add(path)
+        if isinstance(node, ast.ImportFrom) and node.module and _module_path(node.module):
+            for alias in node.names:
+                found.add(_module_path(f"{node.module}.{alias.name}") or _module_path(node.module))
         elif isinstance(node, ast.Import):
             found |= {p for a in node.names if (p := _module_path(a.name))}
     return found
@@ -49,18 +62,22 @@ def _tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"))
 
 
+# Of these modules only the module-level imports count. The package's __init__.py: its function is the lazy
+# Python API (mlsizes.load & co.), which imports mlsizes.api only when a caller uses it, and no command does
+# (test_no_command_uses_the_python_api). The command line's: it imports the one command asked for
+# (_command_reads adds that module) and the overview only to show `mlsizes --help`.
+TOP_LEVEL_ONLY = {PACKAGE / "__init__.py", PACKAGE / "cli" / "__init__.py"}
+
+
 def _imports_of(path: Path) -> set[Path]:
-    """The package modules a module imports. Of the package's __init__.py only the module-level imports count:
-    its function is the lazy Python API (mlsizes.load & co.), which imports mlsizes.api only when a caller uses
-    it, and no command does (test_no_command_uses_the_python_api)."""
+    """The package modules a module imports (with the packages above them)."""
     tree = _tree(path)
-    if path == PACKAGE / "__init__.py":
-        return _imported([node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))])
-    return _imported([tree])
+    nodes = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))] if path in TOP_LEVEL_ONLY else [tree]
+    return {found for module in _imported(nodes) for found in _with_packages(module)}
 
 
 def _closure(start: set[Path]) -> set[Path]:
-    seen, todo = set(), list(start)
+    seen, todo = set(), [found for path in start for found in _with_packages(path)]
     while todo:
         path = todo.pop()
         if path not in seen:
@@ -74,8 +91,8 @@ def test_no_command_uses_the_python_api():
     import mlsizes
 
     users = []
-    for path in sorted(PACKAGE.glob("*.py")):
-        if path.name in ("__init__.py", "api.py"):
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path in (PACKAGE / "__init__.py", PACKAGE / "api.py"):
             continue
         for node in ast.walk(_tree(path)):
             if isinstance(node, ast.ImportFrom) and node.module == "mlsizes":
@@ -85,48 +102,34 @@ def test_no_command_uses_the_python_api():
             else:
                 continue
             if uses:
-                users.append(f"{path.name}:{node.lineno}")
+                users.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert users == []
 
 
-def _command_functions() -> dict[str, ast.FunctionDef]:
-    """CLI command name -> the function in cli.py that implements it."""
-    commands = {}
-    for node in _tree(PACKAGE / "cli.py").body:
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        for decorator in node.decorator_list:
-            if isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", None) == "command":
-                named = [a.value for a in decorator.args if isinstance(a, ast.Constant)]
-                commands[named[0] if named else node.name.replace("_", "-")] = node
-    return commands
+def _command_modules() -> dict[str, Path]:
+    """CLI command name -> the module of mlsizes.cli that defines it (cli/__init__.py's COMMANDS)."""
+    from mlsizes.cli import COMMANDS
+
+    return {command: PACKAGE / "cli" / f"{module}.py" for command, module in COMMANDS.items()}
 
 
 def _command_reads(command: str) -> set[Path]:
-    """The files the `mlsizes COMMAND` process reads: cli.py and its module-level imports, the command's own
-    imports and those of the cli helpers it calls, their import closure, and the schema files they name."""
-    functions = {node.name: node for node in _tree(PACKAGE / "cli.py").body if isinstance(node, ast.FunctionDef)}
-    body, todo, visited = [], [_command_functions()[command]], set()
-    while todo:
-        function = todo.pop()
-        if function.name in visited:
-            continue
-        visited.add(function.name)
-        body.append(function)
-        todo += [
-            functions[n.func.id]
-            for n in ast.walk(function)
-            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in functions
-        ]
-    top_level = [n for n in _tree(PACKAGE / "cli.py").body if isinstance(n, (ast.Import, ast.ImportFrom))]
-    # cli.py itself is read, but only the imports of this command (not of every command) count.
-    modules = {PACKAGE / "cli.py"} | _closure({PACKAGE / "__init__.py"} | _imported(body) | _imported(top_level))
-    # A module that names a contract file reads it; of cli.py only this command's code counts (its help texts
-    # name contracts other commands read).
-    cli_text = ast.unparse(body)
-    texts = " ".join([cli_text, *(path.read_text(encoding="utf-8") for path in modules - {PACKAGE / "cli.py"})])
+    """The files the `mlsizes COMMAND` process reads: the command line's entry, the command's own module, their
+    import closure, and the schema files those modules name."""
+    modules = _closure({PACKAGE / "__init__.py", PACKAGE / "cli" / "__init__.py", _command_modules()[command]})
+    texts = " ".join(path.read_text(encoding="utf-8") for path in modules)
     contracts = {path for path in SCHEMAS.iterdir() if path.name in texts}
     return modules | contracts
+
+
+def test_every_command_is_defined_in_its_module():
+    """COMMANDS names, for each command, the module that defines it: the map the dependency check relies on."""
+    from click import Command
+
+    from mlsizes.cli import main
+
+    for command in _command_modules():
+        assert isinstance(main.get_command(None, command), Command), command
 
 
 @functools.cache
@@ -153,7 +156,7 @@ def _covered(path: Path, deps: list[str]) -> bool:
 def test_every_stage_calls_the_mlsizes_command_it_is_named_after():
     for name, stage in _stages().items():
         words = shlex.split(stage["cmd"])
-        assert words[0] == "mlsizes" and words[1] in _command_functions(), (name, stage["cmd"])
+        assert words[0] == "mlsizes" and words[1] in _command_modules(), (name, stage["cmd"])
         assert words[1] == name, f"stage {name} runs `mlsizes {words[1]}`: name the stage after its command"
 
 
@@ -181,20 +184,23 @@ def test_stage_depends_on_the_input_paths_in_its_command(stage_name):
 
 
 def test_dependency_check_sees_what_a_command_reads():
-    """The analysis above is not vacuous: curate reads the parsers and every contract, report no contract."""
+    """The analysis above is not vacuous: curate reads the parsers and every contract but no statistics; history
+    draws figures; no stage reads another command's module or the overview of `mlsizes --help`."""
     curate = {str(p.relative_to(ROOT)) for p in _command_reads("curate")}
     assert {
-        "src/mlsizes/parse.py",
-        "src/mlsizes/contribution_files.py",
+        "src/mlsizes/records/parse.py",
+        "src/mlsizes/records/contribution_files.py",
+        "src/mlsizes/records/__init__.py",
         "schemas/raw.yaml",
         "schemas/domains.yaml",
         "schemas/curated.yaml",
-        "src/mlsizes/cli.py",
+        "src/mlsizes/cli/__init__.py",
+        "src/mlsizes/cli/curate.py",
     } <= curate
-    assert "src/mlsizes/stats.py" not in curate
-    assert "src/mlsizes/report.py" in {str(p.relative_to(ROOT)) for p in _command_reads("history")}
-    assert not _covered(PACKAGE / "parse.py", ["src/mlsizes/ingest.py", "src/mlsizes/parsers"])
-    assert _covered(PACKAGE / "parse.py", ["src"])
+    assert not {"src/mlsizes/analysis/stats.py", "src/mlsizes/cli/site.py", "src/mlsizes/cli/overview.py"} & curate
+    assert PACKAGE / "rendering" / "figures.py" in _command_reads("history")
+    assert not _covered(PACKAGE / "records" / "parse.py", ["src/mlsizes/records/ingest.py", "src/mlsizes/parsers"])
+    assert _covered(PACKAGE / "records" / "parse.py", ["src/mlsizes/records"])
 
 
 # --- with real dvc, in a clean clone -------------------------------------------------------------------------
@@ -228,17 +234,22 @@ def test_a_fresh_clone_is_up_to_date(clone):
 
 
 EDITED = [
-    "src/mlsizes/parse.py",
-    "src/mlsizes/stats.py",
-    "src/mlsizes/report.py",
-    "src/mlsizes/cli.py",
+    "src/mlsizes/records/parse.py",
+    "src/mlsizes/analysis/stats.py",
+    "src/mlsizes/rendering/figures.py",
+    "src/mlsizes/cli/common.py",
+    "src/mlsizes/cli/site.py",
+    "src/mlsizes/cli/overview.py",
+    "src/mlsizes/stages/site.py",
+    "src/mlsizes/workflows/update.py",
     "schemas/domains.yaml",
     "schemas/curated.yaml",
 ]
 
 
-def test_editing_code_or_a_contract_makes_every_stage_that_reads_it_stale(clone):
-    """One edit per file, one `dvc status`: each edited file must be a changed dep of every stage reading it."""
+def test_editing_code_or_a_contract_makes_exactly_the_stages_that_read_it_stale(clone):
+    """One edit per file, one `dvc status`: each edited file must be a changed dep of every stage reading it, and
+    of no other stage (editing another command, a help text or the site leaves curate and analyze alone)."""
     originals = {name: (clone / name).read_bytes() for name in EDITED}
     try:
         for name, original in originals.items():
@@ -251,19 +262,23 @@ def test_editing_code_or_a_contract_makes_every_stage_that_reads_it_stale(clone)
         readers = {
             stage for stage, info in _stages().items() if ROOT / name in _command_reads(shlex.split(info["cmd"])[1])
         }
-        assert readers, name
         stale = {stage for stage, changed in status.items() if name in changed}
-        assert stale >= readers, (name, sorted(readers - stale))
+        assert stale == readers, (name, sorted(readers - stale), sorted(stale - readers))
+    # The edits found on main that re-ran everything: another command's module, the help overview, a workflow.
+    assert not any({"src/mlsizes/cli/overview.py", "src/mlsizes/workflows/update.py"} & c for c in status.values())
+    assert {stage for stage, changed in status.items() if "src/mlsizes/cli/site.py" in changed} == {"site"}
+    assert {stage for stage, changed in status.items() if "src/mlsizes/stages/site.py" in changed} == {"site"}
     assert _status(clone) == {}
 
 
-def test_the_named_readers_of_shared_modules_go_stale(clone):
+def test_the_named_readers_of_shared_modules_go_stale():
     """The cases found on main: parse.py and the contracts are read by reproduce-paper and history too (they
-    re-curate the raw snapshots), and history draws with report.py."""
+    re-curate the raw snapshots), and history draws with the report's figures."""
     reads = {name: _command_reads(shlex.split(stage["cmd"])[1]) for name, stage in _stages().items()}
     for shared in ("parse.py", "snapshots.py", "contracts.py"):
-        assert {"curate", "reproduce-paper", "history"} <= {n for n, r in reads.items() if PACKAGE / shared in r}
-    assert {"report", "history"} <= {n for n, r in reads.items() if PACKAGE / "report.py" in r}
+        readers = {n for n, r in reads.items() if PACKAGE / "records" / shared in r}
+        assert {"curate", "reproduce-paper", "history"} <= readers
+    assert {"report", "history"} <= {n for n, r in reads.items() if PACKAGE / "rendering" / "figures.py" in r}
 
 
 def test_a_failing_stage_leaves_the_last_good_outputs_in_place(clone):

@@ -1,0 +1,104 @@
+"""`mlsizes curate`: a snapshot (and contribution files) -> models.csv, rejected.csv and the counts."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import click
+
+from mlsizes.cli.common import (
+    EXISTING_FILE,
+    fail,
+)
+from mlsizes.core.paths import Paths
+
+
+@click.command()
+@click.argument("snapshot", type=EXISTING_FILE)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for models.csv (valid records) and rejected.csv (every other row, with its reason).",
+)
+@click.option(
+    "--metrics",
+    "metrics_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the counts (raw, curated, rejected by reason) to this JSON file.",
+)
+@click.option(
+    "--require-provenance",
+    is_flag=True,
+    help="Refuse a snapshot without a provenance record beside it (the pipeline sets this).",
+)
+@click.option(
+    "--contributions",
+    "contributions_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Also curate the contribution files in this folder (models and corrections/, see add-model).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Reject contributions published after this date (default: the snapshot's date).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON instead of a summary.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Curate even a snapshot that looks misread: no data rows, or more than half of its rows "
+    "rejected for the same reason (otherwise refused, nothing written).",
+)
+def curate(
+    snapshot: Path,
+    out_dir: Path,
+    metrics_path: Path | None,
+    require_provenance: bool,
+    contributions_dir: Path | None,
+    as_of,
+    as_json: bool,
+    force: bool,
+) -> None:
+    """Ingest an upstream SNAPSHOT (any Epoch vintage) and split it into curated records and rejects.
+
+    The snapshot's sha256 is checked against its provenance record (SNAPSHOT.provenance.yaml) when
+    there is one. Every raw row ends up in models.csv or in rejected.csv with a reason code; the
+    identity raw = curated + rejected is checked before anything is written. A file whose rows do not
+    line up with its header is refused; text cells are written spreadsheet-safe (see codebook.csv).
+    """
+    from mlsizes.records import curation
+    from mlsizes.records.snapshots import SnapshotError
+    from mlsizes.stages import curate as stage
+
+    paths = dataclasses.replace(Paths.here().with_curated_dir(out_dir), curation_metrics=metrics_path)
+    try:
+        result = stage.run(
+            paths.replace(contributions_dir=contributions_dir),
+            snapshot,
+            as_of=as_of.date() if as_of else None,
+            with_contributions=contributions_dir is not None,
+            require_provenance=require_provenance,
+            force=force,
+        )
+    except (SnapshotError, curation.IdentityError) as exc:
+        fail(str(exc))
+    counts = result.metrics
+    if as_json:
+        click.echo(json.dumps(counts, indent=2))
+        return
+    reasons = ", ".join(f"{code} {n}" for code, n in counts["rejected_by_reason"].items()) or "none"
+    contributed = (
+        (f" ({counts['contribution_rows']} contribution files, {counts['corrections_applied']} corrections applied)")
+        if counts["contribution_rows"]
+        else ""
+    )
+    click.echo(
+        f"{snapshot.name}: {counts['input_rows']} rows{contributed} -> {counts['curated']} curated "
+        f"({counts['with_parameters']} with parameters), {counts['rejected']} rejected ({reasons})"
+    )
+    click.echo(f"wrote {paths.models} and {paths.rejected}")

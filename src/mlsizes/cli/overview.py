@@ -1,0 +1,25 @@
+"""The text of `mlsizes --help`, read only when help is shown, so editing it makes no pipeline stage stale."""
+
+TEXT = """\
+Curate, validate and version Epoch's dataset of notable ML systems and their sizes.
+
+The pipeline (run it all with `dvc repro`, or `make reproduce` on a fresh clone); each stage is
+one of these commands:
+
+\b
+  data/raw/epoch/<snapshot>.csv + data/raw/contributions/
+      --curate-->           data/curated/models.csv, rejected.csv, metrics/curation.json
+  schemas/   --metadata-->  data/curated/datapackage.json, codebook.csv
+  models.csv --check-->     reports/validation/ (pandera + the expectation suite)
+  models.csv --analyze-->   metrics/trends.json, metrics/gap.json, metrics/plots/
+  paper-era snapshot --reproduce-paper-->  metrics/paper_reproduction.json
+  every snapshot --history-->  metrics/history.json (the gap across upstream releases)
+  metrics    --report-->    reports/report.md, reports/figures/*.png
+  all of it + releases --site-->  reports/site/ (an offline HTML site: records, figures, releases)
+
+\b
+Contributing: add-model, validate.   Versions: versions, diff, release.   Upstream: fetch, update.
+
+Every command works on any file, not only the pipeline's: e.g.
+`mlsizes curate SNAPSHOT.csv --out DIR` curates a snapshot the pipeline has never seen.
+"""

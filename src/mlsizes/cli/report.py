@@ -1,0 +1,41 @@
+"""`mlsizes report`: the figures and report.md from the metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlsizes.cli.common import (
+    EXISTING_DIR,
+    NEW_DIR,
+    PARAMS_OPTION,
+    study_settings,
+)
+from mlsizes.core.paths import LAYOUT, Paths
+
+
+@click.command()
+@click.option(
+    "--metrics",
+    "metrics_dir",
+    type=EXISTING_DIR,
+    show_default=str(Path(LAYOUT["trends"]).parent),
+    help="Folder of the metrics of analyze, reproduce-paper and history.",
+)
+@PARAMS_OPTION
+@click.option(
+    "--out", "reports_dir", type=NEW_DIR, show_default=LAYOUT["reports_dir"], help="Folder for report.md and figures/."
+)
+def report(metrics_dir: Path | None, params_path: Path | None, reports_dir: Path | None) -> None:
+    """Draw the four figures and write report.md from the metrics of the analyze, reproduce and history stages.
+
+    Reads the `snapshot` and the `analysis:` section (for the footer and every label naming a setting).
+    """
+    from mlsizes.stages import report as stage
+
+    paths = Paths.here().replace(params=params_path, reports_dir=reports_dir)
+    paths = paths.with_metrics_dir(metrics_dir) if metrics_dir else paths
+    settings = study_settings(paths, "report")
+    for path in stage.run(paths, settings.analysis, settings.snapshot):
+        click.echo(f"wrote {path}")

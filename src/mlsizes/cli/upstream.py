@@ -1,0 +1,184 @@
+"""`mlsizes fetch` and `mlsizes update`: a new upstream snapshot, and the dataset rebuilt from it."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from mlsizes.cli.common import (
+    fail,
+    project,
+)
+
+
+class _DownloadProgress:
+    """Download progress on stderr: one self-updating line on a terminal, a line every 10 MB in a log."""
+
+    LOG_STEP = 10 << 20
+
+    def __init__(self) -> None:
+        self.on_tty = sys.stderr.isatty()
+        self.next_log = self.LOG_STEP
+        self.line_open = False
+
+    def update(self, done: int, total: int | None) -> None:
+        of = f" of {total / 2**20:.1f}" if total else ""
+        text = f"downloaded {done / 2**20:.1f}{of} MB"
+        if self.on_tty:
+            click.echo(f"\r{text}", err=True, nl=False)
+            self.line_open = True
+        elif done >= self.next_log:
+            click.echo(text, err=True)
+            self.next_log = done + self.LOG_STEP
+
+    def retry(self, reason: str, delay: float) -> None:
+        self.end_line()
+        self.next_log = self.LOG_STEP
+        click.echo(f"{reason}; retrying in {delay:g} s", err=True)
+
+    def end_line(self) -> None:
+        if self.line_open:
+            click.echo(err=True)
+            self.line_open = False
+
+
+FETCH_OPTIONS = (
+    click.option(
+        "--url",
+        default="https://epoch.ai/data/notable_ai_models.csv",
+        show_default=True,
+        help="Where to download the CSV from.",
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=30.0,
+        show_default=True,
+        help="Seconds to wait for the connection, and for each read of the body.",
+    ),
+    click.option(
+        "--max-mb",
+        type=click.FloatRange(min=0, min_open=True),
+        default=200.0,
+        show_default=True,
+        help="Refuse a body larger than this many MiB, counted both as received (compressed) and as decoded.",
+    ),
+    click.option(
+        "--retries",
+        type=click.IntRange(min=0),
+        default=3,
+        show_default=True,
+        help="Attempts after a connection error, timeout, cut-off body or HTTP 5xx (never after a 4xx).",
+    ),
+    click.option(
+        "--backoff",
+        type=click.FloatRange(min=0),
+        default=1.0,
+        show_default=True,
+        help="Seconds before the first retry, doubled before each next one.",
+    ),
+    click.option(
+        "--deadline",
+        type=click.FloatRange(min=0, min_open=True),
+        default=600.0,
+        show_default=True,
+        help="Give up when the whole download (every attempt and the waits between them) takes longer "
+        "than this many seconds.",
+    ),
+)
+
+
+def _fetch_options(command):
+    """The download options of `fetch`, shared by `update`, which fetches the same way."""
+    for option in reversed(FETCH_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _fetch_settings(timeout: float, max_mb: float, retries: int, backoff: float, deadline: float):
+    """The fetch options as fetch.FetchOptions."""
+    from mlsizes.workflows.fetch import MB, FetchOptions
+
+    return FetchOptions(
+        timeout=timeout, max_bytes=int(max_mb * MB), retries=retries, backoff=backoff, deadline=deadline
+    )
+
+
+@click.command()
+@_fetch_options
+def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float, deadline: float) -> None:
+    """Download Epoch's current CSV and store it as a new dated snapshot in data/raw/epoch/.
+
+    The file must pass the same checks as every snapshot (a CSV with the required columns); its provenance
+    record (URL, retrieval time, sha256, size, rows, licence) is written beside it. A body decoding to more than
+    100 times its compressed size is refused as a decompression bomb. A snapshot is never
+    overwritten: a date already taken gets a suffix (-2, -3...), and content identical to an existing snapshot
+    is reported with nothing written. params.yaml is left alone: the command prints how to build from the new
+    snapshot. The project root is the nearest folder with dvc.yaml, or $MLSIZES_ROOT.
+    """
+    from mlsizes.workflows import fetch as stage
+
+    paths = project()
+    options = _fetch_settings(timeout, max_mb, retries, backoff, deadline)
+    progress = _DownloadProgress()
+    click.echo(f"fetching {url}", err=True)
+    try:
+        result = stage.run(paths, url, options, on_progress=progress.update, on_retry=progress.retry)
+    except stage.FetchError as exc:
+        progress.end_line()
+        fail(str(exc))
+    progress.end_line()
+    shown = result.snapshot.relative_to(paths.root)
+    if not result.stored:
+        click.echo(f"unchanged: {url} is identical to {shown}; nothing written")
+        return
+    record = result.provenance
+    click.echo(
+        f"stored {shown} ({record['rows']} rows, {record['size_bytes']} bytes, sha256 {record['sha256']}) "
+        f"and its provenance record {shown.with_suffix('').name}.provenance.yaml"
+    )
+    click.echo(
+        f"to build the dataset from it: set `snapshot: {record['snapshot']}` in params.yaml, then run `dvc repro`"
+    )
+
+
+@click.command()
+@_fetch_options
+def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float, deadline: float) -> None:
+    """Fetch upstream's current CSV, rebuild the dataset from it and show what changed since the last release.
+
+    \b
+    Steps: `mlsizes fetch` (same checks and options), point `snapshot:` in params.yaml at the new
+    snapshot (that line only), `dvc repro`, then a summary against the last release: records added,
+    removed and changed, the new models, the gap verdict, and the commands that commit and release it.
+    Nothing is committed, so the change can be reviewed first. Refused when git has uncommitted changes.
+    When upstream is unchanged nothing is written (exit 0). When the rebuild fails, params.yaml, the
+    new snapshot and every rebuilt file are put back as they were (exit 1).
+    """
+    from mlsizes.versions.revisions import VersionError
+    from mlsizes.workflows import update as stage
+    from mlsizes.workflows.fetch import FetchError
+
+    paths = project()
+    progress = _DownloadProgress()
+
+    def step(message: str) -> None:
+        progress.end_line()
+        click.echo(message, err=True)
+
+    click.echo(f"fetching {url}", err=True)
+    try:
+        result = stage.run(
+            paths,
+            url,
+            _fetch_settings(timeout, max_mb, retries, backoff, deadline),
+            on_progress=progress.update,
+            on_retry=progress.retry,
+            on_step=step,
+        )
+    except (FetchError, VersionError, stage.UpdateError) as exc:
+        progress.end_line()
+        fail(str(exc))
+    progress.end_line()
+    click.echo(stage.summary(result, paths.root, url), nl=False)

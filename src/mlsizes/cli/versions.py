@@ -1,0 +1,116 @@
+"""`mlsizes versions`, `diff` and `release`: the dataset's releases and what changed between versions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from mlsizes.cli.common import (
+    NEW_FILE,
+    fail,
+    project,
+    usage,
+)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list (oldest first) instead of a table.")
+def versions(as_json: bool) -> None:
+    """List the dataset releases: commits that changed the version in dataset.yaml, oldest first.
+
+    Each line shows the version, its commit, date, upstream snapshot, and headline figures read from the
+    metrics git holds at that commit. Use a version name with `mlsizes diff`.
+    """
+    from mlsizes.versions import release_list as stage
+    from mlsizes.versions.revisions import VersionError
+
+    try:
+        listing = stage.run(project().root)
+    except VersionError as exc:
+        fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(listing, indent=2))
+    elif not listing:
+        click.echo("no releases yet (a release is a commit that changes the version in dataset.yaml)")
+    else:
+        click.echo(stage.render(listing))
+
+
+@click.command()
+@click.argument("old", default="HEAD")
+@click.argument("new", default="workspace")
+@click.option("--md", "as_md", is_flag=True, help="Markdown for a pull-request comment: at most 60,000 characters.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON (every change, nothing cut).")
+@click.option("--full", is_flag=True, help="Cut no list (the Markdown may then exceed a comment's limit).")
+@click.option("--plot", "plot_path", type=NEW_FILE, help="Also draw both versions' Figure 1 overlaid into this PNG.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Rebuild each revision's dataset and metrics from its raw data with `dvc repro --force` of "
+    "the stages that write them (curate, analyze), in a temporary git worktree, instead of "
+    "reading what git holds (slower; for revisions without committed metrics).",
+)
+def diff(old: str, new: str, as_md: bool, as_json: bool, full: bool, plot_path: Path | None, rebuild: bool) -> None:
+    """Show how records and metrics changed between two dataset versions OLD and NEW.
+
+    OLD and NEW are git revisions (commit, tag, branch), release versions from `mlsizes versions`, or
+    `workspace` (the files on disk). Default: HEAD against the workspace. A summary comes first: changes
+    by domain, records entering or leaving the gap, the largest size changes, corrections, and every gap
+    or trend result that moved; then the details, cut with "and N more" unless --full. Reads what git
+    holds, so it needs no DVC remote. A long terminal view opens in a pager, like git.
+    """
+    from mlsizes.versions import diff as stage
+
+    if as_md and as_json:
+        usage("--md and --json: choose one output format")
+    if rebuild:
+        click.echo("rebuilding both revisions with dvc repro in temporary worktrees...", err=True)
+    try:
+        change = stage.process(project().root, old, new, rebuild)
+    except stage.VersionError as exc:
+        fail(str(exc))
+    if plot_path is not None:
+        from mlsizes.versions import chart_diff
+
+        counts = chart_diff.draw(change.old, change.new, plot_path)
+        click.echo(f"wrote {plot_path} ({', '.join(f'{n} {what}' for what, n in counts.items())})", err=True)
+    if as_json:
+        click.echo(json.dumps(stage.to_json(change), indent=2, default=str))
+        return
+    text = stage.render(change, markdown=as_md, full=full)
+    if not as_md and sys.stdout.isatty() and text.count("\n") > shutil.get_terminal_size().lines:
+        click.echo_via_pager(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command()
+@click.argument("version")
+@click.option("--notes", help="One or two sentences on what this release is (required).")
+@click.option(
+    "--date",
+    "release_date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Release date (default: the as-of date of the build, from params.yaml).",
+)
+def release(version: str, notes: str | None, release_date) -> None:
+    """Release the built, committed dataset as VERSION (YYYY.MM.DD or YYYY.MM.DD.N, newer than every release).
+
+    \b
+    Steps: `dvc repro`, commit the result, then `mlsizes release VERSION --notes "..."`. It writes
+    dataset.yaml and a CHANGELOG.md entry (the diff from the last release), commits them and tags that
+    commit VERSION (an annotated git tag). Refused, with nothing written: missing notes, a malformed,
+    reused or older version, uncommitted changes, a stage `dvc status` lists as stale, or no change in
+    records or metrics since the last release. Push the tag with `git push origin VERSION`.
+    """
+    from mlsizes.workflows import release as stage
+
+    try:
+        commit, paths = stage.prepare(project(), version, notes, release_date.date() if release_date else None)
+    except stage.VersionError as exc:
+        fail(str(exc))
+    click.echo(f"released {version}: commit {commit[:10]} ({', '.join(path.name for path in paths)}), tag {version}")
