@@ -350,8 +350,8 @@ def figures(out: Path, quick: bool, only: list[str], env: dict) -> list[Figure]:
             Figure(
                 f"mlsizes diff {first} {newest} {flag}".strip(),
                 lambda i, f=flag: [MLSIZES, "diff", first, newest, *f.split()],
-                "import mlsizes.cli, mlsizes.versions.diff",
-                python_c("import mlsizes.cli, mlsizes.versions.diff"),
+                "import mlsizes.cli, mlsizes.releases.diff",
+                python_c("import mlsizes.cli, mlsizes.releases.diff"),
                 Target(seconds=3),
             )
             for flag in ("", "--md", "--json")
@@ -359,8 +359,8 @@ def figures(out: Path, quick: bool, only: list[str], env: dict) -> list[Figure]:
         Figure(
             "mlsizes versions",
             lambda i: [MLSIZES, "versions"],
-            "import mlsizes.cli, mlsizes.versions.release_list",
-            python_c("import mlsizes.cli, mlsizes.versions.release_list"),
+            "import mlsizes.cli, mlsizes.releases.release_list",
+            python_c("import mlsizes.cli, mlsizes.releases.release_list"),
         ),
         Figure("mlsizes add-model (new model)", model, imports, python_c(imports), Target(seconds=1.5), env=in_project),
         Figure(

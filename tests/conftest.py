@@ -118,11 +118,11 @@ def contributions_dir(root: Path) -> Path:
 
 def written_text(frame: pd.DataFrame) -> pd.DataFrame:
     """A table as curate writes it (spreadsheet escape included), read back as text: an empty cell is ""."""
-    from mlsizes.core import files
     from mlsizes.records import curation
+    from mlsizes.tables import writing
 
     buffer = io.BytesIO()
-    files.write_csv(buffer, frame, rule=curation.formula_escape())
+    writing.write_csv(buffer, frame, rule=curation.formula_escape())
     header, *rows = csv.reader(io.StringIO(buffer.getvalue().decode("utf-8"), newline=""))
     return pd.DataFrame(rows, columns=header, dtype="str")
 

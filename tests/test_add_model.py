@@ -537,7 +537,7 @@ def test_curate_rejects_contributions_dated_after_as_of(project, tmp_path):
 def test_the_pipeline_curates_the_contributions_folder():
     stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["curate"]
     assert "--contributions data/raw/contributions" in stage["cmd"]
-    assert "data/raw/contributions" in stage["deps"] and "src/mlsizes/contribution_files.py" in stage["deps"]
+    assert "data/raw/contributions" in stage["deps"] and "src/mlsizes/records/contribution_files.py" in stage["deps"]
 
 
 # --- validate ----------------------------------------------------------------------------------------------

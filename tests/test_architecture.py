@@ -1,6 +1,7 @@
-"""The shape docs/architecture.md describes, checked on the code: modules import each other without a cycle,
-click lives only in the CLI, no production module carries a test hook, and no module restates the study's
-settings that params.yaml owns."""
+"""The shape docs/architecture.md describes, checked on the code: the layers (folders) import only downwards, no
+stage imports another, modules import each other without a cycle, click lives only in the CLI, no production
+module carries a test hook, no module restates the study's settings that params.yaml owns, and the document's
+module map and stage table are the code's."""
 
 from __future__ import annotations
 
@@ -11,19 +12,73 @@ from pathlib import Path
 from conftest import ROOT
 
 PACKAGE = ROOT / "src" / "mlsizes"
-MODULES = sorted(PACKAGE.glob("*.py"))
+MODULES = sorted(PACKAGE.rglob("*.py"))
+# The layers, lowest first: a module imports from its own layer or a lower one, never a higher one. The
+# package's own top-level modules (the Python API, `python -m mlsizes`) sit above them all.
+LAYERS = ("core", "tables", "records", "analysis", "rendering", "releases", "stages", "workflows", "cli")
+TOP = len(LAYERS)
+
+
+def _name(path: Path) -> str:
+    """src/mlsizes/records/ingest.py -> records.ingest; a package's __init__.py -> the package."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+NAMES = {_name(path) for path in MODULES}
+
+
+def _layer(module: str) -> int:
+    """The layer of a module (records.ingest -> 2); the package's top-level modules are above every layer."""
+    head = module.split(".")[0]
+    return LAYERS.index(head) if head in LAYERS else TOP
 
 
 def _imports(path: Path) -> set[str]:
-    """The package modules a module imports, at module level or inside a function."""
+    """The package modules a module imports, at module level or inside a function (`from mlsizes.x import y`:
+    the module x.y when there is one, else x)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mlsizes"):
-            names = [f"mlsizes.{a.name}" for a in node.names] if node.module == "mlsizes" else [node.module]
-            found |= {name.removeprefix("mlsizes.") for name in names if (PACKAGE / f"{name[8:]}.py").is_file()}
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "mlsizes":
+            base = node.module.removeprefix("mlsizes").removeprefix(".")
+            for alias in node.names:
+                full = f"{base}.{alias.name}".lstrip(".")
+                found.add(full if full in NAMES else base)
         elif isinstance(node, ast.Import):
             found |= {a.name.removeprefix("mlsizes.") for a in node.names if a.name.startswith("mlsizes.")}
-    return found - {"__init__"}
+    return found - {"", _name(path)}
+
+
+def _layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    """Every import that points up a layer, or from one stage to another."""
+    wrong = []
+    for module, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            if _layer(target) > _layer(module):
+                wrong.append(f"{module} imports {target}, a higher layer")
+            elif module.startswith("stages.") and target.startswith("stages.") and target != "stages":
+                wrong.append(f"{module} imports {target}: a stage imports no other stage (move the shared work down)")
+    return wrong
+
+
+def test_layers_import_only_downwards_and_no_stage_imports_another():
+    graph = {_name(path): _imports(path) for path in MODULES}
+    assert _layer_violations(graph) == []
+
+
+def test_layer_check_finds_an_upward_import_and_a_stage_importing_a_stage():
+    graph = {"core.paths": {"stages.curate"}, "stages.history": {"stages.analyze", "analysis.study"}}
+    assert _layer_violations(graph) == [
+        "core.paths imports stages.curate, a higher layer",
+        "stages.history imports stages.analyze: a stage imports no other stage (move the shared work down)",
+    ]
+    assert {_layer(name) for name in NAMES if "." not in name} >= {TOP}  # api, __main__
+
+
+def test_every_module_lives_in_a_layer():
+    """No loose module: each is in a layer's folder, or one of the package's three top-level entry points."""
+    assert sorted(name for name in NAMES if _layer(name) == TOP) == ["", "__main__", "api"]
+    assert {name.split(".")[0] for name in NAMES if name} - {"__main__", "api"} == set(LAYERS)
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -47,7 +102,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_no_import_cycle_between_modules():
-    graph = {path.stem: _imports(path) for path in MODULES}
+    graph = {_name(path): _imports(path) for path in MODULES}
     assert _cycle(graph) is None, " -> ".join(_cycle(graph))
 
 

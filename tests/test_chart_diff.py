@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ROOT
 from mlsizes.core.paths import LAYOUT
-from mlsizes.versions import chart_diff, diff, revisions
+from mlsizes.releases import chart_diff, diff, revisions
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 COLUMNS = ["id", "name", "primary_domain", "publication_date", "parameters", "link", "source", "source_row"]
@@ -44,14 +44,14 @@ def _row(record_id: str, date: str, parameters: str, link: str = "") -> list[str
 def _captured(monkeypatch) -> list[str]:
     """Every text of the figure when it is saved (titles, legends, footer), then saved as usual."""
     texts: list[str] = []
-    save = chart_diff.report.save_figure
+    save = chart_diff.figures.save_figure
 
     def capture(fig, path, footer):
         texts.extend(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")))
         texts.append(footer)
         save(fig, path, footer)
 
-    monkeypatch.setattr(chart_diff.report, "save_figure", capture)
+    monkeypatch.setattr(chart_diff.figures, "save_figure", capture)
     return texts
 
 

@@ -118,7 +118,7 @@ def test_a_rule_without_an_evaluator_is_refused_in_one_line(models, tmp_path, mo
         validation.run_expectations(models, _suite((NOT_NULL, {"column": "size", "mostly": 0.5})))
     suite_file = tmp_path / "dataset.expectations.json"
     suite_file.write_text(json.dumps(unknown))
-    monkeypatch.setattr(check, "SUITE", suite_file)
+    monkeypatch.setattr(validation, "SUITE", suite_file)
     proc = mlsizes("check", str(CURATED), "--reports", str(tmp_path / "reports"), cwd=ROOT, check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [

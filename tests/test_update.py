@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from conftest import BIN, RAW, ROOT, mlsizes, sh
-from mlsizes.versions import diff
-from mlsizes.versions.revisions import releases
+from mlsizes.releases import diff
+from mlsizes.releases.revisions import releases
 from mlsizes.workflows import update
 from test_fetch import ok, serving, status
 

@@ -58,7 +58,7 @@ def test_diff_errors_are_one_line(args, message):
 
 def test_rebuilding_a_release_from_its_raw_data_gives_what_git_holds():
     """--rebuild runs the release's own pipeline with dvc in a temporary worktree: same records, same metrics."""
-    from mlsizes.versions import diff
+    from mlsizes.releases import diff
 
     rebuilt = diff.load_side(ROOT, "2022.06.30", rebuild=True)
     committed = diff.load_side(ROOT, "2022.06.30")

@@ -50,7 +50,7 @@ def test_workflows_call_only_exercised_make_and_mlsizes_commands_with_real_optio
             assert key in EXERCISED, (path.name, words)
             seen.add(key)
             if words[0] == "mlsizes":
-                command = main.commands[words[1]]
+                command = main.get_command(None, words[1])
                 options = {name for param in command.params for name in getattr(param, "opts", [])}
                 for word in words[2:]:
                     assert not word.startswith("--") or word in options, (path.name, word)

@@ -4,7 +4,7 @@ any table.
     import mlsizes
     df = mlsizes.load()                                        # the newest release, shipped with the package
     old = mlsizes.load(version="2022.06.30", repo="path/or/git/url")   # a release, read from git history
-    mlsizes.versions(repo=".")                                 # the releases, one row each
+    mlsizes.releases(repo=".")                                 # the releases, one row each
     mlsizes.gap_test(df, domain="language")                    # the parameter-gap test, params.yaml's defaults
     mlsizes.fit_trend(df, start="2018-01-01")                  # a log-linear size trend
 
@@ -30,7 +30,7 @@ import yaml
 from mlsizes.core.paths import BUNDLED_DIR, VERSIONED_TABLE, find_root
 from mlsizes.core.settings import AnalysisParams, Settings, iso_date
 from mlsizes.records import contracts, curation
-from mlsizes.versions.revisions import Release, VersionError, read_at, releases
+from mlsizes.releases.revisions import Release, VersionError, read_at, releases
 
 # A column of lists: its cells are these separated entries of the vocabulary (schemas/domains.yaml).
 LIST_COLUMNS = {"domains": ","}
@@ -64,7 +64,7 @@ def load(version: str | None = None, repo: str | Path | None = None) -> pd.DataF
 def versions(repo: str | Path | None = None) -> pd.DataFrame:
     """The releases of a repository (default: the project around the working directory), oldest first: version,
     commit, date, upstream snapshot, notes and the headline figures `mlsizes versions` prints."""
-    from mlsizes.versions import release_list
+    from mlsizes.releases import release_list
 
     with repository(repo) as root:
         rows = [

@@ -14,14 +14,13 @@ import dataclasses
 import datetime as dt
 import math
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
 from mlsizes.analysis import clusters, stats
 from mlsizes.core.settings import AnalysisParams, in_gap
-from mlsizes.tables.parallel import Beside
 
 GAP_DOMAINS = ("all", "language", "non_language")
 WINDOW_DOMAINS = ("all", "language")
@@ -324,18 +323,15 @@ def sensitivity(systems: pd.DataFrame, params: AnalysisParams) -> list[dict]:
 
 
 def side_by_side(parts: dict, systems: pd.DataFrame, params: AnalysisParams) -> dict:
-    """Run independent parts of the analysis in forked processes, one per part, and collect their results.
+    """Run independent parts of the analysis in a pool of processes, one per part, and collect their results.
 
     Each part has its own seeded generators, so the results do not depend on where or in which order they run.
     Processes, not threads: the scan correction and the cluster bootstrap are mostly Python-level work that
-    holds the GIL (threads ran them one after the other). Where fork is unavailable they run here in turn.
+    holds the GIL (threads ran them one after the other). The systems table (a few thousand rows) is pickled.
     """
-    pending = {name: Beside(lambda part=part: part(systems, params)) for name, part in parts.items()}
-    try:
+    with ProcessPoolExecutor(max_workers=len(parts)) as pool:
+        pending = {name: pool.submit(part, systems, params) for name, part in parts.items()}
         return {name: work.result() for name, work in pending.items()}
-    finally:
-        for work in pending.values():
-            work.reap()
 
 
 def in_parallel(function, items: list) -> list:

@@ -12,8 +12,6 @@ import importlib
 
 import click
 
-from mlsizes.tables import allocator
-
 # Every command, in the order `mlsizes --help` lists them, and the module of mlsizes.cli that defines it (a
 # function named as the command, with "_" for "-").
 COMMANDS = {
@@ -55,5 +53,5 @@ class _Commands(click.Group):
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="mlsizes")
-def main() -> None:  # noqa: D103 (its help is cli/overview.py's TEXT)
-    allocator.keep_freed_memory()
+def main() -> None:
+    """Curate, validate and version Epoch's dataset of notable ML systems and their sizes (help: overview.py)."""

@@ -34,8 +34,8 @@ def site(out_dir: Path | None) -> None:
 
     Reads the project's built outputs and, for the releases, its git history.
     """
+    from mlsizes.releases.revisions import VersionError
     from mlsizes.stages import site as stage
-    from mlsizes.versions.revisions import VersionError
 
     paths = project().replace(site_dir=out_dir)
     try:

@@ -156,7 +156,7 @@ def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float
     When upstream is unchanged nothing is written (exit 0). When the rebuild fails, params.yaml, the
     new snapshot and every rebuilt file are put back as they were (exit 1).
     """
-    from mlsizes.versions.revisions import VersionError
+    from mlsizes.releases.revisions import VersionError
     from mlsizes.workflows import update as stage
     from mlsizes.workflows.fetch import FetchError
 

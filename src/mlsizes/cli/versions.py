@@ -25,8 +25,8 @@ def versions(as_json: bool) -> None:
     Each line shows the version, its commit, date, upstream snapshot, and headline figures read from the
     metrics git holds at that commit. Use a version name with `mlsizes diff`.
     """
-    from mlsizes.versions import release_list as stage
-    from mlsizes.versions.revisions import VersionError
+    from mlsizes.releases import release_list as stage
+    from mlsizes.releases.revisions import VersionError
 
     try:
         listing = stage.run(project().root)
@@ -63,7 +63,7 @@ def diff(old: str, new: str, as_md: bool, as_json: bool, full: bool, plot_path: 
     or trend result that moved; then the details, cut with "and N more" unless --full. Reads what git
     holds, so it needs no DVC remote. A long terminal view opens in a pager, like git.
     """
-    from mlsizes.versions import diff as stage
+    from mlsizes.releases import diff as stage
 
     if as_md and as_json:
         usage("--md and --json: choose one output format")
@@ -74,7 +74,7 @@ def diff(old: str, new: str, as_md: bool, as_json: bool, full: bool, plot_path: 
     except stage.VersionError as exc:
         fail(str(exc))
     if plot_path is not None:
-        from mlsizes.versions import chart_diff
+        from mlsizes.releases import chart_diff
 
         counts = chart_diff.draw(change.old, change.new, plot_path)
         click.echo(f"wrote {plot_path} ({', '.join(f'{n} {what}' for what, n in counts.items())})", err=True)

@@ -25,9 +25,7 @@ import pandas as pd
 from mlsizes.records import contracts, contribution_files, ingest
 from mlsizes.records.parse import slugify_all
 from mlsizes.records.snapshots import SnapshotError
-from mlsizes.tables import parallel
 from mlsizes.tables.columns import CellRule
-from mlsizes.tables.parallel import Beside
 
 REJECTED_COLUMNS = ["source", "source_row", "name", "reject_code", "reject_field", "reject_value", "reject_message"]
 # Columns written with another dtype than the contract's: parameter counts as whole numbers (Int64 prints
@@ -115,17 +113,9 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
         if column not in candidates:
             candidates[column] = None
     models = whole_parameters(candidates[columns].astype(contracts.curated_dtypes()))
-    # The schema (pandera imported, its checks run) runs in a forked process while this one puts the records in
-    # order: the order of the valid ones does not depend on which others are rejected.
-    checked = Beside(
-        lambda: contracts.record_failures(models, contracts.curated_schema()), worth_it=len(models) >= parallel.MIN_ROWS
-    )
-    try:
-        ordered = models.iloc[_date_and_id_order(models)]
-    except BaseException:
-        checked.reap()
-        raise
-    failures = checked.result()
+    failures = contracts.record_failures(models, contracts.curated_schema())
+    # The order of the valid records does not depend on which others are rejected.
+    ordered = models.iloc[_date_and_id_order(models)]
     schema_rejects = _schema_rejects(models, failures)
     models = ordered.drop(index=schema_rejects.index) if len(schema_rejects) else ordered
     correction_rejects = pd.DataFrame(missing_targets, columns=REJECTED_COLUMNS)

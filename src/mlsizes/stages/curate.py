@@ -11,9 +11,10 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from mlsizes.core.files import atomic_write_csv, atomic_write_text
+from mlsizes.core.files import atomic_write_text
 from mlsizes.core.paths import Paths
 from mlsizes.records.curation import WRITTEN_DTYPES, Curated, curate_snapshot, formula_escape
+from mlsizes.tables.writing import atomic_write_csv
 
 
 def save(curated: Curated, paths: Paths) -> list[Path]:

@@ -27,8 +27,8 @@ from mlsizes.core.paths import PACKAGE_DIR, Paths
 from mlsizes.core.settings import size_words
 from mlsizes.records import contracts
 from mlsizes.records.validation import CheckResult
+from mlsizes.releases import diff, release_list, revisions
 from mlsizes.rendering import text
-from mlsizes.versions import diff, release_list, revisions
 
 ASSETS = PACKAGE_DIR / "site_assets"
 ASSET_FILES = ("site.css", "site.js")

@@ -17,9 +17,9 @@ import yaml
 from mlsizes.core.files import atomic_write_text
 from mlsizes.core.paths import LAYOUT, Paths
 from mlsizes.core.settings import dataset_as_of, read_params
+from mlsizes.releases import diff
+from mlsizes.releases.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
 from mlsizes.stages import metadata, site
-from mlsizes.versions import diff
-from mlsizes.versions.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
 
 CHANGELOG_DIR = "changelog"  # beside CHANGELOG.md: one file per release with every record that changed
 CHANGELOG_HEADER = "# Changelog\n\nDataset releases of mlsizes, newest first. Written by `mlsizes release`.\n\n"

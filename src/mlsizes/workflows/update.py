@@ -26,8 +26,8 @@ from mlsizes.core.files import atomic_write_bytes
 from mlsizes.core.paths import Paths
 from mlsizes.records import snapshots
 from mlsizes.records.untrusted import printable
-from mlsizes.versions import diff
-from mlsizes.versions.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
+from mlsizes.releases import diff
+from mlsizes.releases.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
 from mlsizes.workflows import fetch
 from mlsizes.workflows.fetch import FetchOptions
 from mlsizes.workflows.release import version_key

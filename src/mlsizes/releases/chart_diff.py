@@ -18,8 +18,8 @@ import pandas as pd
 from mlsizes.analysis import stats
 from mlsizes.core.paths import LAYOUT
 from mlsizes.core.settings import size_words
+from mlsizes.releases import diff, revisions
 from mlsizes.rendering import figures
-from mlsizes.versions import diff, revisions
 
 # The fields whose change moves a record on the chart.
 POSITION_FIELDS = ("parameters", "publication_date")

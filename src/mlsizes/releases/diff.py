@@ -18,8 +18,8 @@ import pandas as pd
 from mlsizes.core.files import round_significant
 from mlsizes.core.paths import LAYOUT, VERSIONED_METRICS, VERSIONED_TABLE
 from mlsizes.core.settings import in_gap, size_text
-from mlsizes.versions import revisions
-from mlsizes.versions.revisions import VersionError
+from mlsizes.releases import revisions
+from mlsizes.releases.revisions import VersionError
 
 # The robustness checks stored inside a gap test (issue 14): not tests of their own.
 ROBUSTNESS_CHECKS = ("scan", "posterior_predictive", "out_of_sample")

@@ -1,4 +1,4 @@
-"""`mlsizes versions` (and `mlsizes.versions()`): the dataset releases, oldest first, with headline figures from the
+"""`mlsizes versions` (and `mlsizes.releases()`): the dataset releases, oldest first, with headline figures from the
 metrics git holds."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlsizes.core.paths import LAYOUT
-from mlsizes.versions.diff import flatten
-from mlsizes.versions.revisions import read_json_at, releases
+from mlsizes.releases.diff import flatten
+from mlsizes.releases.revisions import read_json_at, releases
 
 
 def headline(root: Path, commit: str) -> dict:
