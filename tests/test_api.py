@@ -102,7 +102,7 @@ def test_load_refuses_an_unknown_version_or_a_repository_that_is_not_one(clone, 
 
 
 def test_versions_lists_the_releases_with_their_headline_figures(clone):
-    listing = mlsizes.releases(repo=clone)
+    listing = mlsizes.versions(repo=clone)
     assert listing["version"].tolist() == ["2022.06.02", "2022.06.30", "2022.09.01", "2024.07.16", "2026.03.10"]
     assert pd.api.types.is_datetime64_any_dtype(listing["date"])
     assert listing.loc[1, "records"] == 331

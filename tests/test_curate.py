@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import HEADER_2026, RAW, SNAPSHOTS, run_python, write_csv
+from conftest import HEADER_2026, RAW, SNAPSHOTS, write_csv
 from mlsizes.cli import main
 from mlsizes.records import curation, ingest
 from mlsizes.records.parse import slugify
@@ -54,36 +54,6 @@ def test_every_real_snapshot_curates_with_identity(snapshot, tmp_path):
     assert metrics["identity_holds"] and metrics["curated"] == len(models)
     assert (len(models), len(rejected)) == REAL_COUNTS[snapshot.stem]
     assert metrics["snapshot"] == snapshot.stem and (models["source"] == f"epoch:{snapshot.stem}").all()
-
-
-# `mlsizes curate` in a fresh interpreter (conftest.run_python: no other threads, so it may fork), every size
-# threshold of parallel.py set to `sys.argv[1]`, counting the forks.
-CURATE_COUNTING_FORKS = """
-import os, sys
-from mlsizes.tables import parallel
-from mlsizes.cli import main
-parallel.MIN_ROWS = parallel.MIN_BYTES = int(sys.argv[1])
-forks, fork = [], os.fork
-os.fork = lambda: forks.append(1) or fork()
-try:
-    main(["curate", *sys.argv[2:]])
-except SystemExit as done:
-    print("exit", done.code, "forks", len(forks))
-"""
-
-
-@pytest.mark.parametrize("snapshot", [SNAPSHOTS[0], SNAPSHOTS[-1]], ids=lambda p: p.stem)
-def test_the_work_moved_to_forked_processes_gives_the_same_bytes(snapshot, tmp_path):
-    """A million-row snapshot has its fields counted and its last rows read, half its columns' distinct values
-    found, its records checked and the last rows of each table written in forked processes; a real snapshot
-    forced down those paths curates to the same files."""
-    here = run_python(CURATE_COUNTING_FORKS, "100000000", str(snapshot), "--out", str(tmp_path / "here"))
-    assert here.stdout.split()[-4:] == ["exit", "0", "forks", "0"], here.stderr  # small inputs: one process
-    forked = run_python(CURATE_COUNTING_FORKS, "2", str(snapshot), "--out", str(tmp_path / "forked"))
-    # the count and last rows read, half the distinct values, record checks, the last rows of each table written
-    assert forked.stdout.split()[-4:] == ["exit", "0", "forks", "5"], forked.stderr
-    for name in ("models.csv", "rejected.csv"):
-        assert (tmp_path / "forked" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
 
 
 def test_current_snapshot_counts():

@@ -10,19 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, run_python
-from mlsizes.core import files
 from mlsizes.core.files import (
     atomic_write_bytes,
-    atomic_write_csv,
     atomic_write_text,
     frame_to_csv,
     round_significant,
     rounded,
     to_json,
 )
-from mlsizes.tables import columns
+from mlsizes.tables import columns, writing
 from mlsizes.tables.columns import CellRule
+from mlsizes.tables.writing import atomic_write_csv
 
 
 def test_rounding_removes_float_noise():
@@ -68,7 +66,7 @@ def _written(tmp_path, frame: pd.DataFrame) -> bytes:
 
 
 def test_write_csv_writes_pandas_bytes_for_awkward_cells(tmp_path, monkeypatch):
-    monkeypatch.setattr(files, "CSV_CHUNK_ROWS", 3)  # several chunks, some with quoting and some without
+    monkeypatch.setattr(writing, "CHUNK_ROWS", 3)  # several chunks, some with quoting and some without
     frame = pd.DataFrame(
         {
             "text": pd.Series(
@@ -88,7 +86,7 @@ def test_write_csv_writes_pandas_bytes_for_awkward_cells(tmp_path, monkeypatch):
 
 def test_write_csv_writes_pandas_bytes_for_random_text_and_one_column(tmp_path, monkeypatch):
     # Small chunks: columns are judged repetitive or unique on 7 rows, and rows are joined 7 at a time.
-    monkeypatch.setattr(files, "CSV_CHUNK_ROWS", 7)
+    monkeypatch.setattr(writing, "CHUNK_ROWS", 7)
     monkeypatch.setattr(columns, "CHUNK_ROWS", 7)
     rng = np.random.default_rng(13)
     alphabet = np.array(list("ab ,\"\n\r\t;'=é€\u2028"))
@@ -125,42 +123,6 @@ def _awkward_table(rows: int) -> pd.DataFrame:
     )
 
 
-# Run by a fresh interpreter (conftest.run_python: no other threads, so it forks), with small thresholds.
-IN_TWO_PROCESSES = """
-import os, re, sys
-from pathlib import Path
-sys.path.insert(0, "tests")
-import test_files as t
-from mlsizes.tables import columns, parallel
-from mlsizes.core import files
-from mlsizes.tables.columns import CellRule
-from mlsizes.core.files import atomic_write_csv
-parallel.MIN_ROWS, columns.CHUNK_ROWS = 10, 7
-forks, fork = [], os.fork
-os.fork = lambda: forks.append(1) or fork()
-target, rows, failing = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-table = t._awkward_table(rows)
-rule = t.ESCAPE
-if failing != "whole":  # only the child's rows (after files.FIRST_PART_SHARE), or only this one's, hold a cell
-    first = round(rows * files.FIRST_PART_SHARE)  # the rule refuses
-    notes = ["fine"] * first + ["boom"] * (rows - first)
-    table = table.assign(note=notes if failing == "failing" else notes[::-1])
-    rule = CellRule(re.compile("boom"), lambda cell: (_ for _ in ()).throw(ValueError(f"cannot write {cell!r}")))
-try:
-    atomic_write_csv(target, table, rule=rule)
-except ValueError as exc:
-    print("refused:", exc)
-print("forks:", len(forks))
-"""
-
-
-def test_a_large_table_is_written_in_two_processes_with_the_same_bytes(tmp_path):
-    result = run_python(IN_TWO_PROCESSES, str(tmp_path / "t.csv"), "401", "whole", cwd=ROOT)
-    assert result.stdout == "forks: 1\n", result.stderr  # the last rows went to a forked process
-    assert (tmp_path / "t.csv").read_bytes() == _pandas_csv(_ruled(_awkward_table(401)))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]  # no temporary file is left
-
-
 # A rule that rewrites some of the cells it is shown (a = and a space start a cell), as curate's escape does.
 ESCAPE = CellRule(re.compile("\x00[= ]"), lambda cell: "'" + cell if cell.startswith("=") else cell)
 
@@ -185,16 +147,6 @@ def test_a_rule_rewrites_the_same_cells_on_every_path(tmp_path, monkeypatch):
     )
     assert not columns.repetitive(frame["unique"]) and columns.repetitive(frame["repeated"])
     buffer = io.BytesIO()
-    files.write_csv(buffer, frame, rule=ESCAPE)
+    writing.write_csv(buffer, frame, rule=ESCAPE)
     assert buffer.getvalue() == _pandas_csv(_ruled(frame))
     assert b"'=1+1" in buffer.getvalue() and b"' =y" not in buffer.getvalue()
-
-
-@pytest.mark.parametrize("failing", ["failing", "failing-first"], ids=["second part", "first part"])
-def test_a_failure_in_either_part_leaves_the_old_file_and_nothing_else(failing, tmp_path):
-    """The other process stops too: the forked one is told nothing when this one fails before telling it."""
-    atomic_write_text(tmp_path / "t.csv", "old\n")
-    result = run_python(IN_TWO_PROCESSES, str(tmp_path / "t.csv"), "100", failing, cwd=ROOT)
-    assert result.stdout == "refused: cannot write 'boom'\nforks: 1\n", result.stderr
-    assert (tmp_path / "t.csv").read_text() == "old\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]

@@ -23,13 +23,13 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import HEADER_2026, RAW, ROOT, run_python, write_csv, written_text
+from conftest import HEADER_2026, RAW, ROOT, write_csv, written_text
 from mlsizes.cli import main
 from mlsizes.core.paths import Paths
 from mlsizes.records import contracts, ingest, snapshots
 from mlsizes.records.snapshots import SnapshotError
 from mlsizes.stages import curate, metadata
-from mlsizes.tables import columns
+from mlsizes.tables import columns, reading
 
 REAL = RAW / "epoch_notable_ai_models_2026-03-10.csv"
 HEADER = HEADER_2026
@@ -111,11 +111,11 @@ def test_field_counts_agree_with_pythons_csv_reader_across_chunk_boundaries(rows
         path = Path(tmp) / "rows.csv"
         path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
         expected = [len(row) for row in csv.reader(io.StringIO(buffer.getvalue(), newline="")) if row]
-        default, ingest.COUNT_CHUNK_BYTES = ingest.COUNT_CHUNK_BYTES, chunk
+        default, reading.COUNT_CHUNK_BYTES = reading.COUNT_CHUNK_BYTES, chunk
         try:
-            fields, _ = ingest._record_fields(path)
+            fields, _ = reading._record_fields(path)
         finally:
-            ingest.COUNT_CHUNK_BYTES = default
+            reading.COUNT_CHUNK_BYTES = default
     assert fields.tolist() == expected
 
 
@@ -425,118 +425,57 @@ def test_the_raw_contract_is_checked_on_the_header_and_on_rows_when_a_rule_needs
         contracts.validate_raw(pd.DataFrame(text))
 
 
-# --- a large file read by two processes ---------------------------------------------------------------------
-
-# ingest.load in a fresh interpreter (conftest.run_python: no other threads, so it may fork), made to read every
-# file by two processes; for each file and share of it read here (argv: file, share, file, share, ...), one
-# line: the table as CSV's hash, or the error.
-LOAD_IN_TWO_PROCESSES = """
-import hashlib, sys
-from pathlib import Path
-from mlsizes.records import ingest
-from mlsizes.tables import parallel
-parallel.MIN_BYTES = 0
-forks, fork = [], parallel.os.fork
-parallel.os.fork = lambda: forks.append(1) or fork()
-for path, share in zip(sys.argv[1::2], sys.argv[2::2]):
-    ingest.FIRST_PART_SHARE = float(share)
-    try:
-        table = ingest.load(Path(path)).table
-    except Exception as exc:
-        print("error", exc)
-    else:
-        print("table", hashlib.sha256(table.to_csv().encode()).hexdigest(), list(table.dtypes.astype(str)))
-print("forks", len(forks))
-"""
+# --- refusals with the line and the reason -------------------------------------------------------------------
 
 
-def _loaded_here(path: Path) -> str:
-    """What LOAD_IN_TWO_PROCESSES prints for a file read by this process alone."""
-    try:
-        table = ingest.load(path).table
-    except SnapshotError as exc:
-        return f"error {exc}"
-    return f"table {hashlib.sha256(table.to_csv().encode()).hexdigest()} {list(table.dtypes.astype(str))}"
-
-
-def _records(ending: str, rows: int = 60) -> list[str]:
-    """The header and rows whose names hold quoted line breaks, commas and quotes, so many a byte offset falls
-    inside a quoted field; a blank line among them."""
+def _records(rows: int) -> list[str]:
+    """The header and rows whose names hold quoted line breaks, commas and quotes; a blank line among them."""
     records = [line(HEADER)]
     for i in range(rows):
-        name = f'"Net {i},\n""v{i % 3}""{ending}part"' if i % 2 else f"Net{i}"
+        name = f'"Net {i},\n""v{i % 3}""\npart"' if i % 2 else f"Net{i}"
         records.append(line([name, "Lab", "2021-05-01", "Language", f"{i + 1}e9", "1e21", "Confident", "x", "SOTA"]))
         if i == 30:
             records.append("")
     return records
 
 
-def _snapshot_text(ending: str) -> str:
-    return ending.join(_records(ending))
-
-
-@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
-def test_a_file_read_by_two_processes_is_the_file_read_by_one(ending, tmp_path):
-    """The second process reads from the first record at or after the share: anywhere from the header's line
-    to past the last record (nothing left for it), through quoted fields, blank lines, a BOM and a missing
-    final line end."""
-    files = {
-        "plain": _snapshot_text(ending).encode(),
-        "bom, no final line end": b"\xef\xbb\xbf" + _snapshot_text(ending).encode(),
-        "final line end": (_snapshot_text(ending) + ending).encode(),
-    }
-    args = []
-    for name, data in files.items():
-        path = tmp_path / f"{name}.csv"
-        path.write_bytes(data)
-        for share in ("0", "0.001", "0.2", "0.5", "0.77", "0.999", "1"):
-            args += [str(path), share]
-    run = run_python(LOAD_IN_TWO_PROCESSES, *args)
-    printed = run.stdout.splitlines()
-    assert printed[-1] == f"forks {len(args) // 2}", run.stderr
-    expected = [_loaded_here(Path(path)) for path in args[::2]]
-    assert printed[:-1] == expected and all(line.startswith("table") for line in expected)
-
-
-def test_a_bad_file_read_by_two_processes_is_refused_as_by_one(tmp_path):
-    """A row that does not line up, a stray quote or a quote never closed, before or after where the second
-    process starts reading, and bytes that are not UTF-8 in either part: the same one-line refusal as from one
-    process (the count fails before or after it names where the second part starts; this one fails before it
-    hears where its part ends)."""
-    good = _records("\n", rows=400)  # over the 8 kB the header is decoded from
+def test_a_bad_row_anywhere_is_refused_naming_its_line(tmp_path):
+    """A row that does not line up, a stray quote or a quote never closed, early or late in a file whose quoted
+    fields hold line breaks: one line naming the file, the line the record starts on and the reason."""
+    good = _records(400)  # over the 8 kB the header is decoded from
+    line_of = {i: "\n".join(good[:i]).count("\n") + 2 for i in (3, len(good) - 2, len(good))}
     cases = {
-        "short row early": good[:3] + [line(GOOD[:4])] + good[3:],
-        "short row late": good[:-2] + [line(GOOD[:4])] + good[-2:],
-        "stray quote early": good[:3] + ['Test 5" Net,' + line(GOOD[1:])] + good[3:],  # refused before telling
-        "stray quote late": good[:-2] + ['Test 5" Net,' + line(GOOD[1:])] + good[-2:],
-        "quote never closed": good + ['"TestNet,' + line(GOOD[1:])],
+        "short row early": (
+            good[:3] + [line(GOOD[:4])] + good[3:],
+            f"line {line_of[3]}) has 4 fields, the header has 9",
+        ),
+        "short row late": (
+            good[:-2] + [line(GOOD[:4])] + good[-2:],
+            f"line {line_of[len(good) - 2]}) has 4 fields, the header has 9",
+        ),
+        "stray quote early": (good[:3] + ['Test 5" Net,' + line(GOOD[1:])] + good[3:], f"line {line_of[3]}: a quote"),
+        "stray quote late": (
+            good[:-2] + ['Test 5" Net,' + line(GOOD[1:])] + good[-2:],
+            f"line {line_of[len(good) - 2]}: a quote inside an unquoted field",
+        ),
+        "quote never closed": (
+            good + ['"TestNet,' + line(GOOD[1:])],
+            f"in the record starting on line {line_of[len(good)]} is never closed",
+        ),
     }
-    args = []
-    for name, lines in cases.items():
+    for name, (lines, reason) in cases.items():
         path = tmp_path / f"{name}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        args += [str(path), "0.5"]
-    # The count does not read text. Early in a 30 MB file, pandas fails before this process asks where its part
-    # ends, long before the count gets there.
-    for name, at, copies in (("not utf-8 early", 200, 1200), ("not utf-8 late", -2, 1)):
-        path = tmp_path / f"{name}.csv"
-        text = "\n".join(good[:at]) + "\n", "\n".join(good[at:] + good[1:] * (copies - 1)) + "\n"
-        path.write_bytes(text[0].encode() + b"\xff\xfe" + line(GOOD).encode()[2:] + b"\n" + text[1].encode())
-        args += [str(path), "0.8"]
-    run = run_python(LOAD_IN_TWO_PROCESSES, *args)
-    printed = run.stdout.splitlines()
-    assert printed[-1] == f"forks {len(args) // 2}", run.stderr
-    for path, shown in zip(args[::2], printed):
-        assert shown == _loaded_here(Path(path)) and shown.startswith(f"error {path}: ")
-        if "utf-8" in path:
-            line_number = Path(path).read_bytes().split(b"\xff")[0].count(b"\n") + 1
-            assert f": line {line_number}: not UTF-8 text (byte 0xff at byte " in shown
+        with pytest.raises(SnapshotError) as refused:
+            ingest.load(path)
+        message = str(refused.value)
+        assert message.startswith(f"{path}: ") and reason in message and "\n" not in message, (name, message)
 
 
 @pytest.mark.parametrize("cut", range(1, 4))
 def test_text_that_is_not_utf8_is_refused_naming_its_line_and_byte(cut, tmp_path, monkeypatch):
     """The byte is found however the blocks read cut the file, a character of several bytes included."""
-    monkeypatch.setattr(ingest, "COUNT_CHUNK_BYTES", 7)
+    monkeypatch.setattr(reading, "COUNT_CHUNK_BYTES", 7)
     head = (line(HEADER) + "\n" + line(GOOD) + "\n").encode()
     path = tmp_path / "snap.csv"
     path.write_bytes(head + b"x" * cut + "☃".encode() + b"\xfe" + line(GOOD).encode()[1:] + b"\n")

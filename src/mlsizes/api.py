@@ -4,7 +4,7 @@ any table.
     import mlsizes
     df = mlsizes.load()                                        # the newest release, shipped with the package
     old = mlsizes.load(version="2022.06.30", repo="path/or/git/url")   # a release, read from git history
-    mlsizes.releases(repo=".")                                 # the releases, one row each
+    mlsizes.versions(repo=".")                                 # the releases, one row each
     mlsizes.gap_test(df, domain="language")                    # the parameter-gap test, params.yaml's defaults
     mlsizes.fit_trend(df, start="2018-01-01")                  # a log-linear size trend
 

@@ -1,4 +1,4 @@
-"""`mlsizes versions` (and `mlsizes.releases()`): the dataset releases, oldest first, with headline figures from the
+"""`mlsizes versions` (and `mlsizes.versions()`): the dataset releases, oldest first, with headline figures from the
 metrics git holds."""
 
 from __future__ import annotations

@@ -87,8 +87,13 @@ def sniff(path: Path) -> bytes:
 
 def read_header(path: Path) -> list[str]:
     """The header's column names as written (pandas would rename a repeated one `X.1`), blank lines skipped."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        return next((row for row in csv.reader(handle) if row), [])
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return next((row for row in csv.reader(handle) if row), [])
+    except UnicodeDecodeError:
+        raise TableError(f"{path}: {_undecodable(path)}") from None
+    except csv.Error as exc:
+        raise TableError(f"{path}: not a readable CSV ({reason(exc)})") from None
 
 
 def check_delimiter(path: Path, head: bytes, header: list[str]) -> None:
