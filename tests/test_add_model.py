@@ -482,8 +482,7 @@ def test_curate_includes_contributions_applies_corrections_and_accounts_for_ever
     write_yaml(folder / "misnamed.yml", {"id": "misnamed"})
     result = curate.run(
         Paths.at(tmp_path).with_curated_dir(tmp_path / "out").replace(contributions_dir=folder),
-        SNAPSHOT,
-        with_contributions=True,
+        curate.CurateSettings(SNAPSHOT, with_contributions=True),
     )
     models, rejected, metrics = result.models.set_index("id"), result.rejected, result.metrics
     added = models.loc["test-model-7b"]

@@ -177,7 +177,7 @@ def test_committed_dataset_passes_both_contracts_and_reports_are_byte_identical_
     --data-docs, GX agrees and its site carries no wall-clock stamps or random ids, so two runs write the same
     bytes."""
     for run in ("a", "b"):
-        result = check.run(Paths.at(ROOT).replace(validation_dir=tmp_path / run), data_docs=True)
+        result = check.run(Paths.at(ROOT).replace(validation_dir=tmp_path / run), check.CheckSettings(data_docs=True))
         assert result.success, result.summary()
     for name in ("gx_results.json", "pandera_failures.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (ROOT / "reports" / "validation" / name).read_bytes(), name

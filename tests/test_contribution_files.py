@@ -126,8 +126,7 @@ def test_bad_files_never_stop_add_model_or_curate_and_each_is_a_reject(project, 
     assert added.exit_code == 0, added.output
     result = curate.run(
         Paths.at(tmp_path).with_curated_dir(tmp_path / "out").replace(contributions_dir=folder),
-        SNAPSHOT,
-        with_contributions=True,
+        curate.CurateSettings(SNAPSHOT, with_contributions=True),
     )
     reasons = dict(zip(result.rejected["source"], result.rejected["reject_code"]))
     assert {f"contribution:crash-{number}.yaml" for number in range(len(CRASHES))} <= reasons.keys()

@@ -30,7 +30,7 @@ def test_history_on_two_snapshots(tmp_path):
     paths = Paths.at(tmp_path).replace(
         raw_dir=raw, history=tmp_path / "history.json", history_figure=tmp_path / "history.png"
     )
-    result = history.run(paths, settings.analysis, settings.paper_reproduction.as_of)
+    result = history.run(paths, history.HistorySettings(settings.analysis, settings.paper_reproduction.as_of))
     stored = json.loads((tmp_path / "history.json").read_text())
     assert [row["snapshot_date"] for row in stored["snapshots"]] == ["2022-06-30", "2026-03-10"]
     language = result["answer"]["language"]

@@ -383,7 +383,7 @@ def test_fuzz_random_rows_never_escape_never_lose_a_row(rows, quoted, force, end
         out = folder / "out"
         try:
             paths = dataclasses.replace(Paths.at(folder).with_curated_dir(out), curation_metrics=out / "m.json")
-            result = curate.run(paths, snapshot, force=force)
+            result = curate.run(paths, curate.CurateSettings(snapshot, force=force))
         except SnapshotError as exc:
             assert str(exc).startswith(str(snapshot)) and "\n" not in str(exc)
             assert not out.exists()

@@ -55,7 +55,7 @@ def test_a_freshly_curated_table_passes_frictionless_validate(tmp_path, snapshot
     """Curate a real snapshot into a temporary folder and describe it there: what curate writes today (integer
     sizes with empty cells, ISO dates, rejects without a name) is what the descriptor says."""
     paths = Paths.at(ROOT).with_curated_dir(tmp_path).replace(curation_metrics=tmp_path / "curation.json")
-    curate.run(paths, paths.snapshot(snapshot), with_contributions=True, require_provenance=True)
+    curate.run(paths, curate.CurateSettings(paths.snapshot(snapshot), with_contributions=True, require_provenance=True))
     written = metadata.run(paths)
     assert written == [tmp_path / "datapackage.json", tmp_path / "codebook.csv", tmp_path / "README.md"]
     report = _valid(tmp_path / "datapackage.json")

@@ -20,7 +20,7 @@ def test_report_writes_every_figure_and_the_markdown(tmp_path):
     shutil.copytree(ROOT / "metrics", metrics)
     settings = Settings.load(ROOT / "params.yaml")
     layout = Paths.at(ROOT).with_metrics_dir(metrics).replace(reports_dir=tmp_path / "reports")
-    paths = report.run(layout, settings.analysis, settings.snapshot)
+    paths = report.run(layout, report.ReportSettings(settings.analysis, settings.snapshot))
     figures = sorted((tmp_path / "reports" / "figures").glob("*.png"))
     assert [p.name for p in figures] == sorted(report.FIGURES)
     assert all(p.read_bytes()[:8] == PNG_MAGIC for p in figures)
@@ -36,7 +36,7 @@ def test_report_writes_every_figure_and_the_markdown(tmp_path):
         assert heading in text
     assert "nan" not in text.lower().split()
     first = {p.name: p.read_bytes() for p in paths}
-    report.run(layout, settings.analysis, settings.snapshot)
+    report.run(layout, report.ReportSettings(settings.analysis, settings.snapshot))
     assert first == {p.name: p.read_bytes() for p in paths}
 
 
@@ -59,7 +59,7 @@ def test_every_label_follows_the_params_not_the_papers_defaults(tmp_path, monkey
     settings = Settings.load(ROOT / "params.yaml")
     params = dataclasses.replace(settings.analysis, gap_lower=1e10, gap_upper=1e11, alpha=0.05, window_years=4)
     layout = Paths.at(ROOT).with_metrics_dir(metrics).replace(reports_dir=tmp_path / "reports")
-    report.run(layout, params, settings.snapshot)
+    report.run(layout, report.ReportSettings(params, settings.snapshot))
     shown = "\n".join(texts)
     for expected in (
         "systems in 10B-100B (strict bounds)",

@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 
 from conftest import ROOT
-from mlsizes.core.settings import AnalysisParams, Settings, count_words, dataset_as_of, scientific, size_words
+from mlsizes.core.settings import AnalysisParams, Settings, count_words, scientific, size_words
+from mlsizes.records.snapshots import dataset_as_of
 
 PARAMS = Settings.load(ROOT / "params.yaml")
 

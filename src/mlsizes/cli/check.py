@@ -43,7 +43,7 @@ def check(curated: Path, reports_dir: Path | None, data_docs: bool) -> None:
 
     paths = Paths.here().replace(models=curated, validation_dir=reports_dir)
     try:
-        result = stage.run(paths, data_docs=data_docs)
+        result = stage.run(paths, stage.CheckSettings(data_docs=data_docs))
     except validation.SuiteError as exc:
         fail(str(exc))
     except ValueError as exc:  # not a curated table: unreadable, or a column missing or of the wrong type

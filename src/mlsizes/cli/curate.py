@@ -79,11 +79,13 @@ def curate(
     try:
         result = stage.run(
             paths.replace(contributions_dir=contributions_dir),
-            snapshot,
-            as_of=as_of.date() if as_of else None,
-            with_contributions=contributions_dir is not None,
-            require_provenance=require_provenance,
-            force=force,
+            stage.CurateSettings(
+                snapshot,
+                with_contributions=contributions_dir is not None,
+                require_provenance=require_provenance,
+                as_of=as_of.date() if as_of else None,
+                force=force,
+            ),
         )
     except (SnapshotError, curation.IdentityError) as exc:
         fail(str(exc))

@@ -36,7 +36,7 @@ def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | Non
     if settings.paper_reproduction is None:
         fail(f"{paths.params}: no paper_reproduction section (its as_of is the paper's cut-off)")
     try:
-        result = stage.run(paths, settings.analysis, settings.paper_reproduction.as_of)
+        result = stage.run(paths, stage.HistorySettings(settings.analysis, settings.paper_reproduction.as_of))
     except SnapshotError as exc:
         fail(str(exc))
     for domain, info in result["answer"].items():

@@ -37,5 +37,5 @@ def report(metrics_dir: Path | None, params_path: Path | None, reports_dir: Path
     paths = Paths.here().replace(params=params_path, reports_dir=reports_dir)
     paths = paths.with_metrics_dir(metrics_dir) if metrics_dir else paths
     settings = study_settings(paths, "report")
-    for path in stage.run(paths, settings.analysis, settings.snapshot):
+    for path in stage.run(paths, stage.ReportSettings(settings.analysis, settings.snapshot)):
         click.echo(f"wrote {path}")

@@ -39,7 +39,7 @@ def site(out_dir: Path | None) -> None:
 
     paths = project().replace(site_dir=out_dir)
     try:
-        written = stage.run(paths, on_progress=lambda message: click.echo(message, err=True))
+        written = stage.run(paths, stage.SiteSettings(on_progress=lambda message: click.echo(message, err=True)))
     except (stage.SiteError, VersionError) as exc:
         fail(str(exc))
     click.echo(f"wrote {len(written)} files; open {shown(paths.site_dir / 'index.html')}")

@@ -221,15 +221,3 @@ class Settings:
             raise ValueError(f"{params_path}: no {exc.args[0]!r} setting (see the project's params.yaml)") from None
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{params_path}: {exc}") from None
-
-
-def dataset_as_of(params: dict, raw_dir: Path) -> dt.date | None:
-    """The date the dataset describes: a top-level `as_of`, else `analysis.as_of`, else the date of the snapshot
-    params.yaml names (in raw_dir). Never today, so a build means the same thing on any day."""
-    from mlsizes.records import snapshots
-
-    value = params.get("as_of") or (params.get("analysis") or {}).get("as_of")
-    if value:
-        return iso_date(value)
-    snapshot = Path(raw_dir) / f"{params.get('snapshot')}.csv"
-    return snapshots.snapshot_date(snapshot, snapshots.read_provenance(snapshot))

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from mlsizes.core.errors import reason
+from mlsizes.core.settings import iso_date
 
 LICENSE = {
     "name": "CC-BY-4.0",
@@ -117,3 +118,13 @@ def write_provenance(snapshot: Path, record: dict) -> Path:
     with open(path, "w", encoding="utf-8") as handle:
         yaml.safe_dump(record, handle, sort_keys=False, allow_unicode=True, width=110)
     return path
+
+
+def dataset_as_of(params: dict, raw_dir: Path) -> dt.date | None:
+    """The date the dataset describes: a top-level `as_of`, else `analysis.as_of`, else the date of the snapshot
+    params.yaml names (in raw_dir). Never today, so a build means the same thing on any day."""
+    value = params.get("as_of") or (params.get("analysis") or {}).get("as_of")
+    if value:
+        return iso_date(value)
+    snapshot = Path(raw_dir) / f"{params.get('snapshot')}.csv"
+    return snapshot_date(snapshot, read_provenance(snapshot))

@@ -142,9 +142,9 @@ def load_curation(path: Path | None) -> dict:
         raise ValueError(f"{path}: not curate's metrics (a JSON file, e.g. metrics/curation.json)") from None
 
 
-def run(paths: Paths, params: AnalysisParams) -> Analysis:
+def run(paths: Paths, settings: AnalysisParams) -> Analysis:
     """Load the curated table, analyse it as of its snapshot's date (or params.yaml's), save the metrics."""
     curation = load_curation(paths.curation_metrics)
-    analysis = process(contracts.read_curated(paths.models), resolve_as_of(params, curation), curation)
+    analysis = process(contracts.read_curated(paths.models), resolve_as_of(settings, curation), curation)
     save(analysis, paths)
     return analysis

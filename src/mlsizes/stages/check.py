@@ -8,6 +8,7 @@ and `gx_results.json`.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -50,9 +51,16 @@ def save(result: CheckResult, paths: Paths) -> None:
     )
 
 
-def run(paths: Paths, data_docs: bool = False) -> CheckResult:
+@dataclass(frozen=True)
+class CheckSettings:
+    """What a check run may add: GX's own run of the suite and its Data Docs site (seconds of imports)."""
+
+    data_docs: bool = False
+
+
+def run(paths: Paths, settings: CheckSettings = CheckSettings()) -> CheckResult:
     """Validate the curated table and write the pandera report and the suite's results (and GX's Data Docs
     when asked)."""
-    result = process(contracts.read_curated(paths.models), docs_dir=paths.data_docs if data_docs else None)
+    result = process(contracts.read_curated(paths.models), docs_dir=paths.data_docs if settings.data_docs else None)
     save(result, paths)
     return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlsizes.core.files import atomic_write_text
@@ -30,23 +31,27 @@ def save(curated: Curated, paths: Paths) -> list[Path]:
     return written
 
 
-def run(
-    paths: Paths,
-    snapshot_path: Path,
-    *,
-    as_of: dt.date | None = None,
-    with_contributions: bool = False,
-    require_provenance: bool = False,
-    force: bool = False,
-) -> Curated:
+@dataclass(frozen=True)
+class CurateSettings:
+    """What a curate run is given: the snapshot, and how strict to be (the pipeline: its contributions, provenance
+    required)."""
+
+    snapshot: Path
+    with_contributions: bool = False  # also curate the project's contribution files
+    require_provenance: bool = False  # refuse a snapshot without its provenance record
+    as_of: dt.date | None = None  # reject contributions published later (default: the snapshot's date)
+    force: bool = False  # curate even a snapshot that looks misread
+
+
+def run(paths: Paths, settings: CurateSettings) -> Curated:
     """Curate a snapshot (with the project's contribution files when asked) and save the outputs; a refused
     snapshot writes nothing."""
     curated, _ = curate_snapshot(
-        snapshot_path,
-        require_provenance=require_provenance,
-        as_of=as_of,
-        force=force,
-        contributions_dir=paths.contributions_dir if with_contributions else None,
+        settings.snapshot,
+        require_provenance=settings.require_provenance,
+        as_of=settings.as_of,
+        force=settings.force,
+        contributions_dir=paths.contributions_dir if settings.with_contributions else None,
     )
     save(curated, paths)
     return curated

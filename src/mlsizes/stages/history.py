@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlsizes.analysis import study
@@ -141,8 +142,17 @@ def figure(history: dict, params: AnalysisParams, path: Path, footer: str) -> No
     figures.save_figure(fig, path, footer)
 
 
-def run(paths: Paths, params: AnalysisParams, paper_cutoff: dt.date) -> dict:
+@dataclass(frozen=True)
+class HistorySettings:
+    """The analysis settings, and the paper's cut-off: the end of the window the paper saw."""
+
+    analysis: AnalysisParams
+    paper_cutoff: dt.date
+
+
+def run(paths: Paths, settings: HistorySettings) -> dict:
     """Analyse every snapshot in the raw folder; write history.json and its figure."""
+    params, paper_cutoff = settings.analysis, settings.paper_cutoff
     snapshots = [path for path in sorted(paths.raw_dir.glob("*.csv")) if not path.name.startswith(".")]
     history = process(snapshots, params, paper_cutoff)
     atomic_write_text(paths.history, to_json(history))

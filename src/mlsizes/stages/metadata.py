@@ -10,6 +10,7 @@ from the contract the data is validated against, from what curate writes, or fro
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import io
 import json
@@ -422,6 +423,16 @@ def save(metadata: Metadata, paths: Paths) -> list[Path]:
     return [paths.datapackage, paths.codebook, paths.dataset_card]
 
 
-def run(paths: Paths) -> list[Path]:
+@dataclass(frozen=True)
+class MetadataSettings:
+    """The version the files name: dataset.yaml's, unless a release being made names its own."""
+
+    version: str | None = None
+
+
+def run(paths: Paths, settings: MetadataSettings = MetadataSettings()) -> list[Path]:
     """Read the inputs, build the three files and write them; a missing input writes nothing."""
-    return save(process(load(paths)), paths)
+    inputs = load(paths)
+    if settings.version is not None:
+        inputs = dataclasses.replace(inputs, version=settings.version)
+    return save(process(inputs), paths)

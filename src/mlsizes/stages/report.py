@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -559,8 +560,17 @@ def footer(snapshot: str, as_of: str, params: AnalysisParams) -> str:
     )
 
 
-def run(paths: Paths, params: AnalysisParams, snapshot: str) -> list[Path]:
+@dataclass(frozen=True)
+class ReportSettings:
+    """The analysis settings (every label naming one is built from them) and the snapshot the footers name."""
+
+    analysis: AnalysisParams
+    snapshot: str
+
+
+def run(paths: Paths, settings: ReportSettings) -> list[Path]:
     """Load the metrics and plot data, draw the figures and write report.md."""
+    params, snapshot = settings.analysis, settings.snapshot
     loaded = {
         name: json.loads(path.read_text())
         for name, path in (

@@ -129,9 +129,9 @@ def meets_target(role: str, paper: dict, ours: dict) -> dict:
     return checks
 
 
-def run(paths: Paths, params: ReproductionParams) -> dict:
+def run(paths: Paths, settings: ReproductionParams) -> dict:
     """Curate the paper-era snapshot in memory, compare, and write paper_reproduction.json."""
-    curated, snapshot = curation.curate_snapshot(paths.snapshot(params.snapshot))
-    result = process(curated.models, snapshot.snapshot_id, params)
+    curated, snapshot = curation.curate_snapshot(paths.snapshot(settings.snapshot))
+    result = process(curated.models, snapshot.snapshot_id, settings)
     atomic_write_text(paths.paper_reproduction, to_json(result))
     return result

@@ -512,6 +512,13 @@ def save(files: dict[str, bytes], folder: Path) -> list[Path]:
     return written
 
 
-def run(paths: Paths, on_progress: Callable[[str], None] = lambda message: None) -> list[Path]:
+@dataclass(frozen=True)
+class SiteSettings:
+    """Where the progress of a build goes (reading every release from git takes seconds): nowhere by default."""
+
+    on_progress: Callable[[str], None] = lambda message: None
+
+
+def run(paths: Paths, settings: SiteSettings = SiteSettings()) -> list[Path]:
     """Build the site into paths.site_dir from the workspace's outputs and the releases git holds."""
-    return save(process(load(paths, on_progress)), paths.site_dir)
+    return save(process(load(paths, settings.on_progress)), paths.site_dir)

@@ -26,10 +26,11 @@ import yaml
 
 from mlsizes.core.files import atomic_write_text
 from mlsizes.core.paths import LAYOUT, Paths, ProjectNotFound
-from mlsizes.core.settings import dataset_as_of, read_params
+from mlsizes.core.settings import read_params
 from mlsizes.records import contracts, contribution_files, curation, untrusted
 from mlsizes.records.contribution_files import CORRECTABLE_FIELDS, REQUIRED_FIELDS
 from mlsizes.records.parse import slugify
+from mlsizes.records.snapshots import dataset_as_of
 from mlsizes.records.untrusted import FieldError, Invalid, Problems
 
 # The add-model option of each field, and the question that asks for it on a terminal.

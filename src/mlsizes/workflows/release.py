@@ -6,7 +6,6 @@ order, uncommitted changes, stale DVC stages, and that records or metrics change
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import re
@@ -16,7 +15,8 @@ import yaml
 
 from mlsizes.core.files import atomic_write_text
 from mlsizes.core.paths import LAYOUT, Paths
-from mlsizes.core.settings import dataset_as_of, read_params
+from mlsizes.core.settings import read_params
+from mlsizes.records.snapshots import dataset_as_of
 from mlsizes.releases import diff
 from mlsizes.releases.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
 from mlsizes.stages import metadata, site
@@ -170,9 +170,8 @@ def prepare(paths: Paths, version: str, notes: str | None, date: dt.date | None)
     full_list = full_changes(version, last, change)
     # datapackage.json and the dataset card name the version: the release commit rebuilds them (and records
     # that in dvc.lock), so a release names itself and leaves no stage stale.
-    described = metadata.process(dataclasses.replace(metadata.load(paths), version=version))
-    written = write_release(paths, version, params["snapshot"], notes, entry, date, full_list)
-    written += metadata.save(described, paths)
+    written = metadata.run(paths, metadata.MetadataSettings(version=version))
+    written += write_release(paths, version, params["snapshot"], notes, entry, date, full_list)
     # The site gets the release's page the same way (site.py reads the version being released from dataset.yaml).
     written += site.run(paths)
     dvc(root, "commit", "--force", "metadata", "site")
