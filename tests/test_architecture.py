@@ -180,3 +180,61 @@ def _code(path: Path) -> str:
         ):
             node.body = body[1:] or [ast.Pass()]
     return ast.unparse(tree)
+
+
+DOC = ROOT / "docs" / "architecture.md"
+
+
+def _doc_block(marker: str) -> list[str]:
+    """The lines of the block that follows a marker comment in docs/architecture.md (a fenced block or a table)."""
+    lines = DOC.read_text(encoding="utf-8").splitlines()
+    start = lines.index(f"<!-- {marker}: checked by tests/test_architecture.py -->") + 1
+    block = []
+    for text in lines[start:]:
+        if not text.strip():
+            break
+        block.append(text)
+    return [text for text in block if not text.startswith("```")]
+
+
+def _module_map(block: list[str]) -> dict[str, list[str]]:
+    """`folder/  module module ...` lines -> {folder: [modules]}."""
+    return {folder.rstrip("/"): modules for folder, *modules in (text.split() for text in block)}
+
+
+def test_the_documented_module_map_is_the_code():
+    """Each layer's line names exactly the modules in its folder, and the layers come highest first."""
+    documented = _module_map(_doc_block("module map"))
+    assert list(documented) == list(reversed(LAYERS))
+    for folder, modules in documented.items():
+        actual = {path.stem for path in (PACKAGE / folder).glob("*.py")} - {"__init__"} | (
+            {"__init__"} if "__init__" in modules else set()
+        )
+        assert sorted(modules) == sorted(actual), folder
+
+
+def test_the_documented_stage_table_is_the_code():
+    """One row per DVC stage: the module its command runs, and the settings class of that module's run()."""
+    import importlib
+    import inspect
+
+    import yaml
+
+    from mlsizes.cli import COMMANDS
+
+    rows = [[cell.strip().strip("`") for cell in text.strip("|").split("|")] for text in _doc_block("stage table")]
+    table = {row[0]: (row[1], row[2]) for row in rows[2:]}
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    assert list(table) == list(stages)
+    for stage, (module_path, settings) in table.items():
+        module_name = module_path.removesuffix(".py").replace("/", ".")
+        command_module = (PACKAGE / "cli" / f"{COMMANDS[stage]}.py").read_text(encoding="utf-8")
+        assert f"from mlsizes.stages import {module_name.split('.')[-1]} as stage" in command_module, stage
+        run = importlib.import_module(f"mlsizes.{module_name}").run
+        assert inspect.signature(run, eval_str=True).parameters["settings"].annotation.__name__ == settings, stage
+
+
+def test_the_map_check_fails_on_a_drifted_line():
+    assert _module_map(["core/   paths settings"]) == {"core": ["paths", "settings"]}
+    documented = _module_map(["core/   paths settings errors"])
+    assert sorted(documented["core"]) != sorted(p.stem for p in (PACKAGE / "core").glob("*.py") if p.stem != "__init__")
