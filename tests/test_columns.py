@@ -1,4 +1,4 @@
-"""columns.cells_matching finds exactly the cells a per-cell search finds, on either of its paths."""
+"""columns.text_search and cells_containing find exactly the cells a per-cell search finds."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mlsizes.tables import columns
-from mlsizes.tables.columns import cells_containing, cells_matching, repetitive
+from mlsizes.tables.columns import cells_containing, text_search
 
 PATTERNS = [
     re.compile('[,"\n\r]'),  # what the CSV writer quotes
@@ -29,38 +29,27 @@ def _random_cells(rng, n: int, distinct: int | None) -> list:
     return [pool[i] for i in rng.integers(0, len(pool), n)]
 
 
-@pytest.mark.parametrize("pattern", PATTERNS, ids=["quote", "start", "whitespace"])
-@pytest.mark.parametrize("distinct", [None, 2], ids=["unique", "repeated"])
-@pytest.mark.parametrize("dtype", ["str", "object"])
-def test_cells_matching_is_a_search_of_each_cell(monkeypatch, pattern, distinct, dtype):
-    monkeypatch.setattr(columns, "CHUNK_ROWS", 7)  # many chunks, cells matching at their edges
-    rng = np.random.default_rng(5)
-    values = pd.Series(_random_cells(rng, 500, distinct), dtype=dtype)
-    assert repetitive(values) == (distinct is not None)
-    found = cells_matching(values, pattern)
-    expected = _brute_force(values, pattern)
-    # A NUL inside a cell may add a position (the caller checks the cells found), never hide one.
-    extra = set(found.tolist()) - set(expected)
-    assert set(expected) <= set(found.tolist()) and all("\x00" in values[i] for i in extra)
-    if distinct is not None or "\x00" not in pattern.pattern:
-        assert found.tolist() == expected
-
-
-def test_text_search_is_cells_matching_of_each_pattern_and_the_utf8_size(monkeypatch):
-    monkeypatch.setattr(columns, "CHUNK_ROWS", 7)  # chunks that are all ASCII and chunks that are not
+def test_text_search_is_a_search_of_each_cell_for_each_pattern(monkeypatch):
+    monkeypatch.setattr(columns, "CHUNK_ROWS", 7)  # many chunks, cells matching at their edges, ASCII or not
     rng = np.random.default_rng(11)
     cells = [cell or "" for cell in _random_cells(rng, 500, None)]
     cells[:40] = ["plain"] * 40
-    found, size = columns.text_search(np.array(cells, dtype=object), PATTERNS)
+    found = text_search(np.array(cells, dtype=object), PATTERNS)
     values = pd.Series(cells, dtype="str")
-    assert [positions.tolist() for positions in found] == [cells_matching(values, p).tolist() for p in PATTERNS]
-    assert size == sum(len(cell.encode("utf-8")) for cell in cells) and size > len("".join(cells))
+    for pattern, positions in zip(PATTERNS, found):
+        expected = _brute_force(values, pattern)
+        # A NUL inside a cell may add a position (the caller checks the cells found), never hide one.
+        extra = set(positions.tolist()) - set(expected)
+        assert set(expected) <= set(positions.tolist()) and all("\x00" in cells[i] for i in extra)
+        if "\x00" not in pattern.pattern:
+            assert positions.tolist() == expected
+        assert expected, pattern
 
 
-def test_cells_matching_finds_a_cell_once_however_often_it_matches():
-    values = pd.Series(["a,b,c,d", "plain", ",,,,", None, "x"], dtype="str")
-    assert cells_matching(values, PATTERNS[0]).tolist() == [0, 2]
-    assert cells_matching(values.iloc[:0], PATTERNS[0]).tolist() == []
+def test_text_search_finds_a_cell_once_however_often_it_matches():
+    cells = np.array(["a,b,c,d", "plain", ",,,,", "", "x"], dtype=object)
+    assert text_search(cells, [PATTERNS[0]])[0].tolist() == [0, 2]
+    assert text_search(cells[:0], [PATTERNS[0]])[0].tolist() == []
 
 
 @pytest.mark.parametrize("needles", [("  ", "\x00 ", " \x00"), (",", '"'), ("ab",)])

@@ -22,7 +22,7 @@ _TO_CELL_END = "[^\\x00]*"
 
 @dataclass(frozen=True)
 class CellRule:
-    """A rewrite of some text cells: a cell where `pattern` matches (searched as cells_matching searches) goes
+    """A rewrite of some text cells: a cell where `pattern` matches (searched as text_search searches) goes
     through `rewrite`, which may return it unchanged. The CSV writer applies it as it renders each column."""
 
     pattern: re.Pattern
@@ -39,38 +39,27 @@ def repetitive(values: pd.Series) -> bool:
     return len(pd.unique(sample)) * 2 < len(sample)
 
 
-def cells_matching(values: pd.Series, pattern: re.Pattern) -> np.ndarray:
-    """Positions of the cells where `pattern` matches NUL + the cell's text (missing and non-text cells: "").
+def text_search(cells, patterns: list[re.Pattern]) -> list[np.ndarray]:
+    """For text cells (none missing): the positions of the cells where each pattern matches NUL + the cell's text.
 
-    The leading NUL lets a pattern ask how a cell starts (`\\x00[=+]`) or ends (` (?=\\x00|\\Z)`). A match must
-    end inside the cell. A NUL within a cell's own text can only add a position, never hide one, so a caller
-    that needs certainty checks the cells found.
+    The leading NUL lets a pattern ask how a cell starts (`\\x00[=+]`) or ends (` (?=\\x00|\\Z)`); a match must end
+    inside the cell. A NUL within a cell's own text can only add a position, never hide one, so a caller that
+    needs certainty checks the cells found (CellRule does). Each chunk of cells is joined once for all the
+    patterns: reading a million strings scattered in memory is most of the cost.
     """
-    if repetitive(values):
-        codes, distinct = pd.factorize(values)
-        hits = [code for code, value in enumerate(distinct.tolist()) if _search(pattern, value)]
-        return np.flatnonzero(np.isin(codes, hits + ([-1] if _search(pattern, None) else [])))
-    return text_search(_texts(values), [pattern])[0][0]
-
-
-def text_search(cells, patterns: list[re.Pattern]) -> tuple[list[np.ndarray], int]:
-    """For text cells (none missing): the positions where each pattern matches, as cells_matching finds them,
-    and the cells' size in UTF-8 bytes. Each chunk of cells is joined once for all of it: reading a million
-    strings scattered in memory is most of the cost."""
     # One match per cell however often a pattern matches in it: each match runs on to the end of its cell.
     whole_cells = [re.compile(f"(?:{pattern.pattern}){_TO_CELL_END}", pattern.flags) for pattern in patterns]
-    found, size = [[] for _ in patterns], 0
+    found = [[] for _ in patterns]
     for start in range(0, len(cells), CHUNK_ROWS):
         chunk = cells[start : start + CHUNK_ROWS]
         joined, starts = "\x00" + "\x00".join(chunk), None
-        size += (len(joined) if joined.isascii() else len(joined.encode("utf-8"))) - len(chunk)
         for whole_cell, positions in zip(whole_cells, found):
             ends = [match.end() - 1 for match in whole_cell.finditer(joined)]
             if ends:
                 starts = _starts(chunk) if starts is None else starts
                 positions.append(start + np.searchsorted(starts, ends, side="right") - 1)
     empty = np.zeros(0, dtype=np.int64)
-    return [np.unique(np.concatenate(positions)) if positions else empty for positions in found], size
+    return [np.unique(np.concatenate(positions)) if positions else empty for positions in found]
 
 
 def cells_containing(values: pd.Series, needles: tuple[str, ...]) -> np.ndarray:

@@ -75,10 +75,10 @@ def _csv_cells(values: pd.Series, alone: bool, rule: CellRule | None = None) -> 
     elif (dtype.kind in "iub" or text) and not repetitive(values):
         if text:
             cells = values.to_numpy(dtype=object, na_value="", copy=True)
-            found, _ = text_search(cells, [_NEEDS_QUOTES] + ([rule.pattern] if rule is not None else []))
+            found = text_search(cells, [_NEEDS_QUOTES] + ([rule.pattern] if rule is not None else []))
             ruled = found[1] if rule is not None else np.zeros(0, dtype=np.int64)
             changed = np.union1d(found[0], ruled)  # rewritten cells are checked for quoting again
-            cells[ruled] = [rule(cell) for cell in cells[ruled]]  # rule() checks again: see cells_matching
+            cells[ruled] = [rule(cell) for cell in cells[ruled]]  # rule() checks again: see text_search
             cells[changed] = [_quoted(cell) if _NEEDS_QUOTES.search(cell) else cell for cell in cells[changed]]
         else:
             cells = np.array([str(value) for value in values.tolist()], dtype=object)
