@@ -13,6 +13,7 @@ import codecs
 import csv
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -43,14 +44,18 @@ def read_checked(path: Path, header: list[str], known: set[str]) -> pd.DataFrame
     written, once every record's field count has been checked against the header (`header`: the header as
     Python's csv module reads it).
 
-    The field count's verdict wins over pandas' (it is raised in `finally`): a row that does not line up is the
-    more precise reason. TableError names the file, the line and the reason.
+    The fields are counted on a second thread while pandas reads: pandas' tokenizer and numpy release the GIL
+    for part of their work, so the two overlap (BENCHMARKS.md has the figures). The count's verdict wins over pandas' (it is raised in
+    `finally`): a row that does not line up is the more precise reason. TableError names the file, the line and
+    the reason.
     """
     try:
-        try:
-            table = _read_text(path, header, known)
-        finally:
-            fields, _ = _check_fields(path, len(header))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            counting = pool.submit(_check_fields, path, len(header))
+            try:
+                table = _read_text(path, header, known)
+            finally:
+                fields, _ = counting.result()
     except UnicodeDecodeError:
         raise TableError(f"{path}: {_undecodable(path)}") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
