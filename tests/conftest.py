@@ -110,6 +110,37 @@ def pytest_xdist_make_scheduler(config, log):
     return UnitScheduling(config, log)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--print-files", action="store_true", help="print each test file's name when it starts")
+
+
+def pytest_configure(config):
+    if config.getoption("print_files") and not hasattr(config, "workerinput"):  # the controller, or no xdist
+        config.pluginmanager.register(FilePrinter(config), "mlsizes-file-printer")
+
+
+class FilePrinter:
+    """Names each unit of work (a test file, or a SEPARATE group of one) on its own line, with its xdist worker,
+    when its first test reports, amid pytest's dots."""
+
+    def __init__(self, config):
+        self.config = config
+        self.seen = set()
+
+    def pytest_runtest_logreport(self, report):
+        path = report.nodeid.partition("::")[0]
+        name = unit(report.nodeid)
+        if report.when != "setup" or (path, name) in self.seen:
+            return
+        self.seen.add((path, name))
+        gateway = getattr(getattr(report, "node", None), "gateway", None)
+        group = f" ({name.partition('::')[2]})" if "::" in name else ""
+        worker = f" [{gateway.id}]" if gateway is not None else ""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.ensure_newline()
+        reporter.write_line(f"{path}{group}{worker}")
+
+
 @pytest.fixture(autouse=True)
 def _quiet_tools(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
