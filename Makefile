@@ -28,10 +28,12 @@ reproduce: $(STAMP)
 	$(BIN)/dvc repro
 	@echo "== done. To use mlsizes and dvc in this shell: source $(VENV)/bin/activate"
 
-# Two workers (pytest-xdist), each test file on one of them so module fixtures (a built clone) are made once.
-# Lint and format check first (seconds), then the suite.
+# Two workers (pytest-xdist), each test file on one of them so module fixtures (a built clone) are made once; the
+# tests a file shares no costly fixture with may go to the other worker, and the longest units start first
+# (tests/conftest.py: SEPARATE, SLOW_UNITS). --print-files names each file as it starts, with its worker. Lint and
+# format check first (seconds), then the suite.
 test: lint
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --print-files
 
 # Ruff's linter and formatter (settings in pyproject.toml [tool.ruff]); checks only, changes no file.
 lint: $(STAMP)

@@ -19,8 +19,6 @@ SNAPSHOTS = sorted(RAW.glob("*.csv"))
 BIN = Path(sys.executable).parent
 
 
-# The files whose tests build a clone with `dvc repro` go first: `make test` runs two workers (pytest-xdist,
-# one file per worker at a time), and a long file started last would leave one worker idle at the end.
 # The header of Epoch's 2026 download: the columns tests of hand-made snapshots write.
 HEADER_2026 = [
     "Model",
@@ -33,11 +31,114 @@ HEADER_2026 = [
     "Link",
     "Notability criteria",
 ]
-SLOW_FILES = ("test_release.py", "test_add_model.py", "test_pipeline.py")
+
+# `make test` runs two workers (pytest-xdist, `--dist loadfile`): each test file is one unit of work on one worker,
+# so its module fixtures (a clone built by `dvc repro`, a browser) are made once. Here loadfile is refined in two
+# ways (pytest_xdist_make_scheduler below):
+# - SEPARATE: tests that use none of their file's costly module fixtures form units of their own, which the other
+#   worker may take (tests named by the start of their function name);
+# - SLOW_UNITS: the units start longest first (a long unit started last would leave one worker idle at the end),
+#   with the seconds each takes alone on an idle machine, roughly. Units not listed follow in file order.
+SEPARATE = {
+    "test_update.py": {
+        "refusals": (
+            "test_unchanged_upstream",
+            "test_a_dvc_repro_that_fails",
+            "test_uncommitted_",
+            "test_a_failed_download",
+        )
+    },
+    "test_api.py": {
+        "synthetic": ("test_gap_test_finds_a_gap_cut_into_synthetic_data",),
+        "wheel": ("test_the_installed_",),
+    },
+    "test_add_model.py": {
+        "writers": (
+            "test_four_concurrent_writers",
+            "test_two_concurrent_writers",
+            "test_a_writer_killed",
+            "test_writers_killed",
+        )
+    },
+}
+SLOW_UNITS = (
+    "test_release.py",  # 36: a clone with a correction, `dvc repro` and a release
+    "test_update.py",  # 32: a clone updated from a new snapshot (`dvc repro`), then released
+    "test_remote.py",  # 30: the README's remote set-up on an S3 server, a 1,000,000-row round trip
+    "test_api.py",  # 20
+    "test_site.py",  # 20: a headless Chromium
+    "test_add_model.py",  # 14
+    "test_api.py::synthetic",  # 14: a gap test of 1,000,000 simulations on 1,500 synthetic systems
+    "test_add_model.py::writers",  # 12: concurrent and killed writers
+    "test_ingest.py",  # 11
+    "test_pipeline.py",  # 10
+    "test_update.py::refusals",  # 8: fresh clones, one `dvc repro` that fails
+    "test_api.py::wheel",  # 8: the wheel built and installed into a venv
+    "test_fetch.py",  # 8
+    "test_contribution_files.py",  # 8
+    "test_chart_diff.py",  # 7
+    "test_versions.py",  # 6
+)
+
+
+def unit(nodeid: str) -> str:
+    """The unit of work of a test, from its node id: its file's name, or file::name for a SEPARATE group."""
+    path, _, test = nodeid.partition("::")
+    file = path.rpartition("/")[2]
+    for name, starts in SEPARATE.get(file, {}).items():
+        if test.startswith(starts):
+            return f"{file}::{name}"
+    return file
 
 
 def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: SLOW_FILES.index(item.path.name) if item.path.name in SLOW_FILES else len(SLOW_FILES))
+    rank = {name: index for index, name in enumerate(SLOW_UNITS)}
+    items.sort(key=lambda item: rank.get(unit(item.nodeid), len(SLOW_UNITS)))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """loadfile with SEPARATE's units, in the order of the collection (sorted above), not xdist's largest first."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class UnitScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid.partition("::")[0] + "::" + unit(nodeid)
+
+    config.option.loadscopereorder = False
+    return UnitScheduling(config, log)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--print-files", action="store_true", help="print each test file's name when it starts")
+
+
+def pytest_configure(config):
+    if config.getoption("print_files") and not hasattr(config, "workerinput"):  # the controller, or no xdist
+        config.pluginmanager.register(FilePrinter(config), "mlsizes-file-printer")
+
+
+class FilePrinter:
+    """Names each unit of work (a test file, or a SEPARATE group of one) on its own line, with its xdist worker,
+    when its first test reports, amid pytest's dots."""
+
+    def __init__(self, config):
+        self.config = config
+        self.seen = set()
+
+    def pytest_runtest_logreport(self, report):
+        path = report.nodeid.partition("::")[0]
+        name = unit(report.nodeid)
+        if report.when != "setup" or (path, name) in self.seen:
+            return
+        self.seen.add((path, name))
+        gateway = getattr(getattr(report, "node", None), "gateway", None)
+        group = f" ({name.partition('::')[2]})" if "::" in name else ""
+        worker = f" [{gateway.id}]" if gateway is not None else ""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.ensure_newline()
+        reporter.write_line(f"{path}{group}{worker}")
 
 
 @pytest.fixture(autouse=True)
