@@ -45,9 +45,9 @@ def read_checked(path: Path, header: list[str], known: set[str]) -> pd.DataFrame
     Python's csv module reads it).
 
     The fields are counted on a second thread while pandas reads: pandas' tokenizer and numpy release the GIL
-    for part of their work, so the two overlap (BENCHMARKS.md has the figures). The count's verdict wins over pandas' (it is raised in
-    `finally`): a row that does not line up is the more precise reason. TableError names the file, the line and
-    the reason.
+    for part of their work, so the two overlap (BENCHMARKS.md has the figures). The count's verdict wins over
+    pandas' (it is raised in `finally`): a row that does not line up is the more precise reason. TableError names
+    the file, the line and the reason.
     """
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
