@@ -638,3 +638,26 @@ def test_project_root_is_found_above_the_working_directory(project, monkeypatch)
     monkeypatch.delenv("MLSIZES_ROOT")
     monkeypatch.chdir(raw_dir(project))
     assert find_root() == project.resolve()
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--deadline", "nan"),
+        ("--deadline", "inf"),
+        ("--deadline", "1e20"),
+        ("--timeout", "inf"),
+        ("--timeout", "1e20"),
+        ("--backoff", "1e300"),
+        ("--max-mb", "nan"),
+        ("--retries", "1000000"),
+    ],
+)
+@pytest.mark.parametrize("command", ["fetch", "update"])
+def test_a_number_no_clock_or_sleep_can_hold_is_refused_before_anything_runs(command, option, value):
+    """Measured on main: `fetch --deadline inf|1e20|nan`, `--timeout inf|1e20` and `--backoff 1e300` ended in an
+    OverflowError or ValueError traceback; NaN passes every range check. Refused as usage errors (exit 2), before
+    the project is looked for or anything is downloaded."""
+    result = CliRunner().invoke(main, [command, "--url", "http://127.0.0.1:9/x.csv", option, value])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}'" in result.output and "Traceback" not in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import click
@@ -43,6 +44,21 @@ class _DownloadProgress:
             self.line_open = False
 
 
+DAY = 24 * 3600
+
+
+class Bounded(click.FloatRange):
+    """A number in a range, never NaN (which every comparison, and so click's range check, lets through): a time
+    or size past the range (1e20 s, inf) would overflow the clock or the sleep, with a traceback."""
+
+    def convert(self, value, param, ctx):
+        """click's range check, then NaN refused."""
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        return number
+
+
 FETCH_OPTIONS = (
     click.option(
         "--url",
@@ -52,35 +68,35 @@ FETCH_OPTIONS = (
     ),
     click.option(
         "--timeout",
-        type=click.FloatRange(min=0, min_open=True),
+        type=Bounded(min=0, min_open=True, max=DAY),
         default=30.0,
         show_default=True,
         help="Seconds to wait for the connection, and for each read of the body.",
     ),
     click.option(
         "--max-mb",
-        type=click.FloatRange(min=0, min_open=True),
+        type=Bounded(min=0, min_open=True, max=1 << 20),
         default=200.0,
         show_default=True,
         help="Refuse a body larger than this many MiB, counted both as received (compressed) and as decoded.",
     ),
     click.option(
         "--retries",
-        type=click.IntRange(min=0),
+        type=click.IntRange(min=0, max=100),
         default=3,
         show_default=True,
         help="Attempts after a connection error, timeout, cut-off body or HTTP 5xx (never after a 4xx).",
     ),
     click.option(
         "--backoff",
-        type=click.FloatRange(min=0),
+        type=Bounded(min=0, max=DAY),
         default=1.0,
         show_default=True,
         help="Seconds before the first retry, doubled before each next one.",
     ),
     click.option(
         "--deadline",
-        type=click.FloatRange(min=0, min_open=True),
+        type=Bounded(min=0, min_open=True, max=DAY),
         default=600.0,
         show_default=True,
         help="Give up when the whole download (every attempt and the waits between them) takes longer "
