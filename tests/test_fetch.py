@@ -661,3 +661,32 @@ def test_a_number_no_clock_or_sleep_can_hold_is_refused_before_anything_runs(com
     result = CliRunner().invoke(main, [command, "--url", "http://127.0.0.1:9/x.csv", option, value])
     assert result.exit_code == 2, result.output
     assert f"Invalid value for '{option}'" in result.output and "Traceback" not in result.output
+
+
+def test_credentials_in_the_url_are_never_written_or_shown(project, upstream):
+    """Measured on main: `fetch --url http://user:secret@host/...` wrote the password into the git-tracked
+    provenance record. The download still uses them (requests sends them); nothing keeps them."""
+    url = upstream.serve(ok(upstream_csv(50)), status(404))
+    with_credentials = url.replace("http://", "http://reader:s3cr3t-token@")
+    result = fetch_cli(with_credentials)
+    assert result.exit_code == 0, result.output
+    records = list(raw_dir(project).glob("*.provenance.yaml"))
+    texts = [path.read_text(encoding="utf-8") for path in records]
+    assert any(f"source_url: {url}" in text for text in texts), texts
+    assert not any("s3cr3t" in text or "reader@" in text for text in texts)
+    assert "s3cr3t" not in result.output and url in result.stderr
+    failed = fetch_cli(with_credentials, "--retries", "0")  # the server now answers 404
+    assert failed.exit_code == 1 and f"error: {url}: HTTP 404" in failed.stderr and "s3cr3t" not in failed.output
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("http://u:p@127.0.0.1:8000/x.csv?a=1", "http://127.0.0.1:8000/x.csv?a=1"),
+        ("https://token@[::1]/x.csv", "https://[::1]/x.csv"),
+        ("https://a@b:c@host/x", "https://host/x"),
+        ("https://epoch.ai/data/notable_ai_models.csv", "https://epoch.ai/data/notable_ai_models.csv"),
+    ],
+)
+def test_without_credentials(url, shown):
+    assert fetch.without_credentials(url) == shown

@@ -138,7 +138,7 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float,
     paths = project()
     options = _fetch_settings(timeout, max_mb, retries, backoff, deadline)
     progress = _DownloadProgress()
-    click.echo(f"fetching {url}", err=True)
+    click.echo(f"fetching {stage.without_credentials(url)}", err=True)
     try:
         result = stage.run(paths, url, options, on_progress=progress.update, on_retry=progress.retry)
     except stage.FetchError as exc:
@@ -147,7 +147,7 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float,
     progress.end_line()
     shown = result.snapshot.relative_to(paths.root)
     if not result.stored:
-        click.echo(f"unchanged: {url} is identical to {shown}; nothing written")
+        click.echo(f"unchanged: {stage.without_credentials(url)} is identical to {shown}; nothing written")
         return
     record = result.provenance
     click.echo(
@@ -174,7 +174,7 @@ def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float
     """
     from mlsizes.releases.revisions import VersionError
     from mlsizes.workflows import update as stage
-    from mlsizes.workflows.fetch import FetchError
+    from mlsizes.workflows.fetch import FetchError, without_credentials
 
     paths = project()
     progress = _DownloadProgress()
@@ -183,7 +183,7 @@ def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float
         progress.end_line()
         click.echo(message, err=True)
 
-    click.echo(f"fetching {url}", err=True)
+    click.echo(f"fetching {without_credentials(url)}", err=True)
     try:
         result = stage.run(
             paths,
@@ -197,4 +197,4 @@ def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float
         progress.end_line()
         fail(str(exc))
     progress.end_line()
-    click.echo(stage.summary(result, paths.root, url), nl=False)
+    click.echo(stage.summary(result, paths.root, without_credentials(url)), nl=False)

@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urljoin, urlparse, urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -58,11 +58,20 @@ ProgressCallback = Callable[[int, int | None], None]
 RetryCallback = Callable[[str, float], None]
 
 
+def without_credentials(url: str) -> str:
+    """The URL as it may be shown or written down: without the user name and password a URL can carry
+    (`http://user:secret@host/x.csv` -> `http://host/x.csv`), which would end up in a git-tracked record or a log."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 class FetchError(Exception):
-    """The download cannot become a snapshot; the message is `<url>: <reason>`."""
+    """The download cannot become a snapshot; the message is `<url>: <reason>` (the URL without credentials)."""
 
     def __init__(self, url: str, reason: str):
-        super().__init__(f"{url}: {reason}")
+        super().__init__(f"{without_credentials(url)}: {reason}")
 
 
 class _Transient(Exception):
@@ -379,6 +388,7 @@ def save(
 ) -> FetchResult:
     """Publish the staged file under a free dated name, its provenance record first, each by an atomic rename."""
     target = free_snapshot_path(raw_dir, retrieved.date())
+    url = without_credentials(url)
     record = {
         "snapshot": snapshots.snapshot_id(target),
         "title": TITLE,
@@ -386,7 +396,7 @@ def save(
         "producer": PRODUCER,
         "dataset_page": DATASET_PAGE,
         "source_url": url,
-        "retrieved_from": {"kind": "http", "url": download.final_url},
+        "retrieved_from": {"kind": "http", "url": without_credentials(download.final_url)},
         "upstream_date": retrieved.date().isoformat(),
         "retrieved": retrieved.isoformat().replace("+00:00", "Z"),
         "sha256": download.sha256,
