@@ -397,3 +397,28 @@ def test_the_identity_check_refuses_a_lost_row():
     models, rejected = _identity_tables([("epoch:a", 1)], [])
     with pytest.raises(curation.IdentityError, match="2 input rows"):
         curation._metrics(typed, models, rejected, "a", 0, 0)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda snap, out: ["curate", str(snap), "--out", str(out), "--metrics", str(out / "models.csv")],
+        lambda snap, out: ["curate", str(snap), "--out", str(out), "--metrics", str(out / "rejected.csv")],
+        lambda snap, out: ["curate", str(out / "models.csv"), "--out", str(out)],
+        lambda snap, out: ["analyze", str(out / "models.csv"), "--out", str(out), "--curation", str(out / "gap.json")],
+        lambda snap, out: ["analyze", str(out / "trends.json"), "--out", str(out)],
+    ],
+    ids=["metrics onto models", "metrics onto rejects", "snapshot in out", "curation onto gap", "table onto trends"],
+)
+def test_an_output_onto_an_input_or_another_output_is_refused_and_nothing_written(command, tmp_path):
+    """Measured on main: `curate --out D --metrics D/models.csv` replaced the table with the counts, exit 0."""
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("models.csv", "gap.json", "trends.json"):
+        (out / name).write_text("keep\n")
+    snapshot = RAW / "epoch_notable_ai_models_2026-03-10.csv"
+    result = CliRunner().invoke(main, command(snapshot, out))
+    assert result.exit_code == 2, result.output
+    assert "are the same file" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["gap.json", "models.csv", "trends.json"]
+    assert all((out / name).read_text() == "keep\n" for name in ("models.csv", "gap.json", "trends.json"))

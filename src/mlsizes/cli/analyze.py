@@ -11,6 +11,7 @@ from mlsizes.cli.common import (
     NEW_DIR,
     PARAMS_OPTION,
     fail,
+    refuse_overlaps,
     study_settings,
 )
 from mlsizes.core.paths import LAYOUT, Paths
@@ -51,6 +52,10 @@ def analyze(curated: Path, out_dir: Path, params_path: Path | None, curation_pat
 
     paths = Paths.here().replace(models=curated, params=params_path, curation_metrics=curation_path)
     paths = paths.with_metrics_dir(out_dir)
+    refuse_overlaps(
+        {"the curated table": curated, "--curation": curation_path},
+        {"trends.json in --out": paths.trends, "gap.json in --out": paths.gap},
+    )
     try:
         analysis = stage.run(paths, study_settings(paths, "analyze").analysis)
     except ValueError as exc:

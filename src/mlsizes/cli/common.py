@@ -53,6 +53,19 @@ class OneLineUsage(click.Command):
             usage(exc.format_message())
 
 
+def refuse_overlaps(inputs: dict[str, Path | None], outputs: dict[str, Path | None]) -> None:
+    """Usage error (exit 2, nothing written) when an output is an input or another output: writing it would
+    destroy the other (`curate --out D --metrics D/models.csv` had replaced the table with the counts)."""
+    seen: dict[Path, str] = {}
+    for role, path in [*inputs.items(), *outputs.items()]:
+        if path is None:
+            continue
+        where = Path(path).resolve()
+        if where in seen and role in outputs:
+            usage(f"{seen[where]} and {role} are the same file ({shown(Path(path))}): give another path")
+        seen.setdefault(where, role)
+
+
 def shown(path: Path) -> str:
     """A path as the user can paste it: relative to the working directory when inside it."""
     try:

@@ -11,6 +11,7 @@ import click
 from mlsizes.cli.common import (
     EXISTING_FILE,
     fail,
+    refuse_overlaps,
 )
 from mlsizes.core.paths import Paths
 
@@ -76,6 +77,10 @@ def curate(
     from mlsizes.stages import curate as stage
 
     paths = dataclasses.replace(Paths.here().with_curated_dir(out_dir), curation_metrics=metrics_path)
+    refuse_overlaps(
+        {"the snapshot": snapshot},
+        {"--metrics": metrics_path, "models.csv in --out": paths.models, "rejected.csv in --out": paths.rejected},
+    )
     try:
         result = stage.run(
             paths.replace(contributions_dir=contributions_dir),
