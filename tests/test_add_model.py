@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from conftest import RAW, ROOT, contributions_dir
 from mlsizes.cli import main
 from mlsizes.core.paths import Paths
-from mlsizes.records import contribution_files
+from mlsizes.records import contribution_files, rules
 from mlsizes.stages import curate
 from mlsizes.workflows import add_model
 
@@ -116,8 +116,8 @@ def test_domain_is_case_insensitive_and_canonicalised(project):
 
 def test_similar_names_match_across_punctuation_and_suffixes_but_not_other_sizes():
     names = pd.Series(["GPT-3 175B (davinci)", "Llama 3 8B"])
-    assert add_model.similar_names("gpt3 175b", names).tolist() == [True, False]
-    assert add_model.similar_names("Llama 3 70B", names).tolist() == [False, False]
+    assert rules.similar_names("gpt3 175b", names).tolist() == [True, False]
+    assert rules.similar_names("Llama 3 70B", names).tolist() == [False, False]
 
 
 def test_as_of_comes_from_params_top_level_then_analysis_then_snapshot(tmp_path):

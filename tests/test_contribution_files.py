@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from conftest import contributions_dir
 from mlsizes.core.paths import Paths
-from mlsizes.records import contribution_files, untrusted
+from mlsizes.records import contribution_files, rules, untrusted
 from mlsizes.stages import curate
 from mlsizes.workflows import add_model
 from test_add_model import CORRECT, SNAPSHOT, invoke, model_args, tree, write_yaml
@@ -353,7 +353,7 @@ def test_full_width_and_styled_letters_are_stored_in_nfkc_form(project):
     ["GPT-3 175B", "gpt3 175b davinci", "G\u0420T-3 175B davinci", "GPT 3 175 B (davinci)", "GTP-3 175B davinci"],
 )
 def test_a_name_like_an_existing_records_is_a_likely_duplicate(name):
-    names = add_model.similar_names(name, pd.Series(["GPT-3 175B (davinci)", "GPT-3 6.7B", "Llama 3 70B"]))
+    names = rules.similar_names(name, pd.Series(["GPT-3 175B (davinci)", "GPT-3 6.7B", "Llama 3 70B"]))
     assert names.tolist() == [True, False, False]
 
 
@@ -633,3 +633,72 @@ def test_fuzz_random_files_never_raise_and_every_file_is_accounted_for(fuzz_proj
     assert result.exit_code == (1 if problems else 0) and bool(problems) == (valid < len(files))
     assert all(line.count(": ") >= 2 and line.endswith(")") for line in problems)
     assert tree(fuzz_project) == before
+
+
+# --- one rule book: what validate refuses, curate rejects as a whole ---------------------------------------
+
+BAD_CORRECTIONS = {
+    "size zero": ("parameters", "0", "invalid_parameters"),
+    "date before the field began": ("publication_date", "1949-01-01", "invalid_publication_date"),
+    "another record's name": ("name", "Chinchilla", "name_taken"),
+}
+
+
+@pytest.fixture(scope="module")
+def rule_book_project(tmp_path_factory):
+    """A project with the real contracts, params, snapshot and contribution files, and the curated table."""
+    source = Path(__file__).resolve().parents[1]
+    root = tmp_path_factory.mktemp("rule-book") / "project"
+    shutil.copytree(source / "schemas", root / "schemas")
+    shutil.copytree(source / "data" / "raw", root / "data" / "raw")
+    shutil.copytree(source / "data" / "curated", root / "data" / "curated")
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy(source / name, root / name)
+    return root
+
+
+def _curate(root: Path, out: Path):
+    snapshot = root / "data" / "raw" / "epoch" / SNAPSHOT.name
+    return invoke(
+        "curate",
+        str(snapshot),
+        "--out",
+        str(out),
+        "--require-provenance",
+        "--contributions",
+        str(contributions_dir(root)),
+    )
+
+
+@pytest.mark.parametrize("field, value, code", BAD_CORRECTIONS.values(), ids=BAD_CORRECTIONS.keys())
+def test_a_correction_validate_refuses_is_rejected_whole_by_curate_and_changes_no_record(
+    rule_book_project, tmp_path, field, value, code
+):
+    """Measured on main: a correction setting GPT-2 (1.5B)'s parameters to 0 (or its date to 1949) was applied,
+    and the record then left models.csv as `invalid_parameters` under its upstream row; one renaming a record
+    "Chinchilla" was applied. validate refused both. Now both paths give the same verdict, and curate writes the
+    table it writes without the file, plus one reject row naming the file."""
+    root = rule_book_project
+    before = _curate(root, tmp_path / "before")
+    assert before.exit_code == 0, before.output
+    path = contributions_dir(root) / "corrections" / "gpt-2-1-5b.yaml"
+    write_yaml(
+        path,
+        {
+            "correct": "gpt-2-1-5b",
+            "fields": {field: {"value": value, "reason": "a test of the rule book", "link": "https://arxiv.org/abs/1"}},
+        },
+    )
+    try:
+        verdict = invoke("validate", "--root", str(root), str(path))
+        after = _curate(root, tmp_path / "after")
+    finally:
+        path.unlink()
+    assert verdict.exit_code == 1 and f"({code})" in verdict.stdout, verdict.output
+    assert after.exit_code == 0, after.output
+    assert (tmp_path / "after" / "models.csv").read_bytes() == (tmp_path / "before" / "models.csv").read_bytes()
+    rejected_before = pd.read_csv(tmp_path / "before" / "rejected.csv", keep_default_na=False)
+    rejected = pd.read_csv(tmp_path / "after" / "rejected.csv", keep_default_na=False)
+    assert len(rejected) == len(rejected_before) + 1
+    row = rejected[rejected["source"] == "contribution:corrections/gpt-2-1-5b.yaml"]
+    assert row["reject_code"].tolist() == [code], rejected.tail(3).to_dict("records")

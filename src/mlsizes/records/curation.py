@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlsizes.records import contracts, contribution_files, ingest
+from mlsizes.records import contracts, contribution_files, ingest, rules
 from mlsizes.records.parse import slugify_all
 from mlsizes.records.snapshots import SnapshotError
+from mlsizes.records.untrusted import FieldError, Invalid
 from mlsizes.tables.columns import CellRule
 
 REJECTED_COLUMNS = ["source", "source_row", "name", "reject_code", "reject_field", "reject_value", "reject_message"]
@@ -107,12 +108,10 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
     if superseded.any():
         candidates = candidates[~superseded]
     candidates["id"] = assign_ids(candidates, name_slugs[~superseded])
-    candidates, missing_targets = contribution_files.apply_corrections(candidates, list(corrections))
-    columns = list(contracts.curated_columns())
-    for column in columns:
-        if column not in candidates:
-            candidates[column] = None
-    models = whole_parameters(candidates[columns].astype(contracts.curated_dtypes()))
+    applicable, refused = _applicable(candidates, list(corrections))
+    candidates, missing_targets = contribution_files.apply_corrections(candidates, applicable)
+    missing_targets += refused
+    models = _as_curated(candidates)
     failures = contracts.record_failures(models, contracts.curated_schema())
     # The order of the valid records does not depend on which others are rejected.
     ordered = models.iloc[_date_and_id_order(models)]
@@ -124,6 +123,46 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
     applied = len(corrections) - len(missing_targets)
     metrics = _metrics(typed, models, rejected, snapshot_id, len(corrections), applied)
     return Curated(models=models.reset_index(drop=True), rejected=rejected, metrics=metrics)
+
+
+def _as_curated(candidates: pd.DataFrame) -> pd.DataFrame:
+    """Typed records as the curated contract types them (columns missing so far are empty)."""
+    columns = list(contracts.curated_columns())
+    for column in columns:
+        if column not in candidates:
+            candidates[column] = None
+    return whole_parameters(candidates[columns].astype(contracts.curated_dtypes()))
+
+
+def _applicable(
+    candidates: pd.DataFrame, corrections: list[contribution_files.Correction]
+) -> tuple[list[contribution_files.Correction], list[dict]]:
+    """The corrections that may be applied, and a reject row for each one that may not: it would give its record
+    another record's name, or a value the curated contract refuses (the checks `mlsizes validate` makes), so a
+    bad correction file is rejected as a whole and its record stays as it was, never removed or renamed onto
+    another. A correction whose target is missing is left to apply_corrections, which rejects it."""
+    applicable, refused = [], []
+    for correction in corrections:
+        target = candidates[candidates["id"] == correction.target]
+        errors = rules.correction_problems(correction, candidates) if len(target) else []
+        if len(target) and not errors:
+            corrected, _ = contribution_files.apply_corrections(target, [correction])
+            failures = contracts.record_failures(_as_curated(corrected), contracts.curated_schema())
+            errors = [
+                FieldError(
+                    case.column,
+                    f"invalid_{case.column}",
+                    f"the corrected record's {case.column} {case.failure_case!r} fails {case.check} "
+                    "(schemas/curated.yaml)",
+                    str(case.failure_case),
+                )
+                for case in failures.drop_duplicates("column").itertuples()
+            ]
+        if errors:
+            refused.append(contribution_files.reject_row(correction.source, Invalid(errors)))
+        else:
+            applicable.append(correction)
+    return applicable, refused
 
 
 def _date_and_id_order(models: pd.DataFrame) -> np.ndarray:

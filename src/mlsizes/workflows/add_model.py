@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import difflib
 import fcntl
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +23,9 @@ import pandas as pd
 import yaml
 
 from mlsizes.core.files import atomic_write_text
-from mlsizes.core.paths import LAYOUT, Paths, ProjectNotFound
+from mlsizes.core.paths import Paths, ProjectNotFound
 from mlsizes.core.settings import read_params
-from mlsizes.records import contracts, contribution_files, curation, untrusted
+from mlsizes.records import contracts, contribution_files, curation, rules, untrusted
 from mlsizes.records.contribution_files import CORRECTABLE_FIELDS, REQUIRED_FIELDS
 from mlsizes.records.parse import slugify
 from mlsizes.records.snapshots import dataset_as_of
@@ -57,11 +55,6 @@ PROMPTS = {
 }
 MODEL_HEADER = "# A model contributed with `mlsizes add-model`; `dvc repro` adds it to data/curated/models.csv.\n"
 CORRECTION_HEADER = "# Corrections of record {id}, made with `mlsizes add-model --correct`; `dvc repro` applies them.\n"
-_PARENTHESISED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
-# Likely duplicates: names this similar (with the same numbers), or one organization, dates and sizes this close.
-NAME_SIMILARITY = 0.9
-SAME_RELEASE_DAYS = 31
-SAME_SIZE = 0.05
 # The field a curated column comes from, where the names differ.
 SCHEMA_FIELDS = {
     "primary_domain": "domains",
@@ -129,65 +122,6 @@ def existing_records(destination: Destination) -> pd.DataFrame:
     return pd.concat([upstream, contributed], ignore_index=True)
 
 
-def name_keys(name: str) -> tuple[str, str]:
-    """A name as duplicate detection compares it: its skeleton (untrusted.skeleton: case, punctuation, accents
-    and Cyrillic or Greek look-alikes ignored), and the same without bracketed parts."""
-    full = untrusted.skeleton(name)
-    return full, untrusted.skeleton(_PARENTHESISED.sub(" ", name)) or full
-
-
-def similar_names(name: str, names: pd.Series) -> pd.Series:
-    """Which names are likely the same model's: equal keys (`gpt3 175b davinci`, `GРТ-3 175B` and `GPT-3 175B
-    (davinci)` all match), or the same numbers in the same order and a 90% similar spelling (a typo)."""
-    full, bare = name_keys(name)
-    digits = re.findall(r"\d+", full)
-
-    def similar(other: str) -> bool:
-        other_full, other_bare = name_keys(other)
-        if not full or not other_full:
-            return False
-        return (
-            full == other_full
-            or bare == other_bare
-            or (
-                re.findall(r"\d+", other_full) == digits
-                and difflib.SequenceMatcher(None, full, other_full).ratio() >= NAME_SIMILARITY
-            )
-        )
-
-    return names.fillna("").map(similar).astype(bool)
-
-
-def _organizations(text: object) -> set[str]:
-    return {untrusted.skeleton(part) for part in text.split(",")} - {""} if isinstance(text, str) else set()
-
-
-def lookalikes(row: dict, existing: pd.DataFrame) -> pd.DataFrame:
-    """Existing records that are likely the model of `row` (whichever of its fields parsed): a similar name, or a
-    shared organization, a date within a month and a parameter count within 5%."""
-    likely = pd.Series(False, index=existing.index)
-    if "name" in row:
-        likely |= similar_names(row["name"], existing["name"])
-    if {"organization", "publication_date", "parameters"} <= row.keys():
-        organizations = _organizations(row["organization"])
-        days = (
-            pd.to_datetime(existing["publication_date"], errors="coerce") - pd.Timestamp(row["publication_date"])
-        ).dt.days.abs()
-        sizes = existing["parameters"].astype(float)
-        likely |= (
-            existing["organization"].map(lambda text: bool(organizations & _organizations(text)))
-            & (days <= SAME_RELEASE_DAYS)
-            & ((sizes - row["parameters"]).abs() <= SAME_SIZE * sizes.clip(lower=row["parameters"]))
-        )
-    return existing[likely]
-
-
-def _describe(row) -> str:
-    organization = row["organization"] if isinstance(row["organization"], str) else "no organization"
-    size = f"{row['parameters']:.4g} parameters, " if pd.notna(row["parameters"]) else ""
-    return f"{row['id']} ({row['name']}, {organization}, {row['publication_date']}, {size}{row['source']})"
-
-
 def column_problems(columns: dict[str, object]) -> list[FieldError]:
     """Each parsed column against its column of the curated schema (only run on a refusal: pandera is slow)."""
     schema = contracts.curated_schema()
@@ -224,66 +158,6 @@ def schema_verdict(columns: dict[str, object]):
         raise every_problem([error], columns) from None
 
 
-def model_problems(
-    row: dict, existing: pd.DataFrame, id_field: str, distinct: tuple[str, ...] = ()
-) -> tuple[list[FieldError], pd.DataFrame]:
-    """What refuses a new model beyond its own values (its id taken), and the existing records it likely
-    duplicates, less those it declares distinct (add-model refuses those unless --force-new)."""
-    errors = []
-    taken = existing[existing["id"] == row.get("id")]
-    if len(taken):
-        errors.append(
-            FieldError(
-                id_field,
-                "duplicate_id",
-                f"id {row['id']!r} is taken by {_describe(taken.iloc[0])}; "
-                f"to change that record use --correct {row['id']}, to add a different model give it "
-                "a more specific name",
-                row["id"],
-            )
-        )
-    similar = lookalikes(row, existing.drop(index=taken.index))
-    return errors, similar[~similar["id"].isin(distinct)]
-
-
-def likely_duplicate(similar: pd.DataFrame) -> FieldError:
-    """The refusal of a model that looks like existing records: the first of them, and how to correct it or add
-    the model anyway (--force-new)."""
-    first = similar.iloc[0]
-    more = f" (and {len(similar) - 1} more: {', '.join(similar['id'].iloc[1:4])})" if len(similar) > 1 else ""
-    return FieldError(
-        "name",
-        "likely_duplicate",
-        f"looks like existing record {_describe(first)}{more}; to change it use --correct "
-        f"{first['id']}; if yours is a different model, pass --force-new (in a file: "
-        f"`{contribution_files.DISTINCT_FROM}: [{first['id']}]`)",
-    )
-
-
-def correction_problems(correction: contribution_files.Correction, existing: pd.DataFrame) -> list[FieldError]:
-    """What refuses a correction beyond its own values: no record to correct, or a new name that is another
-    record's (a record cannot take another's name)."""
-    if correction.target is None:
-        return []
-    problems = Problems()
-    with problems.check():
-        target_rows(correction.target, existing)
-    if "name" in correction.values:
-        name = correction.values["name"]["name"]
-        others = existing[existing["id"] != correction.target]
-        same = others[similar_names(name, others["name"])]
-        if len(same):
-            problems.errors.append(
-                FieldError(
-                    "name",
-                    "name_taken",
-                    f"{name!r} is the name of record {_describe(same.iloc[0])}: a record cannot take another's name",
-                    name,
-                )
-            )
-    return problems.errors
-
-
 def corrected_columns(correction: contribution_files.Correction) -> dict[str, object]:
     """Every typed column a correction sets, all its corrected fields together."""
     return {column: value for columns in correction.values.values() for column, value in columns.items()}
@@ -311,13 +185,7 @@ def target_rows(target: str, existing: pd.DataFrame) -> pd.DataFrame:
     """The record a correction targets, as a typed row; FieldError when no record has that id."""
     found = existing[existing["id"] == target]
     if found.empty:
-        raise FieldError(
-            "correct",
-            "correction_target_missing",
-            f"no record has id {target!r} (see the id column of {LAYOUT['models']}, or "
-            f"{LAYOUT['contributions_dir']}/<id>.yaml)",
-            target,
-        )
+        raise rules.missing_target(target)
     return _typed([found.iloc[0].to_dict()])
 
 
@@ -369,10 +237,10 @@ def draft_model(values: dict[str, str], destination: Destination, existing: pd.D
                 )
             )
             existing = existing[existing["source"] != contribution_files.source_of(path)]
-    errors, similar = model_problems(row, existing, "name")
+    errors, similar = rules.model_problems(row, existing, "name")
     problems.errors += errors
     if len(similar) and not force_new:
-        problems.errors.append(likely_duplicate(similar))
+        problems.errors.append(rules.likely_duplicate(similar))
     if problems.errors:
         raise every_problem(problems.errors, row)
     data = {"id": row["id"]} | {
@@ -387,7 +255,9 @@ def draft_model(values: dict[str, str], destination: Destination, existing: pd.D
         row["id"],
         path,
         data,
-        warnings=[f"{row['id']} looks like existing record {_describe(similar.iloc[0])}; added anyway (--force-new)"]
+        warnings=[
+            f"{row['id']} looks like existing record {rules.describe(similar.iloc[0])}; added anyway (--force-new)"
+        ]
         if len(similar)
         else [],
     )
@@ -419,7 +289,7 @@ def draft_correction(
     correction, errors = _parsed(
         contribution_files.parse_correction, {"correct": target, "fields": fields}, path, source, destination.as_of
     )
-    errors += correction_problems(correction, existing)
+    errors += rules.correction_problems(correction, existing)
     if errors:
         raise every_problem(errors, corrected_columns(correction))
     for name, columns in correction.values.items():
@@ -541,7 +411,7 @@ def _check_file(path: Path, destination: Destination, existing: pd.DataFrame) ->
     source = contribution_files.source_of(path)
     if contribution_files.is_correction_file(path):
         correction, errors = _parsed(contribution_files.parse_correction, data, path, source, destination.as_of)
-        errors += correction_problems(correction, existing)
+        errors += rules.correction_problems(correction, existing)
         columns = corrected_columns(correction)
         if not errors:
             with schema_verdict(columns):
@@ -550,8 +420,8 @@ def _check_file(path: Path, destination: Destination, existing: pd.DataFrame) ->
         raise every_problem(errors, columns)
     row, errors = _parsed(contribution_files.parse_record, data, path, source, destination.as_of)
     distinct, _ = _parsed(contribution_files.distinct_from, data)  # its problems are parse_record's too
-    more, similar = model_problems(row, existing[existing["source"] != source], "id", distinct or ())
-    errors += more + ([likely_duplicate(similar)] if len(similar) else [])
+    more, similar = rules.model_problems(row, existing[existing["source"] != source], "id", distinct or ())
+    errors += more + ([rules.likely_duplicate(similar)] if len(similar) else [])
     if not errors:
         with schema_verdict(row):
             schema_check(_typed([row]))
