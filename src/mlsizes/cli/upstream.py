@@ -49,7 +49,8 @@ DAY = 24 * 3600
 
 class Bounded(click.FloatRange):
     """A number in a range, never NaN (which every comparison, and so click's range check, lets through): a time
-    or size past the range (1e20 s, inf) would overflow the clock or the sleep, with a traceback."""
+    or size past the range (1e20 s, inf) would overflow the clock or the sleep, with a traceback. With at most a
+    day of backoff and 1,000 retries, the longest wait computed (a day times 2**999) is still a float."""
 
     def convert(self, value, param, ctx):
         """click's range check, then NaN refused."""
@@ -82,7 +83,7 @@ FETCH_OPTIONS = (
     ),
     click.option(
         "--retries",
-        type=click.IntRange(min=0, max=100),
+        type=click.IntRange(min=0, max=1000),
         default=3,
         show_default=True,
         help="Attempts after a connection error, timeout, cut-off body or HTTP 5xx (never after a 4xx).",
