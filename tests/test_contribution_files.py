@@ -702,3 +702,22 @@ def test_a_correction_validate_refuses_is_rejected_whole_by_curate_and_changes_n
     assert len(rejected) == len(rejected_before) + 1
     row = rejected[rejected["source"] == "contribution:corrections/gpt-2-1-5b.yaml"]
     assert row["reject_code"].tolist() == [code], rejected.tail(3).to_dict("records")
+
+
+def test_a_symlinked_contributions_folder_is_refused_by_curate_and_add_model(rule_book_project, tmp_path):
+    """Measured on main: with data/raw/contributions a symbolic link, curate dropped the 5 contributed models
+    without a reject row, and add-model wrote its new file through the link, outside the repository."""
+    root = tmp_path / "project"
+    shutil.copytree(rule_book_project, root, symlinks=True)
+    folder = contributions_dir(root)
+    elsewhere = tmp_path / "elsewhere"
+    folder.rename(elsewhere)
+    folder.symlink_to(elsewhere, target_is_directory=True)
+    outside = tree(elsewhere)
+    curated = _curate(root, tmp_path / "out")
+    assert curated.exit_code == 1, curated.output
+    assert curated.stderr.strip() == f"error: {folder} is a symbolic link: make it a real folder inside the project"
+    assert not (tmp_path / "out").exists()
+    added = invoke("add-model", "--root", str(root), *model_args())
+    assert added.exit_code == 2 and "is a symbolic link" in added.stderr, added.output
+    assert tree(elsewhere) == outside

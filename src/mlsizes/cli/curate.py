@@ -73,6 +73,7 @@ def curate(
     line up with its header is refused; text cells are written spreadsheet-safe (see codebook.csv).
     """
     from mlsizes.records import curation
+    from mlsizes.records.contribution_files import FolderError
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import curate as stage
 
@@ -92,7 +93,7 @@ def curate(
                 force=force,
             ),
         )
-    except (SnapshotError, curation.IdentityError) as exc:
+    except (SnapshotError, curation.IdentityError, FolderError) as exc:
         fail(str(exc))
     counts = result.metrics
     if as_json:

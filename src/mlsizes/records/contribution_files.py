@@ -130,6 +130,20 @@ def check_id(field_name: str, value: object) -> str:
     return value
 
 
+class FolderError(ValueError):
+    """The contributions folder itself cannot be read safely; nothing in it is used."""
+
+
+def check_folder(directory: Path) -> None:
+    """Refuse a contributions folder that is a symbolic link (reading or writing through it would reach files
+    outside the project, and curate had dropped every contribution behind one without a word) or not a folder."""
+    directory = Path(directory)
+    if directory.is_symlink():
+        raise FolderError(f"{directory} is a symbolic link: make it a real folder inside the project")
+    if directory.exists() and not directory.is_dir():
+        raise FolderError(f"{directory} is not a folder")
+
+
 def record_path(directory: Path, record_id: str) -> Path:
     """Where a contributed model lives: `<id>.yaml` in the folder, once the id is checked."""
     return Path(directory) / f"{check_id('id', record_id)}.yaml"
@@ -477,7 +491,9 @@ def reject_row(source: str, problem: Invalid) -> dict[str, object]:
 
 
 def load(directory: Path, as_of: dt.date | None) -> Contributions:
-    """Every contribution file under the folder, parsed; bad files become reject rows, never errors."""
+    """Every contribution file under the folder, parsed; bad files become reject rows, never errors (a folder
+    that cannot be read safely is a FolderError)."""
+    check_folder(directory)
     rows, corrections = [], []
     for path in files(directory):
         source = source_of(path)

@@ -89,7 +89,8 @@ def load_destination(root: Path | None = None) -> Destination:
     """The project to contribute to: `root`, else $MLSIZES_ROOT, else the nearest folder with dvc.yaml."""
     try:
         paths = Paths.find(root)
-    except ProjectNotFound as exc:
+        contribution_files.check_folder(paths.contributions_dir)
+    except (ProjectNotFound, contribution_files.FolderError) as exc:
         raise UsageProblem(str(exc)) from None
     return Destination(paths=paths, as_of=read_as_of(paths))
 
