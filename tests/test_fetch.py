@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import signal
@@ -33,6 +34,7 @@ from click.testing import CliRunner
 
 from conftest import BIN, RAW, ROOT
 from mlsizes.cli import main
+from mlsizes.core import files
 from mlsizes.core.paths import Paths, find_root
 from mlsizes.records import ingest, snapshots
 from mlsizes.workflows import fetch
@@ -690,3 +692,18 @@ def test_credentials_in_the_url_are_never_written_or_shown(project, upstream):
 )
 def test_without_credentials(url, shown):
     assert fetch.without_credentials(url) == shown
+
+
+def test_the_next_fetch_removes_the_staging_a_killed_fetch_left(project, upstream):
+    """Measured on main: a killed fetch's `.fetch-*` staging folder stayed for good. The next fetch removes one
+    untouched for STALE_SECONDS (a fresher one may be a fetch still running, and stays)."""
+    raw = project / "data" / "raw"
+    killed, running = raw / ".fetch-killed", raw / ".fetch-running"
+    for folder in (killed, running):
+        folder.mkdir()
+        (folder / "download.csv").write_bytes(upstream_csv(5))
+    long_ago = time.time() - files.STALE_SECONDS - 5
+    os.utime(killed, (long_ago, long_ago))
+    result = fetch_cli(upstream.serve(ok(upstream_csv(50))))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in raw.glob(".fetch-*")) == [".fetch-running"]

@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 import os
 import re
+import subprocess
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import ROOT
+from mlsizes.core import files
 from mlsizes.core.files import (
     atomic_write_bytes,
     atomic_write_text,
@@ -150,3 +154,21 @@ def test_a_rule_rewrites_the_same_cells_on_every_path(tmp_path, monkeypatch):
     writing.write_csv(buffer, frame, rule=ESCAPE)
     assert buffer.getvalue() == _pandas_csv(_ruled(frame))
     assert b"'=1+1" in buffer.getvalue() and b"' =y" not in buffer.getvalue()
+
+
+def test_the_next_write_removes_what_a_killed_writer_left_and_git_ignores_it_meanwhile(tmp_path):
+    """Measured on main: SIGKILL mid-write left `.models.csv.*.tmp` in data/curated, which blocked `release`
+    and which `git add -A` would have committed. A leftover untouched for STALE_SECONDS is a killed writer's;
+    a fresher one may be a live writer's and stays."""
+    target = tmp_path / "models.csv"
+    stale, live = tmp_path / ".models.csv.killed.tmp", tmp_path / ".models.csv.writing.tmp"
+    stale.write_text("half a table")
+    live.write_text("a table being written")
+    long_ago = time.time() - files.STALE_SECONDS - 5
+    os.utime(stale, (long_ago, long_ago))
+    atomic_write_text(target, "id\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".models.csv.writing.tmp", "models.csv"]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "data/curated/.models.csv.killed.tmp"], cwd=ROOT, capture_output=True
+    )
+    assert ignored.returncode == 0

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,27 @@ def atomic_write(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    remove_stale(path.parent, f".{path.name}.*.tmp")
+
+
+# A temporary file or folder untouched this long belongs to a writer that was killed: a live one writes on.
+STALE_SECONDS = 600
+
+
+def remove_stale(folder: Path, pattern: str) -> None:
+    """Remove what a killed writer left (`pattern` in `folder`, untouched for STALE_SECONDS): a file, or a folder
+    with its contents. git ignores such names (.gitignore), so they never reach a commit meanwhile."""
+    now = time.time()
+    for leftover in Path(folder).glob(pattern):
+        try:
+            if now - leftover.lstat().st_mtime < STALE_SECONDS:
+                continue
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+        except OSError:
+            continue
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -34,6 +34,7 @@ import requests
 import urllib3
 
 from mlsizes.core.errors import reason
+from mlsizes.core.files import remove_stale
 from mlsizes.core.paths import Paths
 from mlsizes.records import ingest, snapshots
 from mlsizes.records.snapshots import SnapshotError
@@ -131,6 +132,7 @@ def run(
     staging, raw_dir = None, paths.raw_dir
     try:
         raw_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale(raw_dir.parent, f"{STAGING_PREFIX}*")  # what a killed fetch left
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=raw_dir.parent))
         staged = staging / "download.csv"
         download = fetch_body(url, staged, options, on_progress, on_retry)
