@@ -3,6 +3,8 @@
 import hashlib
 import json
 import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -422,3 +424,35 @@ def test_an_output_onto_an_input_or_another_output_is_refused_and_nothing_writte
     assert "are the same file" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in out.iterdir()) == ["gap.json", "models.csv", "trends.json"]
     assert all((out / name).read_text() == "keep\n" for name in ("models.csv", "gap.json", "trends.json"))
+
+
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n" + "".join(
+    f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]\n" for previous, name in zip("bcdefgh", "cdefghi")
+)
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        (ALIAS_BOMB + "sha256: x\n", "anchors and aliases (&, *) are not allowed"),
+        ("sha256: !!python/object/apply:os.system ['true']\n", "line 1: tags ('tag:yaml.org,2002:python"),
+    ],
+    ids=["alias bomb", "python tag"],
+)
+def test_a_hostile_provenance_record_is_refused_in_one_line(text, reason, tmp_path):
+    """Measured on main: an alias bomb in a *.provenance.yaml made curate hang (no answer in 200 s). Provenance
+    records arrive in pull requests, so they are read as untrusted text."""
+    snapshot = tmp_path / "epoch_notable_ai_models_2026-03-10.csv"
+    snapshot.write_bytes((RAW / snapshot.name).read_bytes())
+    snapshot.with_suffix("").with_suffix(".provenance.yaml").write_text(text)
+    # In a fresh interpreter, with a bound on a hung run (not a speed requirement).
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlsizes", "curate", str(snapshot), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: {snapshot.with_suffix('').with_suffix('.provenance.yaml')}: provenance")
+    assert reason in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

@@ -104,3 +104,38 @@ def test_diff_plot_draws_the_chart_diff(tmp_path):
     result = mlsizes("diff", "2022.06.02", "2022.06.30", "--plot", str(tmp_path / "chart.png"), cwd=ROOT)
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "11 added" in result.stderr and "lamda" in result.stdout
+
+
+def test_a_hostile_dataset_yaml_in_history_names_no_release_and_hangs_nothing(tmp_path):
+    """Measured on main: an alias bomb as `version:` in a committed dataset.yaml made `versions` take 206 s and
+    `diff` hang; a `!!python` tag gave a raw ConstructorError. dataset.yaml is read as untrusted text: such a
+    commit names no release, and the releases around it are listed as before."""
+    import subprocess
+    import sys
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    sh("git", "init", "-q", cwd=repo)
+    for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):
+        sh("git", "config", key, value, cwd=repo)
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]\n" for previous, name in zip("abcdefg", "bcdefgh")
+    )
+    texts = [
+        "version: 2026.01.01\ndate: 2026-01-01\nsnapshot: s1\n",
+        bomb + "version: *h\n",
+        "version: !!python/object/apply:os.system ['true']\n",
+        "version: 2026.02.01\ndate: 2026-02-01\nsnapshot: s2\n",
+    ]
+    for number, text in enumerate(texts):
+        (repo / "dataset.yaml").write_text(text)
+        sh("git", "add", "dataset.yaml", cwd=repo)
+        sh("git", "commit", "-q", "-m", f"commit {number}", cwd=repo)
+    code = (
+        "import sys\nfrom mlsizes.releases import revisions\n"
+        "print([release.version for release in revisions.releases(sys.argv[1])])"
+    )
+    # In a fresh interpreter, with a bound on a hung run (not a speed requirement).
+    proc = subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['2026.01.01', '2026.02.01']"

@@ -25,11 +25,10 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from mlsizes.core.paths import BUNDLED_DIR, VERSIONED_TABLE, find_root
 from mlsizes.core.settings import AnalysisParams, Settings, iso_date
-from mlsizes.records import contracts, curation
+from mlsizes.records import contracts, curation, untrusted
 from mlsizes.releases.revisions import Release, VersionError, read_at, releases
 
 # A column of lists: its cells are these separated entries of the vocabulary (schemas/domains.yaml).
@@ -50,7 +49,7 @@ def load(version: str | None = None, repo: str | Path | None = None) -> pd.DataF
     gap_test and fit_trend use as their default cut-off.
     """
     if version is None and repo is None:
-        meta = yaml.safe_load((BUNDLED_DIR / "dataset.yaml").read_text(encoding="utf-8"))
+        meta = untrusted.load_text((BUNDLED_DIR / "dataset.yaml").read_text(encoding="utf-8"))
         text = (BUNDLED_DIR / "models.csv").read_text(encoding="utf-8")
         return typed(text, version=str(meta["version"]), as_of=str(meta["date"]))
     with repository(repo) as root:

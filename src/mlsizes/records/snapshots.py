@@ -16,6 +16,7 @@ import yaml
 
 from mlsizes.core.errors import reason
 from mlsizes.core.settings import iso_date
+from mlsizes.records import untrusted
 
 LICENSE = {
     "name": "CC-BY-4.0",
@@ -66,18 +67,24 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+# The fields of a provenance record that are counts.
+COUNTS = ("size_bytes", "rows")
+
+
 def read_provenance(snapshot: Path) -> dict | None:
     """The snapshot's provenance record, or None when it has none (a file the project has never stored)."""
     path = provenance_path(snapshot)
     if not path.exists():
         return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            record = yaml.safe_load(handle)
-    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an impossible date (2024-02-30), bad UTF-8
+    try:  # read as untrusted text: it arrives in pull requests (an alias bomb here had hung curate)
+        record = untrusted.load_text(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # not YAML, anchors, tags, bad UTF-8
         raise SnapshotError(f"{path}: provenance record is not readable YAML ({reason(exc)})") from None
     if not isinstance(record, dict) or "sha256" not in record:
         raise SnapshotError(f"{path}: provenance record has no sha256")
+    for count in COUNTS:  # the numbers fetch writes, as numbers again (untrusted text keeps every value text)
+        if isinstance(record.get(count), str) and record[count].isdigit():
+            record[count] = int(record[count])
     return record
 
 

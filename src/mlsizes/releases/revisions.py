@@ -21,6 +21,7 @@ import yaml
 
 from mlsizes.core.errors import last_line
 from mlsizes.core.paths import LAYOUT
+from mlsizes.records import untrusted
 
 WORKSPACE = "workspace"
 DATASET_FILE = LAYOUT["dataset_file"]
@@ -118,6 +119,15 @@ class Release:
     notes: str
 
 
+def _dataset_meta(text: str) -> dict:
+    """A revision's dataset.yaml, read as untrusted text (a committed alias bomb had hung `versions` and `diff`);
+    an unreadable one names no release."""
+    try:
+        return untrusted.load_text(text) if text.strip() else {}
+    except ValueError:
+        return {}
+
+
 def releases(root: Path) -> list[Release]:
     """Every commit that changed the dataset version in `dataset.yaml`, oldest first."""
     try:
@@ -127,7 +137,7 @@ def releases(root: Path) -> list[Release]:
     found, previous = [], None
     for line in log.splitlines():
         commit, date = line.split()
-        meta = yaml.safe_load(read_at(root, commit, DATASET_FILE) or "") or {}
+        meta = _dataset_meta(read_at(root, commit, DATASET_FILE) or "")
         version = str(meta.get("version", ""))
         if version and version != previous:
             found.append(

@@ -24,7 +24,7 @@ import yaml
 from mlsizes.core.files import atomic_write_text
 from mlsizes.core.paths import LAYOUT, Paths
 from mlsizes.core.settings import size_words
-from mlsizes.records import contracts, curation
+from mlsizes.records import contracts, curation, untrusted
 from mlsizes.records.snapshots import CITATION, LICENSE
 from mlsizes.rendering import text
 
@@ -87,7 +87,7 @@ def _read(path: Path, parse):
 
 def dataset_version(path: Path) -> str:
     """The dataset version `dataset.yaml` names (written by `mlsizes release`)."""
-    meta = _read(path, yaml.safe_load)
+    meta = _read(path, untrusted.load_text)
     version = meta.get("version") if isinstance(meta, dict) else None
     if not version:
         raise MetadataError(f"{path}: no version")

@@ -25,7 +25,7 @@ import yaml
 from mlsizes.core.files import atomic_write_bytes
 from mlsizes.core.paths import PACKAGE_DIR, Paths
 from mlsizes.core.settings import size_words
-from mlsizes.records import contracts
+from mlsizes.records import contracts, untrusted
 from mlsizes.records.validation import CheckResult
 from mlsizes.releases import diff, release_list, revisions
 from mlsizes.rendering import text
@@ -134,7 +134,7 @@ def load(paths: Paths, on_progress: Callable[[str], None]) -> Inputs:
     if not figures:
         raise SiteError(f"{paths.figures_dir}: no figures (written by mlsizes report)")
     dataset = _read(
-        paths.dataset_file, lambda path: yaml.safe_load(path.read_text(encoding="utf-8")) or {}, "mlsizes release"
+        paths.dataset_file, lambda path: untrusted.load_text(path.read_text(encoding="utf-8")), "mlsizes release"
     )
     return Inputs(
         dataset=dataset,
