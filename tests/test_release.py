@@ -126,8 +126,9 @@ def _state(repo):
         (["2026.12.24"], "--notes is required"),
         (["2026.12.24", "--notes", "  "], "--notes is required"),
         (["2026.12.24", "--notes", "Nothing new."], f"nothing changed since release {NEW}"),
+        (["9999.12.31", "--notes", "Far ahead."], "version 9999.12.31 is more than a year after the data's date"),
     ],
-    ids=["not-a-version", "impossible-date", "older", "reused", "no-notes", "blank-notes", "no-change"],
+    ids=["not-a-version", "impossible-date", "older", "reused", "no-notes", "blank-notes", "no-change", "far-future"],
 )
 def test_release_refuses_mistakes_in_one_line_and_writes_nothing(repo, args, message):
     before = _state(repo)
@@ -159,3 +160,28 @@ def _refuse_unbuilt_correction(repo):
     assert proc.returncode == 1 and "not built: dvc status lists curate" in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert _state(repo) == before
+
+
+def test_a_release_whose_commit_fails_leaves_the_tree_as_it_was(repo):
+    """Measured on main: with a failing pre-commit hook, `release` exited 1 ("pathspec ... did not match") and left
+    dataset.yaml at the new version, the changelog and site pages modified and new files untracked. Now the
+    attempt is undone whole: same commit, clean tree, no tag."""
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    try:
+        correct_lamda(repo, "139B")
+        sh(str(BIN / "dvc"), "repro", cwd=repo)
+        commit_all(repo, "Correct LaMDA again")
+        head = sh("git", "rev-parse", "HEAD", cwd=repo).stdout
+        before = _state(repo)
+        hook.write_text("#!/bin/sh\necho 'refused by a hook' >&2\nexit 1\n")
+        hook.chmod(0o755)
+        proc = mlsizes("release", "2026.12.24", "--notes", "A correction.", cwd=repo, check=False)
+        assert proc.returncode == 1 and "refused by a hook" in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+        assert sh("git", "status", "--porcelain", "--untracked-files=all", cwd=repo).stdout == ""
+        assert sh("git", "rev-parse", "HEAD", cwd=repo).stdout == head
+        assert _state(repo) == before
+    finally:
+        hook.unlink(missing_ok=True)
+        sh("git", "reset", "-q", "--hard", NEW, cwd=repo)
+        sh("git", "clean", "-qfd", cwd=repo)

@@ -23,6 +23,8 @@ from mlsizes.stages import metadata, site
 
 CHANGELOG_DIR = "changelog"  # beside CHANGELOG.md: one file per release with every record that changed
 CHANGELOG_HEADER = "# Changelog\n\nDataset releases of mlsizes, newest first. Written by `mlsizes release`.\n\n"
+# A version may be dated after its data's as-of date (a release made later), by at most this much.
+FUTURE_DAYS = 366
 _VERSION = re.compile(r"(\d{4})\.(\d{2})\.(\d{2})(?:\.([1-9]\d*))?")
 
 
@@ -96,18 +98,21 @@ def write_release(
 
 
 def commit_and_tag(root: Path, version: str, notes: str, paths: list[Path]) -> str:
-    """Commit the release files and tag the commit with an annotated tag named as the version; on failure the
-    files are restored, so a refused release leaves the tree as it found it."""
+    """Commit the release files and tag the commit with an annotated tag named as the version."""
     names = [str(Path(path).relative_to(root)) for path in paths]
-    try:
-        git(root, "add", "--", *names)
-        git(root, "commit", "--quiet", "-m", f"Release {version}", "-m", notes, "--", *names)
-    except VersionError:
-        git(root, "reset", "--quiet", "--", *names)
-        git(root, "checkout", "--", *names)
-        raise
+    git(root, "add", "--", *names)
+    git(root, "commit", "--quiet", "-m", f"Release {version}", "-m", notes, "--", *names)
     git(root, "tag", "-a", version, "-m", f"Dataset release {version}\n\n{notes}")
     return git(root, "rev-parse", "HEAD").strip()
+
+
+def restore(root: Path, head: str, version: str) -> None:
+    """Put the tree back as the release found it: at `head`, clean (check_built_and_committed made sure it was,
+    so nothing of the user's is lost), with no tag of the version. A release is made whole or not at all."""
+    if git(root, "tag", "--list", version).strip():
+        git(root, "tag", "-d", version)
+    git(root, "reset", "--quiet", "--hard", head)
+    git(root, "clean", "-fdq")  # what the attempt created (ignored files are left alone)
 
 
 def changelog_entry(version: str, date: dt.date, notes: str, previous: str | None, change) -> str:
@@ -161,6 +166,12 @@ def prepare(paths: Paths, version: str, notes: str | None, date: dt.date | None)
     date = date or dataset_as_of(params, paths.raw_dir)
     if date is None:
         raise VersionError("params.yaml names no as-of date and no dated snapshot: give --date")
+    year, month, day, _ = version_key(version)
+    if dt.date(year, month, day) > date + dt.timedelta(days=FUTURE_DAYS):
+        raise VersionError(
+            f"version {version} is more than a year after the data's date {date.isoformat()}: every later "
+            "version would have to be newer still; name the release by its data's date"
+        )
     last, change = (previous[-1].version, None) if previous else (None, None)
     if last is not None:
         change = diff.process(root, last, WORKSPACE)
@@ -170,9 +181,15 @@ def prepare(paths: Paths, version: str, notes: str | None, date: dt.date | None)
     full_list = full_changes(version, last, change)
     # datapackage.json and the dataset card name the version: the release commit rebuilds them (and records
     # that in dvc.lock), so a release names itself and leaves no stage stale.
-    written = metadata.run(paths, metadata.MetadataSettings(version=version))
-    written += write_release(paths, version, params["snapshot"], notes, entry, date, full_list)
-    # The site gets the release's page the same way (site.py reads the version being released from dataset.yaml).
-    written += site.run(paths)
-    dvc(root, "commit", "--force", "metadata", "site")
-    return commit_and_tag(root, version, notes, [*written, root / "dvc.lock"]), written
+    head = git(root, "rev-parse", "HEAD").strip()
+    try:
+        written = metadata.run(paths, metadata.MetadataSettings(version=version))
+        written += write_release(paths, version, params["snapshot"], notes, entry, date, full_list)
+        # The site gets the release's page the same way (site.py reads the version being released from
+        # dataset.yaml).
+        written += site.run(paths)
+        dvc(root, "commit", "--force", "metadata", "site")
+        return commit_and_tag(root, version, notes, [*written, root / "dvc.lock"]), written
+    except BaseException:  # a failed hook, a full disk, Ctrl-C: nothing of the attempt stays
+        restore(root, head, version)
+        raise
