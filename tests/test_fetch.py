@@ -707,3 +707,10 @@ def test_the_next_fetch_removes_the_staging_a_killed_fetch_left(project, upstrea
     result = fetch_cli(upstream.serve(ok(upstream_csv(50))))
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in raw.glob(".fetch-*")) == [".fetch-running"]
+
+
+def test_a_header_without_data_rows_is_not_stored(project, upstream):
+    """Measured on main: `fetch` stored a 0-row snapshot (a header alone), which `update` would have built."""
+    url = upstream.serve(ok(upstream_csv(0)))
+    before = raw_state(project)
+    assert_failed(fetch_cli(url), url, project, before, "the file has a header but no data rows; nothing stored")

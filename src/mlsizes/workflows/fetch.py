@@ -378,11 +378,15 @@ def find_identical(raw_dir: Path, sha256: str) -> Path | None:
 
 
 def check_snapshot(url: str, staged: Path) -> ingest.Snapshot:
-    """Run the staged file through the same checks as every snapshot (a CSV, with the required columns)."""
+    """Run the staged file through the same checks as every snapshot (a CSV, with the required columns, and at
+    least one data row: upstream serving its header alone is an outage, not a release of an empty dataset)."""
     try:
-        return ingest.load(staged)
+        snapshot = ingest.load(staged)
     except SnapshotError as exc:
         raise FetchError(url, str(exc).removeprefix(f"{staged}: ")) from None
+    if snapshot.table.empty:
+        raise FetchError(url, "the file has a header but no data rows; nothing stored")
+    return snapshot
 
 
 def save(
