@@ -483,3 +483,15 @@ def test_text_that_is_not_utf8_is_refused_naming_its_line_and_byte(cut, tmp_path
     with pytest.raises(SnapshotError) as refused:
         ingest.load(path)
     assert str(refused.value) == f"{path}: line 3: not UTF-8 text (byte 0xfe at byte {len(head) + cut + 3:,})"
+
+
+def test_a_table_after_thousands_of_blank_lines_is_read_and_a_blank_file_is_empty(tmp_path):
+    """Measured on main: a valid CSV after 9,000 blank lines was refused as "file is empty" (only its first
+    8 kB were looked at). Blank lines before the header are skipped as blank lines elsewhere are."""
+    padded = tmp_path / "padded.csv"
+    padded.write_text("\n" * 9000 + line(HEADER) + "\n" + line(GOOD) + "\n", encoding="utf-8")
+    assert ingest.load(padded).table["name"].tolist() == ["TestNet"]
+    blank = tmp_path / "blank.csv"
+    blank.write_text("\n" * 9000 + "  \r\n", encoding="utf-8")
+    with pytest.raises(SnapshotError, match="file is empty"):
+        ingest.load(blank)

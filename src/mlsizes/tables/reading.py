@@ -77,9 +77,11 @@ def _read_text(path: Path, header: list[str], known: set[str]) -> pd.DataFrame:
 
 
 def sniff(path: Path) -> bytes:
-    """The file's first bytes, once it is known not to be empty, binary or a web page."""
+    """The file's first bytes after any blank lines, once it is known not to be empty, binary or a web page."""
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
+        while head and not head.strip():  # blank lines before the header: look past them
+            head = handle.read(SNIFF_BYTES)
     if not head.strip():
         raise TableError(f"{path}: file is empty")
     if b"\x00" in head:
@@ -105,7 +107,7 @@ def check_delimiter(path: Path, head: bytes, header: list[str]) -> None:
     """Refuse a file whose header is one column: another delimiter, or not a table."""
     if len(header) > 1:
         return
-    header = head.decode("utf-8", "replace").splitlines()[0]
+    header = next(line for line in head.decode("utf-8", "replace").splitlines() if line.strip())
     for name, char in (("semicolon", ";"), ("tab", "\t"), ("pipe", "|")):
         if char in header:
             raise TableError(f"{path}: wrong delimiter: the header is {name}-separated, expected commas")
