@@ -305,3 +305,18 @@ def test_load_reads_a_release_whose_table_lives_on_a_dvc_remote(tmp_path):
     shutil.rmtree(fresh / ".dvc" / "cache", ignore_errors=True)
     with pytest.raises(mlsizes.api.VersionError, match="neither in git nor readable with DVC"):
         mlsizes.load(version="2030.01.01", repo=fresh)
+
+
+def test_arguments_that_look_like_options_never_reach_git_as_options(tmp_path, monkeypatch):
+    """Measured on main: `load(repo="-uhelp")` reached `git clone` as an option (nothing ran, by luck of the
+    argument order), and `load(version=20220630)` ended in an AttributeError."""
+    from mlsizes.releases import revisions
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="-uhelp: not a folder, and git cannot clone it"):
+        mlsizes.load(repo="-uhelp")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(revisions.VersionError, match="'--output=x' is not a revision or version"):
+        revisions.resolve(ROOT, "--output=x")
+    with pytest.raises(TypeError, match="version must be text such as '2022.06.30', not int 20220630"):
+        mlsizes.load(version=20220630, repo=ROOT)

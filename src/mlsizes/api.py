@@ -88,7 +88,7 @@ def repository(repo: str | Path | None):
         return
     with tempfile.TemporaryDirectory(prefix="mlsizes-clone-") as scratch:
         proc = subprocess.run(
-            ["git", "clone", "--quiet", "--no-checkout", str(repo), scratch], capture_output=True, text=True
+            ["git", "clone", "--quiet", "--no-checkout", "--", str(repo), scratch], capture_output=True, text=True
         )
         if proc.returncode != 0:
             lines = proc.stderr.strip().splitlines()
@@ -97,6 +97,8 @@ def repository(repo: str | Path | None):
 
 
 def _release(known: list[Release], version: str, where) -> Release:
+    if not isinstance(version, str):  # load(version=20220630) had ended in an AttributeError
+        raise TypeError(f"version must be text such as '2022.06.30', not {type(version).__name__} {version!r}")
     for release in known:
         if release.version == version.removeprefix("v"):
             return release

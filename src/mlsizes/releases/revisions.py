@@ -157,6 +157,8 @@ def resolve(root: Path, name: str) -> str:
     """A revision for a name: `workspace`, a release version, or anything git understands (commit, tag, branch)."""
     if name == WORKSPACE:
         return WORKSPACE
+    if name.startswith("-"):  # git would read it as an option
+        raise VersionError(f"{name!r} is not a revision or version (see `mlsizes versions`)")
     for release in releases(root):
         if release.version == name or release.version == name.removeprefix("v"):
             return release.commit
