@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
+from html import unescape
+
+import pytest
 
 from conftest import ROOT
 from mlsizes.core.paths import Paths
@@ -73,3 +77,34 @@ def test_every_label_follows_the_params_not_the_papers_defaults(tmp_path, monkey
     for stale in ("20B-70B", "alpha = 0.01", "three-year"):
         assert stale not in shown and stale not in text, stale
     # (the reproduction's selection rule, quoted from its metrics, was written with the default bounds)
+
+
+HOSTILE_NAMES = [
+    "![pixel](http://127.0.0.1:9/track.png)",
+    "<img src=x onerror=alert(1)>",
+    "[click](javascript:alert(1))",
+    "**bold** _it_ `code` ~~gone~~",
+    "a | b | c",
+    "# heading",
+    "&lt;script&gt;",
+    "T5_XXL and gpt-3 (175B)\nsecond line",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_text_from_the_data_renders_as_itself_in_markdown(name):
+    """Measured on main: a corrected name holding Markdown became an <img> on the site's release page (Chromium
+    requested it), and `diff --md` passed raw HTML and Markdown into pull-request comments."""
+    from markdown_it import MarkdownIt
+
+    from mlsizes.releases.diff import _table
+    from mlsizes.rendering.text import markdown_text
+
+    renderer = MarkdownIt("commonmark", {"html": True}).enable("table")
+    shown = " ".join(name.split())
+    for markdown in (f"- {markdown_text(name)}", _table(["id", "name"], [["x", name]], markdown=True)):
+        html = renderer.render(markdown)
+        assert "<img" not in html and "<a " not in html and "<script" not in html and "<strong" not in html, html
+        assert "<h1" not in html and "<em" not in html and "<code" not in html and "<del" not in html, html
+        text = re.sub(r"<[^>]+>", "", html)
+        assert shown in unescape(text).replace("\n", " "), (shown, html)

@@ -20,6 +20,7 @@ from mlsizes.core.paths import LAYOUT, VERSIONED_METRICS, VERSIONED_TABLE
 from mlsizes.core.settings import in_gap, size_text
 from mlsizes.releases import revisions
 from mlsizes.releases.revisions import VersionError
+from mlsizes.rendering.text import markdown_text
 
 # The robustness checks stored inside a gap test (issue 14): not tests of their own.
 ROBUSTNESS_CHECKS = ("scan", "posterior_predictive", "out_of_sample")
@@ -239,9 +240,8 @@ def to_json(diff: DatasetDiff) -> dict:
 def _table(headers: list[str], rows: list[list], markdown: bool) -> str:
     cells = [[str(c) for c in row] for row in rows]
     if markdown:
-        escape = lambda text: text.replace("|", "\\|").replace("\n", " ")  # noqa: E731
         lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-        lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in cells]
+        lines += ["| " + " | ".join(markdown_text(c) for c in row) + " |" for row in cells]
         return "\n".join(lines)
     widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
     line = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
@@ -387,7 +387,7 @@ def summary_lines(diff: DatasetDiff, markdown: bool) -> list[str]:
             [f"... and {len(items) - SUMMARY_ITEMS} more"] if len(items) > SUMMARY_ITEMS else []
         )
         out.append(f"\n{'**' + title + '**' if markdown else title + ':'}\n")
-        out.append("\n".join(f"- {item}" for item in shown) or "- none")
+        out.append("\n".join(f"- {markdown_text(item) if markdown else item}" for item in shown) or "- none")
     return out
 
 

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+# What Markdown (CommonMark, GitHub's comments, the site's renderer) would read as syntax inside one line of text:
+# code, emphasis and strikethrough, links and images, HTML and autolinks, entities, table cells, a heading at the
+# start. Backslash-escaped, each is plain text; `_` inside a word, `<` before no tag, `>`, `!` and `#` elsewhere are
+# plain already.
+_MARKDOWN_SYNTAX = re.compile(r"[\\`*\[\]|~]|<(?=[A-Za-z/!?])|&(?=[#A-Za-z0-9])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|^#")
+
 
 def number_text(value, spec: str = ".3g") -> str:
     """A number for the report, or n/a."""
@@ -60,3 +68,9 @@ def closing_lines(windows: dict) -> list[str]:
             f"{info['p_newest']:.2g}; power of the newest window to show the first window's deficit: {power}."
         )
     return lines
+
+
+def markdown_text(text: str) -> str:
+    """Text from the data (a name, a note) as Markdown that shows exactly that text on one line: no image, link,
+    HTML or emphasis a contributor's name could smuggle into the changelog, a pull-request comment or the site."""
+    return _MARKDOWN_SYNTAX.sub(lambda match: "\\" + match.group(0), " ".join(str(text).split()))
