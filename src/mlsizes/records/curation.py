@@ -25,7 +25,7 @@ import pandas as pd
 from mlsizes.records import contracts, contribution_files, ingest, rules
 from mlsizes.records.parse import slugify_all
 from mlsizes.records.snapshots import SnapshotError
-from mlsizes.records.untrusted import FieldError, Invalid
+from mlsizes.records.untrusted import Invalid
 from mlsizes.tables.columns import CellRule
 
 REJECTED_COLUMNS = ["source", "source_row", "name", "reject_code", "reject_field", "reject_value", "reject_message"]
@@ -147,17 +147,7 @@ def _applicable(
         errors = rules.correction_problems(correction, candidates) if len(target) else []
         if len(target) and not errors:
             corrected, _ = contribution_files.apply_corrections(target, [correction])
-            failures = contracts.record_failures(_as_curated(corrected), contracts.curated_schema())
-            errors = [
-                FieldError(
-                    case.column,
-                    f"invalid_{case.column}",
-                    f"the corrected record's {case.column} {case.failure_case!r} fails {case.check} "
-                    "(schemas/curated.yaml)",
-                    str(case.failure_case),
-                )
-                for case in failures.drop_duplicates("column").itertuples()
-            ]
+            errors = rules.schema_errors(contracts.record_failures(_as_curated(corrected), contracts.curated_schema()))
         if errors:
             refused.append(contribution_files.reject_row(correction.source, Invalid(errors)))
         else:

@@ -20,6 +20,12 @@ _PARENTHESISED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 NAME_SIMILARITY = 0.9
 SAME_RELEASE_DAYS = 31
 SAME_SIZE = 0.05
+# The field a curated column comes from, where the names differ.
+SCHEMA_FIELDS = {
+    "primary_domain": "domains",
+    "date_precision": "publication_date",
+    "parameters_missing_reason": "parameters",
+}
 
 
 def name_keys(name: str) -> tuple[str, str]:
@@ -151,3 +157,17 @@ def missing_target(target: str) -> FieldError:
         f"{LAYOUT['contributions_dir']}/<id>.yaml)",
         target,
     )
+
+
+def schema_errors(failures: pd.DataFrame) -> list[FieldError]:
+    """The curated contract's record failures (contracts.record_failures) as refusals, one per column, named by
+    the field a contributor writes."""
+    return [
+        FieldError(
+            SCHEMA_FIELDS.get(case.column, case.column),
+            f"invalid_{case.column}",
+            f"{case.failure_case!r} fails {case.check} (schemas/curated.yaml)",
+            case.failure_case,
+        )
+        for case in failures.drop_duplicates("column").itertuples()
+    ]

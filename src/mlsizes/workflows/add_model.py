@@ -55,12 +55,6 @@ PROMPTS = {
 }
 MODEL_HEADER = "# A model contributed with `mlsizes add-model`; `dvc repro` adds it to data/curated/models.csv.\n"
 CORRECTION_HEADER = "# Corrections of record {id}, made with `mlsizes add-model --correct`; `dvc repro` applies them.\n"
-# The field a curated column comes from, where the names differ.
-SCHEMA_FIELDS = {
-    "primary_domain": "domains",
-    "date_precision": "publication_date",
-    "parameters_missing_reason": "parameters",
-}
 
 
 class UsageProblem(Exception):
@@ -131,16 +125,7 @@ def column_problems(columns: dict[str, object]) -> list[FieldError]:
         return []
     dtypes = contracts.curated_dtypes()
     frame = pd.DataFrame([{name: columns[name] for name in names}]).astype({name: dtypes[name] for name in names})
-    failures = contracts.record_failures(frame, schema.select_columns(names)).drop_duplicates("column")
-    return [
-        FieldError(
-            SCHEMA_FIELDS.get(case.column, case.column),
-            f"invalid_{case.column}",
-            f"{case.failure_case!r} fails {case.check} (schemas/curated.yaml)",
-            case.failure_case,
-        )
-        for case in failures.itertuples()
-    ]
+    return rules.schema_errors(contracts.record_failures(frame, schema.select_columns(names)))
 
 
 def every_problem(errors: list[FieldError], columns: dict[str, object]) -> Invalid:
