@@ -1,10 +1,10 @@
-"""Ingest stage: one upstream snapshot (any vintage of Epoch's CSV) -> a typed table, one row per raw row.
+"""Ingest: one upstream snapshot (any vintage of Epoch's CSV) -> a typed table, one row per raw row.
 
-Load: check the file is a CSV at all (not empty, not HTML, not binary, comma-delimited), verify its checksum,
-check every row has as many fields as the header and no header name repeats, rename the vintage's columns to
-canonical names from `schemas/raw.yaml` and check the required ones are there.
+Load: check the file is a CSV at all and every row lines up with the header (tables/reading.py), verify its
+checksum against its provenance record, rename the vintage's columns to canonical names from `schemas/raw.yaml`
+and check the required ones are there.
 Process: parse every value. A row that cannot be used keeps its place with a reason code and a message, so
-the curate stage can account for every raw row.
+curation can account for every raw row.
 """
 
 from __future__ import annotations

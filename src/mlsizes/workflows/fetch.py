@@ -1,4 +1,4 @@
-"""Fetch stage: download Epoch's current CSV and store it as a new dated, immutable snapshot with provenance.
+"""`mlsizes fetch`: download Epoch's current CSV and store it as a new dated, immutable snapshot with provenance.
 
 Download: stream the body into a private hidden staging folder beside the snapshot folder (`data/raw/.fetch-*/`:
 the same filesystem, so publishing is an atomic rename, yet outside `data/raw/epoch/`, which DVC stages depend
