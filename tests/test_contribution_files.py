@@ -721,3 +721,23 @@ def test_a_symlinked_contributions_folder_is_refused_by_curate_and_add_model(rul
     added = invoke("add-model", "--root", str(root), *model_args())
     assert added.exit_code == 2 and "is a symbolic link" in added.stderr, added.output
     assert tree(elsewhere) == outside
+
+
+def test_add_model_names_a_refused_correction_once_in_one_line(rule_book_project):
+    result = invoke(
+        "add-model",
+        "--root",
+        str(rule_book_project),
+        "--correct",
+        "gpt-2-1-5b",
+        "--parameters",
+        "0",
+        "--reason",
+        "a test of the rule book",
+        "--source",
+        "https://arxiv.org/abs/1",
+    )
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().splitlines() == [
+        "error: parameters (--parameters): 0.0 fails in_range(1, 1e+16) (schemas/curated.yaml)"
+    ]

@@ -155,8 +155,9 @@ def schema_check(typed: pd.DataFrame, corrections: list[contribution_files.Corre
     if len(curated.rejected):
         reject = curated.rejected.iloc[0]
         message, value = reject["reject_message"], reject["reject_value"]
-        if reject["reject_code"].startswith("invalid_"):
-            message = f"{message.removeprefix(reject['reject_field'] + '=')} (schemas/curated.yaml)"
+        schema_wording = f"{reject['reject_field']}="  # the schema's own rejects; the rule book's are worded already
+        if reject["reject_code"].startswith("invalid_") and message.startswith(schema_wording):
+            message = f"{message.removeprefix(schema_wording)} (schemas/curated.yaml)"
         raise FieldError(
             reject["reject_field"], reject["reject_code"], message, value if isinstance(value, str) else None
         )
