@@ -731,7 +731,7 @@ def test_add_model_names_a_refused_correction_once_in_one_line(rule_book_project
         "--correct",
         "gpt-2-1-5b",
         "--parameters",
-        "0",
+        "1e17",
         "--reason",
         "a test of the rule book",
         "--source",
@@ -739,5 +739,5 @@ def test_add_model_names_a_refused_correction_once_in_one_line(rule_book_project
     )
     assert result.exit_code == 1, result.output
     assert result.stderr.strip().splitlines() == [
-        "error: parameters (--parameters): 0.0 fails in_range(1, 1e+16) (schemas/curated.yaml)"
+        "error: parameters (--parameters): 1e+17 fails in_range(1, 1e+16) (schemas/curated.yaml)"
     ]

@@ -159,7 +159,9 @@ def test_refusal_leaves_earlier_outputs_untouched(tmp_path):
 
 
 def _rows(n_bad: int, n_good: int, bad: list[str]) -> list[list[str]]:
-    return [bad] * n_bad + [[f"Net {i}"] + GOOD[1:] for i in range(n_good)]
+    """n_bad rows like `bad` and n_good good ones, each row its own (a row repeating another is a duplicate)."""
+    bad_rows = [bad[:4] + [f"{i + 1}e9"] + bad[5:] for i in range(n_bad)]
+    return bad_rows + [[f"Net {i}"] + GOOD[1:] for i in range(n_good)]
 
 
 MISREAD = {
