@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import contributions_dir
+from mlsizes.core import untrusted
 from mlsizes.core.paths import Paths
-from mlsizes.records import contribution_files, rules, untrusted
+from mlsizes.records import contribution_files, rules
 from mlsizes.stages import curate
 from mlsizes.workflows import add_model
 from test_add_model import CORRECT, SNAPSHOT, invoke, model_args, tree, write_yaml

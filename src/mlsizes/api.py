@@ -26,9 +26,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from mlsizes.core import untrusted
 from mlsizes.core.paths import BUNDLED_DIR, VERSIONED_TABLE, find_root
 from mlsizes.core.settings import AnalysisParams, Settings, iso_date
-from mlsizes.records import contracts, curation, untrusted
+from mlsizes.records import contracts, curation
 from mlsizes.releases.revisions import Release, VersionError, read_at, releases
 
 # A column of lists: its cells are these separated entries of the vocabulary (schemas/domains.yaml).

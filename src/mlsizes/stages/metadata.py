@@ -21,10 +21,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mlsizes.core import untrusted
 from mlsizes.core.files import atomic_write_text
 from mlsizes.core.paths import LAYOUT, Paths
 from mlsizes.core.settings import size_words
-from mlsizes.records import contracts, curation, untrusted
+from mlsizes.records import contracts, curation
 from mlsizes.records.snapshots import CITATION, LICENSE
 from mlsizes.rendering import text
 

@@ -19,13 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from mlsizes.core import untrusted
 from mlsizes.core.errors import reason
 from mlsizes.core.files import atomic_write_bytes
 from mlsizes.core.paths import Paths
+from mlsizes.core.untrusted import printable
 from mlsizes.records import snapshots
-from mlsizes.records.untrusted import printable
 from mlsizes.releases import diff
 from mlsizes.releases.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
 from mlsizes.workflows import fetch
@@ -136,7 +135,10 @@ def point_at(params_path: Path, text: bytes, snapshot_id: str) -> bytes:
     edited = _SNAPSHOT_LINE.sub(
         lambda match: f"{match[1]}{match[2]}{snapshot_id}{match[2]}", text.decode("utf-8"), count=1
     )
-    read = (yaml.safe_load(edited) or {}).get("snapshot")
+    try:
+        read = untrusted.load_data(edited).get("snapshot")
+    except untrusted.FieldError as exc:
+        raise UpdateError(f"{params_path}: {exc.message}") from None
     if read != snapshot_id:
         raise UpdateError(f"{params_path}: editing the `snapshot:` line gave {read!r}, not {snapshot_id!r}")
     return edited.encode("utf-8")
