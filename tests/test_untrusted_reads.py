@@ -14,6 +14,7 @@ Commands that could hang run in a fresh interpreter under a timeout, a bound on 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -110,58 +111,74 @@ def test_load_data_refuses_hostile_yaml(text, reason):
     assert reason in caught.value.message and "\n" not in caught.value.message
 
 
-# --- params.yaml --------------------------------------------------------------------------------------------
+# --- the command line on hostile files, in a fresh interpreter under a hang bound -----------------------------
+
+_BATCH = """
+import json, os, sys
+from click.testing import CliRunner
+from mlsizes.cli import main
+results = []
+for args, cwd, root in json.loads(sys.argv[1]):
+    os.chdir(cwd)
+    result = CliRunner().invoke(main, args, env={"MLSIZES_ROOT": root})
+    crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
+    results.append([result.exit_code, result.stdout, result.stderr + (repr(result.exception) if crashed else "")])
+print(json.dumps(results))
+"""
 
 
-def run_mlsizes(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The command line in a fresh interpreter, bounded against a hang."""
-    return subprocess.run(
-        [sys.executable, "-m", "mlsizes", *args],
-        cwd=cwd,
+def run_batch(*calls: tuple[list[str], Path], env: dict | None = None) -> list[subprocess.CompletedProcess]:
+    """Each call (command line arguments, project root, which is also the working directory) run by the command
+    line in one fresh interpreter, bounded against a hang (one interpreter for many cases: each costs seconds)."""
+    payload = json.dumps([[list(map(str, args)), str(root), str(root)] for args, root in calls])
+    proc = subprocess.run(
+        [sys.executable, "-c", _BATCH, payload],
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=HANG_BOUND,
     )
+    assert proc.returncode == 0, proc.stderr
+    return [
+        subprocess.CompletedProcess(args, code, out, err)
+        for (args, _), (code, out, err) in zip(calls, json.loads(proc.stdout))
+    ]
 
 
 def assert_one_line(proc: subprocess.CompletedProcess, *parts: str) -> None:
     """Exit 1 and one `error:` line naming each part; no traceback."""
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == 1, (proc.args, proc.stdout + proc.stderr)
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), (proc.args, proc.stderr)
     assert all(part in lines[0] for part in parts), (parts, lines[0])
 
 
 PARAMS = (ROOT / "params.yaml").read_text()
+HOSTILE_PARAMS = {
+    "alias bomb": (BOMB + PARAMS, "line 1: anchors and aliases (&, *) are not allowed"),
+    "python tag": (PARAMS.replace("alpha: 0.01", f"alpha: {PYTHON_TAG}"), "tags ('tag:yaml.org,2002:python"),
+    "huge": (PARAMS + HUGE, "bytes; at most 256 KB"),
+    "wrong type": (PARAMS.replace("alpha: 0.01", "alpha: [0.01, 0.05]"), "analysis.alpha must be a number, got ["),
+    "not a section": (
+        PARAMS.replace("windows: {length_years: 3, step_years: 1}", "windows: 3"),
+        "analysis.windows must be a mapping of settings",
+    ),
+    "impossible date": (PARAMS.replace('era_break: "2018-01-01"', "era_break: 2018-02-30"), "day is out of range"),
+    "fifo": (None, "is not a regular file but a FIFO (named pipe)"),
+}
 
 
-@pytest.mark.parametrize(
-    "text, reason",
-    [
-        (BOMB + PARAMS, "anchors and aliases (&, *) are not allowed"),
-        (PARAMS.replace("alpha: 0.01", f"alpha: {PYTHON_TAG}"), "tags ('tag:yaml.org,2002:python"),
-        (PARAMS + HUGE, "bytes; at most 256 KB"),
-        (PARAMS.replace("alpha: 0.01", "alpha: [0.01, 0.05]"), "analysis.alpha must be a number, got [0.01, 0.05]"),
-        (PARAMS.replace("windows: {length_years: 3, step_years: 1}", "windows: 3"), "analysis.windows must be a map"),
-        (PARAMS.replace('era_break: "2018-01-01"', "era_break: 2018-02-30"), "day is out of range for month"),
-    ],
-    ids=["alias bomb", "python tag", "huge", "wrong type", "not a section", "impossible date"],
-)
-def test_a_hostile_params_yaml_is_refused_in_one_line(text, reason, tmp_path):
-    params = tmp_path / "params.yaml"
-    params.write_text(text)
-    out = tmp_path / "out"
-    proc = run_mlsizes("analyze", str(ROOT / "data/curated/models.csv"), "--params", str(params), "--out", str(out))
-    assert_one_line(proc, str(params), reason)
-    assert "PWNED" not in proc.stdout and not out.exists()
-
-
-def test_params_yaml_as_a_fifo_is_refused_without_opening_it(tmp_path):
-    params = tmp_path / "params.yaml"
-    os.mkfifo(params)
-    proc = run_mlsizes("analyze", str(ROOT / "data/curated/models.csv"), "--params", str(params), "--out", "o")
-    assert_one_line(proc, str(params), "is not a regular file but a FIFO (named pipe)")
+def test_a_hostile_params_yaml_is_refused_in_one_line(tmp_path):
+    """analyze reads --params first: each hostile file is refused, nothing is analysed or written."""
+    calls = []
+    for number, (text, _) in enumerate(HOSTILE_PARAMS.values()):
+        params = tmp_path / f"p{number}" / "params.yaml"
+        params.parent.mkdir()
+        params.write_text(text) if text is not None else os.mkfifo(params)
+        calls.append((["analyze", ROOT / "data/curated/models.csv", "--params", params, "--out", "out"], params.parent))
+    for (case, (_, reason)), proc, (args, _) in zip(HOSTILE_PARAMS.items(), run_batch(*calls), calls):
+        assert_one_line(proc, str(args[3]), reason)
+        assert "PWNED" not in proc.stdout and not (args[3].parent / "out").exists(), case
 
 
 def test_the_api_refuses_a_hostile_params_file(tmp_path):
@@ -197,63 +214,47 @@ def package_copy(tmp_path_factory):
     return src
 
 
-@pytest.mark.parametrize(
-    "text, reason",
-    [
-        (BOMB, "anchors and aliases (&, *) are not allowed"),
-        (f"columns: {PYTHON_TAG}\n", "tags ('tag:yaml.org,2002:python"),
-        (HUGE, "bytes; at most 256 KB"),
-    ],
-    ids=["alias bomb", "python tag", "huge"],
-)
-def test_a_hostile_contract_is_refused_in_one_line(text, reason, package_copy, tmp_path):
-    schema = package_copy / "mlsizes" / "schemas" / "raw.yaml"
-    original = schema.read_text()
-    schema.write_text(text)
-    try:
-        snapshot = tmp_path / f"{SNAPSHOT}.csv"
-        snapshot.write_bytes((RAW / snapshot.name).read_bytes())
-        proc = run_mlsizes(
-            "curate", str(snapshot), "--out", str(tmp_path / "out"), cwd=tmp_path, env={"PYTHONPATH": str(package_copy)}
-        )
-    finally:
-        schema.write_text(original)
-    assert_one_line(proc, "schemas/raw.yaml", reason)
+def test_a_hostile_contract_is_refused_in_one_line(package_copy, tmp_path):
+    """An alias bomb in raw.yaml (read by curate) and a wrong shape in domains.yaml (read by validate): one line
+    naming the contract, in a package whose contracts are these (tags and huge contracts meet load_file as above)."""
+    schemas = package_copy / "mlsizes" / "schemas"
+    snapshot = tmp_path / f"{SNAPSHOT}.csv"
+    snapshot.write_bytes((RAW / snapshot.name).read_bytes())
+    cases = [
+        ("raw.yaml", BOMB, ["curate", snapshot, "--out", tmp_path / "out"], "anchors and aliases (&, *) are not"),
+        ("domains.yaml", "vocabulary: Language\n", ["validate"], "`vocabulary` must be a list of mappings"),
+    ]
+    for name, text, args, reason in cases:
+        original = (schemas / name).read_text()
+        (schemas / name).write_text(text)
+        try:
+            (proc,) = run_batch((args, ROOT), env={"PYTHONPATH": str(package_copy)})
+        finally:
+            (schemas / name).write_text(original)
+        assert_one_line(proc, f"schemas/{name}", reason)
     assert not (tmp_path / "out").exists()
-
-
-def test_a_contract_of_the_wrong_shape_is_refused_in_one_line(package_copy, tmp_path):
-    """Wrong types: domains.yaml's vocabulary as a text instead of a list."""
-    schema = package_copy / "mlsizes" / "schemas" / "domains.yaml"
-    original = schema.read_text()
-    schema.write_text("vocabulary: Language\n")
-    try:
-        proc = run_mlsizes("validate", cwd=tmp_path, env={"PYTHONPATH": str(package_copy), "MLSIZES_ROOT": str(ROOT)})
-    finally:
-        schema.write_text(original)
-    assert_one_line(proc, "schemas/domains.yaml", "`vocabulary` must be a list of mappings")
 
 
 # --- provenance records -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "make, reason",
-    [
-        (lambda path: path.write_text(HUGE), "is 262"),
-        (lambda path: path.write_text("sha256: {a: b}\n"), "checksum mismatch"),
-        (os.mkfifo, "is not a regular file but a FIFO (named pipe)"),
-        (lambda path: path.symlink_to(RAW / f"{SNAPSHOT}.provenance.yaml"), "is a symbolic link"),
-    ],
-    ids=["huge", "wrong type", "fifo", "symlink"],
-)
-def test_a_provenance_record_that_cannot_be_used_is_refused_in_one_line(make, reason, tmp_path):
-    snapshot = tmp_path / f"{SNAPSHOT}.csv"
-    snapshot.write_bytes((RAW / snapshot.name).read_bytes())
-    make(tmp_path / f"{SNAPSHOT}.provenance.yaml")
-    proc = run_mlsizes("curate", str(snapshot), "--out", str(tmp_path / "out"), cwd=tmp_path)
-    assert_one_line(proc, f"{SNAPSHOT}.", reason)
-    assert not (tmp_path / "out").exists()
+def test_a_provenance_record_that_cannot_be_used_is_refused_in_one_line(tmp_path):
+    cases = {
+        "huge": (lambda path: path.write_text(HUGE), "provenance record cannot be used (is 262"),
+        "wrong type": (lambda path: path.write_text("sha256: {a: b}\n"), "checksum mismatch"),
+        "fifo": (os.mkfifo, "provenance record cannot be used (is not a regular file but a FIFO (named pipe))"),
+        "link": (lambda path: path.symlink_to(RAW / path.name), "cannot be used (is a symbolic link"),
+    }
+    calls = []
+    for case, (make, _) in cases.items():
+        folder = tmp_path / case.replace(" ", "-")
+        folder.mkdir()
+        (folder / f"{SNAPSHOT}.csv").write_bytes((RAW / f"{SNAPSHOT}.csv").read_bytes())
+        make(folder / f"{SNAPSHOT}.provenance.yaml")
+        calls.append((["curate", folder / f"{SNAPSHOT}.csv", "--out", folder / "out"], folder))
+    for (case, (_, reason)), proc, (_, folder) in zip(cases.items(), run_batch(*calls), calls):
+        assert_one_line(proc, f"{SNAPSHOT}.", reason)
+        assert not (folder / "out").exists(), case
 
 
 # --- dataset.yaml and dvc.yaml at a revision ----------------------------------------------------------------
@@ -285,11 +286,16 @@ def hostile_history(tmp_path_factory):
 
 
 def test_hostile_dataset_yaml_in_history_names_no_release_in_every_reader(hostile_history):
-    """`versions`, `mlsizes.versions(repo=...)` and `mlsizes.load(repo=...)` (measured on main: 206 s, 182 s, a
-    ConstructorError): the hostile commits name no release, the two real ones are found, nothing hangs."""
-    proc = run_mlsizes("versions", cwd=hostile_history, env={"MLSIZES_ROOT": str(hostile_history)})
-    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
-    assert re.findall(r"^2026\.\S+", proc.stdout, flags=re.M) == ["2026.01.01", "2026.02.01"], proc.stdout
+    """`versions`, `diff`, `mlsizes.versions(repo=...)` and `mlsizes.load(repo=...)` (measured on main: 206 s, a
+    hang, 182 s, a ConstructorError): the hostile commits name no release, the real ones are found, nothing hangs."""
+    versions, diff = run_batch(
+        (["versions"], hostile_history), (["diff", "2026.01.01", "2026.02.01", "--json"], hostile_history)
+    )
+    assert versions.returncode == 0, versions.stderr
+    assert re.findall(r"^2026\.\S+", versions.stdout, flags=re.M) == ["2026.01.01", "2026.02.01"], versions.stdout
+    assert diff.returncode == 0, diff.stderr
+    changes = json.loads(diff.stdout)
+    assert changes["old"]["name"] == "2026.01.01" and changes["new"]["name"] == "2026.02.01" and changes["added"] == []
     code = (
         "import sys, mlsizes\n"
         "print(list(mlsizes.versions(repo=sys.argv[1])['version']))\n"
@@ -301,15 +307,6 @@ def test_hostile_dataset_yaml_in_history_names_no_release_in_every_reader(hostil
     )
     assert api.returncode == 0, api.stderr
     assert api.stdout.splitlines() == ["['2026.01.01', '2026.02.01']", "2026.02.01 True"]
-
-
-def test_diff_between_releases_around_hostile_commits(hostile_history):
-    proc = run_mlsizes(
-        "diff", "2026.01.01", "2026.02.01", "--json", cwd=hostile_history, env={"MLSIZES_ROOT": str(hostile_history)}
-    )
-    assert "Traceback" not in proc.stderr and proc.returncode in (0, 1), proc.stderr
-    if proc.returncode == 1:  # no metrics at these toy releases: refused in one line, never a hang
-        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
 @pytest.mark.parametrize("text", [BOMB + "stages: {}\n", f"stages: {PYTHON_TAG}\n", HUGE])
@@ -342,92 +339,84 @@ SPECIALS = {
 }
 
 
-@pytest.fixture
-def raw_project(project):
-    """The contributing project with its raw folder: the snapshot params.yaml names and its provenance record."""
-    raw = project / "data" / "raw" / "epoch"
-    raw.mkdir(parents=True)
-    for name in (f"{SNAPSHOT}.csv", f"{SNAPSHOT}.provenance.yaml"):
-        shutil.copy(RAW / name, raw / name)
-    return project
+def special_project(base: Path, name: str) -> Path:
+    """A small project (the contributing project's files and the 2022-06-02 snapshot with its provenance record)."""
+    root = base / name
+    shutil.copytree(ROOT / "schemas", root / "schemas")
+    for file in ("dvc.yaml", "params.yaml"):
+        shutil.copy(ROOT / file, root / file)
+    (root / "data" / "curated").mkdir(parents=True)
+    shutil.copy(ROOT / "data" / "curated" / "models.csv", root / "data" / "curated" / "models.csv")
+    contributions_dir(root).mkdir(parents=True)
+    (contributions_dir(root) / "README.md").write_text("Contributions.\n")
+    (root / "data" / "raw" / "epoch").mkdir()
+    for file in (f"{SMALL}.csv", f"{SMALL}.provenance.yaml"):
+        shutil.copy(RAW / file, root / "data" / "raw" / "epoch" / file)
+    return root
 
 
-@pytest.mark.parametrize("kind", SPECIALS)
-@pytest.mark.parametrize(
-    "folder",
-    ["data/raw/epoch", "data/raw/epoch/sub", "metrics/plots", "schemas"],
-)
-def test_validate_refuses_a_special_file_in_every_folder_dvc_reads(kind, folder, raw_project):
-    """DVC hangs on a FIFO in a folder it depends on (`dvc status`, `dvc repro`); validate, which the pre-commit
-    hook and CI run first, refuses any such file (and links) in every input folder and every dependency."""
-    make, words = SPECIALS[kind]
-    (raw_project / folder).mkdir(parents=True, exist_ok=True)
-    special = raw_project / folder / "odd.csv"
-    make(special)
-    proc = run_mlsizes("validate", cwd=raw_project.parent, env={"MLSIZES_ROOT": str(raw_project)})
-    assert_one_line(proc, str(special), f"is {words}: an input folder holds only regular files")
+SMALL = "epoch_pcd_2022-06-02"
+ADD = ["add-model", "--name", "Odd Model 7B", "--organization", "Odd Lab", "--domain", "Language", "--date"]
+ADD += ["2022-01-01", "--parameters", "7B", "--source", "https://odd-lab.org/odd-model"]
 
 
-def test_validate_passes_a_clean_project_and_refuses_a_fifo_dependency_file(raw_project):
-    assert run_mlsizes("validate", cwd=raw_project, env={"MLSIZES_ROOT": str(raw_project)}).returncode == 0
-    (raw_project / "params.yaml").rename(raw_project / "params.keep")
-    os.mkfifo(raw_project / "params.yaml")
-    proc = run_mlsizes("validate", cwd=raw_project, env={"MLSIZES_ROOT": str(raw_project)})
-    assert_one_line(proc, "params.yaml", "a FIFO (named pipe)")
+def test_every_command_refuses_a_special_file_in_the_folder_it_reads(tmp_path):
+    """DVC hangs on a FIFO in a folder it depends on (`dvc status`, `dvc repro`): validate, which the pre-commit
+    hook and CI run before DVC, refuses a FIFO, a socket or a link in every input folder and every dependency.
+    history (the snapshots), add-model (the contributions) and curate (its snapshot) refuse them too, in one line,
+    without opening them."""
+    clean = special_project(tmp_path, "clean")
+    calls, expected = [(["validate"], clean)], [None]
+    for kind, (make, words) in SPECIALS.items():
+        for folder in ["data/raw/epoch", "data/raw/epoch/sub", "metrics/plots", "schemas"]:
+            root = special_project(tmp_path, f"{kind}-{folder.replace('/', '-')}")
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            make(root / folder / "odd.csv")
+            calls.append((["validate"], root))
+            expected.append((root / folder / "odd.csv", f"is {words}: an input folder holds only regular files"))
+        root = special_project(tmp_path, f"{kind}-commands")
+        make(root / "data" / "raw" / "epoch" / "epoch_odd_2025-01-01.csv")
+        history = ["history", "--out", root / "history.json", "--figure", root / "history.png"]
+        calls.append((history, root))
+        expected.append((root / "data" / "raw" / "epoch" / "epoch_odd_2025-01-01.csv", words))
+        (contributions_dir(root) / "corrections").mkdir()
+        make(contributions_dir(root) / "corrections" / "odd.yaml")
+        calls.append((ADD, root))
+        expected.append((contributions_dir(root) / "corrections" / "odd.yaml", f"is {words}"))
+        make(root / "odd.csv")
+        calls.append((["curate", root / "odd.csv", "--out", root / "out"], root))
+        expected.append((root / "odd.csv", words))
+    fifo_params = special_project(tmp_path, "fifo-params")
+    (fifo_params / "params.yaml").unlink()
+    os.mkfifo(fifo_params / "params.yaml")
+    calls.append((["validate"], fifo_params))
+    expected.append((fifo_params / "params.yaml", "a FIFO (named pipe)"))
+    results = run_batch(*calls)
+    assert results[0].returncode == 0, results[0].stdout + results[0].stderr
+    for proc, (path, words) in zip(results[1:], expected[1:]):
+        assert_one_line(proc, str(path), words)
+    for kind in SPECIALS:
+        root = tmp_path / f"{kind}-commands"
+        assert not (root / "history.json").exists() and not (root / "out").exists()
+        assert sorted(path.name for path in contributions_dir(root).iterdir()) == ["README.md", "corrections"]
 
 
-@pytest.mark.parametrize("kind", ["fifo", "socket"])
-@pytest.mark.parametrize("folder", ["", "corrections"])
-def test_special_files_among_contributions_are_named_by_validate_and_rejected_by_curate(kind, folder, raw_project):
-    """In the contributions folder each file is judged on its own: validate names it (exit 1), curate makes it a
-    reject row with its reason; neither opens it."""
-    make, _ = SPECIALS[kind]
-    (contributions_dir(raw_project) / folder).mkdir(exist_ok=True)
-    special = contributions_dir(raw_project) / folder / "odd-model-7b.yaml"
-    make(special)
-    env = {"MLSIZES_ROOT": str(raw_project)}
-    proc = run_mlsizes("validate", cwd=raw_project, env=env)
-    assert proc.returncode == 1 and "odd-model-7b.yaml: file: is not a regular file" in proc.stdout, proc.stdout
-    snapshot = raw_project / "data" / "raw" / "epoch" / f"{SNAPSHOT}.csv"
-    out = raw_project / "out"
-    args = ["curate", str(snapshot), "--out", str(out), "--contributions", str(contributions_dir(raw_project))]
-    curated = run_mlsizes(*args, cwd=raw_project, env=env)
-    assert curated.returncode == 0, curated.stderr
-    assert "not_a_file" in (out / "rejected.csv").read_text()
-
-
-@pytest.mark.parametrize("kind", SPECIALS)
-def test_add_model_refuses_a_special_file_among_contributions(kind, raw_project):
-    make, words = SPECIALS[kind]
-    special = contributions_dir(raw_project) / "corrections" / "odd.yaml"
-    special.parent.mkdir()
-    make(special)
-    args = ["add-model", "--name", "Odd Model 7B", "--organization", "Odd Lab", "--domain", "Language"]
-    args += ["--date", "2024-01-01", "--parameters", "7B", "--source", "https://odd-lab.org/odd-model"]
-    proc = run_mlsizes(*args, cwd=raw_project, env={"MLSIZES_ROOT": str(raw_project)})
-    assert_one_line(proc, str(special), f"is {words}")
-    assert sorted(path.name for path in contributions_dir(raw_project).iterdir()) == ["README.md", "corrections"]
-
-
-@pytest.mark.parametrize("kind", SPECIALS)
-def test_curate_refuses_a_snapshot_that_is_not_a_regular_file(kind, tmp_path):
-    make, words = SPECIALS[kind]
-    snapshot = tmp_path / f"{SNAPSHOT}.csv"
-    make(snapshot)
-    proc = run_mlsizes("curate", str(snapshot), "--out", str(tmp_path / "out"), cwd=tmp_path)
-    assert_one_line(proc, str(snapshot), words)
-
-
-@pytest.mark.parametrize("kind", SPECIALS)
-def test_history_refuses_a_special_file_among_the_snapshots(kind, raw_project):
-    make, words = SPECIALS[kind]
-    special = raw_project / "data" / "raw" / "epoch" / "epoch_odd_2025-01-01.csv"
-    make(special)
-    out = raw_project / "history.json"
-    args = ["history", "--out", str(out), "--figure", str(raw_project / "history.png")]
-    proc = run_mlsizes(*args, cwd=raw_project, env={"MLSIZES_ROOT": str(raw_project)})
-    assert_one_line(proc, str(special), words)
-    assert not out.exists()
+def test_special_files_among_contributions_are_named_by_validate_and_rejected_by_curate(tmp_path):
+    """In the contributions folder each file is judged on its own: validate names it (exit 1) and curate makes it
+    a reject row with its reason (not_a_file); neither opens it."""
+    calls = []
+    for kind, folder in (("fifo", ""), ("socket", "corrections")):
+        root = special_project(tmp_path, kind)
+        (contributions_dir(root) / folder).mkdir(exist_ok=True)
+        SPECIALS[kind][0](contributions_dir(root) / folder / "odd-model-7b.yaml")
+        snapshot = root / "data" / "raw" / "epoch" / f"{SMALL}.csv"
+        calls.append((["validate"], root))
+        calls.append((["curate", snapshot, "--out", root / "out", "--contributions", contributions_dir(root)], root))
+    results = run_batch(*calls)
+    for validated, curated, kind in zip(results[::2], results[1::2], ("fifo", "socket")):
+        assert validated.returncode == 1 and "odd-model-7b.yaml: file: is not a regular file" in validated.stdout
+        assert curated.returncode == 0, curated.stderr
+        assert "not_a_file" in (tmp_path / kind / "out" / "rejected.csv").read_text()
 
 
 @pytest.mark.parametrize("kind", SPECIALS)
