@@ -196,6 +196,9 @@ def test_update_checks_its_params_edit_with_the_untrusted_reader(tmp_path):
     text = (BOMB + PARAMS).encode()
     with pytest.raises(update.UpdateError, match="anchors and aliases"):
         update.point_at(params, text, "epoch_new_2026-04-01")
+    os.mkfifo(params)
+    with pytest.raises(update.UpdateError, match=re.escape("is not a regular file but a FIFO (named pipe)")):
+        update.params_bytes(params)  # update reads params.yaml before it fetches: never blocking on a FIFO
     edited = update.point_at(params, PARAMS.encode(), "epoch_new_2026-04-01")
     assert untrusted.load_data(edited.decode())["snapshot"] == "epoch_new_2026-04-01"
 
@@ -363,8 +366,8 @@ ADD += ["2022-01-01", "--parameters", "7B", "--source", "https://odd-lab.org/odd
 def test_every_command_refuses_a_special_file_in_the_folder_it_reads(tmp_path):
     """DVC hangs on a FIFO in a folder it depends on (`dvc status`, `dvc repro`): validate, which the pre-commit
     hook and CI run before DVC, refuses a FIFO, a socket or a link in every input folder and every dependency.
-    history (the snapshots), add-model (the contributions) and curate (its snapshot) refuse them too, in one line,
-    without opening them."""
+    history (the snapshots), add-model (the contributions), curate (its snapshot), check and analyze (their table)
+    refuse them too, in one line, without opening them."""
     clean = special_project(tmp_path, "clean")
     calls, expected = [(["validate"], clean)], [None]
     for kind, (make, words) in SPECIALS.items():
@@ -386,6 +389,10 @@ def test_every_command_refuses_a_special_file_in_the_folder_it_reads(tmp_path):
         make(root / "odd.csv")
         calls.append((["curate", root / "odd.csv", "--out", root / "out"], root))
         expected.append((root / "odd.csv", words))
+        if kind != "link":  # a table given by hand may be a link; never a FIFO or a socket
+            for command in (["check", root / "odd.csv", "--reports", root / "out"], ["analyze", root / "odd.csv"]):
+                calls.append((command + ["--out", root / "out"] if command[0] == "analyze" else command, root))
+                expected.append((root / "odd.csv", words))
     fifo_params = special_project(tmp_path, "fifo-params")
     (fifo_params / "params.yaml").unlink()
     os.mkfifo(fifo_params / "params.yaml")
@@ -426,3 +433,11 @@ def test_fetch_refuses_a_special_file_among_the_snapshots_it_compares(kind, tmp_
     make(tmp_path / "epoch_odd_2025-01-01.csv")
     with pytest.raises(UnreadableFile, match=re.escape(words)):
         fetch.find_identical(tmp_path, "0" * 64)
+
+
+def test_diff_refuses_a_special_file_in_the_workspace(tmp_path):
+    """`diff REV workspace` reads the working tree's files: a FIFO there is refused, never opened."""
+    os.mkfifo(tmp_path / "dataset.yaml")
+    with pytest.raises(revisions.VersionError, match=re.escape("dataset.yaml: is not a regular file but a FIFO")):
+        revisions.read_at(tmp_path, revisions.WORKSPACE, "dataset.yaml")
+    assert revisions.read_at(tmp_path, revisions.WORKSPACE, "missing.yaml") is None

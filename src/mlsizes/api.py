@@ -50,7 +50,7 @@ def load(version: str | None = None, repo: str | Path | None = None) -> pd.DataF
     gap_test and fit_trend use as their default cut-off.
     """
     if version is None and repo is None:
-        meta = untrusted.load_text((BUNDLED_DIR / "dataset.yaml").read_text(encoding="utf-8"))
+        meta = untrusted.load_text(untrusted.read_file(BUNDLED_DIR / "dataset.yaml", follow_links=True))
         text = (BUNDLED_DIR / "models.csv").read_text(encoding="utf-8")
         return typed(text, version=str(meta["version"]), as_of=str(meta["date"]))
     with repository(repo) as root:

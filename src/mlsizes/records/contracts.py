@@ -164,7 +164,13 @@ def curated_dtypes() -> dict[str, str]:
 
 
 def read_curated(path: Path) -> pd.DataFrame:
-    """Read a curated CSV with the dtypes its schema declares (so an empty cell stays missing, not '')."""
+    """Read a curated CSV with the dtypes its schema declares (so an empty cell stays missing, not ''); a path that
+    is no regular file (a FIFO would block the reader) is an UnreadableFile naming it."""
+    if isinstance(path, (str, Path)):
+        try:
+            untrusted.regular_file(Path(path), follow_links=True)
+        except untrusted.FieldError as exc:
+            raise UnreadableFile(f"{path}: {exc.message}") from None
     dtypes = curated_dtypes()
     return pd.read_csv(
         path,

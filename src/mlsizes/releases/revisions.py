@@ -58,7 +58,13 @@ def read_at(root: Path, revision: str, path: str) -> str | None:
     """A file's text at a revision (or on disk for `workspace`); None when the revision has no such file."""
     if revision == WORKSPACE:
         file = Path(root) / path
-        return file.read_text(encoding="utf-8") if file.exists() else None
+        try:
+            untrusted.regular_file(file)  # never through a link, never opening a FIFO
+        except FileNotFoundError:
+            return None
+        except untrusted.FieldError as exc:
+            raise VersionError(f"{path}: {exc.message}") from None
+        return file.read_text(encoding="utf-8")
     proc = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=root, capture_output=True, text=True)
     return proc.stdout if proc.returncode == 0 else None
 

@@ -79,6 +79,7 @@ class Metadata:
 
 def _read(path: Path, parse):
     try:
+        untrusted.regular_file(path, follow_links=True)  # a FIFO is never opened
         return parse(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MetadataError(f"{path}: no such file") from None

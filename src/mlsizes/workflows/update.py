@@ -74,10 +74,7 @@ def run(
     deadline is a SIGALRM timer)."""
     root, step = paths.root, on_step or (lambda message: None)
     check_clean(root)
-    try:
-        params_before = paths.params.read_bytes()
-    except OSError as exc:
-        raise UpdateError(f"{paths.params}: {exc.strerror or exc}") from None
+    params_before = params_bytes(paths.params)
     previous = snapshot_value(paths.params, params_before)
     fetched = fetch.run(paths, url, options, on_progress, on_retry)
     if not fetched.stored:
@@ -116,6 +113,16 @@ def check_clean(root: Path) -> None:
             f"uncommitted changes ({len(pending)}, e.g. {pending[0][3:]}): commit or stash them first, so the "
             "update can be reviewed on its own"
         )
+
+
+def params_bytes(params_path: Path) -> bytes:
+    """params.yaml's bytes, read as untrusted (a regular file, no link, no FIFO, at most 256 KB); UpdateError."""
+    try:
+        return untrusted.read_file(params_path).encode("utf-8")
+    except FileNotFoundError:
+        raise UpdateError(f"{params_path}: no such file") from None
+    except untrusted.FieldError as exc:
+        raise UpdateError(f"{params_path}: {exc.message}") from None
 
 
 def snapshot_value(params_path: Path, text: bytes) -> str:
