@@ -441,3 +441,20 @@ def test_diff_refuses_a_special_file_in_the_workspace(tmp_path):
     with pytest.raises(revisions.VersionError, match=re.escape("dataset.yaml: is not a regular file but a FIFO")):
         revisions.read_at(tmp_path, revisions.WORKSPACE, "dataset.yaml")
     assert revisions.read_at(tmp_path, revisions.WORKSPACE, "missing.yaml") is None
+
+
+@pytest.mark.parametrize(
+    "make", [lambda path: path.write_text(BOMB + "version: *i\n"), os.mkfifo], ids=["bomb", "fifo"]
+)
+def test_metadata_refuses_a_hostile_workspace_dataset_yaml(make, tmp_path):
+    from mlsizes.stages import metadata
+
+    make(tmp_path / "dataset.yaml")
+    with pytest.raises(metadata.MetadataError, match=r"dataset\.yaml: not readable \(file: (line 1: anchors|is not a)"):
+        metadata.dataset_version(tmp_path / "dataset.yaml")
+
+
+@pytest.mark.parametrize("name", ["--output=/tmp/pwned", "-uhelp"])
+def test_a_revision_that_looks_like_an_option_never_reaches_git(name):
+    with pytest.raises(revisions.VersionError, match="is not a revision or version"):
+        revisions.resolve(ROOT, name)
