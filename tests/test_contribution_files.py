@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import contributions_dir
+from mlsizes.core import untrusted
 from mlsizes.core.paths import Paths
-from mlsizes.records import contracts, contribution_files, rules, untrusted
-from mlsizes.records.untrusted import FieldError
+from mlsizes.core.untrusted import FieldError
+from mlsizes.records import contracts, contribution_files, rules
 from mlsizes.stages import curate
 from mlsizes.workflows import add_model
 from test_add_model import CORRECT, SNAPSHOT, invoke, model_args, tree, write_yaml

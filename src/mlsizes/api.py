@@ -26,9 +26,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from mlsizes.core import untrusted
 from mlsizes.core.paths import BUNDLED_DIR, VERSIONED_TABLE, find_root
 from mlsizes.core.settings import AnalysisParams, Settings, iso_date
-from mlsizes.records import contracts, curation, untrusted
+from mlsizes.records import contracts, curation
 from mlsizes.releases.revisions import Release, VersionError, read_at, releases
 
 # A column of lists: its cells are these separated entries of the vocabulary (schemas/domains.yaml).
@@ -49,7 +50,7 @@ def load(version: str | None = None, repo: str | Path | None = None) -> pd.DataF
     gap_test and fit_trend use as their default cut-off.
     """
     if version is None and repo is None:
-        meta = untrusted.load_text((BUNDLED_DIR / "dataset.yaml").read_text(encoding="utf-8"))
+        meta = untrusted.load_text(untrusted.read_file(BUNDLED_DIR / "dataset.yaml", follow_links=True))
         text = (BUNDLED_DIR / "models.csv").read_text(encoding="utf-8")
         return typed(text, version=str(meta["version"]), as_of=str(meta["date"]))
     with repository(repo) as root:

@@ -36,6 +36,17 @@ COMMANDS = {
 class _Commands(click.Group):
     """A group whose commands are imported when asked for, and whose long help is read only when shown."""
 
+    def invoke(self, ctx: click.Context):
+        """Run the command; a file it reads as untrusted that cannot be used safely (a hostile YAML, a FIFO or a link
+        in an input folder) is one line and exit 1 wherever it surfaces, never a traceback."""
+        from mlsizes.core.errors import UnreadableFile
+
+        try:
+            return super().invoke(ctx)
+        except UnreadableFile as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 

@@ -108,7 +108,7 @@ def add_model(
 
 def _ask(question: str, hint: str | None, check) -> str:
     """Ask for a missing add-model field on the terminal until check(answer) accepts it."""
-    from mlsizes.records.untrusted import Invalid
+    from mlsizes.core.untrusted import Invalid
 
     def checked(text: str) -> str:
         try:
@@ -130,7 +130,7 @@ def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
 
     Exit 0 when every file is valid; else one line per problem (file, field, reason) and exit 1.
     """
-    from mlsizes.records import untrusted
+    from mlsizes.core import untrusted
     from mlsizes.workflows import add_model
 
     try:

@@ -72,8 +72,8 @@ def curate(
     identity raw = curated + rejected is checked before anything is written. A file whose rows do not
     line up with its header is refused; text cells are written spreadsheet-safe (see codebook.csv).
     """
+    from mlsizes.core.errors import UnreadableFile
     from mlsizes.records import curation
-    from mlsizes.records.contribution_files import FolderError
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import curate as stage
 
@@ -93,7 +93,7 @@ def curate(
                 force=force,
             ),
         )
-    except (SnapshotError, curation.IdentityError, FolderError) as exc:
+    except (SnapshotError, curation.IdentityError, UnreadableFile) as exc:
         fail(str(exc))
     counts = result.metrics
     repeated = counts["rejected_by_reason"].get("duplicate_row", 0)

@@ -21,21 +21,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from mlsizes.records import contracts, ingest
-from mlsizes.records.parse import parse_date, parse_number, slugify
-from mlsizes.records.untrusted import (
+from mlsizes.core.untrusted import (
     MAX_DIGITS,
     MAX_TEXT,
     FieldError,
     Invalid,
     Problems,
+    check_folder,
     check_link,
     checked_ascii,
     checked_text,
@@ -43,8 +41,11 @@ from mlsizes.records.untrusted import (
     look_alike_letter,
     non_latin,
     printable,
+    read_file,
     shown,
 )
+from mlsizes.records import contracts, ingest
+from mlsizes.records.parse import parse_date, parse_number, slugify
 
 CORRECTIONS = "corrections"
 SOURCE_PREFIX = "contribution:"  # the curated `source` of every contributed record and correction
@@ -132,20 +133,6 @@ def check_id(field_name: str, value: object) -> str:
     return value
 
 
-class FolderError(ValueError):
-    """The contributions folder itself cannot be read safely; nothing in it is used."""
-
-
-def check_folder(directory: Path) -> None:
-    """Refuse a contributions folder that is a symbolic link (reading or writing through it would reach files
-    outside the project, and curate had dropped every contribution behind one without a word) or not a folder."""
-    directory = Path(directory)
-    if directory.is_symlink():
-        raise FolderError(f"{directory} is a symbolic link: make it a real folder inside the project")
-    if directory.exists() and not directory.is_dir():
-        raise FolderError(f"{directory} is not a folder")
-
-
 def record_path(directory: Path, record_id: str) -> Path:
     """Where a contributed model lives: `<id>.yaml` in the folder, once the id is checked."""
     return Path(directory) / f"{check_id('id', record_id)}.yaml"
@@ -213,39 +200,12 @@ def read(path: Path) -> dict:
 
 
 def _file_text(path: Path) -> str:
-    """The text of a regular file, never following a symbolic link and never reading more than MAX_FILE_BYTES."""
+    """The text of a regular file, never following a symbolic link, never opening a FIFO and never reading more
+    than MAX_FILE_BYTES (untrusted.read_file)."""
     try:
-        mode = os.lstat(path).st_mode
-        if stat.S_ISLNK(mode):
-            raise FieldError(
-                "file",
-                "symlink",
-                "is a symbolic link: contributions are read only from real files inside the contributions folder",
-            )
-        if stat.S_ISDIR(mode):
-            raise FieldError(
-                "file",
-                "nested_folder",
-                "is a folder: contribution files go directly in the contributions folder (models) or in corrections/",
-            )
-        if not stat.S_ISREG(mode):
-            raise FieldError("file", "not_a_file", "is not a regular file")
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            data = handle.read(MAX_FILE_BYTES + 1) if size <= MAX_FILE_BYTES else b""
-    except OSError as exc:
-        raise FieldError("file", "unreadable_file", f"cannot be read ({exc.strerror})") from None
-    if size > MAX_FILE_BYTES or len(data) > MAX_FILE_BYTES:
-        raise FieldError(
-            "file",
-            "file_too_large",
-            f"is {max(size, len(data))} bytes; a contribution file is at most {MAX_FILE_BYTES // 1024} KB",
-        )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FieldError("file", "unreadable_file", f"is not UTF-8 text (byte {exc.start})") from None
+        return read_file(path, limit=MAX_FILE_BYTES)
+    except FileNotFoundError:
+        raise FieldError("file", "unreadable_file", "cannot be read (it is gone)") from None
 
 
 def _expect_file_name(path: Path, field_name: str, record_id: str) -> None:
@@ -506,8 +466,8 @@ def reject_row(source: str, problem: Invalid) -> dict[str, object]:
 
 def load(directory: Path, as_of: dt.date | None) -> Contributions:
     """Every contribution file under the folder, parsed; bad files become reject rows, never errors (a folder
-    that cannot be read safely is a FolderError)."""
-    check_folder(directory)
+    that is a link, or not a folder, is an UnreadableFile)."""
+    check_folder(directory, entries=False)
     rows, corrections = [], []
     for path in files(directory):
         source = source_of(path)

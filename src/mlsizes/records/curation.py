@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlsizes.core.untrusted import Invalid
 from mlsizes.records import contracts, contribution_files, ingest, rules
 from mlsizes.records.parse import slugify_all
 from mlsizes.records.snapshots import SnapshotError
-from mlsizes.records.untrusted import Invalid
 from mlsizes.tables.columns import CellRule
 
 REJECTED_COLUMNS = ["source", "source_row", "name", "reject_code", "reject_field", "reject_value", "reject_message"]

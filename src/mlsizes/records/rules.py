@@ -11,9 +11,10 @@ import re
 
 import pandas as pd
 
+from mlsizes.core import untrusted
 from mlsizes.core.paths import LAYOUT
-from mlsizes.records import contribution_files, untrusted
-from mlsizes.records.untrusted import FieldError, Problems
+from mlsizes.core.untrusted import FieldError, Problems
+from mlsizes.records import contribution_files
 
 _PARENTHESISED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # Likely duplicates: names this similar (with the same numbers), or one organization, dates and sizes this close.

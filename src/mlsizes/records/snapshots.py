@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from pathlib import Path
 
 import yaml
 
-from mlsizes.core.errors import reason
+from mlsizes.core import untrusted
 from mlsizes.core.settings import iso_date
-from mlsizes.records import untrusted
 
 LICENSE = {
     "name": "CC-BY-4.0",
@@ -67,6 +67,8 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+# A provenance record is a dozen lines (about 1 KB).
+PROVENANCE_BYTES = 64 * 1024
 # The fields of a provenance record that are counts.
 COUNTS = ("size_bytes", "rows")
 
@@ -74,12 +76,13 @@ COUNTS = ("size_bytes", "rows")
 def read_provenance(snapshot: Path) -> dict | None:
     """The snapshot's provenance record, or None when it has none (a file the project has never stored)."""
     path = provenance_path(snapshot)
-    if not path.exists():
+    if not os.path.lexists(path):
         return None
-    try:  # read as untrusted text: it arrives in pull requests (an alias bomb here had hung curate)
-        record = untrusted.load_text(path.read_text(encoding="utf-8"))
-    except ValueError as exc:  # not YAML, anchors, tags, bad UTF-8
-        raise SnapshotError(f"{path}: provenance record is not readable YAML ({reason(exc)})") from None
+    try:  # read as untrusted text: it arrives in pull requests (an alias bomb here had hung curate, a FIFO would)
+        record = untrusted.load_text(untrusted.read_file(path, limit=PROVENANCE_BYTES))
+    except untrusted.FieldError as exc:  # not YAML, anchors, tags, bad UTF-8, a link, a FIFO, too large
+        what = "is not readable YAML" if exc.code.startswith("yaml_") or "YAML" in exc.message else "cannot be used"
+        raise SnapshotError(f"{path}: provenance record {what} ({exc.message})") from None
     if not isinstance(record, dict) or "sha256" not in record:
         raise SnapshotError(f"{path}: provenance record has no sha256")
     for count in COUNTS:  # the numbers fetch writes, as numbers again (untrusted text keeps every value text)

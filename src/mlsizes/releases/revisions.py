@@ -17,14 +17,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from mlsizes.core import untrusted
 from mlsizes.core.errors import last_line
 from mlsizes.core.paths import LAYOUT
-from mlsizes.records import untrusted
 
 WORKSPACE = "workspace"
 DATASET_FILE = LAYOUT["dataset_file"]
+RELEASE_KEYS = ("version", "date", "snapshot", "notes")
 
 
 class VersionError(Exception):
@@ -59,7 +58,13 @@ def read_at(root: Path, revision: str, path: str) -> str | None:
     """A file's text at a revision (or on disk for `workspace`); None when the revision has no such file."""
     if revision == WORKSPACE:
         file = Path(root) / path
-        return file.read_text(encoding="utf-8") if file.exists() else None
+        try:
+            untrusted.regular_file(file)  # never through a link, never opening a FIFO
+        except FileNotFoundError:
+            return None
+        except untrusted.FieldError as exc:
+            raise VersionError(f"{path}: {exc.message}") from None
+        return file.read_text(encoding="utf-8")
     proc = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=root, capture_output=True, text=True)
     return proc.stdout if proc.returncode == 0 else None
 
@@ -71,9 +76,14 @@ def read_json_at(root: Path, revision: str, path: str) -> dict | None:
 
 
 def stages_writing(dvc_yaml: str, paths: tuple[str, ...]) -> list[str]:
-    """The stages of a dvc.yaml text that write any of these paths (as outs, metrics or plots)."""
+    """The stages of a dvc.yaml text that write any of these paths (as outs, metrics or plots); the text is read as
+    untrusted (any revision's), VersionError when it cannot be."""
+    try:
+        pipeline = untrusted.load_data(dvc_yaml)
+    except untrusted.FieldError as exc:
+        raise VersionError(f"dvc.yaml: {exc.message}") from None
     found = []
-    for name, stage in ((yaml.safe_load(dvc_yaml) or {}).get("stages") or {}).items():
+    for name, stage in (pipeline.get("stages") or {}).items():
         written = {
             next(iter(entry)) if isinstance(entry, dict) else entry
             for key in ("outs", "metrics", "plots")
@@ -123,9 +133,11 @@ def _dataset_meta(text: str) -> dict:
     """A revision's dataset.yaml, read as untrusted text (a committed alias bomb had hung `versions` and `diff`);
     an unreadable one names no release."""
     try:
-        return untrusted.load_text(text) if text.strip() else {}
+        meta = untrusted.load_text(text) if text.strip() else {}
     except ValueError:
         return {}
+    # A version, date, snapshot or notes that is a list or a mapping (`version: [a, b]`) names no release either.
+    return meta if all(isinstance(meta.get(key), (str, type(None))) for key in RELEASE_KEYS) else {}
 
 
 def releases(root: Path) -> list[Release]:

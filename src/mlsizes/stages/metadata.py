@@ -21,10 +21,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mlsizes.core import untrusted
 from mlsizes.core.files import atomic_write_text
 from mlsizes.core.paths import LAYOUT, Paths
 from mlsizes.core.settings import size_words
-from mlsizes.records import contracts, curation, untrusted
+from mlsizes.records import contracts, curation
 from mlsizes.records.snapshots import CITATION, LICENSE
 from mlsizes.rendering import text
 
@@ -78,6 +79,7 @@ class Metadata:
 
 def _read(path: Path, parse):
     try:
+        untrusted.regular_file(path, follow_links=True)  # a FIFO is never opened
         return parse(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MetadataError(f"{path}: no such file") from None

@@ -22,10 +22,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mlsizes.core import untrusted
 from mlsizes.core.files import atomic_write_bytes
 from mlsizes.core.paths import PACKAGE_DIR, Paths
 from mlsizes.core.settings import size_words
-from mlsizes.records import contracts, untrusted
+from mlsizes.records import contracts
 from mlsizes.records.validation import CheckResult
 from mlsizes.releases import diff, release_list, revisions
 from mlsizes.rendering import text

@@ -22,14 +22,16 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mlsizes.core import untrusted
+from mlsizes.core.errors import UnreadableFile
 from mlsizes.core.files import atomic_write_text
-from mlsizes.core.paths import Paths, ProjectNotFound
+from mlsizes.core.paths import LAYOUT, ROOT_MARKER, SCHEMA_DIR, Paths, ProjectNotFound
 from mlsizes.core.settings import read_params
-from mlsizes.records import contracts, contribution_files, curation, rules, untrusted
+from mlsizes.core.untrusted import FieldError, Invalid, Problems
+from mlsizes.records import contracts, contribution_files, curation, rules
 from mlsizes.records.contribution_files import CORRECTABLE_FIELDS, REQUIRED_FIELDS
 from mlsizes.records.parse import slugify
 from mlsizes.records.snapshots import dataset_as_of
-from mlsizes.records.untrusted import FieldError, Invalid, Problems
 
 # The add-model option of each field, and the question that asks for it on a terminal.
 OPTIONS = {
@@ -83,8 +85,8 @@ def load_destination(root: Path | None = None) -> Destination:
     """The project to contribute to: `root`, else $MLSIZES_ROOT, else the nearest folder with dvc.yaml."""
     try:
         paths = Paths.find(root)
-        contribution_files.check_folder(paths.contributions_dir)
-    except (ProjectNotFound, contribution_files.FolderError) as exc:
+        untrusted.check_folder(paths.contributions_dir, entries=False)
+    except (ProjectNotFound, UnreadableFile) as exc:
         raise UsageProblem(str(exc)) from None
     return Destination(paths=paths, as_of=read_as_of(paths))
 
@@ -355,6 +357,8 @@ def add(
     """
     values = {name: value for name, value in values.items() if value is not None}
     destination = load_destination(root)
+    # Writing next to a link or a FIFO is refused outright (validate names each such file with its reason).
+    untrusted.check_folder(destination.paths.contributions_dir)
     link = values.pop("link", None)
     if target is None:
         if reason is not None:
@@ -416,10 +420,33 @@ def _check_file(path: Path, destination: Destination, existing: pd.DataFrame) ->
     raise every_problem(errors, row)
 
 
+def check_project_inputs(paths: Paths) -> None:
+    """Every input folder and every dependency of a DVC stage is a regular file or a real folder of them, with no
+    link, FIFO, socket or device anywhere in it (UnreadableFile naming the first one). DVC opens the files of a
+    folder it depends on to hash them and blocks on a FIFO (`dvc status` and `dvc repro` hang), which nothing in
+    DVC can prevent, so this check, which the pre-commit hook and CI run before DVC sees the tree, is what stops it.
+    The contributions folder's own files are left to the per-file checks, which name each one with its reason."""
+    pipeline = paths.root / ROOT_MARKER
+    stages = (untrusted.load_file(pipeline, follow_links=False) if pipeline.is_file() else {}).get("stages") or {}
+    dependencies = {
+        dep
+        for stage in stages.values()
+        if isinstance(stage, dict)
+        for dep in stage.get("deps") or []
+        if "${" not in dep
+    }
+    inputs = {LAYOUT["raw_dir"], LAYOUT["params"], LAYOUT["dataset_file"], SCHEMA_DIR.name, *dependencies} - {
+        LAYOUT["contributions_dir"]
+    }
+    for relative in sorted(inputs):
+        untrusted.check_input(paths.root / relative)
+
+
 def validate(paths: list[Path], root: Path | None = None) -> list[FileReport]:
-    """Check contribution files (default: all of the project's) as `dvc repro` will, plus taken ids, likely
-    duplicates and corrections' targets and names."""
+    """Check the project's inputs (check_project_inputs), then contribution files (default: all of the project's)
+    as `dvc repro` will, plus taken ids, likely duplicates and corrections' targets and names."""
     destination = load_destination(root)
+    check_project_inputs(destination.paths)
     targets = []
     for given in paths or [destination.paths.contributions_dir]:
         path = Path(given).absolute()

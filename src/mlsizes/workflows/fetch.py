@@ -33,6 +33,7 @@ from urllib.parse import urljoin, urlparse, urlsplit, urlunsplit
 import requests
 import urllib3
 
+from mlsizes.core import untrusted
 from mlsizes.core.errors import reason
 from mlsizes.core.files import remove_stale
 from mlsizes.core.paths import Paths
@@ -370,7 +371,9 @@ def _innermost_reason(exc: BaseException) -> str:
 
 
 def find_identical(raw_dir: Path, sha256: str) -> Path | None:
-    """An existing snapshot in RAW_DIR with exactly these bytes, if any (staging files are not snapshots)."""
+    """An existing snapshot in RAW_DIR with exactly these bytes, if any (staging files are not snapshots); the
+    folder is checked first (UnreadableFile for a link, FIFO or device in it: hashing a FIFO would block)."""
+    untrusted.check_folder(raw_dir)
     for path in sorted(raw_dir.glob("*.csv")):
         if not path.name.startswith(".") and snapshots.sha256_of(path) == sha256:
             return path

@@ -19,13 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from mlsizes.core import untrusted
 from mlsizes.core.errors import reason
 from mlsizes.core.files import atomic_write_bytes
 from mlsizes.core.paths import Paths
+from mlsizes.core.untrusted import printable
 from mlsizes.records import snapshots
-from mlsizes.records.untrusted import printable
 from mlsizes.releases import diff
 from mlsizes.releases.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
 from mlsizes.workflows import fetch
@@ -75,10 +74,7 @@ def run(
     deadline is a SIGALRM timer)."""
     root, step = paths.root, on_step or (lambda message: None)
     check_clean(root)
-    try:
-        params_before = paths.params.read_bytes()
-    except OSError as exc:
-        raise UpdateError(f"{paths.params}: {exc.strerror or exc}") from None
+    params_before = params_bytes(paths.params)
     previous = snapshot_value(paths.params, params_before)
     fetched = fetch.run(paths, url, options, on_progress, on_retry)
     if not fetched.stored:
@@ -119,6 +115,16 @@ def check_clean(root: Path) -> None:
         )
 
 
+def params_bytes(params_path: Path) -> bytes:
+    """params.yaml's bytes, read as untrusted (a regular file, no link, no FIFO, at most 256 KB); UpdateError."""
+    try:
+        return untrusted.read_file(params_path).encode("utf-8")
+    except FileNotFoundError:
+        raise UpdateError(f"{params_path}: no such file") from None
+    except untrusted.FieldError as exc:
+        raise UpdateError(f"{params_path}: {exc.message}") from None
+
+
 def snapshot_value(params_path: Path, text: bytes) -> str:
     """The snapshot the top-level `snapshot:` line names; UpdateError, before anything is fetched, when the
     params have no such line for the update to edit."""
@@ -136,7 +142,10 @@ def point_at(params_path: Path, text: bytes, snapshot_id: str) -> bytes:
     edited = _SNAPSHOT_LINE.sub(
         lambda match: f"{match[1]}{match[2]}{snapshot_id}{match[2]}", text.decode("utf-8"), count=1
     )
-    read = (yaml.safe_load(edited) or {}).get("snapshot")
+    try:
+        read = untrusted.load_data(edited).get("snapshot")
+    except untrusted.FieldError as exc:
+        raise UpdateError(f"{params_path}: {exc.message}") from None
     if read != snapshot_id:
         raise UpdateError(f"{params_path}: editing the `snapshot:` line gave {read!r}, not {snapshot_id!r}")
     return edited.encode("utf-8")
