@@ -44,6 +44,17 @@ class _Commands(click.Group):
             return None
         return getattr(importlib.import_module(f"mlsizes.cli.{COMMANDS[name]}"), name.replace("-", "_"))
 
+    def invoke(self, ctx: click.Context):
+        """Run the command; an output path no file can be written to (--out /dev/null, a folder where a file goes)
+        is one line and exit 1, whichever command meets it."""
+        from mlsizes.core.files import OutputError
+
+        try:
+            return super().invoke(ctx)
+        except OutputError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         from mlsizes.cli.overview import TEXT
 
