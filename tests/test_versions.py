@@ -208,6 +208,15 @@ def test_diff_names_the_version_the_file_and_what_is_wrong_with_a_damaged_file(t
     assert lines[0].startswith(f"error: {DAMAGED_RELEASE}: {file}") and reason in lines[0], lines[0]
 
 
+def test_versions_names_the_release_whose_metrics_are_damaged(tmp_path):
+    repo = release_repo(tmp_path / "repo", {"metrics/gap.json": b"\x00\x01 not json"})
+    proc = mlsizes("versions", cwd=repo, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"error: {DAMAGED_RELEASE}: metrics/gap.json at ") and proc.stderr.endswith(
+        ": not JSON (Expecting value: line 1 column 1 (char 0))\n"
+    ), proc.stderr
+
+
 def test_diff_warns_of_a_table_cut_mid_row_and_leaves_the_cut_record_out(tmp_path):
     """A models.csv cut mid-row had been diffed without a word, its last record half empty (issue 22, item 13)."""
     table = (ROOT / MODELS).read_bytes().splitlines(keepends=True)[:31]
