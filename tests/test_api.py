@@ -92,6 +92,28 @@ def test_load_from_a_git_url_and_the_newest_release_by_default(clone):
     assert len(newest) == CURATION["curated"]
 
 
+def test_load_from_a_url_fetches_only_the_files_it_reads(clone):
+    """A URL is cloned partially (--filter=blob:none, where the server allows it): history and trees first, then
+    only dataset.yaml at each commit that changed it and the one release's table, not every version of every
+    file (issue 24)."""
+    from mlsizes.api import _table_at, releases, repository
+
+    git("config", "uploadpack.allowFilter", "true", cwd=clone)
+
+    def blobs(folder):
+        listing = git("cat-file", "--batch-all-objects", "--batch-check=%(objecttype)", cwd=folder)
+        return listing.split().count("blob")
+
+    with repository(f"file://{clone}") as root:
+        assert git("config", "remote.origin.partialclonefilter", cwd=root).strip() == "blob:none"
+        assert blobs(root) == 0
+        known = releases(root)
+        table = _table_at(root, known[1].commit)
+        changes = len(git("log", "--format=%H", "--", "dataset.yaml", cwd=root).split())
+        assert blobs(root) <= changes + 1 < blobs(clone) / 20
+    assert table.count("\n") == 332  # 2022.06.30: its header and 331 records
+
+
 def test_load_refuses_an_unknown_version_or_a_repository_that_is_not_one(clone, tmp_path):
     with pytest.raises(ValueError, match=r"no release '1999.01.01' \(releases: 2022.06.02, 2022.06.30"):
         mlsizes.load(version="1999.01.01", repo=clone)

@@ -77,8 +77,8 @@ def versions(repo: str | Path | None = None) -> pd.DataFrame:
 
 @contextlib.contextmanager
 def repository(repo: str | Path | None):
-    """A git work tree to read history from: the folder given, a temporary clone of a URL, or the project
-    around the working directory."""
+    """A git work tree to read history from: the folder given, a temporary partial clone of a URL (no file
+    content fetched until read), or the project around the working directory."""
     if repo is None:
         try:
             root = find_root()
@@ -93,8 +93,13 @@ def repository(repo: str | Path | None):
         yield folder.resolve()
         return
     with tempfile.TemporaryDirectory(prefix="mlsizes-clone-") as scratch:
+        # A partial clone: commits and trees now, a file's content only when it is read (dataset.yaml at each
+        # commit that changed it, then the one release's table), not every version of every file. A server
+        # that does not allow filters gives a full clone instead (git says so on stderr; it still works).
         proc = subprocess.run(
-            ["git", "clone", "--quiet", "--no-checkout", "--", str(repo), scratch], capture_output=True, text=True
+            ["git", "clone", "--quiet", "--no-checkout", "--filter=blob:none", "--", str(repo), scratch],
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0:
             lines = proc.stderr.strip().splitlines()
