@@ -50,9 +50,9 @@ def test_versions_lists_new_releases_after_the_real_ones(repo):
 
 
 def test_diff_renders_table_and_markdown(repo):
-    table = mlsizes("diff", "2026.03.10", NEW, cwd=repo).stdout
+    table = mlsizes("diff", "--stored", "2026.03.10", NEW, cwd=repo).stdout
     assert "lamda" in table and "138B" in table and "Old" in table and "138000000000" not in table
-    markdown = mlsizes("diff", "2026.03.10", NEW, "--md", cwd=repo).stdout
+    markdown = mlsizes("diff", "--stored", "2026.03.10", NEW, "--md", cwd=repo).stdout
     assert markdown.startswith("## Dataset diff") and "| metric | Old | New | Change |" in markdown
 
 
@@ -77,7 +77,7 @@ def test_changelog_entry_is_a_summary_linking_the_full_list(repo):
 
 
 def test_diff_default_is_head_against_workspace(repo):
-    assert "0 added, 0 removed, 0 changed" in mlsizes("diff", cwd=repo).stdout
+    assert "0 added, 0 removed, 0 changed" in mlsizes("diff", "--stored", cwd=repo).stdout
 
 
 def test_a_release_is_a_commit_of_dataset_yaml_and_changelog_tagged_with_its_version(repo):
@@ -99,7 +99,7 @@ def test_versions_are_found_without_tags(repo, tmp_path):
     assert not sh("git", "tag", cwd=untagged).stdout.strip()
     listing = json.loads(mlsizes("versions", "--json", cwd=untagged).stdout)
     assert [item["version"] for item in listing][-2:] == ["2026.03.10", NEW]
-    assert "lamda" in mlsizes("diff", "2026.03.10", NEW, cwd=untagged).stdout
+    assert "lamda" in mlsizes("diff", "--stored", "2026.03.10", NEW, cwd=untagged).stdout
 
 
 def _state(repo):

@@ -229,7 +229,7 @@ def test_each_release_page_links_the_previous_one_and_counts_what_mlsizes_diff_c
         assert page.locator('a[rel="prev"]').count() == 0
         assert "First release" in page.locator("#changes").inner_text()
     for previous, version in zip(versions, versions[1:]):
-        change = json.loads(mlsizes("diff", previous, version, "--json", cwd=clone).stdout)
+        change = json.loads(mlsizes("diff", "--stored", previous, version, "--json", cwd=clone).stdout)
         with opened(browser, f"{base_url}/releases/{version}.html") as (page, seen):
             assert page.locator("h1").inner_text() == f"Release {version}"
             assert page.locator('a[rel="prev"]').get_attribute("href") == f"{previous}.html"

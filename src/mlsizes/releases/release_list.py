@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlsizes.core.paths import LAYOUT
 from mlsizes.releases.diff import flatten
-from mlsizes.releases.revisions import VersionError, read_json_at, releases
+from mlsizes.releases.revisions import VersionError, git, read_json_at, releases
 
 
 def headline(root: Path, commit: str) -> dict:
@@ -57,3 +57,10 @@ def render(listing: list[dict]) -> str:
             + (f"; {extra}" if extra else "")
         )
     return "\n".join(lines)
+
+
+def untagged(root: Path, listing: list[dict]) -> list[str]:
+    """The releases with no git tag of their version in this clone (a clone of a repository whose tags were
+    never pushed, or fetched without them): `mlsizes versions` says so."""
+    tags = set(git(root, "tag", "--list").split())
+    return [item["version"] for item in listing if item["version"] not in tags]
