@@ -23,18 +23,20 @@ from conftest import BIN, RAW, ROOT, mlsizes, sh
 from mlsizes.releases import diff
 from mlsizes.releases.revisions import releases
 from mlsizes.workflows import update
-from test_fetch import ok, serving, status
+from test_fetch import EXPORT_DATE, ok, serving, status
 
 REAL_SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"
 CURRENT = "epoch_notable_ai_models_2026-03-10"
 FAST = ["--backoff", "0.01", "--timeout", "10"]
-TODAY = dt.datetime.now(dt.UTC).date()  # fetch names a snapshot by its UTC retrieval date
-# Two systems upstream does not have yet, published before today (the as-of date of a snapshot fetched today).
+# The export the issue was found with: named by its date, served with test_fetch's Last-Modified (the same date).
+EXPORT = dt.date.fromisoformat(EXPORT_DATE)
+EXPORT_NAME = f"notable_ai_models_{EXPORT_DATE}.csv"
+# Two systems upstream does not have yet, published before the export's date (its as-of date).
 NEW_MODELS = [
     {
         "Model": "Updatetest Alpha 30B",
         "Organization": "Example Lab",
-        "Publication date": (TODAY - dt.timedelta(days=20)).isoformat(),
+        "Publication date": (EXPORT - dt.timedelta(days=20)).isoformat(),
         "Domain": "Language",
         "Parameters": "30000000000.0",
         "Confidence": "Confident",
@@ -44,7 +46,7 @@ NEW_MODELS = [
     {
         "Model": "Updatetest Beta Vision",
         "Organization": "Example Lab",
-        "Publication date": (TODAY - dt.timedelta(days=10)).isoformat(),
+        "Publication date": (EXPORT - dt.timedelta(days=10)).isoformat(),
         "Domain": "Vision",
         "Parameters": "2500000000.0",
         "Confidence": "Likely",
@@ -166,10 +168,11 @@ def updated(tmp_path_factory, upstream, quiet_dvc) -> Updated:
     repo = make_clone(tmp_path_factory.mktemp("update"))
     params_before = (repo / "params.yaml").read_bytes()
     head_before = sh("git", "rev-parse", "HEAD", cwd=repo).stdout
-    url = upstream.serve(ok(snapshot_csv(NEW_MODELS), "gzip"))
+    upstream.serve(ok(snapshot_csv(NEW_MODELS), "gzip", last_modified=None))
+    url = upstream.url.replace("notable_ai_models.csv", EXPORT_NAME)
     proc = mlsizes("update", "--url", url, *FAST, cwd=repo, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    new = f"epoch_notable_ai_models_{TODAY.isoformat()}"
+    new = f"epoch_notable_ai_models_{EXPORT_DATE}"
     return Updated(repo, proc, params_before, head_before, new)
 
 
@@ -187,7 +190,7 @@ def test_update_builds_the_dataset_from_it(updated):
         names = {row["name"] for row in csv.DictReader(handle)}
     assert {model["Model"] for model in NEW_MODELS} <= names
     curation = json.loads((updated.repo / "metrics" / "curation.json").read_text())
-    assert curation["snapshot"] == updated.new_snapshot and curation["snapshot_date"] == TODAY.isoformat()
+    assert curation["snapshot"] == updated.new_snapshot and curation["snapshot_date"] == EXPORT_DATE
     stale = sh(str(BIN / "dvc"), "status", cwd=updated.repo).stdout
     assert "up to date" in stale, stale
 
@@ -219,9 +222,10 @@ def test_update_summary_names_the_new_models_and_the_gap_verdict_and_ends_with_t
     assert headlines  # the 30B language model is in the gap: in-gap counts move
     verdict = out.index("gap verdict:")
     assert out[verdict + 1 : verdict + 1 + len(headlines)] == [f"  {line}" for line in headlines]
-    version = TODAY.strftime("%Y.%m.%d")
+    assert f"dated {EXPORT_DATE} (the date in the file name {EXPORT_NAME})" in out
+    version = EXPORT.strftime("%Y.%m.%d")
     assert out[-2] == f'git add -A && git commit -m "Build from {updated.new_snapshot}"'
-    assert out[-1].startswith(f"mlsizes release {version} --notes \"Built from Epoch's snapshot of {TODAY}: 2 added")
+    assert out[-1].startswith(f"mlsizes release {version} --notes \"Built from Epoch's snapshot of {EXPORT}: 2 added")
     assert "fetching http://127.0.0.1:" in updated.proc.stderr and "running dvc repro" in updated.proc.stderr
 
 
@@ -231,13 +235,14 @@ def test_the_printed_commands_commit_and_release_it_then_nothing_is_new(updated,
     repo, out = updated.repo, updated.proc.stdout.splitlines()
     sh("bash", "-c", out[-2], cwd=repo)
     sh("bash", "-c", out[-1], cwd=repo)
-    version = TODAY.strftime("%Y.%m.%d")
+    version = EXPORT.strftime("%Y.%m.%d")
     assert releases(repo)[-1].version == version
     assert porcelain(repo) == ""
-    proc = mlsizes("update", "--url", upstream.url, *FAST, cwd=repo)
-    assert proc.stdout.startswith(f"nothing new: {upstream.url} is identical to data/raw/epoch/{updated.new_snapshot}")
+    url = upstream.url.replace("notable_ai_models.csv", EXPORT_NAME)
+    proc = mlsizes("update", "--url", url, *FAST, cwd=repo)
+    assert proc.stdout.startswith(f"nothing new: {url} is identical to data/raw/epoch/{updated.new_snapshot}")
     assert porcelain(repo) == ""
-    assert update.next_version(repo, TODAY, releases(repo)) == f"{version}.1"
+    assert update.next_version(repo, EXPORT, releases(repo)) == f"{version}.1"
 
 
 # --- nothing new, a failed rebuild, refusals ---------------------------------------------------------------
@@ -261,7 +266,7 @@ def test_a_dvc_repro_that_fails_is_undone_entirely(clone, upstream):
     error = assert_one_error_line(
         proc, "error: dvc repro failed: failed to reproduce 'curate'", "(undone: params.yaml restored"
     )
-    assert f"epoch_notable_ai_models_{TODAY.isoformat()}.csv removed" in error
+    assert f"epoch_notable_ai_models_{EXPORT_DATE}.csv removed" in error
     assert (clone / "params.yaml").read_bytes() == params
     assert raw_files(clone) == raw
     assert porcelain(clone) == ""
@@ -286,3 +291,14 @@ def test_a_failed_download_writes_nothing(clone, upstream):
     assert_one_error_line(proc, f"error: {url}: HTTP 404 Not Found")
     assert (clone / "params.yaml").read_bytes() == params and raw_files(clone) == raw
     assert porcelain(clone) == ""
+
+
+def test_an_export_without_a_date_asks_for_date_and_changes_nothing(clone, upstream):
+    """Measured on main: an undated export was named and dated by the day `update` ran. Now it is refused before
+    params.yaml is touched; with --date it would go through."""
+    url = upstream.serve(ok(snapshot_csv(NEW_MODELS), last_modified=None))
+    params, raw = (clone / "params.yaml").read_bytes(), raw_files(clone)
+    proc = mlsizes("update", "--url", url, *FAST, cwd=clone, check=False)
+    assert_one_error_line(proc, f"error: {url}: no date for this export", "give --date YYYY-MM-DD")
+    assert (clone / "params.yaml").read_bytes() == params and raw_files(clone) == raw
+    assert porcelain(clone) == "" and proc.stdout == ""

@@ -112,7 +112,12 @@ def snapshot_date(snapshot: Path, provenance: dict | None) -> dt.date | None:
             raise SnapshotError(
                 f"{provenance_path(snapshot)}: upstream_date {provenance['upstream_date']!r} is not a YYYY-MM-DD date"
             ) from None
-    match = _DATE_IN_NAME.search(snapshot.name)
+    return date_in_name(snapshot.name)
+
+
+def date_in_name(name: str) -> dt.date | None:
+    """The YYYY-MM-DD date a file name states (`notable_ai_models_2026-07-19.csv`), or None."""
+    match = _DATE_IN_NAME.search(name)
     try:
         return dt.date.fromisoformat(match.group(1)) if match else None
     except ValueError:  # digits shaped like a date that is none (`2024-13-45`): the name states no date

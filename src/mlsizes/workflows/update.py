@@ -68,6 +68,7 @@ def run(
     on_progress: fetch.ProgressCallback | None = None,
     on_retry: fetch.RetryCallback | None = None,
     on_step: StepCallback | None = None,
+    date: dt.date | None = None,
 ) -> UpdateResult:
     """Fetch URL as a new snapshot, build the dataset from it with `dvc repro` and diff it against the last
     release; the changes stay uncommitted. Nothing is written when upstream is unchanged or the fetch fails, and
@@ -80,7 +81,7 @@ def run(
     except OSError as exc:
         raise UpdateError(f"{paths.params}: {exc.strerror or exc}") from None
     previous = snapshot_value(paths.params, params_before)
-    fetched = fetch.run(paths, url, options, on_progress, on_retry)
+    fetched = fetch.run(paths, url, options, on_progress, on_retry, date)
     if not fetched.stored:
         return UpdateResult(fetched, previous)
     try:
@@ -188,6 +189,7 @@ def summary(result: UpdateResult, root: Path, url: str) -> str:
     new = record["snapshot"]
     lines = [
         f"stored {shown} ({record['rows']} rows, sha256 {record['sha256']}) and its provenance record",
+        f"dated {result.fetched.dating}",
         f"params.yaml: snapshot: {result.previous_snapshot} -> {new}; rebuilt with dvc repro",
     ]
     if change is None:
