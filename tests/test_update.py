@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BIN, RAW, ROOT, mlsizes, sh
+from conftest import BIN, RAW, ROOT, commit_all, mlsizes, sh
 from mlsizes.releases import diff
 from mlsizes.releases.revisions import releases
 from mlsizes.workflows import update
@@ -54,6 +55,30 @@ NEW_MODELS = [
         "Notability criteria": "Highly cited",
     },
 ]
+
+
+# A row upstream adds that curate rejects (no domain): a new reject the summary must name with its reason.
+NO_DOMAIN = {
+    "Model": "Updatetest Gamma",
+    "Organization": "Example Lab",
+    "Publication date": (EXPORT - dt.timedelta(days=5)).isoformat(),
+    "Domain": "",
+    "Parameters": "1000000000.0",
+    "Link": "https://example.org/updatetest-gamma",
+    "Notability criteria": "SOTA improvement",
+}
+# A contribution made before upstream had the model (after the as-of date of the time, so ahead of the data),
+# which the new upstream row of the same name supersedes.
+AHEAD = "updatetest-alpha-30b"
+AHEAD_FILE = f"data/raw/contributions/{AHEAD}.yaml"
+AHEAD_TEXT = f"""id: {AHEAD}
+name: Updatetest Alpha 30B
+organization: Example Lab
+domains: Language
+publication_date: '{NEW_MODELS[0]["Publication date"]}'
+parameters: 30000000000
+link: https://testlab.dev/updatetest-alpha-preprint
+"""
 
 
 def snapshot_csv(extra: list[dict] = (), every_date: str | None = None) -> bytes:
@@ -164,11 +189,14 @@ class Updated:
 
 @pytest.fixture(scope="module")
 def updated(tmp_path_factory, upstream, quiet_dvc) -> Updated:
-    """A clone updated from a snapshot with two new models (one real `dvc repro`)."""
+    """A clone with a contribution ahead of its data, updated from a snapshot with two new models (one of them
+    the contributed one) and a row curate rejects (one real `dvc repro`)."""
     repo = make_clone(tmp_path_factory.mktemp("update"))
+    (repo / AHEAD_FILE).write_text(AHEAD_TEXT)
+    commit_all(repo, "Contribute a model ahead of the data")
     params_before = (repo / "params.yaml").read_bytes()
     head_before = sh("git", "rev-parse", "HEAD", cwd=repo).stdout
-    upstream.serve(ok(snapshot_csv(NEW_MODELS), "gzip", last_modified=None))
+    upstream.serve(ok(snapshot_csv([*NEW_MODELS, NO_DOMAIN]), "gzip", last_modified=None))
     url = upstream.url.replace("notable_ai_models.csv", EXPORT_NAME)
     proc = mlsizes("update", "--url", url, *FAST, cwd=repo, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -229,11 +257,49 @@ def test_update_summary_names_the_new_models_and_the_gap_verdict_and_ends_with_t
     assert "fetching http://127.0.0.1:" in updated.proc.stderr and "running dvc repro" in updated.proc.stderr
 
 
+def section(out: list[str], title: str) -> list[str]:
+    """The indented lines under a summary line starting with TITLE."""
+    start = next(i for i, line in enumerate(out) if line.startswith(title))
+    return list(itertools.takewhile(lambda line: line.startswith("  "), out[start + 1 :]))
+
+
+def test_update_summary_says_everything(updated):
+    """Measured on main: the update rejected the contribution the new upstream row superseded, and the new rows
+    curate rejected, without a word. Every one is listed now, with every record entering or leaving the gap."""
+    out = updated.proc.stdout.splitlines()
+    assert "records entering the gap (1):" in out and section(out, "records entering the gap") == [
+        "  updatetest-alpha-30b (30B, added)"
+    ]
+    assert "records leaving the gap: none" in out
+    rejects = section(out, "new rejects (2):")
+    superseded = (
+        f"  Updatetest Alpha 30B ({AHEAD_FILE}): duplicate_id: the snapshot now has a record with this id: delete "
+        "the contribution, or turn the values it adds into a correction"
+    )
+    assert rejects[0] == superseded
+    assert rejects[1].startswith(f"  Updatetest Gamma (row 984 of epoch_notable_ai_models_{EXPORT_DATE}): missing_")
+    header = next(line for line in out if line.startswith("contributions upstream now supersedes (1): "))
+    assert "delete the file, or turn the values it adds into a correction" in header
+    assert "`mlsizes release` refuses until then" in header
+    assert section(out, "contributions upstream now supersedes") == [superseded]
+
+
 def test_the_printed_commands_commit_and_release_it_then_nothing_is_new(updated, upstream):
     """Run the last two lines as printed; afterwards the same upstream content is nothing new, and a second
     release on the same day would get the next version."""
     repo, out = updated.repo, updated.proc.stdout.splitlines()
     sh("bash", "-c", out[-2], cwd=repo)
+    head, tags = sh("git", "rev-parse", "HEAD", cwd=repo).stdout, sh("git", "tag", cwd=repo).stdout
+    refused = sh("bash", "-c", out[-1], cwd=repo, check=False)  # the superseded contribution is still there
+    assert_one_error_line(
+        refused, f"error: 1 contribution files are superseded by records upstream now has ({AHEAD_FILE}): for each,"
+    )
+    assert "delete the file" in refused.stderr and "then release" in refused.stderr
+    assert porcelain(repo) == "" and sh("git", "rev-parse", "HEAD", cwd=repo).stdout == head
+    assert sh("git", "tag", cwd=repo).stdout == tags
+    sh("git", "rm", "-q", AHEAD_FILE, cwd=repo)
+    sh(str(BIN / "dvc"), "repro", cwd=repo)
+    commit_all(repo, "Remove the contribution upstream now has")
     sh("bash", "-c", out[-1], cwd=repo)
     version = EXPORT.strftime("%Y.%m.%d")
     assert releases(repo)[-1].version == version

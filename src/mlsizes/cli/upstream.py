@@ -194,7 +194,9 @@ def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float
     \b
     Steps: `mlsizes fetch` (same checks and options), point `snapshot:` in params.yaml at the new
     snapshot (that line only), `dvc repro`, then a summary against the last release: records added,
-    removed and changed, the new models, the gap verdict, and the commands that commit and release it.
+    removed and changed, the new models, every record entering or leaving the gap, every new reject
+    with its reason, the gap verdict, every contribution upstream now supersedes (release refuses
+    until it is gone), and the commands that commit and release it.
     Nothing is committed, so the change can be reviewed first. Refused when git has uncommitted changes.
     When upstream is unchanged nothing is written (exit 0). When the rebuild fails, params.yaml, the
     new snapshot and every rebuilt file are put back as they were (exit 1).

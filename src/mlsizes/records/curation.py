@@ -163,6 +163,24 @@ def ahead_ids(models: pd.DataFrame, as_of: dt.date | None) -> list[str]:
     return list(models.loc[models["curation_notes"].str.contains(rules.ahead_note(as_of), regex=False, na=False), "id"])
 
 
+# The rejects of a contribution file that a record now stands for: its id taken (upstream caught up with it, see
+# _superseded) or a likely duplicate of a record (upstream added it under another name, see _refused_models).
+SUPERSEDED_CODES = ("duplicate_id", "likely_duplicate")
+SUPERSEDED_ADVICE = (
+    "delete the file, or turn the values it adds into a correction (mlsizes add-model --correct ID), then run "
+    "`dvc repro` and commit"
+)
+
+
+def superseded(rejected: pd.DataFrame) -> pd.DataFrame:
+    """The reject rows of contribution files a record now stands for (SUPERSEDED_CODES): left in place they only
+    fail `mlsizes validate`, so update lists them and release refuses until they are gone."""
+    if rejected.empty:
+        return rejected
+    contributed = rejected["source"].astype(str).str.startswith(contribution_files.SOURCE_PREFIX)
+    return rejected[contributed & rejected["reject_code"].isin(SUPERSEDED_CODES)]
+
+
 def _as_curated(candidates: pd.DataFrame) -> pd.DataFrame:
     """Typed records as the curated contract types them (columns missing so far are empty)."""
     columns = list(contracts.curated_columns())
