@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 
-from conftest import BIN, ROOT, commit_all, mlsizes, sh
+from conftest import BIN, ROOT, commit_all, contributions_dir, mlsizes, sh
 from test_versions import REAL_RELEASES
 
 NEW = "2026.12.01"  # a release after the real ones: versions must be newer than 2026.03.10
@@ -185,3 +185,29 @@ def test_a_release_whose_commit_fails_leaves_the_tree_as_it_was(repo):
         hook.unlink(missing_ok=True)
         sh("git", "reset", "-q", "--hard", NEW, cwd=repo)
         sh("git", "clean", "-qfd", cwd=repo)
+
+
+def test_release_refuses_contribution_files_validate_fails_or_upstream_supersedes(project):
+    """The checks `release` makes of the contributions (the end-to-end refusal after an update is in
+    test_update.py): a file `mlsizes validate` refuses, and one rejected.csv says a record now stands for."""
+    from mlsizes.core.paths import Paths
+    from mlsizes.releases.revisions import VersionError
+    from mlsizes.workflows import release
+
+    paths = Paths.at(project)
+    header = "source,source_row,name,reject_code,reject_field,reject_value,reject_message\n"
+    paths.rejected.write_text(header)
+    release.check_contributions(paths)  # nothing to refuse
+    bad = contributions_dir(project) / "bad-model.yaml"
+    bad.write_text("id: bad-model\nname: Bad Model\norganization: Lab\ndomains: Language\n"
+                   "publication_date: '2024-01-01'\nparameters: lots\nlink: https://testlab.dev\n")  # fmt: skip
+    with pytest.raises(VersionError, match=r"`mlsizes validate` fails on 1 contribution files \(e.g\. "
+                       r"data/raw/contributions/bad-model.yaml: parameters: .*\): fix or delete them"):  # fmt: skip
+        release.check_contributions(paths)
+    bad.unlink()
+    paths.rejected.write_text(
+        header + "contribution:phi-2.yaml,1,Phi-2,duplicate_id,id,phi-2,the snapshot now has a record with this id\n"
+    )
+    with pytest.raises(VersionError, match=r"1 contribution files are superseded by records upstream now has "
+                       r"\(data/raw/contributions/phi-2.yaml\): for each, delete the file"):  # fmt: skip
+        release.check_contributions(paths)

@@ -273,6 +273,7 @@ def hostile_history(tmp_path_factory):
     for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):
         sh("git", "config", key, value, cwd=repo)
     (repo / "dvc.yaml").write_text("stages: {}\n")
+    shutil.copy(ROOT / "params.yaml", repo / "params.yaml")
     shutil.copy(ROOT / "data" / "curated" / "models.csv", repo / "data" / "curated" / "models.csv")
     texts = [
         "version: 2026.01.01\ndate: 2026-01-01\nsnapshot: s1\n",
@@ -292,7 +293,7 @@ def test_hostile_dataset_yaml_in_history_names_no_release_in_every_reader(hostil
     """`versions`, `diff`, `mlsizes.versions(repo=...)` and `mlsizes.load(repo=...)` (measured on main: 206 s, a
     hang, 182 s, a ConstructorError): the hostile commits name no release, the real ones are found, nothing hangs."""
     versions, diff = run_batch(
-        (["versions"], hostile_history), (["diff", "2026.01.01", "2026.02.01", "--json"], hostile_history)
+        (["versions"], hostile_history), (["diff", "2026.01.01", "2026.02.01", "--json", "--stored"], hostile_history)
     )
     assert versions.returncode == 0, versions.stderr
     assert re.findall(r"^2026\.\S+", versions.stdout, flags=re.M) == ["2026.01.01", "2026.02.01"], versions.stdout

@@ -46,7 +46,8 @@ from mlsizes.core.paths import Paths
     "--as-of",
     "as_of",
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Reject contributions published after this date (default: the snapshot's date).",
+    help="The as-of date (default: the snapshot's date): contributions published after it are curated and "
+    "marked, and the analysis leaves them out until a release's as-of date reaches them.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON instead of a summary.")
 @click.option(
@@ -99,6 +100,13 @@ def curate(
     repeated = counts["rejected_by_reason"].get("duplicate_row", 0)
     if repeated:
         click.echo(f"warning: {repeated} rows repeat an earlier row exactly (rejected as duplicate_row)", err=True)
+    ahead = curation.ahead_ids(result.models, result.as_of)
+    if ahead:
+        click.echo(
+            f"note: {len(ahead)} contributed records published after the as-of date {result.as_of} are curated and "
+            f"left out of the analysis until a release's as-of date reaches them: {', '.join(ahead)}",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps(counts, indent=2))
         return

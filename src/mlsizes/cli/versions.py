@@ -143,8 +143,9 @@ def release(version: str, notes: str | None, release_date) -> None:
     Steps: `dvc repro`, commit the result, then `mlsizes release VERSION --notes "..."`. It writes
     dataset.yaml and a CHANGELOG.md entry (the diff from the last release), commits them and tags that
     commit VERSION (an annotated git tag). Refused, with nothing written: missing notes, a malformed,
-    reused or older version, uncommitted changes, a stage `dvc status` lists as stale, or no change in
-    records or metrics since the last release. Push it with its tag: `git push --follow-tags`.
+    reused or older version, uncommitted changes, a stage `dvc status` lists as stale, a contribution
+    file upstream now supersedes or `mlsizes validate` fails, or no change in records or metrics since
+    the last release. Push it with its tag: `git push --follow-tags`.
     """
     from mlsizes.workflows import release as stage
 

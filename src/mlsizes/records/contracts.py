@@ -163,14 +163,19 @@ def curated_dtypes() -> dict[str, str]:
     return {name: spec["dtype"] for name, spec in curated_columns().items()}
 
 
+def check_table_file(path: Path) -> None:
+    """UnreadableFile naming a table path that is no regular file (a FIFO would block its reader)."""
+    try:
+        untrusted.regular_file(Path(path), follow_links=True)
+    except untrusted.FieldError as exc:
+        raise UnreadableFile(f"{path}: {exc.message}") from None
+
+
 def read_curated(path: Path) -> pd.DataFrame:
     """Read a curated CSV with the dtypes its schema declares (so an empty cell stays missing, not ''); a path that
-    is no regular file (a FIFO would block the reader) is an UnreadableFile naming it."""
+    is no regular file is an UnreadableFile naming it (check_table_file)."""
     if isinstance(path, (str, Path)):
-        try:
-            untrusted.regular_file(Path(path), follow_links=True)
-        except untrusted.FieldError as exc:
-            raise UnreadableFile(f"{path}: {exc.message}") from None
+        check_table_file(path)
     dtypes = curated_dtypes()
     return pd.read_csv(
         path,

@@ -18,7 +18,6 @@ size-capped, and their YAML and every value go through `untrusted` before a pars
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import unicodedata
@@ -258,18 +257,12 @@ def _domains(value: object) -> dict:
     return {"domains": domains, "primary_domain": primary}
 
 
-def _date(value: object, as_of: dt.date | None) -> dict:
+def _date(value: object) -> dict:
+    """A publication date; one after the dataset's as-of date is accepted (curate marks it, rules.ahead_note)."""
     try:
         parsed = parse_date(checked_ascii("publication_date", value, "unparseable_date"))
     except ValueError as exc:
         raise FieldError("publication_date", "unparseable_date", str(exc), value) from None
-    if as_of is not None and parsed.date > as_of:
-        raise FieldError(
-            "publication_date",
-            "date_after_as_of",
-            f"{parsed.isoformat()} is after the dataset's as-of date {as_of.isoformat()}",
-            value,
-        )
     return {"publication_date": parsed.isoformat(), "date_precision": parsed.precision}
 
 
@@ -305,7 +298,7 @@ def check_reason(value: object) -> str:
     return text
 
 
-def parse_field(field_name: str, value: object, as_of: dt.date | None = None) -> dict[str, object]:
+def parse_field(field_name: str, value: object) -> dict[str, object]:
     """One contributed value -> the typed columns it sets, with the parsers upstream values go through."""
     if field_name == "name":
         return {"name": _name(value)}
@@ -316,7 +309,7 @@ def parse_field(field_name: str, value: object, as_of: dt.date | None = None) ->
     if field_name == "domains":
         return _domains(value)
     if field_name == "publication_date":
-        return _date(value, as_of)
+        return _date(value)
     if field_name == "parameters":
         return {"parameters": _count("parameters", value), "parameters_missing_reason": None}
     if field_name == "training_compute_flop":
@@ -359,7 +352,7 @@ def distinct_from(data: dict) -> tuple[str, ...]:
     return tuple(check_id(DISTINCT_FROM, record_id) for record_id in ids)
 
 
-def parse_record(data: dict, path: Path, source: str, as_of: dt.date | None) -> dict[str, object]:
+def parse_record(data: dict, path: Path, source: str) -> dict[str, object]:
     """A contributed model file -> one typed row (the columns of ingest.process plus its preset id).
 
     Its id must be the slug of its name (as `add-model` makes it), so an id never hides what the name says.
@@ -375,7 +368,7 @@ def parse_record(data: dict, path: Path, source: str, as_of: dt.date | None) -> 
     for name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS):
         if name in REQUIRED_FIELDS or name in data:
             with problems.check():
-                row.update(parse_field(name, data.get(name), as_of))
+                row.update(parse_field(name, data.get(name)))
     with problems.check():
         row[DISTINCT_FROM] = distinct_from(data)
     if "id" in row and "name" in row and row["id"] != slugify(row["name"]):
@@ -404,7 +397,7 @@ def _evidence_problems(evidence: list[tuple[str, object, list[str]]]) -> Problem
     return problems
 
 
-def parse_correction(data: dict, path: Path, source: str, as_of: dt.date | None) -> Correction:
+def parse_correction(data: dict, path: Path, source: str) -> Correction:
     """A correction file -> the record it targets and, per corrected field, the typed columns it sets."""
     problems = Problems()
     target = None
@@ -440,7 +433,7 @@ def parse_correction(data: dict, path: Path, source: str, as_of: dt.date | None)
             else:
                 evidence.append((key, entry.get(key), [name]))
         with problems.check():
-            values[name] = parse_field(name, entry.get("value"), as_of)
+            values[name] = parse_field(name, entry.get("value"))
     problems.errors += _evidence_problems(evidence).errors
     correction = Correction(source=source, target=target, values=values)
     problems.raise_any(partial=correction)
@@ -464,7 +457,7 @@ def reject_row(source: str, problem: Invalid) -> dict[str, object]:
     }
 
 
-def load(directory: Path, as_of: dt.date | None) -> Contributions:
+def load(directory: Path) -> Contributions:
     """Every contribution file under the folder, parsed; bad files become reject rows, never errors (a folder
     that is a link, or not a folder, is an UnreadableFile)."""
     check_folder(directory, entries=False)
@@ -474,9 +467,9 @@ def load(directory: Path, as_of: dt.date | None) -> Contributions:
         try:
             data = read(path)
             if is_correction_file(path):
-                corrections.append(parse_correction(data, path, source, as_of))
+                corrections.append(parse_correction(data, path, source))
                 continue
-            row = parse_record(data, path, source, as_of)
+            row = parse_record(data, path, source)
         except Invalid as problem:
             row = reject_row(source, problem)
         rows.append({column: None for column in ingest.REJECT_COLUMNS} | row)

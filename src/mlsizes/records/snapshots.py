@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -115,7 +116,12 @@ def snapshot_date(snapshot: Path, provenance: dict | None) -> dt.date | None:
             raise SnapshotError(
                 f"{provenance_path(snapshot)}: upstream_date {provenance['upstream_date']!r} is not a YYYY-MM-DD date"
             ) from None
-    match = _DATE_IN_NAME.search(snapshot.name)
+    return date_in_name(snapshot.name)
+
+
+def date_in_name(name: str) -> dt.date | None:
+    """The YYYY-MM-DD date a file name states (`notable_ai_models_2026-07-19.csv`), or None."""
+    match = _DATE_IN_NAME.search(name)
     try:
         return dt.date.fromisoformat(match.group(1)) if match else None
     except ValueError:  # digits shaped like a date that is none (`2024-13-45`): the name states no date
@@ -138,3 +144,38 @@ def dataset_as_of(params: dict, raw_dir: Path) -> dt.date | None:
         return iso_date(value)
     snapshot = Path(raw_dir) / f"{params.get('snapshot')}.csv"
     return snapshot_date(snapshot, read_provenance(snapshot))
+
+
+def table_snapshot_path(table: Path) -> Path:
+    """Where the snapshot a curated table was built from is written: `<table stem>.snapshot.json` beside it
+    (`models.csv` -> `models.snapshot.json`), so the snapshot and its date travel with the table."""
+    table = Path(table)
+    return table.with_name(table.stem + ".snapshot.json")
+
+
+def table_snapshot(snapshot: str, snapshot_date: dt.date | None, as_of: dt.date | None) -> dict:
+    """What `table_snapshot_path` holds: the snapshot's id, its date, and the as-of date curate used (the
+    snapshot's date unless `curate --as-of` gave another), which analyze takes as its own by default."""
+    return {
+        "snapshot": snapshot,
+        "snapshot_date": snapshot_date.isoformat() if snapshot_date else None,
+        "as_of": as_of.isoformat() if as_of else None,
+    }
+
+
+def read_table_snapshot(table: Path) -> dict | None:
+    """The snapshot record beside a curated table, or None when it has none; SnapshotError when unreadable."""
+    path = table_snapshot_path(table)
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(record, dict):
+            raise TypeError
+        if record.get("as_of") is not None:
+            dt.date.fromisoformat(record["as_of"])
+    except (ValueError, UnicodeDecodeError, TypeError):
+        raise SnapshotError(
+            f"{path}: not a snapshot record of a curated table (JSON with snapshot, snapshot_date, as_of)"
+        ) from None
+    return record
