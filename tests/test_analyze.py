@@ -259,7 +259,7 @@ def test_a_2022_snapshot_is_analysed_as_of_2022_without_an_as_of_in_the_params(t
 @pytest.mark.parametrize(
     ("params_text", "curation_text", "message"),
     [
-        ("analysis: {domains: {rule: any}}\n", None, "no 'bounds' setting"),
+        ("analysis: {domains: {rule: any}}\n", None, "no 'analysis.bounds' setting"),
         (None, "not json", "not curate's metrics"),
     ],
     ids=["missing setting", "bad curation metrics"],
