@@ -3,8 +3,8 @@
 `synthetic_snapshot(rows, path)` writes one: rows of the 2026 snapshot drawn with replacement (all 47 columns,
 long abstracts and notes included, so 1,000,000 rows make a 2 GB file), names made unique so that every row is
 a record of its own. `shared_name_snapshot(rows, path)` repeats one record (the worst case for id suffixes).
-`cached(kind, rows)` writes a file once into the cache folder and reuses it while the source snapshot is the
-same (the 1M-row file takes about a minute to write).
+`cached(kind, rows)` writes a file once into the cache folder and reuses it while the source snapshot and
+the maker's version are the same (the 1M-row file takes about a minute to write).
 """
 
 from __future__ import annotations
@@ -38,18 +38,25 @@ def synthetic_snapshot(rows: int, path: Path, seed: int = 0) -> Path:
 
 
 def shared_name_snapshot(rows: int, path: Path) -> Path:
-    """One real record (GPT-3) repeated: every row has the same name and date, the worst case for id suffixes."""
+    """One real record (GPT-3) repeated: every row has the same name and date, the worst case for id suffixes.
+    Each row has its own parameter count, so no row is an exact copy of another (curate rejects those)."""
+    import pandas as pd
+
     real = _source_rows()
-    real[real["Model"] == "GPT-3 175B (davinci)"].iloc[[0] * rows].to_csv(path, index=False)
+    frame = real[real["Model"] == "GPT-3 175B (davinci)"].iloc[[0] * rows].reset_index(drop=True)
+    frame["Parameters"] = (175_000_000_000 + pd.Series(range(rows))).astype(str)
+    frame.to_csv(path, index=False)
     return Path(path)
 
 
 MAKERS = {"synthetic": synthetic_snapshot, "shared-name": shared_name_snapshot}
+# Part of the cache key: a maker that changes gets a new version, so its old files are not reused.
+MAKER_VERSIONS = {"synthetic": b"", "shared-name": b"2"}
 
 
 def cached(kind: str, rows: int) -> Path:
     """The file MAKERS[kind] writes for this many rows, made once per source snapshot (keyed by its sha256)."""
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256(SOURCE.read_bytes() + MAKER_VERSIONS[kind]).hexdigest()[:12]
     path = CACHE / f"{kind}_{rows}_{digest}.csv"
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)

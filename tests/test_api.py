@@ -320,3 +320,28 @@ def test_arguments_that_look_like_options_never_reach_git_as_options(tmp_path, m
         revisions.resolve(ROOT, "--output=x")
     with pytest.raises(TypeError, match="version must be text such as '2022.06.30', not int 20220630"):
         mlsizes.load(version=20220630, repo=ROOT)
+
+
+def test_load_of_a_release_with_a_damaged_table_says_which_release_file_and_what(tmp_path):
+    """A release whose models.csv is binary, holds a value of the wrong type or is cut mid-row (issue 22, case 14:
+    load had passed pandas' errors through, or read the cut record half empty)."""
+    from mlsizes.releases.revisions import VersionError
+    from test_versions import DAMAGED_RELEASE, MODELS, release_repo
+
+    table = (ROOT / MODELS).read_bytes().splitlines(keepends=True)[:31]
+    header = table[0].decode().rstrip("\n").split(",")
+    wrong = table[1].decode().split(",")
+    wrong[header.index("parameters")] = "lots"
+    cases = {
+        "binary": (bytes(range(256)), VersionError, r"not UTF-8 text \(byte 128\)"),
+        "type": (b"".join(table[:1]) + ",".join(wrong).encode(), ValueError, r"not a curated table \(.*lots"),
+    }
+    for name, (data, error, message) in cases.items():
+        repo = release_repo(tmp_path / name, {MODELS: data})
+        with pytest.raises(error, match=rf"{repo}: release {DAMAGED_RELEASE}: {MODELS}.*{message}"):
+            mlsizes.load(version=DAMAGED_RELEASE, repo=repo)
+
+    cut = release_repo(tmp_path / "cut", {MODELS: b"".join(table[:30]) + table[30][:40]})
+    with pytest.warns(UserWarning, match=rf"release {DAMAGED_RELEASE}: {MODELS}: ends mid-row .* is left out"):
+        frame = mlsizes.load(version=DAMAGED_RELEASE, repo=cut)
+    assert len(frame) == 29 and frame["parameters"].dtype == float

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from hypothesis import strategies as st
 from conftest import contributions_dir
 from mlsizes.core import untrusted
 from mlsizes.core.paths import Paths
-from mlsizes.records import contribution_files, rules
+from mlsizes.core.untrusted import FieldError
+from mlsizes.records import contracts, contribution_files, rules
 from mlsizes.stages import curate
 from mlsizes.workflows import add_model
 from test_add_model import CORRECT, SNAPSHOT, invoke, model_args, tree, write_yaml
@@ -732,7 +734,7 @@ def test_add_model_names_a_refused_correction_once_in_one_line(rule_book_project
         "--correct",
         "gpt-2-1-5b",
         "--parameters",
-        "0",
+        "1e17",
         "--reason",
         "a test of the rule book",
         "--source",
@@ -740,5 +742,17 @@ def test_add_model_names_a_refused_correction_once_in_one_line(rule_book_project
     )
     assert result.exit_code == 1, result.output
     assert result.stderr.strip().splitlines() == [
-        "error: parameters (--parameters): 0.0 fails in_range(1, 1e+16) (schemas/curated.yaml)"
+        "error: parameters (--parameters): 1e+17 fails in_range(1, 1e+16) (schemas/curated.yaml)"
     ]
+
+
+def test_every_character_the_contract_refuses_in_a_name_a_contribution_is_refused_for_first():
+    """The curated contract's name rule (schemas/curated.yaml) is a guard for upstream names; a contributor hears
+    of the same characters earlier, in words (control_character), never from a regular expression."""
+    pattern = re.compile(contracts.curated_columns()["name"]["str_matches"])
+    refused = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and not pattern.match(f"a{chr(c)}b")]
+    assert {"\x00", "\u2800", "\ufe0f", "\u200b"} <= set(refused)
+    for char in refused:
+        with pytest.raises(FieldError) as refusal:
+            untrusted.checked_text("name", f"a{char}b")
+        assert refusal.value.code == "control_character", hex(ord(char))

@@ -15,6 +15,7 @@ import random
 import re
 import shutil
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -159,7 +160,9 @@ def test_refusal_leaves_earlier_outputs_untouched(tmp_path):
 
 
 def _rows(n_bad: int, n_good: int, bad: list[str]) -> list[list[str]]:
-    return [bad] * n_bad + [[f"Net {i}"] + GOOD[1:] for i in range(n_good)]
+    """n_bad rows like `bad` and n_good good ones, each row its own (a row repeating another is a duplicate)."""
+    bad_rows = [bad[:4] + [f"{i + 1}e9"] + bad[5:] for i in range(n_bad)]
+    return bad_rows + [[f"Net {i}"] + GOOD[1:] for i in range(n_good)]
 
 
 MISREAD = {
@@ -400,15 +403,23 @@ def test_fuzz_random_rows_never_escape_never_lose_a_row(rows, quoted, force, end
 
 
 def test_whitespace_cleaning_is_the_same_once_per_distinct_value_and_cell_by_cell(monkeypatch):
-    """Both of _clean_text's paths collapse whitespace runs (str.split's whitespace) and make empty text missing."""
+    """Both of _clean_text's paths collapse whitespace runs (str.split's whitespace), remove control characters
+    (C0 and C1 that are not whitespace), make empty text missing and tell the same cells they removed some from."""
     monkeypatch.setattr(columns, "CHUNK_ROWS", 7)
     rng = random.Random(3)
     alphabet = ["a", "b", " ", "  ", "\n", "\t", "\r", "\u2028", "\xa0", "\x1f", "\u3000", "é", ","]
+    alphabet += ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9f", "\u200b"]
     cells = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(400)]
     values = pd.Series(cells, dtype="str")
-    expected = pd.Series([" ".join(cell.split()) or None for cell in cells], dtype="str")
-    pd.testing.assert_series_equal(ingest._clean_text(values, None), expected)
-    pd.testing.assert_series_equal(ingest._clean_text(values, ingest._distinct(values)), expected)
+    control = [chr(c) for c in range(0xA0) if unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace()]
+    stripped = ["".join(char for char in cell if char not in control) for cell in cells]
+    expected = pd.Series([" ".join(cell.split()) or None for cell in stripped], dtype="str")
+    lost = pd.Series([cell != kept for cell, kept in zip(cells, stripped)])
+    assert lost.any() and (~lost).any()
+    for factorized in (None, ingest._distinct(values)):
+        cleaned, controlled = ingest._clean_text(values, factorized)
+        pd.testing.assert_series_equal(cleaned, expected)
+        pd.testing.assert_series_equal(controlled, lost)
 
 
 def test_the_raw_contract_is_checked_on_the_header_and_on_rows_when_a_rule_needs_them(monkeypatch):
@@ -495,3 +506,63 @@ def test_a_table_after_thousands_of_blank_lines_is_read_and_a_blank_file_is_empt
     blank.write_text("\n" * 9000 + "  \r\n", encoding="utf-8")
     with pytest.raises(SnapshotError, match="file is empty"):
         ingest.load(blank)
+
+
+# --- rows repeated, and text no reader should get -------------------------------------------------------------
+
+
+def test_a_row_repeating_an_earlier_one_is_rejected_as_duplicate_row_with_a_warning(tmp_path):
+    """Measured on main: every upstream row repeated became another record (ids suffixed), counted in every test."""
+    rows = [[f"Net {i}"] + GOOD[1:] for i in range(40)]
+    near = ["Net 0"] + GOOD[1:4] + ["2e9"] + GOOD[5:]  # same name, another size: not a copy
+    snapshot = write_csv(tmp_path / "snap.csv", HEADER, [*rows, rows[3], near, rows[3]])
+    result = curate_cli(snapshot, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "warning: 2 rows repeat an earlier row exactly (rejected as duplicate_row)\n"
+    rejected = pd.read_csv(tmp_path / "out" / "rejected.csv", keep_default_na=False)
+    assert rejected[["source_row", "name", "reject_code", "reject_message"]].values.tolist() == [
+        [41, "Net 3", "duplicate_row", "identical to data row 4 in every column curate reads"],
+        [43, "Net 3", "duplicate_row", "identical to data row 4 in every column curate reads"],
+    ]
+    assert len(pd.read_csv(tmp_path / "out" / "models.csv")) == 41
+
+
+@pytest.mark.parametrize("copies", [2, 10])
+def test_a_snapshot_appended_to_itself_is_refused_unless_forced(tmp_path, copies):
+    """Measured on main: the 2026 snapshot 10 times over gave "9810 rows -> 9800 curated", and through `update`
+    240 language systems in the gap (24 before) and P 1.4e-30."""
+    header, *rows = list(csv.reader(io.StringIO(REAL.read_text(encoding="utf-8"), newline="")))
+    snapshot = tmp_path / "doubled.csv"
+    with open(snapshot, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *rows * copies])
+    out = tmp_path / "out"
+    repeats = len(rows) * (copies - 1)
+    assert_refused(curate_cli(snapshot, out), snapshot, out, f"{repeats} of {len(rows) * copies} rows repeat")
+    forced = curate_cli(snapshot, out, "--force", "--json")
+    assert forced.exit_code == 0, forced.output
+    assert pd.read_json(io.StringIO(forced.stdout), typ="series")["rejected_by_reason"]["duplicate_row"] == repeats
+
+
+def test_control_characters_are_removed_with_a_note_and_invisible_names_rejected(tmp_path):
+    """Measured on main: a NUL byte in an upstream name was copied into models.csv; a blank Braille cell (U+2800)
+    or a variation selector (U+FE0F) passed the name check; a training compute of 0 was kept as 0 FLOP."""
+    filler = [[f"Net {i}"] + GOOD[1:] for i in range(200)]  # a NUL byte in the first 8 KiB means a binary file
+    rows = filler + [
+        ["Nul\x00Net"] + GOOD[1:],
+        ["Blank\u2800Net"] + GOOD[1:],
+        ["Selector Net"] + ["Lab\ufe0f"] + GOOD[2:],
+        ["Zero Compute Net"] + GOOD[1:5] + ["0"] + GOOD[6:],
+    ]
+    result = curate_cli(write_csv(tmp_path / "snap.csv", HEADER, rows), tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    models = pd.read_csv(tmp_path / "out" / "models.csv", keep_default_na=False).set_index("id")
+    assert models.at["nulnet", "name"] == "NulNet"
+    assert models.at["nulnet", "curation_notes"] == "control characters removed from name"
+    assert models.at["zero-compute-net", "training_compute_flop"] == ""
+    assert models.at["zero-compute-net", "curation_notes"] == "training compute 0 in source treated as missing"
+    rejected = pd.read_csv(tmp_path / "out" / "rejected.csv", keep_default_na=False)
+    assert rejected[["name", "reject_code"]].values.tolist() == [
+        ["Blank\u2800Net", "invalid_name"],
+        ["Selector Net", "invalid_organization"],
+    ]
+    assert "\x00" not in (tmp_path / "out" / "models.csv").read_text(encoding="utf-8")

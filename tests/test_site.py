@@ -296,3 +296,38 @@ def test_a_missing_or_broken_input_is_one_line_and_writes_nothing(tmp_path, brok
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def _folder_as_index(out: Path) -> Path:
+    (out / "index.html").mkdir(parents=True)
+    return out
+
+
+def _file_as(name: str):
+    def make(out: Path) -> Path:
+        out.mkdir()
+        (out / name).write_text("a file\n")
+        return out
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (_folder_as_index, "index.html: cannot write a file there: it is a folder"),
+        (_file_as("figures"), "figures: cannot write into it: it is not a folder"),
+        (_file_as("releases"), "releases: cannot write into it: it is not a folder"),
+        (lambda out: Path("/dev/null"), "/dev/null: cannot write into it: it is not a folder"),
+    ],
+    ids=["index-is-a-folder", "figures-is-a-file", "releases-is-a-file", "dev-null"],
+)
+def test_an_out_folder_that_cannot_hold_the_site_is_one_line_and_writes_nothing(tmp_path, make, message):
+    """Measured on main (issue 22, case 14): each of these gave a traceback, after writing some of the pages."""
+    out = make(tmp_path / "out")
+    before = sorted(tmp_path.rglob("*"))
+    proc = mlsizes("site", "--out", str(out), cwd=ROOT, check=False)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and lines[0].endswith(message), proc.stderr
+    assert sorted(tmp_path.rglob("*")) == before

@@ -252,10 +252,21 @@ def test_unchanged_upstream_is_nothing_new_and_changes_nothing(clone, upstream):
     assert (clone / "params.yaml").read_bytes() == params
 
 
-def test_a_dvc_repro_that_fails_is_undone_entirely(clone, upstream):
-    """A snapshot that passes fetch's checks but curate refuses as misread (every date unreadable): the pipeline
+def _repeated(times: int) -> bytes:
+    header, rest = REAL_SNAPSHOT.read_bytes().split(b"\n", 1)
+    return header + b"\n" + rest * times
+
+
+@pytest.mark.parametrize(
+    "snapshot",
+    [lambda: snapshot_csv(every_date="sometime"), lambda: _repeated(10)],
+    ids=["every date unreadable", "every row ten times"],
+)
+def test_a_dvc_repro_that_fails_is_undone_entirely(clone, upstream, snapshot):
+    """A snapshot that passes fetch's checks but curate refuses as misread (every date unreadable; every row
+    repeated, which on main went through as "8820 added" with 240 language systems in the gap): the pipeline
     fails after params.yaml was edited, and the tree is put back as it was."""
-    url = upstream.serve(ok(snapshot_csv(every_date="sometime")))
+    url = upstream.serve(ok(snapshot()))
     params, raw = (clone / "params.yaml").read_bytes(), raw_files(clone)
     proc = mlsizes("update", "--url", url, *FAST, cwd=clone, check=False)
     error = assert_one_error_line(

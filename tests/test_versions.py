@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import ROOT, mlsizes, sh
+from conftest import ROOT, commit_all, mlsizes, sh
 
 REAL_RELEASES = ["2022.06.02", "2022.06.30", "2022.09.01", "2024.07.16", "2026.03.10"]
 
@@ -139,3 +139,93 @@ def test_a_hostile_dataset_yaml_in_history_names_no_release_and_hangs_nothing(tm
     proc = subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "['2026.01.01', '2026.02.01']"
+
+
+# ---- versions whose files are damaged (issue 22, case 14: each gave a traceback on main)
+
+GOOD_RELEASE = "2026.01.01"
+DAMAGED_RELEASE = "2026.02.01"
+MODELS = "data/curated/models.csv"
+
+
+def release_repo(folder, damage: dict[str, bytes]):
+    """A git repository with two releases: GOOD_RELEASE holds the project's own files (its first 30 records),
+    DAMAGED_RELEASE the same with the files in `damage` replaced by those bytes."""
+    import shutil
+
+    folder.mkdir()
+    sh("git", "init", "-q", cwd=folder)
+    for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):
+        sh("git", "config", key, value, cwd=folder)
+    shutil.copy(ROOT / "dvc.yaml", folder / "dvc.yaml")
+    good = {MODELS: b"".join((ROOT / MODELS).read_bytes().splitlines(keepends=True)[:31])}
+    good |= {
+        f"metrics/{name}.json": (ROOT / "metrics" / f"{name}.json").read_bytes()
+        for name in ("curation", "trends", "gap")
+    }
+    for version, files in ((GOOD_RELEASE, good), (DAMAGED_RELEASE, good | damage)):
+        for path, data in files.items():
+            (folder / path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / path).write_bytes(data)
+        (folder / "dataset.yaml").write_text(f"version: {version}\ndate: '{version.replace('.', '-')}'\nsnapshot: s\n")
+        commit_all(folder, f"Release {version}")
+    return folder
+
+
+DAMAGED = [
+    ("metrics/gap.json", b"{not json", "metrics/gap.json at", "not JSON (Expecting property name"),
+    ("metrics/gap.json", b"[1, 2]", "metrics/gap.json at", "a JSON list, not an object"),
+    ("metrics/gap.json", b'{"gap": "20B-70B"}', "metrics/gap.json", "gap is '20B-70B', not two positive numbers"),
+    (
+        "metrics/gap.json",
+        b'{"tests": {"language": {"observed_in_gap": [24]}}}',
+        "metrics/gap.json",
+        "tests.language.observed_in_gap is [24], not a number",
+    ),
+    (
+        "metrics/trends.json",
+        b'{"domains": {"all": {"pre": {"slope_oom_per_year": "0.1"}}}}',
+        "metrics/trends.json",
+        "not a number",
+    ),
+    ("metrics/curation.json", b"\xff\xfe{}", "metrics/curation.json at", "not UTF-8 text (byte 0)"),
+    (MODELS, bytes(range(256)) * 4, f"{MODELS} at", "not UTF-8 text (byte 128): a binary file?"),
+    (MODELS, b"name,parameters\nGPT-3,175B\n", MODELS, "no id column, so not a curated table"),
+    (MODELS, b"", MODELS, "not a readable CSV"),
+    (MODELS, b"id,name\na,A\nb,B,extra,fields\n", MODELS, "not a readable CSV (Error tokenizing data"),
+    (MODELS, b"id,name\na,A\na,B\n", MODELS, "id 'a' names two records"),
+]
+
+
+@pytest.mark.parametrize(
+    "path, data, file, reason", DAMAGED, ids=[f"{i}-{case[0].split('/')[-1]}" for i, case in enumerate(DAMAGED)]
+)
+def test_diff_names_the_version_the_file_and_what_is_wrong_with_a_damaged_file(tmp_path, path, data, file, reason):
+    repo = release_repo(tmp_path / "repo", {path: data})
+    proc = mlsizes("diff", GOOD_RELEASE, DAMAGED_RELEASE, cwd=repo, check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"error: {DAMAGED_RELEASE}: {file}") and reason in lines[0], lines[0]
+
+
+def test_versions_names_the_release_whose_metrics_are_damaged(tmp_path):
+    repo = release_repo(tmp_path / "repo", {"metrics/gap.json": b"\x00\x01 not json"})
+    proc = mlsizes("versions", cwd=repo, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"error: {DAMAGED_RELEASE}: metrics/gap.json at ") and proc.stderr.endswith(
+        ": not JSON (Expecting value: line 1 column 1 (char 0))\n"
+    ), proc.stderr
+
+
+def test_diff_warns_of_a_table_cut_mid_row_and_leaves_the_cut_record_out(tmp_path):
+    """A models.csv cut mid-row had been diffed without a word, its last record half empty (issue 22, item 13)."""
+    table = (ROOT / MODELS).read_bytes().splitlines(keepends=True)[:31]
+    cut = b"".join(table[:30]) + table[30][: len(table[30]) // 3]
+    repo = release_repo(tmp_path / "repo", {MODELS: cut})
+    proc = mlsizes("diff", GOOD_RELEASE, DAMAGED_RELEASE, "--json", cwd=repo)
+    assert proc.stderr.strip().splitlines() == [
+        f"warning: {DAMAGED_RELEASE}: {MODELS}: ends mid-row (cut short?): its last record (30) is left out"
+    ]
+    result = json.loads(proc.stdout)
+    last_id = table[30].split(b",")[0].decode()
+    assert [record["id"] for record in result["removed"]] == [last_id] and result["changed"] == []

@@ -22,15 +22,17 @@ import datetime as dt
 import io
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from mlsizes.core import untrusted
+from mlsizes.core.errors import reason
 from mlsizes.core.paths import BUNDLED_DIR, VERSIONED_TABLE, find_root
 from mlsizes.core.settings import AnalysisParams, Settings, iso_date
 from mlsizes.records import contracts, curation
-from mlsizes.releases.revisions import Release, VersionError, read_at, releases
+from mlsizes.releases.revisions import Release, VersionError, complete_records, read_at, releases
 
 # A column of lists: its cells are these separated entries of the vocabulary (schemas/domains.yaml).
 LIST_COLUMNS = {"domains": ","}
@@ -58,7 +60,17 @@ def load(version: str | None = None, repo: str | Path | None = None) -> pd.DataF
         if not known:
             raise ValueError(f"{repo or root}: no releases (no commit sets a version in dataset.yaml)")
         wanted = known[-1] if version is None else _release(known, version, repo or root)
-        return typed(_table_at(root, wanted.commit), version=wanted.version, as_of=wanted.date)
+        where = f"{repo or root}: release {wanted.version}: {VERSIONED_TABLE}"
+        try:
+            text, cut = complete_records(_table_at(root, wanted.commit), where)
+        except VersionError as exc:  # not text
+            raise VersionError(f"{repo or root}: release {wanted.version}: {exc}") from None
+        if cut:
+            warnings.warn(cut, stacklevel=2)
+        try:
+            return typed(text, version=wanted.version, as_of=wanted.date)
+        except (ValueError, TypeError) as exc:  # pandas' parse and type errors: the file is no curated table
+            raise ValueError(f"{where}: not a curated table ({reason(exc)})") from None
 
 
 def versions(repo: str | Path | None = None) -> pd.DataFrame:

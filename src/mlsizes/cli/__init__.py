@@ -36,17 +36,6 @@ COMMANDS = {
 class _Commands(click.Group):
     """A group whose commands are imported when asked for, and whose long help is read only when shown."""
 
-    def invoke(self, ctx: click.Context):
-        """Run the command; a file it reads as untrusted that cannot be used safely (a hostile YAML, a FIFO or a link
-        in an input folder) is one line and exit 1 wherever it surfaces, never a traceback."""
-        from mlsizes.core.errors import UnreadableFile
-
-        try:
-            return super().invoke(ctx)
-        except UnreadableFile as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(1)
-
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 
@@ -54,6 +43,19 @@ class _Commands(click.Group):
         if name not in COMMANDS:
             return None
         return getattr(importlib.import_module(f"mlsizes.cli.{COMMANDS[name]}"), name.replace("-", "_"))
+
+    def invoke(self, ctx: click.Context):
+        """Run the command; a file it reads as untrusted that cannot be used safely (a hostile YAML, a FIFO or a link
+        in an input folder) or an output path no file can be written to (--out /dev/null, a folder where a file
+        goes) is one line and exit 1 wherever it surfaces, never a traceback."""
+        from mlsizes.core.errors import UnreadableFile
+        from mlsizes.core.files import OutputError
+
+        try:
+            return super().invoke(ctx)
+        except (UnreadableFile, OutputError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         from mlsizes.cli.overview import TEXT

@@ -52,8 +52,8 @@ from mlsizes.core.paths import Paths
 @click.option(
     "--force",
     is_flag=True,
-    help="Curate even a snapshot that looks misread: no data rows, or more than half of its rows "
-    "rejected for the same reason (otherwise refused, nothing written).",
+    help="Curate even a snapshot that looks misread: no data rows, more than half of its rows rejected for "
+    "the same reason, or more than 5% repeating an earlier row (otherwise refused, nothing written).",
 )
 def curate(
     snapshot: Path,
@@ -96,6 +96,9 @@ def curate(
     except (SnapshotError, curation.IdentityError, UnreadableFile) as exc:
         fail(str(exc))
     counts = result.metrics
+    repeated = counts["rejected_by_reason"].get("duplicate_row", 0)
+    if repeated:
+        click.echo(f"warning: {repeated} rows repeat an earlier row exactly (rejected as duplicate_row)", err=True)
     if as_json:
         click.echo(json.dumps(counts, indent=2))
         return

@@ -73,6 +73,8 @@ def diff(old: str, new: str, as_md: bool, as_json: bool, full: bool, plot_path: 
         change = stage.process(project().root, old, new, rebuild)
     except stage.VersionError as exc:
         fail(str(exc))
+    for warning in change.old.warnings + change.new.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if plot_path is not None:
         from mlsizes.releases import chart_diff
 

@@ -43,7 +43,12 @@ from mlsizes.core.errors import UnreadableFile, reason
 MAX_LINK = 1000
 # Hosts reserved for documentation (RFC 2606, RFC 6761): a link there is a placeholder, never a source.
 _PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org")
-_RESERVED_TLDS = ("example", "invalid", "localhost", "local", "test")
+_RESERVED_TLDS = ("example", "invalid", "localhost", "local", "test", "localdomain", "internal", "lan", "home", "arpa")
+# Characters that show nothing yet are not control or format characters (a blank Braille cell, Hangul fillers,
+# variation selectors, the combining grapheme joiner): two names differing by one of them look the same.
+_INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]"
+)
 _HOST_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _TLD = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
 # A contribution file is at most mapping -> fields -> field -> value, reason, link.
@@ -335,7 +340,7 @@ def checked_text(field: str, value: object, *, limit: int = MAX_TEXT, free: bool
         raise FieldError(field, "too_long", f"is {len(value)} characters long; at most {limit}", value)
     for position, char in enumerate(value, 1):
         category = unicodedata.category(char)
-        if (category[0] == "C" or category in ("Zl", "Zp")) and not (free and char.isspace()):
+        if (category[0] == "C" or category in ("Zl", "Zp") or _INVISIBLE.match(char)) and not (free and char.isspace()):
             raise FieldError(
                 field,
                 "control_character",
@@ -379,6 +384,17 @@ def non_latin(text: str) -> str | None:
     return None
 
 
+def look_alike_letter(text: str) -> str | None:
+    """The first Cyrillic or Greek letter that looks like a Latin one in a text that also has Latin letters (as in
+    `ОpenAI` with a Cyrillic О), described; else None. Whole words in another script are left alone."""
+    if not any(char.isascii() and char.isalpha() for char in text):
+        return None
+    for char in text:
+        if char.translate(_LOOK_ALIKES) != char:
+            return describe_char(char) + f", which looks like Latin {char.translate(_LOOK_ALIKES)!r}"
+    return None
+
+
 def check_link(value: object) -> str:
     """An http(s) URL whose host is a real domain name (not a placeholder such as `https://...`, `http://x` or
     example.org), with no credentials in it: where a reader can check the values."""
@@ -406,6 +422,8 @@ def check_link(value: object) -> str:
         raise refuse(
             f"has no domain name as its host ({host!r}): give the full address of the page that states the values"
         )
+    if "localhost" in labels:
+        raise refuse("is this computer's own address (localhost), which no reader can open; give the public address")
     if labels[-1] in _RESERVED_TLDS or ".".join(labels[-2:]) in _PLACEHOLDER_DOMAINS:
         raise refuse("is a placeholder: that domain is reserved for examples; give the real address")
     return text

@@ -38,6 +38,7 @@ from mlsizes.core.untrusted import (
     checked_ascii,
     checked_text,
     load_text,
+    look_alike_letter,
     non_latin,
     printable,
     read_file,
@@ -47,6 +48,7 @@ from mlsizes.records import contracts, ingest
 from mlsizes.records.parse import parse_date, parse_number, slugify
 
 CORRECTIONS = "corrections"
+SOURCE_PREFIX = "contribution:"  # the curated `source` of every contributed record and correction
 # The folder's own files, and a writer's interrupted temporary files (`.*.tmp`, git-ignored): not contributions.
 FOLDER_FILES = ("README.md", ".gitignore")
 REQUIRED_FIELDS = ("name", "organization", "domains", "publication_date", "parameters", "link")
@@ -152,7 +154,7 @@ def shown_name(path: Path) -> str:
 def source_of(path: Path) -> str:
     """The curated `source` of a contribution file: `contribution:` and its path in the folder's layout."""
     prefix = f"{CORRECTIONS}/" if is_correction_file(path) else ""
-    return f"contribution:{prefix}{shown_name(path)}"
+    return f"{SOURCE_PREFIX}{prefix}{shown_name(path)}"
 
 
 def is_correction_file(path: Path) -> bool:
@@ -221,6 +223,16 @@ def _identity_text(field_name: str, value: object) -> str:
     return " ".join(unicodedata.normalize("NFKC", checked_text(field_name, value)).split())
 
 
+def _organization(value: object) -> str:
+    """An organization with no Cyrillic or Greek look-alike among Latin letters: `ОpenAI` with a Cyrillic О would
+    be another organization to every comparison. (A name must be all Latin: see _name.)"""
+    organization = _identity_text("organization", value)
+    why = look_alike_letter(organization)
+    if why:
+        raise FieldError("organization", "mixed_script", f"has {why}: write it in one script", value)
+    return organization
+
+
 def _name(value: object) -> str:
     name = _identity_text("name", value)
     why = non_latin(name)
@@ -272,6 +284,8 @@ def _count(field_name: str, value: object) -> float:
         raise FieldError(field_name, f"unparseable_{field_name}", str(exc), value) from None
     if number is None:
         raise FieldError(field_name, f"missing_{field_name}", "has no value", value)
+    if number <= 0:
+        raise FieldError(field_name, f"invalid_{field_name}", f"is {shown(text)}: a count must be positive", value)
     return number
 
 
@@ -296,7 +310,7 @@ def parse_field(field_name: str, value: object, as_of: dt.date | None = None) ->
     if field_name == "name":
         return {"name": _name(value)}
     if field_name == "organization":
-        return {"organization": _identity_text("organization", value)}
+        return {"organization": _organization(value)}
     if field_name == "parameters_notes":
         return {"parameters_notes": checked_text("parameters_notes", value, free=True)}
     if field_name == "domains":
@@ -363,7 +377,7 @@ def parse_record(data: dict, path: Path, source: str, as_of: dt.date | None) -> 
             with problems.check():
                 row.update(parse_field(name, data.get(name), as_of))
     with problems.check():
-        distinct_from(data)
+        row[DISTINCT_FROM] = distinct_from(data)
     if "id" in row and "name" in row and row["id"] != slugify(row["name"]):
         problems.errors.append(
             FieldError(

@@ -35,6 +35,9 @@ WRITTEN_DTYPES = {"parameters": "Int64"}
 # More than this share of a snapshot's rows rejected for one reason means the file was misread, not that the
 # data is bad: the sloppiest real snapshot (epoch_pcd_2022-06-02) rejects 30% as missing_name.
 MISREAD_SHARE = 0.5
+# Rows repeating an earlier row exactly are rejected (duplicate_row); more than this share of them means the
+# file was duplicated (an export appended to itself), which would multiply every count: no real snapshot has one.
+DUPLICATED_SHARE = 0.05
 
 
 class IdentityError(Exception):
@@ -108,6 +111,8 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
     if superseded.any():
         candidates = candidates[~superseded]
     candidates["id"] = assign_ids(candidates, name_slugs[~superseded])
+    lookalike_rejects = _refused_models(candidates)
+    candidates = candidates.drop(index=lookalike_rejects.index)
     applicable, refused = _applicable(candidates, list(corrections))
     candidates, missing_targets = contribution_files.apply_corrections(candidates, applicable)
     missing_targets += refused
@@ -118,7 +123,8 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
     schema_rejects = _schema_rejects(models, failures)
     models = ordered.drop(index=schema_rejects.index) if len(schema_rejects) else ordered
     correction_rejects = pd.DataFrame(missing_targets, columns=REJECTED_COLUMNS)
-    rejected = pd.concat([parse_rejects, id_rejects, correction_rejects, schema_rejects])[REJECTED_COLUMNS]
+    rejected = pd.concat([parse_rejects, id_rejects, lookalike_rejects, correction_rejects, schema_rejects])
+    rejected = rejected[REJECTED_COLUMNS]
     rejected = rejected.sort_values(["source", "source_row"], kind="stable").reset_index(drop=True)
     applied = len(corrections) - len(missing_targets)
     metrics = _metrics(typed, models, rejected, snapshot_id, len(corrections), applied)
@@ -132,6 +138,22 @@ def _as_curated(candidates: pd.DataFrame) -> pd.DataFrame:
         if column not in candidates:
             candidates[column] = None
     return whole_parameters(candidates[columns].astype(contracts.curated_dtypes()))
+
+
+def _refused_models(candidates: pd.DataFrame) -> pd.DataFrame:
+    """A reject row for each contributed model that `mlsizes validate` refuses against the other records: its id
+    taken, or a likely duplicate of a record it does not declare itself distinct from (rules.model_problems)."""
+    contributed = candidates.index[candidates["source"].str.startswith(contribution_files.SOURCE_PREFIX)]
+    refused = {}
+    for label in contributed:
+        row = candidates.loc[label].dropna().to_dict()
+        errors, similar = rules.model_problems(
+            row, candidates.drop(index=label), "id", row.get(contribution_files.DISTINCT_FROM, ())
+        )
+        errors += [rules.likely_duplicate(similar)] if len(similar) else []
+        if errors:
+            refused[label] = contribution_files.reject_row(row["source"], Invalid(errors, partial=row))
+    return pd.DataFrame.from_dict(refused, orient="index", columns=REJECTED_COLUMNS)
 
 
 def _applicable(
@@ -270,7 +292,8 @@ def _repeats(seen: pd.DataFrame) -> bool:
 
 
 def check_not_misread(curated: Curated, snapshot: ingest.Snapshot) -> None:
-    """SnapshotError if the snapshot has no data rows or most of its rows are rejected for the same reason.
+    """SnapshotError if the snapshot has no data rows, most of its rows are rejected for the same reason, or more
+    than DUPLICATED_SHARE of them repeat an earlier row.
 
     Systems Epoch does not count as notable are not a misreading: an "all models" export is mostly those, so
     they are left out of the count (of both the rows and the rejects).
@@ -282,6 +305,12 @@ def check_not_misread(curated: Curated, snapshot: ingest.Snapshot) -> None:
         raise SnapshotError(f"{snapshot.path}: no data rows, only a header (use --force to curate it anyway)")
     reasons = curated.rejected.loc[ours & (curated.rejected["reject_code"] != "not_notable"), "reject_code"]
     reasons = reasons.value_counts()
+    repeated = int(reasons.get("duplicate_row", 0))
+    if repeated > DUPLICATED_SHARE * raw_rows:
+        raise SnapshotError(
+            f"{snapshot.path}: {repeated} of {raw_rows} rows repeat an earlier row exactly: the file looks "
+            "duplicated (use --force to curate it anyway, each repeat rejected as duplicate_row)"
+        )
     if len(reasons) and reasons.iloc[0] > MISREAD_SHARE * raw_rows:
         raise SnapshotError(
             f"{snapshot.path}: {reasons.iloc[0]} of {raw_rows} rows rejected as {reasons.index[0]}: the file looks "

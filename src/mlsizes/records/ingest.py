@@ -10,6 +10,7 @@ curation can account for every raw row.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,8 @@ TEXT_COLUMNS = [
 PARSED_COLUMNS = ["publication_date", "domain", "parameters", "training_compute_flop"]
 # The reject columns every typed table carries.
 REJECT_COLUMNS = ["reject_code", "reject_field", "reject_value", "reject_message"]
+# Control characters that str.split() does not treat as whitespace (C0 and C1, tab and line ends excluded).
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 
 
 @dataclass
@@ -124,20 +127,31 @@ def _factorized(raw: pd.DataFrame, columns: list[str]) -> dict[str, tuple[np.nda
     return {column: _distinct(raw[column]) for column in columns if repetitive(raw[column])}
 
 
-def _clean_text(values: pd.Series, factorized: tuple[np.ndarray, list] | None) -> pd.Series:
-    """Collapse runs of whitespace (upstream names carry newlines) and turn empty text into missing: once per
-    distinct value when the column repeats (its `factorized` codes and values), else cell by cell."""
+def _clean(value: str) -> str:
+    """A text cell with its control characters removed and runs of whitespace collapsed."""
+    return " ".join(_CONTROL.sub("", value).split())
+
+
+def _clean_text(values: pd.Series, factorized: tuple[np.ndarray, list] | None) -> tuple[pd.Series, pd.Series]:
+    """Collapse runs of whitespace (upstream names carry newlines), remove control characters (a NUL byte would
+    end a C reader's value) and turn empty text into missing: once per distinct value when the column repeats
+    (its `factorized` codes and values), else cell by cell. Also which cells lost a control character."""
     if factorized is not None:
         codes, distinct = factorized
-        return _spread([" ".join(value.split()) or None for value in distinct], codes, values.index)
+        controlled = [bool(_CONTROL.search(value)) for value in distinct]
+        return _spread([_clean(value) or None for value in distinct], codes, values.index), _spread(
+            controlled, codes, values.index
+        ).astype(bool)
     cleaned = values.to_numpy(dtype=object, na_value="", copy=True)
-    # Every whitespace character but the space is unprintable: the cells that may change are those, and those
-    # with two spaces in a row or a space at either end.
+    # Every whitespace and control character but the space is unprintable: the cells that may change are those,
+    # and those with two spaces in a row or a space at either end.
     unprintable = np.flatnonzero(~np.fromiter(map(str.isprintable, cleaned), dtype=bool, count=len(cleaned)))
+    controlled = np.zeros(len(cleaned), dtype=bool)
+    controlled[unprintable] = [bool(_CONTROL.search(value)) for value in cleaned[unprintable]]
     unclean = np.union1d(unprintable, cells_containing(values, ("  ", "\x00 ", " \x00")))
-    cleaned[unclean] = [" ".join(value.split()) for value in cleaned[unclean]]
+    cleaned[unclean] = [_clean(value) for value in cleaned[unclean]]
     cleaned[cleaned == ""] = None
-    return pd.Series(cleaned, index=values.index)
+    return pd.Series(cleaned, index=values.index), pd.Series(controlled, index=values.index)
 
 
 @dataclass
@@ -200,8 +214,9 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
     out["source"] = f"epoch:{snapshot.snapshot_id}"
     out["source_row"] = pd.Series(range(1, len(raw) + 1), index=raw.index, dtype="int64")
     factorized = _factorized(raw, [*TEXT_COLUMNS, *PARSED_COLUMNS])
+    controlled = {}
     for column in TEXT_COLUMNS:
-        out[column] = _clean_text(raw[column], factorized.get(column))
+        out[column], controlled[column] = _clean_text(raw[column], factorized.get(column))
 
     dates = _parse(raw["publication_date"], parse_date, factorized.get("publication_date"))
     date_text, date_errors = dates.column(), dates.errors
@@ -224,18 +239,31 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
 
     compute = _parse(raw["training_compute_flop"], parse_number, factorized.get("training_compute_flop"))
     compute_text, compute_errors = compute.column(), compute.errors
-    out["training_compute_flop"] = compute.column(lambda size: size).astype("float64")
+    training_compute = compute.column(lambda size: size).astype("float64")
+    zero_compute = training_compute == 0
+    out["training_compute_flop"] = training_compute.where(~zero_compute)
 
     notes = domains.column(lambda parsed: "; ".join(parsed[2]) or None)
     _add_note(notes, zero, "parameters 0 in source treated as missing")
+    _add_note(notes, zero_compute, "training compute 0 in source treated as missing")
+    for column, mask in controlled.items():
+        _add_note(notes, mask, f"control characters removed from {column}")
     if snapshot.as_of is not None:
         future = out["publication_date"].notna() & (out["publication_date"] > snapshot.as_of.isoformat())
         _add_note(notes, future, f"publication date after the snapshot date {snapshot.as_of.isoformat()}")
     out["curation_notes"] = notes
 
+    earlier = _earlier_copies(raw)
     _mark_rejects(
         out,
         [
+            (
+                "duplicate_row",
+                "name",
+                earlier.notna(),
+                out["name"],
+                "identical to data row " + earlier.astype("str") + " in every column curate reads",
+            ),
             (
                 "not_notable",
                 "notability_criteria",
@@ -279,13 +307,28 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
     return out
 
 
+def _earlier_copies(raw: pd.DataFrame) -> pd.Series:
+    """For each row identical in every column read to an earlier row, that row's data row number (else NA).
+
+    A repeated row repeats its name, so only rows whose name repeats are compared whole (a million names are
+    hashed once; the few rows left are compared cell by cell)."""
+    maybe = np.flatnonzero(raw["name"].duplicated(keep=False).to_numpy())
+    first_seen, earlier = {}, {}
+    for position, values in zip(maybe, raw.iloc[maybe].itertuples(index=False, name=None)):
+        first = first_seen.setdefault(values, position + 1)
+        if first != position + 1:
+            earlier[raw.index[position]] = first
+    return pd.Series(earlier, index=raw.index, dtype="Int64")
+
+
 def _add_note(notes: pd.Series, mask: pd.Series, note: str) -> None:
     """Append a curation note to the rows in mask ("; " between notes)."""
     notes[mask] = (notes[mask] + "; " + note).fillna(note)
 
 
 def _mark_rejects(out: pd.DataFrame, rules) -> None:
-    """Record the first failing rule of each row as its reject reason (rules are checked in order)."""
+    """Record the first failing rule of each row as its reject reason (rules are checked in order); a rule's
+    message is made from the row's value, or given for every row."""
     for column in REJECT_COLUMNS:
         out[column] = None
     for code, field, mask, values, message in rules:
@@ -296,5 +339,7 @@ def _mark_rejects(out: pd.DataFrame, rules) -> None:
         out.loc[todo, "reject_field"] = field
         # A lone carriage return would be written unquoted by Python's csv writer (with "\n" line ends) and
         # split the rejected.csv row for every reader: it is kept as a line break, "\n".
-        out.loc[todo, "reject_value"] = values[todo].str.replace("\r(?!\n)", "\n", regex=True)
-        out.loc[todo, "reject_message"] = values[todo].map(message)
+        out.loc[todo, "reject_value"] = (
+            values[todo].str.replace("\r(?!\n)", "\n", regex=True).str.replace(_CONTROL, "", regex=True)
+        )
+        out.loc[todo, "reject_message"] = values[todo].map(message) if callable(message) else message[todo]

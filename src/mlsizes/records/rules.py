@@ -21,6 +21,9 @@ _PARENTHESISED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 NAME_SIMILARITY = 0.9
 SAME_RELEASE_DAYS = 31
 SAME_SIZE = 0.05
+MIN_ORGANIZATION = 4  # shorter skeletons (`ai`, `fb`) are inside too many other names to mean the same organization
+# The columns that tell one model from another (what lookalikes compares).
+IDENTITY_COLUMNS = ("name", "organization", "publication_date", "parameters")
 # The field a curated column comes from, where the names differ.
 SCHEMA_FIELDS = {
     "primary_domain": "domains",
@@ -62,6 +65,12 @@ def _organizations(text: object) -> set[str]:
     return {untrusted.skeleton(part) for part in text.split(",")} - {""} if isinstance(text, str) else set()
 
 
+def same_organization(ours: set[str], theirs: set[str]) -> bool:
+    """Whether two organization lists share one, a reworded name included: one contains the other
+    (`OpenAI LP` and `OpenAI`, `Google DeepMind` and `DeepMind`), for names of at least MIN_ORGANIZATION letters."""
+    return any(a == b or (min(len(a), len(b)) >= MIN_ORGANIZATION and (a in b or b in a)) for a in ours for b in theirs)
+
+
 def lookalikes(row: dict, existing: pd.DataFrame) -> pd.DataFrame:
     """Existing records that are likely the model of `row` (whichever of its fields parsed): a similar name, or a
     shared organization, a date within a month and a parameter count within 5%."""
@@ -75,7 +84,9 @@ def lookalikes(row: dict, existing: pd.DataFrame) -> pd.DataFrame:
         ).dt.days.abs()
         sizes = existing["parameters"].astype(float)
         likely |= (
-            existing["organization"].map(lambda text: bool(organizations & _organizations(text)))
+            existing["organization"]
+            .map(lambda text: same_organization(organizations, _organizations(text)))
+            .astype(bool)
             & (days <= SAME_RELEASE_DAYS)
             & ((sizes - row["parameters"]).abs() <= SAME_SIZE * sizes.clip(lower=row["parameters"]))
         )
@@ -126,16 +137,18 @@ def likely_duplicate(similar: pd.DataFrame) -> FieldError:
 
 
 def correction_problems(correction: contribution_files.Correction, existing: pd.DataFrame) -> list[FieldError]:
-    """What refuses a correction beyond its own values: no record to correct, or a new name that is another
-    record's (a record cannot take another's name)."""
+    """What refuses a correction beyond its own values: no record to correct, a new name that is another
+    record's (a record cannot take another's name), or new values that make the record look like another one
+    it did not look like before (a record cannot duplicate another)."""
     if correction.target is None:
         return []
     problems = Problems()
-    if not (existing["id"] == correction.target).any():
+    target = existing[existing["id"] == correction.target]
+    if target.empty:
         return [missing_target(correction.target)]
+    others = existing[existing["id"] != correction.target]
     if "name" in correction.values:
         name = correction.values["name"]["name"]
-        others = existing[existing["id"] != correction.target]
         same = others[similar_names(name, others["name"])]
         if len(same):
             problems.errors.append(
@@ -144,6 +157,26 @@ def correction_problems(correction: contribution_files.Correction, existing: pd.
                     "name_taken",
                     f"{name!r} is the name of record {describe(same.iloc[0])}: a record cannot take another's name",
                     name,
+                )
+            )
+    identity = {
+        column: value
+        for field, columns in correction.values.items()
+        for column, value in columns.items()
+        if column in IDENTITY_COLUMNS
+    }
+    if identity and not problems.errors:
+        record = target.iloc[0].to_dict()
+        before = set(lookalikes(record, others)["id"])
+        after = lookalikes(record | identity, others)
+        after = after[~after["id"].isin(before)]
+        if len(after):
+            problems.errors.append(
+                FieldError(
+                    next(field for field, columns in correction.values.items() if identity.keys() & columns.keys()),
+                    "likely_duplicate",
+                    f"the corrected record would look like existing record {describe(after.iloc[0])}: "
+                    "a record cannot become a copy of another",
                 )
             )
     return problems.errors

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlsizes.core.errors import reason
 from mlsizes.core.files import round_significant
 from mlsizes.core.paths import LAYOUT, VERSIONED_METRICS, VERSIONED_TABLE
 from mlsizes.core.settings import in_gap, size_text
@@ -36,6 +37,7 @@ class Side:
     revision: str
     models: pd.DataFrame
     metrics: dict[str, dict]
+    warnings: list[str] = field(default_factory=list)  # what was read but looks damaged (a table cut short)
 
 
 @dataclass
@@ -61,13 +63,59 @@ def load_side(root: Path, name: str, rebuild: bool = False) -> Side:
     return _read_side(root, name, revision, revision)
 
 
+# Metrics the diff computes with or formats as numbers: a value of another type is a damaged file.
+NUMERIC_METRICS = ("observed_in_gap", "p_le_observed_exact", "slope_oom_per_year", "curated", "with_parameters")
+
+
 def _read_side(root: Path, name: str, revision: str, read_from: str) -> Side:
-    text = revisions.read_at(root, read_from, VERSIONED_TABLE)
-    if text is None:
-        raise VersionError(f"{name}: no {VERSIONED_TABLE} at this revision (it predates the pipeline)")
-    models = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False).set_index("id", drop=False)
-    metrics = {path: revisions.read_json_at(root, read_from, path) for path in VERSIONED_METRICS}
-    return Side(name=name, revision=revision, models=models, metrics=metrics)
+    """One side's files; VersionError naming the version, the file and what is wrong with it."""
+    try:
+        text = revisions.read_at(root, read_from, VERSIONED_TABLE)
+        if text is None:
+            raise VersionError(f"no {VERSIONED_TABLE} at this revision (it predates the pipeline)")
+        text, warning = revisions.complete_records(text, f"{name}: {VERSIONED_TABLE}")
+        models = _models(text)
+        metrics = {path: revisions.read_json_at(root, read_from, path) for path in VERSIONED_METRICS}
+        for path, data in metrics.items():
+            _check_metrics(path, data)
+    except VersionError as exc:
+        raise VersionError(f"{name}: {exc}") from None
+    return Side(name=name, revision=revision, models=models, metrics=metrics, warnings=[warning] if warning else [])
+
+
+def _models(text: str) -> pd.DataFrame:
+    """A curated table's text as text columns keyed by id; VersionError when it is no such table."""
+    try:
+        models = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise VersionError(f"{VERSIONED_TABLE}: not a readable CSV ({reason(exc)})") from None
+    if "id" not in models.columns:
+        raise VersionError(f"{VERSIONED_TABLE}: no id column, so not a curated table")
+    twice = models["id"][models["id"].duplicated()]
+    if len(twice):
+        raise VersionError(f"{VERSIONED_TABLE}: id {twice.iloc[0]!r} names two records")
+    return models.fillna("").set_index("id", drop=False)
+
+
+def _check_metrics(path: str, data: dict | None) -> None:
+    """VersionError when a metrics file holds a value of a type the diff cannot use (the gap bounds, a count)."""
+    if data is None:
+        return
+    gap = data.get("gap")
+    if gap is not None and not (
+        isinstance(gap, list) and len(gap) == 2 and all(_is_number(bound) and bound > 0 for bound in gap)
+    ):
+        raise VersionError(f"{path}: gap is {gap!r}, not two positive numbers")
+    if not isinstance(data.get("bounds", ""), str):
+        raise VersionError(f"{path}: bounds is {data['bounds']!r}, not text")
+    for key, value in flatten(data).items():
+        if key.rsplit(".", 1)[-1] in NUMERIC_METRICS and value is not None and not _is_number(value):
+            shown = list(value) if isinstance(value, tuple) else value  # flatten made a list a tuple
+            raise VersionError(f"{path}: {key} is {shown!r}, not a number")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _number(text):

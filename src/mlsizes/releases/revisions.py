@@ -9,6 +9,7 @@ on it.
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import subprocess
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlsizes.core import untrusted
-from mlsizes.core.errors import last_line
+from mlsizes.core.errors import last_line, reason
 from mlsizes.core.paths import LAYOUT
 
 WORKSPACE = "workspace"
@@ -54,8 +55,13 @@ def dvc(folder: Path, *args: str, pythonpath: Path | None = None) -> str:
     return proc.stdout
 
 
+def _where(revision: str, path: str) -> str:
+    return path if revision == WORKSPACE else f"{path} at {revision[:10]}"
+
+
 def read_at(root: Path, revision: str, path: str) -> str | None:
-    """A file's text at a revision (or on disk for `workspace`); None when the revision has no such file."""
+    """A file's text at a revision (or on disk for `workspace`), newlines as Python reads text; None when the
+    revision has no such file; VersionError naming it when it is not UTF-8 text (a binary file)."""
     if revision == WORKSPACE:
         file = Path(root) / path
         try:
@@ -64,15 +70,54 @@ def read_at(root: Path, revision: str, path: str) -> str | None:
             return None
         except untrusted.FieldError as exc:
             raise VersionError(f"{path}: {exc.message}") from None
-        return file.read_text(encoding="utf-8")
-    proc = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=root, capture_output=True, text=True)
-    return proc.stdout if proc.returncode == 0 else None
+        data = file.read_bytes()
+    else:
+        proc = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=root, capture_output=True)
+        if proc.returncode != 0:
+            return None
+        data = proc.stdout
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise VersionError(f"{_where(revision, path)}: not UTF-8 text (byte {exc.start}): a binary file?") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_json_at(root: Path, revision: str, path: str) -> dict | None:
-    """A JSON file at a revision, parsed; None when the revision has no such file."""
+    """A JSON object at a revision, parsed; None when the revision has no such file; VersionError naming the file
+    when it is not JSON or not an object."""
     text = read_at(root, revision, path)
-    return json.loads(text) if text else None
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise VersionError(f"{_where(revision, path)}: not JSON ({reason(exc)})") from None
+    if not isinstance(data, dict):
+        raise VersionError(f"{_where(revision, path)}: a JSON {type(data).__name__}, not an object")
+    return data
+
+
+def complete_records(text: str, where: str) -> tuple[str, str | None]:
+    """A CSV's text without a last record cut short, and a warning naming the file when it ends mid-row. Curate
+    ends every file with a newline: a file without one was cut, and its last record is left out when it has fewer
+    fields than the header (it is kept, with the warning, when the cut may have taken only the end of a value)."""
+    if not text or text.endswith("\n"):
+        return text, None
+    ends, position = [], [0]
+
+    def lines():
+        for line in text.splitlines(keepends=True):
+            position[0] += len(line)
+            yield line
+
+    rows = []
+    for row in csv.reader(lines()):
+        rows.append(row)
+        ends.append(position[0])
+    if len(rows) > 1 and len(rows[-1]) < len(rows[0]):
+        return text[: ends[-2]], f"{where}: ends mid-row (cut short?): its last record ({len(rows) - 1}) is left out"
+    return text, f"{where}: ends without a newline (cut short?): its last record may be incomplete"
 
 
 def stages_writing(dvc_yaml: str, paths: tuple[str, ...]) -> list[str]:

@@ -28,7 +28,7 @@ from mlsizes.analysis.study import (
     side_by_side,
     window_tests,
 )
-from mlsizes.core.files import atomic_write_text, frame_to_csv, to_json
+from mlsizes.core.files import atomic_write_text, frame_to_csv, refuse_unwritable, to_json
 from mlsizes.core.paths import Paths
 from mlsizes.core.settings import AnalysisParams
 from mlsizes.records import contracts
@@ -114,6 +114,7 @@ def save(analysis: Analysis, paths: Paths) -> list[Path]:
     """trends.json and gap.json, and the plot data in the plots folder."""
     texts = {paths.trends: to_json(analysis.trends), paths.gap: to_json(analysis.gap)}
     texts.update({paths.plots_dir / name: frame_to_csv(frame) for name, frame in analysis.plots.items()})
+    refuse_unwritable(texts)
     for path, text in texts.items():
         atomic_write_text(path, text)
     return list(texts)

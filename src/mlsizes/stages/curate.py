@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlsizes.core.files import atomic_write_text
+from mlsizes.core.files import atomic_write_text, refuse_unwritable
 from mlsizes.core.paths import Paths
 from mlsizes.records.curation import WRITTEN_DTYPES, Curated, curate_snapshot, formula_escape
 from mlsizes.tables.writing import atomic_write_csv
@@ -21,6 +21,7 @@ from mlsizes.tables.writing import atomic_write_csv
 def save(curated: Curated, paths: Paths) -> list[Path]:
     """Write models.csv, rejected.csv (spreadsheet-safe) and the metrics (when paths has a curation_metrics
     file); each file appears whole or not at all."""
+    refuse_unwritable(path for path in (paths.models, paths.rejected, paths.curation_metrics) if path is not None)
     # The tables are streamed to their files: rendering a million rows into one string first would cost gigabytes.
     atomic_write_csv(paths.models, curated.models.astype(WRITTEN_DTYPES), rule=formula_escape())
     atomic_write_csv(paths.rejected, curated.rejected, rule=formula_escape())

@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 
 from mlsizes.core import untrusted
-from mlsizes.core.files import atomic_write_text
+from mlsizes.core.files import atomic_write_text, refuse_unwritable
 from mlsizes.core.paths import LAYOUT, Paths
 from mlsizes.core.settings import size_words
 from mlsizes.records import contracts, curation
@@ -419,6 +419,7 @@ def process(inputs: Inputs) -> Metadata:
 
 def save(metadata: Metadata, paths: Paths) -> list[Path]:
     """Write datapackage.json, codebook.csv and README.md beside the curated table, each whole or not at all."""
+    refuse_unwritable([paths.datapackage, paths.codebook, paths.dataset_card])
     atomic_write_text(paths.datapackage, json.dumps(metadata.datapackage, indent=2) + "\n")
     atomic_write_text(paths.codebook, metadata.codebook)
     atomic_write_text(paths.dataset_card, metadata.card)

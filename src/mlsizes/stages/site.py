@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 
 from mlsizes.core import untrusted
-from mlsizes.core.files import atomic_write_bytes
+from mlsizes.core.files import atomic_write_bytes, refuse_unwritable
 from mlsizes.core.paths import PACKAGE_DIR, Paths
 from mlsizes.core.settings import size_words
 from mlsizes.records import contracts
@@ -47,6 +47,8 @@ SEARCHED = ("name", "organization", "domains")
 DATE_LENGTH = {"year": 4, "month": 7, "day": 10}  # how much of an ISO date its precision states
 SAFE_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
 BRIEF_COLUMNS = ("id", "name", "primary_domain", "publication_date", "parameters")
+# Where the site's files go: its pages, and a file in each of its folders (names that are never written).
+LAYOUT_NAMES = ("index.html", "validation.html", "releases/.x", "figures/.x", "assets/.x")
 
 
 class SiteError(Exception):
@@ -505,7 +507,8 @@ def process(inputs: Inputs) -> dict[str, bytes]:
 
 
 def save(files: dict[str, bytes], folder: Path) -> list[Path]:
-    """Write the site's files under the folder, each atomically."""
+    """Write the site's files under the folder, each atomically; none when one of them cannot be written."""
+    refuse_unwritable(folder / name for name in files)
     written = []
     for name, data in files.items():
         atomic_write_bytes(folder / name, data)
@@ -521,5 +524,7 @@ class SiteSettings:
 
 
 def run(paths: Paths, settings: SiteSettings = SiteSettings()) -> list[Path]:
-    """Build the site into paths.site_dir from the workspace's outputs and the releases git holds."""
+    """Build the site into paths.site_dir from the workspace's outputs and the releases git holds (an --out that
+    cannot hold the site is refused before the seconds of reading git history)."""
+    refuse_unwritable(paths.site_dir / name for name in LAYOUT_NAMES)
     return save(process(load(paths, settings.on_progress)), paths.site_dir)
