@@ -7,13 +7,14 @@ none of YAML 1.1's guesses such as `yes` -> True, `1:30` -> 90 or 2023-02-30 -> 
 text it was. A value's type, length and characters are checked before a parser decides what it means. Every
 problem is a FieldError with a reason code; `Problems` gathers several so a person sees them all at once.
 
-Every other YAML file the tools read can arrive in a pull request too (params.yaml, the contracts in schemas/,
-dataset.yaml and dvc.yaml at any revision, provenance records), so it goes through the same composer: `load_data`
-refuses the same things and then types the scalars as PyYAML's safe loader would (the outputs built from them stay
-byte-identical). Files are read with `read_file`: lstat first, so a FIFO is never opened and a link is followed only
-where one is expected, and size-capped. Input folders are checked entry by entry with `check_folder` (no links,
-FIFOs, sockets or devices). This is the only module that parses YAML (tests/test_untrusted_reads.py greps for it);
-docs/security.md says what is read how.
+Every other YAML file the tools read can arrive in a pull request too, so it goes through the same composer:
+dataset.yaml (in the workspace and at any revision) and provenance records stay text (`load_text`); params.yaml,
+the contracts in schemas/ and dvc.yaml at a revision need numbers, so `load_data` refuses the same things and then
+types the scalars as PyYAML's safe loader would (the outputs built from them stay byte-identical). Files are read
+with `read_file`: lstat first, so a FIFO is never opened and a link is followed only where one is expected, and
+size-capped. Input folders are checked entry by entry with `check_folder` (no links, FIFOs, sockets or devices).
+This is the only module that parses YAML (tests/test_untrusted_reads.py greps for it); docs/security.md says what
+is read how.
 """
 
 from __future__ import annotations
