@@ -58,6 +58,9 @@ SEPARATE = {
         "synthetic": ("test_gap_test_finds_a_gap_cut_into_synthetic_data",),
         "wheel": ("test_the_installed_",),
     },
+    "test_versions.py": {
+        "method": ("test_a_diff_of_a_method_change_alone", "test_versions_says_which_releases_have_no_tag"),
+    },
     "test_add_model.py": {
         "writers": (
             "test_four_concurrent_writers",
@@ -80,6 +83,7 @@ SLOW_UNITS = (
     "test_pipeline.py",  # 10
     "test_update.py::refusals",  # 8: fresh clones, one `dvc repro` that fails
     "test_api.py::wheel",  # 8: the wheel built and installed into a venv
+    "test_versions.py::method",  # 8: two analyses of one table by two methods, a diff that recomputes them
     "test_fetch.py",  # 8
     "test_contribution_files.py",  # 8
     "test_chart_diff.py",  # 7

@@ -349,3 +349,25 @@ def diff_in(repo, env, *args):
     return subprocess.run(
         [str(BIN / "mlsizes"), "diff", *args], cwd=repo, env=full_env, capture_output=True, text=True, timeout=600
     )
+
+
+def test_a_version_that_cannot_be_recomputed_is_compared_as_stored_and_the_diff_says_so(tmp_path, monkeypatch):
+    """A table the current contract cannot read, or metrics naming no as-of date: both versions keep their stored
+    metrics (never one recomputed against one stored), with a note naming the version and the reason."""
+    import pandas as pd
+
+    from mlsizes.core.settings import Settings
+    from mlsizes.releases import diff
+    from mlsizes.workflows import compare
+
+    monkeypatch.setenv("MLSIZES_CACHE", str(tmp_path / "cache"))
+    recompute = compare.recomputer(Settings.load(ROOT / "params.yaml").analysis)
+    good = diff.load_side(ROOT, "2026.03.10")
+    odd = diff.Side("odd", "abc", pd.DataFrame(), {"metrics/gap.json": {"as_of": "2026-03-10"}}, text="id,x\n1,2\n")
+    undated = diff.Side("undated", "def", pd.DataFrame(), {}, text=good.text)
+    for side, reason in ((odd, "does not fit the current code (KeyError 'publication_date')"), (undated, "no as-of")):
+        before = dict(good.metrics)
+        (note,) = diff._recomputed((side, good), recompute)
+        assert f"{side.name}'s metrics could not be recomputed" in note and reason in note, note
+        assert good.stored is None and good.metrics == before
+    assert not (tmp_path / "cache").exists()

@@ -90,10 +90,10 @@ def recomputer(params: AnalysisParams):
             f"once, then cached in {cached.parent}"
         )
         try:
-            models = contracts.read_curated(io.StringIO(side.text))
-        except Exception as exc:  # an old table the current contract cannot read: the diff says why
-            raise VersionError(f"its curated table does not fit the current contract ({exc})") from None
-        result = analyze.process(models, settings, curation)
+            result = analyze.process(contracts.read_curated(io.StringIO(side.text)), settings, curation)
+        except Exception as exc:  # an old table the current contract or code cannot take: the diff says why
+            reason = f"{type(exc).__name__} {exc}" if isinstance(exc, (KeyError, TypeError)) else str(exc)
+            raise VersionError(f"its curated table does not fit the current code ({reason})") from None
         metrics = {LAYOUT["trends"]: json.loads(to_json(result.trends)), LAYOUT["gap"]: json.loads(to_json(result.gap))}
         try:
             atomic_write_text(cached, json.dumps(metrics))
