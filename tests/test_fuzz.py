@@ -32,7 +32,6 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-AS_OF = dt.date(2026, 3, 10)
 # A row of HEADER_2026 that curates.
 GOOD_ROW = ["TestNet", "Lab", "2021-05-01", "Language", "1.5e9", "1e21", "Confident", "https://arxiv.org/abs/1", "SOTA"]
 
@@ -254,7 +253,7 @@ def test_contribution_files_of_any_bytes_are_each_a_record_a_correction_or_a_one
         for name, data in files.items():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(data)
-        loaded = contribution_files.load(folder, AS_OF)
+        loaded = contribution_files.load(folder)
     assert len(loaded.typed) + len(loaded.corrections) == len(files)
     if not loaded.typed.empty:
         rejects = loaded.typed[loaded.typed["reject_code"].notna()]

@@ -282,6 +282,7 @@ def method_only(tmp_path_factory):
     (repo / "metrics").mkdir()
     shutil.copy(ROOT / "data" / "curated" / "models.csv", repo / "data" / "curated" / "models.csv")
     shutil.copy(ROOT / "metrics" / "curation.json", repo / "metrics" / "curation.json")
+    shutil.copy(ROOT / "data" / "curated" / "models.snapshot.json", repo / "data" / "curated" / "models.snapshot.json")
     (repo / "dvc.yaml").write_text("stages: {}\n")
     sh("git", "init", "-q", cwd=repo)
     for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):

@@ -164,9 +164,12 @@ def curated_dtypes() -> dict[str, str]:
 
 
 def check_table_file(path: Path) -> None:
-    """UnreadableFile naming a table path that is no regular file (a FIFO would block its reader)."""
+    """UnreadableFile naming a table path that is no regular file (a FIFO would block its reader); a missing one
+    is left to its reader to report."""
     try:
         untrusted.regular_file(Path(path), follow_links=True)
+    except FileNotFoundError:
+        return
     except untrusted.FieldError as exc:
         raise UnreadableFile(f"{path}: {exc.message}") from None
 
