@@ -92,9 +92,17 @@ class AnalysisParams:
     n_bootstrap: int
     n_simulations: int
     n_window_simulations: int
-    n_scan_simulations: int
     n_posterior_draws: int
-    n_cluster_bootstrap: int
+    mc_first_batch: int
+    mc_resolve_factor: float
+    mc_max_scan: int
+    mc_max_family: int
+    mc_max_split: int
+    scan_grid_step_dex: float
+    family_widths_dex: tuple[float, ...]
+    heavy_tail_df: float
+    closing_after: dt.date
+    closing_ratio: float
     seed: int
 
     @classmethod
@@ -107,6 +115,16 @@ class AnalysisParams:
         if section["bounds"] not in ("strict", "inclusive"):
             raise ValueError(f"analysis.bounds must be 'strict' or 'inclusive', got {section['bounds']!r}")
         as_of = as_of if as_of is not None else section.get("as_of")
+        mc, scan = section["monte_carlo"], section["scan"]
+        if not 0 < int(mc["first_batch"]) <= min(int(mc["max_scan"]), int(mc["max_family"])):
+            raise ValueError("analysis.monte_carlo: need 0 < first_batch <= max_scan and max_family")
+        if int(mc["max_split"]) < 1:
+            raise ValueError("analysis.monte_carlo: max_split must be positive")
+        w_lo, w_hi = (float(w) for w in scan["widths_dex"])
+        w_step = float(scan["width_step_dex"])
+        if not (0 < w_lo <= w_hi and w_step > 0):
+            raise ValueError("analysis.scan: need 0 < widths_dex[0] <= widths_dex[1] and a positive width_step_dex")
+        widths = tuple(round(w_lo + w_step * i, 9) for i in range(int((w_hi - w_lo) / w_step + 1e-9) + 1))
         return cls(
             as_of=None if as_of is None else iso_date(as_of),
             era_break=iso_date(section["era_break"]),
@@ -125,9 +143,17 @@ class AnalysisParams:
             n_bootstrap=int(section["n_bootstrap"]),
             n_simulations=int(section["n_simulations"]),
             n_window_simulations=int(section["n_window_simulations"]),
-            n_scan_simulations=int(section["n_scan_simulations"]),
             n_posterior_draws=int(section["n_posterior_draws"]),
-            n_cluster_bootstrap=int(section["n_cluster_bootstrap"]),
+            mc_first_batch=int(mc["first_batch"]),
+            mc_resolve_factor=float(mc["resolve_factor"]),
+            mc_max_scan=int(mc["max_scan"]),
+            mc_max_family=int(mc["max_family"]),
+            mc_max_split=int(mc["max_split"]),
+            scan_grid_step_dex=float(scan["grid_step_dex"]),
+            family_widths_dex=widths,
+            heavy_tail_df=float(section["heavy_tail_df"]),
+            closing_after=iso_date(section["closing"]["after"]),
+            closing_ratio=float(section["closing"]["meaningful_ratio"]),
             seed=int(section["seed"]),
         )
 

@@ -21,7 +21,9 @@ from mlsizes.analysis.study import (
     break_date,
     cluster_analysis,
     era_masks,
+    family_scan,
     gap_tests,
+    model_check,
     progress,
     select_systems,
     sensitivity,
@@ -67,18 +69,22 @@ def process(models: pd.DataFrame, params: AnalysisParams, curation: dict | None 
     progress(f"analyze: {len(systems)} systems; trend fits with {params.n_bootstrap} bootstrap resamples...")
     trends = {**header, "era_break": params.era_break.isoformat(), "domains": all_trends(systems, params)}
     progress(
-        f"analyze: gap tests ({params.n_simulations:,} simulations each, scan correction with "
-        f"{params.n_scan_simulations}, posterior predictive with {params.n_posterior_draws} draws), sliding windows, "
-        f"break date and clusters ({params.n_cluster_bootstrap} bootstrap samples), side by side..."
+        f"analyze: gap tests ({params.n_simulations:,} simulations each; scans under three nulls, up to "
+        f"{params.mc_max_scan:,} simulations each; posterior predictive with {params.n_posterior_draws:,} draws), the "
+        f"family-wide scan (up to {params.mc_max_family:,}), sliding windows and the closing test, break date and "
+        f"clusters (up to {params.mc_max_split} resamples), side by side..."
     )
-    results = side_by_side({"tests": gap_tests, "windows": window_tests, "clusters": cluster_analysis}, systems, params)
+    parts = {"tests": gap_tests, "family": family_scan, "windows": window_tests, "clusters": cluster_analysis}
+    results = side_by_side(parts, systems, params)
     gap = {
         **header,
         "model": GAP_MODEL,
         "tests": results["tests"],
+        "family_scan": results["family"],
         "sensitivity": sensitivity(systems, params),
         "windows": results["windows"],
     }
+    gap["model_check"] = model_check(systems, params)
     gap["break_date"], profile = break_date(systems, params)
     gap["clusters"] = results["clusters"]
     eras = era_masks(systems, params)
