@@ -49,6 +49,7 @@ SPLIT_QUESTION = "Are these systems better described by two trends, one above an
 _LOG_2PI = math.log(2.0 * math.pi)
 SCREEN_ITER = 10  # split_at_gap_test: every start runs this many EM iterations, then the best one continues ...
 FINALISTS = 3  # ... and if it ends inadmissible the next best, up to this many per data set
+TIE_BREAK = 1e-9  # split_at_gap_test: the random jitter that breaks ties of the LR (far below any real LR gap)
 BLOCK_ELEMENTS = 1_000_000  # data sets x starts x systems per EM call in the bootstrap: bounded memory
 
 
@@ -500,7 +501,8 @@ def split_at_gap_test(
     (EM from n_starts seeded starts, the first splitting y at the gap's log-midpoint; admissibility as in
     compare_one_trend_vs_two_clusters) against one OLS trend; 0 when no start is admissible (the one trend is
     the mixture with two equal lines). The mixture LR has no chi-square null distribution, so it is calibrated
-    by simulation under one trend with the data's own residuals resampled (inflated to the unbiased scale): a
+    by simulation under one trend with the data's own residuals resampled with replacement (inflated to the
+    unbiased scale; the scatter's shape is kept, only its link to the date is broken): a
     null of normal scatter would be rejected by a skewed upper tail of frontier models alone, which is not two
     trends. Each null data set is refitted exactly as the data (one trend, n_starts EM starts); p = (1 + #(LR* >=
     LR)) / (m + 1), simulated in batches of first_batch until its exact interval lies on one side of alpha, at
@@ -550,6 +552,9 @@ def split_at_gap_test(
 
     lr, _, (observed, observed_best) = lr_rows(y[None, :], np.random.default_rng(seed))
     lr_obs = float(lr[0])
+    # LR = 0 (no admissible mixture) is common in small samples: ties are broken at random (a tiny seeded jitter
+    # on every statistic), so the P is uniform under the null instead of conservative
+    jitter = TIE_BREAK * np.random.default_rng([seed, 1]).random()
     null_lr, null_admissible = [], []
 
     def simulate(m: int, rng: np.random.Generator) -> dict:
@@ -557,11 +562,11 @@ def split_at_gap_test(
         lr_null, admissible, _ = lr_rows(trend + residuals[rng.integers(0, n, size=(m, n))], rng)
         null_lr.append(lr_null)
         null_admissible.append(admissible)
-        return {"lr": -lr_null}
+        return {"lr": -(lr_null + TIE_BREAK * rng.random(m))}
 
     mc = montecarlo.sequential(
         simulate,
-        {"lr": -lr_obs},
+        {"lr": -(lr_obs + jitter)},
         alpha=alpha,
         first_batch=min(first_batch, n_boot),
         max_n=n_boot,

@@ -274,7 +274,7 @@ def family_p(
     Returns {"null", "observed": {key: z}, "p": {key: montecarlo.mc_p result}} with keys "<group>/local",
     "<group>/scan" (the chosen window against the scan's minimum: the look-elsewhere corrected P),
     "<group>/anywhere" (the data's own most extreme position against it) and, with `family`, "family/<group>"
-    (that group's chosen window against the family's minimum);
+    (that group's chosen window against the family's minimum) and "family/anywhere" (the data's own minimum);
     sequential: stops when every P is settled (montecarlo.sequential)."""
     x = np.asarray(x, float)
     y = np.asarray(y, float)
@@ -285,9 +285,9 @@ def family_p(
         if f"{g.name}/scan" in observed:
             observed[f"{g.name}/anywhere"] = observed[f"{g.name}/scan"]
             observed[f"{g.name}/scan"] = observed[f"{g.name}/local"]
-    if family:  # each group's chosen window against the family's smallest statistic
+    if family:  # each group's chosen window, and the data's own most extreme one, against the family's minimum
         observed.update({f"family/{g.name}": observed[f"{g.name}/local"] for g in groups})
-        del observed["family"]
+        observed["family/anywhere"] = observed.pop("family")
     per_set = windows.grid[2] * len(windows.widths if family else (0,)) + sum(int(g.tested.sum()) for g in groups)
     block = max(1, ELEMENTS_PER_BLOCK // (per_set * len(groups)))
 

@@ -40,10 +40,11 @@ def select_systems(models: pd.DataFrame, params: AnalysisParams) -> pd.DataFrame
     already left out the systems Epoch does not count as notable, as not_notable rejects)."""
     dates = pd.to_datetime(models["publication_date"], format="%Y-%m-%d")
     keep = models["parameters"].notna() & (models["parameters"] > 0) & (dates <= pd.Timestamp(params.as_of))
-    columns = ["id", "name", "domains", "primary_domain", "organization", "publication_date", "parameters"]
+    columns = ["id", "name", "domains", "primary_domain", "publication_date", "parameters"]
     systems = models.loc[keep, columns].copy()
-    # organisations cluster the count tests; a system with none is a cluster of its own
-    first = systems["organization"].fillna("").astype(str).str.split(",").str[0].str.strip()
+    # organisations cluster the count tests (the first one named); a system with none is a cluster of its own
+    organization = models.loc[keep, "organization"] if "organization" in models else pd.Series("", index=systems.index)
+    first = organization.fillna("").astype(str).str.split(",").str[0].str.strip()
     systems["cluster"] = first.where(first != "", "id:" + systems["id"].astype(str))
     systems["date"] = dates[keep]
     systems["x_days"] = stats.days_since_epoch(systems["date"].to_numpy())
@@ -368,6 +369,7 @@ def family_scan(systems: pd.DataFrame, params: AnalysisParams) -> dict:
         "statistic": SCAN_STATISTIC.format(step=params.scan_grid_step_dex),
         "observed_z": {name: result["observed"][f"{name}/local"] for name in GAP_DOMAINS},
         "p": p,
+        "p_anywhere": result["p"]["family/anywhere"],
         "quote": quote,
         "p_quote": p[quote],
     }

@@ -108,11 +108,15 @@ GAP_MODEL = (
     "fit_start to the window end; s is the residual sd (plug-in). Each system i published in the test window "
     "lands in [gap_lower, gap_upper] with probability p_i; the in-gap count K is a sum of independent "
     "Bernoulli(p_i) (Poisson-binomial). P(K <= observed) is computed exactly and by seeded Monte Carlo, which "
-    "must agree within 4 standard errors. Checks of the headline tests: p_scan_corrected (the same test at every "
-    "position of a window of the gap's log-width, the smallest P calibrated by parametric bootstrap with the trend "
-    "re-fitted: the bounds were chosen after looking), p_posterior_predictive (P averaged over the posterior of "
-    "a, b, s under a flat prior), p_out_of_sample (trend fitted only on systems before the test window). Systems "
-    "of one model family are treated as independent, which they are not; the P values are optimistic by that much."
+    "must agree within 4 standard errors. Systems of one organisation are not independent: every count test "
+    "reports the organisation-clustered design effect and the P with the variance widened by it. Checks of the "
+    "headline tests, each simulated P being (hits + 1) / (n + 1) with its exact 95% interval, simulated until "
+    "the interval lies on one side of alpha: the scan-corrected P (the chosen window against the most extreme "
+    "window as wide at any position, trend re-fitted on every simulated data set: the bounds were chosen after "
+    "looking), under normal scatter, the residuals resampled and Student t scatter; the family-wide P (position, "
+    "width, bound convention and domain group all free); the posterior-predictive P (P averaged over the "
+    "posterior of a, b, s under a flat prior); the out-of-sample P (trend fitted only on systems before the test "
+    "window, averaged over that fit's posterior)."
 )
 
 
