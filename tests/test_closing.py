@@ -49,7 +49,7 @@ def closing_verdict(seed, ratio):
     x_early, y_early, x_late, y_late = closing_data(seed, ratio)
     fit = S.fit_trend(x_early, y_early)
     p = S.gap_probabilities(fit, x_late, 2e10, 7e10)
-    level, slope, sd, x_mean = S.posterior_draws(x_early, y_early, 400, seed)
+    level, slope, sd, x_mean = S.posterior_draws(x_early, y_early, 100, seed)
     mu = level[:, None] + slope[:, None] * (x_late - x_mean)
     var_expected = float(S._interval_probabilities(mu, sd[:, None], LOG_LOWER, LOG_UPPER).sum(1).var(ddof=1))
     inside = (y_late > LOG_LOWER) & (y_late < LOG_UPPER)

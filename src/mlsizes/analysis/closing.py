@@ -107,15 +107,17 @@ def ratio_test(
         upper = _solve(lambda r: _z(observed, r, *args, side=-1), -level_z, top)
         return [lower, upper]
 
+    counts = np.arange(int(3 * expected) + 10)
+    deficit_z = np.array([_z(int(k), 1.0, *args, side=-1) for k in counts[: int(expected) + 2]])
+    closed_z = np.array([_z(int(k), meaningful_ratio, *args, side=1) for k in counts])
+    deficit_cut = np.flatnonzero(special.ndtr(deficit_z) < alpha)  # counts the deficit test rejects
+    closed_cut = np.flatnonzero(special.ndtr(-closed_z) < alpha)  # counts the closed test rejects
+
     def reject_below(rho: float) -> float:  # P_rho(deficit test rejects)
-        cut = max(
-            (k for k in range(int(expected * 3) + 10) if special.ndtr(_z(k, 1.0, *args, side=-1)) < alpha), default=None
-        )
-        return 0.0 if cut is None else float(special.ndtr(_z(cut, rho, *args, side=-1)))
+        return 0.0 if not deficit_cut.size else float(special.ndtr(_z(int(deficit_cut[-1]), rho, *args, side=-1)))
 
     def reject_above(rho: float) -> float:  # P_rho(closed test rejects)
-        ks = [k for k in range(int(expected * 3) + 10) if special.ndtr(-_z(k, meaningful_ratio, *args, side=1)) < alpha]
-        return 0.0 if not ks else float(special.ndtr(-_z(min(ks), rho, *args, side=1)))
+        return 0.0 if not closed_cut.size else float(special.ndtr(-_z(int(closed_cut[0]), rho, *args, side=1)))
 
     verdict = "persists" if p_deficit < alpha else "closed" if p_closed < alpha else "inconclusive"
     return {
