@@ -164,7 +164,7 @@ def test_two_runs_are_byte_identical_and_cli_works(tmp_path, params):
     for old, new in (
         ("n_bootstrap: 1000", "n_bootstrap: 50"),
         ("n_simulations: 1000000", "n_simulations: 10000"),
-        ("n_posterior_draws: 20000", "n_posterior_draws: 50"),
+        ("n_posterior_draws: 5000", "n_posterior_draws: 50"),
         (
             "monte_carlo: {first_batch: 1000, resolve_factor: 2, max_scan: 200000, max_family: 20000, max_split: 999}",
             "monte_carlo: {first_batch: 20, resolve_factor: 2, max_scan: 40, max_family: 20, max_split: 9}",
@@ -216,7 +216,7 @@ def test_a_2022_snapshot_is_analysed_as_of_2022_without_an_as_of_in_the_params(t
         ("n_bootstrap: 1000", "n_bootstrap: 20"),
         ("n_simulations: 1000000", "n_simulations: 2000"),
         ("n_window_simulations: 100000", "n_window_simulations: 2000"),
-        ("n_posterior_draws: 20000", "n_posterior_draws: 10"),
+        ("n_posterior_draws: 5000", "n_posterior_draws: 10"),
         (
             "monte_carlo: {first_batch: 1000, resolve_factor: 2, max_scan: 200000, max_family: 20000, max_split: 999}",
             "monte_carlo: {first_batch: 20, resolve_factor: 2, max_scan: 40, max_family: 20, max_split: 9}",

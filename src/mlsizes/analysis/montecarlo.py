@@ -60,11 +60,13 @@ def sequential(
     seed: int,
     factor: float = 2.0,
     resolve: tuple[str, ...] | None = None,
+    watch: tuple[str, ...] | None = None,
 ) -> dict[str, dict]:
     """Simulate null statistics in batches (first_batch, then doubling) until every P in `observed` is settled or
     max_n simulations are done; a hit is a null statistic <= the observed one (small statistics are extreme).
     The keys in `resolve` (default: all) must also be resolved within `factor`; the others only placed against
-    alpha (a P whose interval already lies below alpha needs no finer value to decide a verdict).
+    alpha (a P whose interval already lies below alpha needs no finer value to decide a verdict). Only the keys
+    in `watch` (default: all) decide when to stop; the others are counted on the same simulations.
 
     simulate(m, rng) returns, for each key of observed, m null statistics. One generator seeded once, batch sizes
     fixed by (first_batch, max_n) and the stopping rule: the same inputs give the same hits.
@@ -81,6 +83,7 @@ def sequential(
             hits[key] += int(np.count_nonzero(stats[key] <= value))
         n += m
         results = {key: mc_p(hits[key], n, alpha, factor) for key in observed}
-        if n >= max_n or all(settled(r, resolve is None or key in resolve) for key, r in results.items()):
+        watched = [(key, r) for key, r in results.items() if watch is None or key in watch]
+        if n >= max_n or all(settled(r, resolve is None or key in resolve) for key, r in watched):
             return {key: {**r, "max_n": max_n, "seed": seed} for key, r in results.items()}
         batch = min(2 * batch, max_n - n)

@@ -267,6 +267,7 @@ def family_p(
     scan: bool = True,
     family: bool = False,
     resolve: tuple[str, ...] | None = None,
+    watch: tuple[str, ...] | None = None,
 ) -> dict:
     """Simulated P of each group's chosen window (local), of its scan over positions (scan) and, with `family`,
     of each group's chosen window against the smallest statistic of the whole family (family), under one null.
@@ -275,7 +276,7 @@ def family_p(
     "<group>/scan" (the chosen window against the scan's minimum: the look-elsewhere corrected P),
     "<group>/anywhere" (the data's own most extreme position against it) and, with `family`, "family/<group>"
     (that group's chosen window against the family's minimum) and "family/anywhere" (the data's own minimum);
-    sequential: stops when every P is settled (montecarlo.sequential)."""
+    sequential: stops when every P in `watch` (default: all) is settled (montecarlo.sequential)."""
     x = np.asarray(x, float)
     y = np.asarray(y, float)
     observed = {
@@ -303,6 +304,6 @@ def family_p(
         return {key: joined[source(key)] for key in observed}
 
     results = montecarlo.sequential(
-        simulate, observed, alpha=alpha, first_batch=first_batch, max_n=max_n, seed=seed, resolve=resolve
+        simulate, observed, alpha=alpha, first_batch=first_batch, max_n=max_n, seed=seed, resolve=resolve, watch=watch
     )
     return {"null": null.kind, "observed": observed, "p": results}

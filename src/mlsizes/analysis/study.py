@@ -299,6 +299,7 @@ def simulated_tests(x_fit, y_fit, tested_mask, params: AnalysisParams, inclusive
             max_n=params.mc_max_scan,
             seed=params.seed,
             resolve=("g/scan",) if kind == "normal" else (),
+            watch=("g/local", "g/scan"),
         )
         out["observed_z"] = result["observed"]["g/local"]
         out["local"][kind] = result["p"]["g/local"]
@@ -353,6 +354,7 @@ def family_scan(systems: pd.DataFrame, params: AnalysisParams) -> dict:
         seed=params.seed,
         family=True,
         resolve=(),
+        watch=tuple(f"family/{name}" for name in GAP_DOMAINS),
     )
     p = {name: result["p"][f"family/{name}"] for name in GAP_DOMAINS}
     quote = min(GAP_DOMAINS, key=lambda name: result["observed"][f"{name}/local"])

@@ -30,6 +30,8 @@ def p_words(result: dict | None) -> str:
     count = f"{result['hits']:,} of {result['n']:,}"
     if result["side"] == "inconclusive":
         return f"inconclusive at alpha = {result['alpha']:g} ({low:.2g} to {high:.2g}; {count})"
+    if result["hits"] == result["n"]:
+        return f"1 ({count})"
     if result["hits"] == 0:
         return f"< {high:.2g} (0 of {result['n']:,})"
     if not result["resolved"]:
@@ -90,6 +92,12 @@ def closing_lines(answer: dict) -> list[str]:
             f"{info['meaningful_ratio']:g}, {info['power_closed_test_at_ratio_1']:.2f} to show closing if it were 1. "
             f"Under other scatter: {others}."
             + (" The verdict holds only under normal scatter." if info.get("normal_only") else "")
+            + (
+                " The verdict depends on the scatter model."
+                if any(u["verdict"] != info["verdict"] for u in info["under_other_scatter"].values())
+                and not info.get("normal_only")
+                else ""
+            )
         )
     return lines
 

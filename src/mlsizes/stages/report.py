@@ -633,6 +633,22 @@ def model_check_lines(check: dict, params: AnalysisParams) -> list[str]:
     return lines
 
 
+def closing_words(domain: str, c: dict) -> str:
+    """One domain's closing verdict for the answer paragraph, with the ratio, its interval and, when another
+    scatter model gives another verdict, that one."""
+    if c.get("insufficient_data"):
+        return f"{domain}: {c['verdict']}"
+    other = [
+        f"{u['verdict']} with {NULL_WORDS[k]}"
+        for k, u in c["under_other_scatter"].items()
+        if u["verdict"] != c["verdict"]
+    ]
+    return (
+        f"{domain}: {c['verdict']} (observed/expected {c['ratio']:.2f}, {c['interval_level']:.0%} interval "
+        f"[{c['interval'][0]:.2f}, {c['interval'][1]:.2f}]" + (f"; {', '.join(other)}" if other else "") + ")"
+    )
+
+
 def answer_paragraph(gap: dict, repro: dict, params: AnalysisParams) -> str:
     """The answer first: the verdict, the P to quote and what it is corrected for, from the numbers alone."""
     family = gap.get("family_scan", {})
@@ -651,16 +667,7 @@ def answer_paragraph(gap: dict, repro: dict, params: AnalysisParams) -> str:
         )
     normal_only = [d for d, t in gap["tests"].items() if t.get("simulated", {}).get("normal_only")]
     closing = gap["windows"]["answer"]
-    verdicts = "; ".join(
-        f"{d}: {c['verdict']}"
-        + (
-            f" (observed/expected {c['ratio']:.2f}, {c['interval_level']:.0%} interval [{c['interval'][0]:.2f}, "
-            f"{c['interval'][1]:.2f}])"
-            if not c.get("insufficient_data")
-            else ""
-        )
-        for d, c in closing.items()
-    )
+    verdicts = "; ".join(closing_words(d, c) for d, c in closing.items())
     poor = [
         f"{d} {params.era_labels[e]}"
         for d, eras in gap["model_check"].items()
