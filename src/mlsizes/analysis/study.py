@@ -479,6 +479,8 @@ WINDOW_KEYS = (
     "mc_estimate",
     "mc_se",
     "significant",
+    "design_effect",
+    "p_clustered",
 )
 
 
