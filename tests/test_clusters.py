@@ -38,6 +38,15 @@ def two_levels():
 
 
 @pytest.fixture(scope="module")
+def two_trends():
+    """The paper's shape: 150 systems rising 0.9 OOM/yr from level 8.5 and 100 flat at level 12, sd 0.3: two
+    trends that one trend with any fixed scatter (the resampled residuals) cannot mimic."""
+    rng = np.random.default_rng(21)
+    (x_low, y_low), (x_high, y_high) = trend(150, 8.5, 0.3, rng, slope=0.9), trend(100, 12.0, 0.3, rng, slope=0.0)
+    return np.r_[x_low, x_high], np.r_[y_low, y_high]
+
+
+@pytest.fixture(scope="module")
 def one_line():
     rng = np.random.default_rng(12)
     return trend(250, 9.5, 0.8, rng)
@@ -139,25 +148,32 @@ def test_comparison_is_deterministic(scale_mixture):
 # --- the split at the gap -------------------------------------------------------------------------
 
 
-def test_split_at_gap_found_between_two_levels(two_levels):
-    x, y = two_levels
-    # at the median date (~mid 2020) the levels are ~10.2 and ~12.7: the gap [10^10.8, 10^12] lies between them
-    result = C.split_at_gap_test(x, y, 10**10.8, 1e12, n_boot=49, seed=1, alpha=0.05)
+def test_split_at_gap_found_between_two_trends(two_trends):
+    x, y = two_trends
+    # at the median date (~mid 2020) the lines are ~10.5 and 12: the gap [10^10.8, 10^11.8] lies between them
+    result = C.split_at_gap_test(x, y, 10**10.8, 10**11.8, n_boot=99, seed=1, alpha=0.05)
     to_json(result)
-    assert result["p"] == pytest.approx(1 / 50) and result["p"] == result["min_attainable_p"]
-    assert result["lr_statistic"] > result["null_lr_quantiles"][-1]
-    assert result["components_straddle_gap"] and result["kind"] == "two_levels"
-    assert result["verdict"] == "split at the gap"
+    assert result["monte_carlo"]["hits"] == 0 and result["p"] == pytest.approx(1 / 100)
+    assert result["monte_carlo"]["side"] == "below" and result["lr_statistic"] > result["null_lr_quantiles"][-1]
+    assert result["components_straddle_gap"] and result["verdict"] == "split at the gap"
     low, high = result["components"]
-    assert low["slope_oom_per_year"] == pytest.approx(SLOPE, abs=0.1)
-    assert high["slope_oom_per_year"] == pytest.approx(SLOPE, abs=0.1)
+    assert low["slope_oom_per_year"] == pytest.approx(0.9, abs=0.15)
+    assert high["slope_oom_per_year"] == pytest.approx(0.0, abs=0.15)
 
 
-def test_split_at_gap_needs_the_gap_between_the_levels(two_levels):
-    x, y = two_levels
-    result = C.split_at_gap_test(x, y, 10**12.8, 10**13, n_boot=19, seed=1, alpha=0.1)  # gap above both levels
-    assert result["p"] == pytest.approx(1 / 20) and not result["components_straddle_gap"]
+def test_split_at_gap_needs_the_gap_between_the_trends(two_trends):
+    x, y = two_trends
+    result = C.split_at_gap_test(x, y, 10**12.8, 10**13, n_boot=99, seed=1, alpha=0.05)  # gap above both lines
+    assert result["monte_carlo"]["side"] == "below" and not result["components_straddle_gap"]
     assert result["verdict"] == "no evidence of a split at the gap"
+
+
+def test_two_parallel_levels_are_one_trend_with_bimodal_scatter(two_levels):
+    """Two levels with one slope are one trend whose residuals are bimodal: resampling them reproduces the split,
+    so the test does not reject (a normal null would: that is the error the issue named)."""
+    x, y = two_levels
+    result = C.split_at_gap_test(x, y, 10**10.8, 1e12, n_boot=99, seed=1, alpha=0.05)
+    assert result["monte_carlo"]["side"] == "above" and result["verdict"] == "no evidence of a split at the gap"
 
 
 def test_split_at_gap_not_found_on_one_trend(one_line):
@@ -166,23 +182,37 @@ def test_split_at_gap_not_found_on_one_trend(one_line):
     to_json(result)
     assert result["p"] > 0.05
     assert result["verdict"] == "no evidence of a split at the gap"
-    assert result["n"] == 250 and result["n_boot"] == 49 and result["seed"] == 2 and result["alpha"] == 0.01
+    assert result["n"] == 250 and result["max_boot"] == 49 and result["seed"] == 2 and result["alpha"] == 0.01
 
 
-def test_heavy_tails_reject_the_normal_trend_but_do_not_split_at_a_gap(scale_mixture):
+def test_heavy_tails_alone_do_not_reject_one_trend(scale_mixture):
     x, y = scale_mixture
-    result = C.split_at_gap_test(x, y, 10**10.5, 10**10.8, n_boot=19, seed=1, alpha=0.1)
-    assert result["p"] < 0.1  # one trend with normal scatter does not produce such tails ...
-    assert not result["components_straddle_gap"]  # ... but both components sit at one level
+    result = C.split_at_gap_test(x, y, 10**10.5, 10**10.8, n_boot=99, seed=1, alpha=0.1)
+    assert result["monte_carlo"]["side"] != "below"  # the resampled residuals carry the same tails
     assert result["verdict"] == "no evidence of a split at the gap"
 
 
-def test_p_floor_is_explained_when_n_boot_is_too_small_for_alpha(two_levels):
-    x, y = two_levels
-    result = C.split_at_gap_test(x, y, 10**10.8, 1e12, n_boot=9, seed=1, alpha=0.05)
-    assert result["p"] == result["min_attainable_p"] == 0.1
+def test_too_few_resamples_are_inconclusive_not_a_finer_p(two_trends):
+    x, y = two_trends
+    result = C.split_at_gap_test(x, y, 10**10.8, 10**11.8, n_boot=9, seed=1, alpha=0.05)
+    assert result["p"] == result["min_attainable_p"] == 0.1 and result["monte_carlo"]["side"] == "inconclusive"
     assert result["components_straddle_gap"] and result["verdict"] == "no evidence of a split at the gap"
-    assert result["verdict_note"].startswith("Inconclusive") and "at least 19 resamples" in result["verdict_note"]
+    assert result["verdict_note"].startswith("Inconclusive")
+
+
+def test_split_test_holds_its_size_under_one_trend():
+    """Over 200 data sets of one trend with skewed (log-normal) scatter, the (hits + 1) / (n + 1) P with 9
+    resamples is <= 0.1 in at most 10% of them (plus two standard errors): the resampled-residual null does not
+    reject for the skew, as a normal null would. It is conservative (5.5% here): a resample repeats residuals,
+    and the mixture fits those repeats better than the data's distinct values."""
+    rejected = 0
+    for seed in range(200):
+        rng = np.random.default_rng(500 + seed)
+        x = rng.uniform(X_2018, X_2022, 40)
+        y = 9.0 + SLOPE * (x - X_2018) / YEAR + rng.lognormal(0.0, 0.6, 40)
+        result = C.split_at_gap_test(x, y, 2e10, 7e10, n_boot=9, seed=seed, n_starts=2, min_members=8, max_iter=50)
+        rejected += result["p"] <= 0.1
+    assert rejected / 200 <= 0.1 + 2 * math.sqrt(0.1 * 0.9 / 200)
 
 
 def test_split_at_gap_is_deterministic(two_levels):
@@ -239,11 +269,3 @@ def test_vectorised_em_matches_plain_em(two_levels):
                 assert fits["intercept"][p, s, k] == pytest.approx(a, rel=1e-8, abs=1e-8)
                 assert fits["slope"][p, s, k] == pytest.approx(b, rel=1e-8, abs=1e-8)
                 assert fits["sd"][p, s, k] == pytest.approx(sd, rel=1e-8)
-
-
-def test_the_monte_carlo_rule_rejects_at_exactly_alpha(two_levels):
-    """p = (1 + b) / (n_boot + 1) <= alpha: with 19 resamples at alpha 0.05 a statistic above every null value
-    rejects (the test's size is exactly alpha)."""
-    x, y = two_levels
-    result = C.split_at_gap_test(x, y, 10**10.8, 1e12, n_boot=19, seed=1, alpha=0.05)
-    assert result["p"] == 0.05 and result["verdict"] == "split at the gap"

@@ -46,7 +46,14 @@ def test_targets_are_judged_with_their_tolerances():
 
 def test_the_paper_era_analysis_is_byte_identical_across_runs(tmp_path):
     small = dataclasses.replace(
-        PARAMS.analysis, n_bootstrap=50, n_simulations=5000, n_scan_simulations=20, n_posterior_draws=20
+        PARAMS.analysis,
+        n_bootstrap=50,
+        n_simulations=5000,
+        n_posterior_draws=20,
+        mc_first_batch=20,
+        mc_max_scan=40,
+        mc_max_family=20,
+        family_widths_dex=(0.4,),
     )
     params = dataclasses.replace(PARAMS, analysis=small)
     texts = []
@@ -57,6 +64,10 @@ def test_the_paper_era_analysis_is_byte_identical_across_runs(tmp_path):
     assert texts[0] == texts[1]
     stored = json.loads(texts[0])
     for group in ("all", "language"):
-        assert {"p_le_observed_exact", "p_scan_corrected", "p_posterior_predictive", "p_out_of_sample"} <= set(
-            stored["gap_tests"][group]
-        )
+        test = stored["gap_tests"][group]
+        assert {"p_le_observed_exact", "p_scan_corrected", "p_posterior_predictive", "p_out_of_sample"} <= set(test)
+        assert {"design_effect", "p_clustered"} <= set(test)
+        for null in ("normal", "bootstrap", "t"):
+            assert {"hits", "n", "p", "interval"} <= set(test["simulated"]["scan"][null])
+        assert {"hits", "n", "p", "interval"} <= set(stored["family_scan"]["p"][group])
+        assert stored["closing"][group]["verdict"] == "insufficient data"  # nothing was published after the paper

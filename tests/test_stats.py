@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from mlsizes.analysis import stats as S
-from mlsizes.core.settings import in_gap
 
 YEAR = 365.0
 X_2018 = 17532.0  # 2018-01-01 in days since 1970-01-01
@@ -298,7 +297,7 @@ def test_decimal_year_is_calendar_exact():
     assert float(S.decimal_year("2022-01-01")) == 2022.0
 
 
-# --- look-elsewhere (scan) correction ----------------------------------------------------------------
+# --- synthetic systems around a trend crossing the gap -----------------------------------------------
 
 LOG_LOWER, LOG_UPPER = np.log10(2e10), np.log10(7e10)
 
@@ -315,111 +314,6 @@ def scan_data(seed, n_fit=60, n_test=40, sd=0.8, keep=1.0):
     shift = rng.uniform(0.01, 0.2, move.size)
     y[move] = np.where(y[move] < (LOG_LOWER + LOG_UPPER) / 2, LOG_LOWER - shift, LOG_UPPER + shift)
     return x, y, tested
-
-
-def exhaustive_scan_min(x, y, tested, inclusive):
-    """The data's min local P, computed independently: every position, gap_probabilities and the full pmf."""
-    fit = S.fit_trend(x, y)
-    x_t, y_t = x[tested], y[tested]
-    width = LOG_UPPER - LOG_LOWER
-    grid = 6.0 + 0.01 * np.arange(701)
-    in_range = (grid[0] <= y_t) & (y_t <= grid[-1])
-    positions = [(LOG_LOWER, LOG_UPPER)] + [(lo, lo + width) for lo in grid]
-    positions += [(yi, yi + width) for yi in y_t[in_range]]  # lower edge on a system
-    in_range = (grid[0] <= y_t - width) & (y_t - width <= grid[-1])
-    positions += [(yi - width, yi) for yi in y_t[in_range]]  # upper edge on a system
-    best = 1.0
-    for lo, hi in positions:
-        count = int(np.count_nonzero(in_gap(y_t, lo, hi, inclusive)))
-        best = min(best, S.poisson_binomial_cdf(S.gap_probabilities(fit, x_t, 10**lo, 10**hi), count))
-    return best
-
-
-@pytest.mark.parametrize(("keep", "inclusive"), [(1.0, True), (0.3, False)])
-def test_scan_min_local_p_matches_exhaustive_evaluation(keep, inclusive, monkeypatch):
-    x, y, tested = scan_data(seed=4, n_fit=100, n_test=60, keep=keep)
-    result = S.scan_corrected_p(x, y, tested, 2e10, 7e10, inclusive=inclusive, n_sims=40, seed=1)
-    assert result["min_local_p"] == pytest.approx(exhaustive_scan_min(x, y, tested, inclusive), rel=1e-6)
-    # screening then exact evaluation finds the same minimum as evaluating every position exactly, in every
-    # simulated data set too (same hits)
-    monkeypatch.setattr(S, "SCAN_SCREEN_CANDIDATES", 10**6)
-    everywhere = S.scan_corrected_p(x, y, tested, 2e10, 7e10, inclusive=inclusive, n_sims=40, seed=1)
-    assert everywhere["hits"] == result["hits"] and everywhere["p_min_window"] == result["p_min_window"]
-    assert everywhere["min_local_p"] == pytest.approx(result["min_local_p"], rel=1e-12)
-
-
-def test_scan_corrected_p_is_at_least_the_local_p_and_reproducible():
-    x, y, tested = scan_data(seed=1, n_fit=120, n_test=80, keep=0.3)
-    result = S.scan_corrected_p(x, y, tested, 2e10, 7e10, inclusive=True, n_sims=200, seed=1)
-    to_json(result)
-    assert result == S.scan_corrected_p(x, y, tested, 2e10, 7e10, inclusive=True, n_sims=200, seed=1)
-    assert result != S.scan_corrected_p(x, y, tested, 2e10, 7e10, inclusive=True, n_sims=200, seed=2)
-    # the observed statistic is the local P of the gap test
-    fit = S.fit_trend(x, y)
-    p = S.gap_probabilities(fit, x[tested], 2e10, 7e10)
-    local = S.poisson_binomial_cdf(p, S.count_in_gap(10 ** y[tested], 2e10, 7e10))
-    assert result["observed_local_p"] == pytest.approx(local, rel=1e-9)
-    assert local < 0.05
-    # looking elsewhere only weakens the evidence, and by a lot for a 1-in-100 window
-    assert result["min_local_p"] <= result["observed_local_p"] <= result["p_scan_corrected"] <= result["p_upper_95"]
-    assert result["p_scan_corrected"] > 5 * result["observed_local_p"]
-    assert result["p_scan_corrected"] == result["hits"] / 200
-    assert result["se"] == pytest.approx(math.sqrt(result["p_scan_corrected"] * (1 - result["p_scan_corrected"]) / 200))
-    assert result["positions"] == 701 and result["log_width"] == pytest.approx(math.log10(3.5))
-    # here the tested window is the data's most significant one: both P values coincide
-    assert result["min_local_p_lower"] == 2e10 and result["p_scan_corrected"] == result["p_min_window"]
-
-
-def test_scan_on_an_emptied_gap_is_small_but_not_below_the_local_p():
-    x, y, tested = scan_data(seed=0, n_fit=120, n_test=80, keep=0.0)
-    result = S.scan_corrected_p(x, y, tested, 2e10, 7e10, inclusive=True, n_sims=200, seed=0)
-    to_json(result)
-    assert result["observed_local_p"] < 1e-6
-    assert result["hits"] == 0  # no simulated data set has a window that empty anywhere
-    assert result["observed_local_p"] <= result["p_scan_corrected"] <= 0.01
-    assert result["p_upper_95"] == pytest.approx(1 - 0.05 ** (1 / 200))  # 0.015: what 200 simulations can bound
-
-
-def test_scan_is_calibrated_under_the_trend_model():
-    """No gap: the P of the data's most significant window is uniform; a window fixed in advance is conservative."""
-    corrected, min_window = [], []
-    for seed in range(200):
-        x, y, tested = scan_data(seed)
-        result = S.scan_corrected_p(x, y, tested, 2e10, 7e10, inclusive=True, n_sims=50, seed=seed)
-        corrected.append(result["p_scan_corrected"])
-        min_window.append(result["p_min_window"])
-    corrected, min_window = np.array(corrected), np.array(min_window)
-    assert np.all(corrected >= min_window)
-    rate = np.mean(min_window <= 0.05)  # measured 0.04
-    assert 0.01 <= rate <= 0.11
-    assert 0.4 <= min_window.mean() <= 0.6  # measured 0.50
-    assert np.mean(corrected <= 0.05) <= rate  # measured 0.0
-
-
-def test_scan_bounds_convention_applies_to_systems_on_the_edge():
-    x, y, tested = scan_data(seed=2)
-    y[-1], y[-2] = np.log10(7e10), np.log10(2e10)  # one tested system on each bound, as np.log10 gives them
-    sizes = np.r_[10 ** y[:-2], 2e10, 7e10][tested]
-    p = S.gap_probabilities(S.fit_trend(x, y), x[tested], 2e10, 7e10)
-    for inclusive in (True, False):
-        result = S.scan_corrected_p(x, y, tested, 2e10, 7e10, inclusive=inclusive, n_sims=20, seed=0)
-        local = S.poisson_binomial_cdf(p, S.count_in_gap(sizes, 2e10, 7e10, inclusive))
-        assert result["observed_local_p"] == pytest.approx(local, rel=1e-9)
-
-
-def test_scan_insufficient_data_and_invalid_input():
-    x, y, tested = scan_data(seed=3)
-    none = S.scan_corrected_p(x, y, np.zeros_like(tested), 2e10, 7e10, inclusive=True, n_sims=10, seed=0)
-    assert none["insufficient_data"] and "test window" in none["reason"]
-    two_dates = S.scan_corrected_p(
-        [1.0, 1.0, 2.0], [8.0, 9.0, 10.0], [True] * 3, 2e10, 7e10, inclusive=True, n_sims=10, seed=0
-    )
-    assert two_dates["insufficient_data"] and "distinct dates" in two_dates["reason"]
-    to_json(two_dates)
-    with pytest.raises(ValueError):
-        S.scan_corrected_p(x, y, tested.astype(int), 2e10, 7e10, inclusive=True, n_sims=10, seed=0)
-    with pytest.raises(ValueError):
-        S.scan_corrected_p(x, y, tested, 7e10, 2e10, inclusive=True, n_sims=10, seed=0)
 
 
 # --- local P, posterior predictive ------------------------------------------------------------------
@@ -481,55 +375,7 @@ def test_posterior_predictive_insufficient_data():
     assert flat["insufficient_data"]
 
 
-# --- change between windows, power, Holm -----------------------------------------------------------
-
-
-@pytest.mark.parametrize("theta", [1.0, 0.4])
-def test_change_test_has_the_right_size_when_the_ratio_is_unchanged(theta):
-    """Exact size: sum over the joint distribution of two Poisson-binomial counts with the same ratio theta."""
-    rng = np.random.default_rng(0)
-    p_first, p_newest = rng.uniform(0, 0.3, 40), rng.uniform(0, 0.4, 60)
-    pmf_first = S.poisson_binomial_pmf(theta * p_first)
-    pmf_newest = S.poisson_binomial_pmf(theta * p_newest)
-    size = 0.0
-    for o1 in np.flatnonzero(pmf_first > 1e-12):
-        for o2 in np.flatnonzero(pmf_newest > 1e-12):
-            if S.change_test(int(o1), p_first.sum(), int(o2), p_newest.sum())["p"] <= 0.05:
-                size += pmf_first[o1] * pmf_newest[o2]
-    assert 0.005 < size <= 0.06  # conservative: discrete, and Poisson-binomial counts vary less than Poisson
-
-
-def test_change_test_detects_a_closing_gap_and_handles_edge_cases():
-    closing = S.change_test(1, 15.0, 14, 15.0)
-    to_json(closing)
-    assert closing["p"] < 1e-3 and closing["p_two_sided"] < 2e-3
-    assert closing["statistic"] == pytest.approx(14.0) and closing["ratio_first"] == pytest.approx(1 / 15)
-    # O2 | T = 15 ~ Binomial(15, 1/2): P(O2 >= 14) = 16 / 2^15
-    assert closing["p"] == pytest.approx(16 / 2**15)
-    opening = S.change_test(14, 15.0, 1, 15.0)
-    assert opening["p"] > 0.99 and opening["p_two_sided"] == pytest.approx(closing["p_two_sided"])
-    nothing = S.change_test(0, 10.0, 0, 20.0)
-    assert nothing["p"] == 1.0 and nothing["p_two_sided"] == 1.0 and nothing["statistic"] is None
-    no_first = S.change_test(0, 10.0, 3, 20.0)
-    assert no_first["statistic"] is None and no_first["ratio_newest"] == pytest.approx(0.15)
-    assert S.change_test(2, 0.0, 3, 5.0)["ratio_first"] is None
-    assert S.change_test(2, 0.0, 0, 0.0)["p"] == 1.0
-    to_json(S.change_test(2, 0.0, 0, 0.0))
-    with pytest.raises(ValueError):
-        S.change_test(-1, 1.0, 0, 1.0)
-
-
-def test_deficit_power():
-    p = np.full(100, 0.2)  # expected 20 in the gap
-    assert S.deficit_power(p, 0.0, 0.05) == 1.0  # nothing in the gap is always a significant deficit
-    assert S.deficit_power(p, 1.0, 0.05) <= 0.05
-    # identical p: K is binomial, so the answer is known
-    k = max(k for k in range(101) if sps.binom.cdf(k, 100, 0.2) < 0.05)
-    assert S.deficit_power(p, 0.5, 0.05) == pytest.approx(sps.binom.cdf(k, 100, 0.1), rel=1e-9)
-    powers = [S.deficit_power(p, r, 0.05) for r in (0.2, 0.5, 0.8, 1.0)]
-    assert powers == sorted(powers, reverse=True)
-    assert S.deficit_power(np.full(5, 0.1), 0.0, 0.05) == 0.0  # P(K = 0) = 0.59: no count is ever rejected
-    assert S.deficit_power(np.full(10, 0.6), 3.0, 0.05) <= 0.05  # ratio x p clipped to 1
+# --- Holm -----------------------------------------------------------
 
 
 def test_holm_on_a_known_example():

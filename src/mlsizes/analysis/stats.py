@@ -438,11 +438,7 @@ def gap_test(
 
 
 # --------------------------------------------------------------------------------------------------
-# gap test: look-elsewhere correction, parameter uncertainty, change between windows, power, Holm
-
-SCAN_SCREEN_CANDIDATES = 10  # positions per approximate ranking whose local P is then computed exactly
-_KERNEL_Z = 9.0  # a window more than 9 sd from a system's mean holds it with probability < 1e-18: left out
-_MOMENT_STEPS_PER_SD = 16  # resolution of the screening moments (_window_moments)
+# gap test: parameter uncertainty, Holm
 
 
 def _interval_probabilities(mu, sd, lo, hi) -> np.ndarray:
@@ -492,216 +488,6 @@ def local_gap_p(p, observed: int) -> float:
     return float(_cdf_rows(p[None, :], int(observed))[0])
 
 
-def _window_moments(mu: np.ndarray, sd: np.ndarray, g0: float, g1: float, width: float, grid_step: float):
-    """Sums over systems of p, p(1-p) and p(1-p)(1-2p) (mean, variance, third cumulant of K) for windows
-    [L, L + width] with lower edges L on a regular grid from g0 past g1, for B data sets (mu: (B, n) fitted log10
-    means, sd: (B,)). Returns (step, mean, var, third), the sums of shape (B, n_points).
-
-    p depends only on the distance of a system's mean from L, so each sum is a correlation of the means, binned
-    linearly on the grid, with a kernel: one FFT per data set instead of positions x systems normal cdfs. The sums
-    vary on the scale of sd, so the grid's step is sd / _MOMENT_STEPS_PER_SD (never finer than grid_step); binning
-    and interpolation then err by ~1e-3 relatively. These moments only rank positions for exact evaluation
-    (_scan_min_local_p): no reported P comes from them.
-    """
-    n_sets = mu.shape[0]
-    step = max(grid_step, float(sd.min()) / _MOMENT_STEPS_PER_SD)
-    n_points = max(2, int(math.ceil((g1 - g0) / step)) + 1)
-    reach = _KERNEL_Z * float(sd.max())
-    t_min = int(math.floor(-reach / step)) - 1
-    t_max = int(math.ceil((width + reach) / step)) + 1
-    offsets = np.arange(t_min, t_max + 1) * step  # mean minus lower edge
-    p = _interval_probabilities(offsets[None, :], sd[:, None], 0.0, width)
-    var = p * (1.0 - p)
-    kernels = np.stack([p, var, var * (1.0 - 2.0 * p)], axis=1)  # (B, 3, L)
-    n_bins = n_points + offsets.size - 1
-    u = (mu - g0) / step
-    j = np.floor(u)
-    frac = u - j
-    col = j.astype(np.int64) - t_min
-    row = np.arange(n_sets)[:, None] * n_bins
-    counts = np.zeros(n_sets * n_bins)
-    for c, weight in ((col, 1.0 - frac), (col + 1, frac)):
-        ok = (c >= 0) & (c < n_bins)
-        counts += np.bincount((row + c)[ok], weight[ok], minlength=n_sets * n_bins)
-    n_fft = 1 << (n_bins - 1).bit_length()  # no wrap-around for the n_points outputs
-    spectrum = np.fft.rfft(counts.reshape(n_sets, n_bins), n_fft)[:, None, :]
-    sums = np.fft.irfft(spectrum * np.conj(np.fft.rfft(kernels, n_fft)), n_fft)[..., :n_points]
-    return step, sums[:, 0], np.maximum(sums[:, 1], 0.0), sums[:, 2]
-
-
-def _scan_min_local_p(mu, sd, y_tested, chosen, grid, inclusive: bool):
-    """The scan for B data sets: min over window positions of the exact local P.
-
-    mu, y_tested: (B, n) fitted log10 means and log10 sizes of the tested systems, sd: (B,) residual sds;
-    chosen = (log10 lower, log10 upper), the tested window; grid = (g0, step, n_grid), lower edges in log10.
-    Positions: the chosen window, the grid, and windows whose lower or upper edge is a tested system's size (lower
-    edge within the grid's range), all as wide as the chosen one. Each position's count is exact; the local P is
-    approximated from the moments of K (normal with continuity correction, and its Cornish-Fisher skew correction)
-    and computed exactly for the SCAN_SCREEN_CANDIDATES smallest of each ranking and for the chosen window.
-    Returns (min local P, lower edge of the min (log10), local P of the chosen window), each of shape (B,).
-    """
-    n_sets, n = y_tested.shape
-    g0, step, n_grid = grid
-    lo_c, hi_c = chosen
-    width = hi_c - lo_c
-    grid_lo = g0 + step * np.arange(n_grid)
-    column = np.ones((n_sets, 1))
-    lo = np.concatenate([lo_c * column, column * grid_lo, y_tested, y_tested - width], axis=1)
-    hi = np.concatenate([hi_c * column, column * (grid_lo + width), y_tested + width, y_tested], axis=1)
-    valid = (lo >= grid_lo[0]) & (lo <= grid_lo[-1])
-    valid[:, 0] = True
-
-    counts = np.empty(lo.shape, dtype=np.int64)
-    for b in range(n_sets):
-        ys = np.sort(y_tested[b])
-        if inclusive:
-            counts[b] = np.searchsorted(ys, hi[b], "right") - np.searchsorted(ys, lo[b], "left")
-        else:
-            counts[b] = np.searchsorted(ys, hi[b], "left") - np.searchsorted(ys, lo[b], "right")
-    counts[:, 0] = np.count_nonzero(in_gap(y_tested, lo_c, hi_c, inclusive), axis=1)
-
-    # moments of K at every position, interpolated along the moments' grid (the chosen window's are not needed)
-    moment_step, *moments = _window_moments(mu, sd, g0, grid_lo[-1], width, step)
-    at = np.clip((lo - g0) / moment_step, 0.0, moments[0].shape[1] - 1.0)
-    left = np.minimum(at.astype(np.int64), moments[0].shape[1] - 2)
-    frac = at - left
-    mean, var, third = (
-        np.take_along_axis(m, left, 1) * (1.0 - frac) + np.take_along_axis(m, left + 1, 1) * frac for m in moments
-    )
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        sdk = np.sqrt(var)
-        z = np.where(sdk > 1e-9, (counts + 0.5 - mean) / sdk, np.where(counts + 0.5 < mean, -np.inf, np.inf))
-        skew = np.where(sdk > 1e-9, third / sdk**3, 0.0)
-        z_skew = np.where(np.isfinite(z), z - skew * (z * z - 1.0) / 6.0, z)
-    ranked = []
-    for score in (z, z_skew):
-        score = np.where(valid & ~np.isnan(score), score, np.inf)
-        score[:, 0] = np.inf  # the chosen window is always evaluated: column 0 below
-        m = min(SCAN_SCREEN_CANDIDATES, score.shape[1])
-        ranked.append(np.argpartition(score, m - 1, axis=1)[:, :m])
-    cand = np.sort(np.concatenate([np.zeros((n_sets, 1), dtype=np.int64), *ranked], axis=1), axis=1)
-    # the two rankings mostly agree: each position is evaluated once (the chosen window, 0, stays first)
-    once = np.concatenate([np.ones((n_sets, 1), dtype=bool), cand[:, 1:] != cand[:, :-1]], axis=1)
-    once &= np.take_along_axis(valid, cand, 1)
-    sets, cols = np.nonzero(once)
-    lo_k, hi_k = np.take_along_axis(lo, cand, 1), np.take_along_axis(hi, cand, 1)
-    p = _interval_probabilities(mu[sets], sd[sets, None], lo_k[sets, cols, None], hi_k[sets, cols, None])
-    local = np.full(cand.shape, np.inf)
-    local[sets, cols] = _cdf_rows(p, np.take_along_axis(counts, cand, 1)[sets, cols])
-    best = np.argmin(local, axis=1)  # ties go to the chosen window (column 0), then to the earlier candidate
-    rows = np.arange(n_sets)
-    return local[rows, best], lo_k[rows, best], local[:, 0]
-
-
-def scan_corrected_p(
-    x_fit,
-    y_fit,
-    tested,
-    lower: float,
-    upper: float,
-    *,
-    inclusive: bool,
-    n_sims: int,
-    seed: int,
-    grid_lo: float = 1e6,
-    grid_hi: float = 1e13,
-    grid_step_dex: float = 0.01,
-) -> dict:
-    """Look-elsewhere correction of the local gap test: the bounds were read off the data.
-
-    The trend is fitted on (x_fit, y_fit) (days, log10 sizes as np.log10 gives them: the bounds are compared in
-    log10, so a system of exactly `upper` parameters sits on the edge); `tested` is a boolean mask over those
-    systems (the test is in-sample). The statistic is the local P = P(K <= observed) at [lower, upper] with the
-    given bounds convention (in_gap). The scan runs the same test with a window as wide in log10 at every lower
-    edge of a grid from grid_lo to grid_hi in steps of grid_step_dex, at the windows whose lower or upper edge is a
-    tested system's size (where counts jump; lower edge within the grid's range), and at [lower, upper] itself.
-    Calibration by parametric bootstrap: n_sims data sets y* = a + b x_fit + s N(0, 1) from the fitted trend, each
-    re-fitted, and the min local P over all positions of each (anchors at its own sizes).
-
-    p_scan_corrected = share of simulations (hits / n_sims) whose min local P <= the observed local P, floored at the
-    observed local P: the scan includes the tested window, whose local P alone falls that low with probability ~
-    that P, so the corrected P cannot be smaller (the floor only acts when fewer than ~ n_sims x local P simulations
-    hit). se = sqrt(p (1 - p) / n_sims). With few hits the simulations only bound the corrected P: p_upper_95 is the
-    one-sided 95% Clopper-Pearson upper limit of the share (0.015 for 0 hits in 200), so with 0 hits quote
-    observed_local_p <= P <= p_upper_95.
-    For a window fixed in advance p_scan_corrected is conservative (its local P is not the data's minimum). The
-    calibrated P, uniform under the model, is p_min_window: the share whose min local P <= the data's own min
-    local P, i.e. for "the most significant window anywhere"; p_scan_corrected >= p_min_window, with equality
-    when the tested window is the data's most significant one, the case of bounds read off the data.
-    Each data set's min is exact at the SCAN_SCREEN_CANDIDATES positions that rank lowest by normal and skew-
-    corrected approximations (see _scan_min_local_p), which is where it lies unless both approximations miss it.
-    Returns {"p_scan_corrected", "se", "p_upper_95", "hits", "n_sims", "seed", "observed_local_p", "min_local_p",
-    "min_local_p_lower" (in parameters), "p_min_window", "positions" (grid size), "log_width"}, or
-    {"insufficient_data": True, "reason"}.
-    """
-    x, y = _as_xy(x_fit, y_fit)
-    tested = np.asarray(tested)
-    if tested.dtype != bool or tested.shape != x.shape:
-        raise ValueError("tested must be a boolean mask over the fitted systems")
-    if not 0 < lower < upper:
-        raise ValueError(f"need 0 < lower < upper, got {lower}, {upper}")
-    if n_sims < 1:
-        raise ValueError("n_sims must be positive")
-    if not (0 < grid_lo < grid_hi and grid_step_dex > 0):
-        raise ValueError("need 0 < grid_lo < grid_hi and a positive grid_step_dex")
-    fit = fit_trend(x, y)
-    if fit.insufficient_data:
-        return {"insufficient_data": True, "reason": fit.reason}
-    if not tested.any():
-        return {"insufficient_data": True, "reason": "no systems in the test window"}
-    if not fit.residual_sd:
-        return {"insufficient_data": True, "reason": "no scatter around the trend"}
-
-    chosen = (float(np.log10(lower)), float(np.log10(upper)))
-    g0 = math.log10(grid_lo)
-    n_grid = int(math.floor((math.log10(grid_hi) - g0) / grid_step_dex + 1e-9)) + 1
-    if n_grid < 2:
-        raise ValueError("the grid needs at least two positions")
-    grid = (g0, float(grid_step_dex), n_grid)
-    x_t = x[tested]
-
-    data_min, data_lower, data_local = _scan_min_local_p(
-        fit.log10_size_at(x_t)[None, :], np.array([fit.residual_sd]), y[tested][None, :], chosen, grid, inclusive
-    )
-    observed = float(data_local[0])
-
-    rng = np.random.default_rng(seed)
-    n = x.size
-    x_mean = x.mean()
-    xc = x - x_mean
-    sxx = float(xc @ xc)
-    trend = fit.log10_size_at(x)
-    block = max(1, 100_000 // (n_grid + 2 * x_t.size))  # bounded memory; the random stream does not depend on it
-    sim_min = []
-    for start in range(0, n_sims, block):
-        ys = trend + fit.residual_sd * rng.standard_normal((min(block, n_sims - start), n))
-        level = ys.mean(axis=1, keepdims=True)
-        yc = ys - level
-        slope = (yc @ xc / sxx)[:, None]
-        sd = np.sqrt(np.sum((yc - slope * xc) ** 2, axis=1) / (n - 2))
-        mu = level + slope * (x_t - x_mean)
-        sim_min.append(_scan_min_local_p(mu, sd, ys[:, tested], chosen, grid, inclusive)[0])
-    sim_min = np.concatenate(sim_min)
-    hits = int(np.count_nonzero(sim_min <= observed))
-    p = max(hits / n_sims, observed)
-    upper_95 = 1.0 if hits == n_sims else float(special.betaincinv(hits + 1, n_sims - hits, 0.95))
-    return {
-        "p_scan_corrected": p,
-        "se": math.sqrt(p * (1.0 - p) / n_sims),
-        "p_upper_95": max(upper_95, observed),
-        "hits": hits,
-        "n_sims": int(n_sims),
-        "seed": seed,
-        "observed_local_p": observed,
-        "min_local_p": float(data_min[0]),
-        # the chosen window wins ties, and is then reported as given rather than as 10 ** log10(lower)
-        "min_local_p_lower": float(lower) if data_min[0] == observed else _num(10.0 ** data_lower[0]),
-        "p_min_window": int(np.count_nonzero(sim_min <= data_min[0])) / n_sims,
-        "positions": n_grid,
-        "log_width": chosen[1] - chosen[0],
-    }
-
-
 def posterior_predictive_p(
     x_fit,
     y_fit,
@@ -739,14 +525,7 @@ def posterior_predictive_p(
     if not fit.residual_sd:
         return {"insufficient_data": True, "reason": "no scatter around the trend"}
     observed = count_in_gap(test_sizes, lower, upper, inclusive)
-    n = x.size
-    x_mean = x.mean()
-    sxx = float(np.sum((x - x_mean) ** 2))
-    rng = np.random.default_rng(seed)
-    sd = fit.residual_sd * np.sqrt((n - 2) / rng.chisquare(n - 2, n_draws))
-    z = rng.standard_normal((n_draws, 2))
-    level = y.mean() + sd * z[:, 0] / math.sqrt(n)  # log10 size at the mean date
-    slope = fit.slope_per_day + sd * z[:, 1] / math.sqrt(sxx)
+    level, slope, sd, x_mean = posterior_draws(x, y, n_draws, seed)
     bounds = (np.log10(lower), np.log10(upper))
     block = max(1, 1_000_000 // x_test.size)
     per_draw = []
@@ -765,62 +544,23 @@ def posterior_predictive_p(
     }
 
 
-def change_test(observed_first: int, expected_first: float, observed_newest: int, expected_newest: float) -> dict:
-    """Has the in-gap rate relative to expectation changed between two non-overlapping windows?
-
-    Each count is taken as Poisson(theta_j E_j); under H0 theta_first = theta_newest, and given T = O1 + O2,
-    O2 ~ Binomial(T, E2 / (E1 + E2)). p is the one-sided P(O2 >= o2 | T) (the ratio rose: the gap is closing),
-    p_two_sided the exact two-sided binomial P (outcomes no more likely than the observed one). Counts are less
-    dispersed than Poisson (Poisson-binomial), so the test is conservative. T = 0 gives p = 1 (no information);
-    an expected count of 0 makes that window's ratio None and the share 0 or 1 (p follows the degenerate
-    binomial), both 0 gives p = 1 with a reason. statistic = ratio_newest / ratio_first, None when ratio_first
-    is 0 or None.
-    """
-    o1, o2 = int(observed_first), int(observed_newest)
-    e1, e2 = float(expected_first), float(expected_newest)
-    if o1 < 0 or o2 < 0 or not (math.isfinite(e1) and math.isfinite(e2) and e1 >= 0 and e2 >= 0):
-        raise ValueError("counts must be non-negative integers and expected counts finite and non-negative")
-    ratio_first = o1 / e1 if e1 > 0 else None
-    ratio_newest = o2 / e2 if e2 > 0 else None
-    total = o1 + o2
-    result = {
-        "method": "conditional binomial test of equal observed/expected ratios (counts as Poisson)",
-        "ratio_first": ratio_first,
-        "ratio_newest": ratio_newest,
-        "statistic": ratio_newest / ratio_first if ratio_first and ratio_newest is not None else None,
-        "total": total,
-        "expected_share_newest": e2 / (e1 + e2) if e1 + e2 > 0 else None,
-        "p": 1.0,
-        "p_two_sided": 1.0,
-        "reason": None,
-    }
-    if total == 0:
-        result["reason"] = "no system in the gap in either window"
-    elif e1 + e2 == 0:
-        result["reason"] = "no system was expected in the gap in either window"
-    else:
-        share = e2 / (e1 + e2)
-        result["p"] = float(min(1.0, binom_sf(o2 - 1, total, share)))
-        result["p_two_sided"] = binom_two_sided_p(o2, total, share)
-    return result
-
-
-def deficit_power(p_newest, ratio: float, alpha: float) -> float:
-    """Power of the exact local test in a window against in-gap probabilities ratio x p_i (clipped to [0, 1]).
-
-    The test rejects "no deficit" when P(K <= k) < alpha under Poisson-binomial(p_newest): with k* the largest
-    such k, the power is P_alt(K <= k*), 0.0 when no count would be rejected. E.g. ratio = the first window's
-    observed/expected: could the newest window have shown a deficit as large as the first one's?
-    """
-    p = _as_probabilities(p_newest)
-    if not (math.isfinite(ratio) and ratio >= 0):
-        raise ValueError("ratio must be finite and non-negative")
-    if not 0 < alpha < 1:
-        raise ValueError("alpha must lie in (0, 1)")
-    rejected = np.flatnonzero(np.cumsum(poisson_binomial_pmf(p)) < alpha)
-    if rejected.size == 0:
-        return 0.0
-    return local_gap_p(np.clip(ratio * p, 0.0, 1.0), int(rejected[-1]))
+def posterior_draws(x_fit, y_fit, n_draws: int, seed: int):
+    """Draws of (level at the mean date, slope per day, sd) from the posterior of the OLS trend under the flat
+    reference prior p(a, b, log s) ~ 1: s^2 | data ~ (n - 2) s_hat^2 / chi2(n - 2), (level, slope) | s normal and
+    independent at the centred date. Returns (level, slope, sd, x_mean)."""
+    x, y = _as_xy(x_fit, y_fit)
+    fit = fit_trend(x, y)
+    if fit.insufficient_data or not fit.residual_sd:
+        raise ValueError(f"cannot draw from the posterior of an insufficient fit: {fit.reason or 'no scatter'}")
+    n = x.size
+    x_mean = x.mean()
+    sxx = float(np.sum((x - x_mean) ** 2))
+    rng = np.random.default_rng(seed)
+    sd = fit.residual_sd * np.sqrt((n - 2) / rng.chisquare(n - 2, n_draws))
+    z = rng.standard_normal((n_draws, 2))
+    level = y.mean() + sd * z[:, 0] / math.sqrt(n)
+    slope = fit.slope_per_day + sd * z[:, 1] / math.sqrt(sxx)
+    return level, slope, sd, x_mean
 
 
 def holm(pvalues, alpha: float) -> list:
@@ -839,6 +579,26 @@ def holm(pvalues, alpha: float) -> list:
             break
         decisions[i] = True
     return decisions
+
+
+def normality_test(values) -> dict:
+    """Jarque-Bera test of normality: JB = n/6 (S^2 + K^2/4) from the skewness S and excess kurtosis K, chi-square
+    with 2 degrees of freedom under normality (its tail is exp(-JB / 2)); asymptotic, so read it with n >= ~30."""
+    v = np.asarray(values, dtype=float)
+    n = v.size
+    if n < 3:
+        raise ValueError("the normality test needs at least 3 values")
+    c = v - v.mean()
+    m2 = float(np.mean(c**2))
+    skew = float(np.mean(c**3)) / m2**1.5 if m2 > 0 else 0.0
+    kurt = float(np.mean(c**4)) / m2**2 - 3.0 if m2 > 0 else 0.0
+    jb = n / 6.0 * (skew**2 + kurt**2 / 4.0)
+    return {"skewness": skew, "excess_kurtosis": kurt, "jarque_bera": jb, "p": math.exp(-jb / 2.0)}
+
+
+def normal_quantiles(levels) -> np.ndarray:
+    """Standard normal quantiles at the given levels."""
+    return special.ndtri(np.asarray(levels, dtype=float))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from mlsizes.analysis import clusters, stats
+from mlsizes.analysis import closing, clusters, scan, stats
 from mlsizes.core.settings import AnalysisParams, in_gap
 
 GAP_DOMAINS = ("all", "language", "non_language")
@@ -40,7 +40,12 @@ def select_systems(models: pd.DataFrame, params: AnalysisParams) -> pd.DataFrame
     already left out the systems Epoch does not count as notable, as not_notable rejects)."""
     dates = pd.to_datetime(models["publication_date"], format="%Y-%m-%d")
     keep = models["parameters"].notna() & (models["parameters"] > 0) & (dates <= pd.Timestamp(params.as_of))
-    systems = models.loc[keep, ["id", "name", "domains", "primary_domain", "publication_date", "parameters"]].copy()
+    columns = ["id", "name", "domains", "primary_domain", "publication_date", "parameters"]
+    systems = models.loc[keep, columns].copy()
+    # organisations cluster the count tests (the first one named); a system with none is a cluster of its own
+    organization = models.loc[keep, "organization"] if "organization" in models else pd.Series("", index=systems.index)
+    first = organization.fillna("").astype(str).str.split(",").str[0].str.strip()
+    systems["cluster"] = first.where(first != "", "id:" + systems["id"].astype(str))
     systems["date"] = dates[keep]
     systems["x_days"] = stats.days_since_epoch(systems["date"].to_numpy())
     systems["log10_parameters"] = np.log10(systems["parameters"].to_numpy(dtype=float))
@@ -199,6 +204,8 @@ def gap_test(
         seed=params.seed,
     )
     inside = in_gap(tested["parameters"], params.gap_lower, params.gap_upper, inclusive)
+    probabilities = stats.gap_probabilities(fit, x_test, params.gap_lower, params.gap_upper)
+    clustering = closing.design_effect(inside.to_numpy(), probabilities, tested["cluster"].to_numpy())
     test = {
         **window,
         "n_fit": fit.n,
@@ -208,7 +215,10 @@ def gap_test(
         **result,
         "significant": result["p_le_observed_exact"] < params.alpha,
         "systems_in_gap": sorted(tested.loc[inside, "name"].tolist()),
-        "probabilities": stats.gap_probabilities(fit, x_test, params.gap_lower, params.gap_upper),
+        "design_effect": clustering["design_effect"],
+        "p_clustered": closing.clustered_p(result["observed_in_gap"], probabilities, clustering["design_effect_used"]),
+        "clustering": clustering,
+        "probabilities": probabilities,
     }
     if extended:
         test.update(robustness(fitted, tested, test_start, params, inclusive))
@@ -218,20 +228,13 @@ def gap_test(
 def robustness(
     fitted: pd.DataFrame, tested: pd.DataFrame, test_start: dt.date, params: AnalysisParams, inclusive: bool
 ) -> dict:
-    """The three answers to a referee's doubts about the local P: the bounds were chosen after looking (scan
-    correction), the trend's parameters are estimates (posterior predictive), and the tested systems are in the
-    fit (out of sample)."""
+    """The answers to a referee's doubts about the local P: the bounds were chosen after looking (the scan over
+    positions), the scatter may not be normal (every simulated P under three nulls: normal, the residuals
+    resampled, Student t), the trend's parameters are estimates (posterior predictive) and the tested systems
+    are in the fit (out of sample, with the early fit's uncertainty)."""
     x_fit, y_fit = fitted["x_days"].to_numpy(), fitted["log10_parameters"].to_numpy()
     bounds = (params.gap_lower, params.gap_upper)
-    scan = stats.scan_corrected_p(
-        x_fit,
-        y_fit,
-        fitted["date"].ge(pd.Timestamp(test_start)).to_numpy(),
-        *bounds,
-        inclusive=inclusive,
-        n_sims=params.n_scan_simulations,
-        seed=params.seed,
-    )
+    simulated = simulated_tests(x_fit, y_fit, fitted["date"].ge(pd.Timestamp(test_start)).to_numpy(), params, inclusive)
     posterior = stats.posterior_predictive_p(
         x_fit,
         y_fit,
@@ -243,25 +246,134 @@ def robustness(
         seed=params.seed,
     )
     before = fitted[fitted["date"] < pd.Timestamp(test_start)]
-    prior_fit = stats.fit_trend(before["x_days"].to_numpy(), before["log10_parameters"].to_numpy())
-    if prior_fit.insufficient_data or not prior_fit.residual_sd:
-        out_of_sample = {"n_fit": prior_fit.n, "insufficient_data": True, "reason": prior_fit.reason}
-    else:
-        p = stats.gap_probabilities(prior_fit, tested["x_days"].to_numpy(), *bounds)
-        observed = stats.count_in_gap(tested["parameters"].to_numpy(), *bounds, inclusive)
-        out_of_sample = {
-            "n_fit": prior_fit.n,
-            "fit_slope_oom_per_year": prior_fit.slope_oom_per_year,
-            "expected_in_gap": float(p.sum()),
-            "p": stats.poisson_binomial_cdf(p, observed),
-        }
+    out_of_sample = stats.posterior_predictive_p(
+        before["x_days"].to_numpy(),
+        before["log10_parameters"].to_numpy(),
+        tested["x_days"].to_numpy(),
+        tested["parameters"].to_numpy(),
+        *bounds,
+        inclusive=inclusive,
+        n_draws=params.n_posterior_draws,
+        seed=params.seed,
+    )
+    out_of_sample["n_fit"] = len(before)
     return {
-        "p_scan_corrected": scan.get("p_scan_corrected"),
+        "p_scan_corrected": simulated.get("scan", {}).get("normal", {}).get("p"),
         "p_posterior_predictive": posterior.get("p_posterior_predictive"),
-        "p_out_of_sample": out_of_sample.get("p"),
-        "scan": scan,
+        "p_out_of_sample": out_of_sample.get("p_posterior_predictive"),
+        "p_out_of_sample_plug_in": out_of_sample.get("p_plug_in"),
+        "simulated": simulated,
         "posterior_predictive": posterior,
         "out_of_sample": out_of_sample,
+    }
+
+
+SCAN_STATISTIC = (
+    "z of the in-gap count against its Poisson-binomial mean and variance (continuity corrected), trend re-fitted "
+    "on every simulated data set; scan: the smallest z over window lower edges every {step:g} dex from 1e6 to 1e13 "
+    "(as wide as the gap) and the chosen window"
+)
+
+
+def simulated_tests(x_fit, y_fit, tested_mask, params: AnalysisParams, inclusive: bool) -> dict:
+    """The chosen window (local) and the scan over positions, each P simulated under the three nulls (scan.NULLS),
+    sequentially: the normal null's scan P is resolved within the params' factor, the others placed against
+    alpha. Returns {"statistic", "observed_z", "local": {null: P}, "scan": {null: P}, "normal_only"}."""
+    fit = stats.fit_trend(x_fit, y_fit)
+    if fit.insufficient_data or not fit.residual_sd or not tested_mask.any():
+        return {"insufficient_data": True, "reason": fit.reason or "no systems tested or no scatter"}
+    windows = scan.Windows.build(params.gap_lower, params.gap_upper, inclusive, grid_step_dex=params.scan_grid_step_dex)
+    everyone = np.arange(x_fit.size)
+    groups = [scan.Group("g", everyone, tested_mask)]
+    out = {"statistic": SCAN_STATISTIC.format(step=params.scan_grid_step_dex), "local": {}, "scan": {}, "anywhere": {}}
+    for kind in scan.NULLS:
+        null = scan.NullModel.fit(x_fit, y_fit, [everyone], kind, params.heavy_tail_df)
+        result = scan.family_p(
+            x_fit,
+            y_fit,
+            groups,
+            windows,
+            null,
+            alpha=params.alpha,
+            first_batch=params.mc_first_batch,
+            max_n=params.mc_max_scan,
+            seed=params.seed,
+            resolve=("g/scan",) if kind == "normal" else (),
+            watch=("g/local", "g/scan"),
+        )
+        out["observed_z"] = result["observed"]["g/local"]
+        out["local"][kind] = result["p"]["g/local"]
+        out["scan"][kind] = result["p"]["g/scan"]
+        out["anywhere"][kind] = result["p"]["g/anywhere"]
+        out["observed_z_anywhere"] = result["observed"]["g/anywhere"]
+    out["normal_only"] = normal_only(out["scan"])
+    return out
+
+
+def normal_only(by_null: dict) -> bool:
+    """A verdict that holds only under normal scatter: below alpha under the normal null, not under another."""
+    return by_null["normal"]["side"] == "below" and any(r["side"] != "below" for r in by_null.values())
+
+
+def family_scan(systems: pd.DataFrame, params: AnalysisParams) -> dict:
+    """One scan over every choice the analyst made: window position, width (params' range and the gap's own),
+    bound convention (covered by the strict scan, see analysis/scan.py) and domain group (GAP_DOMAINS), on the
+    headline test's systems; the null gives language and the other systems their own trends with normal scatter,
+    and every group is re-fitted on every simulated data set. Each group's chosen window gets a family-wide P."""
+    fitted = systems[between(systems, params.fit_start, params.as_of)].reset_index(drop=True)
+    language = domain_mask(fitted, "language", params).to_numpy()
+    tested = fitted["date"].ge(pd.Timestamp(params.test_window_start)).to_numpy()
+    index = {
+        "all": np.arange(len(fitted)),
+        "language": np.flatnonzero(language),
+        "non_language": np.flatnonzero(~language),
+    }
+    x, y = fitted["x_days"].to_numpy(), fitted["log10_parameters"].to_numpy()
+    for name in GAP_DOMAINS:
+        fit = stats.fit_trend(x[index[name]], y[index[name]])
+        if fit.insufficient_data or not fit.residual_sd or not tested[index[name]].any():
+            return {"insufficient_data": True, "reason": f"{name}: {fit.reason or 'no systems tested or no scatter'}"}
+    groups = [scan.Group(name, index[name], tested[index[name]]) for name in GAP_DOMAINS]
+    windows = scan.Windows.build(
+        params.gap_lower,
+        params.gap_upper,
+        params.inclusive,
+        widths=params.family_widths_dex,
+        grid_step_dex=params.scan_grid_step_dex,
+    )
+    null = scan.NullModel.fit(x, y, [index["language"], index["non_language"]], "normal")
+    result = scan.family_p(
+        x,
+        y,
+        groups,
+        windows,
+        null,
+        alpha=params.alpha,
+        first_batch=params.mc_first_batch,
+        max_n=params.mc_max_family,
+        seed=params.seed,
+        family=True,
+        resolve=(),
+        watch=tuple(f"family/{name}" for name in GAP_DOMAINS),
+    )
+    p = {name: result["p"][f"family/{name}"] for name in GAP_DOMAINS}
+    quote = min(GAP_DOMAINS, key=lambda name: result["observed"][f"{name}/local"])
+    return {
+        "insufficient_data": False,
+        "family": {
+            "positions": f"lower edges every {params.scan_grid_step_dex:g} dex from 1e6 to 1e13",
+            "widths_dex": list(windows.widths),
+            "bounds": ["strict", "inclusive"],
+            "domain_groups": list(GAP_DOMAINS),
+            "period": f"fit {params.fit_start.isoformat()} on, tested {params.test_window_start.isoformat()} on",
+        },
+        "null": "language and the other systems each scattered normally around their own trend",
+        "statistic": SCAN_STATISTIC.format(step=params.scan_grid_step_dex),
+        "observed_z": {name: result["observed"][f"{name}/local"] for name in GAP_DOMAINS},
+        "p": p,
+        "p_anywhere": result["p"]["family/anywhere"],
+        "quote": quote,
+        "p_quote": p[quote],
     }
 
 
@@ -367,6 +479,8 @@ WINDOW_KEYS = (
     "mc_estimate",
     "mc_se",
     "significant",
+    "design_effect",
+    "p_clustered",
 )
 
 
@@ -396,75 +510,121 @@ def window_tests(systems: pd.DataFrame, params: AnalysisParams) -> dict:
         family = [row for row in rows if row["domain"] == group]
         for row, rejected in zip(family, stats.holm([row["p_le_observed_exact"] for row in family], params.alpha)):
             row["significant_holm"] = rejected
-    probabilities = {(row["domain"], row["window"]): test.get("probabilities") for row, test in zip(rows, tests)}
     return {
         "bounds": params.bounds,
         "multiple_testing": f"Holm over each domain's windows at alpha = {params.alpha:g}",
         "rows": rows,
-        "answer": closing_answer(rows, probabilities, params),
+        "answer": closing_tests(systems, params),
     }
 
 
-def closing_answer(rows: list[dict], probabilities: dict, params: AnalysisParams) -> dict:
-    """Has the gap been closing? Judged per domain by a test of change between the first window and the newest
-    window that does not overlap it (stats.change_test), never from non-significance alone: "closed" needs a
-    significant rise of the in-gap rate AND a newest window without a deficit that had the power to show one as
-    large as the first window's."""
+def closing_tests(systems: pd.DataFrame, params: AnalysisParams) -> dict:
+    """Has the gap closed? Asked only of the systems published from params.closing_after on (the bounds were fixed
+    on the paper's data by then), against the trend fitted on fit_start..closing_after without them: a question
+    put before its data were seen. closing.ratio_test gives the verdict from the observed/expected ratio, with
+    the count's variance widened by the organisations' design effect and the expectation's own uncertainty (the
+    early fit's posterior); the ratio is also given under the empirical and the Student t scatter."""
     answer = {}
+    lo, hi = params.gap_lower, params.gap_upper
     for group in WINDOW_DOMAINS:
-        usable = [r for r in rows if r["domain"] == group and not r["insufficient_data"]]
-        later = [r for r in usable[1:] if usable and r["test_start"] > usable[0]["end"]]
-        if not later:
-            answer[group] = {"verdict": "insufficient data: no window after the first that does not overlap it"}
+        members = systems[domain_mask(systems, group, params)]
+        early = members[
+            (members["date"] >= pd.Timestamp(params.fit_start)) & (members["date"] < pd.Timestamp(params.closing_after))
+        ]
+        late = members[between(members, params.closing_after, params.as_of)]
+        x_early, y_early = early["x_days"].to_numpy(), early["log10_parameters"].to_numpy()
+        fit = stats.fit_trend(x_early, y_early)
+        head = {
+            "question": f"systems published {params.closing_after.isoformat()} to {params.as_of.isoformat()} against "
+            f"the trend fitted on {params.fit_start.isoformat()} to {params.closing_after.isoformat()} without them",
+            "n_fit": len(early),
+            "n_systems": len(late),
+        }
+        if fit.insufficient_data or not fit.residual_sd or late.empty:
+            reason = fit.reason or ("no systems published after the bounds were fixed" if late.empty else "no scatter")
+            answer[group] = {**head, "insufficient_data": True, "verdict": "insufficient data", "reason": reason}
             continue
-        first, last = usable[0], later[-1]
-        ratios = [r["observed_in_gap"] / r["expected_in_gap"] if r["expected_in_gap"] else None for r in (first, last)]
-        change = stats.change_test(
-            first["observed_in_gap"], first["expected_in_gap"], last["observed_in_gap"], last["expected_in_gap"]
+        x_late = late["x_days"].to_numpy()
+        p = stats.gap_probabilities(fit, x_late, lo, hi)
+        inside = in_gap(late["parameters"], lo, hi, params.inclusive).to_numpy()
+        clustering = closing.design_effect(inside, p, late["cluster"].to_numpy())
+        draws = expected_draws(x_early, y_early, x_late, params)
+        test = closing.ratio_test(
+            int(inside.sum()),
+            p,
+            float(draws.var(ddof=1)),
+            clustering["design_effect_used"],
+            alpha=params.alpha,
+            meaningful_ratio=params.closing_ratio,
         )
-        power = (
-            stats.deficit_power(probabilities[(group, last["window"])], ratios[0], params.alpha)
-            if ratios[0] is not None and ratios[0] < 1
-            else None
-        )
+        residuals = y_early - fit.log10_size_at(x_early)
+        scatter = {
+            "bootstrap": scan.empirical_probabilities(fit.log10_size_at(x_late), residuals, lo, hi),
+            "t": scan.t_probabilities(fit.log10_size_at(x_late), fit.residual_sd, params.heavy_tail_df, lo, hi),
+        }
+        under = {}
+        for kind, probs in scatter.items():
+            scale = (probs.sum() / p.sum()) ** 2  # the expectation's uncertainty, in proportion
+            other = closing.ratio_test(
+                int(inside.sum()),
+                probs,
+                float(draws.var(ddof=1)) * scale,
+                clustering["design_effect_used"],
+                alpha=params.alpha,
+                meaningful_ratio=params.closing_ratio,
+            )
+            under[kind] = {key: other.get(key) for key in ("expected_in_gap", "ratio", "interval", "verdict")}
         answer[group] = {
-            "verdict": closing_verdict(change["p"], last["significant"], power, params.alpha),
-            "first_window": first["window"],
-            "newest_window": last["window"],
-            "observed_over_expected_first": ratios[0],
-            "observed_over_expected_newest": ratios[1],
-            "p_first": first["p_le_observed_exact"],
-            "p_newest": last["p_le_observed_exact"],
-            "change_test": change,
-            "power_newest": power,
-            "alpha": params.alpha,
+            **head,
+            **test,
+            "design_effect": clustering["design_effect"],
+            "clustering": clustering,
+            "systems_in_gap": sorted(late.loc[inside, "name"].tolist()),
+            "under_other_scatter": under,
+            "normal_only": test["verdict"] != "inconclusive"
+            and any(u["verdict"] != test["verdict"] for u in under.values()),
         }
     return answer
 
 
-ADEQUATE_POWER = 0.8  # the usual planning threshold: a window this likely to show the first window's deficit
+def expected_draws(x_fit, y_fit, x_test, params: AnalysisParams) -> np.ndarray:
+    """The expected in-gap count of the tested dates under draws of the fit's posterior (stats.posterior_draws)."""
+    level, slope, sd, x_mean = stats.posterior_draws(x_fit, y_fit, params.n_posterior_draws, params.seed)
+    mu = level[:, None] + slope[:, None] * (np.asarray(x_test) - x_mean)
+    bounds = (math.log10(params.gap_lower), math.log10(params.gap_upper))
+    return stats._interval_probabilities(mu, sd[:, None], *bounds).sum(axis=1)
 
 
-def closing_verdict(change_p: float, newest_significant: bool, power: float | None, alpha: float) -> str:
-    """The plain-words answer from the change test, the newest window's own test and that test's power."""
-    if change_p >= alpha:
-        still = "still shows" if newest_significant else "does not show"
-        return (
-            f"no evidence of change: the in-gap rate did not rise significantly between the windows "
-            f"(p = {change_p:.2g}); the newest window {still} a significant deficit on its own"
-        )
-    if newest_significant:
-        return "narrowing: the in-gap rate rose significantly, but the newest window still shows a significant deficit"
-    if power is not None and power >= ADEQUATE_POWER:
-        return (
-            f"closed: the in-gap rate rose significantly and the newest window shows no deficit, with power "
-            f"{power:.2f} to show one as large as the first window's"
-        )
-    shown = "unknown" if power is None else f"{power:.2f}"
-    return (
-        f"closing: the in-gap rate rose significantly, but the newest window could miss a deficit as large as "
-        f"the first window's (power {shown})"
-    )
+QQ_POINTS = 41  # quantile pairs stored per era for the Q-Q figure
+
+
+def model_check(systems: pd.DataFrame, params: AnalysisParams) -> dict:
+    """Does the log-normal trend model fit? Per domain (WINDOW_DOMAINS) and era (before and after the break):
+    skewness, excess kurtosis and the Jarque-Bera test of normal residuals (stats.normality_test), and the Q-Q
+    pairs (normal quantiles against standardised residual quantiles) the report draws."""
+    out = {}
+    for group in WINDOW_DOMAINS:
+        members = systems[domain_mask(systems, group, params)]
+        masks = era_masks(members, params)
+        out[group] = {}
+        for role in ("before", "after"):
+            era = members[masks[role]]
+            x, y = era["x_days"].to_numpy(), era["log10_parameters"].to_numpy()
+            fit = stats.fit_trend(x, y)
+            if fit.insufficient_data or not fit.residual_sd:
+                out[group][params.era_keys[role]] = {"n": len(era), "insufficient_data": True}
+                continue
+            residuals = (y - fit.log10_size_at(x)) / fit.residual_sd
+            levels = (np.arange(QQ_POINTS) + 0.5) / QQ_POINTS
+            out[group][params.era_keys[role]] = {
+                "n": len(era),
+                "insufficient_data": False,
+                **stats.normality_test(residuals),
+                "normal_fits": stats.normality_test(residuals)["p"] >= params.alpha,
+                "qq_normal": [float(q) for q in stats.normal_quantiles(levels)],
+                "qq_residual": [float(q) for q in np.quantile(residuals, levels)],
+            }
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -528,7 +688,7 @@ def cluster_analysis(systems: pd.DataFrame, params: AnalysisParams) -> dict:
                 y,
                 params.gap_lower,
                 params.gap_upper,
-                n_boot=params.n_cluster_bootstrap,
+                n_boot=params.mc_max_split,
                 seed=params.seed,
                 alpha=params.alpha,
             ),

@@ -109,7 +109,7 @@ class _Section:
 
 
 # Settings that are mappings of settings: anything else there is refused by name.
-_SECTIONS = ("domains", "groups", "windows", "break_search")
+_SECTIONS = ("domains", "groups", "windows", "break_search", "monte_carlo", "scan", "closing")
 
 
 @dataclass(frozen=True)
@@ -133,9 +133,17 @@ class AnalysisParams:
     n_bootstrap: int
     n_simulations: int
     n_window_simulations: int
-    n_scan_simulations: int
     n_posterior_draws: int
-    n_cluster_bootstrap: int
+    mc_first_batch: int
+    mc_resolve_factor: float
+    mc_max_scan: int
+    mc_max_family: int
+    mc_max_split: int
+    scan_grid_step_dex: float
+    family_widths_dex: tuple[float, ...]
+    heavy_tail_df: float
+    closing_after: dt.date
+    closing_ratio: float
     seed: int
 
     @classmethod
@@ -149,6 +157,19 @@ class AnalysisParams:
         if section["bounds"] not in ("strict", "inclusive"):
             raise ValueError(f"analysis.bounds must be 'strict' or 'inclusive', got {section['bounds']!r}")
         as_of = as_of if as_of is not None else section.get("as_of")
+        mc, scan = section["monte_carlo"], section["scan"]
+        if not 0 < mc.typed("first_batch", int) <= min(mc.typed("max_scan", int), mc.typed("max_family", int)):
+            raise ValueError("analysis.monte_carlo: need 0 < first_batch <= max_scan and max_family")
+        if mc.typed("max_split", int) < 1:
+            raise ValueError("analysis.monte_carlo: max_split must be positive")
+        widths_dex = scan["widths_dex"]
+        if not (isinstance(widths_dex, list) and len(widths_dex) == 2):
+            raise ValueError(f"analysis.scan.widths_dex must be a list of two widths, got {widths_dex!r:.60}")
+        w_lo, w_hi = (_typed("analysis.scan.widths_dex", w, float) for w in widths_dex)
+        w_step = scan.typed("width_step_dex", float)
+        if not (0 < w_lo <= w_hi and w_step > 0):
+            raise ValueError("analysis.scan: need 0 < widths_dex[0] <= widths_dex[1] and a positive width_step_dex")
+        widths = tuple(round(w_lo + w_step * i, 9) for i in range(int((w_hi - w_lo) / w_step + 1e-9) + 1))
         return cls(
             as_of=None if as_of is None else _typed("as_of", as_of, iso_date),
             era_break=section.typed("era_break", iso_date),
@@ -167,9 +188,17 @@ class AnalysisParams:
             n_bootstrap=section.typed("n_bootstrap", int),
             n_simulations=section.typed("n_simulations", int),
             n_window_simulations=section.typed("n_window_simulations", int),
-            n_scan_simulations=section.typed("n_scan_simulations", int),
             n_posterior_draws=section.typed("n_posterior_draws", int),
-            n_cluster_bootstrap=section.typed("n_cluster_bootstrap", int),
+            mc_first_batch=mc.typed("first_batch", int),
+            mc_resolve_factor=mc.typed("resolve_factor", float),
+            mc_max_scan=mc.typed("max_scan", int),
+            mc_max_family=mc.typed("max_family", int),
+            mc_max_split=mc.typed("max_split", int),
+            scan_grid_step_dex=scan.typed("grid_step_dex", float),
+            family_widths_dex=widths,
+            heavy_tail_df=section.typed("heavy_tail_df", float),
+            closing_after=section["closing"].typed("after", iso_date),
+            closing_ratio=section["closing"].typed("meaningful_ratio", float),
             seed=section.typed("seed", int),
         )
 

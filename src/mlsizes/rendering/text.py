@@ -21,51 +21,83 @@ def interval_text(ci: dict | None) -> str:
     return "n/a" if not ci else f"[{ci['p2_5']:.2f}; {ci['p50']:.2f}; {ci['p97_5']:.2f}]"
 
 
+def p_words(result: dict | None) -> str:
+    """A simulated P as the report prints it: the point value only when resolved, the interval otherwise, with
+    hits of n; "inconclusive at alpha" when the interval straddles alpha."""
+    if not result:
+        return "n/a"
+    low, high = result["interval"]
+    count = f"{result['hits']:,} of {result['n']:,}"
+    if result["side"] == "inconclusive":
+        return f"inconclusive at alpha = {result['alpha']:g} ({low:.2g} to {high:.2g}; {count})"
+    if result["hits"] == result["n"]:
+        return f"1 ({count})"
+    if result["hits"] == 0:
+        return f"< {high:.2g} (0 of {result['n']:,})"
+    if not result["resolved"]:
+        return f"{low:.2g} to {high:.2g} ({count})"
+    return f"{result['p']:.2g} ({low:.2g} to {high:.2g}; {count})"
+
+
+NULL_WORDS = {"normal": "normal scatter", "bootstrap": "residuals resampled", "t": "Student t scatter"}
+
+
 def gap_table(gap: dict) -> list[str]:
-    """The headline gap tests, one row per domain group, with the local P and its three checks."""
+    """The headline gap tests, one row per domain group: the local P, its simulated checks under the three nulls,
+    the family-wide P, the organisations' design effect and the posterior and out-of-sample P."""
     lines = [
-        "| domains | tested | observed | expected | P(K<=obs) exact | Monte Carlo (SE) | scan-corrected | "
-        "posterior predictive | out of sample (fit before the window) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| domains | tested | observed | expected | P(K<=obs) exact | design effect (clustered P) | scan-corrected, "
+        "normal | residuals resampled | Student t | family-wide | posterior predictive | out of sample (fit "
+        "before the window, with its uncertainty) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    family = gap.get("family_scan", {}).get("p", {})
     for domain, test in gap["tests"].items():
         if test["insufficient_data"]:
-            lines.append(f"| {domain} | {test['n_systems']} | insufficient data | | | | | | |")
+            lines.append(f"| {domain} | {test['n_systems']} | insufficient data |" + " |" * 9)
             continue
-        scan = test["scan"]
+        scans = test.get("simulated", {}).get("scan", {})
         lines.append(
             f"| {domain} | {test['n_systems']} | {test['observed_in_gap']} | {test['expected_in_gap']:.1f} | "
-            f"{test['p_le_observed_exact']:.2g} | {test['mc_estimate']:.2g} ({test['mc_se']:.1g}) | "
-            f"{scan_words(scan)} | "
+            f"{test['p_le_observed_exact']:.2g} | {number_text(test['design_effect'], '.2f')} "
+            f"({number_text(test['p_clustered'], '.2g')}) | "
+            + " | ".join(p_words(scans.get(kind)) for kind in NULL_WORDS)
+            + f" | {p_words(family.get(domain))} | "
             f"{number_text(test['p_posterior_predictive'], '.2g')} | {number_text(test['p_out_of_sample'], '.2g')} |"
         )
     return lines
 
 
-def scan_words(scan: dict) -> str:
-    """The scan-corrected P with its simulation count; with no simulated data set as extreme, the range it lies
-    in (from the local P, which the correction can only weaken, to the 95% upper limit)."""
-    if scan.get("insufficient_data") or scan.get("p_scan_corrected") is None:
-        return "n/a"
-    if scan["hits"] == 0:
-        return f"{scan['observed_local_p']:.2g} to {scan['p_upper_95']:.2g} (0 of {scan['n_sims']} simulations)"
-    return f"{scan['p_scan_corrected']:.2g} ({scan['hits']} of {scan['n_sims']}; 95% upper {scan['p_upper_95']:.2g})"
-
-
-def closing_lines(windows: dict) -> list[str]:
+def closing_lines(answer: dict) -> list[str]:
     """The closing verdict of each domain with the numbers behind it."""
     lines = []
-    for domain, info in windows.items():
-        if "first_window" not in info:
-            lines.append(f"- {domain}: {info['verdict']}")
+    for domain, info in answer.items():
+        if info.get("insufficient_data"):
+            lines.append(f"- **{domain}: {info['verdict']}** ({info.get('reason')}).")
             continue
-        change = info["change_test"]
-        power = "n/a" if info["power_newest"] is None else f"{info['power_newest']:.2f}"
+        low, high = info["interval"]
+        others = "; ".join(
+            f"{NULL_WORDS[kind]}: {u['ratio']:.2f} [{u['interval'][0]:.2f}, {u['interval'][1]:.2f}], {u['verdict']}"
+            for kind, u in info["under_other_scatter"].items()
+        )
         lines.append(
-            f"- **{domain}: {info['verdict']}.** Observed/expected {info['observed_over_expected_first']:.2f} in "
-            f"{info['first_window']} -> {info['observed_over_expected_newest']:.2f} in {info['newest_window']} "
-            f"(change test p = {change['p']:.2g}, one-sided, {change['method']}); local P {info['p_first']:.2g} -> "
-            f"{info['p_newest']:.2g}; power of the newest window to show the first window's deficit: {power}."
+            f"- **{domain}: {info['verdict']}.** {info['observed_in_gap']} of the {info['n_systems']} systems "
+            f"published after the bounds were fixed are in the gap, {info['expected_in_gap']:.1f} expected (sd "
+            f"{info['expected_sd']:.1f} from the fit): observed/expected {info['ratio']:.2f}, "
+            f"{info['interval_level']:.0%} interval [{low:.2f}, {high:.2f}] (95%: [{info['interval_95'][0]:.2f}, "
+            f"{info['interval_95'][1]:.2f}]); deficit P {info['p_deficit']:.2g}, P that the ratio is <= "
+            f"{info['meaningful_ratio']:g}: {info['p_closed']:.2g}; design effect "
+            f"{number_text(info['design_effect'], '.2f')} over {info['clustering']['n_clusters']} organisations; "
+            f"power {info['power_deficit_test_at_meaningful_ratio']:.2f} to show a deficit if the ratio were "
+            f"{info['meaningful_ratio']:g}, {info['power_closed_test_at_ratio_1']:.2f} to show closing if it were 1. "
+            f"Under other scatter: {others}."
+            + (" The verdict holds only under normal scatter." if info.get("normal_only") else "")
+            + (
+                " The verdict depends on the scatter model."
+                if any(u["verdict"] != info["verdict"] for u in info["under_other_scatter"].values())
+                and not info.get("normal_only")
+                else ""
+            )
         )
     return lines
 

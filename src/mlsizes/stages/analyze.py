@@ -21,7 +21,9 @@ from mlsizes.analysis.study import (
     break_date,
     cluster_analysis,
     era_masks,
+    family_scan,
     gap_tests,
+    model_check,
     progress,
     select_systems,
     sensitivity,
@@ -67,18 +69,22 @@ def process(models: pd.DataFrame, params: AnalysisParams, curation: dict | None 
     progress(f"analyze: {len(systems)} systems; trend fits with {params.n_bootstrap} bootstrap resamples...")
     trends = {**header, "era_break": params.era_break.isoformat(), "domains": all_trends(systems, params)}
     progress(
-        f"analyze: gap tests ({params.n_simulations:,} simulations each, scan correction with "
-        f"{params.n_scan_simulations}, posterior predictive with {params.n_posterior_draws} draws), sliding windows, "
-        f"break date and clusters ({params.n_cluster_bootstrap} bootstrap samples), side by side..."
+        f"analyze: gap tests ({params.n_simulations:,} simulations each; scans under three nulls, up to "
+        f"{params.mc_max_scan:,} simulations each; posterior predictive with {params.n_posterior_draws:,} draws), the "
+        f"family-wide scan (up to {params.mc_max_family:,}), sliding windows and the closing test, break date and "
+        f"clusters (up to {params.mc_max_split} resamples), side by side..."
     )
-    results = side_by_side({"tests": gap_tests, "windows": window_tests, "clusters": cluster_analysis}, systems, params)
+    parts = {"tests": gap_tests, "family": family_scan, "windows": window_tests, "clusters": cluster_analysis}
+    results = side_by_side(parts, systems, params)
     gap = {
         **header,
         "model": GAP_MODEL,
         "tests": results["tests"],
+        "family_scan": results["family"],
         "sensitivity": sensitivity(systems, params),
         "windows": results["windows"],
     }
+    gap["model_check"] = model_check(systems, params)
     gap["break_date"], profile = break_date(systems, params)
     gap["clusters"] = results["clusters"]
     eras = era_masks(systems, params)
@@ -102,11 +108,15 @@ GAP_MODEL = (
     "fit_start to the window end; s is the residual sd (plug-in). Each system i published in the test window "
     "lands in [gap_lower, gap_upper] with probability p_i; the in-gap count K is a sum of independent "
     "Bernoulli(p_i) (Poisson-binomial). P(K <= observed) is computed exactly and by seeded Monte Carlo, which "
-    "must agree within 4 standard errors. Checks of the headline tests: p_scan_corrected (the same test at every "
-    "position of a window of the gap's log-width, the smallest P calibrated by parametric bootstrap with the trend "
-    "re-fitted: the bounds were chosen after looking), p_posterior_predictive (P averaged over the posterior of "
-    "a, b, s under a flat prior), p_out_of_sample (trend fitted only on systems before the test window). Systems "
-    "of one model family are treated as independent, which they are not; the P values are optimistic by that much."
+    "must agree within 4 standard errors. Systems of one organisation are not independent: every count test "
+    "reports the organisation-clustered design effect and the P with the variance widened by it. Checks of the "
+    "headline tests, each simulated P being (hits + 1) / (n + 1) with its exact 95% interval, simulated until "
+    "the interval lies on one side of alpha: the scan-corrected P (the chosen window against the most extreme "
+    "window as wide at any position, trend re-fitted on every simulated data set: the bounds were chosen after "
+    "looking), under normal scatter, the residuals resampled and Student t scatter; the family-wide P (position, "
+    "width, bound convention and domain group all free); the posterior-predictive P (P averaged over the "
+    "posterior of a, b, s under a flat prior); the out-of-sample P (trend fitted only on systems before the test "
+    "window, averaged over that fit's posterior)."
 )
 
 

@@ -332,7 +332,7 @@ def _gap_lines(gap: dict) -> list[str]:
         "",
         *text.gap_table(gap),
         "",
-        "Has the gap been closing?",
+        "Has the gap closed since the paper? (systems published after it, against the trend fitted before it)",
         "",
         *text.closing_lines(gap["windows"]["answer"]),
     ]

@@ -20,9 +20,16 @@ from mlsizes.core.files import atomic_write_text
 from mlsizes.core.paths import Paths
 from mlsizes.core.settings import AnalysisParams, count_words, date_words, scientific, size_words
 from mlsizes.rendering.figures import ERA_COLOURS, gap_band, pyplot, save_figure, trend_line, year
-from mlsizes.rendering.text import closing_lines, gap_table, interval_text, number_text, scan_words
+from mlsizes.rendering.text import NULL_WORDS, closing_lines, gap_table, interval_text, number_text, p_words
 
-FIGURES = ("fig1_sizes.png", "fig2_domains.png", "fig3_break_profile.png", "fig4_windows.png", "fig5_sensitivity.png")
+FIGURES = (
+    "fig1_sizes.png",
+    "fig2_domains.png",
+    "fig3_break_profile.png",
+    "fig4_windows.png",
+    "fig5_sensitivity.png",
+    "fig6_qq.png",
+)
 GROUP_COLOURS = ("tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:cyan")  # the domain groups, in order
 
 
@@ -165,23 +172,32 @@ def p_value_sentences(gap: dict, params: AnalysisParams) -> list[str]:
     test = gap["tests"]["language"]
     if test["insufficient_data"]:
         return ["The language test has insufficient data."]
-    scan, posterior, out = test["scan"], test["posterior_predictive"], test["out_of_sample"]
+    simulated, posterior, out = test["simulated"], test["posterior_predictive"], test["out_of_sample"]
+    family = gap.get("family_scan", {})
+    scans = simulated.get("scan", {})
     return [
         f"- **Local P = {test['p_le_observed_exact']:.2g}**: if language-model sizes scattered around their trend "
         f"as the model says, {test['observed_in_gap']} or fewer of the {test['n_systems']} tested systems would "
-        f"land in {params.gap_label} with this probability ({test['expected_in_gap']:.1f} were expected).",
-        f"- **Scan-corrected P = {scan_words(scan)}**: the bounds were read off the data, so "
-        f"the same test was run at every position of a window as wide as the gap ({scan.get('positions', 'n/a')} "
-        f"positions from 1e6 to 1e13); in {scan.get('n_sims', 'n/a')} data sets simulated from the trend, this is "
-        "the share whose emptiest window was at least as empty as ours. It is the P to quote.",
+        f"land in {params.gap_label} with this probability ({test['expected_in_gap']:.1f} were expected). With "
+        f"the organisations' design effect ({number_text(test['design_effect'], '.2f')}) it is "
+        f"{number_text(test['p_clustered'], '.2g')} (normal approximation).",
+        f"- **Scan-corrected P = {p_words(scans.get('normal'))}**: the bounds were read off the data, so the "
+        "chosen window is compared with the most extreme window as wide as the gap at any position, in data sets "
+        "simulated from the trend (re-fitted on each). Statistic: "
+        + simulated.get("statistic", "n/a")
+        + ". "
+        + "; ".join(f"with {NULL_WORDS[k]}: {p_words(scans.get(k))}" for k in ("bootstrap", "t"))
+        + (". **This holds only under normal scatter.**" if simulated.get("normal_only") else "."),
+        f"- **Family-wide P = {p_words(family.get('p', {}).get('language'))}**: the same, with the window's "
+        f"width ({', '.join(f'{w:g}' for w in family.get('family', {}).get('widths_dex', []))} dex), the bound "
+        "convention and the domain group (all, language, the rest) also free to vary.",
         f"- **Posterior-predictive P = {number_text(test['p_posterior_predictive'], '.2g')}**: the local P "
         "averaged over "
-        f"the uncertainty in the trend's intercept, slope and scatter ({posterior.get('n_draws', 'n/a')} draws).",
+        f"the uncertainty in the trend's intercept, slope and scatter ({posterior.get('n_draws', 'n/a'):,} draws).",
         f"- **Out-of-sample P = {number_text(test['p_out_of_sample'], '.2g')}**: the trend fitted only on the "
-        f"{out.get('n_fit', 'n/a')} systems published before the test window, so the tested systems do not shape "
-        "the expectation they are tested against.",
-        "- Systems of one model family (sizes of one series, several releases of one lab) are treated as "
-        "independent; they are not, so every P here is somewhat optimistic.",
+        f"{out.get('n_fit', 'n/a')} systems published before the test window, averaged over that fit's own "
+        f"uncertainty ({number_text(out.get('p_plug_in'), '.2g')} if the early fit were taken as exact), so the "
+        "tested systems do not shape the expectation they are tested against.",
     ]
 
 
@@ -330,7 +346,7 @@ def history_lines(history: dict, params: AnalysisParams) -> list[str]:
                 f"With the newest data the paper's window no longer shows a significant deficit of language models at "
                 f"alpha = {params.alpha:g}: revisions and back-filled records weakened the paper's own test. (The "
                 "window is the same in every row, so this is not evidence that the gap closed over time; the "
-                "windows' change test above answers that.)"
+                "closing test above answers that.)"
                 if not language["significant_newest"]
                 else f"The emptiness is still improbable at alpha = {params.alpha:g} for language models: back-filled "
                 "records narrowed the paper's gap in its own window but did not remove it."
@@ -372,7 +388,10 @@ def paper_gap_lines(repro: dict) -> list[str]:
             continue
         lines.append(
             f"- {group}: {test['observed_in_gap']} in the gap, {test['expected_in_gap']:.1f} expected; local P "
-            f"{test['p_le_observed_exact']:.2g}, scan-corrected {scan_words(test['scan'])}, posterior predictive "
+            f"{test['p_le_observed_exact']:.2g}, scan-corrected {p_words(test['simulated']['scan']['normal'])} "
+            f"(residuals resampled {p_words(test['simulated']['scan']['bootstrap'])}, Student t "
+            f"{p_words(test['simulated']['scan']['t'])}), family-wide "
+            f"{p_words(repro['family_scan'].get('p', {}).get(group))}, posterior predictive "
             f"{number_text(test['p_posterior_predictive'], '.2g')}, "
             f"out of sample {number_text(test['p_out_of_sample'], '.2g')}."
         )
@@ -425,8 +444,9 @@ def clusters_criterion(clusters: dict) -> str:
         f"({fitted['one_trend']['n_params']} parameters), by BIC(one) - BIC(two) > {fitted['threshold']:g}, with "
         "two distinct levels rather than one level with two spreads? (2) The paper's own question: are the "
         "systems split at the gap, one trend above it and one below? A likelihood-ratio test of the mixture "
-        "against one trend, calibrated by parametric bootstrap under one trend, with the components required to "
-        "lie on either side of the gap."
+        "against one trend, calibrated by simulation under one trend with its own residuals resampled (a normal "
+        "null would be rejected by a skewed tail alone), with the components required to lie on either side of "
+        "the gap."
     )
 
 
@@ -447,8 +467,9 @@ def cluster_lines(clusters: dict) -> list[str]:
         else:
             straddle = "straddle" if split["components_straddle_gap"] else "do not straddle"
             split_text = (
-                f"{split['verdict']} (likelihood ratio {split['lr_statistic']:.1f}, bootstrap p = {split['p']:.2g} "
-                f"over {split['n_boot']} samples; the components {straddle} the gap)"
+                f"{split['verdict']} (likelihood ratio {split['lr_statistic']:.1f}, P "
+                f"{p_words(split['monte_carlo'])} against one trend with its residuals resampled; the components "
+                f"{straddle} the gap)"
             )
         lines.append(
             f"- **{domain}**: mixture vs one trend: {c['verdict'].replace('_', ' ')}"
@@ -470,6 +491,8 @@ def markdown(
         "# Machine-learning model sizes and the parameter gap: results",
         "",
         f"_{footer}_",
+        "",
+        answer_paragraph(gap, repro, params),
         "",
         "Figures: [sizes](figures/fig1_sizes.png), [by domain](figures/fig2_domains.png), "
         "[break date](figures/fig3_break_profile.png), [windows](figures/fig4_windows.png), "
@@ -516,16 +539,27 @@ def markdown(
         "",
         *sensitivity_table(gap),
         "",
-        f"## Has the gap been closing since {repro['as_of'][:4]}? (sliding windows)",
+        f"## Has the gap closed? (systems published from {date_words(params.closing_after)} on)",
         "",
-        f"Bounds: {windows['bounds']}. Multiple testing: Holm over each domain's windows at alpha = {params.alpha:g} "
-        "(column Holm). A verdict "
-        "of closing rests on a test of change between the first window and the newest one that does not overlap "
-        "it, never on a window merely ceasing to be significant.",
+        f"The bounds were fixed on the paper's data, so the question is put to the systems published after the "
+        f"paper ({date_words(params.closing_after)} on), against the trend fitted on {date_words(params.fit_start)} "
+        f"to {date_words(params.closing_after)} without them. **Closed** only when the interval of observed/expected "
+        f"excludes a meaningful deficit (a ratio of {params.closing_ratio:g} or less); **persists** when the deficit "
+        f"is significant at alpha = {params.alpha:g}; otherwise **inconclusive**. The count's variance is widened "
+        "by the organisations' design effect (never below 1) and by the expectation's own uncertainty (the early "
+        "fit's posterior).",
+        "",
+        *closing_lines(windows["answer"]),
+        "",
+        f"The sliding windows, for reading only (bounds: {windows['bounds']}; Holm over each domain's windows at "
+        f"alpha = {params.alpha:g}; the first window is where the bounds were read, so its deficit is biased "
+        "upwards):",
         "",
         *windows_table(gap),
         "",
-        *closing_lines(windows["answer"]),
+        "## Does the log-normal trend model fit?",
+        "",
+        *model_check_lines(gap["model_check"], params),
         "",
         "## Break date estimated from the data",
         "",
@@ -550,6 +584,117 @@ def markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def figure_qq(plt, check: dict, params: AnalysisParams, path: Path, footer: str) -> None:
+    """Figure 6: standardised residuals of each era's trend against normal quantiles, one panel per domain."""
+    fig, axes = plt.subplots(1, len(check), figsize=(6 * len(check), 5), squeeze=False)
+    for ax, (domain, eras) in zip(axes.flat, check.items()):
+        for (era, c), colour in zip(eras.items(), ("tab:blue", "tab:red")):
+            if c.get("insufficient_data"):
+                continue
+            ax.plot(
+                c["qq_normal"],
+                c["qq_residual"],
+                "o",
+                ms=4,
+                color=colour,
+                label=f"{params.era_labels[era]} (n {c['n']}, Jarque-Bera P {c['p']:.2g})",
+            )
+        ax.axline((0, 0), slope=1, color="gray", lw=1)
+        ax.set_xlabel("normal quantile")
+        ax.set_ylabel("standardised residual quantile")
+        ax.set_title(f"{domain}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle("Figure 6. Residuals of the trends against normal scatter (Q-Q)")
+    save_figure(fig, path, footer)
+
+
+def model_check_lines(check: dict, params: AnalysisParams) -> list[str]:
+    """Residual normality per domain and era: the Jarque-Bera test, skewness and kurtosis; figure 6 is the Q-Q."""
+    lines = []
+    for domain, eras in check.items():
+        for era, c in eras.items():
+            if c.get("insufficient_data"):
+                lines.append(f"- {domain}, {params.era_labels[era]}: insufficient data")
+                continue
+            fits = "consistent with normal scatter" if c["normal_fits"] else "**not normal: the model fits poorly**"
+            lines.append(
+                f"- {domain}, {params.era_labels[era]} ({c['n']} systems): skewness {c['skewness']:.2f}, excess "
+                f"kurtosis {c['excess_kurtosis']:.2f}, Jarque-Bera P {c['p']:.2g}: {fits}."
+            )
+    lines += [
+        "",
+        "Figure 6 ([Q-Q](figures/fig6_qq.png)) plots each era's standardised residuals against normal quantiles. "
+        "Where the scatter is not normal, read the P values under the resampled residuals and Student t scatter "
+        "beside the normal ones.",
+    ]
+    return lines
+
+
+def closing_words(domain: str, c: dict) -> str:
+    """One domain's closing verdict for the answer paragraph, with the ratio, its interval and, when another
+    scatter model gives another verdict, that one."""
+    if c.get("insufficient_data"):
+        return f"{domain}: {c['verdict']}"
+    other = [
+        f"{u['verdict']} with {NULL_WORDS[k]}"
+        for k, u in c["under_other_scatter"].items()
+        if u["verdict"] != c["verdict"]
+    ]
+    return (
+        f"{domain}: {c['verdict']} (observed/expected {c['ratio']:.2f}, {c['interval_level']:.0%} interval "
+        f"[{c['interval'][0]:.2f}, {c['interval'][1]:.2f}]" + (f"; {', '.join(other)}" if other else "") + ")"
+    )
+
+
+def answer_paragraph(gap: dict, repro: dict, params: AnalysisParams) -> str:
+    """The answer first: the verdict, the P to quote and what it is corrected for, from the numbers alone."""
+    family = gap.get("family_scan", {})
+    if family.get("insufficient_data") or not family:
+        return "**Answer.** The family-wide scan has insufficient data; see the tests below."
+    quote = family["quote"]
+    test = gap["tests"][quote]
+    p = family["p_quote"]
+    significant = {"below": "significant", "above": "not significant", "inconclusive": "inconclusive"}[p["side"]]
+    paper = repro.get("family_scan", {})
+    paper_text = ""
+    if paper and not paper.get("insufficient_data"):
+        paper_text = (
+            f" On the paper's own data (as of {repro['as_of']}) the same family-wide P for the {paper['quote']} test "
+            f"is {p_words(paper['p_quote'])}."
+        )
+    normal_only = [d for d, t in gap["tests"].items() if t.get("simulated", {}).get("normal_only")]
+    closing = gap["windows"]["answer"]
+    verdicts = "; ".join(closing_words(d, c) for d, c in closing.items())
+    poor = [
+        f"{d} {params.era_labels[e]}"
+        for d, eras in gap["model_check"].items()
+        for e, c in eras.items()
+        if not c.get("insufficient_data") and not c["normal_fits"]
+    ]
+    return (
+        f"**Answer.** As of {gap['as_of']}, the emptiest headline test is {quote}: {test['observed_in_gap']} "
+        f"systems in {params.gap_label} where {test['expected_in_gap']:.1f} were expected (local P "
+        f"{test['p_le_observed_exact']:.2g}). The P to quote is the family-wide P, **{p_words(p)}**, {significant} "
+        f"at alpha = {params.alpha:g}: it is corrected for every choice the analyst made (the window's position, its "
+        f"width from {family['family']['widths_dex'][0]:g} to {family['family']['widths_dex'][-1]:g} dex, the bound "
+        "convention and the domain group), under normal scatter around the trend; it is not corrected for the "
+        f"period tested.{paper_text} "
+        + (
+            f"Under scatter that is not normal the scan-corrected result of {', '.join(normal_only)} does not hold "
+            "(see the gap test). "
+            if normal_only
+            else ""
+        )
+        + f"Has the gap closed since the paper? {verdicts}. "
+        + (
+            f"The log-normal trend model fits poorly ({', '.join(poor)}: residuals not normal)."
+            if poor
+            else "The residuals are consistent with normal scatter in every era tested."
+        )
+    )
 
 
 def footer(snapshot: str, as_of: str, params: AnalysisParams) -> str:
@@ -589,6 +734,7 @@ def run(paths: Paths, settings: ReportSettings) -> list[Path]:
     figure_break(plt, pd.read_csv(paths.plots_dir / "break_profile.csv"), loaded["gap"], figures[2], note)
     figure_windows(plt, pd.read_csv(paths.plots_dir / "windows.csv"), params, figures[3], note)
     figure_sensitivity(plt, loaded["gap"], params, figures[4], note)
+    figure_qq(plt, loaded["gap"]["model_check"], params, figures[5], note)
     text = markdown(
         loaded["trends"], loaded["gap"], loaded["paper_reproduction"], loaded["history"], sizes, params, note
     )

@@ -106,6 +106,9 @@ def process(models, snapshot_id: str, params: ReproductionParams) -> dict:
         and abs(math.log10(ours / PAPER_GAP_PROBABILITY)) <= TARGETS["gap_probability_orders_of_magnitude"],
     }
     result["gap_tests"] = {group: gap[group] for group in ("all", "language")}
+    result["family_scan"] = study.family_scan(systems, analysis)
+    result["closing"] = study.closing_tests(systems, analysis)
+    result["model_check"] = study.model_check(systems, analysis)
     after = study.era_masks(systems, analysis)["after"]
     result["small_systems_after_break"] = int((after & (systems["parameters"] < SMALL)).sum())
     return result
