@@ -20,6 +20,7 @@ COMMANDS = {
     "check": "check",
     "analyze": "analyze",
     "reproduce-paper": "reproduce",
+    "reproduce-compute": "reproduce_compute",
     "history": "history",
     "report": "report",
     "site": "site",

@@ -39,11 +39,13 @@ LAYOUT = {
     "gap": "metrics/gap.json",
     "plots_dir": "metrics/plots",
     "paper_reproduction": "metrics/paper_reproduction.json",
+    "compute_reproduction": "metrics/compute_reproduction.json",
     "history": "metrics/history.json",
     "validation_dir": "reports/validation",
     "reports_dir": "reports",
     "site_dir": "reports/site",
     "history_figure": "reports/figures/history.png",
+    "compute_eras_figure": "reports/figures/compute_eras.png",
     "dataset_file": "dataset.yaml",
     "changelog": "CHANGELOG.md",
 }
@@ -91,11 +93,13 @@ class Paths:
     gap: Path
     plots_dir: Path
     paper_reproduction: Path
+    compute_reproduction: Path
     history: Path
     validation_dir: Path
     reports_dir: Path
     site_dir: Path
     history_figure: Path
+    compute_eras_figure: Path
     dataset_file: Path
     changelog: Path
 
