@@ -95,6 +95,12 @@ def test_the_paper_rules_find_the_eras_the_outliers_and_the_large_scale_systems(
     json.dumps(result)  # plain JSON throughout
 
 
+def test_the_doubling_interval_stands_while_the_lowest_slope_is_positive():
+    months = ct.doubling_interval([0.2, 0.4, 0.8])
+    assert months == pytest.approx([math.log10(2) / (v / 365) / 30 for v in (0.8, 0.4, 0.2)])
+    assert ct.doubling_interval([-0.1, 0.4, 0.8]) is None and ct.doubling_interval(None) is None
+
+
 def test_a_system_on_an_era_boundary_belongs_to_the_earlier_era():
     systems = pd.DataFrame({"publication_date": ["2009-12-31", "2010-01-01"]})
     assert ct.in_period(systems, None, PARAMS.pre_deep_learning_end).tolist() == [True, False]

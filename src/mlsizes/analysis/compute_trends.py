@@ -114,9 +114,20 @@ def trend(systems: pd.DataFrame, params: ComputeTrendParams) -> dict:
         noise_ratio=params.noise_ratio,
         quantiles=QUANTILES,
     )
-    result["slope_interval"] = list(boot.slope_oom_per_year) if boot.slope_oom_per_year else None
-    result["doubling_interval"] = list(boot.doubling_time_months) if boot.doubling_time_months else None
+    slopes = boot.slope_oom_per_year
+    result["slope_interval"] = list(slopes) if slopes else None
+    result["doubling_interval"] = doubling_interval(slopes)
     return result
+
+
+def doubling_interval(slope_quantiles) -> list[float] | None:
+    """Doubling-time quantiles from the slope's (OOM/year), read in reverse: a resample whose slope is zero or
+    negative counts as slower than any doubling, so the quantiles stand while the slope's lowest one is positive
+    (stats.bootstrap_slope gives none once any resampled slope changes sign, as small large-scale groups do)."""
+    if not slope_quantiles or min(slope_quantiles) <= 0:
+        return None
+    per_day = np.asarray(slope_quantiles[::-1], dtype=float) / stats.DAYS_PER_YEAR
+    return stats.doubling_time_months(per_day).tolist()
 
 
 def within_tolerance(paper: dict, ours: dict, tolerances: dict) -> dict:
