@@ -21,6 +21,7 @@ COMMANDS = {
     "analyze": "analyze",
     "reproduce-paper": "reproduce",
     "reproduce-compute": "reproduce_compute",
+    "growth": "growth",
     "history": "history",
     "report": "report",
     "site": "site",

@@ -40,6 +40,7 @@ LAYOUT = {
     "plots_dir": "metrics/plots",
     "paper_reproduction": "metrics/paper_reproduction.json",
     "compute_reproduction": "metrics/compute_reproduction.json",
+    "growth": "metrics/growth.json",
     "history": "metrics/history.json",
     "validation_dir": "reports/validation",
     "reports_dir": "reports",
@@ -94,6 +95,7 @@ class Paths:
     plots_dir: Path
     paper_reproduction: Path
     compute_reproduction: Path
+    growth: Path
     history: Path
     validation_dir: Path
     reports_dir: Path

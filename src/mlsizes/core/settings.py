@@ -281,3 +281,31 @@ class ComputeTrendParams:
             raise ValueError(f"{params_path}: no {exc.args[0]!r} setting under compute_reproduction") from None
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{params_path}: compute_reproduction: {exc}") from None
+
+
+@dataclass(frozen=True)
+class GrowthParams:
+    """The `growth:` section: the recent-growth readout of every measure (notable and frontier systems)."""
+
+    since: dt.date
+    frontier_top: int
+    measures: dict  # curated column -> its words in the readout
+    n_bootstrap: int
+    seed: int
+
+    @classmethod
+    def load(cls, params_path: Path) -> GrowthParams:
+        """The section from a params file; ValueError naming the file and the missing or bad setting."""
+        try:
+            section = read_params(params_path)["growth"]
+            return cls(
+                since=iso_date(section["since"]),
+                frontier_top=int(section["frontier_top"]),
+                measures={str(column): str(words) for column, words in section["measures"].items()},
+                n_bootstrap=int(section["n_bootstrap"]),
+                seed=int(section["seed"]),
+            )
+        except KeyError as exc:
+            raise ValueError(f"{params_path}: no {exc.args[0]!r} setting under growth") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{params_path}: growth: {exc}") from None
