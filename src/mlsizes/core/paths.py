@@ -136,12 +136,21 @@ class Paths:
         return self.replace(**{name: folder / Path(LAYOUT[name]).name for name in names})
 
     def with_metrics_dir(self, folder: Path) -> Paths:
-        """The metrics of analyze, reproduce-paper and history in another folder (`--out` / `--metrics DIR`)."""
+        """The metrics of analyze, reproduce-paper, reproduce-compute, growth and history in another folder (`--out` /
+        `--metrics DIR`)."""
         folder = Path(folder)
         return self.replace(
             **{
                 name: folder / Path(LAYOUT[name]).name
-                for name in ("trends", "gap", "plots_dir", "paper_reproduction", "history")
+                for name in (
+                    "trends",
+                    "gap",
+                    "plots_dir",
+                    "paper_reproduction",
+                    "history",
+                    "compute_reproduction",
+                    "growth",
+                )
             }
         )
 

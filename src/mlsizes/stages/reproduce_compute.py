@@ -217,6 +217,12 @@ def process(
         },
         "rows": rows,
         "n_systems_with_compute": len(systems),
+        "uncurated_with_compute": []
+        if uncurated is None
+        else [
+            {"name": name, "publication_date": date, "reject_code": code}
+            for name, date, code in zip(uncurated["name"], uncurated["publication_date"], uncurated["reject_code"])
+        ],
         "low_outliers": ct.system_list(systems[systems["low_outlier"]]),
         "large_scale": ct.system_list(systems[systems["large_scale"] & ~systems["low_outlier"]]),
         "table9_thresholds": _thresholds(systems, params),
@@ -231,10 +237,9 @@ def _why_not(row: Row, systems: pd.DataFrame, params: ComputeTrendParams, uncura
         first, last = dates[row.select(systems, params)].min(), dates[row.select(systems, params)].max()
         inside = uncurated[(uncurated["publication_date"] >= first) & (uncurated["publication_date"] <= last)]
         if len(inside):
-            names = ", ".join(f"{name} ({code})" for name, code in zip(inside["name"], inside["reject_code"]))
             reasons.append(
-                f"{len(inside)} systems with a training compute in this period are rejected by curate, so missing "
-                f"here (the paper's fits need no domain): {names}"
+                f"{len(inside)} of the systems with a training compute that curate rejects (uncurated_with_compute: "
+                "the paper's fits need no domain) fall in this period"
             )
     return reasons
 
