@@ -36,6 +36,8 @@ def test_report_writes_every_figure_and_the_markdown(tmp_path):
         "Two clusters",
         "sliding windows",
         "across upstream releases",
+        "Compute trends across three eras, reproduced",
+        "Recent growth of every measure",
     ):
         assert heading in text
     assert "nan" not in text.lower().split()

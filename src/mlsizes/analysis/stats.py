@@ -209,16 +209,20 @@ def bootstrap_slope(
     seed: int = 0,
     jitter: bool = True,
     quantiles: tuple[float, ...] = (2.5, 50.0, 97.5),
+    noise_ratio: float = 2.0,
 ) -> BootstrapResult:
     """Epoch's bootstrap: resample systems with replacement, jitter each size by U(1/2, 2) in ratio.
 
-    The jitter (log10 noise U(-log10 2, +log10 2)) stands for the imprecision of reported parameter
-    counts. Doubling-time quantiles are the empirical quantiles of the resampled doubling times; they
+    The jitter (log10 noise U(-log10 r, +log10 r), r = noise_ratio) stands for the imprecision of reported
+    sizes. Doubling-time quantiles are the empirical quantiles of the resampled doubling times; they
     are None when resampled slopes change sign, since the doubling time then passes through infinity.
     """
     x, y = _as_xy(x_days, log10_sizes)
     if n_resamples < 1:
         raise ValueError("n_resamples must be positive")
+    if not noise_ratio >= 1:
+        raise ValueError(f"noise_ratio must be at least 1, got {noise_ratio}")
+    noise = math.log10(noise_ratio)
     n = x.size
     levels = tuple(float(q) for q in quantiles)
 
@@ -255,7 +259,7 @@ def bootstrap_slope(
         idx = rng.integers(0, n, size=(m, n))
         xs, ys = x[idx], y[idx]
         if jitter:
-            ys = ys + rng.uniform(-LOG10_2, LOG10_2, size=ys.shape)
+            ys = ys + rng.uniform(-noise, noise, size=ys.shape)
         # >= 3 distinct dates  <=>  some date differs from both the row's min and max (no sort needed)
         lo, hi = xs.min(axis=1, keepdims=True), xs.max(axis=1, keepdims=True)
         ok = np.any((xs != lo) & (xs != hi), axis=1)

@@ -20,6 +20,8 @@ COMMANDS = {
     "check": "check",
     "analyze": "analyze",
     "reproduce-paper": "reproduce",
+    "reproduce-compute": "reproduce_compute",
+    "growth": "growth",
     "history": "history",
     "report": "report",
     "site": "site",

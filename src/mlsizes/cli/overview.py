@@ -13,6 +13,8 @@ one of these commands:
   models.csv --check-->     reports/validation/ (pandera + the expectation suite)
   models.csv --analyze-->   metrics/trends.json, metrics/gap.json, metrics/plots/
   paper-era snapshot --reproduce-paper-->  metrics/paper_reproduction.json
+  2022 snapshot --reproduce-compute-->  metrics/compute_reproduction.json (the compute-trends paper)
+  models.csv --growth-->    metrics/growth.json (x/year of every measure, notable and frontier)
   every snapshot --history-->  metrics/history.json (the gap across upstream releases)
   metrics    --report-->    reports/report.md, reports/figures/*.png
   all of it + releases --site-->  reports/site/ (an offline HTML site: records, figures, releases)

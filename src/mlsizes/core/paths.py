@@ -39,11 +39,14 @@ LAYOUT = {
     "gap": "metrics/gap.json",
     "plots_dir": "metrics/plots",
     "paper_reproduction": "metrics/paper_reproduction.json",
+    "compute_reproduction": "metrics/compute_reproduction.json",
+    "growth": "metrics/growth.json",
     "history": "metrics/history.json",
     "validation_dir": "reports/validation",
     "reports_dir": "reports",
     "site_dir": "reports/site",
     "history_figure": "reports/figures/history.png",
+    "compute_eras_figure": "reports/figures/compute_eras.png",
     "dataset_file": "dataset.yaml",
     "changelog": "CHANGELOG.md",
 }
@@ -91,11 +94,14 @@ class Paths:
     gap: Path
     plots_dir: Path
     paper_reproduction: Path
+    compute_reproduction: Path
+    growth: Path
     history: Path
     validation_dir: Path
     reports_dir: Path
     site_dir: Path
     history_figure: Path
+    compute_eras_figure: Path
     dataset_file: Path
     changelog: Path
 
@@ -130,12 +136,21 @@ class Paths:
         return self.replace(**{name: folder / Path(LAYOUT[name]).name for name in names})
 
     def with_metrics_dir(self, folder: Path) -> Paths:
-        """The metrics of analyze, reproduce-paper and history in another folder (`--out` / `--metrics DIR`)."""
+        """The metrics of analyze, reproduce-paper, reproduce-compute, growth and history in another folder (`--out` /
+        `--metrics DIR`)."""
         folder = Path(folder)
         return self.replace(
             **{
                 name: folder / Path(LAYOUT[name]).name
-                for name in ("trends", "gap", "plots_dir", "paper_reproduction", "history")
+                for name in (
+                    "trends",
+                    "gap",
+                    "plots_dir",
+                    "paper_reproduction",
+                    "history",
+                    "compute_reproduction",
+                    "growth",
+                )
             }
         )
 

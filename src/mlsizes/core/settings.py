@@ -293,3 +293,91 @@ class Settings:
             raise ValueError(f"{params_path}: no {exc.args[0]!r} setting (see the project's params.yaml)") from None
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{params_path}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ComputeTrendParams:
+    """The `compute_reproduction:` section: the rules of the compute-trends paper (Sevilla et al. 2022) and the
+    snapshot they are reproduced on. A system on an era boundary belongs to the earlier era."""
+
+    snapshot: str
+    cutoff: dt.date  # systems published on or before it
+    table3_cutoff: dt.date
+    pre_deep_learning_end: dt.date
+    alexnet: dt.date  # the alternative start of the deep-learning era
+    large_scale_start: dt.date
+    table4_after: dt.date
+    half_window_days: int
+    min_window_systems: int
+    low_outlier_below: float
+    large_scale_above: float
+    large_scale_alternatives: tuple[float, ...]
+    n_bootstrap: int
+    noise_ratio: float
+    other_domain_below: int
+    record_setter_groups: tuple[str, ...]
+    seed: int
+    tolerances: dict
+
+    @classmethod
+    def from_dict(cls, section: dict) -> ComputeTrendParams:
+        """Build from params.yaml's `compute_reproduction:` mapping."""
+        eras, zscore, boot = section["eras"], section["zscore"], section["bootstrap"]
+        return cls(
+            snapshot=str(section["snapshot"]),
+            cutoff=iso_date(section["cutoff"]),
+            table3_cutoff=iso_date(section["table3_cutoff"]),
+            pre_deep_learning_end=iso_date(eras["pre_deep_learning_end"]),
+            alexnet=iso_date(eras["alexnet"]),
+            large_scale_start=iso_date(eras["large_scale_start"]),
+            table4_after=iso_date(eras["table4_after"]),
+            half_window_days=int(zscore["half_window_days"]),
+            min_window_systems=int(zscore["min_systems"]),
+            low_outlier_below=float(zscore["low_outlier_below"]),
+            large_scale_above=float(zscore["large_scale_above"]),
+            large_scale_alternatives=tuple(float(value) for value in zscore["large_scale_alternatives"]),
+            n_bootstrap=int(boot["resamples"]),
+            noise_ratio=float(boot["noise_ratio"]),
+            other_domain_below=int(section["other_domain_below"]),
+            record_setter_groups=tuple(section["record_setters"]),
+            seed=int(section["seed"]),
+            tolerances={key: float(value) for key, value in section["tolerances"].items()},
+        )
+
+    @classmethod
+    def load(cls, params_path: Path) -> ComputeTrendParams:
+        """The section from a params file; ValueError naming the file and the missing or bad setting."""
+        try:
+            return cls.from_dict(read_params(params_path)["compute_reproduction"])
+        except KeyError as exc:
+            raise ValueError(f"{params_path}: no {exc.args[0]!r} setting under compute_reproduction") from None
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{params_path}: compute_reproduction: {exc}") from None
+
+
+@dataclass(frozen=True)
+class GrowthParams:
+    """The `growth:` section: the recent-growth readout of every measure (notable and frontier systems)."""
+
+    since: dt.date
+    frontier_top: int
+    measures: dict  # curated column -> its words in the readout
+    n_bootstrap: int
+    seed: int
+
+    @classmethod
+    def load(cls, params_path: Path) -> GrowthParams:
+        """The section from a params file; ValueError naming the file and the missing or bad setting."""
+        try:
+            section = read_params(params_path)["growth"]
+            return cls(
+                since=iso_date(section["since"]),
+                frontier_top=int(section["frontier_top"]),
+                measures={str(column): str(words) for column, words in section["measures"].items()},
+                n_bootstrap=int(section["n_bootstrap"]),
+                seed=int(section["seed"]),
+            )
+        except KeyError as exc:
+            raise ValueError(f"{params_path}: no {exc.args[0]!r} setting under growth") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{params_path}: growth: {exc}") from None

@@ -9,6 +9,7 @@ curation can account for every raw row.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import pandas as pd
 
 from mlsizes.core import untrusted
 from mlsizes.records import contracts, snapshots
-from mlsizes.records.parse import parse_date, parse_number
+from mlsizes.records.parse import parse_date, parse_flag, parse_number
 from mlsizes.records.snapshots import SnapshotError
 from mlsizes.tables import reading
 from mlsizes.tables.columns import cells_containing, repetitive
@@ -34,8 +35,26 @@ TEXT_COLUMNS = [
     "parameters_notes",
     "training_compute_notes",
     "notability_criteria_notes",
+    "training_hardware",
 ]
-PARSED_COLUMNS = ["publication_date", "domain", "parameters", "training_compute_flop"]
+# The measures besides parameters and compute: an unusable cell leaves the measure empty with its reason in
+# measures_missing_reason (the record stays); a value the curated contract refuses still rejects the record.
+MEASURE_COLUMNS = [
+    "training_dataset_size",
+    "training_cost_usd",
+    "training_cost_cloud_usd",
+    "training_cost_upfront_usd",
+    "hardware_quantity",
+    "training_time_hours",
+]
+PARSED_COLUMNS = [
+    "publication_date",
+    "domain",
+    "parameters",
+    "training_compute_flop",
+    *MEASURE_COLUMNS,
+    "frontier_model",
+]
 # The reject columns every typed table carries.
 REJECT_COLUMNS = ["reject_code", "reject_field", "reject_value", "reject_message"]
 # Control characters that str.split() does not treat as whitespace (C0 and C1, tab and line ends excluded).
@@ -52,6 +71,7 @@ class Snapshot:
     provenance: dict | None
     as_of: dt.date | None
     states_notability: bool = False  # an empty notability criterion marks a non-notable system (raw.yaml)
+    spellings: dict[str, str] = dataclasses.field(default_factory=dict)  # canonical column -> the vintage's name
 
 
 def load(path: Path, require_provenance: bool = False) -> Snapshot:
@@ -74,7 +94,7 @@ def load(path: Path, require_provenance: bool = False) -> Snapshot:
         table = reading.read_checked(path, header, known)
     except reading.TableError as exc:
         raise SnapshotError(str(exc)) from None
-    table = _rename_columns(path, table)
+    table, spellings = _rename_columns(path, table)
     marking = contracts.raw_columns()["notability_criteria"].get("empty_means_not_notable", [])
     return Snapshot(
         path=path,
@@ -83,12 +103,13 @@ def load(path: Path, require_provenance: bool = False) -> Snapshot:
         provenance=provenance,
         as_of=snapshots.snapshot_date(path, provenance),
         states_notability=any(column.strip() in marking for column in header),
+        spellings=spellings,
     )
 
 
-def _rename_columns(path: Path, table: pd.DataFrame) -> pd.DataFrame:
-    """Rename the vintage's column names to canonical ones; fail on a missing required column, or on two
-    columns that mean the same one (which of them holds the data would be a guess)."""
+def _rename_columns(path: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename the vintage's column names to canonical ones (also returned: canonical -> the vintage's name); fail
+    on a missing required column, or on two columns that mean the same one (which holds the data is a guess)."""
     stripped = {column: column.strip() for column in table.columns}
     table = table.rename(columns=stripped)
     renames, missing = {}, []
@@ -107,7 +128,7 @@ def _rename_columns(path: Path, table: pd.DataFrame) -> pd.DataFrame:
         if canonical not in table.columns:
             table[canonical] = ""
     contracts.validate_raw(table)
-    return table
+    return table, {canonical: alias for alias, canonical in renames.items()}
 
 
 def _distinct(values: pd.Series) -> tuple[np.ndarray, list]:
@@ -243,6 +264,8 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
     zero_compute = training_compute == 0
     out["training_compute_flop"] = training_compute.where(~zero_compute)
 
+    missing_reasons = _measures(raw, snapshot, factorized, out)
+
     notes = domains.column(lambda parsed: "; ".join(parsed[2]) or None)
     _add_note(notes, zero, "parameters 0 in source treated as missing")
     _add_note(notes, zero_compute, "training compute 0 in source treated as missing")
@@ -252,6 +275,7 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
         future = out["publication_date"].notna() & (out["publication_date"] > snapshot.as_of.isoformat())
         _add_note(notes, future, f"publication date after the snapshot date {snapshot.as_of.isoformat()}")
     out["curation_notes"] = notes
+    out["measures_missing_reason"] = missing_reasons
 
     earlier = _earlier_copies(raw)
     _mark_rejects(
@@ -305,6 +329,30 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
         ],
     )
     return out
+
+
+def _measures(raw: pd.DataFrame, snapshot: Snapshot, factorized: dict, out: pd.DataFrame) -> pd.Series:
+    """Parse the measures besides parameters and compute into `out`, once per distinct value; returns each row's
+    measures_missing_reason (column=reason pairs for the cells upstream filled but that give no value)."""
+    reasons = pd.Series(None, index=raw.index, dtype="object")
+    for column in MEASURE_COLUMNS:
+        parsed = _parse(raw[column], parse_number, factorized.get(column))
+        values = parsed.column(lambda number: number).astype("float64")
+        zero = values == 0
+        out[column] = values.where(~zero)
+        _add_note(reasons, zero, f"{column}=zero_in_source")
+        _add_note(reasons, parsed.column().isin(list(parsed.errors)), f"{column}=unparseable_in_source")
+    dollars = contracts.raw_columns()["training_cost_usd"]["dollars"].get(snapshot.spellings.get("training_cost_usd"))
+    out["training_cost_dollars"] = pd.Series(dollars, index=raw.index, dtype="object").where(
+        out["training_cost_usd"].notna()
+    )
+    flags = _parse(raw["frontier_model"], parse_flag, factorized.get("frontier_model"))
+    frontier = flags.column(lambda flag: flag).astype("boolean")
+    if "frontier_model" in snapshot.spellings:  # the vintage has the flag: an empty cell means False
+        frontier = frontier.mask(flags.column() == "", False)
+    out["frontier_model"] = frontier
+    _add_note(reasons, flags.column().isin(list(flags.errors)), "frontier_model=unparseable_in_source")
+    return reasons
 
 
 def _earlier_copies(raw: pd.DataFrame) -> pd.Series:

@@ -1,4 +1,4 @@
-"""Parsers for the values real upstream files and contributors write: sizes and publication dates.
+"""Parsers for the values real upstream files and contributors write: sizes, flags and publication dates.
 
 Both the ingest stage (Epoch's CSV snapshots) and `mlsizes add-model` (values typed by a person) use these,
 so a value means the same thing wherever it enters the dataset. Parsers raise `ValueError` with a message
@@ -55,6 +55,24 @@ def parse_number(text: str | float | int | None) -> float | None:
     if math.isinf(value):  # 1e400: a float cannot hold it, and "inf" would read as a size
         raise ValueError(f"number too large: {text!r}")
     return value
+
+
+_TRUE, _FALSE = frozenset({"true", "yes", "1"}), frozenset({"false", "no", "0"})
+
+
+def parse_flag(text: str | None) -> bool | None:
+    """Parse a yes/no cell (Epoch writes `True` or leaves it empty): true/yes/1, false/no/0 in any case.
+
+    Empty text is None (the caller decides what an empty flag means); anything else raises ValueError.
+    """
+    stripped = (text or "").strip()
+    if not stripped:
+        return None
+    if stripped.lower() in _TRUE:
+        return True
+    if stripped.lower() in _FALSE:
+        return False
+    raise ValueError(f"not a yes/no flag: {text!r} (expected True or False)")
 
 
 @dataclass(frozen=True)

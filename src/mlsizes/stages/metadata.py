@@ -29,7 +29,13 @@ from mlsizes.records import contracts, curation
 from mlsizes.records.snapshots import CITATION, LICENSE
 from mlsizes.rendering import text
 
-FRICTIONLESS_TYPES = {"str": "string", "float64": "number", "int64": "integer", "Int64": "integer"}
+FRICTIONLESS_TYPES = {
+    "str": "string",
+    "float64": "number",
+    "int64": "integer",
+    "Int64": "integer",
+    "boolean": "boolean",
+}
 # Keys of a curated column spec that carry no check, and the checks with a Frictionless constraint.
 _DESCRIPTIVE_KEYS = {"title", "description", "unit", "source", "dtype", "nullable"}
 _CHECKS = {"unique", "str_matches", "isin", "in_range", "greater_than_or_equal_to"}

@@ -19,6 +19,7 @@ from mlsizes.analysis import stats
 from mlsizes.core.files import atomic_write_text
 from mlsizes.core.paths import Paths
 from mlsizes.core.settings import AnalysisParams, count_words, date_words, scientific, size_words
+from mlsizes.rendering import measures_text
 from mlsizes.rendering.figures import ERA_COLOURS, gap_band, pyplot, save_figure, trend_line, year
 from mlsizes.rendering.text import NULL_WORDS, closing_lines, gap_table, interval_text, number_text, p_words
 
@@ -738,5 +739,8 @@ def run(paths: Paths, settings: ReportSettings) -> list[Path]:
     text = markdown(
         loaded["trends"], loaded["gap"], loaded["paper_reproduction"], loaded["history"], sizes, params, note
     )
+    # The compute paper's reproduction and every measure's growth (issue 25), after the parameter study.
+    compute, growth = (json.loads(path.read_text()) for path in (paths.compute_reproduction, paths.growth))
+    text += "\n".join([*measures_text.compute_reproduction_lines(compute), "", *measures_text.growth_lines(growth), ""])
     atomic_write_text(paths.report, text)
     return [*figures, paths.report]

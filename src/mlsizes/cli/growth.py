@@ -1,0 +1,32 @@
+"""`mlsizes growth`: how fast every measure grows, for notable and frontier systems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlsizes.cli.common import EXISTING_FILE, NEW_FILE, PARAMS_OPTION, fail
+from mlsizes.core.paths import LAYOUT, Paths
+
+
+@click.command("growth")
+@click.option("--models", "models_path", type=EXISTING_FILE, show_default=LAYOUT["models"])
+@PARAMS_OPTION
+@click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["growth"])
+def growth(models_path: Path | None, params_path: Path | None, out_path: Path | None) -> None:
+    """x/year of every measure since a start date, notable and frontier systems, with 95% intervals.
+
+    Reads the `growth:` section of params.yaml (start date, frontier size, measures, bootstrap).
+    """
+    from mlsizes.core.settings import GrowthParams
+    from mlsizes.stages import growth as stage
+
+    paths = Paths.here().replace(models=models_path, params=params_path, growth=out_path)
+    try:
+        result = stage.run(paths, GrowthParams.load(paths.params))
+    except ValueError as exc:
+        fail(str(exc))
+    for line in result["sentences"]:
+        click.echo(line)
+    click.echo(f"wrote {paths.growth}")

@@ -1,0 +1,76 @@
+"""The compute paper's reproduction and the recent-growth readout as Markdown for the report: the paper's numbers
+and ours side by side, each verdict, and the readout's sentences."""
+
+from __future__ import annotations
+
+
+def _number(value, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _doubling(numbers: dict) -> str:
+    interval = numbers.get("doubling_interval")
+    spread = f" [{'; '.join(f'{v:.1f}' for v in interval)}]" if interval else ""
+    return _number(numbers.get("doubling_time_months"), 1) + spread
+
+
+def _verdict(row: dict) -> str:
+    if not row["judged"]:
+        return "not judged (known inconsistency of the paper)"
+    off = [field for field, ok in row["within_tolerance"].items() if not ok]
+    return "within tolerance" if not off else "off: " + ", ".join(off)
+
+
+def compute_reproduction_lines(result: dict) -> list[str]:
+    """The reproduction's section: every table row, the paper's figures beside ours, then the notes."""
+    tolerance = result["tolerances"]
+    lines = [
+        f"## Compute trends across three eras, reproduced (snapshot {result['snapshot']}, cut-off {result['cutoff']})",
+        "",
+        f"{result['paper']}. Doubling times in months with the bootstrap [2.5%; 50%; 97.5%]; each cell is "
+        f"paper / ours. Tolerances: n {tolerance['n_relative']:.0%}, slope {tolerance['slope_oom_per_year']:g} "
+        f"OOM/yr, doubling time {tolerance['doubling_time_relative']:.0%}, R^2 {tolerance['r2']:g}. Figure: "
+        "[three eras](figures/compute_eras.png).",
+        "",
+        "| table | period | systems | n | OOM/yr | doubling (months) | R^2 | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in result["rows"].values():
+        paper, ours = row["paper"], row["ours"]
+        lines.append(
+            f"| {row['table']} | {row['period']} | {row['systems']} | {paper['n']} / {ours['n']} | "
+            f"{_number(paper['slope_oom_per_year'], 1)} / {_number(ours['slope_oom_per_year'])} | "
+            f"{_doubling(paper)} / {_doubling(ours)} | {_number(paper['r2'])} / {_number(ours['r2'])} | "
+            f"{_verdict(row)} |"
+        )
+    summary = result["summary"]
+    lines += [
+        "",
+        f"{summary['judged_within_tolerance']} of {summary['judged']} judged rows are within every tolerance. "
+        + " ".join(summary["not_reproduced"])
+        + ".",
+    ]
+    reasons = sorted({reason for row in result["rows"].values() for reason in row.get("why_not", [])})
+    if reasons:
+        lines += ["", "Why rows are off:", "", *[f"- {reason}" for reason in reasons]]
+    names = lambda systems: ", ".join(system["name"] for system in systems)  # noqa: E731
+    if result["uncurated_with_compute"]:
+        uncurated = result["uncurated_with_compute"]
+        codes = sorted({system["reject_code"] for system in uncurated})
+        lines += ["", f"Systems with a training compute that curate rejects ({', '.join(codes)}): {names(uncurated)}."]
+    lines += [
+        "",
+        f"Large-scale systems ({len(result['large_scale'])}): {names(result['large_scale'])}.",
+        "",
+        f"Low outliers, left out of every fit ({len(result['low_outliers'])}): {names(result['low_outliers'])}.",
+    ]
+    return lines
+
+
+def growth_lines(result: dict) -> list[str]:
+    """The recent-growth section: one sentence per measure and group."""
+    return [
+        f"## Recent growth of every measure (since {result['since']}; frontier: {result['frontier']})",
+        "",
+        *[f"- {sentence}" for sentence in result["sentences"]],
+    ]
