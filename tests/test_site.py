@@ -101,25 +101,30 @@ def opened(browser, url: str):
         page.close()
 
 
+def newest_first(models) -> list[str]:
+    """The ids in the records table's own order: newest first, one day's records in the file's order."""
+    return models.sort_values("publication_date", ascending=False, kind="stable")["id"].tolist()
+
+
 def shown_ids(page) -> list[str]:
     return page.eval_on_selector_all("#records tbody tr:not([hidden])", "rows => rows.map(r => r.dataset.id)")
 
 
 def matching(models, query: str) -> list[str]:
-    """The ids of the records whose name, organization or domains contain every word of the query."""
+    """The ids of the records whose name, organization or domains contain every word of the query, newest first."""
     text = (
         models["name"].fillna("") + " " + models["organization"].fillna("") + " " + models["domains"].fillna("")
     ).str.lower()
     hits = text.apply(lambda line: all(word in line for word in query.lower().split()))
-    return models.loc[hits, "id"].tolist()
+    return [record_id for record_id in newest_first(models) if record_id in set(models.loc[hits, "id"])]
 
 
 def test_every_record_is_a_row_and_the_search_filters_them_as_you_type(clone, base_url, browser):
     models = contracts.read_curated(clone / "data" / "curated" / "models.csv")
     with opened(browser, f"{base_url}/index.html") as (page, seen):
         assert page.locator("#records tbody tr").count() == len(models)
-        assert shown_ids(page) == models["id"].tolist()
-        search = page.locator('input[type="search"]')
+        assert shown_ids(page) == newest_first(models)
+        search = page.locator("#search")
         for query in ("gpt-3", "deepmind", "robotics", "google lang", "zzz"):
             search.fill("")
             search.press_sequentially(query)
@@ -146,6 +151,7 @@ def test_every_record_is_a_row_and_the_search_filters_them_as_you_type(clone, ba
 
 def test_a_click_on_a_heading_sorts_by_that_column_again_reverses_it(clone, base_url, browser):
     models = contracts.read_curated(clone / "data" / "curated" / "models.csv")
+    models = models.set_index("id", drop=False).loc[newest_first(models)].reset_index(drop=True)  # the table's order
     order = list(range(len(models)))
     sized = [i for i in order if models["parameters"].notna().iloc[i]]
     unsized = sorted(set(order) - set(sized))
@@ -170,7 +176,7 @@ def test_a_click_on_a_heading_sorts_by_that_column_again_reverses_it(clone, base
         page.locator("#records thead th", has_text="Published").locator("button").click()
         dates = models["publication_date"].tolist()
         assert shown_ids(page) == [ids[i] for i in sorted(order, key=lambda i: dates[i])]
-        page.locator('input[type="search"]').press_sequentially("language")  # the filter keeps the sort order
+        page.locator("#search").press_sequentially("language")  # the filter keeps the sort order
         by_date = [ids[i] for i in sorted(order, key=lambda i: dates[i])]
         language = set(matching(models, "language"))
         assert shown_ids(page) == [i for i in by_date if i in language]
@@ -267,7 +273,8 @@ def test_record_names_and_the_card_cannot_inject_markup(browser, tmp_path):
     page.set_content(html)
     assert page.locator("img").count() == 0 and page.locator("main script").count() == 0
     assert page.title() == "t"
-    assert page.locator("#records tbody tr").first.locator("td").first.inner_text() == hostile
+    row = page.locator(f'#records tbody tr[data-id="{models.loc[0, "id"]}"]')
+    assert row.locator("td").first.inner_text() == hostile
     assert hostile in page.inner_text("main") and "title: x" not in page.inner_text("main")
     assert not page.eval_on_selector_all("a", "links => links.filter(a => a.href.startsWith('javascript:')).length")
     page.close()
@@ -283,7 +290,15 @@ def test_record_names_and_the_card_cannot_inject_markup(browser, tmp_path):
 )
 def test_a_missing_or_broken_input_is_one_line_and_writes_nothing(tmp_path, broken, message):
     root = tmp_path / "project"
-    for name in ("dvc.yaml", "dataset.yaml", "data/curated/models.csv", "metrics/gap.json", "reports/validation"):
+    for name in (
+        "dvc.yaml",
+        "params.yaml",
+        "dataset.yaml",
+        "data/curated/models.csv",
+        "metrics/gap.json",
+        "metrics/trends.json",
+        "reports/validation",
+    ):
         source, target = ROOT / name, root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
@@ -296,3 +311,87 @@ def test_a_missing_or_broken_input_is_one_line_and_writes_nothing(tmp_path, brok
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --- the explorer -------------------------------------------------------------------------------------------------
+
+
+def chart_marks(page) -> int:
+    """The points the chart drew, once its newest drawing is done (one SVG path per record)."""
+    page.wait_for_selector("#chart[data-ready]")
+    return page.locator("#chart svg g.points_marks path").count()
+
+
+def drawable(models, x: str, y: str):
+    """The records the chart can place: both measures known (a date always is)."""
+    keep = models["publication_date"].notna()
+    for column in {x, y} - {"publication_date"}:
+        keep &= models[column] > 0
+    return models[keep]
+
+
+def test_the_chart_draws_one_mark_per_record_with_both_measures_and_follows_the_axes(clone, base_url, browser):
+    models = contracts.read_curated(clone / "data" / "curated" / "models.csv")
+    with opened(browser, f"{base_url}/index.html") as (page, seen):
+        assert chart_marks(page) == len(drawable(models, "publication_date", "parameters"))
+        page.select_option("#y", "training_compute_flop")
+        assert chart_marks(page) == len(drawable(models, "publication_date", "training_compute_flop"))
+        page.select_option("#x", "parameters")
+        both = drawable(models, "parameters", "training_compute_flop")
+        assert chart_marks(page) == len(both) < len(drawable(models, "publication_date", "parameters"))
+        assert "x=parameters" in page.url and "y=training_compute_flop" in page.url
+        assert page.locator("#chart svg g.mark-rect path").count() == 1  # the gap band, now on the x axis
+        page.select_option("#x", "publication_date")
+        page.select_option("#y", "parameters")
+        chart_marks(page)
+        readout = page.locator("#readout").inner_text()
+        trends = json.loads((clone / "metrics" / "trends.json").read_text())["domains"]["all"]
+        assert f"doubling every {trends['post_2018']['doubling_time_months']:.1f} months" in readout
+        interval = trends["post_2018"]["doubling_time_months_ci"]
+        assert f"95% interval {interval['p2_5']:.1f} to {interval['p97_5']:.1f}" in readout
+        assert page.locator("#chart svg g.mark-line path").count() == len(trends)  # one line per era fit
+        assert seen["errors"] == []
+
+
+def test_filters_choose_the_records_pandas_chooses_and_the_url_restores_them(clone, base_url, browser):
+    models = contracts.read_curated(clone / "data" / "curated" / "models.csv")
+    order = newest_first(models)
+    domains = models["domains"].str.split(",")
+    with opened(browser, f"{base_url}/index.html") as (page, seen):
+        page.select_option("#domain", "Language")
+        language = models[domains.apply(lambda names: "Language" in names)]
+        assert shown_ids(page) == [i for i in order if i in set(language["id"])]
+        assert chart_marks(page) == len(drawable(language, "publication_date", "parameters"))
+        assert "(language)" not in page.locator("#readout").inner_text()  # the language group's own fits
+        page.fill("#org", "google")
+        page.fill("#from", "2020-01-01")
+        page.select_option("#confidence", "Confident")
+        chosen = language[
+            language["organization"].fillna("").str.lower().str.contains("google", regex=False)
+            & (language["publication_date"] >= "2020-01-01")
+            & (language["confidence"] == "Confident")
+        ]
+        assert 0 < len(chosen) < len(language)
+        assert shown_ids(page) == [i for i in order if i in set(chosen["id"])]
+        url = page.url
+        assert "domain=Language" in url and "org=google" in url and "confidence=Confident" in url
+        marks = chart_marks(page)
+        page.reload()
+        assert page.input_value("#domain") == "Language" and page.input_value("#org") == "google"
+        assert page.input_value("#from") == "2020-01-01" and page.input_value("#confidence") == "Confident"
+        assert shown_ids(page) == [i for i in order if i in set(chosen["id"])]
+        assert chart_marks(page) == marks == len(drawable(chosen, "publication_date", "parameters"))
+        assert seen["errors"] == []
+    with opened(browser, url) as (page, _):  # the link alone gives the same view
+        assert shown_ids(page) == [i for i in order if i in set(chosen["id"])]
+
+
+@pytest.mark.parametrize("name", ["index.html", "validation.html"])
+def test_a_phone_never_scrolls_sideways(base_url, browser, name):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{base_url}/{name}")
+    if name == "index.html":
+        page.wait_for_selector("#chart[data-ready]")
+    width, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    page.close()
+    assert width <= client == 390, (name, width)

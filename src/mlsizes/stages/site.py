@@ -24,14 +24,40 @@ import yaml
 
 from mlsizes.core.files import atomic_write_bytes
 from mlsizes.core.paths import PACKAGE_DIR, Paths
-from mlsizes.core.settings import size_words
-from mlsizes.records import contracts, untrusted
+from mlsizes.core.settings import AnalysisParams, Settings, in_gap, size_text, size_words
+from mlsizes.records import contracts, contribution_files, untrusted
 from mlsizes.records.validation import CheckResult
 from mlsizes.releases import diff, release_list, revisions
 from mlsizes.rendering import text
 
 ASSETS = PACKAGE_DIR / "site_assets"
-ASSET_FILES = ("site.css", "site.js")
+ASSET_FILES = (
+    "site.css",
+    "site.js",
+    # the charting library, vendored from the npm registry (vendor/README.md: versions, licences, checksums)
+    "vendor/vega.min.js",
+    "vendor/vega-lite.min.js",
+    "vendor/vega-embed.min.js",
+    "vendor/LICENSE.vega",
+    "vendor/LICENSE.vega-lite",
+    "vendor/LICENSE.vega-embed",
+    "vendor/README.md",
+)
+SCRIPTS = ("vendor/vega.min.js", "vendor/vega-lite.min.js", "vendor/vega-embed.min.js", "site.js")
+# The chart's measures: (column, label); the first is the x axis by default, the second the y axis.
+MEASURES = (
+    ("publication_date", "Publication date"),
+    ("parameters", "Parameters"),
+    ("training_compute_flop", "Training compute (FLOP)"),
+)
+# Files offered for download, by their name in the site's downloads/ folder and the Paths field they come from.
+DOWNLOADS = (
+    ("models.csv", "models", "the curated records"),
+    ("rejected.csv", "rejected", "every raw row left out, with its reason"),
+    ("datapackage.json", "datapackage", "Frictionless Data Package descriptor"),
+    ("codebook.csv", "codebook", "every column: description, unit, source"),
+    ("README.md", "dataset_card", "the dataset card"),
+)
 # The records table: (heading, column, sorted as numbers). Every record's name, organization and domains are
 # what the search box matches.
 RECORD_COLUMNS = (
@@ -78,6 +104,34 @@ class Inputs:
     figures: dict[str, bytes]
     releases: list[ReleasePage]
     assets: dict[str, bytes]
+    trends: dict
+    params: AnalysisParams
+    downloads: dict[str, bytes]
+    corrections: dict[str, dict[str, dict]]
+
+
+def load_corrections(models: pd.DataFrame, folder: Path) -> dict[str, dict[str, dict]]:
+    """The reason and link of every correction a record names in field_sources, by its source and field
+    (read as untrusted text, like every contribution file)."""
+    sources = {
+        source
+        for cell in models["field_sources"].dropna()
+        for pair in str(cell).split(";")
+        if (source := pair.partition("=")[2].strip()).startswith(contribution_files.SOURCE_PREFIX)
+    }
+    found = {}
+    for source in sorted(sources):
+        path = folder / source.removeprefix(contribution_files.SOURCE_PREFIX)
+        try:
+            fields = contribution_files.read(path).get("fields") or {}
+        except (OSError, ValueError) as exc:
+            raise SiteError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from None
+        found[source] = {
+            str(name): {key: str(entry.get(key, "")) for key in ("value", "reason", "link")}
+            for name, entry in fields.items()
+            if isinstance(entry, dict)
+        }
+    return found
 
 
 def _read(path: Path, parse, hint: str):
@@ -136,9 +190,14 @@ def load(paths: Paths, on_progress: Callable[[str], None]) -> Inputs:
     dataset = _read(
         paths.dataset_file, lambda path: untrusted.load_text(path.read_text(encoding="utf-8")), "mlsizes release"
     )
+    models = _read(paths.models, contracts.read_curated, "mlsizes curate")
+    params = _read(paths.params, lambda path: Settings.load(path).analysis, "the project: the study's settings")
+    downloads = {
+        name: getattr(paths, field).read_bytes() for name, field, _ in DOWNLOADS if getattr(paths, field).is_file()
+    }
     return Inputs(
         dataset=dataset,
-        models=_read(paths.models, contracts.read_curated, "mlsizes curate"),
+        models=models,
         card=paths.dataset_card.read_text(encoding="utf-8") if paths.dataset_card.is_file() else None,
         validation=CheckResult(
             success=failures.empty and bool(gx_results["success"]), pandera_failures=failures, gx_results=gx_results
@@ -147,6 +206,10 @@ def load(paths: Paths, on_progress: Callable[[str], None]) -> Inputs:
         figures={path.name: path.read_bytes() for path in figures},
         releases=load_releases(paths.root, dataset, on_progress),
         assets={name: (ASSETS / name).read_bytes() for name in ASSET_FILES},
+        trends=_read(paths.trends, _json, "mlsizes analyze"),
+        params=params,
+        downloads=downloads,
+        corrections=load_corrections(models, paths.contributions_dir),
     )
 
 
@@ -172,17 +235,21 @@ def card_body(card: str) -> str:
 
 
 def page(title: str, body: str, depth: int = 0) -> str:
-    """A whole page: the stylesheet, the navigation and the script, all linked relative to the page."""
+    """A whole page: the stylesheet, the navigation and the scripts, all linked relative to the page (the body
+    says how far up the site's root is, so the script links records from any page)."""
     up = "../" * depth
     links = [
         ("index.html", "mlsizes"),
+        ("index.html#explore", "Explore"),
+        ("index.html#all-records", "Records"),
         ("index.html#gap", "The gap"),
         ("index.html#figures", "Figures"),
-        ("index.html#all-records", "Records"),
+        ("downloads.html", "Downloads"),
         ("validation.html", "Validation"),
         ("index.html#releases", "Releases"),
     ]
     nav = "".join(f'<a href="{up}{href}">{label}</a>' for href, label in links)
+    scripts = "".join(f'<script src="{up}assets/{name}"></script>\n' for name in SCRIPTS)
     return (
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -190,9 +257,19 @@ def page(title: str, body: str, depth: int = 0) -> str:
         f"<title>{escape(title)}</title>\n"
         '<link rel="icon" href="data:,">\n'
         f'<link rel="stylesheet" href="{up}assets/site.css">\n'
-        f"</head>\n<body>\n<header><nav>{nav}</nav></header>\n<main>\n{body}\n</main>\n"
-        f'<script src="{up}assets/site.js"></script>\n</body>\n</html>\n'
+        f'</head>\n<body data-root="{up}">\n<a class="skip" href="#main">Skip to content</a>\n'
+        f'<header><nav aria-label="Site">{nav}</nav></header>\n<main id="main">\n{body}\n</main>\n'
+        f"{scripts}</body>\n</html>\n"
     )
+
+
+def script_json(value, element_id: str) -> str:
+    """Data for the page's script, as JSON in a non-executed <script>: every `<`, `>` and `&` escaped, so text
+    from the data (a name holding `</script>`) cannot end the element or open a tag."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return f'<script type="application/json" id="{escape(element_id)}">{text}</script>'
 
 
 def table(headers: list[str], rows: list[list[str]], numeric: tuple[int, ...] = (), **attributes: str) -> str:
@@ -234,11 +311,10 @@ def record_cell(column: str, record: dict) -> str:
     if column == "training_compute_flop":
         return f'<td class="number" data-sort="{value!r}">{escape(compute_text(value))}</td>'
     if column == "publication_date":
-        shown = value[: DATE_LENGTH.get(record["date_precision"], len(value))]
-        return f'<td data-sort="{escape(value)}">{escape(shown)}</td>'
+        return f'<td data-sort="{escape(value)}">{escape(shown_date(record))}</td>'
     text = escape(str(value).replace(",", ", ") if column in ("domains", "organization") else str(value))
-    if column == "name" and str(record["link"]).startswith(("https://", "http://")):
-        text = f'<a href="{escape(record["link"])}">{text}</a>'
+    if column == "name":
+        text = f'<a href="{escape(record_href(record["id"]))}">{text}</a>'
     return f'<td class="wrap">{text}</td>' if column == "organization" else f"<td>{text}</td>"
 
 
@@ -247,8 +323,9 @@ def search_text(record: dict) -> str:
     return " ".join(str(record[column]) for column in SEARCHED if not _missing(record[column])).lower()
 
 
-def records_section(models: pd.DataFrame) -> str:
-    """Every record, one row each, with the search box and sortable headings site.js drives."""
+def records_section(models: pd.DataFrame, search_box: bool = True) -> str:
+    """Every record, newest first, one row each linking its page, with sortable headings site.js drives; the
+    explorer's filters hide rows (a page without them gets its own search box)."""
     headings = "".join(
         f'<th{" class=number" if numeric else ""} data-type="{"number" if numeric else "text"}">'
         f'<button type="button">{escape(heading)}</button></th>'
@@ -258,17 +335,172 @@ def records_section(models: pd.DataFrame) -> str:
         f'<tr data-id="{escape(record["id"])}" data-search="{escape(search_text(record))}">'
         + "".join(record_cell(column, record) for _, column, _ in RECORD_COLUMNS)
         + "</tr>"
-        for record in models.astype(object).where(models.notna(), None).to_dict(orient="records")
+        for record in _records(newest_first(models))
+    )
+    search = (
+        '<div class="search"><label for="search">Search name, organization or domain</label>\n'
+        '<input type="search" id="search" placeholder="e.g. language google" autocomplete="off"></div>\n'
+        if search_box
+        else ""
     )
     return (
         '<h2 id="all-records">Records</h2>\n'
-        '<div class="search"><label for="search">Search name, organization or domain</label>\n'
-        '<input type="search" id="search" placeholder="e.g. language google" autocomplete="off">\n'
-        f'<span id="count" class="meta" aria-live="polite">{len(models)} records</span></div>\n'
-        '<p class="meta">Click a heading to sort by it, again to reverse. Sizes as 175B (billions of '
-        "parameters); every column is in <code>data/curated/models.csv</code>.</p>\n"
-        f'<div class="scroll"><table id="records">\n<thead><tr>{headings}</tr></thead>\n'
+        f"{search}"
+        f'<p><span id="count" class="meta" aria-live="polite">{len(models)} records</span>, newest first; the '
+        "filters above choose them too. Click a heading to sort by it, again to reverse; a name opens the "
+        "record. Sizes as 175B (billions of parameters).</p>\n"
+        f'<div class="scroll"><table id="records" class="records">\n<thead><tr>{headings}</tr></thead>\n'
         f"<tbody>\n{rows}\n</tbody>\n</table></div>"
+    )
+
+
+def _records(models: pd.DataFrame) -> list[dict]:
+    """The table's rows as dicts, missing values as None."""
+    return models.astype(object).where(models.notna(), None).to_dict(orient="records")
+
+
+def newest_first(models: pd.DataFrame) -> pd.DataFrame:
+    """The records newest first; records published the same day keep the table's order."""
+    return models.sort_values("publication_date", ascending=False, kind="stable")
+
+
+def record_href(record_id: str, up: str = "") -> str:
+    """A record's page, relative to a page `up` from the site's root."""
+    if not SAFE_NAME.fullmatch(str(record_id)):  # it names a file: no path, no markup
+        raise SiteError(f"record id {record_id!r} cannot name a page")
+    return f"{up}records/{record_id}.html"
+
+
+def shown_date(record: dict) -> str:
+    """A publication date with only the part its source stated (2019, 2019-07, 2019-07-26)."""
+    value = record["publication_date"]
+    return value[: DATE_LENGTH.get(record["date_precision"], len(value))]
+
+
+def large_scale(parameters, params: AnalysisParams) -> bool:
+    """Above the gap: the study's large-scale systems (the `above_gap` fit), by the gap's bounds convention."""
+    if parameters is None:
+        return False
+    return bool(
+        parameters >= params.gap_lower and not in_gap(parameters, params.gap_lower, params.gap_upper, params.inclusive)
+    )
+
+
+def chart_record(record: dict, params: AnalysisParams) -> dict:
+    """What the chart and the filters know of one record (sizes also as text for the tooltip)."""
+    parameters, compute = record["parameters"], record["training_compute_flop"]
+    return {
+        "id": record["id"],
+        "name": record["name"],
+        "organization": record["organization"] or "",
+        "domains": str(record["domains"]).split(","),
+        "domain": record["primary_domain"],
+        "publication_date": record["publication_date"],
+        "date_text": shown_date(record),
+        "parameters": parameters,
+        "training_compute_flop": compute,
+        "parameters_text": "" if parameters is None else size_text(parameters),
+        "compute_text": "" if compute is None else compute_text(compute),
+        "confidence": record["confidence"] or "",
+        "scale": "large-scale" if large_scale(parameters, params) else "other",
+        "search": search_text(record),
+    }
+
+
+def trend_readout(fit: dict, label: str) -> str:
+    """One era's fit in words, from trends.json: the growth, the doubling time and its bootstrap interval."""
+    if fit.get("insufficient_data"):
+        return f"{label}: insufficient data (n = {fit['n']})"
+    interval = fit.get("doubling_time_months_ci")
+    spread = (
+        f"95% interval {interval['p2_5']:.1f} to {interval['p97_5']:.1f}"
+        if interval
+        else (fit.get("doubling_time_note") or "no interval")
+    )
+    return (
+        f"{label}: {fit['slope_oom_per_year']:.2f} OOM/yr, doubling every {fit['doubling_time_months']:.1f} months "
+        f"({spread}), n = {fit['n']}"
+    )
+
+
+def chart_trends(trends: dict, params: AnalysisParams) -> dict:
+    """Every domain group's era fits as chart lines (start and end of each fitted period) with their readout."""
+    groups = {}
+    for group, eras in trends["domains"].items():
+        lines, readout = [], []
+        for era, fit in eras.items():
+            label = params.era_labels.get(era, era)
+            readout.append(trend_readout(fit, label))
+            if fit.get("insufficient_data"):
+                continue
+            text = f"{label}: doubling {fit['doubling_time_months']:.1f} months"
+            lines += [
+                {
+                    "trend": text,
+                    "publication_date": fit["period_start"],
+                    "parameters": fit["fitted_parameters_at_start"],
+                },
+                {"trend": text, "publication_date": fit["period_end"], "parameters": fit["fitted_parameters_at_end"]},
+            ]
+        groups[group] = {"lines": lines, "readout": readout}
+    return groups
+
+
+def explorer_data(inputs: Inputs) -> dict:
+    """Everything the explorer's script draws and filters, read from the curated table and the analysis outputs
+    (the trends are never refitted in the browser)."""
+    params = inputs.params
+    present = set(inputs.models["primary_domain"].dropna())
+    return {
+        "records": [chart_record(record, params) for record in _records(newest_first(inputs.models))],
+        "measures": {column: label for column, label in MEASURES},
+        "domains": [name for name in contracts.vocabulary().names if name in present],
+        "groups": {domain: group for group, domain in params.domain_groups.items()},
+        "trends": chart_trends(inputs.trends, params),
+        "gap": [params.gap_lower, params.gap_upper],
+        "gap_label": f"gap {size_words(params.gap_lower)}-{size_words(params.gap_upper)} parameters "
+        f"({params.bounds} bounds)",
+        "large_label": f"large-scale (above {size_words(params.gap_upper)})",
+    }
+
+
+def _options(values, all_label: str) -> str:
+    first = f'<option value="">{escape(all_label)}</option>'
+    return first + "".join(f'<option value="{escape(v)}">{escape(v)}</option>' for v in values)
+
+
+def explorer_section(inputs: Inputs, data: dict) -> str:
+    """The chart with its axis pickers and the filters the chart and the records table share (site.js keeps
+    them in the URL, so a link reproduces the view)."""
+    measures = [(column, label) for column, label in MEASURES]
+    x_options = "".join(f'<option value="{c}">{escape(label)}</option>' for c, label in measures)
+    y_options = "".join(f'<option value="{c}">{escape(label)}</option>' for c, label in measures[1:])
+    confidences = sorted(set(inputs.models["confidence"].dropna()))
+    organizations = sorted(set(inputs.models["organization"].dropna()), key=str.lower)
+    datalist = "".join(f'<option value="{escape(o)}"></option>' for o in organizations)
+    return (
+        '<h2 id="explore">Explore</h2>\n'
+        '<form id="filters" class="filters" role="search" aria-label="Filter the chart and the records">\n'
+        f'<label>Horizontal axis <select id="x" name="x">{x_options}</select></label>\n'
+        f'<label>Vertical axis <select id="y" name="y">{y_options}</select></label>\n'
+        f'<label>Domain <select id="domain" name="domain">{_options(data["domains"], "every domain")}</select>'
+        "</label>\n"
+        '<label>Organization <input id="org" name="org" type="search" list="organizations" autocomplete="off" '
+        f'placeholder="e.g. Google"></label><datalist id="organizations">{datalist}</datalist>\n'
+        '<label>Published from <input id="from" name="from" type="date"></label>\n'
+        '<label>to <input id="to" name="to" type="date"></label>\n'
+        f'<label>Confidence <select id="confidence" name="confidence">{_options(confidences, "any")}</select></label>\n'
+        '<label class="wide">Search name, organization or domain <input type="search" id="search" name="q" '
+        'placeholder="e.g. language google" autocomplete="off"></label>\n'
+        '<a id="reset" href="index.html">Reset</a> <a id="permalink" href="index.html">Link to this view</a>\n'
+        "</form>\n"
+        '<p id="chart-count" class="meta" aria-live="polite"></p>\n'
+        '<div id="chart" class="chart" role="figure" aria-label="Chart of the records that match the filters">'
+        "</div>\n"
+        '<p class="meta">Hover over a point for the record, click it to open its page. Colour: the primary '
+        f"domain; diamonds: {escape(data['large_label'])}; the gold band: the {escape(data['gap_label'])}. "
+        "Trend lines (parameters against date) are the fits of <code>metrics/trends.json</code>.</p>\n"
+        '<ul id="readout" class="readout"></ul>\n' + script_json(data, "explorer-data")
     )
 
 
@@ -340,11 +572,18 @@ def releases_section(releases: list[ReleasePage]) -> str:
     )
 
 
+def downloads_line(downloads: dict[str, bytes], up: str = "") -> str:
+    """The release's files in one line, linking the downloads page with their checksums."""
+    links = ", ".join(f'<a href="{up}downloads/{escape(name)}">{escape(name)}</a>' for name in downloads)
+    return f'<p class="downloads">Download: {links}, <a href="{up}downloads.html">figures and sha256 sums</a>.</p>'
+
+
 def index_page(inputs: Inputs) -> str:
-    """The front page: the newest release's card, validation status, the gap answer, figures and records."""
+    """The front page: the explorer and the records first, then the validation status, the gap answer, the
+    card, the figures and the releases."""
     version = escape(str(inputs.dataset.get("version", "unreleased")))
     card = (
-        f'<details class="card" open><summary>Dataset card (<code>data/curated/README.md</code>)</summary>\n'
+        f'<details class="card"><summary>Dataset card (<code>data/curated/README.md</code>)</summary>\n'
         f"{markdown(card_body(inputs.card))}</details>"
         if inputs.card is not None
         else '<p class="note">No dataset card yet (data/curated/README.md).</p>'
@@ -355,12 +594,15 @@ def index_page(inputs: Inputs) -> str:
             f"<h1>mlsizes dataset {version}</h1>",
             f'<p class="meta">{len(inputs.models)} notable machine-learning systems, {with_size} with a parameter '
             f"count; built from {escape(str(inputs.dataset.get('snapshot', '')))}, as of "
-            f"{escape(str(inputs.gap.get('as_of', '')))}.</p>",
+            f"{escape(str(inputs.gap.get('as_of', '')))}. "
+            '<a href="#all-records">Jump to the records</a>.</p>',
+            downloads_line(inputs.downloads),
             status_section(inputs.validation),
+            explorer_section(inputs, explorer_data(inputs)),
+            records_section(inputs.models, search_box=False),
             gap_section(inputs.gap),
             card,
             figures_section(inputs.figures),
-            records_section(inputs.models),
             releases_section(inputs.releases),
         ]
     )
