@@ -188,7 +188,11 @@ def site_pages(built: Path) -> list[str]:
 
 
 def test_every_page_loads_every_image_logs_no_error_and_asks_only_127_0_0_1(clone, built, base_url, browser):
-    pages = site_pages(built)
+    """Every page but the record pages, which are one template: three of them (one corrected, one contributed)."""
+    records = sorted(name for name in site_pages(built) if name.startswith("records/"))
+    assert len(records) == len(contracts.read_curated(clone / "data" / "curated" / "models.csv"))
+    sample = {records[0], "records/roberta-large.html", "records/mistral-7b.html"}
+    pages = [name for name in site_pages(built) if not name.startswith("records/")] + sorted(sample)
     assert {"index.html", "validation.html"} <= set(pages)
     figures = sorted(path.name for path in (clone / "reports" / "figures").glob("*.png"))
     for name in pages:
@@ -395,3 +399,76 @@ def test_a_phone_never_scrolls_sideways(base_url, browser, name):
     width, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     page.close()
     assert width <= client == 390, (name, width)
+
+
+def test_a_point_opens_its_record_whose_page_shows_its_fields_corrections_and_releases(clone, base_url, browser):
+    with opened(browser, f"{base_url}/index.html?q=roberta+large") as (page, seen):
+        chart_marks(page)
+        point = page.locator("#chart svg g.points_marks path").first
+        assert "RoBERTa Large" in (point.get_attribute("aria-label") or "")
+        point.dispatch_event("click")  # the point's own record, whatever lies on top of it
+        page.wait_for_url("**/records/roberta-large.html")
+        assert page.locator("h1").inner_text() == "RoBERTa Large"
+        correction = page.locator("#record-corrections tbody tr")
+        assert correction.count() == 1
+        cells = correction.locator("td").all_inner_texts()
+        assert cells[0] == "publication_date" and cells[1] == "2019-07-26"
+        assert cells[2].startswith("arXiv 1907.11692") and cells[3] == "https://arxiv.org/abs/1907.11692"
+        assert "corrections/roberta-large.yaml" in cells[4]
+        assert "row " in page.locator("#provenance").inner_text()
+        assert page.locator('#fields dd[data-field="parameters"]').inner_text() == "355,000,000 (355M)"
+        assert "FLOP" in page.locator("#fields").inner_text()  # units from the contract
+        versions = [item["version"] for item in json.loads(mlsizes("versions", "--json", cwd=clone).stdout)]
+        assert page.locator("#history tbody tr").all_inner_texts()[0].startswith(versions[0])
+        assert page.locator("#history tbody tr").count() == len(versions)
+        assert seen["errors"] == []
+    with opened(browser, f"{base_url}/records/mistral-7b.html") as (page, _):
+        assert "data/raw/contributions/mistral-7b.yaml" in page.locator("#provenance").inner_text()
+        assert page.locator("#no-corrections").count() == 1
+
+
+def test_every_download_link_resolves_and_its_sha256_matches(clone, built, base_url, browser):
+    import hashlib
+    import urllib.request
+
+    with opened(browser, f"{base_url}/downloads.html") as (page, seen):
+        rows = page.eval_on_selector_all(
+            "#downloads tbody tr", "rows => rows.map(r => [r.querySelector('a').href, r.cells[3].textContent])"
+        )
+        assert seen["errors"] == []
+    names = {Path(urlsplit(url).path).name for url, _ in rows}
+    assert {"models.csv", "rejected.csv", "datapackage.json", "codebook.csv", "README.md", "fig1_sizes.png"} <= names
+    for url, digest in rows:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            body = response.read()
+        assert hashlib.sha256(body).hexdigest() == digest, url
+    assert (built / "downloads" / "models.csv").read_bytes() == (clone / "data" / "curated" / "models.csv").read_bytes()
+    sums = dict(line.split("  ")[::-1] for line in (built / "SHA256SUMS").read_text().splitlines())
+    assert sums == {urlsplit(url).path.lstrip("/"): digest for url, digest in rows}
+    with opened(browser, f"{base_url}/records/roberta-large.html") as (page, _):  # linked from every page
+        page.click("header >> text=Downloads")
+        assert page.url.endswith("/downloads.html")
+
+
+def test_a_hostile_name_stays_text_in_the_explorer_and_on_its_record_page(browser):
+    """Names come from strangers: `</script>` inside the chart's JSON or a tag in a record page stays text."""
+    hostile = '</script><img src=x onerror="document.title=1"><script>document.title=2</script>'
+    models = contracts.read_curated(ROOT / "data" / "curated" / "models.csv").head(3).copy()
+    models.loc[0, "name"] = hostile
+    models.loc[1, "organization"] = hostile
+    data = {"records": models[["id", "name", "organization"]].to_dict(orient="records")}
+    html = site.page("t", site.script_json(data, "explorer-data"))
+    assert "</script><img" not in html.split("explorer-data", 1)[1].split("</script>")[0]
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_content(html)
+    assert page.title() == "t" and page.locator("img").count() == 0
+    assert page.evaluate("JSON.parse(document.getElementById('explorer-data').textContent)") == data
+    record = models.astype(object).where(models.notna(), None).to_dict(orient="records")[0]
+    html = site.record_page(record, contracts.curated_columns(), {}, {}, {})
+    page.set_content(html)
+    assert page.title().startswith(hostile) and page.locator("h1").inner_text() == hostile
+    assert page.locator("img").count() == 0 and page.locator("main script").count() == 0
+    page.close()
+    assert errors == []

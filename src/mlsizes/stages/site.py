@@ -12,6 +12,7 @@ rendered with raw HTML off. Links are relative, so the folder works from a web s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mlsizes.core.files import atomic_write_bytes
+from mlsizes.core.files import write_tree
 from mlsizes.core.paths import PACKAGE_DIR, Paths
 from mlsizes.core.settings import AnalysisParams, Settings, in_gap, size_text, size_words
 from mlsizes.records import contracts, contribution_files, untrusted
@@ -72,6 +73,8 @@ SEARCHED = ("name", "organization", "domains")
 DATE_LENGTH = {"year": 4, "month": 7, "day": 10}  # how much of an ISO date its precision states
 SAFE_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
 BRIEF_COLUMNS = ("id", "name", "primary_domain", "publication_date", "parameters")
+# A record's changes between releases shown with their values (notes are long: only their names).
+SHOWN_CHANGES = ("name", "organization", "domains", "publication_date", "parameters", "training_compute_flop")
 
 
 class SiteError(Exception):
@@ -234,9 +237,10 @@ def card_body(card: str) -> str:
     return card
 
 
-def page(title: str, body: str, depth: int = 0) -> str:
-    """A whole page: the stylesheet, the navigation and the scripts, all linked relative to the page (the body
-    says how far up the site's root is, so the script links records from any page)."""
+def page(title: str, body: str, depth: int = 0, chart: bool = False) -> str:
+    """A whole page: the stylesheet, the navigation and the scripts (the charting library only for a page with
+    a chart), all linked relative to the page; the body says how far up the site's root is, so the script
+    links records from any page."""
     up = "../" * depth
     links = [
         ("index.html", "mlsizes"),
@@ -249,7 +253,7 @@ def page(title: str, body: str, depth: int = 0) -> str:
         ("index.html#releases", "Releases"),
     ]
     nav = "".join(f'<a href="{up}{href}">{label}</a>' for href, label in links)
-    scripts = "".join(f'<script src="{up}assets/{name}"></script>\n' for name in SCRIPTS)
+    scripts = "".join(f'<script src="{up}assets/{name}"></script>\n' for name in SCRIPTS if chart or "/" not in name)
     return (
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -606,7 +610,7 @@ def index_page(inputs: Inputs) -> str:
             releases_section(inputs.releases),
         ]
     )
-    return page(f"mlsizes dataset {inputs.dataset.get('version', '')}", body)
+    return page(f"mlsizes dataset {inputs.dataset.get('version', '')}", body, chart=True)
 
 
 def observed_text(result: dict) -> str:
@@ -729,6 +733,206 @@ def release_page(item: ReleasePage, following: ReleasePage | None) -> str:
     return page(f"mlsizes release {item.version}", "\n".join(parts), depth=1)
 
 
+# --- a page per record -----------------------------------------------------------------------------------
+
+
+def release_tables(releases: list[ReleasePage]) -> dict[str, pd.DataFrame]:
+    """Every release's curated table (as text, by id), from the diffs already read: the first release is the
+    old side of the second release's diff."""
+    tables = {}
+    for item in releases:
+        if item.change is not None:
+            tables.setdefault(item.previous.version, item.change.old.models)
+            tables[item.version] = item.change.new.models
+    return tables
+
+
+def field_text(column: str, record: dict) -> str:
+    """A field's value as HTML for a record page, escaped; nothing stated as a muted dash."""
+    value = record[column]
+    if _missing(value):
+        return '<span class="meta">not stated</span>'
+    if column == "parameters":
+        whole = f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+        return f"{escape(whole)} ({escape(size_text(value))})"
+    if column == "training_compute_flop":
+        return escape(compute_text(value))
+    if column == "link" and str(value).startswith(("https://", "http://")):
+        return f'<a href="{escape(str(value))}">{escape(str(value))}</a>'
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return escape(str(value))
+
+
+def source_text(source: str, row) -> str:
+    """Where a record or a correction came from, as the files in the repository that hold it."""
+    if source.startswith("epoch:"):
+        snapshot = source.removeprefix("epoch:")
+        place = f"row {int(row)} of " if not _missing(row) else ""
+        return f"{place}Epoch AI's snapshot <code>data/raw/epoch/{escape(snapshot)}.csv</code>"
+    if source.startswith(contribution_files.SOURCE_PREFIX):
+        return f"the contribution file <code>data/raw/contributions/{escape(source.split(':', 1)[1])}</code>"
+    return escape(source)
+
+
+def corrections_section(record: dict, corrections: dict[str, dict[str, dict]]) -> str:
+    """Each corrected field with its value, the reason and the link its contribution file gives."""
+    pairs = [pair.partition("=") for pair in str(record["field_sources"] or "").split(";") if "=" in pair]
+    if not pairs:
+        return (
+            '<h2 id="corrections">Corrections</h2>\n<p id="no-corrections">No field of this record was corrected.</p>'
+        )
+    rows = []
+    for field, _, source in pairs:
+        field, source = field.strip(), source.strip()
+        entry = corrections.get(source, {}).get(field, {})
+        link = entry.get("link", "")
+        rows.append(
+            [
+                escape(field),
+                field_text(field, record) if field in record else "",
+                escape(entry.get("reason", "")) or '<span class="meta">no reason found</span>',
+                f'<a href="{escape(link)}">{escape(link)}</a>'
+                if link.startswith(("https://", "http://"))
+                else escape(link),
+                source_text(source, None),
+            ]
+        )
+    return '<h2 id="corrections">Corrections</h2>\n' + table(
+        ["field", "value now", "reason", "evidence", "from"], rows, id="record-corrections"
+    )
+
+
+def history_section(record_id: str, tables: dict[str, pd.DataFrame], changes: dict[str, dict]) -> str:
+    """The record in every release: absent, entered, unchanged or what changed, with its size and date."""
+    if not tables:
+        return '<h2 id="releases">In every release</h2>\n<p class="note">No release to compare yet.</p>'
+    rows, seen = [], False
+    for version, frame in tables.items():
+        link = f'<a href="../releases/{escape(version)}.html">{escape(version)}</a>'
+        if record_id not in frame.index:
+            rows.append([link, "not in this release", "", "", ""])
+            continue
+        row = frame.loc[record_id]
+        changed = changes.get(version, {}).get(record_id, [])
+        if not seen:
+            status = "entered"
+        elif changed:
+            status = "changed " + "; ".join(
+                f"{c['field']}: {' -> '.join(diff.change_text(c))}" if c["field"] in SHOWN_CHANGES else c["field"]
+                for c in changed
+            )
+        else:
+            status = "unchanged"
+        seen = True
+        rows.append(
+            [
+                link,
+                escape(status),
+                escape(size_text(float(row["parameters"]))) if row["parameters"] else "",
+                escape(compute_text(float(row["training_compute_flop"]))) if row["training_compute_flop"] else "",
+                escape(row["publication_date"]),
+            ]
+        )
+    return (
+        '<h2 id="releases">In every release</h2>\n'
+        "<p>The record's values in each release (changes against the release before, as "
+        "<code>mlsizes diff</code> shows them).</p>\n"
+        + table(["release", "status", "parameters", "compute (FLOP)", "published"], rows, numeric=(2, 3), id="history")
+    )
+
+
+def record_page(
+    record: dict,
+    units: dict[str, dict],
+    corrections: dict[str, dict[str, dict]],
+    tables: dict[str, pd.DataFrame],
+    changes: dict[str, dict],
+) -> str:
+    """One record: every field with its unit, where it came from, its corrections and its releases."""
+    fields = "\n".join(
+        f"<dt>{escape(spec.get('title') or column)}"
+        + (f'<br><span class="meta unit">{escape(spec["unit"])}</span>' if spec.get("unit") else "")
+        + f'</dt><dd data-field="{escape(column)}">{field_text(column, record)}</dd>'
+        for column, spec in units.items()
+        if column in record
+    )
+    name = str(record["name"])
+    body = "\n".join(
+        [
+            f"<h1>{escape(name)}</h1>",
+            f'<p class="meta">{escape(str(record["organization"] or ""))} &middot; {escape(shown_date(record))} '
+            f"&middot; {escape(str(record['primary_domain']))}</p>",
+            '<nav class="pager"><a href="../index.html#explore">&larr; the explorer</a>'
+            '<a href="../index.html#all-records">all records</a></nav>',
+            "<h2>Where it came from</h2>",
+            f'<p id="provenance">From {source_text(str(record["source"]), record["source_row"])}. Every field is '
+            "as the source gives it, except the corrections below and the recodings in the curation notes.</p>",
+            corrections_section(record, corrections),
+            "<h2>Fields</h2>",
+            '<p class="meta">Units and descriptions: <code>schemas/curated.yaml</code> (the codebook).</p>',
+            f'<dl class="fields" id="fields">\n{fields}\n</dl>',
+            history_section(str(record["id"]), tables, changes),
+        ]
+    )
+    return page(f"{name} - mlsizes", body, depth=1)
+
+
+def record_pages(inputs: Inputs) -> dict[str, str]:
+    """Every record's page, by its path in the site."""
+    units = contracts.curated_columns()
+    tables = release_tables(inputs.releases)
+    changes: dict[str, dict] = {}
+    for item in inputs.releases:
+        if item.change is not None:
+            by_id = changes.setdefault(item.version, {})
+            for change in item.change.changed:
+                by_id.setdefault(change["id"], []).append(change)
+    return {
+        record_href(record["id"]): record_page(record, units, inputs.corrections, tables, changes)
+        for record in _records(inputs.models)
+    }
+
+
+# --- downloads --------------------------------------------------------------------------------------------
+
+
+def downloads_page(inputs: Inputs, checksums: dict[str, str]) -> str:
+    """The release's files with their sizes and sha256 sums (and a SHA256SUMS file for `sha256sum -c`)."""
+    words = {name: what for name, _, what in DOWNLOADS}
+    files = {f"downloads/{name}": data for name, data in inputs.downloads.items()}
+    files.update({f"figures/{name}": data for name, data in inputs.figures.items()})
+    rows = [
+        [
+            f'<a href="{escape(path)}">{escape(path)}</a>',
+            escape(words.get(path.removeprefix("downloads/"), "figure")),
+            f"{len(data):,}",
+            f'<span class="hash">{checksums[path]}</span>',
+        ]
+        for path, data in files.items()
+    ]
+    version = escape(str(inputs.dataset.get("version", "unreleased")))
+    body = "\n".join(
+        [
+            f"<h1>Downloads of release {version}</h1>",
+            "<p>The files of this release. Check one with <code>sha256sum FILE</code>, or all of them with "
+            '<code>sha256sum -c SHA256SUMS</code> in the site\'s folder (<a href="SHA256SUMS">SHA256SUMS</a>).</p>',
+            table(["file", "what", "bytes", "sha256"], rows, numeric=(2,), id="downloads"),
+        ]
+    )
+    return page(f"mlsizes downloads {inputs.dataset.get('version', '')}", body)
+
+
+def download_files(inputs: Inputs) -> dict[str, bytes]:
+    """The downloads, the downloads page and SHA256SUMS, by their paths in the site."""
+    files = {f"downloads/{name}": data for name, data in inputs.downloads.items()}
+    sums = {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
+    sums.update({f"figures/{name}": hashlib.sha256(data).hexdigest() for name, data in inputs.figures.items()})
+    files["downloads.html"] = downloads_page(inputs, sums).encode("utf-8")
+    files["SHA256SUMS"] = "".join(f"{digest}  {path}\n" for path, digest in sums.items()).encode("utf-8")
+    return files
+
+
 def process(inputs: Inputs) -> dict[str, bytes]:
     """Every file of the site by its path in the site folder (pure: same inputs, same bytes)."""
     files = {
@@ -739,18 +943,19 @@ def process(inputs: Inputs) -> dict[str, bytes]:
             for item, following in zip(inputs.releases, [*inputs.releases[1:], None])
         },
     }
+    files.update(record_pages(inputs))
     out = {name: text.encode("utf-8") for name, text in files.items()}
+    out.update(download_files(inputs))
     out.update({f"figures/{name}": data for name, data in inputs.figures.items()})
     out.update({f"assets/{name}": data for name, data in inputs.assets.items()})
     return out
 
 
 def save(files: dict[str, bytes], folder: Path) -> list[Path]:
-    """Write the site's files under the folder, each atomically."""
-    written = []
-    for name, data in files.items():
-        atomic_write_bytes(folder / name, data)
-        written.append(folder / name)
+    """Write the site's files under the folder, each atomically, and remove the pages of records that are gone."""
+    written = write_tree(folder, files)
+    for stale in sorted(set((folder / "records").glob("*.html")) - set(written)):
+        stale.unlink()
     return written
 
 
