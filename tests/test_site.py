@@ -472,3 +472,32 @@ def test_a_hostile_name_stays_text_in_the_explorer_and_on_its_record_page(browse
     assert page.locator("img").count() == 0 and page.locator("main script").count() == 0
     page.close()
     assert errors == []
+
+
+def test_a_release_page_charts_both_releases_links_changed_records_and_switches_release(clone, base_url, browser):
+    import io
+
+    import pandas as pd
+
+    listing = json.loads(mlsizes("versions", "--json", cwd=clone).stdout)
+    old, new = listing[-2], listing[-1]
+
+    def table_at(commit: str):
+        text = sh("git", "show", f"{commit}:data/curated/models.csv", cwd=clone).stdout
+        return pd.read_csv(io.StringIO(text), dtype={"id": str})
+
+    after = table_at(new["commit"])
+    removed = json.loads(mlsizes("diff", old["version"], new["version"], "--json", cwd=clone).stdout)["removed"]
+    # the newer release's records and, at their old places, the removed ones (renamed ones are changed, not removed)
+    expected = int((after["parameters"] > 0).sum()) + sum(1 for r in removed if float(r["parameters"] or 0) > 0)
+    current = set(contracts.read_curated(clone / "data" / "curated" / "models.csv")["id"])
+    with opened(browser, f"{base_url}/releases/{new['version']}.html") as (page, seen):
+        assert chart_marks(page) == expected
+        links = page.eval_on_selector_all(
+            "main table a[href^='../records/']", "links => links.map(a => a.getAttribute('href'))"
+        )
+        assert links and {link.removeprefix("../records/").removesuffix(".html") for link in links} <= current
+        page.select_option("#release", f"{old['version']}.html")
+        page.wait_for_url(f"**/releases/{old['version']}.html")
+        assert page.locator("h1").inner_text() == f"Release {old['version']}"
+        assert seen["errors"] == []

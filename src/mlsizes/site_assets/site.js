@@ -211,7 +211,7 @@
             field: "trend",
             type: "nominal",
             title: "Trends (metrics/trends.json)",
-            scale: { range: ["#000000", "#d62728", "#1f77b4", "#2ca02c"] },
+            scale: { range: ["#000000", "#8250df", "#0969da", "#9a6700"] },
             legend: { orient: "bottom", columns: 1 },
           },
         },
@@ -281,7 +281,8 @@
         }
         view = result;
         result.view.addEventListener("click", (event, item) => {
-          if (item && item.datum && item.datum.id && item.mark && item.mark.name === "points_marks") {
+          const datum = item && item.datum;
+          if (datum && datum.id && datum.page !== false && item.mark && item.mark.name === "points_marks") {
             window.location.href = `${root}records/${encodeURIComponent(item.datum.id)}.html`;
           }
         });
@@ -314,6 +315,11 @@
     }
   }
 
+  for (const menu of document.querySelectorAll("select[data-navigate]")) {
+    menu.addEventListener("change", () => {
+      window.location.href = menu.value;
+    });
+  }
   if (form) {
     form.addEventListener("input", () => apply(true));
     form.addEventListener("submit", (event) => event.preventDefault());

@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 
 from mlsizes.core.files import write_tree
-from mlsizes.core.paths import PACKAGE_DIR, Paths
+from mlsizes.core.paths import LAYOUT, PACKAGE_DIR, Paths
 from mlsizes.core.settings import AnalysisParams, Settings, in_gap, size_text, size_words
 from mlsizes.records import contracts, contribution_files, untrusted
 from mlsizes.records.validation import CheckResult
@@ -667,14 +667,85 @@ def validation_page(validation: CheckResult) -> str:
     return page("mlsizes validation report", body)
 
 
-def brief_rows(frame: pd.DataFrame) -> list[list[str]]:
-    """Added or removed records as table rows, sizes as 175B."""
-    return [[escape(diff.cell(column, record[column])) for column in BRIEF_COLUMNS] for _, record in frame.iterrows()]
+def id_cell(record_id: str, current: set[str]) -> str:
+    """A record id on a release page, linking its record page when the record is in the newest table."""
+    if record_id in current:
+        return f'<a href="{escape(record_href(record_id, "../"))}">{escape(record_id)}</a>'
+    return escape(record_id)
 
 
-def release_page(item: ReleasePage, following: ReleasePage | None) -> str:
-    """A release: notes, record counts, and the diff from the previous release with a link to its page."""
+def brief_rows(frame: pd.DataFrame, current: set[str]) -> list[list[str]]:
+    """Added or removed records as table rows, sizes as 175B, ids linking their pages."""
+    return [
+        [id_cell(record["id"], current), *(escape(diff.cell(column, record[column])) for column in BRIEF_COLUMNS[1:])]
+        for _, record in frame.iterrows()
+    ]
+
+
+def _typed(record: dict) -> dict:
+    """A row of a release's text table with the types the chart needs (sizes as numbers, nothing as None)."""
+    typed = {key: (None if value == "" else value) for key, value in record.items()}
+    for column in ("parameters", "training_compute_flop"):
+        typed[column] = None if typed.get(column) is None else float(typed[column])
+    return typed
+
+
+LAYOUT_TRENDS = LAYOUT["trends"]
+CHANGE_COLOURS = {"unchanged": "#c8ccd1", "changed": "#e36209", "added": "#1a7f37", "removed": "#cf222e"}
+
+
+def release_chart_data(change: diff.DatasetDiff, previous: str, current: set[str], params: AnalysisParams) -> dict:
+    """Both releases' records on one chart, coloured by what happened to each (drawn unchanged first, so the
+    changes lie on top), with the newer release's trends and gap."""
+    changed = {c["id"] for c in change.changed}
+    added = set(change.added["id"])
+    records = []
+    for status in CHANGE_COLOURS:
+        side = change.old.models if status == "removed" else change.new.models
+        for record in side.to_dict(orient="records"):
+            record_id = record["id"]
+            if status == "removed":
+                keep = record_id in set(change.removed["id"])
+            elif status == "added":
+                keep = record_id in added
+            elif status == "changed":
+                keep = record_id in changed
+            else:
+                keep = record_id not in added and record_id not in changed
+            if keep:
+                point = chart_record(_typed(record), params)
+                records.append({**point, "status": status, "page": record_id in current})
+    trends = change.new.metrics.get(LAYOUT_TRENDS) or {}
+    gap = trends.get("gap") or [params.gap_lower, params.gap_upper]
+    return {
+        "records": records,
+        "measures": {column: label for column, label in MEASURES},
+        "domains": list(contracts.vocabulary().names),
+        "groups": {},
+        "trends": chart_trends(trends, params) if trends.get("domains") else {},
+        "gap": gap,
+        "gap_label": f"gap {size_words(gap[0])}-{size_words(gap[1])} parameters",
+        "large_label": f"large-scale (above {size_words(gap[1])})",
+        "colour": "status",
+        "colour_title": f"Since {previous}",
+        "colour_scale": {"domain": list(CHANGE_COLOURS), "range": list(CHANGE_COLOURS.values())},
+    }
+
+
+def release_selector(versions: list[str], current: str) -> str:
+    """A menu of every release; choosing one opens its page (site.js)."""
+    options = "".join(
+        f'<option value="{escape(v)}.html"{" selected" if v == current else ""}>{escape(v)}</option>'
+        for v in reversed(versions)
+    )
+    return f'<label class="selector">Release <select id="release" data-navigate>{options}</select></label>'
+
+
+def release_page(item: ReleasePage, following: ReleasePage | None, inputs: Inputs) -> str:
+    """A release: notes, record counts, the diff from the previous release with a link to its page, both
+    releases on one chart, and a menu of every release."""
     previous, change = item.previous, item.change
+    current = set(inputs.models["id"])
     pager = [
         f'<a rel="prev" href="{escape(previous.version)}.html">&larr; previous release {escape(previous.version)}</a>'
         if previous
@@ -702,7 +773,8 @@ def release_page(item: ReleasePage, following: ReleasePage | None) -> str:
         f"<h1>Release {escape(item.version)}</h1>",
         f'<p class="meta">{escape(item.date)} &middot; upstream snapshot {escape(item.snapshot)}</p>',
         f"<p>{escape(item.notes)}</p>",
-        f'<nav class="pager">{"".join(pager)}</nav>',
+        f'<nav class="pager">{"".join(pager)}'
+        f"{release_selector([r.version for r in inputs.releases], item.version)}</nav>",
         "<h2>Records and the gap test</h2>",
         figures,
     ]
@@ -712,6 +784,14 @@ def release_page(item: ReleasePage, following: ReleasePage | None) -> str:
     changed_ids = len({c["id"] for c in change.changed})
     parts += [
         f"<h2>Changes since {escape(previous.version)}</h2>",
+        '<p id="chart-count" class="meta" aria-live="polite"></p>',
+        f'<div id="chart" class="chart" role="figure" aria-label="Records of {escape(previous.version)} and '
+        f'{escape(item.version)}, coloured by change"></div>',
+        '<p class="meta">Every record of both releases: grey unchanged, orange changed, green added, red removed '
+        "(at its old place); hover for the record, click to open its page. Trends and the gap band are this "
+        "release's.</p>",
+        '<ul id="readout" class="readout"></ul>',
+        script_json(release_chart_data(change, previous.version, current, inputs.params), "explorer-data"),
         f'<p id="changes"><span id="added">{len(change.added)}</span> records added, '
         f'<span id="removed">{len(change.removed)}</span> removed, <span id="changed">{changed_ids}</span> '
         f"changed ({len(change.changed)} field changes). The same as <code>mlsizes diff {escape(previous.version)} "
@@ -725,12 +805,14 @@ def release_page(item: ReleasePage, following: ReleasePage | None) -> str:
         if len(frame):
             parts += [
                 f"<h3>{label} ({len(frame)})</h3>",
-                table(["id", "name", "domain", "date", "parameters"], brief_rows(frame), numeric=(4,)),
+                table(["id", "name", "domain", "date", "parameters"], brief_rows(frame, current), numeric=(4,)),
             ]
     if change.changed:
-        rows = [[escape(c["id"]), escape(c["field"]), *map(escape, diff.change_text(c))] for c in change.changed]
+        rows = [
+            [id_cell(c["id"], current), escape(c["field"]), *map(escape, diff.change_text(c))] for c in change.changed
+        ]
         parts += [f"<h3>Changed ({changed_ids} records)</h3>", table(["id", "field", "old", "new"], rows)]
-    return page(f"mlsizes release {item.version}", "\n".join(parts), depth=1)
+    return page(f"mlsizes release {item.version}", "\n".join(parts), depth=1, chart=True)
 
 
 # --- a page per record -----------------------------------------------------------------------------------
@@ -939,7 +1021,7 @@ def process(inputs: Inputs) -> dict[str, bytes]:
         "index.html": index_page(inputs),
         "validation.html": validation_page(inputs.validation),
         **{
-            f"releases/{item.version}.html": release_page(item, following)
+            f"releases/{item.version}.html": release_page(item, following, inputs)
             for item, following in zip(inputs.releases, [*inputs.releases[1:], None])
         },
     }
