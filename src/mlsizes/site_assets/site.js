@@ -180,7 +180,7 @@
           type: "nominal",
           title: data.colour_title || "Primary domain",
           scale: data.colour_scale || { domain: data.domains, scheme: "tableau20" },
-          legend: { orient: "bottom", columns: 3, symbolLimit: 0 },
+          legend: { orient: "bottom", columns: narrow() ? 2 : 3, symbolLimit: 0 },
         },
         shape: {
           field: "scale",
@@ -252,6 +252,19 @@
     }
   }
 
+  // On a narrow screen the legends go one under the other (Vega's legend layout), so none is cut off.
+  function narrow() {
+    return chart.clientWidth < 600;
+  }
+
+  function stackLegends(vegaSpec) {
+    vegaSpec.config = vegaSpec.config || {};
+    vegaSpec.config.legend = Object.assign({}, vegaSpec.config.legend, {
+      layout: { bottom: { anchor: "start", direction: "vertical", margin: 8 } },
+    });
+    return vegaSpec;
+  }
+
   let view = null;
   let requested = 0;
   let pending = 0;
@@ -273,7 +286,12 @@
       view = null;
     }
     window
-      .vegaEmbed(chart, spec(drawn, state), { actions: false, renderer: "svg", tooltip: { theme: "light" } })
+      .vegaEmbed(chart, spec(drawn, state), {
+        actions: false,
+        renderer: "svg",
+        tooltip: { theme: "light" },
+        patch: narrow() ? stackLegends : undefined,
+      })
       .then((result) => {
         if (ticket !== requested) {
           result.finalize();

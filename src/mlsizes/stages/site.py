@@ -1,13 +1,18 @@
 """`mlsizes site`: the dataset as a static HTML site that works offline: no page asks for anything outside it.
 
-Load: the curated table, the dataset card, the validation results, gap.json, the report's figures, and every
-release with its diff from the previous one (git history, through revisions.py and diff.py).
-Process: every page as text (pure: the same inputs give byte-identical pages, no timestamps).
-Save: DIR/index.html, validation.html, releases/<version>.html, figures/*.png and assets/ (a hand-written
-stylesheet and script, shipped with the package).
+Load: the curated table, the dataset card, the validation results, gap.json and trends.json, the study's params,
+the report's figures, the files offered for download, the corrections the records name, and every release with its
+diff from the previous one (git history, through revisions.py and diff.py).
+Process: every page as text (pure: the same inputs give byte-identical pages, no timestamps): the index with the
+explorer (a Vega-Lite chart and filters kept in the URL, drawn by assets/site.js from JSON in the page), a page per
+record, per release (both releases on one chart) and the downloads with their sha256.
+Save: DIR/index.html, records/, releases/<version>.html, downloads.html, downloads/, SHA256SUMS, validation.html,
+figures/*.png and assets/ (a hand-written stylesheet and script, and the charting library vendored from npm, all
+shipped with the package).
 
-Everything from the data is escaped; Markdown (the card, the report's gap tables, the diff's summaries) is
-rendered with raw HTML off. Links are relative, so the folder works from a web server and from file:// alike.
+Everything from the data is escaped; JSON for the script has `<`, `>` and `&` escaped; Markdown (the card, the
+report's gap tables, the diff's summaries) is rendered with raw HTML off. Links are relative, so the folder works
+from a web server and from file:// alike.
 """
 
 from __future__ import annotations
