@@ -139,22 +139,48 @@
 
   // --- the chart -----------------------------------------------------------------------------------------
 
-  function axis(column, title) {
+  // A log axis labelled and gridded at whole powers of ten only, over the values it must show.
+  function decades(values) {
+    const logs = values.filter((v) => v > 0).map((v) => Math.log10(v));
+    if (!logs.length) return undefined;
+    const low = Math.floor(Math.min(...logs));
+    const high = Math.ceil(Math.max(...logs));
+    const step = Math.max(1, Math.ceil((high - low) / 14));
+    const ticks = [];
+    for (let power = low; power <= high; power += step) ticks.push(Number(`1e${power}`));
+    return ticks;
+  }
+
+  function axis(column, title, values, state) {
     if (column === "publication_date") {
-      return { field: column, type: "temporal", title: title, axis: { labelOverlap: true } };
+      const encoding = { field: column, type: "temporal", title: title, axis: { labelOverlap: true } };
+      if (state.from || state.to) {
+        const dates = values.filter(Boolean).sort();
+        encoding.scale = { domain: [state.from || dates[0], state.to || dates[dates.length - 1]] };
+      }
+      return encoding;
     }
+    const ticks = decades(values);
     return {
       field: column,
       type: "quantitative",
       title: title,
-      scale: { type: "log" },
-      axis: { labelExpr: "replace(format(datum.value, '.0e'), 'e+', 'e')", labelOverlap: true },
+      scale: ticks ? { type: "log", domain: [ticks[0], ticks[ticks.length - 1]] } : { type: "log" },
+      axis: { values: ticks, labelExpr: "replace(format(datum.value, '.0e'), 'e+', 'e')" },
     };
   }
 
   function spec(records, state) {
-    const x = axis(state.x, data.measures[state.x]);
-    const y = axis(state.y, data.measures[state.y]);
+    const trends = trendGroup(state);
+    const withTrends = trends && state.x === "publication_date" && state.y === "parameters" && trends.lines.length;
+    const shown = (column) => {
+      const values = records.map((record) => record[column]);
+      const fits = withTrends && !state.from && !state.to ? trends.lines.map((line) => line.parameters) : [];
+      if (column === "parameters") values.push(...data.gap, ...fits);
+      return values;
+    };
+    const x = axis(state.x, data.measures[state.x], shown(state.x), state);
+    const y = axis(state.y, data.measures[state.y], shown(state.y), state);
     const layers = [];
     for (const [channel, column] of [["y", state.y], ["x", state.x]]) {
       if (column === "parameters") {
@@ -199,11 +225,10 @@
         ].concat(data.colour ? [{ field: data.colour, title: data.colour_title }] : []),
       },
     });
-    const trends = trendGroup(state);
-    if (trends && state.x === "publication_date" && state.y === "parameters" && trends.lines.length) {
+    if (withTrends) {
       layers.push({
         data: { values: trends.lines },
-        mark: { type: "line", strokeWidth: 2.5 },
+        mark: { type: "line", strokeWidth: 2.5, clip: true },
         encoding: {
           x: { field: "publication_date", type: "temporal" },
           y: { field: "parameters", type: "quantitative", scale: { type: "log" } },
@@ -276,7 +301,10 @@
     );
     const label = document.getElementById("chart-count");
     if (label) {
-      label.textContent = `${records.length} of ${data.records.length} records match; ${drawn.length} drawn (${data.measures[state.y]} and ${data.measures[state.x]} both known).`;
+      const chosen = data.colour
+        ? `${records.length} records of both releases`
+        : `${records.length} of ${data.records.length} records match`;
+      label.textContent = `${chosen}; ${drawn.length} drawn (${data.measures[state.y]} and ${data.measures[state.x]} both known).`;
     }
     chart.dataset.marks = String(drawn.length);
     delete chart.dataset.ready;
