@@ -506,3 +506,20 @@ def test_a_release_page_charts_both_releases_links_changed_records_and_switches_
         page.wait_for_url(f"**/releases/{old['version']}.html")
         assert page.locator("h1").inner_text() == f"Release {old['version']}"
         assert seen["errors"] == []
+
+
+def test_the_explorer_works_from_disk_and_keeps_its_state_in_the_file_url(built, browser):
+    page = browser.new_page()
+    errors, schemes = [], set()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("request", lambda request: schemes.add(urlsplit(request.url).scheme))
+    page.goto((built / "index.html").as_uri() + "?domain=Games")
+    assert chart_marks(page) > 0 and page.input_value("#domain") == "Games"
+    page.select_option("#domain", "Vision")
+    chart_marks(page)
+    assert page.url.endswith("index.html?domain=Vision")
+    page.reload()
+    assert page.input_value("#domain") == "Vision"
+    page.close()
+    assert errors == [] and schemes == {"file"}
