@@ -291,6 +291,7 @@ def test_record_names_and_the_card_cannot_inject_markup(browser, tmp_path):
     [
         ("metrics/gap.json", "metrics/gap.json: no such file (written by mlsizes analyze)"),
         ("reports/validation/gx_results.json", "gx_results.json: cannot be read"),
+        ("data/raw/contributions/corrections/roberta-large.yaml", "corrections/roberta-large.yaml: cannot be read"),
     ],
 )
 def test_a_missing_or_broken_input_is_one_line_and_writes_nothing(tmp_path, broken, message):
@@ -303,6 +304,7 @@ def test_a_missing_or_broken_input_is_one_line_and_writes_nothing(tmp_path, brok
         "metrics/gap.json",
         "metrics/trends.json",
         "reports/validation",
+        "data/raw/contributions",
     ):
         source, target = ROOT / name, root / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -311,7 +313,7 @@ def test_a_missing_or_broken_input_is_one_line_and_writes_nothing(tmp_path, brok
     if broken.endswith("gap.json"):
         (root / broken).unlink()
     else:
-        (root / broken).write_text("{not json")
+        (root / broken).write_text("{not json" if broken.endswith(".json") else "a: &x [*x]\n")
     proc = mlsizes("site", "--out", str(tmp_path / "out"), cwd=root, check=False)
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr, proc.stderr

@@ -390,9 +390,8 @@ def large_scale(parameters, params: AnalysisParams) -> bool:
     """Above the gap: the study's large-scale systems (the `above_gap` fit), by the gap's bounds convention."""
     if parameters is None:
         return False
-    return bool(
-        parameters >= params.gap_lower and not in_gap(parameters, params.gap_lower, params.gap_upper, params.inclusive)
-    )
+    inside = in_gap(parameters, params.gap_lower, params.gap_upper, params.inclusive)
+    return bool(parameters >= params.gap_upper and not inside)  # as analysis.study selects its "above" era
 
 
 def chart_record(record: dict, params: AnalysisParams) -> dict:
