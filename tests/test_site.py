@@ -525,3 +525,26 @@ def test_the_explorer_works_from_disk_and_keeps_its_state_in_the_file_url(built,
     assert page.input_value("#domain") == "Vision"
     page.close()
     assert errors == [] and schemes == {"file"}
+
+
+def test_a_hostile_name_in_the_chart_data_shows_as_text_in_the_tooltip(built, base_url, browser):
+    """The chart's tooltip (vega-tooltip) is fed names from strangers: it must show a tag, not make one."""
+    html = (built / "index.html").read_text(encoding="utf-8")
+    record = json.loads(html.split('id="explorer-data">', 1)[1].split("</script>", 1)[0])["records"][0]
+    hostile = "<img src=x onerror=\"document.title='pwned'\">"
+    name = json.dumps(record["name"], ensure_ascii=False)
+    html = html.replace(f'"name":{name}', '"name":' + json.dumps(hostile).replace("<", "\\u003c"), 1)
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.route(f"{base_url}/hostile.html?*", lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(f"{base_url}/hostile.html?q={record['id']}")
+    images = page.locator("img").count()
+    assert errors == []
+    chart_marks(page)
+    page.locator("#chart svg g.points_marks path").first.hover(force=True)
+    page.wait_for_selector("#vg-tooltip-element.visible")
+    assert hostile in page.locator("#vg-tooltip-element").inner_text()
+    assert page.locator("img").count() == images and not page.title().startswith("pwned")
+    page.close()
