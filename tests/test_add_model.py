@@ -6,6 +6,7 @@ MLSIZES_ROOT, so nothing here writes into the real data/.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import pty
@@ -252,8 +253,8 @@ BAD_INPUTS = [
     ("date 30 February", model_args(date="2024-02-30"), 1, "publication_date"),
     ("date before 1950", model_args(date="1949-12-31"), 1, "publication_date"),
     ("year before 1950", model_args(date="1900"), 1, "publication_date"),
-    ("date after as-of", model_args(date="2099-01-01"), 1, "publication_date"),
-    ("month after as-of", model_args(date="2099-12"), 1, "publication_date"),
+    ("date after the contract's range", model_args(date="2101-01-01"), 1, "publication_date"),
+    ("month after the contract's range", model_args(date="2101-12"), 1, "publication_date"),
     ("date word", model_args(date="yesterday"), 1, "publication_date"),
     ("date two-digit year", model_args(date="18/04/24"), 1, "publication_date"),
     ("date empty", model_args(date=""), 1, "publication_date"),
@@ -342,7 +343,7 @@ BAD_INPUTS = [
     ),
     ("correct bad parameters", [*CORRECT, "--parameters", "abc"], 1, "parameters"),
     ("correct zero parameters", [*CORRECT, "--parameters", "0"], 1, "parameters"),
-    ("correct future date", [*CORRECT, "--date", "2099-01-01"], 1, "publication_date"),
+    ("correct date past the contract", [*CORRECT, "--date", "2101-01-01"], 1, "publication_date"),
     (
         "correct bad source",
         [
@@ -505,32 +506,46 @@ def test_curate_includes_contributions_applies_corrections_and_accounts_for_ever
     assert pd.read_csv(tmp_path / "out" / "models.csv")["id"].is_unique
 
 
-def test_curate_rejects_contributions_dated_after_as_of(project, tmp_path):
-    write_yaml(
-        contributions_dir(project) / "late-model.yaml",
-        {
-            "id": "late-model",
-            "name": "Late Model",
-            "organization": "Lab",
-            "domains": "Language",
-            "publication_date": "2026-06-01",
-            "parameters": "1B",
-            "link": "https://testlab.dev",
-        },
-    )
+def test_a_model_published_after_the_as_of_date_is_accepted_curated_marked_and_not_analysed(project, tmp_path):
+    """Measured on main: add-model, validate and curate refused every model published after the dataset's as-of
+    date (date_after_as_of), so this year's models could not be contributed until upstream moved. One rule now:
+    accepted by all three, curated with a note saying so, and left out of the analysis until the as-of date
+    reaches it."""
+    from mlsizes.analysis import study
+    from mlsizes.core.settings import AnalysisParams, read_params
+    from mlsizes.records import contracts
+
+    note = rules.ahead_note(add_model.read_as_of(Paths.at(project)))
+    assert "2026-03-10" in note
+    added = invoke("add-model", *model_args(name="Late Model 9B", date="2026-06-01"))
+    assert added.exit_code == 0, added.output
+    assert f"warning: late-model-9b: {note}" in added.stderr
+    corrected = invoke(
+        "add-model", "--correct", "bert-large", "--date", "2026-05", "--reason", "the paper's final version",
+        "--source", "https://testlab.dev/bert",
+    )  # fmt: skip
+    assert corrected.exit_code == 0, corrected.output
+    assert f"warning: bert-large: {note}" in corrected.stderr
+    checked = invoke("validate")
+    assert checked.exit_code == 0, checked.output
+    assert f"late-model-9b.yaml: note: late-model-9b: {note}" in checked.stdout
+    assert f"bert-large.yaml: note: bert-large: {note}" in checked.stdout
+    out = tmp_path / "out"
     result = invoke(
-        "curate",
-        str(SNAPSHOT),
-        "--out",
-        str(tmp_path / "out"),
-        "--contributions",
-        str(contributions_dir(project)),
-        "--as-of",
-        "2026-03-10",
-        "--json",
+        "curate", str(SNAPSHOT), "--out", str(out), "--contributions", str(contributions_dir(project)), "--json"
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["rejected_by_reason"]["date_after_as_of"] == 1
+    assert json.loads(result.stdout)["rejected"] == 1  # upstream's one reject, nothing of ours
+    assert "note: 2 contributed records published after the as-of date 2026-03-10 are curated" in result.stderr
+    assert result.stderr.rstrip().endswith("reaches them: bert-large, late-model-9b")
+    models = contracts.read_curated(out / "models.csv").set_index("id")
+    for record_id, date in (("late-model-9b", "2026-06-01"), ("bert-large", "2026-05-15")):
+        assert models.loc[record_id, "publication_date"] == date
+        assert models.loc[record_id, "curation_notes"].endswith(note)
+    assert sum(note in str(notes) for notes in models["curation_notes"]) == 2
+    params = AnalysisParams.from_dict(read_params(project / "params.yaml")["analysis"], as_of=dt.date(2026, 3, 10))
+    selected = set(study.select_systems(models.reset_index(), params)["id"])
+    assert "late-model-9b" not in selected and "bert-large" not in selected and "gpt-3-175b-davinci" in selected
 
 
 def test_the_pipeline_curates_the_contributions_folder():
@@ -737,7 +752,7 @@ def test_a_writer_killed_mid_write_leaves_no_file_and_the_next_writer_cleans_up(
     proc.wait(timeout=30)
     assert not (folder / "test-model-7b.yaml").exists()
     assert partial.startswith("# A model contributed") and "link:" not in partial
-    assert contribution_files.load(folder, None).typed.empty and run("validate").returncode == 0
+    assert contribution_files.load(folder).typed.empty and run("validate").returncode == 0
     again = run("add-model", *model_args())  # the lock died with the killed writer
     assert again.returncode == 0, again.stderr
     assert not any(folder.glob(".*.tmp"))
@@ -760,7 +775,7 @@ def test_writers_killed_at_random_moments_never_leave_a_partial_file(project):
         proc.wait(timeout=30)
         for path in folder.glob("*.yaml"):
             assert path.name in started
-            assert contribution_files.parse_record(contribution_files.read(path), path, "contribution:x", None)
+            assert contribution_files.parse_record(contribution_files.read(path), path, "contribution:x")
     assert run("validate").returncode == 0
 
 

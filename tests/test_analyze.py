@@ -18,6 +18,7 @@ from mlsizes import cli
 from mlsizes.analysis import study
 from mlsizes.core.settings import AnalysisParams, Settings, in_gap
 from mlsizes.records import curation
+from mlsizes.records.snapshots import SnapshotError
 from mlsizes.stages import analyze
 
 
@@ -154,9 +155,9 @@ def test_sliding_windows_stop_at_as_of(params):
     ]
 
 
-def test_two_runs_are_byte_identical_and_cli_works(tmp_path, params):
-    curated = write_curated(synthetic_models(n=300, slope_oom_per_year=0.8, sd=0.8, seed=3), tmp_path / "m.csv")
-    params_file = tmp_path / "params.yaml"
+def small_params_file(folder: Path, as_of: bool = True) -> Path:
+    """The project's params.yaml with small counts (and as_of 2026-03-10 set, unless AS_OF is False)."""
+    params_file = folder / "params.yaml"
     text = (ROOT / "params.yaml").read_text()
     for old, new in (
         ("n_bootstrap: 1000", "n_bootstrap: 50"),
@@ -164,11 +165,17 @@ def test_two_runs_are_byte_identical_and_cli_works(tmp_path, params):
         ("n_scan_simulations: 200", "n_scan_simulations: 20"),
         ("n_posterior_draws: 400", "n_posterior_draws: 50"),
         ("n_cluster_bootstrap: 99", "n_cluster_bootstrap: 9"),
-        ('  # as_of: "2026-03-10"', '  as_of: "2026-03-10"'),
+        ('  # as_of: "2026-03-10"', '  as_of: "2026-03-10"' if as_of else '  # as_of: "2026-03-10"'),
     ):
         assert old in text
         text = text.replace(old, new)
     params_file.write_text(text)
+    return params_file
+
+
+def test_two_runs_are_byte_identical_and_cli_works(tmp_path, params):
+    curated = write_curated(synthetic_models(n=300, slope_oom_per_year=0.8, sd=0.8, seed=3), tmp_path / "m.csv")
+    params_file = small_params_file(tmp_path)
     runner = CliRunner()
     for out in ("a", "b"):
         result = runner.invoke(
@@ -181,12 +188,59 @@ def test_two_runs_are_byte_identical_and_cli_works(tmp_path, params):
     assert "nan" not in (tmp_path / "a" / "gap.json").read_text().lower()
 
 
-def test_as_of_defaults_to_the_snapshot_date_curate_recorded(params):
-    undated = dataclasses.replace(params, as_of=None)
-    assert analyze.resolve_as_of(undated, {"snapshot_date": "2022-06-30"}).as_of == dt.date(2022, 6, 30)
-    assert analyze.resolve_as_of(params, {"snapshot_date": "2022-06-30"}).as_of == params.as_of  # params win
-    with pytest.raises(ValueError, match="no as-of date"):
-        analyze.resolve_as_of(undated, {})
+def test_as_of_defaults_to_the_one_curate_wrote_beside_the_table(params, tmp_path):
+    undated, table = dataclasses.replace(params, as_of=None), tmp_path / "models.csv"
+    with pytest.raises(ValueError, match=f"{table}: no as-of date: no models.snapshot.json"):
+        analyze.resolve_as_of(undated, table)
+    record = {"snapshot": "s", "snapshot_date": "2022-06-30", "as_of": "2022-06-30"}
+    (tmp_path / "models.snapshot.json").write_text(json.dumps(record))
+    assert analyze.resolve_as_of(undated, table).as_of == dt.date(2022, 6, 30)
+    assert analyze.resolve_as_of(params, table).as_of == params.as_of  # a date given wins
+    for broken in ("not json", '{"as_of": "2022-13-01"}', "[1, 2]"):
+        (tmp_path / "models.snapshot.json").write_text(broken)
+        with pytest.raises(SnapshotError, match="models.snapshot.json: not a snapshot record of a curated table"):
+            analyze.resolve_as_of(undated, table)
+
+
+def test_a_table_is_analysed_as_of_its_own_snapshot_inside_any_project(tmp_path):
+    """Measured on main: `analyze FILE --out DIR` on a table curated from the 2024-07-16 export, run inside the
+    project, was analysed as of the project's 2026-03-10 (its metrics/curation.json), and `curate --out` wrote
+    nothing saying which snapshot a table came from."""
+    runner, out = CliRunner(), tmp_path / "curated"
+    curated = runner.invoke(
+        cli.main, ["curate", str(RAW / "epoch_notable_ai_models_2024-07-16.csv"), "--out", str(out)]
+    )
+    assert curated.exit_code == 0, curated.output
+    record = json.loads((out / "models.snapshot.json").read_text())
+    assert record == {
+        "snapshot": "epoch_notable_ai_models_2024-07-16",
+        "snapshot_date": "2024-07-16",
+        "as_of": "2024-07-16",
+    }
+    params_file = small_params_file(tmp_path, as_of=False)
+    for extra, as_of in (([], "2024-07-16"), (["--as-of", "2023-01-01"], "2023-01-01")):
+        metrics = tmp_path / f"metrics-{as_of}"
+        command = ["analyze", str(out / "models.csv"), "--out", str(metrics), "--params", str(params_file), *extra]
+        result = runner.invoke(cli.main, command)
+        assert result.exit_code == 0, result.output
+        gap = json.loads((metrics / "gap.json").read_text())
+        assert gap["as_of"] == as_of and gap["dataset"] == "epoch_notable_ai_models_2024-07-16"
+        assert gap["non_notable_left_out"] == 0  # the project's curation.json describes another table
+        assert f"as of {as_of}" in result.stdout
+
+
+def test_a_table_without_an_as_of_date_is_refused_in_one_line(tmp_path):
+    curated = write_curated(synthetic_models(n=50), tmp_path / "m.csv")
+    params_file = small_params_file(tmp_path, as_of=False)
+    result = CliRunner().invoke(
+        cli.main, ["analyze", str(curated), "--out", str(tmp_path / "out"), "--params", str(params_file)]
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.strip().splitlines() == [
+        f"error: {curated}: no as-of date: no m.snapshot.json with one beside it (written by `mlsizes curate --out`) "
+        "and the params set no analysis.as_of; give --as-of YYYY-MM-DD"
+    ]
+    assert not (tmp_path / "out").exists()
 
 
 def test_one_bound_convention_everywhere(params):
@@ -259,7 +313,7 @@ def test_a_2022_snapshot_is_analysed_as_of_2022_without_an_as_of_in_the_params(t
 @pytest.mark.parametrize(
     ("params_text", "curation_text", "message"),
     [
-        ("analysis: {domains: {rule: any}}\n", None, "no 'bounds' setting"),
+        ("analysis: {domains: {rule: any}}\n", None, "no 'analysis.bounds' setting"),
         (None, "not json", "not curate's metrics"),
     ],
     ids=["missing setting", "bad curation metrics"],

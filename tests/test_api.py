@@ -92,6 +92,28 @@ def test_load_from_a_git_url_and_the_newest_release_by_default(clone):
     assert len(newest) == CURATION["curated"]
 
 
+def test_load_from_a_url_fetches_only_the_files_it_reads(clone):
+    """A URL is cloned partially (--filter=blob:none, where the server allows it): history and trees first, then
+    only dataset.yaml at each commit that changed it and the one release's table, not every version of every
+    file (issue 24)."""
+    from mlsizes.api import _table_at, releases, repository
+
+    git("config", "uploadpack.allowFilter", "true", cwd=clone)
+
+    def blobs(folder):
+        listing = git("cat-file", "--batch-all-objects", "--batch-check=%(objecttype)", cwd=folder)
+        return listing.split().count("blob")
+
+    with repository(f"file://{clone}") as root:
+        assert git("config", "remote.origin.partialclonefilter", cwd=root).strip() == "blob:none"
+        assert blobs(root) == 0
+        known = releases(root)
+        table = _table_at(root, known[1].commit)
+        changes = len(git("log", "--format=%H", "--", "dataset.yaml", cwd=root).split())
+        assert blobs(root) <= changes + 1 < blobs(clone) / 20
+    assert table.count("\n") == 332  # 2022.06.30: its header and 331 records
+
+
 def test_load_refuses_an_unknown_version_or_a_repository_that_is_not_one(clone, tmp_path):
     with pytest.raises(ValueError, match=r"no release '1999.01.01' \(releases: 2022.06.02, 2022.06.30"):
         mlsizes.load(version="1999.01.01", repo=clone)
@@ -264,6 +286,66 @@ def test_the_installed_commands_work_outside_a_project_and_pipeline_ones_say_why
     assert history.stderr.count("\n") == 1 and "`mlsizes history` is a pipeline command" in history.stderr
 
 
+# A reader's install (issue 24): the pipeline's libraries made unimportable, as in `pip install mlsizes` without
+# the extra; the blocker raises what Python raises for a package that is not installed.
+WITHOUT_PIPELINE = """
+import importlib.abc, sys
+from mlsizes.cli import PIPELINE_MODULES
+
+class NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in PIPELINE_MODULES:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NotInstalled())
+"""
+
+
+def test_the_installed_wheel_needs_no_pipeline_library_to_read_and_analyse(installed, clone, tmp_path):
+    """The wheel asks for pandas, numpy, scipy, pyyaml and click only; with every pipeline library missing, the
+    four API functions work, `dir(mlsizes)` lists them, a pipeline command says which extra it needs (exit 2) and
+    versions() outside a project names repo=. (bench/light_install.py installs the wheel from PyPI for real.)"""
+    python, script = installed
+    code = WITHOUT_PIPELINE + "\n".join(
+        [
+            "import json, importlib.metadata, mlsizes",
+            "requires = [r for r in importlib.metadata.requires('mlsizes') if 'extra ==' not in r]",
+            "df = mlsizes.load()",
+            f"old = mlsizes.load(version='2022.06.30', repo={str(clone)!r})",
+            f"listed = mlsizes.versions(repo={str(clone)!r})",
+            "gap, trend = mlsizes.gap_test(old), mlsizes.fit_trend(df, start='2018-01-01')",
+            "try:",
+            "    mlsizes.versions()",
+            "except Exception as exc:",
+            "    error = str(exc)",
+            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in PIPELINE_MODULES)",
+            "print(json.dumps({'requires': requires, 'n': len(df), 'old': len(old), 'versions': len(listed),",
+            "    'p': gap['p_le_observed_exact'], 'slope': trend['slope_oom_per_year'], 'error': error,",
+            "    'dir': dir(mlsizes), 'loaded': loaded}))",
+        ]
+    )
+    proc = run_outside([python, "-c", code], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert sorted(r.split(">")[0].split("=")[0] for r in result["requires"]) == [
+        "click",
+        "numpy",
+        "pandas",
+        "pyyaml",
+        "scipy",
+    ]
+    assert result["n"] == CURATION["curated"] and result["old"] == 331 and result["versions"] >= 5
+    assert 0 < result["p"] < 1 and result["slope"] > 0 and result["loaded"] == []
+    assert {"fit_trend", "gap_test", "load", "versions"} <= set(result["dir"])
+    assert "pass repo=" in result["error"] and "no dvc.yaml" in result["error"]
+    command = WITHOUT_PIPELINE + "from mlsizes.cli import main\nmain()"
+    snapshot = sorted((ROOT / "data" / "raw" / "epoch").glob("*.csv"))[-1]
+    refused = run_outside([python, "-c", command, "curate", snapshot, "--out", "out"], tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.count("\n") == 1 and 'pip install "mlsizes[pipeline]"' in refused.stderr
+    assert not (tmp_path / "empty" / "out").exists()
+
+
 def test_the_readmes_python_examples_run_as_written(clone):
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Using the dataset from Python", 1)[1].split("\n## ", 1)[0]
@@ -320,3 +402,35 @@ def test_arguments_that_look_like_options_never_reach_git_as_options(tmp_path, m
         revisions.resolve(ROOT, "--output=x")
     with pytest.raises(TypeError, match="version must be text such as '2022.06.30', not int 20220630"):
         mlsizes.load(version=20220630, repo=ROOT)
+
+
+def test_load_of_a_release_with_a_damaged_table_says_which_release_file_and_what(tmp_path):
+    """A release whose models.csv is binary, holds a value of the wrong type or is cut mid-row (issue 22, case 14:
+    load had passed pandas' errors through, or read the cut record half empty)."""
+    from mlsizes.releases.revisions import VersionError
+    from test_versions import DAMAGED_RELEASE, MODELS, release_repo
+
+    table = (ROOT / MODELS).read_bytes().splitlines(keepends=True)[:31]
+    header = table[0].decode().rstrip("\n").split(",")
+    wrong = table[1].decode().split(",")
+    wrong[header.index("parameters")] = "lots"
+    cases = {
+        "binary": (bytes(range(256)), VersionError, r"not UTF-8 text \(byte 128\)"),
+        "type": (b"".join(table[:1]) + ",".join(wrong).encode(), ValueError, r"not a curated table \(.*lots"),
+    }
+    for name, (data, error, message) in cases.items():
+        repo = release_repo(tmp_path / name, {MODELS: data})
+        with pytest.raises(error, match=rf"{repo}: release {DAMAGED_RELEASE}: {MODELS}.*{message}"):
+            mlsizes.load(version=DAMAGED_RELEASE, repo=repo)
+
+    cut = release_repo(tmp_path / "cut", {MODELS: b"".join(table[:30]) + table[30][:40]})
+    with pytest.warns(UserWarning, match=rf"release {DAMAGED_RELEASE}: {MODELS}: ends mid-row .* is left out"):
+        frame = mlsizes.load(version=DAMAGED_RELEASE, repo=cut)
+    assert len(frame) == 29 and frame["parameters"].dtype == float
+
+
+def test_dir_lists_the_api_before_first_use():
+    """`dir(mlsizes)` in a fresh interpreter lists the four functions, which are imported only on first use."""
+    code = "import mlsizes, sys; print(sorted(set(dir(mlsizes)) & set(mlsizes.__all__)), 'mlsizes.api' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "['fit_trend', 'gap_test', 'load', 'versions'] False"

@@ -238,3 +238,30 @@ def test_the_map_check_fails_on_a_drifted_line():
     assert _module_map(["core/   paths settings"]) == {"core": ["paths", "settings"]}
     documented = _module_map(["core/   paths settings errors"])
     assert sorted(documented["core"]) != sorted(p.stem for p in (PACKAGE / "core").glob("*.py") if p.stem != "__init__")
+
+
+def test_every_numeric_option_of_every_command_is_bounded_and_refuses_nan_and_infinity():
+    """A number no range holds (inf, nan, 1e300, a negative) is a usage error, never a traceback later (issue 22,
+    case 14: fetch's --deadline inf had overflowed the clock). Any numeric option added later must have a range."""
+    import math
+
+    import click
+
+    from mlsizes.cli import COMMANDS, main
+
+    numeric = {}
+    for name in COMMANDS:
+        for param in main.get_command(None, name).params:
+            if isinstance(param.type, (click.types.IntParamType, click.types.FloatParamType)):
+                numeric[f"{name} {param.opts[0]}"] = param.type
+    assert set(numeric) == {
+        f"{c} --{o}" for c in ("fetch", "update") for o in ("timeout", "max-mb", "retries", "backoff", "deadline")
+    }
+    for option, kind in numeric.items():
+        assert isinstance(kind, (click.IntRange, click.FloatRange)) and None not in (kind.min, kind.max), option
+        for text in ("nan", "inf", "-inf", "1e300", "-1", "-1e300"):
+            try:
+                value = kind.convert(text, None, None)
+            except click.BadParameter:
+                continue
+            assert math.isfinite(value) and kind.min <= value <= kind.max, (option, text, value)

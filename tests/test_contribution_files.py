@@ -20,14 +20,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import contributions_dir
+from mlsizes.core import untrusted
 from mlsizes.core.paths import Paths
-from mlsizes.records import contracts, contribution_files, rules, untrusted
-from mlsizes.records.untrusted import FieldError
+from mlsizes.core.untrusted import FieldError
+from mlsizes.records import contracts, contribution_files, rules
 from mlsizes.stages import curate
-from mlsizes.workflows import add_model
 from test_add_model import CORRECT, SNAPSHOT, invoke, model_args, tree, write_yaml
 
-AS_OF = add_model.read_as_of(Paths.at(Path(__file__).resolve().parents[1]))
 VALID_FILE = """\
 id: fuzz-model-7b
 name: Fuzz Model 7B
@@ -61,9 +60,7 @@ def validate_lines(*paths: str) -> tuple[int, list[str]]:
 
 def codes_of(path: Path) -> list[str]:
     try:
-        row = contribution_files.parse_record(
-            contribution_files.read(path), path, contribution_files.source_of(path), AS_OF
-        )
+        row = contribution_files.parse_record(contribution_files.read(path), path, contribution_files.source_of(path))
     except untrusted.Invalid as problem:
         return [error.code for error in problem.errors]
     return [] if row else ["?"]
@@ -235,7 +232,7 @@ def test_a_symlinked_file_is_refused_and_its_target_never_read(project, tmp_path
     folder = contributions_dir(project)
     (folder / "fuzz-model-7b.yaml").symlink_to(secret)
     (folder / "dangling.yaml").symlink_to(tmp_path / "nowhere.yaml")
-    loaded = contribution_files.load(folder, AS_OF).typed
+    loaded = contribution_files.load(folder).typed
     assert list(loaded["reject_code"]) == ["symlink", "symlink"]
     assert "TOP-SECRET" not in loaded.to_csv()
     exit_code, lines = validate_lines()
@@ -248,7 +245,7 @@ def test_a_symlinked_corrections_folder_is_refused_read_and_written(project, tmp
     (outside / "gpt-3-175b-davinci.yaml").write_text(VALID_CORRECTION.replace("Table 2.1", "TOP-SECRET-VALUE"))
     folder = contributions_dir(project)
     (folder / "corrections").symlink_to(outside, target_is_directory=True)
-    loaded = contribution_files.load(folder, AS_OF)
+    loaded = contribution_files.load(folder)
     assert loaded.corrections == [] and list(loaded.typed["reject_code"]) == ["symlink"]
     assert "TOP-SECRET" not in loaded.typed.to_csv()
     before = tree(outside)
@@ -271,7 +268,7 @@ def test_a_symlinked_corrections_folder_is_refused_read_and_written(project, tmp
 def test_hidden_and_nested_files_are_reported_not_skipped(project, relative, code):
     folder = contributions_dir(project)
     write_yaml(folder / relative, VALID_FILE)
-    assert list(contribution_files.load(folder, AS_OF).typed["reject_code"]) == [code]
+    assert list(contribution_files.load(folder).typed["reject_code"]) == [code]
     exit_code, lines = validate_lines()
     assert exit_code == 1 and len(lines) == 1 and lines[0].endswith(f"({code})")
 
@@ -280,7 +277,7 @@ def test_the_folders_own_files_and_interrupted_writes_are_not_contributions(proj
     folder = contributions_dir(project)
     (folder / ".gitignore").write_text(".*.tmp\n")
     (folder / ".fuzz-model-7b.yaml.abc123.tmp").write_text("id: [half")
-    assert contribution_files.load(folder, AS_OF).typed.empty and invoke("validate").exit_code == 0
+    assert contribution_files.load(folder).typed.empty and invoke("validate").exit_code == 0
 
 
 def test_a_fifo_is_refused_without_blocking(project):
@@ -626,7 +623,7 @@ def test_fuzz_random_files_never_raise_and_every_file_is_accounted_for(fuzz_proj
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text, encoding="utf-8")
     before = tree(fuzz_project)
-    loaded = contribution_files.load(folder, AS_OF)
+    loaded = contribution_files.load(folder)
     assert len(loaded.typed) + len(loaded.corrections) == len(files)
     result = invoke("validate", "--root", str(fuzz_project))
     *problems, summary = result.stdout.splitlines()

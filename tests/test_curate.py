@@ -456,3 +456,27 @@ def test_a_hostile_provenance_record_is_refused_in_one_line(text, reason, tmp_pa
     assert proc.stderr.startswith(f"error: {snapshot.with_suffix('').with_suffix('.provenance.yaml')}: provenance")
     assert reason in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("blocked", ["models.csv", "rejected.csv", "fifo"])
+def test_an_output_that_cannot_be_written_is_one_line_and_nothing_is_written(blocked, tmp_path):
+    """A folder where a table goes, or a FIFO as --metrics (a rename would replace it): one line, exit 1, and
+    not even the tables before it are written."""
+    import os
+
+    snapshot = write_csv(tmp_path / "snap.csv", HEADER_2026, [good_row()])
+    out = tmp_path / "out"
+    out.mkdir()
+    metrics = out / "m.json"
+    if blocked == "fifo":
+        os.mkfifo(metrics)
+    else:
+        (out / blocked).mkdir()
+    result = run_curate(snapshot, "--out", out, "--metrics", metrics)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    kind = "not a regular file" if blocked == "fifo" else "a folder"
+    assert lines == [
+        f"error: {out / ('m.json' if blocked == 'fifo' else blocked)}: cannot write a file there: it is {kind}"
+    ]
+    assert sorted(path.name for path in out.iterdir()) == ["m.json" if blocked == "fifo" else blocked]

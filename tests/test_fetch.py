@@ -42,6 +42,9 @@ from mlsizes.workflows import fetch
 REAL_SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"
 EXISTING = "epoch_notable_ai_models_2026-03-10"
 FAST = ["--backoff", "0.01", "--timeout", "2"]
+# The scripted server dates its answers like a static file server: Last-Modified, the export's own date.
+EXPORT_DATE = "2026-07-19"
+LAST_MODIFIED = "Sun, 19 Jul 2026 06:30:00 GMT"
 
 
 @functools.cache
@@ -62,12 +65,15 @@ def upstream_csv(records: int, drop_column: str | None = None) -> bytes:
 COMPRESS = {"gzip": functools.partial(gzip.compress, mtime=0), "deflate": zlib.compress}  # deflate: zlib format
 
 
-def respond(body: bytes, encoding: str | None = None, announce: bool = True):
-    """Answer 200 with BODY as given, labelled with Content-Encoding ENCODING, with or without Content-Length."""
+def respond(body: bytes, encoding: str | None = None, announce: bool = True, last_modified: str | None = LAST_MODIFIED):
+    """Answer 200 with BODY as given, labelled with Content-Encoding ENCODING, with or without Content-Length,
+    with a Last-Modified header unless it is None."""
 
     def answer(handler):
         handler.send_response(200)
         handler.send_header("Content-Type", "text/csv")
+        if last_modified is not None:
+            handler.send_header("Last-Modified", last_modified)
         if encoding is not None:
             handler.send_header("Content-Encoding", encoding)
         if announce:
@@ -78,11 +84,11 @@ def respond(body: bytes, encoding: str | None = None, announce: bool = True):
     return answer
 
 
-def ok(body: bytes, *codings: str):
+def ok(body: bytes, *codings: str, last_modified: str | None = LAST_MODIFIED):
     """BODY with each of CODINGS applied in turn, labelled accordingly."""
     for coding in codings:
         body = COMPRESS[coding](body)
-    return respond(body, ", ".join(codings) or None)
+    return respond(body, ", ".join(codings) or None, last_modified=last_modified)
 
 
 def status(code: int):
@@ -422,7 +428,7 @@ def test_redirect_body_is_never_read(project, upstream):
     url = upstream.serve(endless("gzip", gzip_zeros, redirect_to="/moved/notable_ai_models.csv"), ok(upstream_csv(50)))
     result = fetch_cli(url, "--max-mb", "1", "--deadline", "60")
     assert result.exit_code == 0, result.output
-    stored = next(raw_dir(project).glob(f"epoch_notable_ai_models_{dt.datetime.now(dt.UTC).date()}*.csv"))
+    stored = next(raw_dir(project).glob(f"epoch_notable_ai_models_{EXPORT_DATE}*.csv"))
     assert stored.read_bytes() == upstream_csv(50)
     moved = url.replace("/data/notable_ai_models.csv", "/moved/notable_ai_models.csv")
     assert snapshots.read_provenance(stored)["retrieved_from"] == {"kind": "http", "url": moved}
@@ -441,7 +447,7 @@ def test_compressed_body_at_the_cap_is_stored_decoded(project, upstream, codings
     url = upstream.serve(ok(body, *codings))
     result = fetch_cli(url, "--max-mb", repr(len(body) / fetch.MB))  # exactly len(body) bytes
     assert result.exit_code == 0, result.output
-    stored = next(raw_dir(project).glob(f"epoch_notable_ai_models_{dt.datetime.now(dt.UTC).date()}*.csv"))
+    stored = next(raw_dir(project).glob(f"epoch_notable_ai_models_{EXPORT_DATE}*.csv"))
     assert stored.read_bytes() == body
     record = snapshots.read_provenance(stored)
     assert (record["size_bytes"], record["sha256"]) == (len(body), hashlib.sha256(body).hexdigest())
@@ -586,8 +592,7 @@ def test_new_content_is_stored_with_provenance(project, upstream):
     result = fetch_cli(url)
     assert result.exit_code == 0, result.output
 
-    today = dt.datetime.now(dt.UTC).date().isoformat()
-    stem = f"epoch_notable_ai_models_{today}"
+    stem = f"epoch_notable_ai_models_{EXPORT_DATE}"
     stored = raw_dir(project) / f"{stem}.csv"
     assert stored.read_bytes() == body
     assert not stored.stat().st_mode & 0o222, "a snapshot is stored read-only"
@@ -596,19 +601,21 @@ def test_new_content_is_stored_with_provenance(project, upstream):
 
     record = snapshots.read_provenance(stored)
     real_record = snapshots.read_provenance(REAL_SNAPSHOT)
-    assert list(record) == list(real_record)
+    assert [key for key in record if key != "upstream_date_from"] == list(real_record)
     assert record["snapshot"] == stem
     assert record["sha256"] == snapshots.sha256_of(stored) == hashlib.sha256(body).hexdigest()
     assert record["size_bytes"] == len(body)
     assert record["rows"] == 50
     assert record["source_url"] == url
     assert record["retrieved_from"] == {"kind": "http", "url": url}
-    assert record["upstream_date"] == today
+    assert record["upstream_date"] == EXPORT_DATE  # the export's date; the retrieval time is kept apart
+    assert record["upstream_date_from"] == f"Last-Modified: {LAST_MODIFIED}"
     assert dt.datetime.fromisoformat(record["retrieved"]).tzinfo is not None
     assert record["license"] == snapshots.LICENSE and record["citation"] == snapshots.CITATION
     assert ingest.load(stored, require_provenance=True).provenance == record
 
     assert f"set `snapshot: {stem}` in params.yaml, then run `dvc repro`" in result.stdout
+    assert f"dated {EXPORT_DATE} (the server's Last-Modified header: {LAST_MODIFIED})" in result.stdout
 
 
 def test_same_content_as_existing_snapshot_writes_nothing(project, upstream):
@@ -621,8 +628,7 @@ def test_same_content_as_existing_snapshot_writes_nothing(project, upstream):
 
 
 def test_same_date_different_content_gets_a_suffix(project, upstream):
-    today = dt.datetime.now(dt.UTC).date().isoformat()
-    stem = f"epoch_notable_ai_models_{today}"
+    stem = f"epoch_notable_ai_models_{EXPORT_DATE}"
     first = upstream.serve(ok(upstream_csv(50)))
     assert fetch_cli(first).exit_code == 0
     state = raw_state(project)
@@ -714,3 +720,59 @@ def test_a_header_without_data_rows_is_not_stored(project, upstream):
     url = upstream.serve(ok(upstream_csv(0)))
     before = raw_state(project)
     assert_failed(fetch_cli(url), url, project, before, "the file has a header but no data rows; nothing stored")
+
+
+# --- the date of a snapshot: the export's own, never the day it was fetched --------------------------------------
+
+
+def dated_url(upstream, name: str) -> str:
+    """The scripted server's URL with another file name (it answers every path alike)."""
+    return upstream.url.replace("notable_ai_models.csv", name)
+
+
+@pytest.mark.parametrize(
+    "name, options, last_modified, date, said",
+    [
+        ("notable_ai_models_2026-05-02.csv", [], LAST_MODIFIED, "2026-05-02", "the date in the file name"),
+        ("notable_ai_models.csv", [], "Tue, 02 Jun 2026 23:59:59 GMT", "2026-06-02", "the server's Last-Modified"),
+        ("notable_ai_models.csv", [], "Wed, 03 Jun 2026 01:30:00 +0200", "2026-06-02", "Last-Modified"),  # UTC
+        ("notable_ai_models_2026-05-02.csv", ["--date", "2026-04-01"], None, "2026-04-01", "given with --date"),
+        # A name dated after the retrieval is a mistake, not a date: Last-Modified is believed instead.
+        ("notable_ai_models_2999-01-01.csv", [], LAST_MODIFIED, EXPORT_DATE, "Last-Modified"),
+    ],
+    ids=["file-name", "last-modified", "last-modified-utc", "date-option", "future-name"],
+)
+def test_a_snapshot_is_named_and_dated_by_the_export(project, upstream, name, options, last_modified, date, said):
+    """Measured on main: an export of 2026-07-19 fetched on 2026-12-06 was named and dated 2026-12-06."""
+    url = dated_url(upstream, name)
+    upstream.serve(ok(upstream_csv(50), last_modified=last_modified))
+    result = fetch_cli(url, *options)
+    assert result.exit_code == 0, result.output
+    stored = raw_dir(project) / f"epoch_notable_ai_models_{date}.csv"
+    record = snapshots.read_provenance(stored)
+    assert record["upstream_date"] == date and record["snapshot"] == stored.stem
+    assert record["retrieved"] != date and dt.datetime.fromisoformat(record["retrieved"]).tzinfo is not None
+    assert ingest.load(stored).as_of == dt.date.fromisoformat(date)
+    dated = next(line for line in result.stdout.splitlines() if line.startswith("dated "))
+    assert dated.startswith(f"dated {date} (") and said in dated
+
+
+@pytest.mark.parametrize(
+    "last_modified",
+    [None, "not a date", "Fri, 01 Jan 2999 00:00:00 GMT"],
+    ids=["no-header", "unreadable-header", "future-header"],
+)
+def test_an_export_without_a_date_is_refused_and_nothing_is_stored(project, upstream, last_modified):
+    """No --date, no date in the file name, no believable Last-Modified: the command asks for --date."""
+    url = upstream.serve(ok(upstream_csv(50), last_modified=last_modified))
+    before = raw_state(project)
+    last = assert_failed(fetch_cli(url), url, project, before, "no date for this export")
+    assert "give --date YYYY-MM-DD" in last
+
+
+def test_a_date_after_today_is_a_usage_error(project, upstream):
+    url = upstream.serve(ok(upstream_csv(50)))
+    before = raw_state(project)
+    result = fetch_cli(url, "--date", "2999-01-01")
+    assert result.exit_code == 2 and "error: --date 2999-01-01: after today" in result.stderr
+    assert upstream.hits == 0 and raw_state(project) == before

@@ -15,6 +15,7 @@ import random
 import re
 import shutil
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -402,15 +403,23 @@ def test_fuzz_random_rows_never_escape_never_lose_a_row(rows, quoted, force, end
 
 
 def test_whitespace_cleaning_is_the_same_once_per_distinct_value_and_cell_by_cell(monkeypatch):
-    """Both of _clean_text's paths collapse whitespace runs (str.split's whitespace) and make empty text missing."""
+    """Both of _clean_text's paths collapse whitespace runs (str.split's whitespace), remove control characters
+    (C0 and C1 that are not whitespace), make empty text missing and tell the same cells they removed some from."""
     monkeypatch.setattr(columns, "CHUNK_ROWS", 7)
     rng = random.Random(3)
     alphabet = ["a", "b", " ", "  ", "\n", "\t", "\r", "\u2028", "\xa0", "\x1f", "\u3000", "é", ","]
+    alphabet += ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9f", "\u200b"]
     cells = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))) for _ in range(400)]
     values = pd.Series(cells, dtype="str")
-    expected = pd.Series([" ".join(cell.split()) or None for cell in cells], dtype="str")
-    pd.testing.assert_series_equal(ingest._clean_text(values, None), expected)
-    pd.testing.assert_series_equal(ingest._clean_text(values, ingest._distinct(values)), expected)
+    control = [chr(c) for c in range(0xA0) if unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace()]
+    stripped = ["".join(char for char in cell if char not in control) for cell in cells]
+    expected = pd.Series([" ".join(cell.split()) or None for cell in stripped], dtype="str")
+    lost = pd.Series([cell != kept for cell, kept in zip(cells, stripped)])
+    assert lost.any() and (~lost).any()
+    for factorized in (None, ingest._distinct(values)):
+        cleaned, controlled = ingest._clean_text(values, factorized)
+        pd.testing.assert_series_equal(cleaned, expected)
+        pd.testing.assert_series_equal(controlled, lost)
 
 
 def test_the_raw_contract_is_checked_on_the_header_and_on_rows_when_a_rule_needs_them(monkeypatch):

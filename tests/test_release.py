@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import BIN, ROOT, commit_all, mlsizes, sh
+from conftest import BIN, ROOT, commit_all, contributions_dir, mlsizes, sh
 from test_versions import REAL_RELEASES
 
 NEW = "2026.12.01"  # a release after the real ones: versions must be newer than 2026.03.10
@@ -51,9 +51,9 @@ def test_versions_lists_new_releases_after_the_real_ones(repo):
 
 
 def test_diff_renders_table_and_markdown(repo):
-    table = mlsizes("diff", "2026.03.10", NEW, cwd=repo).stdout
+    table = mlsizes("diff", "--stored", "2026.03.10", NEW, cwd=repo).stdout
     assert "lamda" in table and "138B" in table and "Old" in table and "138000000000" not in table
-    markdown = mlsizes("diff", "2026.03.10", NEW, "--md", cwd=repo).stdout
+    markdown = mlsizes("diff", "--stored", "2026.03.10", NEW, "--md", cwd=repo).stdout
     assert markdown.startswith("## Dataset diff") and "| metric | Old | New | Change |" in markdown
 
 
@@ -78,7 +78,7 @@ def test_changelog_entry_is_a_summary_linking_the_full_list(repo):
 
 
 def test_diff_default_is_head_against_workspace(repo):
-    assert "0 added, 0 removed, 0 changed" in mlsizes("diff", cwd=repo).stdout
+    assert "0 added, 0 removed, 0 changed" in mlsizes("diff", "--stored", cwd=repo).stdout
 
 
 def test_a_release_is_a_commit_of_dataset_yaml_and_changelog_tagged_with_its_version(repo):
@@ -108,7 +108,7 @@ def test_versions_are_found_without_tags(repo, tmp_path):
     assert not sh("git", "tag", cwd=untagged).stdout.strip()
     listing = json.loads(mlsizes("versions", "--json", cwd=untagged).stdout)
     assert [item["version"] for item in listing][-2:] == ["2026.03.10", NEW]
-    assert "lamda" in mlsizes("diff", "2026.03.10", NEW, cwd=untagged).stdout
+    assert "lamda" in mlsizes("diff", "--stored", "2026.03.10", NEW, cwd=untagged).stdout
 
 
 def _state(repo):
@@ -194,3 +194,29 @@ def test_a_release_whose_commit_fails_leaves_the_tree_as_it_was(repo):
         hook.unlink(missing_ok=True)
         sh("git", "reset", "-q", "--hard", NEW, cwd=repo)
         sh("git", "clean", "-qfd", cwd=repo)
+
+
+def test_release_refuses_contribution_files_validate_fails_or_upstream_supersedes(project):
+    """The checks `release` makes of the contributions (the end-to-end refusal after an update is in
+    test_update.py): a file `mlsizes validate` refuses, and one rejected.csv says a record now stands for."""
+    from mlsizes.core.paths import Paths
+    from mlsizes.releases.revisions import VersionError
+    from mlsizes.workflows import release
+
+    paths = Paths.at(project)
+    header = "source,source_row,name,reject_code,reject_field,reject_value,reject_message\n"
+    paths.rejected.write_text(header)
+    release.check_contributions(paths)  # nothing to refuse
+    bad = contributions_dir(project) / "bad-model.yaml"
+    bad.write_text("id: bad-model\nname: Bad Model\norganization: Lab\ndomains: Language\n"
+                   "publication_date: '2024-01-01'\nparameters: lots\nlink: https://testlab.dev\n")  # fmt: skip
+    with pytest.raises(VersionError, match=r"`mlsizes validate` fails on 1 contribution files \(e.g\. "
+                       r"data/raw/contributions/bad-model.yaml: parameters: .*\): fix or delete them"):  # fmt: skip
+        release.check_contributions(paths)
+    bad.unlink()
+    paths.rejected.write_text(
+        header + "contribution:phi-2.yaml,1,Phi-2,duplicate_id,id,phi-2,the snapshot now has a record with this id\n"
+    )
+    with pytest.raises(VersionError, match=r"1 contribution files are superseded by records upstream now has "
+                       r"\(data/raw/contributions/phi-2.yaml\): for each, delete the file"):  # fmt: skip
+        release.check_contributions(paths)

@@ -240,7 +240,7 @@ def test_each_release_page_links_the_previous_one_and_counts_what_mlsizes_diff_c
         assert page.locator('a[rel="prev"]').count() == 0
         assert "First release" in page.locator("#changes").inner_text()
     for previous, version in zip(versions, versions[1:]):
-        change = json.loads(mlsizes("diff", previous, version, "--json", cwd=clone).stdout)
+        change = json.loads(mlsizes("diff", "--stored", previous, version, "--json", cwd=clone).stdout)
         with opened(browser, f"{base_url}/releases/{version}.html") as (page, seen):
             assert page.locator("h1").inner_text() == f"Release {version}"
             assert page.locator('a[rel="prev"]').get_attribute("href") == f"{previous}.html"
@@ -548,3 +548,38 @@ def test_a_hostile_name_in_the_chart_data_shows_as_text_in_the_tooltip(built, ba
     assert hostile in page.locator("#vg-tooltip-element").inner_text()
     assert page.locator("img").count() == images and not page.title().startswith("pwned")
     page.close()
+
+
+def _folder_as_index(out: Path) -> Path:
+    (out / "index.html").mkdir(parents=True)
+    return out
+
+
+def _file_as(name: str):
+    def make(out: Path) -> Path:
+        out.mkdir()
+        (out / name).write_text("a file\n")
+        return out
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (_folder_as_index, "index.html: cannot write a file there: it is a folder"),
+        (_file_as("figures"), "figures: cannot write into it: it is not a folder"),
+        (_file_as("releases"), "releases: cannot write into it: it is not a folder"),
+        (lambda out: Path("/dev/null"), "/dev/null: cannot write into it: it is not a folder"),
+    ],
+    ids=["index-is-a-folder", "figures-is-a-file", "releases-is-a-file", "dev-null"],
+)
+def test_an_out_folder_that_cannot_hold_the_site_is_one_line_and_writes_nothing(tmp_path, make, message):
+    """Measured on main (issue 22, case 14): each of these gave a traceback, after writing some of the pages."""
+    out = make(tmp_path / "out")
+    before = sorted(tmp_path.rglob("*"))
+    proc = mlsizes("site", "--out", str(out), cwd=ROOT, check=False)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and lines[0].endswith(message), proc.stderr
+    assert sorted(tmp_path.rglob("*")) == before

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,22 +20,24 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BIN, RAW, ROOT, mlsizes, sh
+from conftest import BIN, RAW, ROOT, commit_all, mlsizes, sh
 from mlsizes.releases import diff
 from mlsizes.releases.revisions import releases
 from mlsizes.workflows import update
-from test_fetch import ok, serving, status
+from test_fetch import EXPORT_DATE, ok, serving, status
 
 REAL_SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"
 CURRENT = "epoch_notable_ai_models_2026-03-10"
 FAST = ["--backoff", "0.01", "--timeout", "10"]
-TODAY = dt.datetime.now(dt.UTC).date()  # fetch names a snapshot by its UTC retrieval date
-# Two systems upstream does not have yet, published before today (the as-of date of a snapshot fetched today).
+# The export the issue was found with: named by its date, served with test_fetch's Last-Modified (the same date).
+EXPORT = dt.date.fromisoformat(EXPORT_DATE)
+EXPORT_NAME = f"notable_ai_models_{EXPORT_DATE}.csv"
+# Two systems upstream does not have yet, published before the export's date (its as-of date).
 NEW_MODELS = [
     {
         "Model": "Updatetest Alpha 30B",
         "Organization": "Example Lab",
-        "Publication date": (TODAY - dt.timedelta(days=20)).isoformat(),
+        "Publication date": (EXPORT - dt.timedelta(days=20)).isoformat(),
         "Domain": "Language",
         "Parameters": "30000000000.0",
         "Confidence": "Confident",
@@ -44,7 +47,7 @@ NEW_MODELS = [
     {
         "Model": "Updatetest Beta Vision",
         "Organization": "Example Lab",
-        "Publication date": (TODAY - dt.timedelta(days=10)).isoformat(),
+        "Publication date": (EXPORT - dt.timedelta(days=10)).isoformat(),
         "Domain": "Vision",
         "Parameters": "2500000000.0",
         "Confidence": "Likely",
@@ -52,6 +55,30 @@ NEW_MODELS = [
         "Notability criteria": "Highly cited",
     },
 ]
+
+
+# A row upstream adds that curate rejects (no domain): a new reject the summary must name with its reason.
+NO_DOMAIN = {
+    "Model": "Updatetest Gamma",
+    "Organization": "Example Lab",
+    "Publication date": (EXPORT - dt.timedelta(days=5)).isoformat(),
+    "Domain": "",
+    "Parameters": "1000000000.0",
+    "Link": "https://example.org/updatetest-gamma",
+    "Notability criteria": "SOTA improvement",
+}
+# A contribution made before upstream had the model (after the as-of date of the time, so ahead of the data),
+# which the new upstream row of the same name supersedes.
+AHEAD = "updatetest-alpha-30b"
+AHEAD_FILE = f"data/raw/contributions/{AHEAD}.yaml"
+AHEAD_TEXT = f"""id: {AHEAD}
+name: Updatetest Alpha 30B
+organization: Example Lab
+domains: Language
+publication_date: '{NEW_MODELS[0]["Publication date"]}'
+parameters: 30000000000
+link: https://testlab.dev/updatetest-alpha-preprint
+"""
 
 
 def snapshot_csv(extra: list[dict] = (), every_date: str | None = None) -> bytes:
@@ -162,14 +189,18 @@ class Updated:
 
 @pytest.fixture(scope="module")
 def updated(tmp_path_factory, upstream, quiet_dvc) -> Updated:
-    """A clone updated from a snapshot with two new models (one real `dvc repro`)."""
+    """A clone with a contribution ahead of its data, updated from a snapshot with two new models (one of them
+    the contributed one) and a row curate rejects (one real `dvc repro`)."""
     repo = make_clone(tmp_path_factory.mktemp("update"))
+    (repo / AHEAD_FILE).write_text(AHEAD_TEXT)
+    commit_all(repo, "Contribute a model ahead of the data")
     params_before = (repo / "params.yaml").read_bytes()
     head_before = sh("git", "rev-parse", "HEAD", cwd=repo).stdout
-    url = upstream.serve(ok(snapshot_csv(NEW_MODELS), "gzip"))
+    upstream.serve(ok(snapshot_csv([*NEW_MODELS, NO_DOMAIN]), "gzip", last_modified=None))
+    url = upstream.url.replace("notable_ai_models.csv", EXPORT_NAME)
     proc = mlsizes("update", "--url", url, *FAST, cwd=repo, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    new = f"epoch_notable_ai_models_{TODAY.isoformat()}"
+    new = f"epoch_notable_ai_models_{EXPORT_DATE}"
     return Updated(repo, proc, params_before, head_before, new)
 
 
@@ -187,7 +218,7 @@ def test_update_builds_the_dataset_from_it(updated):
         names = {row["name"] for row in csv.DictReader(handle)}
     assert {model["Model"] for model in NEW_MODELS} <= names
     curation = json.loads((updated.repo / "metrics" / "curation.json").read_text())
-    assert curation["snapshot"] == updated.new_snapshot and curation["snapshot_date"] == TODAY.isoformat()
+    assert curation["snapshot"] == updated.new_snapshot and curation["snapshot_date"] == EXPORT_DATE
     stale = sh(str(BIN / "dvc"), "status", cwd=updated.repo).stdout
     assert "up to date" in stale, stale
 
@@ -219,10 +250,38 @@ def test_update_summary_names_the_new_models_and_the_gap_verdict_and_ends_with_t
     assert headlines  # the 30B language model is in the gap: in-gap counts move
     verdict = out.index("gap verdict:")
     assert out[verdict + 1 : verdict + 1 + len(headlines)] == [f"  {line}" for line in headlines]
-    version = TODAY.strftime("%Y.%m.%d")
+    assert f"dated {EXPORT_DATE} (the date in the file name {EXPORT_NAME})" in out
+    version = EXPORT.strftime("%Y.%m.%d")
     assert out[-2] == f'git add -A && git commit -m "Build from {updated.new_snapshot}"'
-    assert out[-1].startswith(f"mlsizes release {version} --notes \"Built from Epoch's snapshot of {TODAY}: 2 added")
+    assert out[-1].startswith(f"mlsizes release {version} --notes \"Built from Epoch's snapshot of {EXPORT}: 2 added")
     assert "fetching http://127.0.0.1:" in updated.proc.stderr and "running dvc repro" in updated.proc.stderr
+
+
+def section(out: list[str], title: str) -> list[str]:
+    """The indented lines under a summary line starting with TITLE."""
+    start = next(i for i, line in enumerate(out) if line.startswith(title))
+    return list(itertools.takewhile(lambda line: line.startswith("  "), out[start + 1 :]))
+
+
+def test_update_summary_says_everything(updated):
+    """Measured on main: the update rejected the contribution the new upstream row superseded, and the new rows
+    curate rejected, without a word. Every one is listed now, with every record entering or leaving the gap."""
+    out = updated.proc.stdout.splitlines()
+    assert "records entering the gap (1):" in out and section(out, "records entering the gap") == [
+        "  updatetest-alpha-30b (30B, added)"
+    ]
+    assert "records leaving the gap: none" in out
+    rejects = section(out, "new rejects (2):")
+    superseded = (
+        f"  Updatetest Alpha 30B ({AHEAD_FILE}): duplicate_id: the snapshot now has a record with this id: delete "
+        "the contribution, or turn the values it adds into a correction"
+    )
+    assert rejects[0] == superseded
+    assert rejects[1].startswith(f"  Updatetest Gamma (row 984 of epoch_notable_ai_models_{EXPORT_DATE}): missing_")
+    header = next(line for line in out if line.startswith("contributions upstream now supersedes (1): "))
+    assert "delete the file, or turn the values it adds into a correction" in header
+    assert "`mlsizes release` refuses until then" in header
+    assert section(out, "contributions upstream now supersedes") == [superseded]
 
 
 def test_the_printed_commands_commit_and_release_it_then_nothing_is_new(updated, upstream):
@@ -230,14 +289,26 @@ def test_the_printed_commands_commit_and_release_it_then_nothing_is_new(updated,
     release on the same day would get the next version."""
     repo, out = updated.repo, updated.proc.stdout.splitlines()
     sh("bash", "-c", out[-2], cwd=repo)
+    head, tags = sh("git", "rev-parse", "HEAD", cwd=repo).stdout, sh("git", "tag", cwd=repo).stdout
+    refused = sh("bash", "-c", out[-1], cwd=repo, check=False)  # the superseded contribution is still there
+    assert_one_error_line(
+        refused, f"error: 1 contribution files are superseded by records upstream now has ({AHEAD_FILE}): for each,"
+    )
+    assert "delete the file" in refused.stderr and "then release" in refused.stderr
+    assert porcelain(repo) == "" and sh("git", "rev-parse", "HEAD", cwd=repo).stdout == head
+    assert sh("git", "tag", cwd=repo).stdout == tags
+    sh("git", "rm", "-q", AHEAD_FILE, cwd=repo)
+    sh(str(BIN / "dvc"), "repro", cwd=repo)
+    commit_all(repo, "Remove the contribution upstream now has")
     sh("bash", "-c", out[-1], cwd=repo)
-    version = TODAY.strftime("%Y.%m.%d")
+    version = EXPORT.strftime("%Y.%m.%d")
     assert releases(repo)[-1].version == version
     assert porcelain(repo) == ""
-    proc = mlsizes("update", "--url", upstream.url, *FAST, cwd=repo)
-    assert proc.stdout.startswith(f"nothing new: {upstream.url} is identical to data/raw/epoch/{updated.new_snapshot}")
+    url = upstream.url.replace("notable_ai_models.csv", EXPORT_NAME)
+    proc = mlsizes("update", "--url", url, *FAST, cwd=repo)
+    assert proc.stdout.startswith(f"nothing new: {url} is identical to data/raw/epoch/{updated.new_snapshot}")
     assert porcelain(repo) == ""
-    assert update.next_version(repo, TODAY, releases(repo)) == f"{version}.1"
+    assert update.next_version(repo, EXPORT, releases(repo)) == f"{version}.1"
 
 
 # --- nothing new, a failed rebuild, refusals ---------------------------------------------------------------
@@ -272,7 +343,7 @@ def test_a_dvc_repro_that_fails_is_undone_entirely(clone, upstream, snapshot):
     error = assert_one_error_line(
         proc, "error: dvc repro failed: failed to reproduce 'curate'", "(undone: params.yaml restored"
     )
-    assert f"epoch_notable_ai_models_{TODAY.isoformat()}.csv removed" in error
+    assert f"epoch_notable_ai_models_{EXPORT_DATE}.csv removed" in error
     assert (clone / "params.yaml").read_bytes() == params
     assert raw_files(clone) == raw
     assert porcelain(clone) == ""
@@ -297,3 +368,14 @@ def test_a_failed_download_writes_nothing(clone, upstream):
     assert_one_error_line(proc, f"error: {url}: HTTP 404 Not Found")
     assert (clone / "params.yaml").read_bytes() == params and raw_files(clone) == raw
     assert porcelain(clone) == ""
+
+
+def test_an_export_without_a_date_asks_for_date_and_changes_nothing(clone, upstream):
+    """Measured on main: an undated export was named and dated by the day `update` ran. Now it is refused before
+    params.yaml is touched; with --date it would go through."""
+    url = upstream.serve(ok(snapshot_csv(NEW_MODELS), last_modified=None))
+    params, raw = (clone / "params.yaml").read_bytes(), raw_files(clone)
+    proc = mlsizes("update", "--url", url, *FAST, cwd=clone, check=False)
+    assert_one_error_line(proc, f"error: {url}: no date for this export", "give --date YYYY-MM-DD")
+    assert (clone / "params.yaml").read_bytes() == params and raw_files(clone) == raw
+    assert porcelain(clone) == "" and proc.stdout == ""

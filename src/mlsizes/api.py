@@ -22,14 +22,17 @@ import datetime as dt
 import io
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 
 import pandas as pd
 
-from mlsizes.core.paths import BUNDLED_DIR, VERSIONED_TABLE, find_root
+from mlsizes.core import untrusted
+from mlsizes.core.errors import reason
+from mlsizes.core.paths import BUNDLED_DIR, VERSIONED_TABLE, ProjectNotFound, find_root
 from mlsizes.core.settings import AnalysisParams, Settings, iso_date
-from mlsizes.records import contracts, curation, untrusted
-from mlsizes.releases.revisions import Release, VersionError, read_at, releases
+from mlsizes.records import contracts, curation
+from mlsizes.releases.revisions import Release, VersionError, complete_records, read_at, releases
 
 # A column of lists: its cells are these separated entries of the vocabulary (schemas/domains.yaml).
 LIST_COLUMNS = {"domains": ","}
@@ -49,7 +52,7 @@ def load(version: str | None = None, repo: str | Path | None = None) -> pd.DataF
     gap_test and fit_trend use as their default cut-off.
     """
     if version is None and repo is None:
-        meta = untrusted.load_text((BUNDLED_DIR / "dataset.yaml").read_text(encoding="utf-8"))
+        meta = untrusted.load_text(untrusted.read_file(BUNDLED_DIR / "dataset.yaml", follow_links=True))
         text = (BUNDLED_DIR / "models.csv").read_text(encoding="utf-8")
         return typed(text, version=str(meta["version"]), as_of=str(meta["date"]))
     with repository(repo) as root:
@@ -57,7 +60,17 @@ def load(version: str | None = None, repo: str | Path | None = None) -> pd.DataF
         if not known:
             raise ValueError(f"{repo or root}: no releases (no commit sets a version in dataset.yaml)")
         wanted = known[-1] if version is None else _release(known, version, repo or root)
-        return typed(_table_at(root, wanted.commit), version=wanted.version, as_of=wanted.date)
+        where = f"{repo or root}: release {wanted.version}: {VERSIONED_TABLE}"
+        try:
+            text, cut = complete_records(_table_at(root, wanted.commit), where)
+        except VersionError as exc:  # not text
+            raise VersionError(f"{repo or root}: release {wanted.version}: {exc}") from None
+        if cut:
+            warnings.warn(cut, stacklevel=2)
+        try:
+            return typed(text, version=wanted.version, as_of=wanted.date)
+        except (ValueError, TypeError) as exc:  # pandas' parse and type errors: the file is no curated table
+            raise ValueError(f"{where}: not a curated table ({reason(exc)})") from None
 
 
 def versions(repo: str | Path | None = None) -> pd.DataFrame:
@@ -77,18 +90,29 @@ def versions(repo: str | Path | None = None) -> pd.DataFrame:
 
 @contextlib.contextmanager
 def repository(repo: str | Path | None):
-    """A git work tree to read history from: the folder given, a temporary clone of a URL, or the project
-    around the working directory."""
+    """A git work tree to read history from: the folder given, a temporary partial clone of a URL (no file
+    content fetched until read), or the project around the working directory."""
     if repo is None:
-        yield find_root()
+        try:
+            root = find_root()
+        except ProjectNotFound as exc:  # a reader's first call: say how to name a repository
+            raise ProjectNotFound(
+                f"no project to read releases from ({exc}): pass repo= (a clone's folder or any URL git can clone)"
+            ) from None
+        yield root
         return
     folder = Path(repo).expanduser()
     if folder.is_dir():
         yield folder.resolve()
         return
     with tempfile.TemporaryDirectory(prefix="mlsizes-clone-") as scratch:
+        # A partial clone: commits and trees now, a file's content only when it is read (dataset.yaml at each
+        # commit that changed it, then the one release's table), not every version of every file. A server
+        # that does not allow filters gives a full clone instead (git says so on stderr; it still works).
         proc = subprocess.run(
-            ["git", "clone", "--quiet", "--no-checkout", "--", str(repo), scratch], capture_output=True, text=True
+            ["git", "clone", "--quiet", "--no-checkout", "--filter=blob:none", "--", str(repo), scratch],
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0:
             lines = proc.stderr.strip().splitlines()
@@ -111,8 +135,13 @@ def _table_at(root: Path, commit: str) -> str:
     text = read_at(root, commit, VERSIONED_TABLE)
     if text is not None:
         return text
-    import dvc.api
-
+    try:
+        import dvc.api
+    except ModuleNotFoundError:  # a reader's install has no DVC (issue 24)
+        raise VersionError(
+            f"{commit[:10]}: {VERSIONED_TABLE} is on a DVC remote, which needs the pipeline extra: "
+            'pip install "mlsizes[pipeline]"'
+        ) from None
     try:
         return dvc.api.read(VERSIONED_TABLE, repo=str(root), rev=commit, encoding="utf-8")
     except Exception as exc:  # DVC's errors (no remote, no credentials) vary by backend; say which file failed

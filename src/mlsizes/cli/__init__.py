@@ -33,8 +33,36 @@ COMMANDS = {
 }
 
 
+# The libraries of the extra `mlsizes[pipeline]` (pyproject.toml): a reader's install (`pip install mlsizes`)
+# lacks them, and a command that needs one says so in one line instead of a traceback.
+PIPELINE_MODULES = ("dvc", "pandera", "great_expectations", "matplotlib", "requests", "markdown_it")
+
+
 class _Commands(click.Group):
     """A group whose commands are imported when asked for, and whose long help is read only when shown."""
+
+    def invoke(self, ctx: click.Context):
+        """Run the command; a file it reads as untrusted that cannot be used safely (a hostile YAML, a FIFO or a link
+        in an input folder) or an output path no file can be written to (--out /dev/null, a folder where a file
+        goes) is one line and exit 1 wherever it surfaces, never a traceback; a pipeline library missing from a
+        reader's install is an environment error (exit 2)."""
+        from mlsizes.core.errors import UnreadableFile
+        from mlsizes.core.files import OutputError
+
+        try:
+            return super().invoke(ctx)
+        except (UnreadableFile, OutputError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] not in PIPELINE_MODULES:
+                raise
+            click.echo(
+                f"error: `mlsizes {ctx.invoked_subcommand}` needs {exc.name.split('.')[0]}, part of the pipeline "
+                'extra: pip install "mlsizes[pipeline]"',
+                err=True,
+            )
+            ctx.exit(2)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)

@@ -36,29 +36,49 @@ def _p(value: float | None) -> str:
     "--curation",
     "curation_path",
     type=EXISTING_FILE,
-    show_default=LAYOUT["curation_metrics"],
-    help="curate's metrics of the table; their snapshot_date is the as-of date unless the params set one.",
+    help=f"curate's metrics of the table, for the count of systems left out as not notable (default: "
+    f"{LAYOUT['curation_metrics']} for the project's own table, none for any other).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Analyse as of this date (default: the params' analysis.as_of, else the as_of curate wrote beside the "
+    "table in <table>.snapshot.json).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the gap-test results as JSON instead of a summary.")
-def analyze(curated: Path, out_dir: Path, params_path: Path | None, curation_path: Path | None, as_json: bool) -> None:
+def analyze(
+    curated: Path, out_dir: Path, params_path: Path | None, curation_path: Path | None, as_of, as_json: bool
+) -> None:
     """Fit the size trends and run the parameter-gap test on a CURATED table (any curated file).
 
     Reads the `analysis:` section of the params (gap bounds and their convention, counts, seed). Systems
-    published after the as-of date are left out: the snapshot's date recorded by curate, unless the params
-    set `as_of`. Progress goes to stderr; the same seed and params give byte-identical outputs.
+    published after the as-of date are left out: --as-of, else the params' as_of, else the date `mlsizes
+    curate --out` wrote beside the table (CURATED's stem + .snapshot.json: its snapshot and as-of date);
+    with none of them the command stops in one line (exit 1). Progress goes to stderr; the same seed and
+    params give byte-identical outputs.
     """
+    import dataclasses
+
     from mlsizes.core.files import to_json
+    from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import analyze as stage
 
-    paths = Paths.here().replace(models=curated, params=params_path, curation_metrics=curation_path)
+    here = Paths.here()
+    if curation_path is None and curated.resolve() != here.models.resolve():
+        here = dataclasses.replace(here, curation_metrics=None)  # the project's metrics describe its own table
+    paths = here.replace(models=curated, params=params_path, curation_metrics=curation_path)
     paths = paths.with_metrics_dir(out_dir)
     refuse_overlaps(
         {"the curated table": curated, "--curation": curation_path},
         {"trends.json in --out": paths.trends, "gap.json in --out": paths.gap},
     )
+    settings = study_settings(paths, "analyze").analysis
+    if as_of is not None:
+        settings = dataclasses.replace(settings, as_of=as_of.date())
     try:
-        analysis = stage.run(paths, study_settings(paths, "analyze").analysis)
-    except ValueError as exc:
+        analysis = stage.run(paths, settings)
+    except (ValueError, SnapshotError) as exc:
         fail(str(exc))
     if as_json:
         click.echo(to_json(analysis.gap["tests"]), nl=False)

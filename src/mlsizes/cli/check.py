@@ -37,14 +37,14 @@ def check(curated: Path, reports_dir: Path | None, data_docs: bool) -> None:
     GX's semantics; the results are written in GX's format. Exits 1 when any record or dataset-level
     expectation fails; the reports are written either way.
     """
-    from mlsizes.core.errors import reason
+    from mlsizes.core.errors import UnreadableFile, reason
     from mlsizes.records import validation
     from mlsizes.stages import check as stage
 
     paths = Paths.here().replace(models=curated, validation_dir=reports_dir)
     try:
         result = stage.run(paths, stage.CheckSettings(data_docs=data_docs))
-    except validation.SuiteError as exc:
+    except (validation.SuiteError, UnreadableFile) as exc:
         fail(str(exc))
     except ValueError as exc:  # not a curated table: unreadable, or a column missing or of the wrong type
         fail(f"{curated}: {reason(exc)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -97,7 +98,7 @@ def study_settings(paths: Paths, command: str):
     from mlsizes.core.settings import Settings
 
     params_path = paths.params
-    if not params_path.is_file():
+    if not os.path.lexists(params_path):  # one that exists but is no file (a FIFO) is refused by the reader
         if command != "analyze":
             fail(
                 f"`mlsizes {command}` is a pipeline command and {params_path} does not exist: run it inside a "

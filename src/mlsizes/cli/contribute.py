@@ -52,7 +52,9 @@ def add_model(
     The values go through the parsers and the curated schema the pipeline uses, and the next `dvc repro`
     puts the record in data/curated/models.csv with its source. On a terminal, missing fields are asked for.
     Exit 1: an invalid value, a taken id, a likely duplicate or an unknown id to correct; exit 2: an option
-    missing or in conflict. Nothing is written unless the command succeeds. Guide: docs/contributing.md.
+    missing or in conflict. Nothing is written unless the command succeeds. A model published after the
+    dataset's as-of date is accepted and curated, and left out of the analysis until a release's as-of
+    date reaches it (a warning says so). Guide: docs/contributing.md.
     """
     from mlsizes.workflows import add_model as stage
 
@@ -108,7 +110,7 @@ def add_model(
 
 def _ask(question: str, hint: str | None, check) -> str:
     """Ask for a missing add-model field on the terminal until check(answer) accepts it."""
-    from mlsizes.records.untrusted import Invalid
+    from mlsizes.core.untrusted import Invalid
 
     def checked(text: str) -> str:
         try:
@@ -128,9 +130,11 @@ def _ask(question: str, hint: str | None, check) -> str:
 def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
     """Check contribution files PATHS (default: all of data/raw/contributions/) as `dvc repro` will; for CI.
 
-    Exit 0 when every file is valid; else one line per problem (file, field, reason) and exit 1.
+    Exit 0 when every file is valid; else one line per problem (file, field, reason) and exit 1. A model
+    published after the dataset's as-of date is valid: a note says it stays out of the analysis until a
+    release's as-of date reaches it.
     """
-    from mlsizes.records import untrusted
+    from mlsizes.core import untrusted
     from mlsizes.workflows import add_model
 
     try:
@@ -153,6 +157,7 @@ def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
                                 for key in ("field", "code", "message")
                             },
                             "errors": [{"field": e.field, "code": e.code, "message": e.message} for e in r.errors],
+                            "notes": r.notes,
                         }
                         for r in reports
                     ],
@@ -161,6 +166,9 @@ def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
             )
         )
     else:
+        for report in reports:
+            for note in report.notes:
+                click.echo(f"{untrusted.printable(shown(report.path))}: note: {note}")
         for report in invalid:
             for error in report.errors:
                 click.echo(f"{untrusted.printable(shown(report.path))}: {error.field}: {error.message} ({error.code})")

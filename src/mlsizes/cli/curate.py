@@ -46,7 +46,8 @@ from mlsizes.core.paths import Paths
     "--as-of",
     "as_of",
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Reject contributions published after this date (default: the snapshot's date).",
+    help="The as-of date (default: the snapshot's date): contributions published after it are curated and "
+    "marked, and the analysis leaves them out until a release's as-of date reaches them.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON instead of a summary.")
 @click.option(
@@ -72,8 +73,8 @@ def curate(
     identity raw = curated + rejected is checked before anything is written. A file whose rows do not
     line up with its header is refused; text cells are written spreadsheet-safe (see codebook.csv).
     """
+    from mlsizes.core.errors import UnreadableFile
     from mlsizes.records import curation
-    from mlsizes.records.contribution_files import FolderError
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import curate as stage
 
@@ -93,12 +94,19 @@ def curate(
                 force=force,
             ),
         )
-    except (SnapshotError, curation.IdentityError, FolderError) as exc:
+    except (SnapshotError, curation.IdentityError, UnreadableFile) as exc:
         fail(str(exc))
     counts = result.metrics
     repeated = counts["rejected_by_reason"].get("duplicate_row", 0)
     if repeated:
         click.echo(f"warning: {repeated} rows repeat an earlier row exactly (rejected as duplicate_row)", err=True)
+    ahead = curation.ahead_ids(result.models, result.as_of)
+    if ahead:
+        click.echo(
+            f"note: {len(ahead)} contributed records published after the as-of date {result.as_of} are curated and "
+            f"left out of the analysis until a release's as-of date reaches them: {', '.join(ahead)}",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps(counts, indent=2))
         return

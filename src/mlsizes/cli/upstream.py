@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import sys
 
@@ -10,6 +11,7 @@ import click
 from mlsizes.cli.common import (
     fail,
     project,
+    usage,
 )
 
 
@@ -106,9 +108,18 @@ FETCH_OPTIONS = (
 )
 
 
+DATE_OPTION = click.option(
+    "--date",
+    "export_date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The date of the export (YYYY-MM-DD), when neither its file name nor the server's Last-Modified header "
+    "states it; it names the snapshot and is its as-of date. Never the day it was fetched.",
+)
+
+
 def _fetch_options(command):
     """The download options of `fetch`, shared by `update`, which fetches the same way."""
-    for option in reversed(FETCH_OPTIONS):
+    for option in reversed((*FETCH_OPTIONS, DATE_OPTION)):
         command = option(command)
     return command
 
@@ -122,10 +133,23 @@ def _fetch_settings(timeout: float, max_mb: float, retries: int, backoff: float,
     )
 
 
+def _export_day(export_date) -> dt.date | None:
+    """--date as a date; a usage error (exit 2) when it is after today, which no export can be dated."""
+    if export_date is None:
+        return None
+    if export_date.date() > dt.datetime.now(dt.UTC).date():
+        usage(f"--date {export_date.date()}: after today; give the day the export was made")
+    return export_date.date()
+
+
 @click.command()
 @_fetch_options
-def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float, deadline: float) -> None:
+def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float, deadline: float, export_date) -> None:
     """Download Epoch's current CSV and store it as a new dated snapshot in data/raw/epoch/.
+
+    The snapshot is dated by the export itself: --date, else a date in the file name, else the server's
+    Last-Modified header (the retrieval time goes to the provenance record); with none of them nothing is
+    stored and the command asks for --date (exit 1).
 
     The file must pass the same checks as every snapshot (a CSV with the required columns); its provenance
     record (URL, retrieval time, sha256, size, rows, licence) is written beside it. A body decoding to more than
@@ -136,12 +160,13 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float,
     """
     from mlsizes.workflows import fetch as stage
 
+    day = _export_day(export_date)
     paths = project()
     options = _fetch_settings(timeout, max_mb, retries, backoff, deadline)
     progress = _DownloadProgress()
     click.echo(f"fetching {stage.without_credentials(url)}", err=True)
     try:
-        result = stage.run(paths, url, options, on_progress=progress.update, on_retry=progress.retry)
+        result = stage.run(paths, url, options, on_progress=progress.update, on_retry=progress.retry, date=day)
     except stage.FetchError as exc:
         progress.end_line()
         fail(str(exc))
@@ -155,6 +180,7 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float,
         f"stored {shown} ({record['rows']} rows, {record['size_bytes']} bytes, sha256 {record['sha256']}) "
         f"and its provenance record {shown.with_suffix('').name}.provenance.yaml"
     )
+    click.echo(f"dated {result.dating}")
     click.echo(
         f"to build the dataset from it: set `snapshot: {record['snapshot']}` in params.yaml, then run `dvc repro`"
     )
@@ -162,21 +188,26 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float,
 
 @click.command()
 @_fetch_options
-def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float, deadline: float) -> None:
+def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float, deadline: float, export_date) -> None:
     """Fetch upstream's current CSV, rebuild the dataset from it and show what changed since the last release.
 
     \b
     Steps: `mlsizes fetch` (same checks and options), point `snapshot:` in params.yaml at the new
     snapshot (that line only), `dvc repro`, then a summary against the last release: records added,
-    removed and changed, the new models, the gap verdict, and the commands that commit and release it.
+    removed and changed, the new models, every record entering or leaving the gap, every new reject
+    with its reason, the gap verdict, every contribution upstream now supersedes (release refuses
+    until it is gone), and the commands that commit and release it.
     Nothing is committed, so the change can be reviewed first. Refused when git has uncommitted changes.
     When upstream is unchanged nothing is written (exit 0). When the rebuild fails, params.yaml, the
     new snapshot and every rebuilt file are put back as they were (exit 1).
+    The snapshot is dated as `mlsizes fetch` dates it (--date, the file name, Last-Modified); with no
+    date the update asks for --date and changes nothing (exit 1).
     """
     from mlsizes.releases.revisions import VersionError
     from mlsizes.workflows import update as stage
     from mlsizes.workflows.fetch import FetchError, without_credentials
 
+    day = _export_day(export_date)
     paths = project()
     progress = _DownloadProgress()
 
@@ -193,6 +224,7 @@ def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float
             on_progress=progress.update,
             on_retry=progress.retry,
             on_step=step,
+            date=day,
         )
     except (FetchError, VersionError, stage.UpdateError) as exc:
         progress.end_line()

@@ -13,6 +13,7 @@ from mlsizes.cli.common import (
     NEW_FILE,
     fail,
     project,
+    study_settings,
     usage,
 )
 
@@ -28,10 +29,19 @@ def versions(as_json: bool) -> None:
     from mlsizes.releases import release_list as stage
     from mlsizes.releases.revisions import VersionError
 
+    root = project().root
     try:
-        listing = stage.run(project().root)
+        listing = stage.run(root)
     except VersionError as exc:
         fail(str(exc))
+    untagged = stage.untagged(root, listing)
+    if untagged:
+        click.echo(
+            f"note: {len(untagged)} of {len(listing)} releases have no git tag in this clone "
+            f"({', '.join(untagged)}); they are found from dataset.yaml's history. Get the tags with "
+            "`git fetch --tags`; release with `git push --follow-tags` so they reach every clone",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps(listing, indent=2))
     elif not listing:
@@ -46,6 +56,12 @@ def versions(as_json: bool) -> None:
 @click.option("--md", "as_md", is_flag=True, help="Markdown for a pull-request comment: at most 60,000 characters.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON (every change, nothing cut).")
 @click.option("--full", is_flag=True, help="Cut no list (the Markdown may then exceed a comment's limit).")
+@click.option(
+    "--stored",
+    is_flag=True,
+    help="Compare the metrics each version stored, even when made by another method (code or params), instead "
+    "of recomputing both with the current ones.",
+)
 @click.option("--plot", "plot_path", type=NEW_FILE, help="Also draw both versions' Figure 1 overlaid into this PNG.")
 @click.option(
     "--rebuild",
@@ -54,14 +70,26 @@ def versions(as_json: bool) -> None:
     "the stages that write them (curate, analyze), in a temporary git worktree, instead of "
     "reading what git holds (slower; for revisions without committed metrics).",
 )
-def diff(old: str, new: str, as_md: bool, as_json: bool, full: bool, plot_path: Path | None, rebuild: bool) -> None:
+def diff(
+    old: str,
+    new: str,
+    as_md: bool,
+    as_json: bool,
+    full: bool,
+    stored: bool,
+    plot_path: Path | None,
+    rebuild: bool,
+) -> None:
     """Show how records and metrics changed between two dataset versions OLD and NEW.
 
     OLD and NEW are git revisions (commit, tag, branch), release versions from `mlsizes versions`, or
-    `workspace` (the files on disk). Default: HEAD against the workspace. A summary comes first: changes
-    by domain, records entering or leaving the gap, the largest size changes, corrections, and every gap
-    or trend result that moved; then the details, cut with "and N more" unless --full. Reads what git
-    holds, so it needs no DVC remote. A long terminal view opens in a pager, like git.
+    `workspace` (the files on disk). Default: HEAD against the workspace. Both versions' gap and trend
+    metrics are recomputed from their records with the current code and params (cached, so only the first
+    diff of a version takes long); a version whose stored metrics were made by another method is reported
+    apart ("method changed: ..."), and "no data change" when only the method changed. A summary comes
+    first: changes by domain, records entering or leaving the gap, the largest size changes, corrections
+    ranked by effect, and every gap or trend result that moved; then the details, cut with "and N more"
+    unless --full. Reads what git holds, so it needs no DVC remote. A long terminal view opens in a pager.
     """
     from mlsizes.releases import diff as stage
 
@@ -69,10 +97,21 @@ def diff(old: str, new: str, as_md: bool, as_json: bool, full: bool, plot_path: 
         usage("--md and --json: choose one output format")
     if rebuild:
         click.echo("rebuilding both revisions with dvc repro in temporary worktrees...", err=True)
+    paths = project()
+    recompute = None
+    if not stored:
+        from mlsizes.workflows import compare
+
+        try:
+            recompute = compare.recomputer(study_settings(paths, "diff").analysis)
+        except ValueError as exc:
+            fail(str(exc))
     try:
-        change = stage.process(project().root, old, new, rebuild)
+        change = stage.process(paths.root, old, new, rebuild, recompute)
     except stage.VersionError as exc:
         fail(str(exc))
+    for warning in change.old.warnings + change.new.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if plot_path is not None:
         from mlsizes.releases import chart_diff
 
@@ -104,8 +143,9 @@ def release(version: str, notes: str | None, release_date) -> None:
     Steps: `dvc repro`, commit the result, then `mlsizes release VERSION --notes "..."`. It writes
     dataset.yaml and a CHANGELOG.md entry (the diff from the last release), commits them and tags that
     commit VERSION (an annotated git tag). Refused, with nothing written: missing notes, a malformed,
-    reused or older version, uncommitted changes, a stage `dvc status` lists as stale, or no change in
-    records or metrics since the last release. Push the tag with `git push origin VERSION`.
+    reused or older version, uncommitted changes, a stage `dvc status` lists as stale, a contribution
+    file upstream now supersedes or `mlsizes validate` fails, or no change in records or metrics since
+    the last release. Push it with its tag: `git push --follow-tags`.
     """
     from mlsizes.workflows import release as stage
 
@@ -114,3 +154,4 @@ def release(version: str, notes: str | None, release_date) -> None:
     except stage.VersionError as exc:
         fail(str(exc))
     click.echo(f"released {version}: commit {commit[:10]} ({', '.join(path.name for path in paths)}), tag {version}")
+    click.echo("push it with its tag, so every clone knows the release: git push --follow-tags", err=True)

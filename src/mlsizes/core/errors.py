@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+class UnreadableFile(ValueError):
+    """A file or folder the tools read cannot be used safely (a hostile YAML, a FIFO, a link): the message names it
+    and says why, in one line. The command line reports it as an error wherever it surfaces."""
+
+
 def reason(exc: BaseException) -> str:
     """The first line of an exception's message (parsers add context lines a one-line error has no room for),
     or its type's name when it says nothing."""

@@ -25,11 +25,31 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
+class OutputError(ValueError):
+    """An output path no file can be written to; the message names it and why, in one line."""
+
+
+def refuse_unwritable(paths) -> None:
+    """OutputError, before anything is written, when a file cannot be written at one of these paths: the path
+    is a folder or not a regular file (a device such as /dev/null, a FIFO: a rename would replace it), or a
+    file stands where a folder on the way must be. A command that writes several files checks them all first."""
+    for path in map(Path, paths):
+        if os.path.lexists(path) and (path.is_dir() or not path.is_file()):
+            kind = "a folder" if path.is_dir() else "not a regular file"
+            raise OutputError(f"{path}: cannot write a file there: it is {kind}")
+        for folder in path.parents:
+            if folder.is_dir():
+                break
+            if os.path.lexists(folder):
+                raise OutputError(f"{folder}: cannot write into it: it is not a folder")
+
+
 def atomic_write(path: Path, write, durable: bool = True) -> None:
     """Call write(handle) on a temporary binary file in the same folder, fsync, then rename over the target, so
     a reader sees the old file or the whole new one, and a large file is streamed, never held in memory.
     Without `durable`, no fsync and no sweep of leftovers (write_tree's thousand small pages: it sweeps once)."""
     path = Path(path)
+    refuse_unwritable([path])
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -12,15 +12,15 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from mlsizes.core import untrusted
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
 def read_params(params_path: Path) -> dict:
-    """The pipeline's params.yaml as a mapping."""
-    with open(params_path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle) or {}
+    """The pipeline's params.yaml as a mapping, read as untrusted (it arrives in pull requests); UnreadableFile
+    naming the file and the reason in one line for an alias, a tag, a huge or malformed document, a FIFO."""
+    return untrusted.load_file(Path(params_path))
 
 
 def iso_date(value) -> dt.date:
@@ -71,6 +71,47 @@ def in_gap(sizes, lower: float, upper: float, inclusive: bool = True):
     return (sizes > lower) & (sizes < upper)
 
 
+def _typed(name: str, value, convert):
+    """A setting's value converted (a date, a number); ValueError naming the setting when it is not one."""
+    try:
+        return convert(value)
+    except (TypeError, ValueError, OverflowError):
+        kind = {iso_date: "an ISO date (YYYY-MM-DD)", float: "a number", int: "a whole number"}[convert]
+        shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:60]}..."
+        raise ValueError(f"{name} must be {kind}, got {shown}") from None
+
+
+class _Section:
+    """A mapping of params.yaml read by key: a missing key or a value of the wrong type names its setting
+    (`analysis.windows.step_years`), since params.yaml can arrive in a pull request."""
+
+    def __init__(self, mapping, name: str):
+        if not isinstance(mapping, dict):
+            raise ValueError(f"{name} must be a mapping of settings, got {type(mapping).__name__} {mapping!r:.60}")
+        self.mapping, self.name = mapping, name
+
+    def __getitem__(self, key: str):
+        if key not in self.mapping:
+            raise KeyError(f"{self.name}.{key}")
+        value = self.mapping[key]
+        return _Section(value, f"{self.name}.{key}") if isinstance(value, dict) or key in _SECTIONS else value
+
+    def __repr__(self) -> str:
+        return repr(self.mapping)
+
+    def get(self, key: str, default=None):
+        """The value of a setting that may be absent."""
+        return self[key] if key in self.mapping else default
+
+    def typed(self, key: str, convert):
+        """A setting converted (iso_date, float or int); ValueError naming it when it cannot be."""
+        return _typed(f"{self.name}.{key}", self[key], convert)
+
+
+# Settings that are mappings of settings: anything else there is refused by name.
+_SECTIONS = ("domains", "groups", "windows", "break_search")
+
+
 @dataclass(frozen=True)
 class AnalysisParams:
     """The `analysis:` section of params.yaml, typed; dates are ISO strings in the file."""
@@ -101,6 +142,7 @@ class AnalysisParams:
     def from_dict(cls, section: dict, as_of=None) -> AnalysisParams:
         """Build from params.yaml's `analysis:` mapping; a top-level as_of (passed in) wins when present, and
         without either the analysed snapshot's date is used."""
+        section = _Section(section, "analysis")
         rule = section["domains"]["rule"]
         if rule not in ("any", "primary"):
             raise ValueError(f"analysis.domains.rule must be 'any' or 'primary', got {rule!r}")
@@ -108,27 +150,27 @@ class AnalysisParams:
             raise ValueError(f"analysis.bounds must be 'strict' or 'inclusive', got {section['bounds']!r}")
         as_of = as_of if as_of is not None else section.get("as_of")
         return cls(
-            as_of=None if as_of is None else iso_date(as_of),
-            era_break=iso_date(section["era_break"]),
-            fit_start=iso_date(section["fit_start"]),
-            test_window_start=iso_date(section["test_window_start"]),
-            gap_lower=float(section["gap_lower"]),
-            gap_upper=float(section["gap_upper"]),
+            as_of=None if as_of is None else _typed("as_of", as_of, iso_date),
+            era_break=section.typed("era_break", iso_date),
+            fit_start=section.typed("fit_start", iso_date),
+            test_window_start=section.typed("test_window_start", iso_date),
+            gap_lower=section.typed("gap_lower", float),
+            gap_upper=section.typed("gap_upper", float),
             bounds=section["bounds"],
-            window_years=int(section["windows"]["length_years"]),
-            window_step_years=int(section["windows"]["step_years"]),
+            window_years=section["windows"].typed("length_years", int),
+            window_step_years=section["windows"].typed("step_years", int),
             domain_rule=rule,
-            domain_groups=dict(section["domains"]["groups"]),
-            break_search_start=iso_date(section["break_search"]["start"]),
-            break_search_end=iso_date(section["break_search"]["end"]),
-            alpha=float(section["alpha"]),
-            n_bootstrap=int(section["n_bootstrap"]),
-            n_simulations=int(section["n_simulations"]),
-            n_window_simulations=int(section["n_window_simulations"]),
-            n_scan_simulations=int(section["n_scan_simulations"]),
-            n_posterior_draws=int(section["n_posterior_draws"]),
-            n_cluster_bootstrap=int(section["n_cluster_bootstrap"]),
-            seed=int(section["seed"]),
+            domain_groups=dict(section["domains"]["groups"].mapping),
+            break_search_start=section["break_search"].typed("start", iso_date),
+            break_search_end=section["break_search"].typed("end", iso_date),
+            alpha=section.typed("alpha", float),
+            n_bootstrap=section.typed("n_bootstrap", int),
+            n_simulations=section.typed("n_simulations", int),
+            n_window_simulations=section.typed("n_window_simulations", int),
+            n_scan_simulations=section.typed("n_scan_simulations", int),
+            n_posterior_draws=section.typed("n_posterior_draws", int),
+            n_cluster_bootstrap=section.typed("n_cluster_bootstrap", int),
+            seed=section.typed("seed", int),
         )
 
     @property
@@ -188,9 +230,10 @@ class ReproductionParams:
     @classmethod
     def from_dict(cls, section: dict, analysis: dict) -> ReproductionParams:
         """Build from the `paper_reproduction:` and `analysis:` mappings."""
+        section = _Section(section, "paper_reproduction")
         return cls(
             snapshot=str(section["snapshot"]),
-            as_of=iso_date(section["as_of"]),
+            as_of=section.typed("as_of", iso_date),
             analysis=AnalysisParams.from_dict(analysis, section["as_of"]),
         )
 

@@ -19,14 +19,35 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from mlsizes.core import untrusted
+from mlsizes.core.errors import UnreadableFile
 from mlsizes.core.paths import SCHEMA_DIR
 from mlsizes.tables.columns import repetitive
 
 
 @functools.cache
 def _read_yaml(name: str) -> dict:
-    with open(SCHEMA_DIR / name, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    """A contract, read as untrusted: a pull request can change it (schemas/ ships through a link, followed).
+    Its outline is checked before any code indexes it, so a contract of the wrong shape is one line naming it."""
+    path = SCHEMA_DIR / name
+    spec = untrusted.load_file(path)
+    key, kind = _OUTLINE[name]
+    entries = spec.get(key)
+    if not isinstance(entries, kind) or not all(
+        isinstance(entry, dict) for entry in (entries.values() if isinstance(entries, dict) else entries)
+    ):
+        raise UnreadableFile(f"{path}: `{key}` must be a {'mapping' if kind is dict else 'list'} of mappings")
+    if name == "domains.yaml" and not (
+        all(isinstance(entry.get("name"), str) for entry in entries)
+        and isinstance(spec.get("aliases") or {}, dict)
+        and all(isinstance(value, str) for value in (spec.get("aliases") or {}).values())
+    ):
+        raise UnreadableFile(f"{path}: every vocabulary entry needs a text `name`, and `aliases` maps text to text")
+    return spec
+
+
+# What every contract holds at its top, checked as it is read: the key and the kind of its entries.
+_OUTLINE = {"domains.yaml": ("vocabulary", list), "raw.yaml": ("columns", dict), "curated.yaml": ("columns", dict)}
 
 
 @dataclass(frozen=True)
@@ -95,7 +116,8 @@ def raw_schema():
     """The raw pandera schema of `schemas/raw.yaml`."""
     import pandera.pandas as pa
 
-    return pa.DataFrameSchema.from_yaml(SCHEMA_DIR / "raw.yaml")
+    # From the checked reader's mapping: pandera given the path would parse the file with its own YAML loader.
+    return pa.DataFrameSchema.from_yaml(yaml.safe_dump(_read_yaml("raw.yaml"), sort_keys=False))
 
 
 def validate_raw(table: pd.DataFrame) -> None:
@@ -141,8 +163,22 @@ def curated_dtypes() -> dict[str, str]:
     return {name: spec["dtype"] for name, spec in curated_columns().items()}
 
 
+def check_table_file(path: Path) -> None:
+    """UnreadableFile naming a table path that is no regular file (a FIFO would block its reader); a missing one
+    is left to its reader to report."""
+    try:
+        untrusted.regular_file(Path(path), follow_links=True)
+    except FileNotFoundError:
+        return
+    except untrusted.FieldError as exc:
+        raise UnreadableFile(f"{path}: {exc.message}") from None
+
+
 def read_curated(path: Path) -> pd.DataFrame:
-    """Read a curated CSV with the dtypes its schema declares (so an empty cell stays missing, not '')."""
+    """Read a curated CSV with the dtypes its schema declares (so an empty cell stays missing, not ''); a path that
+    is no regular file is an UnreadableFile naming it (check_table_file)."""
+    if isinstance(path, (str, Path)):
+        check_table_file(path)
     dtypes = curated_dtypes()
     return pd.read_csv(
         path,

@@ -18,24 +18,21 @@ size-capped, and their YAML and every value go through `untrusted` before a pars
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
-import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from mlsizes.records import contracts, ingest
-from mlsizes.records.parse import parse_date, parse_number, slugify
-from mlsizes.records.untrusted import (
+from mlsizes.core.untrusted import (
     MAX_DIGITS,
     MAX_TEXT,
     FieldError,
     Invalid,
     Problems,
+    check_folder,
     check_link,
     checked_ascii,
     checked_text,
@@ -43,8 +40,11 @@ from mlsizes.records.untrusted import (
     look_alike_letter,
     non_latin,
     printable,
+    read_file,
     shown,
 )
+from mlsizes.records import contracts, ingest
+from mlsizes.records.parse import parse_date, parse_number, slugify
 
 CORRECTIONS = "corrections"
 SOURCE_PREFIX = "contribution:"  # the curated `source` of every contributed record and correction
@@ -132,20 +132,6 @@ def check_id(field_name: str, value: object) -> str:
     return value
 
 
-class FolderError(ValueError):
-    """The contributions folder itself cannot be read safely; nothing in it is used."""
-
-
-def check_folder(directory: Path) -> None:
-    """Refuse a contributions folder that is a symbolic link (reading or writing through it would reach files
-    outside the project, and curate had dropped every contribution behind one without a word) or not a folder."""
-    directory = Path(directory)
-    if directory.is_symlink():
-        raise FolderError(f"{directory} is a symbolic link: make it a real folder inside the project")
-    if directory.exists() and not directory.is_dir():
-        raise FolderError(f"{directory} is not a folder")
-
-
 def record_path(directory: Path, record_id: str) -> Path:
     """Where a contributed model lives: `<id>.yaml` in the folder, once the id is checked."""
     return Path(directory) / f"{check_id('id', record_id)}.yaml"
@@ -213,39 +199,12 @@ def read(path: Path) -> dict:
 
 
 def _file_text(path: Path) -> str:
-    """The text of a regular file, never following a symbolic link and never reading more than MAX_FILE_BYTES."""
+    """The text of a regular file, never following a symbolic link, never opening a FIFO and never reading more
+    than MAX_FILE_BYTES (untrusted.read_file)."""
     try:
-        mode = os.lstat(path).st_mode
-        if stat.S_ISLNK(mode):
-            raise FieldError(
-                "file",
-                "symlink",
-                "is a symbolic link: contributions are read only from real files inside the contributions folder",
-            )
-        if stat.S_ISDIR(mode):
-            raise FieldError(
-                "file",
-                "nested_folder",
-                "is a folder: contribution files go directly in the contributions folder (models) or in corrections/",
-            )
-        if not stat.S_ISREG(mode):
-            raise FieldError("file", "not_a_file", "is not a regular file")
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            data = handle.read(MAX_FILE_BYTES + 1) if size <= MAX_FILE_BYTES else b""
-    except OSError as exc:
-        raise FieldError("file", "unreadable_file", f"cannot be read ({exc.strerror})") from None
-    if size > MAX_FILE_BYTES or len(data) > MAX_FILE_BYTES:
-        raise FieldError(
-            "file",
-            "file_too_large",
-            f"is {max(size, len(data))} bytes; a contribution file is at most {MAX_FILE_BYTES // 1024} KB",
-        )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FieldError("file", "unreadable_file", f"is not UTF-8 text (byte {exc.start})") from None
+        return read_file(path, limit=MAX_FILE_BYTES)
+    except FileNotFoundError:
+        raise FieldError("file", "unreadable_file", "cannot be read (it is gone)") from None
 
 
 def _expect_file_name(path: Path, field_name: str, record_id: str) -> None:
@@ -298,18 +257,12 @@ def _domains(value: object) -> dict:
     return {"domains": domains, "primary_domain": primary}
 
 
-def _date(value: object, as_of: dt.date | None) -> dict:
+def _date(value: object) -> dict:
+    """A publication date; one after the dataset's as-of date is accepted (curate marks it, rules.ahead_note)."""
     try:
         parsed = parse_date(checked_ascii("publication_date", value, "unparseable_date"))
     except ValueError as exc:
         raise FieldError("publication_date", "unparseable_date", str(exc), value) from None
-    if as_of is not None and parsed.date > as_of:
-        raise FieldError(
-            "publication_date",
-            "date_after_as_of",
-            f"{parsed.isoformat()} is after the dataset's as-of date {as_of.isoformat()}",
-            value,
-        )
     return {"publication_date": parsed.isoformat(), "date_precision": parsed.precision}
 
 
@@ -345,7 +298,7 @@ def check_reason(value: object) -> str:
     return text
 
 
-def parse_field(field_name: str, value: object, as_of: dt.date | None = None) -> dict[str, object]:
+def parse_field(field_name: str, value: object) -> dict[str, object]:
     """One contributed value -> the typed columns it sets, with the parsers upstream values go through."""
     if field_name == "name":
         return {"name": _name(value)}
@@ -356,7 +309,7 @@ def parse_field(field_name: str, value: object, as_of: dt.date | None = None) ->
     if field_name == "domains":
         return _domains(value)
     if field_name == "publication_date":
-        return _date(value, as_of)
+        return _date(value)
     if field_name == "parameters":
         return {"parameters": _count("parameters", value), "parameters_missing_reason": None}
     if field_name == "training_compute_flop":
@@ -399,7 +352,7 @@ def distinct_from(data: dict) -> tuple[str, ...]:
     return tuple(check_id(DISTINCT_FROM, record_id) for record_id in ids)
 
 
-def parse_record(data: dict, path: Path, source: str, as_of: dt.date | None) -> dict[str, object]:
+def parse_record(data: dict, path: Path, source: str) -> dict[str, object]:
     """A contributed model file -> one typed row (the columns of ingest.process plus its preset id).
 
     Its id must be the slug of its name (as `add-model` makes it), so an id never hides what the name says.
@@ -415,7 +368,7 @@ def parse_record(data: dict, path: Path, source: str, as_of: dt.date | None) -> 
     for name in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS):
         if name in REQUIRED_FIELDS or name in data:
             with problems.check():
-                row.update(parse_field(name, data.get(name), as_of))
+                row.update(parse_field(name, data.get(name)))
     with problems.check():
         row[DISTINCT_FROM] = distinct_from(data)
     if "id" in row and "name" in row and row["id"] != slugify(row["name"]):
@@ -444,7 +397,7 @@ def _evidence_problems(evidence: list[tuple[str, object, list[str]]]) -> Problem
     return problems
 
 
-def parse_correction(data: dict, path: Path, source: str, as_of: dt.date | None) -> Correction:
+def parse_correction(data: dict, path: Path, source: str) -> Correction:
     """A correction file -> the record it targets and, per corrected field, the typed columns it sets."""
     problems = Problems()
     target = None
@@ -480,7 +433,7 @@ def parse_correction(data: dict, path: Path, source: str, as_of: dt.date | None)
             else:
                 evidence.append((key, entry.get(key), [name]))
         with problems.check():
-            values[name] = parse_field(name, entry.get("value"), as_of)
+            values[name] = parse_field(name, entry.get("value"))
     problems.errors += _evidence_problems(evidence).errors
     correction = Correction(source=source, target=target, values=values)
     problems.raise_any(partial=correction)
@@ -504,19 +457,19 @@ def reject_row(source: str, problem: Invalid) -> dict[str, object]:
     }
 
 
-def load(directory: Path, as_of: dt.date | None) -> Contributions:
+def load(directory: Path) -> Contributions:
     """Every contribution file under the folder, parsed; bad files become reject rows, never errors (a folder
-    that cannot be read safely is a FolderError)."""
-    check_folder(directory)
+    that is a link, or not a folder, is an UnreadableFile)."""
+    check_folder(directory, entries=False)
     rows, corrections = [], []
     for path in files(directory):
         source = source_of(path)
         try:
             data = read(path)
             if is_correction_file(path):
-                corrections.append(parse_correction(data, path, source, as_of))
+                corrections.append(parse_correction(data, path, source))
                 continue
-            row = parse_record(data, path, source, as_of)
+            row = parse_record(data, path, source)
         except Invalid as problem:
             row = reject_row(source, problem)
         rows.append({column: None for column in ingest.REJECT_COLUMNS} | row)

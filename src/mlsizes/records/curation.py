@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlsizes.core.untrusted import Invalid
 from mlsizes.records import contracts, contribution_files, ingest, rules
 from mlsizes.records.parse import slugify_all
 from mlsizes.records.snapshots import SnapshotError
-from mlsizes.records.untrusted import Invalid
 from mlsizes.tables.columns import CellRule
 
 REJECTED_COLUMNS = ["source", "source_row", "name", "reject_code", "reject_field", "reject_value", "reject_message"]
@@ -91,10 +91,17 @@ class Curated:
     models: pd.DataFrame
     rejected: pd.DataFrame
     metrics: dict
+    as_of: dt.date | None = None  # the date curate marked contributions against (travels in TABLE_SNAPSHOT)
 
 
-def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contribution_files.Correction] = ()) -> Curated:
-    """Split typed rows into valid records and rejects, assign ids, apply corrections and the curated schema."""
+def process(
+    typed: pd.DataFrame,
+    snapshot_id: str,
+    corrections: list[contribution_files.Correction] = (),
+    as_of: dt.date | None = None,
+) -> Curated:
+    """Split typed rows into valid records and rejects, assign ids, apply corrections and the curated schema;
+    contributed records dated after AS_OF are kept and marked (rules.ahead_note)."""
     typed = typed.reset_index(drop=True)
     parse_rejects = typed[typed["reject_code"].notna()]
     candidates = typed[typed["reject_code"].isna()]
@@ -122,6 +129,7 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
     ordered = models.iloc[_date_and_id_order(models)]
     schema_rejects = _schema_rejects(models, failures)
     models = ordered.drop(index=schema_rejects.index) if len(schema_rejects) else ordered
+    models = mark_ahead(models, as_of)
     correction_rejects = pd.DataFrame(missing_targets, columns=REJECTED_COLUMNS)
     rejected = pd.concat([parse_rejects, id_rejects, lookalike_rejects, correction_rejects, schema_rejects])
     rejected = rejected[REJECTED_COLUMNS]
@@ -129,6 +137,48 @@ def process(typed: pd.DataFrame, snapshot_id: str, corrections: list[contributio
     applied = len(corrections) - len(missing_targets)
     metrics = _metrics(typed, models, rejected, snapshot_id, len(corrections), applied)
     return Curated(models=models.reset_index(drop=True), rejected=rejected, metrics=metrics)
+
+
+def mark_ahead(models: pd.DataFrame, as_of: dt.date | None) -> pd.DataFrame:
+    """Note on each contributed record, or record whose date a contribution corrected, published after the as-of
+    date that the analysis leaves it out for now (upstream's own later dates are noted by ingest)."""
+    if as_of is None or models.empty:
+        return models
+    contributed = models["source"].str.startswith(contribution_files.SOURCE_PREFIX, na=False) | models[
+        "field_sources"
+    ].str.contains(f"publication_date={contribution_files.SOURCE_PREFIX}", regex=False, na=False)
+    ahead = contributed & (models["publication_date"].str[:10] > as_of.isoformat())
+    if not ahead.any():
+        return models
+    models = models.copy()
+    note, notes = rules.ahead_note(as_of), models.loc[ahead, "curation_notes"]
+    models.loc[ahead, "curation_notes"] = notes.where(notes.isna(), notes + "; " + note).fillna(note)
+    return models
+
+
+def ahead_ids(models: pd.DataFrame, as_of: dt.date | None) -> list[str]:
+    """The ids of the records mark_ahead noted as published after the as-of date."""
+    if as_of is None:
+        return []
+    return list(models.loc[models["curation_notes"].str.contains(rules.ahead_note(as_of), regex=False, na=False), "id"])
+
+
+# The rejects of a contribution file that a record now stands for: its id taken (upstream caught up with it, see
+# _superseded) or a likely duplicate of a record (upstream added it under another name, see _refused_models).
+SUPERSEDED_CODES = ("duplicate_id", "likely_duplicate")
+SUPERSEDED_ADVICE = (
+    "delete the file, or turn the values it adds into a correction (mlsizes add-model --correct ID), then run "
+    "`dvc repro` and commit"
+)
+
+
+def superseded(rejected: pd.DataFrame) -> pd.DataFrame:
+    """The reject rows of contribution files a record now stands for (SUPERSEDED_CODES): left in place they only
+    fail `mlsizes validate`, so update lists them and release refuses until they are gone."""
+    if rejected.empty:
+        return rejected
+    contributed = rejected["source"].astype(str).str.startswith(contribution_files.SOURCE_PREFIX)
+    return rejected[contributed & rejected["reject_code"].isin(SUPERSEDED_CODES)]
 
 
 def _as_curated(candidates: pd.DataFrame) -> pd.DataFrame:
@@ -354,16 +404,19 @@ def curate_snapshot(
     """Load a snapshot (and the contribution files, when a folder is given) and curate them, in memory: the
     stage's load and process, which history and reproduce-paper run on every snapshot they read.
 
-    Contributions dated after `as_of` (default: the snapshot's date) are rejected, as `mlsizes add-model` does.
-    Unless `force`, a snapshot that looks misread (see check_not_misread) raises SnapshotError.
+    Contributions dated after `as_of` (default: the snapshot's date) are curated and marked (rules.ahead_note),
+    as `mlsizes validate` and `add-model` say. Unless `force`, a snapshot that looks misread (see
+    check_not_misread) raises SnapshotError.
     """
     snapshot = ingest.load(snapshot_path, require_provenance=require_provenance)
     typed, corrections = ingest.process(snapshot), []
     if contributions_dir is not None:
-        contributed = contribution_files.load(contributions_dir, as_of or snapshot.as_of)
+        contributed = contribution_files.load(contributions_dir)
         typed = pd.concat([typed, contributed.typed], ignore_index=True)
         corrections = contributed.corrections
-    curated = process(typed, snapshot.snapshot_id, corrections)
+    as_of = as_of or snapshot.as_of
+    curated = process(typed, snapshot.snapshot_id, corrections, as_of)
+    curated.as_of = as_of
     # The date the snapshot describes: the analysis's as-of date unless params.yaml overrides it.
     date = snapshot.as_of.isoformat() if snapshot.as_of else None
     curated.metrics = {"snapshot": curated.metrics["snapshot"], "snapshot_date": date, **curated.metrics}

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlsizes.core import untrusted
 from mlsizes.records import contracts, snapshots
 from mlsizes.records.parse import parse_date, parse_number
 from mlsizes.records.snapshots import SnapshotError
@@ -56,8 +57,12 @@ class Snapshot:
 def load(path: Path, require_provenance: bool = False) -> Snapshot:
     """Read and check a snapshot file; raise SnapshotError naming the file and the problem."""
     path = Path(path)
-    if not path.is_file():
-        raise SnapshotError(f"{path}: no such file")
+    try:  # never through a link, never opening a FIFO or a device (it would block)
+        untrusted.regular_file(path)
+    except FileNotFoundError:
+        raise SnapshotError(f"{path}: no such file") from None
+    except untrusted.FieldError as exc:
+        raise SnapshotError(f"{path}: {exc.message}") from None
     # Only the columns schemas/raw.yaml knows are read: upstream files carry up to 47, most of them unused.
     known = {alias for spec in contracts.raw_columns().values() for alias in spec["aliases"]}
     try:

@@ -35,8 +35,14 @@ def parse_number(text: str | float | int | None) -> float | None:
     """
     if text is None:
         return None
-    if isinstance(text, (int, float)):
-        return None if math.isnan(text) else float(text)
+    if isinstance(text, (int, float)):  # a number given as one: NaN is missing; one no float holds is refused
+        try:
+            value = float(text)
+        except OverflowError:
+            raise ValueError("number too large: over 1.8e308") from None
+        if math.isinf(value):
+            raise ValueError(f"number too large: {text!r}")
+        return None if math.isnan(value) else value
     stripped = text.strip()
     if stripped == "" or stripped.upper() in {"N/A", "NA", "NAN"}:
         return None

@@ -2,18 +2,24 @@
 target a record and must not give it another record's name or a value the curated contract refuses; a new model
 must not take an id or look like an existing record. `mlsizes validate` and `add-model` refuse such a file, and
 curate rejects it as a whole (a row in rejected.csv naming the file), so the two cannot disagree and a bad file
-never changes or removes a record."""
+never changes or removes a record.
+
+A contribution published after the dataset's as-of date is no problem: it is curated and marked (ahead_note), and
+the analysis, which takes systems up to the as-of date, leaves it out until a release's as-of date reaches it.
+validate and add-model say so with the same words curate writes into the record's curation notes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 
 import pandas as pd
 
+from mlsizes.core import untrusted
 from mlsizes.core.paths import LAYOUT
-from mlsizes.records import contribution_files, untrusted
-from mlsizes.records.untrusted import FieldError, Problems
+from mlsizes.core.untrusted import FieldError, Problems
+from mlsizes.records import contribution_files
 
 _PARENTHESISED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # Likely duplicates: names this similar (with the same numbers), or one organization, dates and sizes this close.
@@ -204,3 +210,11 @@ def schema_errors(failures: pd.DataFrame) -> list[FieldError]:
         )
         for case in failures.drop_duplicates("column").itertuples()
     ]
+
+
+def ahead_note(as_of: dt.date) -> str:
+    """The curation note of a contributed record published after the as-of date: curated, not yet analysed."""
+    return (
+        f"published after the as-of date {as_of.isoformat()}: left out of the analysis until a release's "
+        "as-of date reaches it"
+    )

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import os
 import re
 from pathlib import Path
 
 import yaml
 
-from mlsizes.core.errors import reason
+from mlsizes.core import untrusted
 from mlsizes.core.settings import iso_date
-from mlsizes.records import untrusted
 
 LICENSE = {
     "name": "CC-BY-4.0",
@@ -67,6 +68,8 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+# A provenance record is a dozen lines (about 1 KB).
+PROVENANCE_BYTES = 64 * 1024
 # The fields of a provenance record that are counts.
 COUNTS = ("size_bytes", "rows")
 
@@ -74,12 +77,13 @@ COUNTS = ("size_bytes", "rows")
 def read_provenance(snapshot: Path) -> dict | None:
     """The snapshot's provenance record, or None when it has none (a file the project has never stored)."""
     path = provenance_path(snapshot)
-    if not path.exists():
+    if not os.path.lexists(path):
         return None
-    try:  # read as untrusted text: it arrives in pull requests (an alias bomb here had hung curate)
-        record = untrusted.load_text(path.read_text(encoding="utf-8"))
-    except ValueError as exc:  # not YAML, anchors, tags, bad UTF-8
-        raise SnapshotError(f"{path}: provenance record is not readable YAML ({reason(exc)})") from None
+    try:  # read as untrusted text: it arrives in pull requests (an alias bomb here had hung curate, a FIFO would)
+        record = untrusted.load_text(untrusted.read_file(path, limit=PROVENANCE_BYTES))
+    except untrusted.FieldError as exc:  # not YAML, anchors, tags, bad UTF-8, a link, a FIFO, too large
+        what = "is not readable YAML" if exc.code.startswith("yaml_") or "YAML" in exc.message else "cannot be used"
+        raise SnapshotError(f"{path}: provenance record {what} ({exc.message})") from None
     if not isinstance(record, dict) or "sha256" not in record:
         raise SnapshotError(f"{path}: provenance record has no sha256")
     for count in COUNTS:  # the numbers fetch writes, as numbers again (untrusted text keeps every value text)
@@ -112,7 +116,12 @@ def snapshot_date(snapshot: Path, provenance: dict | None) -> dt.date | None:
             raise SnapshotError(
                 f"{provenance_path(snapshot)}: upstream_date {provenance['upstream_date']!r} is not a YYYY-MM-DD date"
             ) from None
-    match = _DATE_IN_NAME.search(snapshot.name)
+    return date_in_name(snapshot.name)
+
+
+def date_in_name(name: str) -> dt.date | None:
+    """The YYYY-MM-DD date a file name states (`notable_ai_models_2026-07-19.csv`), or None."""
+    match = _DATE_IN_NAME.search(name)
     try:
         return dt.date.fromisoformat(match.group(1)) if match else None
     except ValueError:  # digits shaped like a date that is none (`2024-13-45`): the name states no date
@@ -135,3 +144,38 @@ def dataset_as_of(params: dict, raw_dir: Path) -> dt.date | None:
         return iso_date(value)
     snapshot = Path(raw_dir) / f"{params.get('snapshot')}.csv"
     return snapshot_date(snapshot, read_provenance(snapshot))
+
+
+def table_snapshot_path(table: Path) -> Path:
+    """Where the snapshot a curated table was built from is written: `<table stem>.snapshot.json` beside it
+    (`models.csv` -> `models.snapshot.json`), so the snapshot and its date travel with the table."""
+    table = Path(table)
+    return table.with_name(table.stem + ".snapshot.json")
+
+
+def table_snapshot(snapshot: str, snapshot_date: dt.date | None, as_of: dt.date | None) -> dict:
+    """What `table_snapshot_path` holds: the snapshot's id, its date, and the as-of date curate used (the
+    snapshot's date unless `curate --as-of` gave another), which analyze takes as its own by default."""
+    return {
+        "snapshot": snapshot,
+        "snapshot_date": snapshot_date.isoformat() if snapshot_date else None,
+        "as_of": as_of.isoformat() if as_of else None,
+    }
+
+
+def read_table_snapshot(table: Path) -> dict | None:
+    """The snapshot record beside a curated table, or None when it has none; SnapshotError when unreadable."""
+    path = table_snapshot_path(table)
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(record, dict):
+            raise TypeError
+        if record.get("as_of") is not None:
+            dt.date.fromisoformat(record["as_of"])
+    except (ValueError, UnicodeDecodeError, TypeError):
+        raise SnapshotError(
+            f"{path}: not a snapshot record of a curated table (JSON with snapshot, snapshot_date, as_of)"
+        ) from None
+    return record

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlsizes.core.errors import reason
 from mlsizes.core.files import round_significant
 from mlsizes.core.paths import LAYOUT, VERSIONED_METRICS, VERSIONED_TABLE
 from mlsizes.core.settings import in_gap, size_text
@@ -30,12 +31,17 @@ BOOKKEEPING = ("source", "source_row")
 
 @dataclass
 class Side:
-    """One version of the dataset: the name given, the revision it resolved to, its curated table and metrics."""
+    """One version of the dataset: the name given, the revision it resolved to, its curated table (and its text)
+    and the metrics compared; `stored` keeps the metrics as the version stored them when the compared ones were
+    recomputed with the current code (None when they were not)."""
 
     name: str
     revision: str
     models: pd.DataFrame
     metrics: dict[str, dict]
+    warnings: list[str] = field(default_factory=list)  # what was read but looks damaged (a table cut short)
+    text: str = ""
+    stored: dict[str, dict] | None = None
 
 
 @dataclass
@@ -50,6 +56,8 @@ class DatasetDiff:
     metrics: list[dict]
     missing_metrics: list[str] = field(default_factory=list)
     headlines: list[str] = field(default_factory=list)
+    method: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def load_side(root: Path, name: str, rebuild: bool = False) -> Side:
@@ -61,13 +69,66 @@ def load_side(root: Path, name: str, rebuild: bool = False) -> Side:
     return _read_side(root, name, revision, revision)
 
 
+# Metrics the diff computes with or formats as numbers: a value of another type is a damaged file.
+NUMERIC_METRICS = ("observed_in_gap", "p_le_observed_exact", "slope_oom_per_year", "curated", "with_parameters")
+
+
 def _read_side(root: Path, name: str, revision: str, read_from: str) -> Side:
-    text = revisions.read_at(root, read_from, VERSIONED_TABLE)
-    if text is None:
-        raise VersionError(f"{name}: no {VERSIONED_TABLE} at this revision (it predates the pipeline)")
-    models = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False).set_index("id", drop=False)
-    metrics = {path: revisions.read_json_at(root, read_from, path) for path in VERSIONED_METRICS}
-    return Side(name=name, revision=revision, models=models, metrics=metrics)
+    """One side's files; VersionError naming the version, the file and what is wrong with it."""
+    try:
+        text = revisions.read_at(root, read_from, VERSIONED_TABLE)
+        if text is None:
+            raise VersionError(f"no {VERSIONED_TABLE} at this revision (it predates the pipeline)")
+        text, warning = revisions.complete_records(text, f"{name}: {VERSIONED_TABLE}")
+        models = _models(text)
+        metrics = {path: revisions.read_json_at(root, read_from, path) for path in VERSIONED_METRICS}
+        for path, data in metrics.items():
+            _check_metrics(path, data)
+    except VersionError as exc:
+        raise VersionError(f"{name}: {exc}") from None
+    return Side(
+        name=name,
+        revision=revision,
+        models=models,
+        metrics=metrics,
+        warnings=[warning] if warning else [],
+        text=text,
+    )
+
+
+def _models(text: str) -> pd.DataFrame:
+    """A curated table's text as text columns keyed by id; VersionError when it is no such table."""
+    try:
+        models = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise VersionError(f"{VERSIONED_TABLE}: not a readable CSV ({reason(exc)})") from None
+    if "id" not in models.columns:
+        raise VersionError(f"{VERSIONED_TABLE}: no id column, so not a curated table")
+    twice = models["id"][models["id"].duplicated()]
+    if len(twice):
+        raise VersionError(f"{VERSIONED_TABLE}: id {twice.iloc[0]!r} names two records")
+    return models.fillna("").set_index("id", drop=False)
+
+
+def _check_metrics(path: str, data: dict | None) -> None:
+    """VersionError when a metrics file holds a value of a type the diff cannot use (the gap bounds, a count)."""
+    if data is None:
+        return
+    gap = data.get("gap")
+    if gap is not None and not (
+        isinstance(gap, list) and len(gap) == 2 and all(_is_number(bound) and bound > 0 for bound in gap)
+    ):
+        raise VersionError(f"{path}: gap is {gap!r}, not two positive numbers")
+    if not isinstance(data.get("bounds", ""), str):
+        raise VersionError(f"{path}: bounds is {data['bounds']!r}, not text")
+    for key, value in flatten(data).items():
+        if key.rsplit(".", 1)[-1] in NUMERIC_METRICS and value is not None and not _is_number(value):
+            shown = list(value) if isinstance(value, tuple) else value  # flatten made a list a tuple
+            raise VersionError(f"{path}: {key} is {shown!r}, not a number")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _number(text):
@@ -78,11 +139,12 @@ def _number(text):
 
 
 def _same(old: str, new: str) -> bool:
-    """Equal as text, or as numbers ("1.75e+11" and "175000000000.0" are the same size)."""
+    """Equal as text, or as numbers ("1.75e+11" and "175000000000.0" are the same size; 247000000.00000003 and
+    247000000 too: a difference past 12 significant digits is float noise that no table can show)."""
     if old == new:
         return True
     a, b = _number(old), _number(new)
-    return a is not None and b is not None and a == b
+    return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-12)
 
 
 def renamed_pairs(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, str]:
@@ -152,10 +214,12 @@ def flatten(value, prefix: str = "") -> dict:
     return {prefix: value}
 
 
-def metric_rows(old: dict[str, dict | None], new: dict[str, dict | None]) -> list[dict]:
+def metric_rows(
+    old: dict[str, dict | None], new: dict[str, dict | None], paths: tuple[str, ...] = VERSIONED_METRICS
+) -> list[dict]:
     """One row per metric whose value differs, with the change when both are numbers (rounded for display)."""
     rows = []
-    for path in VERSIONED_METRICS:
+    for path in paths:
         before, after = flatten(old.get(path) or {}), flatten(new.get(path) or {})
         for key in sorted(set(before) | set(after), key=lambda k: (k not in after, k)):
             a, b = before.get(key), after.get(key)
@@ -201,11 +265,85 @@ def gap_headlines(old: dict | None, new: dict | None) -> list[str]:
     return lines
 
 
-def process(root: Path, old_name: str, new_name: str, rebuild: bool = False) -> DatasetDiff:
-    """Compare two versions: records added, removed and changed (renames paired by link), and their metrics."""
+# The metrics an analysis makes from a curated table: what `recompute` gives anew with the current code.
+ANALYSIS_METRICS = (LAYOUT["trends"], LAYOUT["gap"])
+
+
+def method_of(metrics: dict[str, dict | None]) -> dict[str, str]:
+    """How a version's metrics were made, as far as their headers say: bounds convention, gap, domain rule and
+    era break. Releases before issue 14 stored both conventions for the headline tests and used inclusive bounds
+    for everything else."""
+    gap, trends = metrics.get(LAYOUT["gap"]) or {}, metrics.get(LAYOUT["trends"]) or {}
+    tests = gap.get("tests") or {}
+    both = any(isinstance(test, dict) and {"strict", "inclusive"} <= set(test) for test in tests.values())
+    facets = {
+        "bounds": gap.get("bounds") or ("inclusive (headline tests: both)" if both else None),
+        "gap": f"{size_text(gap['gap'][0])}-{size_text(gap['gap'][1])}" if gap.get("gap") else None,
+        "domain rule": gap.get("domain_rule"),
+        "era break": trends.get("era_break"),
+    }
+    return {name: str(value) for name, value in facets.items() if value is not None}
+
+
+def method_change(side: Side, full: bool = False) -> list[str]:
+    """Lines saying how a version's stored metrics differ from the current code's on the same table: which
+    settings differ (bounds, gap, ...), how many values, and the gap results that move with the method alone."""
+    if side.stored is None:
+        return []
+    stored = {path: side.stored.get(path) for path in ANALYSIS_METRICS}
+    current = {path: side.metrics.get(path) for path in ANALYSIS_METRICS}
+    rows = metric_rows(stored, current, ANALYSIS_METRICS)
+    if not rows:
+        return []
+    before, after = method_of(stored), method_of(current)
+    facets = [f"{name} {before.get(name, 'not recorded')} -> {value}" for name, value in after.items()]
+    facets = [text for text, name in zip(facets, after) if before.get(name) != after[name]]
+    moved = gap_headlines(stored.get(LAYOUT["gap"]), current.get(LAYOUT["gap"]))
+    shown = moved if full else moved[:SUMMARY_ITEMS]
+    return [
+        f"method changed: {side.name}'s stored metrics were made by another method "
+        f"({'; '.join(facets) or 'the code changed'}): {len(rows)} values differ from the current code's on "
+        f"the same records",
+        *(f"  - {line} (as stored -> the current method)" for line in shown),
+        *([f"  - ... and {len(moved) - len(shown)} more"] if len(shown) < len(moved) else []),
+    ]
+
+
+def data_changed(diff: DatasetDiff) -> bool:
+    """Whether the data differ: a record added, removed or changed, or a metric that both versions hold moved
+    (a metric only one of them holds is a change of format, not of data)."""
+    moved = any(row["old"] is not None and row["new"] is not None for row in diff.metrics)
+    return bool(len(diff.added) or len(diff.removed) or diff.changed or moved)
+
+
+def _recomputed(sides: tuple[Side, Side], recompute) -> list[str]:
+    """Both sides' analysis metrics recomputed with the current code (the stored ones kept in `stored`), or both
+    left as stored with a note when either cannot be: a diff compares like with like or says it does not."""
+    fresh = []
+    for side in sides:
+        try:
+            fresh.append(recompute(side))
+        except (VersionError, ValueError) as exc:
+            return [
+                f"note: {side.name}'s metrics could not be recomputed with the current code ({exc}); the stored "
+                "metrics of both versions are compared, and a change of method shows as a change"
+            ]
+    for side, metrics in zip(sides, fresh):
+        side.stored, side.metrics = side.metrics, {**side.metrics, **metrics}
+    return []
+
+
+def process(root: Path, old_name: str, new_name: str, rebuild: bool = False, recompute=None) -> DatasetDiff:
+    """Compare two versions: records added, removed and changed (renames paired by link), and their metrics.
+
+    `recompute(side) -> {path: metrics}` gives a side's analysis metrics as the current code computes them on
+    its records (workflows/compare.py); with it both sides are compared like with like, and a side whose stored
+    metrics were made by another method is reported apart (`method`). Without it the stored metrics are compared.
+    """
     old, new = load_side(root, old_name, rebuild), load_side(root, new_name, rebuild)
     if old.revision == new.revision and old.revision != revisions.WORKSPACE:
         raise VersionError(f"{old_name} and {new_name} are the same revision ({old.revision[:10]}): nothing to diff")
+    notes = _recomputed((old, new), recompute) if recompute is not None else []
     renamed = renamed_pairs(old.models, new.models)
     added = new.models.loc[new.models.index.difference(old.models.index).difference(list(renamed.values()))]
     removed = old.models.loc[old.models.index.difference(new.models.index).difference(list(renamed))]
@@ -219,6 +357,8 @@ def process(root: Path, old_name: str, new_name: str, rebuild: bool = False) -> 
         metrics=metric_rows(old.metrics, new.metrics),
         missing_metrics=missing,
         headlines=gap_headlines(old.metrics.get(LAYOUT["gap"]), new.metrics.get(LAYOUT["gap"])),
+        method=[line for side in (old, new) for line in method_change(side, full=True)],
+        notes=notes,
     )
 
 
@@ -234,6 +374,10 @@ def to_json(diff: DatasetDiff) -> dict:
         "metrics": diff.metrics,
         "gap_verdict": diff.headlines,
         "missing_metrics": diff.missing_metrics,
+        "data_changed": data_changed(diff),
+        "method_changes": diff.method,
+        "recomputed": diff.old.stored is not None,
+        "notes": diff.notes,
     }
 
 
@@ -294,15 +438,35 @@ def change_text(change: dict) -> tuple[str, str]:
     return old, new
 
 
-def _fmt(value) -> str:
-    """A metric value for the tables: floats at 3 significant digits, whole floats as integers."""
+def _fmt(value, digits: int = 3) -> str:
+    """A metric value for the tables: floats at 3 significant digits, whole floats as integers, text cut at 60
+    characters (--json has it whole)."""
     if value is None:
         return "-"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.3g}"
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.{digits}g}"
     if isinstance(value, tuple):
         return f"{len(value)} items"
-    return str(value)
+    return _short(value) if isinstance(value, str) else str(value)
+
+
+def _fmt_pair(old, new) -> tuple[str, str]:
+    """Two metric values with the significant digits it takes to tell them apart (3 to 6, as stored): a change
+    never shows as "6.63 -> 6.63"."""
+    for digits in (3, 4, 5, 6):
+        pair = _fmt(old, digits), _fmt(new, digits)
+        if pair[0] != pair[1]:
+            return pair
+    if isinstance(old, str) and isinstance(new, str):  # long texts that differ past the cut: from where they part
+        start = max(next(i for i, (a, b) in enumerate(zip(old + "\0", new + "\1")) if a != b) - 20, 0)
+        return _short("…" + old[start:]), _short("…" + new[start:])
+    return pair
+
+
+def _change(change) -> str:
+    if change is None:
+        return ""
+    return f"{change:+.3g}"
 
 
 def _gap(side: Side) -> tuple[float, float, bool] | None:
@@ -318,9 +482,38 @@ def _in_gap(value, bounds) -> bool:
     return number is not None and bounds is not None and bool(in_gap(number, *bounds))
 
 
+def _years_apart(old: str, new: str) -> float | None:
+    try:
+        return (pd.Timestamp(new) - pd.Timestamp(old)).days / 365.25
+    except (TypeError, ValueError):
+        return None
+
+
+def correction_effect(change: dict, bounds) -> tuple[int, float, str]:
+    """How much a correction of a key field matters, for ranking and in words: (moves the record into or out of
+    the gap, effect, words). The effect is a size's ratio in orders of magnitude, or a date's shift in years (a
+    year weighs as an order of magnitude: the size trend since 2018 is of that order); a size where there was
+    none, or none where there was one, counts as half (a record entering or leaving the fits sits about that far
+    from the trend). Names, organizations and domains rank after them."""
+    if change["field"] == "parameters":
+        old, new = _number(change["old"]), _number(change["new"])
+        crosses = _in_gap(change["old"], bounds) != _in_gap(change["new"], bounds)
+        where = (" enters the gap" if _in_gap(change["new"], bounds) else " leaves the gap") if crosses else ""
+        if not old or not new:
+            return int(crosses), 0.5, f"a size {'added' if new else 'removed'}{where}"
+        return int(crosses), abs(math.log10(new / old)), f"x{new / old:.3g}{where}"
+    if change["field"] == "publication_date":
+        years = _years_apart(change["old"], change["new"])
+        if years is not None:
+            days = round(years * 365.25)
+            return 0, abs(years), f"{abs(days)} days {'later' if days > 0 else 'earlier'}"
+    return 0, 0.0, ""
+
+
 def notable_changes(diff: DatasetDiff) -> dict[str, list[str]]:
     """What a reviewer must see first: records entering or leaving the gap, the largest size changes, the
-    corrections of key fields, and every gap or trend result that moved."""
+    corrections of key fields ranked by their effect (gap membership, size ratio, date shift), and every gap or
+    trend result that moved. Values print with the digits it takes to tell old from new."""
     bounds = _gap(diff.new) or _gap(diff.old)
     new_sizes = diff.new.models["parameters"] if "parameters" in diff.new.models else pd.Series(dtype=str)
     old_sizes = diff.old.models["parameters"] if "parameters" in diff.old.models else pd.Series(dtype=str)
@@ -335,21 +528,21 @@ def notable_changes(diff: DatasetDiff) -> dict[str, list[str]]:
     moves = []
     for change in (c for c in diff.changed if c["field"] == "parameters"):
         before, after = _in_gap(change["old"], bounds), _in_gap(change["new"], bounds)
-        text = f"{change['id']} ({cell('parameters', change['old'])} -> {cell('parameters', change['new'])})"
+        text = f"{change['id']} ({' -> '.join(change_text(change))})"
         (entering if after and not before else leaving if before and not after else []).append(text)
         old_value, new_value = _number(change["old"]), _number(change["new"])
         if old_value and new_value:
             moves.append((abs(math.log10(new_value / old_value)), text))
-    key_changes = [c for c in diff.changed if c["field"] in KEY_FIELDS]
-    corrections = [
-        f"{c['id']}: {c['field']} {' -> '.join(change_text(c))}"
-        for c in sorted(key_changes, key=lambda c: (KEY_FIELDS.index(c["field"]), c["id"]))
-    ]
+    ranked = []
+    for c in (c for c in diff.changed if c["field"] in KEY_FIELDS):
+        crosses, effect, words = correction_effect(c, bounds)
+        text = f"{c['id']}: {c['field']} {' -> '.join(change_text(c))}" + (f" ({words})" if words else "")
+        ranked.append(((-crosses, -effect, KEY_FIELDS.index(c["field"]), c["id"]), text))
     return {
         "Entering the gap": entering,
         "Leaving the gap": leaving,
-        "Largest size changes": [text for _, text in sorted(moves, reverse=True)],
-        "Corrections of key fields": corrections,
+        "Largest size changes": [text for _, text in sorted(moves, key=lambda move: (-move[0], move[1]))],
+        "Corrections of key fields": [text for _, text in sorted(ranked)],
         "Gap and trend results that moved": diff.headlines + trend_headlines(diff),
     }
 
@@ -367,8 +560,14 @@ def trend_headlines(diff: DatasetDiff) -> list[str]:
     return lines
 
 
-def summary_lines(diff: DatasetDiff, markdown: bool) -> list[str]:
-    """Counts by primary domain, then the notable changes, each list cut at SUMMARY_ITEMS."""
+def method_lines(diff: DatasetDiff, full: bool = False) -> list[str]:
+    """What changed in method rather than data, each version's lines cut at SUMMARY_ITEMS unless full."""
+    return [line for side in (diff.old, diff.new) for line in method_change(side, full)]
+
+
+def summary_lines(diff: DatasetDiff, markdown: bool, full: bool = False) -> list[str]:
+    """ "no data change" when nothing but the method changed, the method changes, counts by primary domain, then
+    the notable changes, each list cut at SUMMARY_ITEMS unless full."""
     models = diff.new.models
     changed_ids = sorted({c["id"] for c in diff.changed} & set(models.index))
     changed = models.loc[changed_ids, "primary_domain"].value_counts()
@@ -381,11 +580,18 @@ def summary_lines(diff: DatasetDiff, markdown: bool) -> list[str]:
         [domain, int(added.get(domain, 0)), int(removed.get(domain, 0)), int(changed.get(domain, 0))]
         for domain in domains
     ]
-    out = [_table(["domain", "added", "removed", "changed"], rows, markdown) if rows else "no record changed"]
-    for title, items in notable_changes(diff).items():
-        shown = items[:SUMMARY_ITEMS] + (
-            [f"... and {len(items) - SUMMARY_ITEMS} more"] if len(items) > SUMMARY_ITEMS else []
+    method = method_lines(diff, full)
+    out = [] if data_changed(diff) else ["no data change" + (": only the method changed" if method else "")]
+    if method:
+        escape = markdown_text if markdown else str
+        out.append(
+            "\n".join(f"  - {escape(line[4:])}" if line.startswith("  - ") else f"- {escape(line)}" for line in method)
+            + "\n"
         )
+    out.append(_table(["domain", "added", "removed", "changed"], rows, markdown) if rows else "no record changed")
+    for title, items in notable_changes(diff).items():
+        shown = items if full else items[:SUMMARY_ITEMS]
+        shown = shown + ([f"... and {len(items) - len(shown)} more"] if len(items) > len(shown) else [])
         out.append(f"\n{'**' + title + '**' if markdown else title + ':'}\n")
         out.append("\n".join(f"- {markdown_text(item) if markdown else item}" for item in shown) or "- none")
     return out
@@ -410,12 +616,7 @@ def detail_lines(diff: DatasetDiff, markdown: bool, limit: int | None) -> list[s
         out.append(_table(["id", "field", "old", "new"], cut(rows, 4), markdown))
     out.append(f"\n{'**Metrics**' if markdown else 'Metrics:'}\n")
     rows = [
-        [
-            f"{Path(r['file']).stem}: {r['metric']}",
-            _fmt(r["old"]),
-            _fmt(r["new"]),
-            "" if r["change"] is None else f"{r['change']:+.3g}",
-        ]
+        [f"{Path(r['file']).stem}: {r['metric']}", *_fmt_pair(r["old"], r["new"]), _change(r["change"])]
         for r in diff.metrics
     ]
     out.append(_table(["metric", "Old", "New", "Change"], cut(rows, 4), markdown) if rows else "no metric changed")
@@ -440,9 +641,9 @@ def render(diff: DatasetDiff, markdown: bool, full: bool = False) -> str:
     head = [
         f"## Dataset diff: {title}" if markdown else f"Dataset diff: {title}",
         heading(f"Summary: {counts}"),
-        *summary_lines(diff, markdown),
+        *summary_lines(diff, markdown, full),
     ]
-    notes = [
+    notes = [f"\n{note}" for note in diff.notes] + [
         f"\nnote: {missing} does not exist at that revision (run with --rebuild to compute it)"
         for missing in diff.missing_metrics
     ]

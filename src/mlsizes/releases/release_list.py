@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlsizes.core.paths import LAYOUT
 from mlsizes.releases.diff import flatten
-from mlsizes.releases.revisions import read_json_at, releases
+from mlsizes.releases.revisions import VersionError, git, read_json_at, releases
 
 
 def headline(root: Path, commit: str) -> dict:
@@ -28,18 +28,17 @@ def headline(root: Path, commit: str) -> dict:
 
 
 def run(root: Path) -> list[dict]:
-    """The releases as JSON-able objects, oldest first, with their headline figures."""
-    return [
-        {
-            "version": r.version,
-            "commit": r.commit,
-            "date": r.date,
-            "snapshot": r.snapshot,
-            "notes": r.notes,
-            "headline": headline(root, r.commit),
-        }
-        for r in releases(root)
-    ]
+    """The releases as JSON-able objects, oldest first, with their headline figures; VersionError naming the
+    release whose metrics are damaged."""
+    listing = []
+    for r in releases(root):
+        try:
+            figures = headline(root, r.commit)
+        except VersionError as exc:
+            raise VersionError(f"{r.version}: {exc}") from None
+        fields = {"version": r.version, "commit": r.commit, "date": r.date, "snapshot": r.snapshot, "notes": r.notes}
+        listing.append(fields | {"headline": figures})
+    return listing
 
 
 def render(listing: list[dict]) -> str:
@@ -58,3 +57,10 @@ def render(listing: list[dict]) -> str:
             + (f"; {extra}" if extra else "")
         )
     return "\n".join(lines)
+
+
+def untagged(root: Path, listing: list[dict]) -> list[str]:
+    """The releases with no git tag of their version in this clone (a clone of a repository whose tags were
+    never pushed, or fetched without them): `mlsizes versions` says so."""
+    tags = set(git(root, "tag", "--list").split())
+    return [item["version"] for item in listing if item["version"] not in tags]

@@ -9,6 +9,7 @@ on it.
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import subprocess
@@ -17,14 +18,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from mlsizes.core.errors import last_line
+from mlsizes.core import untrusted
+from mlsizes.core.errors import last_line, reason
 from mlsizes.core.paths import LAYOUT
-from mlsizes.records import untrusted
 
 WORKSPACE = "workspace"
 DATASET_FILE = LAYOUT["dataset_file"]
+RELEASE_KEYS = ("version", "date", "snapshot", "notes")
 
 
 class VersionError(Exception):
@@ -55,25 +55,80 @@ def dvc(folder: Path, *args: str, pythonpath: Path | None = None) -> str:
     return proc.stdout
 
 
+def _where(revision: str, path: str) -> str:
+    return path if revision == WORKSPACE else f"{path} at {revision[:10]}"
+
+
 def read_at(root: Path, revision: str, path: str) -> str | None:
-    """A file's text at a revision (or on disk for `workspace`); None when the revision has no such file."""
+    """A file's text at a revision (or on disk for `workspace`), newlines as Python reads text; None when the
+    revision has no such file; VersionError naming it when it is not UTF-8 text (a binary file)."""
     if revision == WORKSPACE:
         file = Path(root) / path
-        return file.read_text(encoding="utf-8") if file.exists() else None
-    proc = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=root, capture_output=True, text=True)
-    return proc.stdout if proc.returncode == 0 else None
+        try:
+            untrusted.regular_file(file)  # never through a link, never opening a FIFO
+        except FileNotFoundError:
+            return None
+        except untrusted.FieldError as exc:
+            raise VersionError(f"{path}: {exc.message}") from None
+        data = file.read_bytes()
+    else:
+        proc = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=root, capture_output=True)
+        if proc.returncode != 0:
+            return None
+        data = proc.stdout
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise VersionError(f"{_where(revision, path)}: not UTF-8 text (byte {exc.start}): a binary file?") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_json_at(root: Path, revision: str, path: str) -> dict | None:
-    """A JSON file at a revision, parsed; None when the revision has no such file."""
+    """A JSON object at a revision, parsed; None when the revision has no such file; VersionError naming the file
+    when it is not JSON or not an object."""
     text = read_at(root, revision, path)
-    return json.loads(text) if text else None
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise VersionError(f"{_where(revision, path)}: not JSON ({reason(exc)})") from None
+    if not isinstance(data, dict):
+        raise VersionError(f"{_where(revision, path)}: a JSON {type(data).__name__}, not an object")
+    return data
+
+
+def complete_records(text: str, where: str) -> tuple[str, str | None]:
+    """A CSV's text without a last record cut short, and a warning naming the file when it ends mid-row. Curate
+    ends every file with a newline: a file without one was cut, and its last record is left out when it has fewer
+    fields than the header (it is kept, with the warning, when the cut may have taken only the end of a value)."""
+    if not text or text.endswith("\n"):
+        return text, None
+    ends, position = [], [0]
+
+    def lines():
+        for line in text.splitlines(keepends=True):
+            position[0] += len(line)
+            yield line
+
+    rows = []
+    for row in csv.reader(lines()):
+        rows.append(row)
+        ends.append(position[0])
+    if len(rows) > 1 and len(rows[-1]) < len(rows[0]):
+        return text[: ends[-2]], f"{where}: ends mid-row (cut short?): its last record ({len(rows) - 1}) is left out"
+    return text, f"{where}: ends without a newline (cut short?): its last record may be incomplete"
 
 
 def stages_writing(dvc_yaml: str, paths: tuple[str, ...]) -> list[str]:
-    """The stages of a dvc.yaml text that write any of these paths (as outs, metrics or plots)."""
+    """The stages of a dvc.yaml text that write any of these paths (as outs, metrics or plots); the text is read as
+    untrusted (any revision's), VersionError when it cannot be."""
+    try:
+        pipeline = untrusted.load_data(dvc_yaml)
+    except untrusted.FieldError as exc:
+        raise VersionError(f"dvc.yaml: {exc.message}") from None
     found = []
-    for name, stage in ((yaml.safe_load(dvc_yaml) or {}).get("stages") or {}).items():
+    for name, stage in (pipeline.get("stages") or {}).items():
         written = {
             next(iter(entry)) if isinstance(entry, dict) else entry
             for key in ("outs", "metrics", "plots")
@@ -123,9 +178,11 @@ def _dataset_meta(text: str) -> dict:
     """A revision's dataset.yaml, read as untrusted text (a committed alias bomb had hung `versions` and `diff`);
     an unreadable one names no release."""
     try:
-        return untrusted.load_text(text) if text.strip() else {}
+        meta = untrusted.load_text(text) if text.strip() else {}
     except ValueError:
         return {}
+    # A version, date, snapshot or notes that is a list or a mapping (`version: [a, b]`) names no release either.
+    return meta if all(isinstance(meta.get(key), (str, type(None))) for key in RELEASE_KEYS) else {}
 
 
 def releases(root: Path) -> list[Release]:

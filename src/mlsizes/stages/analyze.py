@@ -28,10 +28,10 @@ from mlsizes.analysis.study import (
     side_by_side,
     window_tests,
 )
-from mlsizes.core.files import atomic_write_text, frame_to_csv, to_json
+from mlsizes.core.files import atomic_write_text, frame_to_csv, refuse_unwritable, to_json
 from mlsizes.core.paths import Paths
 from mlsizes.core.settings import AnalysisParams
-from mlsizes.records import contracts
+from mlsizes.records import contracts, snapshots
 
 PLOT_FILES = ("sizes.csv", "windows.csv", "break_profile.csv", "sensitivity.csv")
 
@@ -114,22 +114,26 @@ def save(analysis: Analysis, paths: Paths) -> list[Path]:
     """trends.json and gap.json, and the plot data in the plots folder."""
     texts = {paths.trends: to_json(analysis.trends), paths.gap: to_json(analysis.gap)}
     texts.update({paths.plots_dir / name: frame_to_csv(frame) for name, frame in analysis.plots.items()})
+    refuse_unwritable(texts)
     for path, text in texts.items():
         atomic_write_text(path, text)
     return list(texts)
 
 
-def resolve_as_of(params: AnalysisParams, curation: dict) -> AnalysisParams:
-    """The params with their as-of date: params.yaml's when it sets one, else the analysed snapshot's date as
-    curate recorded it (so a 2022 snapshot is analysed as of 2022, whatever day it is)."""
+def resolve_as_of(params: AnalysisParams, models: Path) -> AnalysisParams:
+    """The params with their as-of date: the one they set (`--as-of`, params.yaml's analysis.as_of), else the one
+    written beside the table by curate (snapshots.table_snapshot_path), so a table is analysed as of its own
+    snapshot, whatever project or day it is analysed in; ValueError when there is none."""
+    contracts.check_table_file(models)  # what the table is comes before what is beside it
     if params.as_of is not None:
         return params
-    if not curation.get("snapshot_date"):
+    record = snapshots.read_table_snapshot(models) or {}
+    if not record.get("as_of"):
         raise ValueError(
-            "no as-of date: params.yaml sets no analysis.as_of and curate's metrics record no "
-            "snapshot_date (give --curation, or set as_of)"
+            f"{models}: no as-of date: no {snapshots.table_snapshot_path(models).name} with one beside it (written "
+            "by `mlsizes curate --out`) and the params set no analysis.as_of; give --as-of YYYY-MM-DD"
         )
-    return dataclasses.replace(params, as_of=dt.date.fromisoformat(curation["snapshot_date"]))
+    return dataclasses.replace(params, as_of=dt.date.fromisoformat(record["as_of"]))
 
 
 def load_curation(path: Path | None) -> dict:
@@ -143,8 +147,9 @@ def load_curation(path: Path | None) -> dict:
 
 
 def run(paths: Paths, settings: AnalysisParams) -> Analysis:
-    """Load the curated table, analyse it as of its snapshot's date (or params.yaml's), save the metrics."""
+    """Load the curated table, analyse it as of its snapshot's date (or the one given), save the metrics."""
     curation = load_curation(paths.curation_metrics)
-    analysis = process(contracts.read_curated(paths.models), resolve_as_of(settings, curation), curation)
+    params = resolve_as_of(settings, paths.models)
+    analysis = process(contracts.read_curated(paths.models), params, curation)
     save(analysis, paths)
     return analysis

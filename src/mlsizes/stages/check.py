@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlsizes.core.files import atomic_write_text
+from mlsizes.core.files import atomic_write_text, refuse_unwritable
 from mlsizes.core.paths import Paths
 from mlsizes.records import contracts
 from mlsizes.records.validation import (
@@ -45,6 +45,7 @@ def process(models: pd.DataFrame, docs_dir: Path | None = None) -> CheckResult:
 
 def save(result: CheckResult, paths: Paths) -> None:
     """The pandera failures and the suite's results in the validation folder (Data Docs are written by GX)."""
+    refuse_unwritable(paths.validation_dir / name for name in ("pandera_failures.csv", "gx_results.json"))
     atomic_write_text(paths.validation_dir / "pandera_failures.csv", result.pandera_failures.to_csv(index=False))
     atomic_write_text(
         paths.validation_dir / "gx_results.json", json.dumps(result.gx_results, indent=2, default=str) + "\n"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlsizes.analysis import study
+from mlsizes.core import untrusted
 from mlsizes.core.files import atomic_write_text, rounded, to_json
 from mlsizes.core.paths import Paths
 from mlsizes.core.settings import AnalysisParams, date_words
@@ -153,6 +154,7 @@ class HistorySettings:
 def run(paths: Paths, settings: HistorySettings) -> dict:
     """Analyse every snapshot in the raw folder; write history.json and its figure."""
     params, paper_cutoff = settings.analysis, settings.paper_cutoff
+    untrusted.check_folder(paths.raw_dir)  # no link, FIFO or device among the snapshots (a FIFO would block)
     snapshots = [path for path in sorted(paths.raw_dir.glob("*.csv")) if not path.name.startswith(".")]
     history = process(snapshots, params, paper_cutoff)
     atomic_write_text(paths.history, to_json(history))

@@ -21,10 +21,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mlsizes.core.files import atomic_write_text
+from mlsizes.core import untrusted
+from mlsizes.core.files import atomic_write_text, refuse_unwritable
 from mlsizes.core.paths import LAYOUT, Paths
 from mlsizes.core.settings import size_words
-from mlsizes.records import contracts, curation, untrusted
+from mlsizes.records import contracts, curation
 from mlsizes.records.snapshots import CITATION, LICENSE
 from mlsizes.rendering import text
 
@@ -78,6 +79,7 @@ class Metadata:
 
 def _read(path: Path, parse):
     try:
+        untrusted.regular_file(path, follow_links=True)  # a FIFO is never opened
         return parse(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MetadataError(f"{path}: no such file") from None
@@ -417,6 +419,7 @@ def process(inputs: Inputs) -> Metadata:
 
 def save(metadata: Metadata, paths: Paths) -> list[Path]:
     """Write datapackage.json, codebook.csv and README.md beside the curated table, each whole or not at all."""
+    refuse_unwritable([paths.datapackage, paths.codebook, paths.dataset_card])
     atomic_write_text(paths.datapackage, json.dumps(metadata.datapackage, indent=2) + "\n")
     atomic_write_text(paths.codebook, metadata.codebook)
     atomic_write_text(paths.dataset_card, metadata.card)

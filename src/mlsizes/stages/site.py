@@ -28,10 +28,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mlsizes.core.files import write_tree
+from mlsizes.core import untrusted
+from mlsizes.core.files import refuse_unwritable, write_tree
 from mlsizes.core.paths import LAYOUT, PACKAGE_DIR, Paths
 from mlsizes.core.settings import AnalysisParams, Settings, in_gap, size_text, size_words
-from mlsizes.records import contracts, contribution_files, untrusted
+from mlsizes.records import contracts, contribution_files
 from mlsizes.records.validation import CheckResult
 from mlsizes.releases import diff, release_list, revisions
 from mlsizes.rendering import text
@@ -80,6 +81,8 @@ SAFE_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
 BRIEF_COLUMNS = ("id", "name", "primary_domain", "publication_date", "parameters")
 # A record's changes between releases shown with their values (notes are long: only their names).
 SHOWN_CHANGES = ("name", "organization", "domains", "publication_date", "parameters", "training_compute_flop")
+# Where the site's files go: its pages, and a file in each of its folders (names that are never written).
+LAYOUT_NAMES = ("index.html", "validation.html", "releases/.x", "figures/.x", "assets/.x", "records/.x", "downloads/.x")
 
 
 class SiteError(Exception):
@@ -1038,7 +1041,9 @@ def process(inputs: Inputs) -> dict[str, bytes]:
 
 
 def save(files: dict[str, bytes], folder: Path) -> list[Path]:
-    """Write the site's files under the folder, each atomically, and remove the pages of records that are gone."""
+    """Write the site's files under the folder, each atomically (none when one of them cannot be written), and
+    remove the pages of records that are gone."""
+    refuse_unwritable(folder / name for name in files)
     written = write_tree(folder, files)
     for stale in sorted(set((folder / "records").glob("*.html")) - set(written)):
         stale.unlink()
@@ -1053,5 +1058,7 @@ class SiteSettings:
 
 
 def run(paths: Paths, settings: SiteSettings = SiteSettings()) -> list[Path]:
-    """Build the site into paths.site_dir from the workspace's outputs and the releases git holds."""
+    """Build the site into paths.site_dir from the workspace's outputs and the releases git holds (an --out that
+    cannot hold the site is refused before the seconds of reading git history)."""
+    refuse_unwritable(paths.site_dir / name for name in LAYOUT_NAMES)
     return save(process(load(paths, settings.on_progress)), paths.site_dir)

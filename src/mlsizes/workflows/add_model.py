@@ -22,14 +22,16 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mlsizes.core import untrusted
+from mlsizes.core.errors import UnreadableFile
 from mlsizes.core.files import atomic_write_text
-from mlsizes.core.paths import Paths, ProjectNotFound
+from mlsizes.core.paths import LAYOUT, ROOT_MARKER, SCHEMA_DIR, Paths, ProjectNotFound
 from mlsizes.core.settings import read_params
-from mlsizes.records import contracts, contribution_files, curation, rules, untrusted
+from mlsizes.core.untrusted import FieldError, Invalid, Problems
+from mlsizes.records import contracts, contribution_files, curation, rules
 from mlsizes.records.contribution_files import CORRECTABLE_FIELDS, REQUIRED_FIELDS
 from mlsizes.records.parse import slugify
 from mlsizes.records.snapshots import dataset_as_of
-from mlsizes.records.untrusted import FieldError, Invalid, Problems
 
 # The add-model option of each field, and the question that asks for it on a terminal.
 OPTIONS = {
@@ -83,8 +85,8 @@ def load_destination(root: Path | None = None) -> Destination:
     """The project to contribute to: `root`, else $MLSIZES_ROOT, else the nearest folder with dvc.yaml."""
     try:
         paths = Paths.find(root)
-        contribution_files.check_folder(paths.contributions_dir)
-    except (ProjectNotFound, contribution_files.FolderError) as exc:
+        untrusted.check_folder(paths.contributions_dir, entries=False)
+    except (ProjectNotFound, UnreadableFile) as exc:
         raise UsageProblem(str(exc)) from None
     return Destination(paths=paths, as_of=read_as_of(paths))
 
@@ -111,7 +113,7 @@ def existing_records(destination: Destination) -> pd.DataFrame:
         raise UsageProblem(f"{models}: no curated table to check against; run `dvc repro` first")
     curated = contracts.read_curated(models)
     upstream = curated[curated["source"].str.startswith("epoch:")]
-    contributed = contribution_files.load(destination.paths.contributions_dir, as_of=None).typed
+    contributed = contribution_files.load(destination.paths.contributions_dir).typed
     if not contributed.empty:
         contributed = contributed[contributed["reject_code"].isna()]
     return pd.concat([upstream, contributed], ignore_index=True)
@@ -149,9 +151,12 @@ def corrected_columns(correction: contribution_files.Correction) -> dict[str, ob
     return {column: value for columns in correction.values.values() for column, value in columns.items()}
 
 
-def schema_check(typed: pd.DataFrame, corrections: list[contribution_files.Correction] = ()) -> pd.Series:
-    """The curated record the pipeline makes of these typed rows, or FieldError with the reason it rejects them."""
-    curated = curation.process(typed, "contribution", corrections)
+def schema_check(
+    typed: pd.DataFrame, corrections: list[contribution_files.Correction] = (), as_of: dt.date | None = None
+) -> pd.Series:
+    """The curated record the pipeline makes of these typed rows (marked as curate marks it when published after
+    AS_OF), or FieldError with the reason it rejects them."""
+    curated = curation.process(typed, "contribution", corrections, as_of)
     if len(curated.rejected):
         reject = curated.rejected.iloc[0]
         message, value = reject["reject_message"], reject["reject_value"]
@@ -162,6 +167,13 @@ def schema_check(typed: pd.DataFrame, corrections: list[contribution_files.Corre
             reject["reject_field"], reject["reject_code"], message, value if isinstance(value, str) else None
         )
     return curated.models.iloc[0]
+
+
+def ahead_notes(record: pd.Series, as_of: dt.date) -> list[str]:
+    """The note curate will write on the record when it is published after the as-of date (rules.ahead_note)."""
+    note = rules.ahead_note(as_of)
+    notes = record.get("curation_notes")
+    return [f"{record['id']}: {note}"] if isinstance(notes, str) and note in notes else []
 
 
 def _typed(rows: list[dict]) -> pd.DataFrame:
@@ -211,7 +223,7 @@ def draft_model(values: dict[str, str], destination: Destination, existing: pd.D
     row = {}
     for name, value in values.items():
         with problems.check():
-            row.update(contribution_files.parse_field(name, value, destination.as_of))
+            row.update(contribution_files.parse_field(name, value))
     if "name" in row:
         row["id"] = slugify(row["name"])
         path = contribution_files.record_path(destination.paths.contributions_dir, row["id"])
@@ -251,8 +263,9 @@ def draft_model(values: dict[str, str], destination: Destination, existing: pd.D
     source = contribution_files.source_of(draft.path)
     with schema_verdict(row):
         draft.record = schema_check(
-            _typed([contribution_files.parse_record(draft.reread(), draft.path, source, destination.as_of)])
+            _typed([contribution_files.parse_record(draft.reread(), draft.path, source)]), as_of=destination.as_of
         )
+    draft.warnings += ahead_notes(draft.record, destination.as_of)
     return draft
 
 
@@ -274,7 +287,7 @@ def draft_correction(
             )
     fields = fields | {name: {"value": value, "reason": reason, "link": link} for name, value in values.items()}
     correction, errors = _parsed(
-        contribution_files.parse_correction, {"correct": target, "fields": fields}, path, source, destination.as_of
+        contribution_files.parse_correction, {"correct": target, "fields": fields}, path, source
     )
     errors += rules.correction_problems(correction, existing)
     if errors:
@@ -282,9 +295,10 @@ def draft_correction(
     for name, columns in correction.values.items():
         fields[name]["value"] = contribution_files.file_value(name, columns)
     draft = Draft("correction", target, path, {"correct": target, "fields": fields})
-    correction = contribution_files.parse_correction(draft.reread(), path, source, destination.as_of)
+    correction = contribution_files.parse_correction(draft.reread(), path, source)
     with schema_verdict(corrected_columns(correction)):
-        draft.record = schema_check(target_rows(target, existing), [correction])
+        draft.record = schema_check(target_rows(target, existing), [correction], destination.as_of)
+    draft.warnings += ahead_notes(draft.record, destination.as_of)
     return draft
 
 
@@ -314,7 +328,7 @@ def save(draft: Draft, destination: Destination) -> None:
     atomic_write_text(draft.path, draft.text())
 
 
-def _missing(values: dict, names, ask: Ask | None, as_of: dt.date) -> dict:
+def _missing(values: dict, names, ask: Ask | None) -> dict:
     """Ask for each missing field (re-asking until it parses); without a way to ask, refuse (exit 2)."""
     missing = [name for name in names if values.get(name) is None]
     if missing and ask is None:
@@ -325,16 +339,16 @@ def _missing(values: dict, names, ask: Ask | None, as_of: dt.date) -> dict:
         )
     for name in missing:
         hint = "domains: " + ", ".join(contracts.vocabulary().names) if name == "domains" else None
-        values[name] = ask(PROMPTS[name], hint, lambda text, name=name: _checked(name, text, as_of))
+        values[name] = ask(PROMPTS[name], hint, lambda text, name=name: _checked(name, text))
     return values
 
 
-def _checked(name: str, text: str, as_of: dt.date) -> str:
+def _checked(name: str, text: str) -> str:
     """The text given for a field, when it parses (Invalid otherwise)."""
     if name == "reason":
         contribution_files.check_reason(text)
     else:
-        contribution_files.parse_field(name, text, as_of)
+        contribution_files.parse_field(name, text)
     return text
 
 
@@ -355,11 +369,13 @@ def add(
     """
     values = {name: value for name, value in values.items() if value is not None}
     destination = load_destination(root)
+    # Writing next to a link or a FIFO is refused outright (validate names each such file with its reason).
+    untrusted.check_folder(destination.paths.contributions_dir)
     link = values.pop("link", None)
     if target is None:
         if reason is not None:
             raise UsageProblem("reason (--reason): only with --correct; a new model's evidence is its --source")
-        values = _missing(values | {"link": link}, REQUIRED_FIELDS, ask, destination.as_of)
+        values = _missing(values | {"link": link}, REQUIRED_FIELDS, ask)
     else:
         if force_new:
             raise UsageProblem("--force-new: only for a new model, not with --correct")
@@ -370,7 +386,7 @@ def add(
                 + ")"
             )
         contribution_files.check_id("correct", target)
-        asked = _missing({"reason": reason, "link": link}, ("reason", "link"), ask, destination.as_of)
+        asked = _missing({"reason": reason, "link": link}, ("reason", "link"), ask)
         reason, link = asked["reason"], asked["link"]
     contracts.curated_schema()  # build pandera's schema before the lock, so waiting writers don't queue behind it
     with contextlib.nullcontext() if dry_run else locked(destination.paths.contributions_dir):
@@ -391,35 +407,58 @@ class FileReport:
     path: Path
     record_id: str | None
     errors: list[FieldError]
+    notes: list[str] = field(default_factory=list)  # what curate will mark on a valid record (rules.ahead_note)
 
 
-def _check_file(path: Path, destination: Destination, existing: pd.DataFrame) -> str:
+def _check_file(path: Path, destination: Destination, existing: pd.DataFrame) -> pd.Series:
+    """The curated record a valid contribution file yields; Invalid with every problem otherwise."""
     data = contribution_files.read(path)
     source = contribution_files.source_of(path)
     if contribution_files.is_correction_file(path):
-        correction, errors = _parsed(contribution_files.parse_correction, data, path, source, destination.as_of)
+        correction, errors = _parsed(contribution_files.parse_correction, data, path, source)
         errors += rules.correction_problems(correction, existing)
         columns = corrected_columns(correction)
         if not errors:
             with schema_verdict(columns):
-                schema_check(target_rows(correction.target, existing), [correction])
-                return correction.target
+                return schema_check(target_rows(correction.target, existing), [correction], destination.as_of)
         raise every_problem(errors, columns)
-    row, errors = _parsed(contribution_files.parse_record, data, path, source, destination.as_of)
+    row, errors = _parsed(contribution_files.parse_record, data, path, source)
     distinct, _ = _parsed(contribution_files.distinct_from, data)  # its problems are parse_record's too
     more, similar = rules.model_problems(row, existing[existing["source"] != source], "id", distinct or ())
     errors += more + ([rules.likely_duplicate(similar)] if len(similar) else [])
     if not errors:
         with schema_verdict(row):
-            schema_check(_typed([row]))
-            return row["id"]
+            return schema_check(_typed([row]), as_of=destination.as_of)
     raise every_problem(errors, row)
 
 
+def check_project_inputs(paths: Paths) -> None:
+    """Every input folder and every dependency of a DVC stage is a regular file or a real folder of them, with no
+    link, FIFO, socket or device anywhere in it (UnreadableFile naming the first one). DVC opens the files of a
+    folder it depends on to hash them and blocks on a FIFO (`dvc status` and `dvc repro` hang), which nothing in
+    DVC can prevent, so this check, which the pre-commit hook and CI run before DVC sees the tree, is what stops it.
+    The contributions folder's own files are left to the per-file checks, which name each one with its reason."""
+    pipeline = paths.root / ROOT_MARKER
+    stages = (untrusted.load_file(pipeline, follow_links=False) if pipeline.is_file() else {}).get("stages") or {}
+    dependencies = {
+        dep
+        for stage in stages.values()
+        if isinstance(stage, dict)
+        for dep in stage.get("deps") or []
+        if "${" not in dep
+    }
+    inputs = {LAYOUT["raw_dir"], LAYOUT["params"], LAYOUT["dataset_file"], SCHEMA_DIR.name, *dependencies} - {
+        LAYOUT["contributions_dir"]
+    }
+    for relative in sorted(inputs):
+        untrusted.check_input(paths.root / relative)
+
+
 def validate(paths: list[Path], root: Path | None = None) -> list[FileReport]:
-    """Check contribution files (default: all of the project's) as `dvc repro` will, plus taken ids, likely
-    duplicates and corrections' targets and names."""
+    """Check the project's inputs (check_project_inputs), then contribution files (default: all of the project's)
+    as `dvc repro` will, plus taken ids, likely duplicates and corrections' targets and names."""
     destination = load_destination(root)
+    check_project_inputs(destination.paths)
     targets = []
     for given in paths or [destination.paths.contributions_dir]:
         path = Path(given).absolute()
@@ -433,7 +472,8 @@ def validate(paths: list[Path], root: Path | None = None) -> list[FileReport]:
     reports = []
     for path in targets:
         try:
-            reports.append(FileReport(path, _check_file(path, destination, existing), []))
+            record = _check_file(path, destination, existing)
+            reports.append(FileReport(path, record["id"], [], ahead_notes(record, destination.as_of)))
         except Invalid as problem:
             reports.append(FileReport(path, None, problem.errors))
     return reports

@@ -8,6 +8,10 @@ as decoded (gzip/deflate are undone here, a piece at a time, so a decompression 
 cap), or once it decodes to more than MAX_RATIO times its compressed size; redirects are followed without
 reading their bodies; and the whole download, retries and waits included, has a deadline.
 Check: the staged file goes through `ingest.load`, the same checks as every snapshot.
+Date: a snapshot is dated by the export it is, never by the day it was fetched: `--date` when given, else a
+date in the file's name (as requested, then after redirects), else the server's Last-Modified header; a date
+after the retrieval is not believed. With none of them the download is refused (give `--date`). The retrieval
+time is kept separately in the provenance record (`retrieved`).
 Save: unless its bytes equal an existing snapshot's, rename it to `epoch_notable_ai_models_<date>.csv` (a
 suffix -2, -3... when that name is taken; never over a file) with its provenance record beside it.
 Whatever fails, Ctrl-C included, the staging folder is removed and no existing file is touched.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.utils
 import hashlib
 import itertools
 import os
@@ -33,6 +38,7 @@ from urllib.parse import urljoin, urlparse, urlsplit, urlunsplit
 import requests
 import urllib3
 
+from mlsizes.core import untrusted
 from mlsizes.core.errors import reason
 from mlsizes.core.files import remove_stale
 from mlsizes.core.paths import Paths
@@ -102,14 +108,32 @@ class Download:
     final_url: str  # after redirects
     sha256: str
     size_bytes: int
+    last_modified: str | None = None  # the Last-Modified header, as sent
+
+
+@dataclass(frozen=True)
+class Dating:
+    """The date of an export and why: `--date`, the date in its file name, or the server's Last-Modified."""
+
+    date: dt.date
+    source: str  # "--date", "file name", "Last-Modified"
+    evidence: str  # what it was read from: the file name or the header as sent
+
+    def __str__(self) -> str:
+        if self.source == "--date":
+            return f"{self.date} (given with --date)"
+        if self.source == "file name":
+            return f"{self.date} (the date in the file name {self.evidence})"
+        return f"{self.date} (the server's Last-Modified header: {self.evidence})"
 
 
 @dataclass(frozen=True)
 class FetchResult:
-    """The new snapshot and its provenance record, or the existing identical snapshot and no record."""
+    """The new snapshot, its provenance record and how it was dated, or the existing identical snapshot alone."""
 
     snapshot: Path
     provenance: dict | None
+    dating: Dating | None = None
 
     @property
     def stored(self) -> bool:
@@ -123,8 +147,10 @@ def run(
     options: FetchOptions,
     on_progress: ProgressCallback | None = None,
     on_retry: RetryCallback | None = None,
+    date: dt.date | None = None,
 ) -> FetchResult:
-    """Download URL into the raw snapshot folder as a new snapshot, unless an identical one is there already.
+    """Download URL into the raw snapshot folder as a new snapshot, unless an identical one is there already;
+    DATE (`--date`) dates it, else its file name or Last-Modified (export_date), else it is refused.
 
     Call it from the main thread: the deadline is a SIGALRM timer, the one thing that interrupts a read which a
     server keeps alive one byte at a time.
@@ -140,8 +166,9 @@ def run(
         identical = find_identical(raw_dir, download.sha256)
         if identical is not None:
             return FetchResult(identical, None)
+        dating = export_date(url, download, retrieved, date)
         snapshot = check_snapshot(url, staged)
-        return save(url, staged, download, snapshot, raw_dir, retrieved)
+        return save(url, staged, download, snapshot, raw_dir, retrieved, dating)
     except OSError as exc:
         raise FetchError(url, f"{exc.filename or raw_dir}: {exc.strerror or exc}") from None
     finally:
@@ -206,7 +233,12 @@ def _download_once(url: str, dest: Path, options: FetchOptions, on_progress: Pro
                 for piece in body.decoded():
                     handle.write(piece)
                     digest.update(piece)
-            return Download(final_url=response.url, sha256=digest.hexdigest(), size_bytes=body.decoded_bytes)
+            return Download(
+                final_url=response.url,
+                sha256=digest.hexdigest(),
+                size_bytes=body.decoded_bytes,
+                last_modified=response.headers.get("Last-Modified"),
+            )
     except requests.exceptions.Timeout:
         raise _Transient(f"timed out: no answer within {options.timeout:g} s") from None
     except urllib3.exceptions.ReadTimeoutError:
@@ -370,11 +402,41 @@ def _innermost_reason(exc: BaseException) -> str:
 
 
 def find_identical(raw_dir: Path, sha256: str) -> Path | None:
-    """An existing snapshot in RAW_DIR with exactly these bytes, if any (staging files are not snapshots)."""
+    """An existing snapshot in RAW_DIR with exactly these bytes, if any (staging files are not snapshots); the
+    folder is checked first (UnreadableFile for a link, FIFO or device in it: hashing a FIFO would block)."""
+    untrusted.check_folder(raw_dir)
     for path in sorted(raw_dir.glob("*.csv")):
         if not path.name.startswith(".") and snapshots.sha256_of(path) == sha256:
             return path
     return None
+
+
+def export_date(url: str, download: Download, retrieved: dt.datetime, given: dt.date | None = None) -> Dating:
+    """The date the export describes: GIVEN (`--date`), else the date in the file name (the URL as requested,
+    then after redirects), else the Last-Modified header; FetchError when there is none, so a snapshot is never
+    dated by the day it was fetched. A name or header dated after the retrieval is not believed (a server's
+    clock, a mistyped name)."""
+    if given is not None:
+        return Dating(given, "--date", given.isoformat())
+    for address in (url, download.final_url):
+        name = PurePosixPath(urlparse(address).path).name
+        date = snapshots.date_in_name(name)
+        if date is not None and date <= retrieved.date():
+            return Dating(date, "file name", name)
+    if download.last_modified:
+        try:
+            stamp = email.utils.parsedate_to_datetime(download.last_modified)
+        except (TypeError, ValueError):
+            stamp = None
+        if stamp is not None:
+            day = (stamp if stamp.tzinfo is None else stamp.astimezone(dt.UTC)).date()
+            if day <= retrieved.date():
+                return Dating(day, "Last-Modified", download.last_modified)
+    raise FetchError(
+        url,
+        "no date for this export: its file name states none and the server sent no usable Last-Modified header; "
+        "give --date YYYY-MM-DD (the day the export was made); nothing stored",
+    )
 
 
 def check_snapshot(url: str, staged: Path) -> ingest.Snapshot:
@@ -390,10 +452,17 @@ def check_snapshot(url: str, staged: Path) -> ingest.Snapshot:
 
 
 def save(
-    url: str, staged: Path, download: Download, snapshot: ingest.Snapshot, raw_dir: Path, retrieved: dt.datetime
+    url: str,
+    staged: Path,
+    download: Download,
+    snapshot: ingest.Snapshot,
+    raw_dir: Path,
+    retrieved: dt.datetime,
+    dating: Dating,
 ) -> FetchResult:
-    """Publish the staged file under a free dated name, its provenance record first, each by an atomic rename."""
-    target = free_snapshot_path(raw_dir, retrieved.date())
+    """Publish the staged file under a free name dated by the export, its provenance record first, each by an
+    atomic rename."""
+    target = free_snapshot_path(raw_dir, dating.date)
     url = without_credentials(url)
     record = {
         "snapshot": snapshots.snapshot_id(target),
@@ -403,7 +472,8 @@ def save(
         "dataset_page": DATASET_PAGE,
         "source_url": url,
         "retrieved_from": {"kind": "http", "url": without_credentials(download.final_url)},
-        "upstream_date": retrieved.date().isoformat(),
+        "upstream_date": dating.date.isoformat(),
+        "upstream_date_from": f"{dating.source}: {dating.evidence}",
         "retrieved": retrieved.isoformat().replace("+00:00", "Z"),
         "sha256": download.sha256,
         "size_bytes": download.size_bytes,
@@ -419,7 +489,7 @@ def save(
     except BaseException:
         snapshots.provenance_path(target).unlink(missing_ok=True)
         raise
-    return FetchResult(target, record)
+    return FetchResult(target, record, dating)
 
 
 def free_snapshot_path(raw_dir: Path, date: dt.date) -> Path:

@@ -1,7 +1,8 @@
 """`mlsizes release`: make the committed, built dataset a release (dataset.yaml, a CHANGELOG entry, a git tag).
 
 Everything that could make the release wrong is checked before anything is written: the version's form and
-order, uncommitted changes, stale DVC stages, and that records or metrics changed since the last release.
+order, uncommitted changes, stale DVC stages, contribution files `mlsizes validate` refuses or upstream now
+supersedes, and that records or metrics changed since the last release.
 """
 
 from __future__ import annotations
@@ -11,15 +12,19 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
+from mlsizes.core import untrusted
 from mlsizes.core.files import atomic_write_text
 from mlsizes.core.paths import LAYOUT, Paths
 from mlsizes.core.settings import read_params
+from mlsizes.records import curation
 from mlsizes.records.snapshots import dataset_as_of
 from mlsizes.releases import diff
 from mlsizes.releases.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
 from mlsizes.stages import metadata, site
+from mlsizes.workflows import add_model
 
 CHANGELOG_DIR = "changelog"  # beside CHANGELOG.md: one file per release with every record that changed
 CHANGELOG_HEADER = "# Changelog\n\nDataset releases of mlsizes, newest first. Written by `mlsizes release`.\n\n"
@@ -76,6 +81,42 @@ def check_built_and_committed(root: Path) -> None:
             f"the dataset is not built: dvc status lists {', '.join(stale)}; run `dvc repro` and "
             "commit the result first"
         )
+
+
+def check_contributions(paths: Paths) -> None:
+    """Refuse a release whose contribution files curate rejects: one upstream now supersedes (its id taken or a
+    likely duplicate, as rejected.csv says), or any that `mlsizes validate` fails; the message says what to do."""
+    rejected = pd.read_csv(paths.rejected, dtype=str, keep_default_na=False)
+    stale = curation.superseded(rejected)
+    if len(stale):
+        files = ", ".join(
+            f"{LAYOUT['contributions_dir']}/{untrusted.printable(source.removeprefix('contribution:'))}"
+            for source in stale["source"]
+        )
+        raise VersionError(
+            f"{len(stale)} contribution files are superseded by records upstream now has ({files}): for each, "
+            f"{curation.SUPERSEDED_ADVICE}, then release"
+        )
+    try:
+        reports = add_model.validate([], paths.root)
+    except add_model.UsageProblem as exc:
+        raise VersionError(f"mlsizes validate cannot run: {exc}") from None
+    invalid = [report for report in reports if report.errors]
+    if invalid:
+        first = invalid[0]
+        raise VersionError(
+            f"`mlsizes validate` fails on {len(invalid)} contribution files (e.g. "
+            f"{untrusted.printable(_relative(first.path, paths.root))}: {first.errors[0].field}: "
+            f"{first.errors[0].message}): fix or delete them, run `dvc repro` and commit, then release"
+        )
+
+
+def _relative(path: Path, root: Path) -> str:
+    """A path as shown in a message: relative to the project root when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return str(path)
 
 
 def write_release(
@@ -154,7 +195,8 @@ def prepare(paths: Paths, version: str, notes: str | None, date: dt.date | None)
     CHANGELOG entry, commit them and tag the commit. Returns the commit and the files written.
 
     Refused, with nothing written: no notes, a malformed, reused or not newer version, uncommitted changes, a
-    stale stage (`dvc status`), or no change in records or metrics since the last release.
+    stale stage (`dvc status`), contribution files upstream supersedes or `validate` fails, or no change in records
+    or metrics since the last release.
     """
     root = paths.root
     notes = (notes or "").strip()
@@ -162,6 +204,7 @@ def prepare(paths: Paths, version: str, notes: str | None, date: dt.date | None)
         raise VersionError("--notes is required: one or two sentences on what this release is")
     previous = check_new_version(root, version)
     check_built_and_committed(root)
+    check_contributions(paths)
     params = read_params(paths.params)
     date = date or dataset_as_of(params, paths.raw_dir)
     if date is None:

@@ -13,21 +13,24 @@ out again, leaving the tree as clean as it was.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import re
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+import pandas as pd
 
+from mlsizes.core import untrusted
 from mlsizes.core.errors import reason
 from mlsizes.core.files import atomic_write_bytes
-from mlsizes.core.paths import Paths
-from mlsizes.records import snapshots
-from mlsizes.records.untrusted import printable
+from mlsizes.core.paths import LAYOUT, Paths
+from mlsizes.core.untrusted import printable
+from mlsizes.records import contribution_files, curation, snapshots
 from mlsizes.releases import diff
-from mlsizes.releases.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
+from mlsizes.releases.revisions import WORKSPACE, Release, VersionError, dvc, git, read_at, releases
 from mlsizes.workflows import fetch
 from mlsizes.workflows.fetch import FetchOptions
 from mlsizes.workflows.release import version_key
@@ -54,6 +57,8 @@ class UpdateResult:
     last_release: str | None = None
     change: diff.DatasetDiff | None = None
     version: str | None = None
+    superseded: list[str] = field(default_factory=list)  # contribution files a record now stands for
+    new_rejects: list[str] = field(default_factory=list)  # reject rows the last release did not have
 
     @property
     def updated(self) -> bool:
@@ -68,6 +73,7 @@ def run(
     on_progress: fetch.ProgressCallback | None = None,
     on_retry: fetch.RetryCallback | None = None,
     on_step: StepCallback | None = None,
+    date: dt.date | None = None,
 ) -> UpdateResult:
     """Fetch URL as a new snapshot, build the dataset from it with `dvc repro` and diff it against the last
     release; the changes stay uncommitted. Nothing is written when upstream is unchanged or the fetch fails, and
@@ -75,12 +81,9 @@ def run(
     deadline is a SIGALRM timer)."""
     root, step = paths.root, on_step or (lambda message: None)
     check_clean(root)
-    try:
-        params_before = paths.params.read_bytes()
-    except OSError as exc:
-        raise UpdateError(f"{paths.params}: {exc.strerror or exc}") from None
+    params_before = params_bytes(paths.params)
     previous = snapshot_value(paths.params, params_before)
-    fetched = fetch.run(paths, url, options, on_progress, on_retry)
+    fetched = fetch.run(paths, url, options, on_progress, on_retry, date)
     if not fetched.stored:
         return UpdateResult(fetched, previous)
     try:
@@ -95,7 +98,17 @@ def run(
         last = released[-1].version if released else None
         change = diff.process(root, last, WORKSPACE) if last else None
         day = dt.date.fromisoformat(fetched.provenance["upstream_date"])
-        return UpdateResult(fetched, previous, last, change, next_version(root, day, released))
+        rejected = _rejects(paths.rejected.read_text(encoding="utf-8"))
+        before = _rejects(read_at(root, released[-1].commit, LAYOUT["rejected"]) if released else None)
+        return UpdateResult(
+            fetched,
+            previous,
+            last,
+            change,
+            next_version(root, day, released),
+            superseded=[_reject_line(row) for _, row in curation.superseded(rejected).iterrows()],
+            new_rejects=[_reject_line(row) for _, row in new_rejects(before, rejected).iterrows()],
+        )
     except BaseException as exc:
         problems = undo(paths, params_before, fetched.snapshot)
         if not isinstance(exc, Exception):  # Ctrl-C: undone, and still an interruption
@@ -108,6 +121,44 @@ def run(
         raise UpdateError(f"{reason(exc)}{undone}") from None
 
 
+def _rejects(text: str | None) -> pd.DataFrame:
+    """A rejected.csv as text cells (an empty table when a revision has none)."""
+    if text is None:
+        return pd.DataFrame(columns=curation.REJECTED_COLUMNS)
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+
+def _reject_key(row: pd.Series) -> tuple:
+    """A reject as it stays from one snapshot to the next: upstream's source and row number change with every
+    snapshot, so an upstream reject is known by its name and reason; a contribution's also by its file."""
+    source = row["source"] if row["source"].startswith(contribution_files.SOURCE_PREFIX) else "epoch"
+    return source, row["name"], row["reject_code"], row["reject_field"], row["reject_value"]
+
+
+def new_rejects(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """The reject rows of AFTER that BEFORE did not have (as many of each as are new)."""
+    left = Counter(_reject_key(row) for _, row in before.iterrows())
+    keep = []
+    for label, row in after.iterrows():
+        key = _reject_key(row)
+        if left[key]:
+            left[key] -= 1
+        else:
+            keep.append(label)
+    return after.loc[keep]
+
+
+def _reject_line(row: pd.Series) -> str:
+    """One reject as the summary lists it: the record, where it came from, its code and reason."""
+    source = row["source"]
+    if source.startswith(contribution_files.SOURCE_PREFIX):
+        where = f"{LAYOUT['contributions_dir']}/{source.removeprefix(contribution_files.SOURCE_PREFIX)}"
+    else:
+        where = f"row {row['source_row']} of {source.removeprefix('epoch:')}"
+    name = printable(row["name"]) if row["name"] else "(no name)"
+    return f"{name} ({where}): {row['reject_code']}: {printable(row['reject_message'])}"
+
+
 def check_clean(root: Path) -> None:
     """Refuse a tree with uncommitted changes: the update's changes must be reviewable, and undoable, on their
     own."""
@@ -117,6 +168,16 @@ def check_clean(root: Path) -> None:
             f"uncommitted changes ({len(pending)}, e.g. {pending[0][3:]}): commit or stash them first, so the "
             "update can be reviewed on its own"
         )
+
+
+def params_bytes(params_path: Path) -> bytes:
+    """params.yaml's bytes, read as untrusted (a regular file, no link, no FIFO, at most 256 KB); UpdateError."""
+    try:
+        return untrusted.read_file(params_path).encode("utf-8")
+    except FileNotFoundError:
+        raise UpdateError(f"{params_path}: no such file") from None
+    except untrusted.FieldError as exc:
+        raise UpdateError(f"{params_path}: {exc.message}") from None
 
 
 def snapshot_value(params_path: Path, text: bytes) -> str:
@@ -136,7 +197,10 @@ def point_at(params_path: Path, text: bytes, snapshot_id: str) -> bytes:
     edited = _SNAPSHOT_LINE.sub(
         lambda match: f"{match[1]}{match[2]}{snapshot_id}{match[2]}", text.decode("utf-8"), count=1
     )
-    read = (yaml.safe_load(edited) or {}).get("snapshot")
+    try:
+        read = untrusted.load_data(edited).get("snapshot")
+    except untrusted.FieldError as exc:
+        raise UpdateError(f"{params_path}: {exc.message}") from None
     if read != snapshot_id:
         raise UpdateError(f"{params_path}: editing the `snapshot:` line gave {read!r}, not {snapshot_id!r}")
     return edited.encode("utf-8")
@@ -188,6 +252,7 @@ def summary(result: UpdateResult, root: Path, url: str) -> str:
     new = record["snapshot"]
     lines = [
         f"stored {shown} ({record['rows']} rows, sha256 {record['sha256']}) and its provenance record",
+        f"dated {result.fetched.dating}",
         f"params.yaml: snapshot: {result.previous_snapshot} -> {new}; rebuilt with dvc repro",
     ]
     if change is None:
@@ -203,8 +268,21 @@ def summary(result: UpdateResult, root: Path, url: str) -> str:
             more = f", the first {MAX_NAMES}" if len(names) > MAX_NAMES else ""
             lines.append(f"new models ({len(names)}{more}):")
             lines += [f"  {name}" for name in names[:MAX_NAMES]]
+        moves = diff.notable_changes(change)
+        for title in ("Entering the gap", "Leaving the gap"):
+            records = moves[title]
+            lines.append(f"records {title.lower()} ({len(records)}):" if records else f"records {title.lower()}: none")
+            lines += [f"  {record}" for record in records]
+        lines.append(f"new rejects ({len(result.new_rejects)}):" if result.new_rejects else "new rejects: none")
+        lines += [f"  {line}" for line in result.new_rejects]
         lines.append("gap verdict:")
         lines += [f"  {line}" for line in change.headlines] or ["  no change in the gap test results"]
+    if result.superseded:
+        lines.append(
+            f"contributions upstream now supersedes ({len(result.superseded)}): for each, "
+            f"{curation.SUPERSEDED_ADVICE}; `mlsizes release` refuses until then:"
+        )
+        lines += [f"  {line}" for line in result.superseded]
     compare = f"mlsizes diff {result.last_release} workspace" if result.last_release else "git diff --stat"
     lines += [
         f"nothing is committed: review the changes (git status, {compare}), then run:",

@@ -6,26 +6,39 @@ text, lists and mappings only (no tags, anchors, aliases, duplicate or non-text 
 none of YAML 1.1's guesses such as `yes` -> True, `1:30` -> 90 or 2023-02-30 -> a crash): every scalar stays the
 text it was. A value's type, length and characters are checked before a parser decides what it means. Every
 problem is a FieldError with a reason code; `Problems` gathers several so a person sees them all at once.
+
+Every other YAML file the tools read can arrive in a pull request too, so it goes through the same composer:
+dataset.yaml (in the workspace and at any revision) and provenance records stay text (`load_text`); params.yaml,
+the contracts in schemas/ and dvc.yaml at a revision need numbers, so `load_data` refuses the same things and then
+types the scalars as PyYAML's safe loader would (the outputs built from them stay byte-identical). Files are read
+with `read_file`: lstat first, so a FIFO is never opened and a link is followed only where one is expected, and
+size-capped. Input folders are checked entry by entry with `check_folder` (no links, FIFOs, sockets or devices).
+This is the only module that parses YAML (tests/test_untrusted_reads.py greps for it); docs/security.md says what
+is read how.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import re
+import stat
 import unicodedata
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
 from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent, CollectionStartEvent, NodeEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
-from yaml.resolver import BaseResolver
+from yaml.resolver import BaseResolver, Resolver
 from yaml.scanner import Scanner
 
-from mlsizes.core.errors import reason
+from mlsizes.core.errors import UnreadableFile, reason
 
 MAX_LINK = 1000
 # Hosts reserved for documentation (RFC 2606, RFC 6761): a link there is a placeholder, never a source.
@@ -40,6 +53,9 @@ _HOST_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _TLD = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
 # A contribution file is at most mapping -> fields -> field -> value, reason, link.
 MAX_DEPTH = 4
+# Any other YAML the tools read (params.yaml: 3 KB, 4 levels; dvc.yaml: 14 KB, 5 levels): far above, far below harm.
+MAX_DOCUMENT = 256 * 1024
+MAX_DATA_DEPTH = 10
 MAX_TEXT = 500
 MAX_DIGITS = 30
 # YAML 1.2 core's null; every other plain scalar is text.
@@ -112,30 +128,53 @@ def describe_char(char: str) -> str:
 
 
 class _Composer(Reader, Scanner, Parser, Composer, BaseResolver):
-    """PyYAML's parser and composer with no constructor: nodes only, refused as soon as one is not plain data."""
+    """PyYAML's parser and composer with no constructor: nodes only, refused as soon as one is not plain data.
+    With BaseResolver every plain scalar stays text (`yes`, `1:30` and `2023-02-30` included)."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, max_depth: int = MAX_DEPTH):
         Reader.__init__(self, text)
         Scanner.__init__(self)
         Parser.__init__(self)
         Composer.__init__(self)
         BaseResolver.__init__(self)
-        self.depth = 0
+        self.depth, self.max_depth = 0, max_depth
 
     def compose_node(self, parent, index):
+        """One node, after refusing an alias or anchor, a tag, or nesting deeper than max_depth."""
         event = self.peek_event()
         line = f"line {event.start_mark.line + 1}: "
         if isinstance(event, AliasEvent) or (isinstance(event, NodeEvent) and event.anchor is not None):
             raise FieldError("file", "yaml_alias", line + "anchors and aliases (&, *) are not allowed")
         if getattr(event, "tag", None) is not None:
             raise FieldError("file", "yaml_tag", line + f"tags ({shown(event.tag, 40)}) are not allowed")
-        if isinstance(event, CollectionStartEvent) and self.depth >= MAX_DEPTH - 1:
-            raise FieldError("file", "too_deep", line + f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(event, CollectionStartEvent) and self.depth >= self.max_depth - 1:
+            raise FieldError("file", "too_deep", line + f"nested deeper than {self.max_depth} levels")
         self.depth += 1
         try:
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
+
+
+class _AtLine(ValueError):
+    """A scalar that resolves to no value, with the line it is on."""
+
+
+class _Constructor(SafeConstructor):
+    """PyYAML's safe constructor, naming the line of a scalar that resolves to no value (a date like 2023-02-30)."""
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except _AtLine:
+            raise
+        except (ValueError, OverflowError) as exc:
+            raise _AtLine(f"line {node.start_mark.line + 1}: {reason(exc)}") from None
+
+
+class _TypedComposer(_Composer, Resolver):
+    """The same composer with YAML 1.1's implicit types resolved (int, float, bool, null, timestamp), as PyYAML's
+    safe loader resolves them."""
 
 
 def _plain(node) -> object:
@@ -155,10 +194,12 @@ def _plain(node) -> object:
     return mapping
 
 
-def load_text(text: str) -> dict:
-    """The mapping a contribution file holds, as text, lists and mappings; FieldError for anything else."""
+def _mapping_node(text: str, composer: type[_Composer], max_depth: int, limit: int) -> MappingNode:
+    """The document's node tree from the checked composer, after its size; FieldError for anything else."""
+    if len(text) > limit:
+        raise FieldError("file", "file_too_large", f"is {len(text)} characters long; at most {limit}")
     try:
-        node = _Composer(text).get_single_node()
+        node = composer(text, max_depth).get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or reason(exc)
@@ -168,7 +209,119 @@ def load_text(text: str) -> dict:
         ) from None
     if not isinstance(node, MappingNode):
         raise FieldError("file", "unreadable_file", "expected a mapping of field: value")
-    return _plain(node)
+    return node
+
+
+def load_text(text: str, limit: int = MAX_DOCUMENT) -> dict:
+    """The mapping a contribution file holds, as text, lists and mappings; FieldError for anything else."""
+    return _plain(_mapping_node(text, _Composer, MAX_DEPTH, limit))
+
+
+def load_data(text: str, limit: int = MAX_DOCUMENT) -> dict:
+    """The mapping a configuration file holds (params.yaml, a contract, dvc.yaml), typed as PyYAML's safe loader
+    types it, composed by the checked composer (no aliases, tags, duplicate keys, deep nesting, huge documents);
+    FieldError for anything else, including a scalar that resolves to no value (a date such as 2023-02-30)."""
+    node = _mapping_node(text, _TypedComposer, MAX_DATA_DEPTH, limit)
+    _plain(node)  # the duplicate and non-text keys safe_load would have let through
+    try:
+        return _Constructor().construct_document(node)
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise FieldError("file", "unreadable_file", f"not valid YAML ({where}{printable(reason(exc))})") from None
+
+
+def regular_file(path: Path, follow_links: bool = False) -> None:
+    """Refuse anything but a regular file, from lstat (stat when `follow_links`): a FIFO, socket or device is never
+    opened (opening a FIFO blocks until a writer comes) and a symbolic link is refused unless `follow_links` (the
+    package's own files are links into the project). FileNotFoundError when there is no such file; FieldError
+    naming what it is otherwise."""
+    mode = (os.stat if follow_links else os.lstat)(path).st_mode
+    if stat.S_ISLNK(mode):
+        raise FieldError("file", "symlink", "is a symbolic link: input files are read only from real files")
+    if stat.S_ISDIR(mode):
+        raise FieldError("file", "nested_folder", "is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise FieldError("file", "not_a_file", f"is not a regular file but {kind_of(mode)}")
+
+
+def read_file(path: Path, limit: int = MAX_DOCUMENT, follow_links: bool = False) -> str:
+    """The UTF-8 text of a regular file (see regular_file) of at most `limit` bytes, opened without blocking and,
+    unless `follow_links`, without following a link. FileNotFoundError when there is no such file; FieldError for
+    everything else."""
+    try:
+        regular_file(path, follow_links)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_links else os.O_NOFOLLOW))
+        with os.fdopen(fd, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode):  # swapped for something else since the check
+                raise FieldError("file", "not_a_file", "is not a regular file")
+            size = status.st_size
+            data = handle.read(limit + 1) if size <= limit else b""
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise FieldError("file", "unreadable_file", f"cannot be read ({exc.strerror})") from None
+    if size > limit or len(data) > limit:
+        raise FieldError("file", "file_too_large", f"is {max(size, len(data))} bytes; at most {limit // 1024} KB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FieldError("file", "unreadable_file", f"is not UTF-8 text (byte {exc.start})") from None
+
+
+def load_file(path: Path, follow_links: bool = True) -> dict:
+    """A configuration file (params.yaml, a contract) read with read_file and load_data; UnreadableFile naming
+    the file and the reason in one line, FileNotFoundError when it is missing."""
+    try:
+        return load_data(read_file(path, follow_links=follow_links))
+    except FieldError as exc:
+        raise UnreadableFile(f"{printable(str(path))}: {exc.message}") from None
+
+
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, in words, from its st_mode."""
+    for test, name in (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def check_folder(folder: Path, entries: bool = True) -> None:
+    """Refuse an input folder that is a symbolic link, not a folder, or holds a symbolic link, a FIFO, a socket
+    or a device (in it or in any folder under it), with UnreadableFile naming the entry: reading through a link
+    reaches files outside the project, and opening a FIFO (as DVC does when it hashes a folder) blocks forever.
+    Only lstat is used, so nothing is opened. A folder that does not exist is no problem of this check's. With
+    `entries` False only the folder itself is checked (the contributions folder: each file there is refused on its
+    own, with its reason, by the reader of contribution files)."""
+    folder = Path(folder)
+    try:
+        mode = os.lstat(folder).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        raise UnreadableFile(f"{printable(str(folder))} is a symbolic link: make it a real folder inside the project")
+    if not stat.S_ISDIR(mode):
+        raise UnreadableFile(f"{printable(str(folder))} is {kind_of(mode)}, not a folder")
+    if not entries:
+        return
+    with os.scandir(folder) as entries:
+        found = sorted((entry.name, entry.stat(follow_symlinks=False).st_mode) for entry in entries)
+    for name, mode in found:
+        if stat.S_ISDIR(mode):
+            check_folder(folder / name)
+        elif not stat.S_ISREG(mode):
+            raise UnreadableFile(
+                f"{printable(str(folder / name))} is {kind_of(mode)}: an input folder holds only regular files "
+                "(remove it, or replace a link with the file itself)"
+            )
 
 
 def _kind(value: object) -> str:
@@ -274,3 +427,16 @@ def check_link(value: object) -> str:
     if labels[-1] in _RESERVED_TLDS or ".".join(labels[-2:]) in _PLACEHOLDER_DOMAINS:
         raise refuse("is a placeholder: that domain is reserved for examples; give the real address")
     return text
+
+
+def check_input(path: Path) -> None:
+    """Refuse an input that is neither a regular file nor a real folder of them (check_folder), from lstat only;
+    UnreadableFile naming it. One that does not exist is no problem of this check's."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        check_folder(path)
+    elif not stat.S_ISREG(mode):
+        raise UnreadableFile(f"{printable(str(path))} is {kind_of(mode)}: an input is a regular file")
