@@ -113,13 +113,19 @@ def _command_modules() -> dict[str, Path]:
     return {command: PACKAGE / "cli" / f"{module}.py" for command, module in COMMANDS.items()}
 
 
+# Folders of the package that hold no code but files a command reads as they are (the site's stylesheet, script and
+# vendored charting library): a stage reads such a folder when one of its modules names it.
+DATA_FOLDERS = ("site_assets",)
+
+
 def _command_reads(command: str) -> set[Path]:
     """The files the `mlsizes COMMAND` process reads: the command line's entry, the command's own module, their
-    import closure, and the schema files those modules name."""
+    import closure, and the schema files and data folders those modules name."""
     modules = _closure({PACKAGE / "__init__.py", PACKAGE / "cli" / "__init__.py", _command_modules()[command]})
     texts = " ".join(path.read_text(encoding="utf-8") for path in modules)
     contracts = {path for path in SCHEMAS.iterdir() if path.name in texts}
-    return modules | contracts
+    folders = {PACKAGE / name for name in DATA_FOLDERS if f'"{name}"' in texts}
+    return modules | contracts | folders
 
 
 def test_every_command_is_defined_in_its_module():
@@ -259,7 +265,7 @@ EDITED = [
 def test_editing_code_or_a_contract_makes_exactly_the_stages_that_read_it_stale(clone):
     """One edit per file, one `dvc status`: each edited file must be a changed dep of every stage reading it, and
     of no other stage (editing another command, a help text or the site leaves curate and analyze alone)."""
-    originals = {name: (clone / name).read_bytes() for name in EDITED}
+    originals = {name: (clone / name).read_bytes() for name in [*EDITED, "src/mlsizes/site_assets/site.js"]}
     try:
         for name, original in originals.items():
             (clone / name).write_bytes(original + b"\n# edited\n")
@@ -277,6 +283,7 @@ def test_editing_code_or_a_contract_makes_exactly_the_stages_that_read_it_stale(
     assert not any({"src/mlsizes/cli/overview.py", "src/mlsizes/workflows/update.py"} & c for c in status.values())
     assert {stage for stage, changed in status.items() if "src/mlsizes/cli/site.py" in changed} == {"site"}
     assert {stage for stage, changed in status.items() if "src/mlsizes/stages/site.py" in changed} == {"site"}
+    assert {stage for stage, changed in status.items() if "src/mlsizes/site_assets" in changed} == {"site"}
     assert _status(clone) == {}
 
 

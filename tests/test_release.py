@@ -3,6 +3,7 @@ in a real git clone of the project, and every mistake a release must refuse."""
 
 import json
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -86,8 +87,16 @@ def test_a_release_is_a_commit_of_dataset_yaml_and_changelog_tagged_with_its_ver
     assert tagged == sh("git", "rev-parse", "HEAD", cwd=repo).stdout.strip()
     changed = sh("git", "show", "--name-only", "--format=", tagged, cwd=repo).stdout.split()
     described = ["data/curated/README.md", "data/curated/datapackage.json", "dvc.lock"]  # they name the version
-    site = ["reports/site/index.html", "reports/site/releases/2026.03.10.html", f"reports/site/releases/{NEW}.html"]
-    assert sorted(changed) == sorted(["CHANGELOG.md", f"changelog/{NEW}.md", "dataset.yaml", *described, *site])
+    # every release page (each has a menu of every release), the downloads that name the version, their checksums,
+    # and every record page (each lists every release)
+    versions = [item["version"] for item in json.loads(mlsizes("versions", "--json", cwd=repo).stdout)]
+    site = ["reports/site/index.html", *(f"reports/site/releases/{version}.html" for version in versions)]
+    site += [f"reports/site/{name}" for name in ("downloads.html", "SHA256SUMS", "downloads/README.md")]
+    site += ["reports/site/downloads/datapackage.json"]
+    records = [name for name in changed if name.startswith("reports/site/records/")]
+    assert len(records) == len(pd.read_csv(repo / "data" / "curated" / "models.csv"))
+    others = sorted(set(changed) - set(records))
+    assert others == sorted(["CHANGELOG.md", f"changelog/{NEW}.md", "dataset.yaml", *described, *site])
     assert yaml.safe_load((repo / "dataset.yaml").read_text())["version"] == NEW
     assert json.loads((repo / "data" / "curated" / "datapackage.json").read_text())["version"] == NEW
 

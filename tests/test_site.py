@@ -101,25 +101,30 @@ def opened(browser, url: str):
         page.close()
 
 
+def newest_first(models) -> list[str]:
+    """The ids in the records table's own order: newest first, one day's records in the file's order."""
+    return models.sort_values("publication_date", ascending=False, kind="stable")["id"].tolist()
+
+
 def shown_ids(page) -> list[str]:
     return page.eval_on_selector_all("#records tbody tr:not([hidden])", "rows => rows.map(r => r.dataset.id)")
 
 
 def matching(models, query: str) -> list[str]:
-    """The ids of the records whose name, organization or domains contain every word of the query."""
+    """The ids of the records whose name, organization or domains contain every word of the query, newest first."""
     text = (
         models["name"].fillna("") + " " + models["organization"].fillna("") + " " + models["domains"].fillna("")
     ).str.lower()
     hits = text.apply(lambda line: all(word in line for word in query.lower().split()))
-    return models.loc[hits, "id"].tolist()
+    return [record_id for record_id in newest_first(models) if record_id in set(models.loc[hits, "id"])]
 
 
 def test_every_record_is_a_row_and_the_search_filters_them_as_you_type(clone, base_url, browser):
     models = contracts.read_curated(clone / "data" / "curated" / "models.csv")
     with opened(browser, f"{base_url}/index.html") as (page, seen):
         assert page.locator("#records tbody tr").count() == len(models)
-        assert shown_ids(page) == models["id"].tolist()
-        search = page.locator('input[type="search"]')
+        assert shown_ids(page) == newest_first(models)
+        search = page.locator("#search")
         for query in ("gpt-3", "deepmind", "robotics", "google lang", "zzz"):
             search.fill("")
             search.press_sequentially(query)
@@ -146,6 +151,7 @@ def test_every_record_is_a_row_and_the_search_filters_them_as_you_type(clone, ba
 
 def test_a_click_on_a_heading_sorts_by_that_column_again_reverses_it(clone, base_url, browser):
     models = contracts.read_curated(clone / "data" / "curated" / "models.csv")
+    models = models.set_index("id", drop=False).loc[newest_first(models)].reset_index(drop=True)  # the table's order
     order = list(range(len(models)))
     sized = [i for i in order if models["parameters"].notna().iloc[i]]
     unsized = sorted(set(order) - set(sized))
@@ -170,7 +176,7 @@ def test_a_click_on_a_heading_sorts_by_that_column_again_reverses_it(clone, base
         page.locator("#records thead th", has_text="Published").locator("button").click()
         dates = models["publication_date"].tolist()
         assert shown_ids(page) == [ids[i] for i in sorted(order, key=lambda i: dates[i])]
-        page.locator('input[type="search"]').press_sequentially("language")  # the filter keeps the sort order
+        page.locator("#search").press_sequentially("language")  # the filter keeps the sort order
         by_date = [ids[i] for i in sorted(order, key=lambda i: dates[i])]
         language = set(matching(models, "language"))
         assert shown_ids(page) == [i for i in by_date if i in language]
@@ -182,12 +188,17 @@ def site_pages(built: Path) -> list[str]:
 
 
 def test_every_page_loads_every_image_logs_no_error_and_asks_only_127_0_0_1(clone, built, base_url, browser):
-    pages = site_pages(built)
+    """Every page but the record pages, which are one template: three of them (one corrected, one contributed)."""
+    records = sorted(name for name in site_pages(built) if name.startswith("records/"))
+    assert len(records) == len(contracts.read_curated(clone / "data" / "curated" / "models.csv"))
+    sample = {records[0], "records/roberta-large.html", "records/mistral-7b.html"}
+    pages = [name for name in site_pages(built) if not name.startswith("records/")] + sorted(sample)
     assert {"index.html", "validation.html"} <= set(pages)
     figures = sorted(path.name for path in (clone / "reports" / "figures").glob("*.png"))
     for name in pages:
         with opened(browser, f"{base_url}/{name}") as (page, seen):
-            page.wait_for_load_state("networkidle")
+            if page.locator("#chart").count():  # the load event saw every image; the chart draws after it
+                page.wait_for_selector("#chart[data-ready]")
             images = page.eval_on_selector_all("img", "images => images.map(i => [i.src, i.complete, i.naturalWidth])")
             assert all(complete and width > 0 for _, complete, width in images), (name, images)
             if name == "index.html":
@@ -267,7 +278,8 @@ def test_record_names_and_the_card_cannot_inject_markup(browser, tmp_path):
     page.set_content(html)
     assert page.locator("img").count() == 0 and page.locator("main script").count() == 0
     assert page.title() == "t"
-    assert page.locator("#records tbody tr").first.locator("td").first.inner_text() == hostile
+    row = page.locator(f'#records tbody tr[data-id="{models.loc[0, "id"]}"]')
+    assert row.locator("td").first.inner_text() == hostile
     assert hostile in page.inner_text("main") and "title: x" not in page.inner_text("main")
     assert not page.eval_on_selector_all("a", "links => links.filter(a => a.href.startsWith('javascript:')).length")
     page.close()
@@ -279,11 +291,21 @@ def test_record_names_and_the_card_cannot_inject_markup(browser, tmp_path):
     [
         ("metrics/gap.json", "metrics/gap.json: no such file (written by mlsizes analyze)"),
         ("reports/validation/gx_results.json", "gx_results.json: cannot be read"),
+        ("data/raw/contributions/corrections/roberta-large.yaml", "corrections/roberta-large.yaml: cannot be read"),
     ],
 )
 def test_a_missing_or_broken_input_is_one_line_and_writes_nothing(tmp_path, broken, message):
     root = tmp_path / "project"
-    for name in ("dvc.yaml", "dataset.yaml", "data/curated/models.csv", "metrics/gap.json", "reports/validation"):
+    for name in (
+        "dvc.yaml",
+        "params.yaml",
+        "dataset.yaml",
+        "data/curated/models.csv",
+        "metrics/gap.json",
+        "metrics/trends.json",
+        "reports/validation",
+        "data/raw/contributions",
+    ):
         source, target = ROOT / name, root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if source.is_dir() else shutil.copy)(source, target)
@@ -291,11 +313,241 @@ def test_a_missing_or_broken_input_is_one_line_and_writes_nothing(tmp_path, brok
     if broken.endswith("gap.json"):
         (root / broken).unlink()
     else:
-        (root / broken).write_text("{not json")
+        (root / broken).write_text("{not json" if broken.endswith(".json") else "a: &x [*x]\n")
     proc = mlsizes("site", "--out", str(tmp_path / "out"), cwd=root, check=False)
     assert proc.returncode == 1
     assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --- the explorer -------------------------------------------------------------------------------------------------
+
+
+def chart_marks(page) -> int:
+    """The points the chart drew, once its newest drawing is done (one SVG path per record)."""
+    page.wait_for_selector("#chart[data-ready]")
+    return page.locator("#chart svg g.points_marks path").count()
+
+
+def drawable(models, x: str, y: str):
+    """The records the chart can place: both measures known (a date always is)."""
+    keep = models["publication_date"].notna()
+    for column in {x, y} - {"publication_date"}:
+        keep &= models[column] > 0
+    return models[keep]
+
+
+def test_the_chart_draws_one_mark_per_record_with_both_measures_and_follows_the_axes(clone, base_url, browser):
+    models = contracts.read_curated(clone / "data" / "curated" / "models.csv")
+    with opened(browser, f"{base_url}/index.html") as (page, seen):
+        assert chart_marks(page) == len(drawable(models, "publication_date", "parameters"))
+        page.select_option("#y", "training_compute_flop")
+        assert chart_marks(page) == len(drawable(models, "publication_date", "training_compute_flop"))
+        page.select_option("#x", "parameters")
+        both = drawable(models, "parameters", "training_compute_flop")
+        assert chart_marks(page) == len(both) < len(drawable(models, "publication_date", "parameters"))
+        assert "x=parameters" in page.url and "y=training_compute_flop" in page.url
+        assert page.locator("#chart svg g.mark-rect path").count() == 1  # the gap band, now on the x axis
+        page.select_option("#x", "publication_date")
+        page.select_option("#y", "parameters")
+        chart_marks(page)
+        readout = page.locator("#readout").inner_text()
+        trends = json.loads((clone / "metrics" / "trends.json").read_text())["domains"]["all"]
+        assert f"doubling every {trends['post_2018']['doubling_time_months']:.1f} months" in readout
+        interval = trends["post_2018"]["doubling_time_months_ci"]
+        assert f"95% interval {interval['p2_5']:.1f} to {interval['p97_5']:.1f}" in readout
+        assert page.locator("#chart svg g.mark-line path").count() == len(trends)  # one line per era fit
+        assert seen["errors"] == []
+
+
+def test_filters_choose_the_records_pandas_chooses_and_the_url_restores_them(clone, base_url, browser):
+    models = contracts.read_curated(clone / "data" / "curated" / "models.csv")
+    order = newest_first(models)
+    domains = models["domains"].str.split(",")
+    with opened(browser, f"{base_url}/index.html") as (page, seen):
+        page.select_option("#domain", "Language")
+        language = models[domains.apply(lambda names: "Language" in names)]
+        assert shown_ids(page) == [i for i in order if i in set(language["id"])]
+        assert chart_marks(page) == len(drawable(language, "publication_date", "parameters"))
+        assert "(language)" not in page.locator("#readout").inner_text()  # the language group's own fits
+        page.fill("#org", "google")
+        page.fill("#from", "2020-01-01")
+        page.select_option("#confidence", "Confident")
+        chosen = language[
+            language["organization"].fillna("").str.lower().str.contains("google", regex=False)
+            & (language["publication_date"] >= "2020-01-01")
+            & (language["confidence"] == "Confident")
+        ]
+        assert 0 < len(chosen) < len(language)
+        assert shown_ids(page) == [i for i in order if i in set(chosen["id"])]
+        url = page.url
+        assert "domain=Language" in url and "org=google" in url and "confidence=Confident" in url
+        marks = chart_marks(page)
+        page.reload()
+        assert page.input_value("#domain") == "Language" and page.input_value("#org") == "google"
+        assert page.input_value("#from") == "2020-01-01" and page.input_value("#confidence") == "Confident"
+        assert shown_ids(page) == [i for i in order if i in set(chosen["id"])]
+        assert chart_marks(page) == marks == len(drawable(chosen, "publication_date", "parameters"))
+        assert seen["errors"] == []
+    with opened(browser, url) as (page, _):  # the link alone gives the same view
+        assert shown_ids(page) == [i for i in order if i in set(chosen["id"])]
+
+
+def test_a_phone_never_scrolls_sideways_and_reaches_the_records_from_the_top(clone, base_url, browser):
+    newest = json.loads(mlsizes("versions", "--json", cwd=clone).stdout)[-1]["version"]
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    for name in ("index.html", "records/roberta-large.html", f"releases/{newest}.html", "downloads.html"):
+        page.goto(f"{base_url}/{name}")
+        if page.locator("#chart").count():
+            page.wait_for_selector("#chart[data-ready]")
+        width, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert width <= client == 390, (name, width)
+    page.goto(f"{base_url}/index.html")
+    page.click("text=Jump to the records")
+    assert page.locator("#records tbody tr").first.is_visible()
+    page.close()
+
+
+def test_a_point_opens_its_record_whose_page_shows_its_fields_corrections_and_releases(clone, base_url, browser):
+    with opened(browser, f"{base_url}/index.html?q=roberta+large") as (page, seen):
+        chart_marks(page)
+        point = page.locator("#chart svg g.points_marks path").first
+        assert "RoBERTa Large" in (point.get_attribute("aria-label") or "")
+        point.dispatch_event("click")  # the point's own record, whatever lies on top of it
+        page.wait_for_url("**/records/roberta-large.html")
+        assert page.locator("h1").inner_text() == "RoBERTa Large"
+        correction = page.locator("#record-corrections tbody tr")
+        assert correction.count() == 1
+        cells = correction.locator("td").all_inner_texts()
+        assert cells[0] == "publication_date" and cells[1] == "2019-07-26"
+        assert cells[2].startswith("arXiv 1907.11692") and cells[3] == "https://arxiv.org/abs/1907.11692"
+        assert "corrections/roberta-large.yaml" in cells[4]
+        assert "row " in page.locator("#provenance").inner_text()
+        assert page.locator('#fields dd[data-field="parameters"]').inner_text() == "355,000,000 (355M)"
+        assert "FLOP" in page.locator("#fields").inner_text()  # units from the contract
+        versions = [item["version"] for item in json.loads(mlsizes("versions", "--json", cwd=clone).stdout)]
+        assert page.locator("#history tbody tr").all_inner_texts()[0].startswith(versions[0])
+        assert page.locator("#history tbody tr").count() == len(versions)
+        assert seen["errors"] == []
+    with opened(browser, f"{base_url}/records/mistral-7b.html") as (page, _):
+        assert "data/raw/contributions/mistral-7b.yaml" in page.locator("#provenance").inner_text()
+        assert page.locator("#no-corrections").count() == 1
+
+
+def test_every_download_link_resolves_and_its_sha256_matches(clone, built, base_url, browser):
+    import hashlib
+    import urllib.request
+
+    with opened(browser, f"{base_url}/downloads.html") as (page, seen):
+        rows = page.eval_on_selector_all(
+            "#downloads tbody tr", "rows => rows.map(r => [r.querySelector('a').href, r.cells[3].textContent])"
+        )
+        assert seen["errors"] == []
+    names = {Path(urlsplit(url).path).name for url, _ in rows}
+    assert {"models.csv", "rejected.csv", "datapackage.json", "codebook.csv", "README.md", "fig1_sizes.png"} <= names
+    for url, digest in rows:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            body = response.read()
+        assert hashlib.sha256(body).hexdigest() == digest, url
+    assert (built / "downloads" / "models.csv").read_bytes() == (clone / "data" / "curated" / "models.csv").read_bytes()
+    sums = dict(line.split("  ")[::-1] for line in (built / "SHA256SUMS").read_text().splitlines())
+    assert sums == {urlsplit(url).path.lstrip("/"): digest for url, digest in rows}
+    with opened(browser, f"{base_url}/records/roberta-large.html") as (page, _):  # linked from every page
+        page.click("header >> text=Downloads")
+        assert page.url.endswith("/downloads.html")
+
+
+def test_a_hostile_name_stays_text_in_the_explorer_and_on_its_record_page(browser):
+    """Names come from strangers: `</script>` inside the chart's JSON or a tag in a record page stays text."""
+    hostile = '</script><img src=x onerror="document.title=1"><script>document.title=2</script>'
+    models = contracts.read_curated(ROOT / "data" / "curated" / "models.csv").head(3).copy()
+    models.loc[0, "name"] = hostile
+    models.loc[1, "organization"] = hostile
+    data = {"records": models[["id", "name", "organization"]].to_dict(orient="records")}
+    html = site.page("t", site.script_json(data, "explorer-data"))
+    assert "</script><img" not in html.split("explorer-data", 1)[1].split("</script>")[0]
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_content(html)
+    assert page.title() == "t" and page.locator("img").count() == 0
+    assert page.evaluate("JSON.parse(document.getElementById('explorer-data').textContent)") == data
+    record = models.astype(object).where(models.notna(), None).to_dict(orient="records")[0]
+    html = site.record_page(record, contracts.curated_columns(), {}, {}, {})
+    page.set_content(html)
+    assert page.title().startswith(hostile) and page.locator("h1").inner_text() == hostile
+    assert page.locator("img").count() == 0 and page.locator("main script").count() == 0
+    page.close()
+    assert errors == []
+
+
+def test_a_release_page_charts_both_releases_links_changed_records_and_switches_release(clone, base_url, browser):
+    import io
+
+    import pandas as pd
+
+    listing = json.loads(mlsizes("versions", "--json", cwd=clone).stdout)
+    old, new = listing[-2], listing[-1]
+
+    def table_at(commit: str):
+        text = sh("git", "show", f"{commit}:data/curated/models.csv", cwd=clone).stdout
+        return pd.read_csv(io.StringIO(text), dtype={"id": str})
+
+    after = table_at(new["commit"])
+    removed = json.loads(mlsizes("diff", old["version"], new["version"], "--json", cwd=clone).stdout)["removed"]
+    # the newer release's records and, at their old places, the removed ones (renamed ones are changed, not removed)
+    expected = int((after["parameters"] > 0).sum()) + sum(1 for r in removed if float(r["parameters"] or 0) > 0)
+    current = set(contracts.read_curated(clone / "data" / "curated" / "models.csv")["id"])
+    with opened(browser, f"{base_url}/releases/{new['version']}.html") as (page, seen):
+        assert chart_marks(page) == expected
+        links = page.eval_on_selector_all(
+            "main table a[href^='../records/']", "links => links.map(a => a.getAttribute('href'))"
+        )
+        assert links and {link.removeprefix("../records/").removesuffix(".html") for link in links} <= current
+        page.select_option("#release", f"{old['version']}.html")
+        page.wait_for_url(f"**/releases/{old['version']}.html")
+        assert page.locator("h1").inner_text() == f"Release {old['version']}"
+        assert seen["errors"] == []
+
+
+def test_the_explorer_works_from_disk_and_keeps_its_state_in_the_file_url(built, browser):
+    page = browser.new_page()
+    errors, schemes = [], set()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("request", lambda request: schemes.add(urlsplit(request.url).scheme))
+    page.goto((built / "index.html").as_uri() + "?domain=Games")
+    assert chart_marks(page) > 0 and page.input_value("#domain") == "Games"
+    page.select_option("#domain", "Vision")
+    chart_marks(page)
+    assert page.url.endswith("index.html?domain=Vision")
+    page.reload()
+    assert page.input_value("#domain") == "Vision"
+    page.close()
+    assert errors == [] and schemes == {"file"}
+
+
+def test_a_hostile_name_in_the_chart_data_shows_as_text_in_the_tooltip(built, base_url, browser):
+    """The chart's tooltip (vega-tooltip) is fed names from strangers: it must show a tag, not make one."""
+    html = (built / "index.html").read_text(encoding="utf-8")
+    record = json.loads(html.split('id="explorer-data">', 1)[1].split("</script>", 1)[0])["records"][0]
+    hostile = "<img src=x onerror=\"document.title='pwned'\">"
+    name = json.dumps(record["name"], ensure_ascii=False)
+    html = html.replace(f'"name":{name}', '"name":' + json.dumps(hostile).replace("<", "\\u003c"), 1)
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.route(f"{base_url}/hostile.html?*", lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(f"{base_url}/hostile.html?q={record['id']}")
+    images = page.locator("img").count()
+    assert errors == []
+    chart_marks(page)
+    page.locator("#chart svg g.points_marks path").first.hover(force=True)
+    page.wait_for_selector("#vg-tooltip-element.visible")
+    assert hostile in page.locator("#vg-tooltip-element").inner_text()
+    assert page.locator("img").count() == images and not page.title().startswith("pwned")
+    page.close()
 
 
 def _folder_as_index(out: Path) -> Path:

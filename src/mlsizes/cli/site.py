@@ -21,16 +21,22 @@ from mlsizes.core.paths import LAYOUT
     "out_dir",
     type=NEW_DIR,
     show_default=LAYOUT["site_dir"],
-    help="Folder for index.html, validation.html, releases/, figures/ and assets/.",
+    help="Folder for index.html, records/, releases/, downloads/, validation.html, figures/ and assets/.",
 )
 def site(out_dir: Path | None) -> None:
     """Write the dataset as a static HTML site that works offline (open OUT/index.html, no server needed).
 
     \b
-    index.html       the dataset card, validation status, the gap answer, every figure, every record
-                     (search and sort in the page)
+    index.html       the explorer: a chart of any measure against date or another (log axes, the
+                     eras' trends and doubling times from metrics/trends.json, the gap band), filters
+                     by domain, organization, dates, confidence and text kept in the URL, every
+                     record newest first; then the gap answer, the card, the figures, the releases
+    records/         one page per record: every field with its unit, where it came from, its
+                     corrections with their reasons, its values in every release
+    releases/        one page per release: notes, counts, both releases on one chart, the diff
+    downloads.html   the curated CSV, rejects, datapackage, codebook, card and figures with their
+                     sha256 (downloads/, SHA256SUMS)
     validation.html  the validation report (pandera failures, each dataset expectation's observed value)
-    releases/        one page per release: notes, record counts, the diff from the previous release
 
     Reads the project's built outputs and, for the releases, its git history.
     """

@@ -44,9 +44,10 @@ def refuse_unwritable(paths) -> None:
                 raise OutputError(f"{folder}: cannot write into it: it is not a folder")
 
 
-def atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write, durable: bool = True) -> None:
     """Call write(handle) on a temporary binary file in the same folder, fsync, then rename over the target, so
-    a reader sees the old file or the whole new one, and a large file is streamed, never held in memory."""
+    a reader sees the old file or the whole new one, and a large file is streamed, never held in memory.
+    Without `durable`, no fsync and no sweep of leftovers (write_tree's thousand small pages: it sweeps once)."""
     path = Path(path)
     refuse_unwritable([path])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,13 +56,27 @@ def atomic_write(path: Path, write) -> None:
         os.fchmod(fd, _default_mode())
         with os.fdopen(fd, "wb") as handle:
             write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    remove_stale(path.parent, f".{path.name}.*.tmp")
+    if durable:
+        remove_stale(path.parent, f".{path.name}.*.tmp")
+
+
+def write_tree(folder: Path, files: dict[str, bytes]) -> list[Path]:
+    """Many small derived files (a site's pages) under a folder: each replaced atomically (a reader sees the old
+    page or the new one), without an fsync each (a crash can leave a page to rebuild, never a torn one in a
+    running site), and one sweep of leftovers per folder instead of one per file."""
+    written = [Path(folder) / name for name in files]
+    for path, data in zip(written, files.values()):
+        atomic_write(path, lambda handle, data=data: handle.write(data), durable=False)
+    for parent in sorted({path.parent for path in written}):
+        remove_stale(parent, ".*.tmp")
+    return written
 
 
 # A temporary file or folder untouched this long belongs to a writer that was killed: a live one writes on.

@@ -1,29 +1,106 @@
-// The records table of the mlsizes site: filtered as you type in the search box (every word must appear in a
-// record's name, organization or domains) and sorted by a click on a column header (again to reverse).
-// Hand-written, no library: the site must work offline.
+// The mlsizes site's script: the explorer (a Vega-Lite chart of the records with its axis pickers and filters,
+// the state kept in the URL) and the records table (filtered by the same state, sorted by a click on a heading,
+// again to reverse). The charting library is vendored (assets/vendor/), so the site works offline.
 "use strict";
 
 (function () {
+  const root = document.body.dataset.root || "";
+  const dataNode = document.getElementById("explorer-data");
+  const data = dataNode ? JSON.parse(dataNode.textContent) : null;
   const table = document.getElementById("records");
-  if (!table) {
-    return;
-  }
-  const body = table.tBodies[0];
-  const rows = Array.from(body.rows);
   const search = document.getElementById("search");
   const count = document.getElementById("count");
+  const chart = document.getElementById("chart");
+  const form = document.getElementById("filters");
+  // The state's keys, as in the URL, and the form control holding each.
+  const CONTROLS = { x: "x", y: "y", domain: "domain", org: "org", from: "from", to: "to", confidence: "confidence", q: "search" };
+  const DEFAULTS = { x: "publication_date", y: "parameters" };
 
-  function filter() {
-    const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
-    let shown = 0;
-    for (const row of rows) {
-      const text = row.dataset.search;
-      const match = words.every((word) => text.includes(word));
-      row.hidden = !match;
-      shown += match ? 1 : 0;
+  function control(key) {
+    return document.getElementById(CONTROLS[key]);
+  }
+
+  function readState() {
+    let query = window.location.search.slice(1);
+    if (!query && window.location.hash.includes("=")) {
+      query = window.location.hash.slice(1); // file:// pages that refused history.replaceState
     }
-    count.textContent =
-      shown === rows.length ? `${rows.length} records` : `${shown} of ${rows.length} records`;
+    const params = new URLSearchParams(query);
+    const state = {};
+    for (const key of Object.keys(CONTROLS)) {
+      state[key] = params.get(key) || DEFAULTS[key] || "";
+    }
+    if (data) {
+      if (!(state.x in data.measures)) state.x = DEFAULTS.x;
+      if (!(state.y in data.measures) || state.y === "publication_date") state.y = DEFAULTS.y;
+    }
+    return state;
+  }
+
+  function formState() {
+    const state = {};
+    for (const key of Object.keys(CONTROLS)) {
+      const element = control(key);
+      state[key] = element ? element.value.trim() : DEFAULTS[key] || "";
+    }
+    return state;
+  }
+
+  function query(state) {
+    const params = new URLSearchParams();
+    for (const key of Object.keys(CONTROLS)) {
+      if (state[key] && state[key] !== (DEFAULTS[key] || "")) params.set(key, state[key]);
+    }
+    return params.toString();
+  }
+
+  function writeURL(state) {
+    const text = query(state);
+    const link = document.getElementById("permalink");
+    if (link) link.setAttribute("href", "index.html" + (text ? "?" + text : "") + "#explore");
+    const url = window.location.pathname + (text ? "?" + text : "") + window.location.hash.replace(/^#.*=.*$/, "");
+    try {
+      window.history.replaceState(null, "", url);
+    } catch (error) {
+      window.location.hash = text; // some browsers refuse replaceState on file:// pages
+    }
+  }
+
+  // One rule for the chart and the table: every filter must hold.
+  function matcher(state) {
+    const words = state.q.toLowerCase().split(/\s+/).filter(Boolean);
+    const org = state.org.toLowerCase();
+    return (record) =>
+      (!state.domain || record.domains.includes(state.domain)) &&
+      (!org || record.organization.toLowerCase().includes(org)) &&
+      (!state.from || record.publication_date >= state.from) &&
+      (!state.to || record.publication_date <= state.to) &&
+      (!state.confidence || record.confidence === state.confidence) &&
+      words.every((word) => record.search.includes(word));
+  }
+
+  // --- the records table ---------------------------------------------------------------------------------
+
+  const rows = table ? Array.from(table.tBodies[0].rows) : [];
+
+  function filterRows(state) {
+    let shown = 0;
+    if (data) {
+      const keep = new Set(data.records.filter(matcher(state)).map((record) => record.id));
+      for (const row of rows) {
+        row.hidden = !keep.has(row.dataset.id);
+        shown += row.hidden ? 0 : 1;
+      }
+    } else {
+      const words = state.q.toLowerCase().split(/\s+/).filter(Boolean);
+      for (const row of rows) {
+        row.hidden = !words.every((word) => row.dataset.search.includes(word));
+        shown += row.hidden ? 0 : 1;
+      }
+    }
+    if (count) {
+      count.textContent = shown === rows.length ? `${rows.length} records` : `${shown} of ${rows.length} records`;
+    }
   }
 
   function value(row, column) {
@@ -45,18 +122,255 @@
       }
       return direction * compare(a, b);
     });
-    body.append(...sorted);
+    table.tBodies[0].append(...sorted);
   }
 
-  const headers = Array.from(table.tHead.rows[0].cells);
-  headers.forEach((header, column) => {
-    header.querySelector("button").addEventListener("click", () => {
-      const ascending = header.getAttribute("aria-sort") !== "ascending";
-      headers.forEach((other) => other.removeAttribute("aria-sort"));
-      header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-      sortBy(column, header.dataset.type === "number", ascending);
+  if (table) {
+    const headers = Array.from(table.tHead.rows[0].cells);
+    headers.forEach((header, column) => {
+      header.querySelector("button").addEventListener("click", () => {
+        const ascending = header.getAttribute("aria-sort") !== "ascending";
+        headers.forEach((other) => other.removeAttribute("aria-sort"));
+        header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        sortBy(column, header.dataset.type === "number", ascending);
+      });
     });
-  });
-  search.addEventListener("input", filter);
-  filter();
+  }
+
+  // --- the chart -----------------------------------------------------------------------------------------
+
+  // A log axis labelled and gridded at whole powers of ten only, over the values it must show.
+  function decades(values) {
+    const logs = values.filter((v) => v > 0).map((v) => Math.log10(v));
+    if (!logs.length) return undefined;
+    const low = Math.floor(Math.min(...logs));
+    const high = Math.ceil(Math.max(...logs));
+    const step = Math.max(1, Math.ceil((high - low) / 14));
+    const ticks = [];
+    for (let power = low; power <= high; power += step) ticks.push(Number(`1e${power}`));
+    return ticks;
+  }
+
+  function axis(column, title, values, state) {
+    if (column === "publication_date") {
+      const encoding = { field: column, type: "temporal", title: title, axis: { labelOverlap: true } };
+      if (state.from || state.to) {
+        const dates = values.filter(Boolean).sort();
+        encoding.scale = { domain: [state.from || dates[0], state.to || dates[dates.length - 1]] };
+      }
+      return encoding;
+    }
+    const ticks = decades(values);
+    return {
+      field: column,
+      type: "quantitative",
+      title: title,
+      scale: ticks ? { type: "log", domain: [ticks[0], ticks[ticks.length - 1]] } : { type: "log" },
+      axis: { values: ticks, labelExpr: "replace(format(datum.value, '.0e'), 'e+', 'e')" },
+    };
+  }
+
+  function spec(records, state) {
+    const trends = trendGroup(state);
+    const withTrends = trends && state.x === "publication_date" && state.y === "parameters" && trends.lines.length;
+    const shown = (column) => {
+      const values = records.map((record) => record[column]);
+      const fits = withTrends && !state.from && !state.to ? trends.lines.map((line) => line.parameters) : [];
+      if (column === "parameters") values.push(...data.gap, ...fits);
+      return values;
+    };
+    const x = axis(state.x, data.measures[state.x], shown(state.x), state);
+    const y = axis(state.y, data.measures[state.y], shown(state.y), state);
+    const layers = [];
+    for (const [channel, column] of [["y", state.y], ["x", state.x]]) {
+      if (column === "parameters") {
+        const band = {};
+        band[channel] = { field: "lower", type: "quantitative", scale: { type: "log" } };
+        band[channel + "2"] = { field: "upper" };
+        layers.push({
+          data: { values: [{ lower: data.gap[0], upper: data.gap[1] }] },
+          mark: { type: "rect", color: "#e3b505", opacity: 0.3, tooltip: data.gap_label },
+          encoding: band,
+        });
+      }
+    }
+    layers.push({
+      name: "points",
+      data: { values: records },
+      mark: { type: "point", filled: true, size: 36, opacity: 0.75, cursor: "pointer" },
+      encoding: {
+        x: x,
+        y: y,
+        color: {
+          field: data.colour || "domain",
+          type: "nominal",
+          title: data.colour_title || "Primary domain",
+          scale: data.colour_scale || { domain: data.domains, scheme: "tableau20" },
+          legend: { orient: "bottom", columns: narrow() ? 2 : 3, symbolLimit: 0 },
+        },
+        shape: {
+          field: "scale",
+          type: "nominal",
+          title: null,
+          scale: { domain: ["other", "large-scale"], range: ["circle", "diamond"] },
+          legend: { orient: "bottom", labelExpr: `datum.label === 'other' ? 'other systems' : '${data.large_label}'` },
+        },
+        tooltip: [
+          { field: "name", title: "Name" },
+          { field: "organization", title: "Organization" },
+          { field: "domain", title: "Primary domain" },
+          { field: "date_text", title: "Published" },
+          { field: "parameters_text", title: "Parameters" },
+          { field: "compute_text", title: "Training compute (FLOP)" },
+        ].concat(data.colour ? [{ field: data.colour, title: data.colour_title }] : []),
+      },
+    });
+    if (withTrends) {
+      layers.push({
+        data: { values: trends.lines },
+        mark: { type: "line", strokeWidth: 2.5, clip: true },
+        encoding: {
+          x: { field: "publication_date", type: "temporal" },
+          y: { field: "parameters", type: "quantitative", scale: { type: "log" } },
+          color: {
+            field: "trend",
+            type: "nominal",
+            title: "Trends (metrics/trends.json)",
+            scale: { range: ["#000000", "#8250df", "#0969da", "#9a6700"] },
+            legend: { orient: "bottom", columns: 1 },
+          },
+        },
+      });
+    }
+    return {
+      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+      width: "container",
+      height: Math.max(260, Math.min(460, Math.round(chart.clientWidth * 0.6))),
+      autosize: { type: "fit-x", contains: "padding" },
+      layer: layers,
+      resolve: { scale: { color: "independent" } },
+      config: { legend: { labelLimit: 320 } },
+    };
+  }
+
+  function trendGroup(state) {
+    if (!data.trends) return null;
+    const group = (state.domain && data.groups[state.domain]) || "all";
+    return data.trends[group] ? Object.assign({ name: group }, data.trends[group]) : null;
+  }
+
+  function showReadout(state) {
+    const list = document.getElementById("readout");
+    if (!list) return;
+    const trends = trendGroup(state);
+    list.replaceChildren();
+    if (!trends) return;
+    const lead = document.createElement("li");
+    lead.textContent =
+      `Trends of ${trends.name === "all" ? "every domain" : trends.name} (metrics/trends.json)` +
+      (state.x === "publication_date" && state.y === "parameters" ? ":" : "; drawn on parameters against date:");
+    list.append(lead);
+    for (const line of trends.readout) {
+      const item = document.createElement("li");
+      item.textContent = line;
+      list.append(item);
+    }
+  }
+
+  // On a narrow screen the legends go one under the other (Vega's legend layout), so none is cut off.
+  function narrow() {
+    return chart.clientWidth < 600;
+  }
+
+  function stackLegends(vegaSpec) {
+    vegaSpec.config = vegaSpec.config || {};
+    vegaSpec.config.legend = Object.assign({}, vegaSpec.config.legend, {
+      layout: { bottom: { anchor: "start", direction: "vertical", margin: 8 } },
+    });
+    return vegaSpec;
+  }
+
+  let view = null;
+  let requested = 0;
+  let pending = 0;
+
+  function draw(state) {
+    const records = data.records.filter(matcher(state));
+    const drawn = records.filter(
+      (record) => [state.x, state.y].every((column) => column === "publication_date" || record[column] > 0),
+    );
+    const label = document.getElementById("chart-count");
+    if (label) {
+      const chosen = data.colour
+        ? `${records.length} records of both releases`
+        : `${records.length} of ${data.records.length} records match`;
+      label.textContent = `${chosen}; ${drawn.length} drawn (${data.measures[state.y]} and ${data.measures[state.x]} both known).`;
+    }
+    chart.dataset.marks = String(drawn.length);
+    delete chart.dataset.ready;
+    const ticket = ++requested;
+    if (view) {
+      view.finalize();
+      view = null;
+    }
+    window
+      .vegaEmbed(chart, spec(drawn, state), {
+        actions: false,
+        renderer: "svg",
+        tooltip: { theme: "light" },
+        patch: narrow() ? stackLegends : undefined,
+      })
+      .then((result) => {
+        if (ticket !== requested) {
+          result.finalize();
+          return;
+        }
+        view = result;
+        result.view.addEventListener("click", (event, item) => {
+          const datum = item && item.datum;
+          if (datum && datum.id && datum.page !== false && item.mark && item.mark.name === "points_marks") {
+            window.location.href = `${root}records/${encodeURIComponent(item.datum.id)}.html`;
+          }
+        });
+        chart.dataset.ready = "1";
+      })
+      .catch((error) => {
+        chart.textContent = `The chart could not be drawn: ${error.message}`;
+        console.error(error);
+      });
+  }
+
+  // --- wiring --------------------------------------------------------------------------------------------
+
+  function apply(fromForm) {
+    const state = fromForm ? formState() : readState();
+    if (!fromForm) {
+      for (const key of Object.keys(CONTROLS)) {
+        const element = control(key);
+        if (element) element.value = state[key];
+      }
+    }
+    filterRows(state);
+    if (data && chart) {
+      if (form) writeURL(state);
+      showReadout(state);
+      // The chart is redrawn once typing pauses; until then it is not ready (tests wait for data-ready).
+      delete chart.dataset.ready;
+      window.clearTimeout(pending);
+      pending = window.setTimeout(() => draw(state), fromForm ? 150 : 0);
+    }
+  }
+
+  for (const menu of document.querySelectorAll("select[data-navigate]")) {
+    menu.addEventListener("change", () => {
+      window.location.href = menu.value;
+    });
+  }
+  if (form) {
+    form.addEventListener("input", () => apply(true));
+    form.addEventListener("submit", (event) => event.preventDefault());
+  } else if (search) {
+    search.addEventListener("input", () => filterRows(formState()));
+  }
+  apply(false);
 })();

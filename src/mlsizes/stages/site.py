@@ -1,17 +1,23 @@
 """`mlsizes site`: the dataset as a static HTML site that works offline: no page asks for anything outside it.
 
-Load: the curated table, the dataset card, the validation results, gap.json, the report's figures, and every
-release with its diff from the previous one (git history, through revisions.py and diff.py).
-Process: every page as text (pure: the same inputs give byte-identical pages, no timestamps).
-Save: DIR/index.html, validation.html, releases/<version>.html, figures/*.png and assets/ (a hand-written
-stylesheet and script, shipped with the package).
+Load: the curated table, the dataset card, the validation results, gap.json and trends.json, the study's params,
+the report's figures, the files offered for download, the corrections the records name, and every release with its
+diff from the previous one (git history, through revisions.py and diff.py).
+Process: every page as text (pure: the same inputs give byte-identical pages, no timestamps): the index with the
+explorer (a Vega-Lite chart and filters kept in the URL, drawn by assets/site.js from JSON in the page), a page per
+record, per release (both releases on one chart) and the downloads with their sha256.
+Save: DIR/index.html, records/, releases/<version>.html, downloads.html, downloads/, SHA256SUMS, validation.html,
+figures/*.png and assets/ (a hand-written stylesheet and script, and the charting library vendored from npm, all
+shipped with the package).
 
-Everything from the data is escaped; Markdown (the card, the report's gap tables, the diff's summaries) is
-rendered with raw HTML off. Links are relative, so the folder works from a web server and from file:// alike.
+Everything from the data is escaped; JSON for the script has `<`, `>` and `&` escaped; Markdown (the card, the
+report's gap tables, the diff's summaries) is rendered with raw HTML off. Links are relative, so the folder works
+from a web server and from file:// alike.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -23,16 +29,42 @@ import pandas as pd
 import yaml
 
 from mlsizes.core import untrusted
-from mlsizes.core.files import atomic_write_bytes, refuse_unwritable
-from mlsizes.core.paths import PACKAGE_DIR, Paths
-from mlsizes.core.settings import size_words
-from mlsizes.records import contracts
+from mlsizes.core.files import refuse_unwritable, write_tree
+from mlsizes.core.paths import LAYOUT, PACKAGE_DIR, Paths
+from mlsizes.core.settings import AnalysisParams, Settings, in_gap, size_text, size_words
+from mlsizes.records import contracts, contribution_files
 from mlsizes.records.validation import CheckResult
 from mlsizes.releases import diff, release_list, revisions
 from mlsizes.rendering import text
 
 ASSETS = PACKAGE_DIR / "site_assets"
-ASSET_FILES = ("site.css", "site.js")
+ASSET_FILES = (
+    "site.css",
+    "site.js",
+    # the charting library, vendored from the npm registry (vendor/README.md: versions, licences, checksums)
+    "vendor/vega.min.js",
+    "vendor/vega-lite.min.js",
+    "vendor/vega-embed.min.js",
+    "vendor/LICENSE.vega",
+    "vendor/LICENSE.vega-lite",
+    "vendor/LICENSE.vega-embed",
+    "vendor/README.md",
+)
+SCRIPTS = ("vendor/vega.min.js", "vendor/vega-lite.min.js", "vendor/vega-embed.min.js", "site.js")
+# The chart's measures: (column, label); the first is the x axis by default, the second the y axis.
+MEASURES = (
+    ("publication_date", "Publication date"),
+    ("parameters", "Parameters"),
+    ("training_compute_flop", "Training compute (FLOP)"),
+)
+# Files offered for download, by their name in the site's downloads/ folder and the Paths field they come from.
+DOWNLOADS = (
+    ("models.csv", "models", "the curated records"),
+    ("rejected.csv", "rejected", "every raw row left out, with its reason"),
+    ("datapackage.json", "datapackage", "Frictionless Data Package descriptor"),
+    ("codebook.csv", "codebook", "every column: description, unit, source"),
+    ("README.md", "dataset_card", "the dataset card"),
+)
 # The records table: (heading, column, sorted as numbers). Every record's name, organization and domains are
 # what the search box matches.
 RECORD_COLUMNS = (
@@ -47,8 +79,10 @@ SEARCHED = ("name", "organization", "domains")
 DATE_LENGTH = {"year": 4, "month": 7, "day": 10}  # how much of an ISO date its precision states
 SAFE_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]*")
 BRIEF_COLUMNS = ("id", "name", "primary_domain", "publication_date", "parameters")
+# A record's changes between releases shown with their values (notes are long: only their names).
+SHOWN_CHANGES = ("name", "organization", "domains", "publication_date", "parameters", "training_compute_flop")
 # Where the site's files go: its pages, and a file in each of its folders (names that are never written).
-LAYOUT_NAMES = ("index.html", "validation.html", "releases/.x", "figures/.x", "assets/.x")
+LAYOUT_NAMES = ("index.html", "validation.html", "releases/.x", "figures/.x", "assets/.x", "records/.x", "downloads/.x")
 
 
 class SiteError(Exception):
@@ -81,6 +115,34 @@ class Inputs:
     figures: dict[str, bytes]
     releases: list[ReleasePage]
     assets: dict[str, bytes]
+    trends: dict
+    params: AnalysisParams
+    downloads: dict[str, bytes]
+    corrections: dict[str, dict[str, dict]]
+
+
+def load_corrections(models: pd.DataFrame, folder: Path) -> dict[str, dict[str, dict]]:
+    """The reason and link of every correction a record names in field_sources, by its source and field
+    (read as untrusted text, like every contribution file)."""
+    sources = {
+        source
+        for cell in models["field_sources"].dropna()
+        for pair in str(cell).split(";")
+        if (source := pair.partition("=")[2].strip()).startswith(contribution_files.SOURCE_PREFIX)
+    }
+    found = {}
+    for source in sorted(sources):
+        path = folder / source.removeprefix(contribution_files.SOURCE_PREFIX)
+        try:
+            fields = contribution_files.read(path).get("fields") or {}
+        except (OSError, ValueError) as exc:
+            raise SiteError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from None
+        found[source] = {
+            str(name): {key: str(entry.get(key, "")) for key in ("value", "reason", "link")}
+            for name, entry in fields.items()
+            if isinstance(entry, dict)
+        }
+    return found
 
 
 def _read(path: Path, parse, hint: str):
@@ -139,9 +201,14 @@ def load(paths: Paths, on_progress: Callable[[str], None]) -> Inputs:
     dataset = _read(
         paths.dataset_file, lambda path: untrusted.load_text(path.read_text(encoding="utf-8")), "mlsizes release"
     )
+    models = _read(paths.models, contracts.read_curated, "mlsizes curate")
+    params = _read(paths.params, lambda path: Settings.load(path).analysis, "the project: the study's settings")
+    downloads = {
+        name: getattr(paths, field).read_bytes() for name, field, _ in DOWNLOADS if getattr(paths, field).is_file()
+    }
     return Inputs(
         dataset=dataset,
-        models=_read(paths.models, contracts.read_curated, "mlsizes curate"),
+        models=models,
         card=paths.dataset_card.read_text(encoding="utf-8") if paths.dataset_card.is_file() else None,
         validation=CheckResult(
             success=failures.empty and bool(gx_results["success"]), pandera_failures=failures, gx_results=gx_results
@@ -150,6 +217,10 @@ def load(paths: Paths, on_progress: Callable[[str], None]) -> Inputs:
         figures={path.name: path.read_bytes() for path in figures},
         releases=load_releases(paths.root, dataset, on_progress),
         assets={name: (ASSETS / name).read_bytes() for name in ASSET_FILES},
+        trends=_read(paths.trends, _json, "mlsizes analyze"),
+        params=params,
+        downloads=downloads,
+        corrections=load_corrections(models, paths.contributions_dir),
     )
 
 
@@ -174,18 +245,23 @@ def card_body(card: str) -> str:
     return card
 
 
-def page(title: str, body: str, depth: int = 0) -> str:
-    """A whole page: the stylesheet, the navigation and the script, all linked relative to the page."""
+def page(title: str, body: str, depth: int = 0, chart: bool = False) -> str:
+    """A whole page: the stylesheet, the navigation and the scripts (the charting library only for a page with
+    a chart), all linked relative to the page; the body says how far up the site's root is, so the script
+    links records from any page."""
     up = "../" * depth
     links = [
         ("index.html", "mlsizes"),
+        ("index.html#explore", "Explore"),
+        ("index.html#all-records", "Records"),
         ("index.html#gap", "The gap"),
         ("index.html#figures", "Figures"),
-        ("index.html#all-records", "Records"),
+        ("downloads.html", "Downloads"),
         ("validation.html", "Validation"),
         ("index.html#releases", "Releases"),
     ]
     nav = "".join(f'<a href="{up}{href}">{label}</a>' for href, label in links)
+    scripts = "".join(f'<script src="{up}assets/{name}"></script>\n' for name in SCRIPTS if chart or "/" not in name)
     return (
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -193,9 +269,19 @@ def page(title: str, body: str, depth: int = 0) -> str:
         f"<title>{escape(title)}</title>\n"
         '<link rel="icon" href="data:,">\n'
         f'<link rel="stylesheet" href="{up}assets/site.css">\n'
-        f"</head>\n<body>\n<header><nav>{nav}</nav></header>\n<main>\n{body}\n</main>\n"
-        f'<script src="{up}assets/site.js"></script>\n</body>\n</html>\n'
+        f'</head>\n<body data-root="{up}">\n<a class="skip" href="#main">Skip to content</a>\n'
+        f'<header><nav aria-label="Site">{nav}</nav></header>\n<main id="main">\n{body}\n</main>\n'
+        f"{scripts}</body>\n</html>\n"
     )
+
+
+def script_json(value, element_id: str) -> str:
+    """Data for the page's script, as JSON in a non-executed <script>: every `<`, `>` and `&` escaped, so text
+    from the data (a name holding `</script>`) cannot end the element or open a tag."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char in "<>&\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return f'<script type="application/json" id="{escape(element_id)}">{text}</script>'
 
 
 def table(headers: list[str], rows: list[list[str]], numeric: tuple[int, ...] = (), **attributes: str) -> str:
@@ -237,11 +323,10 @@ def record_cell(column: str, record: dict) -> str:
     if column == "training_compute_flop":
         return f'<td class="number" data-sort="{value!r}">{escape(compute_text(value))}</td>'
     if column == "publication_date":
-        shown = value[: DATE_LENGTH.get(record["date_precision"], len(value))]
-        return f'<td data-sort="{escape(value)}">{escape(shown)}</td>'
+        return f'<td data-sort="{escape(value)}">{escape(shown_date(record))}</td>'
     text = escape(str(value).replace(",", ", ") if column in ("domains", "organization") else str(value))
-    if column == "name" and str(record["link"]).startswith(("https://", "http://")):
-        text = f'<a href="{escape(record["link"])}">{text}</a>'
+    if column == "name":
+        text = f'<a href="{escape(record_href(record["id"]))}">{text}</a>'
     return f'<td class="wrap">{text}</td>' if column == "organization" else f"<td>{text}</td>"
 
 
@@ -250,8 +335,9 @@ def search_text(record: dict) -> str:
     return " ".join(str(record[column]) for column in SEARCHED if not _missing(record[column])).lower()
 
 
-def records_section(models: pd.DataFrame) -> str:
-    """Every record, one row each, with the search box and sortable headings site.js drives."""
+def records_section(models: pd.DataFrame, search_box: bool = True) -> str:
+    """Every record, newest first, one row each linking its page, with sortable headings site.js drives; the
+    explorer's filters hide rows (a page without them gets its own search box)."""
     headings = "".join(
         f'<th{" class=number" if numeric else ""} data-type="{"number" if numeric else "text"}">'
         f'<button type="button">{escape(heading)}</button></th>'
@@ -261,17 +347,171 @@ def records_section(models: pd.DataFrame) -> str:
         f'<tr data-id="{escape(record["id"])}" data-search="{escape(search_text(record))}">'
         + "".join(record_cell(column, record) for _, column, _ in RECORD_COLUMNS)
         + "</tr>"
-        for record in models.astype(object).where(models.notna(), None).to_dict(orient="records")
+        for record in _records(newest_first(models))
+    )
+    search = (
+        '<div class="search"><label for="search">Search name, organization or domain</label>\n'
+        '<input type="search" id="search" placeholder="e.g. language google" autocomplete="off"></div>\n'
+        if search_box
+        else ""
     )
     return (
         '<h2 id="all-records">Records</h2>\n'
-        '<div class="search"><label for="search">Search name, organization or domain</label>\n'
-        '<input type="search" id="search" placeholder="e.g. language google" autocomplete="off">\n'
-        f'<span id="count" class="meta" aria-live="polite">{len(models)} records</span></div>\n'
-        '<p class="meta">Click a heading to sort by it, again to reverse. Sizes as 175B (billions of '
-        "parameters); every column is in <code>data/curated/models.csv</code>.</p>\n"
-        f'<div class="scroll"><table id="records">\n<thead><tr>{headings}</tr></thead>\n'
+        f"{search}"
+        f'<p><span id="count" class="meta" aria-live="polite">{len(models)} records</span>, newest first; the '
+        "filters above choose them too. Click a heading to sort by it, again to reverse; a name opens the "
+        "record. Sizes as 175B (billions of parameters).</p>\n"
+        f'<div class="scroll"><table id="records" class="records">\n<thead><tr>{headings}</tr></thead>\n'
         f"<tbody>\n{rows}\n</tbody>\n</table></div>"
+    )
+
+
+def _records(models: pd.DataFrame) -> list[dict]:
+    """The table's rows as dicts, missing values as None."""
+    return models.astype(object).where(models.notna(), None).to_dict(orient="records")
+
+
+def newest_first(models: pd.DataFrame) -> pd.DataFrame:
+    """The records newest first; records published the same day keep the table's order."""
+    return models.sort_values("publication_date", ascending=False, kind="stable")
+
+
+def record_href(record_id: str, up: str = "") -> str:
+    """A record's page, relative to a page `up` from the site's root."""
+    if not SAFE_NAME.fullmatch(str(record_id)):  # it names a file: no path, no markup
+        raise SiteError(f"record id {record_id!r} cannot name a page")
+    return f"{up}records/{record_id}.html"
+
+
+def shown_date(record: dict) -> str:
+    """A publication date with only the part its source stated (2019, 2019-07, 2019-07-26)."""
+    value = record["publication_date"]
+    return value[: DATE_LENGTH.get(record["date_precision"], len(value))]
+
+
+def large_scale(parameters, params: AnalysisParams) -> bool:
+    """Above the gap: the study's large-scale systems (the `above_gap` fit), by the gap's bounds convention."""
+    if parameters is None:
+        return False
+    inside = in_gap(parameters, params.gap_lower, params.gap_upper, params.inclusive)
+    return bool(parameters >= params.gap_upper and not inside)  # as analysis.study selects its "above" era
+
+
+def chart_record(record: dict, params: AnalysisParams) -> dict:
+    """What the chart and the filters know of one record (sizes also as text for the tooltip)."""
+    parameters, compute = record["parameters"], record["training_compute_flop"]
+    return {
+        "id": record["id"],
+        "name": record["name"],
+        "organization": record["organization"] or "",
+        "domains": str(record["domains"]).split(","),
+        "domain": record["primary_domain"],
+        "publication_date": record["publication_date"],
+        "date_text": shown_date(record),
+        "parameters": parameters,
+        "training_compute_flop": compute,
+        "parameters_text": "" if parameters is None else size_text(parameters),
+        "compute_text": "" if compute is None else compute_text(compute),
+        "confidence": record["confidence"] or "",
+        "scale": "large-scale" if large_scale(parameters, params) else "other",
+        "search": search_text(record),
+    }
+
+
+def trend_readout(fit: dict, label: str) -> str:
+    """One era's fit in words, from trends.json: the growth, the doubling time and its bootstrap interval."""
+    if fit.get("insufficient_data"):
+        return f"{label}: insufficient data (n = {fit['n']})"
+    interval = fit.get("doubling_time_months_ci")
+    spread = (
+        f"95% interval {interval['p2_5']:.1f} to {interval['p97_5']:.1f}"
+        if interval
+        else (fit.get("doubling_time_note") or "no interval")
+    )
+    return (
+        f"{label}: {fit['slope_oom_per_year']:.2f} OOM/yr, doubling every {fit['doubling_time_months']:.1f} months "
+        f"({spread}), n = {fit['n']}"
+    )
+
+
+def chart_trends(trends: dict, params: AnalysisParams) -> dict:
+    """Every domain group's era fits as chart lines (start and end of each fitted period) with their readout."""
+    groups = {}
+    for group, eras in trends["domains"].items():
+        lines, readout = [], []
+        for era, fit in eras.items():
+            label = params.era_labels.get(era, era)
+            readout.append(trend_readout(fit, label))
+            if fit.get("insufficient_data"):
+                continue
+            text = f"{label}: doubling {fit['doubling_time_months']:.1f} months"
+            lines += [
+                {
+                    "trend": text,
+                    "publication_date": fit["period_start"],
+                    "parameters": fit["fitted_parameters_at_start"],
+                },
+                {"trend": text, "publication_date": fit["period_end"], "parameters": fit["fitted_parameters_at_end"]},
+            ]
+        groups[group] = {"lines": lines, "readout": readout}
+    return groups
+
+
+def explorer_data(inputs: Inputs) -> dict:
+    """Everything the explorer's script draws and filters, read from the curated table and the analysis outputs
+    (the trends are never refitted in the browser)."""
+    params = inputs.params
+    present = set(inputs.models["primary_domain"].dropna())
+    return {
+        "records": [chart_record(record, params) for record in _records(newest_first(inputs.models))],
+        "measures": {column: label for column, label in MEASURES},
+        "domains": [name for name in contracts.vocabulary().names if name in present],
+        "groups": {domain: group for group, domain in params.domain_groups.items()},
+        "trends": chart_trends(inputs.trends, params),
+        "gap": [params.gap_lower, params.gap_upper],
+        "gap_label": f"gap {size_words(params.gap_lower)}-{size_words(params.gap_upper)} parameters "
+        f"({params.bounds} bounds)",
+        "large_label": f"large-scale (above {size_words(params.gap_upper)})",
+    }
+
+
+def _options(values, all_label: str) -> str:
+    first = f'<option value="">{escape(all_label)}</option>'
+    return first + "".join(f'<option value="{escape(v)}">{escape(v)}</option>' for v in values)
+
+
+def explorer_section(inputs: Inputs, data: dict) -> str:
+    """The chart with its axis pickers and the filters the chart and the records table share (site.js keeps
+    them in the URL, so a link reproduces the view)."""
+    measures = [(column, label) for column, label in MEASURES]
+    x_options = "".join(f'<option value="{c}">{escape(label)}</option>' for c, label in measures)
+    y_options = "".join(f'<option value="{c}">{escape(label)}</option>' for c, label in measures[1:])
+    confidences = sorted(set(inputs.models["confidence"].dropna()))
+    organizations = sorted(set(inputs.models["organization"].dropna()), key=str.lower)
+    datalist = "".join(f'<option value="{escape(o)}"></option>' for o in organizations)
+    return (
+        '<h2 id="explore">Explore</h2>\n'
+        '<form id="filters" class="filters" role="search" aria-label="Filter the chart and the records">\n'
+        f'<label>Horizontal axis <select id="x" name="x">{x_options}</select></label>\n'
+        f'<label>Vertical axis <select id="y" name="y">{y_options}</select></label>\n'
+        f'<label>Domain <select id="domain" name="domain">{_options(data["domains"], "every domain")}</select>'
+        "</label>\n"
+        '<label>Organization <input id="org" name="org" type="search" list="organizations" autocomplete="off" '
+        f'placeholder="e.g. Google"></label><datalist id="organizations">{datalist}</datalist>\n'
+        '<label>Published from <input id="from" name="from" type="date"></label>\n'
+        '<label>to <input id="to" name="to" type="date"></label>\n'
+        f'<label>Confidence <select id="confidence" name="confidence">{_options(confidences, "any")}</select></label>\n'
+        '<label class="wide">Search name, organization or domain <input type="search" id="search" name="q" '
+        'placeholder="e.g. language google" autocomplete="off"></label>\n'
+        '<a id="reset" href="index.html">Reset</a> <a id="permalink" href="index.html">Link to this view</a>\n'
+        "</form>\n"
+        '<p id="chart-count" class="meta" aria-live="polite"></p>\n'
+        '<div id="chart" class="chart" role="figure" aria-label="Chart of the records that match the filters">'
+        "</div>\n"
+        '<p class="meta">Hover over a point for the record, click it to open its page. Colour: the primary '
+        f"domain; diamonds: {escape(data['large_label'])}; the gold band: the {escape(data['gap_label'])}. "
+        "Trend lines (parameters against date) are the fits of <code>metrics/trends.json</code>.</p>\n"
+        '<ul id="readout" class="readout"></ul>\n' + script_json(data, "explorer-data")
     )
 
 
@@ -343,11 +583,18 @@ def releases_section(releases: list[ReleasePage]) -> str:
     )
 
 
+def downloads_line(downloads: dict[str, bytes], up: str = "") -> str:
+    """The release's files in one line, linking the downloads page with their checksums."""
+    links = ", ".join(f'<a href="{up}downloads/{escape(name)}">{escape(name)}</a>' for name in downloads)
+    return f'<p class="downloads">Download: {links}, <a href="{up}downloads.html">figures and sha256 sums</a>.</p>'
+
+
 def index_page(inputs: Inputs) -> str:
-    """The front page: the newest release's card, validation status, the gap answer, figures and records."""
+    """The front page: the explorer and the records first, then the validation status, the gap answer, the
+    card, the figures and the releases."""
     version = escape(str(inputs.dataset.get("version", "unreleased")))
     card = (
-        f'<details class="card" open><summary>Dataset card (<code>data/curated/README.md</code>)</summary>\n'
+        f'<details class="card"><summary>Dataset card (<code>data/curated/README.md</code>)</summary>\n'
         f"{markdown(card_body(inputs.card))}</details>"
         if inputs.card is not None
         else '<p class="note">No dataset card yet (data/curated/README.md).</p>'
@@ -358,16 +605,19 @@ def index_page(inputs: Inputs) -> str:
             f"<h1>mlsizes dataset {version}</h1>",
             f'<p class="meta">{len(inputs.models)} notable machine-learning systems, {with_size} with a parameter '
             f"count; built from {escape(str(inputs.dataset.get('snapshot', '')))}, as of "
-            f"{escape(str(inputs.gap.get('as_of', '')))}.</p>",
+            f"{escape(str(inputs.gap.get('as_of', '')))}. "
+            '<a href="#all-records">Jump to the records</a>.</p>',
+            downloads_line(inputs.downloads),
             status_section(inputs.validation),
+            explorer_section(inputs, explorer_data(inputs)),
+            records_section(inputs.models, search_box=False),
             gap_section(inputs.gap),
             card,
             figures_section(inputs.figures),
-            records_section(inputs.models),
             releases_section(inputs.releases),
         ]
     )
-    return page(f"mlsizes dataset {inputs.dataset.get('version', '')}", body)
+    return page(f"mlsizes dataset {inputs.dataset.get('version', '')}", body, chart=True)
 
 
 def observed_text(result: dict) -> str:
@@ -424,14 +674,85 @@ def validation_page(validation: CheckResult) -> str:
     return page("mlsizes validation report", body)
 
 
-def brief_rows(frame: pd.DataFrame) -> list[list[str]]:
-    """Added or removed records as table rows, sizes as 175B."""
-    return [[escape(diff.cell(column, record[column])) for column in BRIEF_COLUMNS] for _, record in frame.iterrows()]
+def id_cell(record_id: str, current: set[str]) -> str:
+    """A record id on a release page, linking its record page when the record is in the newest table."""
+    if record_id in current:
+        return f'<a href="{escape(record_href(record_id, "../"))}">{escape(record_id)}</a>'
+    return escape(record_id)
 
 
-def release_page(item: ReleasePage, following: ReleasePage | None) -> str:
-    """A release: notes, record counts, and the diff from the previous release with a link to its page."""
+def brief_rows(frame: pd.DataFrame, current: set[str]) -> list[list[str]]:
+    """Added or removed records as table rows, sizes as 175B, ids linking their pages."""
+    return [
+        [id_cell(record["id"], current), *(escape(diff.cell(column, record[column])) for column in BRIEF_COLUMNS[1:])]
+        for _, record in frame.iterrows()
+    ]
+
+
+def _typed(record: dict) -> dict:
+    """A row of a release's text table with the types the chart needs (sizes as numbers, nothing as None)."""
+    typed = {key: (None if value == "" else value) for key, value in record.items()}
+    for column in ("parameters", "training_compute_flop"):
+        typed[column] = None if typed.get(column) is None else float(typed[column])
+    return typed
+
+
+LAYOUT_TRENDS = LAYOUT["trends"]
+CHANGE_COLOURS = {"unchanged": "#c8ccd1", "changed": "#e36209", "added": "#1a7f37", "removed": "#cf222e"}
+
+
+def release_chart_data(change: diff.DatasetDiff, previous: str, current: set[str], params: AnalysisParams) -> dict:
+    """Both releases' records on one chart, coloured by what happened to each (drawn unchanged first, so the
+    changes lie on top), with the newer release's trends and gap."""
+    changed = {c["id"] for c in change.changed}
+    added = set(change.added["id"])
+    records = []
+    for status in CHANGE_COLOURS:
+        side = change.old.models if status == "removed" else change.new.models
+        for record in side.to_dict(orient="records"):
+            record_id = record["id"]
+            if status == "removed":
+                keep = record_id in set(change.removed["id"])
+            elif status == "added":
+                keep = record_id in added
+            elif status == "changed":
+                keep = record_id in changed
+            else:
+                keep = record_id not in added and record_id not in changed
+            if keep:
+                point = chart_record(_typed(record), params)
+                records.append({**point, "status": status, "page": record_id in current})
+    trends = change.new.metrics.get(LAYOUT_TRENDS) or {}
+    gap = trends.get("gap") or [params.gap_lower, params.gap_upper]
+    return {
+        "records": records,
+        "measures": {column: label for column, label in MEASURES},
+        "domains": list(contracts.vocabulary().names),
+        "groups": {},
+        "trends": chart_trends(trends, params) if trends.get("domains") else {},
+        "gap": gap,
+        "gap_label": f"gap {size_words(gap[0])}-{size_words(gap[1])} parameters",
+        "large_label": f"large-scale (above {size_words(gap[1])})",
+        "colour": "status",
+        "colour_title": f"Since {previous}",
+        "colour_scale": {"domain": list(CHANGE_COLOURS), "range": list(CHANGE_COLOURS.values())},
+    }
+
+
+def release_selector(versions: list[str], current: str) -> str:
+    """A menu of every release; choosing one opens its page (site.js)."""
+    options = "".join(
+        f'<option value="{escape(v)}.html"{" selected" if v == current else ""}>{escape(v)}</option>'
+        for v in reversed(versions)
+    )
+    return f'<label class="selector">Release <select id="release" data-navigate>{options}</select></label>'
+
+
+def release_page(item: ReleasePage, following: ReleasePage | None, inputs: Inputs) -> str:
+    """A release: notes, record counts, the diff from the previous release with a link to its page, both
+    releases on one chart, and a menu of every release."""
     previous, change = item.previous, item.change
+    current = set(inputs.models["id"])
     pager = [
         f'<a rel="prev" href="{escape(previous.version)}.html">&larr; previous release {escape(previous.version)}</a>'
         if previous
@@ -459,7 +780,8 @@ def release_page(item: ReleasePage, following: ReleasePage | None) -> str:
         f"<h1>Release {escape(item.version)}</h1>",
         f'<p class="meta">{escape(item.date)} &middot; upstream snapshot {escape(item.snapshot)}</p>',
         f"<p>{escape(item.notes)}</p>",
-        f'<nav class="pager">{"".join(pager)}</nav>',
+        f'<nav class="pager">{"".join(pager)}'
+        f"{release_selector([r.version for r in inputs.releases], item.version)}</nav>",
         "<h2>Records and the gap test</h2>",
         figures,
     ]
@@ -469,6 +791,14 @@ def release_page(item: ReleasePage, following: ReleasePage | None) -> str:
     changed_ids = len({c["id"] for c in change.changed})
     parts += [
         f"<h2>Changes since {escape(previous.version)}</h2>",
+        '<p id="chart-count" class="meta" aria-live="polite"></p>',
+        f'<div id="chart" class="chart" role="figure" aria-label="Records of {escape(previous.version)} and '
+        f'{escape(item.version)}, coloured by change"></div>',
+        '<p class="meta">Every record of both releases: grey unchanged, orange changed, green added, red removed '
+        "(at its old place); hover for the record, click to open its page. Trends and the gap band are this "
+        "release's.</p>",
+        '<ul id="readout" class="readout"></ul>',
+        script_json(release_chart_data(change, previous.version, current, inputs.params), "explorer-data"),
         f'<p id="changes"><span id="added">{len(change.added)}</span> records added, '
         f'<span id="removed">{len(change.removed)}</span> removed, <span id="changed">{changed_ids}</span> '
         f"changed ({len(change.changed)} field changes). The same as <code>mlsizes diff {escape(previous.version)} "
@@ -482,12 +812,214 @@ def release_page(item: ReleasePage, following: ReleasePage | None) -> str:
         if len(frame):
             parts += [
                 f"<h3>{label} ({len(frame)})</h3>",
-                table(["id", "name", "domain", "date", "parameters"], brief_rows(frame), numeric=(4,)),
+                table(["id", "name", "domain", "date", "parameters"], brief_rows(frame, current), numeric=(4,)),
             ]
     if change.changed:
-        rows = [[escape(c["id"]), escape(c["field"]), *map(escape, diff.change_text(c))] for c in change.changed]
+        rows = [
+            [id_cell(c["id"], current), escape(c["field"]), *map(escape, diff.change_text(c))] for c in change.changed
+        ]
         parts += [f"<h3>Changed ({changed_ids} records)</h3>", table(["id", "field", "old", "new"], rows)]
-    return page(f"mlsizes release {item.version}", "\n".join(parts), depth=1)
+    return page(f"mlsizes release {item.version}", "\n".join(parts), depth=1, chart=True)
+
+
+# --- a page per record -----------------------------------------------------------------------------------
+
+
+def release_tables(releases: list[ReleasePage]) -> dict[str, pd.DataFrame]:
+    """Every release's curated table (as text, by id), from the diffs already read: the first release is the
+    old side of the second release's diff."""
+    tables = {}
+    for item in releases:
+        if item.change is not None:
+            tables.setdefault(item.previous.version, item.change.old.models)
+            tables[item.version] = item.change.new.models
+    return tables
+
+
+def field_text(column: str, record: dict) -> str:
+    """A field's value as HTML for a record page, escaped; nothing stated as a muted dash."""
+    value = record[column]
+    if _missing(value):
+        return '<span class="meta">not stated</span>'
+    if column == "parameters":
+        whole = f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+        return f"{escape(whole)} ({escape(size_text(value))})"
+    if column == "training_compute_flop":
+        return escape(compute_text(value))
+    if column == "link" and str(value).startswith(("https://", "http://")):
+        return f'<a href="{escape(str(value))}">{escape(str(value))}</a>'
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return escape(str(value))
+
+
+def source_text(source: str, row) -> str:
+    """Where a record or a correction came from, as the files in the repository that hold it."""
+    if source.startswith("epoch:"):
+        snapshot = source.removeprefix("epoch:")
+        place = f"row {int(row)} of " if not _missing(row) else ""
+        return f"{place}Epoch AI's snapshot <code>data/raw/epoch/{escape(snapshot)}.csv</code>"
+    if source.startswith(contribution_files.SOURCE_PREFIX):
+        return f"the contribution file <code>data/raw/contributions/{escape(source.split(':', 1)[1])}</code>"
+    return escape(source)
+
+
+def corrections_section(record: dict, corrections: dict[str, dict[str, dict]]) -> str:
+    """Each corrected field with its value, the reason and the link its contribution file gives."""
+    pairs = [pair.partition("=") for pair in str(record["field_sources"] or "").split(";") if "=" in pair]
+    if not pairs:
+        return (
+            '<h2 id="corrections">Corrections</h2>\n<p id="no-corrections">No field of this record was corrected.</p>'
+        )
+    rows = []
+    for field, _, source in pairs:
+        field, source = field.strip(), source.strip()
+        entry = corrections.get(source, {}).get(field, {})
+        link = entry.get("link", "")
+        rows.append(
+            [
+                escape(field),
+                field_text(field, record) if field in record else "",
+                escape(entry.get("reason", "")) or '<span class="meta">no reason found</span>',
+                f'<a href="{escape(link)}">{escape(link)}</a>'
+                if link.startswith(("https://", "http://"))
+                else escape(link),
+                source_text(source, None),
+            ]
+        )
+    return '<h2 id="corrections">Corrections</h2>\n' + table(
+        ["field", "value now", "reason", "evidence", "from"], rows, id="record-corrections"
+    )
+
+
+def history_section(record_id: str, tables: dict[str, pd.DataFrame], changes: dict[str, dict]) -> str:
+    """The record in every release: absent, entered, unchanged or what changed, with its size and date."""
+    if not tables:
+        return '<h2 id="releases">In every release</h2>\n<p class="note">No release to compare yet.</p>'
+    rows, seen = [], False
+    for version, frame in tables.items():
+        link = f'<a href="../releases/{escape(version)}.html">{escape(version)}</a>'
+        if record_id not in frame.index:
+            rows.append([link, "not in this release", "", "", ""])
+            continue
+        row = frame.loc[record_id]
+        changed = changes.get(version, {}).get(record_id, [])
+        if not seen:
+            status = "entered"
+        elif changed:
+            status = "changed " + "; ".join(
+                f"{c['field']}: {' -> '.join(diff.change_text(c))}" if c["field"] in SHOWN_CHANGES else c["field"]
+                for c in changed
+            )
+        else:
+            status = "unchanged"
+        seen = True
+        rows.append(
+            [
+                link,
+                escape(status),
+                escape(size_text(float(row["parameters"]))) if row["parameters"] else "",
+                escape(compute_text(float(row["training_compute_flop"]))) if row["training_compute_flop"] else "",
+                escape(row["publication_date"]),
+            ]
+        )
+    return (
+        '<h2 id="releases">In every release</h2>\n'
+        "<p>The record's values in each release (changes against the release before, as "
+        "<code>mlsizes diff</code> shows them).</p>\n"
+        + table(["release", "status", "parameters", "compute (FLOP)", "published"], rows, numeric=(2, 3), id="history")
+    )
+
+
+def record_page(
+    record: dict,
+    units: dict[str, dict],
+    corrections: dict[str, dict[str, dict]],
+    tables: dict[str, pd.DataFrame],
+    changes: dict[str, dict],
+) -> str:
+    """One record: every field with its unit, where it came from, its corrections and its releases."""
+    fields = "\n".join(
+        f"<dt>{escape(spec.get('title') or column)}"
+        + (f'<br><span class="meta unit">{escape(spec["unit"])}</span>' if spec.get("unit") else "")
+        + f'</dt><dd data-field="{escape(column)}">{field_text(column, record)}</dd>'
+        for column, spec in units.items()
+        if column in record
+    )
+    name = str(record["name"])
+    body = "\n".join(
+        [
+            f"<h1>{escape(name)}</h1>",
+            f'<p class="meta">{escape(str(record["organization"] or ""))} &middot; {escape(shown_date(record))} '
+            f"&middot; {escape(str(record['primary_domain']))}</p>",
+            '<nav class="pager"><a href="../index.html#explore">&larr; the explorer</a>'
+            '<a href="../index.html#all-records">all records</a></nav>',
+            "<h2>Where it came from</h2>",
+            f'<p id="provenance">From {source_text(str(record["source"]), record["source_row"])}. Every field is '
+            "as the source gives it, except the corrections below and the recodings in the curation notes.</p>",
+            corrections_section(record, corrections),
+            "<h2>Fields</h2>",
+            '<p class="meta">Units and descriptions: <code>schemas/curated.yaml</code> (the codebook).</p>',
+            f'<dl class="fields" id="fields">\n{fields}\n</dl>',
+            history_section(str(record["id"]), tables, changes),
+        ]
+    )
+    return page(f"{name} - mlsizes", body, depth=1)
+
+
+def record_pages(inputs: Inputs) -> dict[str, str]:
+    """Every record's page, by its path in the site."""
+    units = contracts.curated_columns()
+    tables = release_tables(inputs.releases)
+    changes: dict[str, dict] = {}
+    for item in inputs.releases:
+        if item.change is not None:
+            by_id = changes.setdefault(item.version, {})
+            for change in item.change.changed:
+                by_id.setdefault(change["id"], []).append(change)
+    return {
+        record_href(record["id"]): record_page(record, units, inputs.corrections, tables, changes)
+        for record in _records(inputs.models)
+    }
+
+
+# --- downloads --------------------------------------------------------------------------------------------
+
+
+def downloads_page(inputs: Inputs, checksums: dict[str, str]) -> str:
+    """The release's files with their sizes and sha256 sums (and a SHA256SUMS file for `sha256sum -c`)."""
+    words = {name: what for name, _, what in DOWNLOADS}
+    files = {f"downloads/{name}": data for name, data in inputs.downloads.items()}
+    files.update({f"figures/{name}": data for name, data in inputs.figures.items()})
+    rows = [
+        [
+            f'<a href="{escape(path)}">{escape(path)}</a>',
+            escape(words.get(path.removeprefix("downloads/"), "figure")),
+            f"{len(data):,}",
+            f'<span class="hash">{checksums[path]}</span>',
+        ]
+        for path, data in files.items()
+    ]
+    version = escape(str(inputs.dataset.get("version", "unreleased")))
+    body = "\n".join(
+        [
+            f"<h1>Downloads of release {version}</h1>",
+            "<p>The files of this release. Check one with <code>sha256sum FILE</code>, or all of them with "
+            '<code>sha256sum -c SHA256SUMS</code> in the site\'s folder (<a href="SHA256SUMS">SHA256SUMS</a>).</p>',
+            table(["file", "what", "bytes", "sha256"], rows, numeric=(2,), id="downloads"),
+        ]
+    )
+    return page(f"mlsizes downloads {inputs.dataset.get('version', '')}", body)
+
+
+def download_files(inputs: Inputs) -> dict[str, bytes]:
+    """The downloads, the downloads page and SHA256SUMS, by their paths in the site."""
+    files = {f"downloads/{name}": data for name, data in inputs.downloads.items()}
+    sums = {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
+    sums.update({f"figures/{name}": hashlib.sha256(data).hexdigest() for name, data in inputs.figures.items()})
+    files["downloads.html"] = downloads_page(inputs, sums).encode("utf-8")
+    files["SHA256SUMS"] = "".join(f"{digest}  {path}\n" for path, digest in sums.items()).encode("utf-8")
+    return files
 
 
 def process(inputs: Inputs) -> dict[str, bytes]:
@@ -496,23 +1028,25 @@ def process(inputs: Inputs) -> dict[str, bytes]:
         "index.html": index_page(inputs),
         "validation.html": validation_page(inputs.validation),
         **{
-            f"releases/{item.version}.html": release_page(item, following)
+            f"releases/{item.version}.html": release_page(item, following, inputs)
             for item, following in zip(inputs.releases, [*inputs.releases[1:], None])
         },
     }
+    files.update(record_pages(inputs))
     out = {name: text.encode("utf-8") for name, text in files.items()}
+    out.update(download_files(inputs))
     out.update({f"figures/{name}": data for name, data in inputs.figures.items()})
     out.update({f"assets/{name}": data for name, data in inputs.assets.items()})
     return out
 
 
 def save(files: dict[str, bytes], folder: Path) -> list[Path]:
-    """Write the site's files under the folder, each atomically; none when one of them cannot be written."""
+    """Write the site's files under the folder, each atomically (none when one of them cannot be written), and
+    remove the pages of records that are gone."""
     refuse_unwritable(folder / name for name in files)
-    written = []
-    for name, data in files.items():
-        atomic_write_bytes(folder / name, data)
-        written.append(folder / name)
+    written = write_tree(folder, files)
+    for stale in sorted(set((folder / "records").glob("*.html")) - set(written)):
+        stale.unlink()
     return written
 
 
