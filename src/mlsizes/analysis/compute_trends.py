@@ -130,9 +130,14 @@ def doubling_interval(slope_quantiles) -> list[float] | None:
     return stats.doubling_time_months(per_day).tolist()
 
 
+# The decimals the paper prints each figure with (its tables): a printed 0.46 stands for anything in [0.455, 0.465].
+PRINTED_DECIMALS = {"slope_oom_per_year": 1, "doubling_time_months": 1, "r2": 2}
+
+
 def within_tolerance(paper: dict, ours: dict, tolerances: dict) -> dict:
     """Each of the paper's numbers against ours: n within a share, slope and R^2 within an absolute distance,
-    doubling time within a share; a number the paper does not give is not judged (absent)."""
+    doubling time within a share; a number the paper does not give is not judged (absent). The distance is to the
+    interval the paper's rounded figure stands for (PRINTED_DECIMALS), not to the rounded figure itself."""
     checks = {}
     if paper.get("n") is not None:
         checks["n"] = ours["n"] is not None and abs(ours["n"] - paper["n"]) <= tolerances["n_relative"] * paper["n"]
@@ -148,7 +153,8 @@ def within_tolerance(paper: dict, ours: dict, tolerances: dict) -> dict:
             continue
         key = "doubling_time_relative" if field == "doubling_time_months" else field
         allowed = tolerances[key] * (paper[field] if kind == "relative" else 1.0)
-        checks[field] = bool(abs(ours[field] - paper[field]) <= allowed + 1e-9)
+        distance = max(abs(ours[field] - paper[field]) - 0.5 * 10.0 ** -PRINTED_DECIMALS[field], 0.0)
+        checks[field] = bool(distance <= allowed + 1e-9)
     return checks
 
 

@@ -39,7 +39,13 @@ def reproduce_compute(
         fail(str(exc))
     for key, row in result["rows"].items():
         paper, ours = row["paper"], row["ours"]
-        verdict = "not judged" if not row["judged"] else ("within" if all(row["within_tolerance"].values()) else "OFF")
+        verdict = (
+            "not reproducible"
+            if row["not_reproducible"]
+            else "not judged"
+            if not row["judged"]
+            else ("within" if all(row["within_tolerance"].values()) else "OFF")
+        )
         doubling = "-" if ours["doubling_time_months"] is None else f"{ours['doubling_time_months']:.1f}"
         click.echo(
             f"table {row['table']:>4} {key:<26} n {ours['n']} (paper {paper['n']}), doubling {doubling} months "

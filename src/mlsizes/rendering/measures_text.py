@@ -15,6 +15,8 @@ def _doubling(numbers: dict) -> str:
 
 
 def _verdict(row: dict) -> str:
+    if row.get("not_reproducible"):
+        return "not reproducible (n differs: not the paper's systems)"
     if not row["judged"]:
         return "not judged (known inconsistency of the paper)"
     off = [field for field, ok in row["within_tolerance"].items() if not ok]
@@ -46,7 +48,9 @@ def compute_reproduction_lines(result: dict) -> list[str]:
     summary = result["summary"]
     lines += [
         "",
-        f"{summary['judged_within_tolerance']} of {summary['judged']} judged rows are within every tolerance. "
+        f"{summary['judged_within_tolerance']} of {summary['judged']} judged rows are within every tolerance "
+        "(each distance taken to the interval the paper's rounded figure stands for). Which rows are judged: "
+        f"{summary['rule']}. Not reproducible by that rule: {', '.join(summary['not_reproducible']) or 'none'}. "
         + " ".join(summary["not_reproduced"])
         + ".",
     ]
