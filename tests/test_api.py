@@ -193,6 +193,22 @@ def test_fit_trend_recovers_a_known_slope_from_synthetic_data():
     assert low < 0.5 < high and high - low < 0.1
 
 
+def test_fit_trend_fits_any_measure_with_the_same_engine():
+    table = synthetic_table(0.5, sd=0.0)
+    years = (table["publication_date"] - pd.Timestamp("2010-01-01")).dt.days / 365.25
+    table["training_compute_flop"] = 10.0 ** (15 + 0.7 * years)  # compute grows faster than parameters
+    table.loc[::4, "training_compute_flop"] = np.nan  # a measure known for fewer systems
+    compute = mlsizes.fit_trend(table, measure="training_compute_flop", as_of="2020-01-01")
+    assert compute["measure"] == "training_compute_flop" and compute["n"] == 300
+    assert compute["slope_oom_per_year"] == pytest.approx(0.7, rel=1e-3)
+    assert compute["growth_x_per_year"] == pytest.approx(10 ** compute["slope_oom_per_year"])
+    assert compute["fitted_training_compute_flop_at_start"] == pytest.approx(1e15, rel=1e-2)
+    parameters = mlsizes.fit_trend(table, as_of="2020-01-01")
+    assert parameters["measure"] == "parameters" and parameters["slope_oom_per_year"] == pytest.approx(0.5, rel=1e-3)
+    with pytest.raises(ValueError, match="unknown measure 'flops'; known: parameters, training_compute_flop"):
+        mlsizes.fit_trend(table, measure="flops")
+
+
 def test_gap_test_finds_a_gap_cut_into_synthetic_data_and_none_where_there_is_none():
     table = synthetic_table(0.5, sd=0.5, n=1500)
     settings = dict(as_of="2046-12-31", fit_start="2030-01-01", test_window_start="2032-01-01")

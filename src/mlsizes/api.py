@@ -7,6 +7,7 @@ any table.
     mlsizes.versions(repo=".")                                 # the releases, one row each
     mlsizes.gap_test(df, domain="language")                    # the parameter-gap test, params.yaml's defaults
     mlsizes.fit_trend(df, start="2018-01-01")                  # a log-linear size trend
+    mlsizes.fit_trend(df, measure="training_compute_flop", start="2010-01-01")   # any measure, same engine
 
 `load` types every column from the contract (schemas/curated.yaml): dates as datetime64, sizes as floats,
 columns with a closed vocabulary as categoricals, `domains` as lists; text cells get back the exact value
@@ -204,10 +205,10 @@ def stage_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _systems(frame: pd.DataFrame, params: AnalysisParams, domain: str) -> pd.DataFrame:
+def _systems(frame: pd.DataFrame, params: AnalysisParams, domain: str, measure: str = "parameters") -> pd.DataFrame:
     from mlsizes.analysis import study
 
-    systems = study.select_systems(stage_table(frame), params)
+    systems = study.select_systems(stage_table(frame), params, measure)
     groups = study.domain_group_names(params) + ["non_language"]
     if domain not in groups:
         raise ValueError(f"unknown domain group {domain!r}; known: {', '.join(groups)}")
@@ -237,19 +238,22 @@ def fit_trend(
     frame: pd.DataFrame,
     domain: str = "all",
     *,
+    measure: str = "parameters",
     start: str | dt.date | None = None,
     end: str | dt.date | None = None,
     params=None,
     **overrides,
 ) -> dict:
-    """The log-linear trend of parameters against publication date (OLS on log10, bootstrap interval) for the
+    """The log-linear trend of a measure against publication date (OLS on log10, bootstrap interval) for the
     systems of a domain group published in [start, end] (default: all of them up to the as-of date), in the
-    units of trends.json: OOMs per year, doubling time, R²."""
+    units of trends.json: OOMs per year, x/year, doubling time, R². `measure`: parameters (default),
+    training_compute_flop, training_dataset_size or training_cost_usd (study.MEASURES), fitted by the same code."""
     from mlsizes.analysis import study
 
     settings = analysis_params(frame, params, **overrides)
     end_date = iso_date(end) if end is not None else settings.as_of
     start_date = iso_date(start) if start is not None else None
-    systems = _systems(frame, dataclasses.replace(settings, as_of=max(end_date, settings.as_of)), domain)
+    study.check_measure(measure)
+    systems = _systems(frame, dataclasses.replace(settings, as_of=max(end_date, settings.as_of)), domain, measure)
     period = systems[study.between(systems, start_date, end_date)]
-    return study.trend_summary(period, start_date, end_date, settings)
+    return {"measure": measure} | study.trend_summary(period, start_date, end_date, settings, measure)

@@ -35,12 +35,33 @@ def progress(message: str) -> None:
 # selection
 
 
-def select_systems(models: pd.DataFrame, params: AnalysisParams) -> pd.DataFrame:
-    """Systems with a parameter count published on or before as_of, with the columns every fit needs (curate has
-    already left out the systems Epoch does not count as notable, as not_notable rejects)."""
+# The scale measures a trend can be fitted to: curated column -> its words. Every fit, era and readout is computed
+# by the same code for each; the gap test and everything built on it are of parameters.
+MEASURES = {
+    "parameters": "parameters",
+    "training_compute_flop": "training compute (FLOP)",
+    "training_dataset_size": "training dataset size (datapoints)",
+    "training_cost_usd": "training cost (USD)",
+}
+
+
+def check_measure(measure: str) -> str:
+    """The measure's name, or ValueError naming the known ones."""
+    if measure not in MEASURES:
+        raise ValueError(f"unknown measure {measure!r}; known: {', '.join(MEASURES)}")
+    return measure
+
+
+def select_systems(models: pd.DataFrame, params: AnalysisParams, measure: str = "parameters") -> pd.DataFrame:
+    """Systems with a positive value of the measure published on or before as_of, with the columns every fit needs
+    (`log10_<measure>` among them; curate has already left out the systems Epoch does not count as notable, as
+    not_notable rejects)."""
+    check_measure(measure)
     dates = pd.to_datetime(models["publication_date"], format="%Y-%m-%d")
-    keep = models["parameters"].notna() & (models["parameters"] > 0) & (dates <= pd.Timestamp(params.as_of))
-    columns = ["id", "name", "domains", "primary_domain", "publication_date", "parameters"]
+    keep = models[measure].notna() & (models[measure] > 0) & (dates <= pd.Timestamp(params.as_of))
+    columns = list(
+        dict.fromkeys(["id", "name", "domains", "primary_domain", "publication_date", "parameters", measure])
+    )
     systems = models.loc[keep, columns].copy()
     # organisations cluster the count tests (the first one named); a system with none is a cluster of its own
     organization = models.loc[keep, "organization"] if "organization" in models else pd.Series("", index=systems.index)
@@ -48,7 +69,7 @@ def select_systems(models: pd.DataFrame, params: AnalysisParams) -> pd.DataFrame
     systems["cluster"] = first.where(first != "", "id:" + systems["id"].astype(str))
     systems["date"] = dates[keep]
     systems["x_days"] = stats.days_since_epoch(systems["date"].to_numpy())
-    systems["log10_parameters"] = np.log10(systems["parameters"].to_numpy(dtype=float))
+    systems[f"log10_{measure}"] = np.log10(systems[measure].to_numpy(dtype=float))
     systems["decimal_year"] = stats.decimal_year(systems["date"].to_numpy())
     for group in domain_group_names(params):
         systems[f"in_{group}"] = domain_mask(systems, group, params)
@@ -105,10 +126,13 @@ def _x(day: dt.date) -> float:
 # trends
 
 
-def trend_summary(systems: pd.DataFrame, start: dt.date | None, end: dt.date, params: AnalysisParams) -> dict:
-    """One fit in the paper's units, its bootstrap interval and the fitted scale at the period's ends."""
+def trend_summary(
+    systems: pd.DataFrame, start: dt.date | None, end: dt.date, params: AnalysisParams, measure: str = "parameters"
+) -> dict:
+    """One fit of a measure (select_systems' `log10_<measure>`) in the paper's units, its bootstrap interval and
+    the fitted scale at the period's ends."""
     x = systems["x_days"].to_numpy()
-    y = systems["log10_parameters"].to_numpy()
+    y = systems[f"log10_{check_measure(measure)}"].to_numpy()
     fit = stats.fit_trend(x, y)
     if fit.insufficient_data:
         return {"n": fit.n, "insufficient_data": True, "reason": fit.reason}
@@ -127,8 +151,8 @@ def trend_summary(systems: pd.DataFrame, start: dt.date | None, end: dt.date, pa
         "residual_sd_log10": fit.residual_sd,
         "period_start": (start or systems["date"].min().date()).isoformat(),
         "period_end": end.isoformat(),
-        "fitted_parameters_at_start": 10.0 ** float(fit.log10_size_at(start_x)),
-        "fitted_parameters_at_end": 10.0 ** float(fit.log10_size_at(_x(end))),
+        f"fitted_{measure}_at_start": 10.0 ** float(fit.log10_size_at(start_x)),
+        f"fitted_{measure}_at_end": 10.0 ** float(fit.log10_size_at(_x(end))),
         "intercept_log10_at_1970": fit.intercept,
         "slope_log10_per_day": fit.slope_per_day,
     }
@@ -141,8 +165,9 @@ def _interval(quantiles) -> dict | None:
     return {"p2_5": low, "p50": median, "p97_5": high}
 
 
-def era_trends(systems: pd.DataFrame, params: AnalysisParams) -> dict:
-    """The four era fits of the paper's table, for the given (already domain-filtered) systems."""
+def era_trends(systems: pd.DataFrame, params: AnalysisParams, measure: str = "parameters") -> dict:
+    """The era fits of the paper's table for the given (already domain-filtered) systems: before and after the
+    break for every measure, and above / below the parameter gap for parameters (the gap is a parameter band)."""
     periods = {
         "before": (None, params.era_break),
         "after": (params.era_break, params.as_of),
@@ -150,12 +175,15 @@ def era_trends(systems: pd.DataFrame, params: AnalysisParams) -> dict:
         "below": (params.era_break, params.as_of),
     }
     masks = era_masks(systems, params)
-    return {key: trend_summary(systems[masks[role]], *periods[role], params) for role, key in params.era_keys.items()}
+    roles = params.era_keys
+    if measure != "parameters":
+        roles = {role: key for role, key in roles.items() if role in ("before", "after")}
+    return {key: trend_summary(systems[masks[role]], *periods[role], params, measure) for role, key in roles.items()}
 
 
-def all_trends(systems: pd.DataFrame, params: AnalysisParams) -> dict:
+def all_trends(systems: pd.DataFrame, params: AnalysisParams, measure: str = "parameters") -> dict:
     """The era fits of every domain group."""
-    return {group: era_trends(systems[systems[f"in_{group}"]], params) for group in domain_group_names(params)}
+    return {group: era_trends(systems[systems[f"in_{group}"]], params, measure) for group in domain_group_names(params)}
 
 
 # --------------------------------------------------------------------------------------------------
