@@ -45,20 +45,23 @@ def record_setters(x_days, log10_compute) -> np.ndarray:
     return result
 
 
-def label_systems(models: pd.DataFrame, params: ComputeTrendParams, cutoff) -> pd.DataFrame:
-    """The systems with a training compute published on or before the cut-off, with their date axis, log10
-    compute, z-score, and whether each is a low outlier or large-scale."""
-    chosen = models[models["training_compute_flop"].notna() & (models["publication_date"] <= cutoff.isoformat())]
+def label_systems(
+    models: pd.DataFrame, params: ComputeTrendParams, cutoff, measure: str = "training_compute_flop"
+) -> pd.DataFrame:
+    """The systems with a value of the measure (the paper's: training compute) published on or before the cut-off,
+    with their date axis, log10 value, z-score, and whether each is a low outlier or large-scale."""
+    chosen = models[models[measure].notna() & (models["publication_date"] <= cutoff.isoformat())]
     systems = pd.DataFrame(
         {
             "name": chosen["name"],
             "publication_date": chosen["publication_date"],
             "domain": chosen["primary_domain"],
-            "training_compute_flop": chosen["training_compute_flop"],
+            measure: chosen[measure],
         }
     ).reset_index(drop=True)
     systems["x"] = stats.days_since_epoch(systems["publication_date"].to_numpy())
-    systems["y"] = np.log10(systems["training_compute_flop"].to_numpy(dtype=float))
+    systems["y"] = np.log10(systems[measure].to_numpy(dtype=float))
+    systems.attrs["measure"] = measure
     systems["z"] = zscores(systems["x"], systems["y"], params.half_window_days, params.min_window_systems)
     systems["low_outlier"] = systems["z"] < params.low_outlier_below
     systems["large_scale"] = large_scale(systems, params, params.large_scale_above)
@@ -159,14 +162,15 @@ def within_tolerance(paper: dict, ours: dict, tolerances: dict) -> dict:
 
 
 def system_list(systems: pd.DataFrame) -> list[dict]:
-    """Systems by name with their date, compute and z-score, in date order."""
+    """Systems by name with their date, value of the measure (label_systems') and z-score, in date order."""
+    measure = systems.attrs.get("measure", "training_compute_flop")
     ordered = systems.sort_values(["publication_date", "name"], kind="stable")
     return [
         {
-            "name": row.name,
-            "publication_date": row.publication_date,
-            "training_compute_flop": float(row.training_compute_flop),
-            "z": None if np.isnan(row.z) else float(row.z),
+            "name": name,
+            "publication_date": date,
+            measure: float(value),
+            "z": None if np.isnan(z) else float(z),
         }
-        for row in ordered.itertuples(index=False)
+        for name, date, value, z in zip(ordered["name"], ordered["publication_date"], ordered[measure], ordered["z"])
     ]
