@@ -69,3 +69,23 @@ def test_an_unknown_measure_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["growth", "--params", str(params), "--out", str(tmp_path / "g.json")])
     assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1
     assert "frontier_top" in result.stderr and not (tmp_path / "g.json").exists()
+
+
+def test_each_measure_gets_a_figure_with_its_fitted_lines(tmp_path):
+    models = _models(np.random.default_rng(5), 120, 4.0)
+    models["training_dataset_size"] = models["parameters"] * 20
+    result = stage.process(models, PARAMS)
+    compute = result["measures"]["training_compute_flop"]["notable"]
+    line = compute["line"]
+    per_year = (line["log10"][1] - line["log10"][0]) / (line["years"][1] - line["years"][0])
+    assert 10**per_year == pytest.approx(compute["x_per_year"], rel=0.01)  # the line drawn is the fit read out
+    paths = stage.figure_paths(tmp_path, PARAMS)
+    assert set(paths) == set(PARAMS.measures)
+    from mlsizes.rendering import growth_figure
+
+    column = "training_dataset_size"
+    for attempt in (1, 2):
+        path = tmp_path / f"{attempt}.png"
+        growth_figure.measure_figure(models, column, result["measures"][column], "2010-01-01", 10, path, "test")
+    assert (tmp_path / "1.png").read_bytes() == (tmp_path / "2.png").read_bytes()  # reruns are byte-identical
+    assert (tmp_path / "1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

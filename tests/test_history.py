@@ -9,7 +9,7 @@ import shutil
 
 from conftest import RAW, ROOT, mlsizes
 from mlsizes.core.paths import Paths
-from mlsizes.core.settings import Settings
+from mlsizes.core.settings import GrowthParams, Settings
 from mlsizes.stages import history
 
 
@@ -41,8 +41,15 @@ def test_history_on_two_snapshots(tmp_path):
 
 def test_each_snapshot_uses_its_own_as_of():
     params = dataclasses.replace(Settings.load(ROOT / "params.yaml").analysis, n_bootstrap=10, n_simulations=1000)
-    result = history.process([RAW / "epoch_pcd_2022-06-02.csv"], params, dt.date(2022, 6, 30))
+    growth = dataclasses.replace(GrowthParams.load(ROOT / "params.yaml"), n_bootstrap=20)
+    result = history.process([RAW / "epoch_pcd_2022-06-02.csv"], params, dt.date(2022, 6, 30), growth)
     row = result["snapshots"][0]
+    # the growth readout of every measure rides along each release
+    assert set(row["growth"]) == set(growth.measures)
+    compute = row["growth"]["training_compute_flop"]
+    assert compute["notable"]["n"] > compute["frontier"]["n"] >= 10
+    low, high = compute["notable"]["interval_95"]
+    assert 1 < low < compute["notable"]["x_per_year"] < high
     assert row["snapshot_date"] == "2022-06-02"
     assert row["gap"]["all"]["to_snapshot_date"]["end"] == "2022-06-02"
     assert row["gap"]["all"]["paper_window"]["end"] == "2022-06-02"

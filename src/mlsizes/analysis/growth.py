@@ -34,6 +34,10 @@ def readout(dates, values, n_bootstrap: int, seed: int) -> dict:
     result = {"n": fit.n, "x_per_year": fit.growth_x_per_year, "interval_95": None, "r2": fit.r2}
     if fit.insufficient_data:
         return {**result, "skipped": fit.reason}
+    ends = np.array([days.min(), days.max()])
+    when = np.datetime64("1970-01-01") + (ends * 86400).astype("timedelta64[s]")
+    # the fitted line over the group's dates, for the figures: decimal years and log10 value at both ends
+    result["line"] = {"years": stats.decimal_year(when).tolist(), "log10": fit.log10_size_at(ends).tolist()}
     boot = stats.bootstrap_slope(days, log10, n_resamples=n_bootstrap, seed=seed, quantiles=QUANTILES)
     if boot.slope_oom_per_year:
         low, _, high = boot.slope_oom_per_year

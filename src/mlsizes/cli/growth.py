@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlsizes.cli.common import EXISTING_FILE, NEW_FILE, PARAMS_OPTION, fail
+from mlsizes.cli.common import EXISTING_FILE, NEW_DIR, NEW_FILE, PARAMS_OPTION, fail
 from mlsizes.core.paths import LAYOUT, Paths
 
 
@@ -14,7 +14,13 @@ from mlsizes.core.paths import LAYOUT, Paths
 @click.option("--models", "models_path", type=EXISTING_FILE, show_default=LAYOUT["models"])
 @PARAMS_OPTION
 @click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["growth"])
-def growth(models_path: Path | None, params_path: Path | None, out_path: Path | None) -> None:
+@click.option(
+    "--figures",
+    "figures_dir",
+    type=NEW_DIR,
+    help="Folder of the per-measure figures (growth_<measure>.png).  [default: reports/figures]",
+)
+def growth(models_path: Path | None, params_path: Path | None, out_path: Path | None, figures_dir: Path | None) -> None:
     """x/year of every measure since a start date, notable and frontier systems, with 95% intervals.
 
     Reads the `growth:` section of params.yaml (start date, frontier size, measures, bootstrap).
@@ -24,9 +30,9 @@ def growth(models_path: Path | None, params_path: Path | None, out_path: Path | 
 
     paths = Paths.here().replace(models=models_path, params=params_path, growth=out_path)
     try:
-        result = stage.run(paths, GrowthParams.load(paths.params))
+        result = stage.run(paths, GrowthParams.load(paths.params), figures_dir)
     except ValueError as exc:
         fail(str(exc))
     for line in result["sentences"]:
         click.echo(line)
-    click.echo(f"wrote {paths.growth}")
+    click.echo(f"wrote {paths.growth} and a figure per measure in {figures_dir or paths.figures_dir}")

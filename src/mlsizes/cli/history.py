@@ -26,8 +26,10 @@ from mlsizes.core.paths import LAYOUT, Paths
 def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | None, figure_path: Path | None) -> None:
     """Run the gap test and trend fits on every snapshot in RAW, each as of its own date.
 
-    Reads the `analysis:` section and the paper's cut-off (`paper_reproduction.as_of`).
+    Reads the `analysis:` section, the paper's cut-off (`paper_reproduction.as_of`) and the `growth:` section (the
+    recent-growth readout of every measure, per snapshot).
     """
+    from mlsizes.core.settings import GrowthParams
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import history as stage
 
@@ -36,7 +38,11 @@ def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | Non
     if settings.paper_reproduction is None:
         fail(f"{paths.params}: no paper_reproduction section (its as_of is the paper's cut-off)")
     try:
-        result = stage.run(paths, stage.HistorySettings(settings.analysis, settings.paper_reproduction.as_of))
+        growth = GrowthParams.load(paths.params)
+    except ValueError as exc:
+        fail(str(exc))
+    try:
+        result = stage.run(paths, stage.HistorySettings(settings.analysis, settings.paper_reproduction.as_of, growth))
     except SnapshotError as exc:
         fail(str(exc))
     for domain, info in result["answer"].items():

@@ -71,10 +71,43 @@ def compute_reproduction_lines(result: dict) -> list[str]:
     return lines
 
 
-def growth_lines(result: dict) -> list[str]:
-    """The recent-growth section: one sentence per measure and group."""
-    return [
+def growth_lines(result: dict, history: dict | None = None) -> list[str]:
+    """The recent-growth section: one sentence per measure and group, the figure of each measure, and (with the
+    history) the readout on every release, so a rate can be followed as the dataset grew."""
+    lines = [
         f"## Recent growth of every measure (since {result['since']}; frontier: {result['frontier']})",
         "",
         *[f"- {sentence}" for sentence in result["sentences"]],
+        "",
+        "Figures: "
+        + ", ".join(
+            f"[{reading['measure']}](figures/growth_{column}.png)" for column, reading in result["measures"].items()
+        )
+        + ".",
     ]
+    rows = [row for row in (history or {}).get("snapshots", []) if "growth" in row]
+    if not rows:
+        return lines
+    columns = list(rows[-1]["growth"])
+    words = {column: result["measures"].get(column, {}).get("measure", column) for column in columns}
+    lines += [
+        "",
+        "On every release (x/year [95% interval], n; notable / frontier):",
+        "",
+        "| release | " + " | ".join(words[column] for column in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for row in rows:
+        cells = [
+            " / ".join(_rate(row["growth"][column][group]) for group in ("notable", "frontier")) for column in columns
+        ]
+        lines.append(f"| {row['snapshot_date']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _rate(reading: dict) -> str:
+    if reading.get("x_per_year") is None:
+        return "-"
+    interval = reading.get("interval_95")
+    spread = f" [{interval[0]:.1f}; {interval[1]:.1f}]" if interval else ""
+    return f"{reading['x_per_year']:.1f}x{spread}, {reading['n']}"

@@ -1,7 +1,10 @@
 """The `growth` stage: the recent-growth readout of every measure of the curated table (x/year since a start
-date, notable and frontier systems, 95% intervals) -> metrics/growth.json."""
+date, notable and frontier systems, 95% intervals) -> metrics/growth.json, and one trend figure per measure
+(reports/figures/growth_<measure>.png)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from mlsizes.analysis import growth
 from mlsizes.core.files import atomic_write_text, to_json
@@ -30,8 +33,20 @@ def process(models, settings: GrowthParams) -> dict:
     }
 
 
-def run(paths: Paths, settings: GrowthParams) -> dict:
-    """Read models.csv, compute the readout, write growth.json."""
-    result = process(contracts.read_curated(paths.models), settings)
+def figure_paths(folder: Path, settings: GrowthParams) -> dict[str, Path]:
+    """Each measure's figure in the folder."""
+    return {column: folder / f"growth_{column}.png" for column in settings.measures}
+
+
+def run(paths: Paths, settings: GrowthParams, figures_dir: Path | None = None) -> dict:
+    """Read models.csv, compute the readout, write growth.json and the figures (default: the report's folder)."""
+    from mlsizes.rendering import growth_figure
+
+    models = contracts.read_curated(paths.models)
+    result = process(models, settings)
     atomic_write_text(paths.growth, to_json(result))
+    footer = f"the curated table; bootstrap {settings.n_bootstrap}, seed {settings.seed}; mlsizes growth"
+    for column, path in figure_paths(figures_dir or paths.figures_dir, settings).items():
+        reading = result["measures"][column]
+        growth_figure.measure_figure(models, column, reading, result["since"], settings.frontier_top, path, footer)
     return result

@@ -20,14 +20,18 @@ from mlsizes.analysis import study
 from mlsizes.core import untrusted
 from mlsizes.core.files import atomic_write_text, rounded, to_json
 from mlsizes.core.paths import Paths
-from mlsizes.core.settings import AnalysisParams, date_words
+from mlsizes.core.settings import AnalysisParams, GrowthParams, date_words
 from mlsizes.records import curation
+from mlsizes.stages import growth as growth_stage
 
 DOMAINS = ("all", "language")
 
 
-def process(snapshot_paths: list[Path], params: AnalysisParams, paper_cutoff: dt.date) -> dict:
-    """Curate and analyse each snapshot as of its own date; the rows oldest first, and the answer."""
+def process(
+    snapshot_paths: list[Path], params: AnalysisParams, paper_cutoff: dt.date, growth: GrowthParams | None = None
+) -> dict:
+    """Curate and analyse each snapshot as of its own date; the rows oldest first, and the answer. With `growth`,
+    each row also carries the recent-growth readout of every measure (_growth_readout)."""
     rows = []
     for path in snapshot_paths:
         # Each snapshot is analysed as of the date its provenance record states, as the curate stage requires.
@@ -54,12 +58,25 @@ def process(snapshot_paths: list[Path], params: AnalysisParams, paper_cutoff: dt
                 "trends": {era: {k: trends[era].get(k) for k in ("n", "slope_oom_per_year", "r2")} for era in trends},
             }
         )
+        if growth is not None:
+            rows[-1]["growth"] = _growth_readout(models, growth)
     rows.sort(key=lambda row: row["snapshot_date"])
     return {
         "paper_cutoff": paper_cutoff.isoformat(),
         "bounds": params.bounds,
         "snapshots": rows,
         "answer": answer(rows),
+    }
+
+
+def _growth_readout(models, settings: GrowthParams) -> dict:
+    """The growth stage's readout on one snapshot (x/year, 95% interval and n per measure, notable and frontier),
+    so `compute of notable models: 4.3x/year` can be followed from release to release."""
+    readouts = growth_stage.process(models, settings)["measures"]
+    keys = ("n", "x_per_year", "interval_95")
+    return {
+        column: {group: {key: reading[group].get(key) for key in keys} for group in ("notable", "frontier")}
+        for column, reading in readouts.items()
     }
 
 
@@ -149,6 +166,7 @@ class HistorySettings:
 
     analysis: AnalysisParams
     paper_cutoff: dt.date
+    growth: GrowthParams | None = None  # the recent-growth readout per release (the `growth:` section)
 
 
 def run(paths: Paths, settings: HistorySettings) -> dict:
@@ -156,7 +174,7 @@ def run(paths: Paths, settings: HistorySettings) -> dict:
     params, paper_cutoff = settings.analysis, settings.paper_cutoff
     untrusted.check_folder(paths.raw_dir)  # no link, FIFO or device among the snapshots (a FIFO would block)
     snapshots = [path for path in sorted(paths.raw_dir.glob("*.csv")) if not path.name.startswith(".")]
-    history = process(snapshots, params, paper_cutoff)
+    history = process(snapshots, params, paper_cutoff, settings.growth)
     atomic_write_text(paths.history, to_json(history))
     footer = (
         f"Snapshots: {', '.join(row['snapshot'] for row in history['snapshots'])}. Each analysed as of its "

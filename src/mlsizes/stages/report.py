@@ -741,6 +741,13 @@ def run(paths: Paths, settings: ReportSettings) -> list[Path]:
     )
     # The compute paper's reproduction and every measure's growth (issue 25), after the parameter study.
     compute, growth = (json.loads(path.read_text()) for path in (paths.compute_reproduction, paths.growth))
-    text += "\n".join([*measures_text.compute_reproduction_lines(compute), "", *measures_text.growth_lines(growth), ""])
+    text += "\n".join(
+        [
+            *measures_text.compute_reproduction_lines(compute),
+            "",
+            *measures_text.growth_lines(growth, loaded["history"]),
+            "",
+        ]
+    )
     atomic_write_text(paths.report, text)
     return [*figures, paths.report]
