@@ -38,6 +38,7 @@ def test_report_writes_every_figure_and_the_markdown(tmp_path):
         "across upstream releases",
         "Compute trends across three eras, reproduced",
         "Recent growth of every measure",
+        "RQ3: does a model fit on one accelerator?",
     ):
         assert heading in text
     assert "nan" not in text.lower().split()

@@ -23,6 +23,7 @@ COMMANDS = {
     "reproduce-compute": "reproduce_compute",
     "growth": "growth",
     "history": "history",
+    "chips": "chips",
     "report": "report",
     "site": "site",
     "add-model": "contribute",

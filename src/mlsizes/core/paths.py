@@ -42,6 +42,7 @@ LAYOUT = {
     "compute_reproduction": "metrics/compute_reproduction.json",
     "growth": "metrics/growth.json",
     "history": "metrics/history.json",
+    "chips": "metrics/chips.json",
     "validation_dir": "reports/validation",
     "reports_dir": "reports",
     "site_dir": "reports/site",
@@ -97,6 +98,7 @@ class Paths:
     compute_reproduction: Path
     growth: Path
     history: Path
+    chips: Path
     validation_dir: Path
     reports_dir: Path
     site_dir: Path
@@ -150,6 +152,7 @@ class Paths:
                     "history",
                     "compute_reproduction",
                     "growth",
+                    "chips",
                 )
             }
         )

@@ -47,7 +47,12 @@ def _read_yaml(name: str) -> dict:
 
 
 # What every contract holds at its top, checked as it is read: the key and the kind of its entries.
-_OUTLINE = {"domains.yaml": ("vocabulary", list), "raw.yaml": ("columns", dict), "curated.yaml": ("columns", dict)}
+_OUTLINE = {
+    "domains.yaml": ("vocabulary", list),
+    "raw.yaml": ("columns", dict),
+    "curated.yaml": ("columns", dict),
+    "chips.yaml": ("columns", dict),
+}
 
 
 @dataclass(frozen=True)
@@ -277,3 +282,50 @@ def _failure_cases(frame: pd.DataFrame, schema, name: str) -> pd.DataFrame:
 def _sorted_failures(cases: pd.DataFrame) -> pd.DataFrame:
     cases["index"] = cases["index"].astype("int64")
     return cases.sort_values(["index", "column"], kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# the chip table (schemas/chips.csv, its contract schemas/chips.yaml)
+
+CHIPS_TABLE = SCHEMA_DIR / "chips.csv"
+
+
+def read_chips(path: Path = CHIPS_TABLE) -> pd.DataFrame:
+    """The chip table, typed and checked against schemas/chips.yaml; a table that breaks it is one ValueError
+    naming the file, the line and accelerator, the column and the check (the first failure)."""
+    import pandera.pandas as pa
+
+    check_table_file(path)
+    spec = _read_yaml("chips.yaml")
+    columns = spec["columns"]
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values={name: [""] for name in columns})
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"{path}: not a CSV table ({str(exc).splitlines()[0]})") from None
+    if list(frame.columns) != list(columns):
+        raise ValueError(f"{path}: columns {', '.join(frame.columns)}; the contract's are {', '.join(columns)}")
+    for name, column in columns.items():  # numbers from their text; a cell that is none is named here
+        if column["dtype"] == "str":
+            continue
+        numbers = pd.to_numeric(frame[name], errors="coerce")
+        whole = column["dtype"].startswith("int")
+        bad = numbers.isna() | (numbers % 1 != 0 if whole else False)
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            value = frame.at[row, name]
+            reason = "empty" if pd.isna(value) else f"{value!r} is not {'a whole number' if whole else 'a number'}"
+            raise ValueError(f"{_chip_row(path, frame, row)}: {name}: {reason}")
+        frame[name] = numbers.astype(column["dtype"])
+    failures = record_failures(frame, pa.DataFrameSchema.from_yaml(yaml.safe_dump(spec, sort_keys=False)))
+    if len(failures):
+        first = failures.iloc[0]
+        raise ValueError(
+            _chip_row(path, frame, int(first["index"])) + f": {first['column']}: fails {first['check']} "
+            f"({first['failure_case']!r})"
+        )
+    return frame
+
+
+def _chip_row(path: Path, frame: pd.DataFrame, row: int) -> str:
+    """A row of the chip table as its line in the file and its accelerator."""
+    return f"{path}: line {row + 2} ({frame.at[row, 'hardware']})"

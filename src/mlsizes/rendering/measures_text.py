@@ -1,5 +1,6 @@
-"""The compute paper's reproduction and the recent-growth readout as Markdown for the report: the paper's numbers
-and ours side by side, each verdict, and the readout's sentences."""
+"""The compute paper's reproduction, the recent-growth readout and RQ3 (does a model fit on one accelerator) as
+Markdown for the report: the paper's numbers and ours side by side, each verdict, the readout's sentences, and the
+chip shares with the coverage they rest on."""
 
 from __future__ import annotations
 
@@ -111,3 +112,43 @@ def _rate(reading: dict) -> str:
     interval = reading.get("interval_95")
     spread = f" [{interval[0]:.1f}; {interval[1]:.1f}]" if interval else ""
     return f"{reading['x_per_year']:.1f}x{spread}, {reading['n']}"
+
+
+def chips_lines(result: dict) -> list[str]:
+    """RQ3: coverage first, then per release the shares below, in and above the gap, overall and by year."""
+    per = result["bytes_per_parameter"]
+    lower, upper = result["gap"]
+    lines = [
+        "## RQ3: does a model fit on one accelerator?",
+        "",
+        f"Weights at {per['weights']:g} bytes per parameter and training state at {per['training_state']:g} bytes "
+        f"per parameter against the memory of one accelerator of those each system was trained on "
+        f"(`{result['chip_table']['path']}`, {result['chip_table']['accelerators']} accelerators as Epoch spells "
+        f"them, each with its source); gap [{lower:.0e}, {upper:.0e}], {result['bounds']} bounds. " + result["rule"],
+    ]
+    for release in result["releases"]:
+        c = release["coverage"]
+        unknown = ", ".join(f"{name} ({n})" for name, n in c["unknown_hardware"].items()) or "none"
+        lines += [
+            "",
+            f"**{release['snapshot']}.** Coverage: of {c['systems']} systems, {c['with_parameters']} have a "
+            f"parameter count and {c['with_training_hardware']} name their training hardware; the answer rests on "
+            f"the {c['with_parameters_and_known_chip']} with both and a known accelerator "
+            f"({c['with_hardware_quantity_too']} of them with a hardware quantity). Names not in the chip table: "
+            f"{unknown}.",
+            "",
+            "| year | below: n, weights fit, state fits | in: n, weights, state | above: n, weights, state |",
+            "|---|---|---|---|",
+        ]
+        years = {"all years": release["by_position"], **release["by_year"]}
+        for year, cells in years.items():
+            lines.append(f"| {year} | " + " | ".join(_fits(cells[where]) for where in ("below", "in", "above")) + " |")
+    return lines
+
+
+def _fits(cell: dict) -> str:
+    if not cell["n"]:
+        return "-"
+    return f"{cell['n']}, {cell['weights']['fit']} ({cell['weights']['share']:.0%}), " + (
+        f"{cell['training_state']['fit']} ({cell['training_state']['share']:.0%})"
+    )
