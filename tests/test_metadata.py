@@ -90,8 +90,32 @@ def _copy_with(tmp_path, column: str, value: str, row: int = 5):
         ("parameters", "0", "constraint-error"),
         ("date_precision", "week", "constraint-error"),
         ("id", "", "constraint-error"),
+        # the measures of issue 25
+        ("training_compute_flop", "0", "constraint-error"),
+        ("training_dataset_size", "0", "constraint-error"),
+        ("training_cost_usd", "-1", "constraint-error"),
+        ("training_cost_dollars", "1999 USD", "constraint-error"),
+        ("hardware_quantity", "0", "constraint-error"),
+        ("training_time_hours", "-2", "constraint-error"),
+        ("frontier_model", "maybe", "type-error"),
+        ("measures_missing_reason", "parameters=lost", "constraint-error"),
     ],
-    ids=["impossible-date", "date-before-minimum", "size-not-integer", "size-below-minimum", "off-vocabulary", "no-id"],
+    ids=[
+        "impossible-date",
+        "date-before-minimum",
+        "size-not-integer",
+        "size-below-minimum",
+        "off-vocabulary",
+        "no-id",
+        "compute-zero",
+        "dataset-size-zero",
+        "cost-negative",
+        "cost-basis-off-vocabulary",
+        "hardware-quantity-zero",
+        "training-time-negative",
+        "frontier-flag-not-boolean",
+        "missing-reason-unknown-code",
+    ],
 )
 def test_frictionless_validate_fails_on_a_bad_cell(tmp_path, column, value, error):
     report = _valid(_copy_with(tmp_path, column, value))
