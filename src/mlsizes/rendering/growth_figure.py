@@ -31,6 +31,8 @@ def measure_figure(models: pd.DataFrame, column: str, reading: dict, since: str,
         (has & recent & leading, dict(marker="D", color="tab:red", s=22), f"frontier (top {top} by compute)"),
     )
     for mask, style, label in kinds:
+        if not mask.any():  # e.g. no cost before 2010: no empty legend entry
+            continue
         ax.scatter(when[mask], log10[mask], label=f"{label} (n={int(mask.sum())})", **style)
     for group, (colour, words) in GROUPS.items():
         fit = reading[group]
