@@ -36,9 +36,8 @@ def chips(raw_dir: Path | None, chips_path: Path | None, params_path: Path | Non
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         fail(f"{paths.params}: chips: no valid bytes_per_parameter mapping ({exc})")
     try:
-        result = stage.run(
-            paths, stage.ChipSettings(settings.analysis, bytes_per_parameter), chips_path or contracts.CHIPS_TABLE
-        )
+        chip_table = chips_path or contracts.CHIPS_TABLE
+        result = stage.run(paths, stage.ChipSettings(settings.analysis, bytes_per_parameter, chip_table))
     except (SnapshotError, ValueError) as exc:
         fail(str(exc))
     for release in result["releases"]:

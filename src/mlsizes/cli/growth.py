@@ -15,12 +15,13 @@ from mlsizes.core.paths import LAYOUT, Paths
 @PARAMS_OPTION
 @click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["growth"])
 @click.option(
-    "--figures",
-    "figures_dir",
+    "--reports",
+    "reports_dir",
     type=NEW_DIR,
-    help="Folder of the per-measure figures (growth_<measure>.png).  [default: reports/figures]",
+    show_default=LAYOUT["reports_dir"],
+    help="The reports folder: a figure per measure goes to its figures/ (growth_<measure>.png).",
 )
-def growth(models_path: Path | None, params_path: Path | None, out_path: Path | None, figures_dir: Path | None) -> None:
+def growth(models_path: Path | None, params_path: Path | None, out_path: Path | None, reports_dir: Path | None) -> None:
     """x/year of every measure since a start date, notable and frontier systems, with 95% intervals.
 
     Reads the `growth:` section of params.yaml (start date, frontier size, measures, bootstrap).
@@ -28,11 +29,11 @@ def growth(models_path: Path | None, params_path: Path | None, out_path: Path | 
     from mlsizes.core.settings import GrowthParams
     from mlsizes.stages import growth as stage
 
-    paths = Paths.here().replace(models=models_path, params=params_path, growth=out_path)
+    paths = Paths.here().replace(models=models_path, params=params_path, growth=out_path, reports_dir=reports_dir)
     try:
-        result = stage.run(paths, GrowthParams.load(paths.params), figures_dir)
+        result = stage.run(paths, GrowthParams.load(paths.params))
     except ValueError as exc:
         fail(str(exc))
     for line in result["sentences"]:
         click.echo(line)
-    click.echo(f"wrote {paths.growth} and a figure per measure in {figures_dir or paths.figures_dir}")
+    click.echo(f"wrote {paths.growth} and a figure per measure in {paths.figures_dir}")

@@ -14,8 +14,9 @@ one of these commands:
   models.csv --analyze-->   metrics/trends.json, metrics/gap.json, metrics/plots/
   paper-era snapshot --reproduce-paper-->  metrics/paper_reproduction.json
   2022 snapshot --reproduce-compute-->  metrics/compute_reproduction.json (the compute-trends paper)
-  models.csv --growth-->    metrics/growth.json (x/year of every measure, notable and frontier)
-  every snapshot --history-->  metrics/history.json (the gap across upstream releases)
+  models.csv --growth-->    metrics/growth.json (x/year of every measure, notable and frontier), a figure each
+  every snapshot --history-->  metrics/history.json (the gap and the growth across upstream releases)
+  snapshots with hardware + schemas/chips.csv --chips-->  metrics/chips.json (does a model fit on one chip?)
   metrics    --report-->    reports/report.md, reports/figures/*.png
   all of it + releases --site-->  reports/site/ (an offline HTML site: records, figures, releases)
 

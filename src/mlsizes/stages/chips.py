@@ -21,11 +21,12 @@ from mlsizes.records import contracts, curation
 
 @dataclass(frozen=True)
 class ChipSettings:
-    """The gap and its bound convention (the `analysis:` section) and the bytes each parameter takes per kind of
-    state (the `chips:` section)."""
+    """The gap and its bound convention (the `analysis:` section), the bytes each parameter takes per kind of
+    state (the `chips:` section) and the chip table."""
 
     analysis: AnalysisParams
     bytes_per_parameter: dict
+    chip_table: Path = contracts.CHIPS_TABLE
 
 
 def process(snapshot_paths: list[Path], chips, settings: ChipSettings) -> dict:
@@ -52,9 +53,9 @@ def process(snapshot_paths: list[Path], chips, settings: ChipSettings) -> dict:
     }
 
 
-def run(paths: Paths, settings: ChipSettings, chips_path: Path = contracts.CHIPS_TABLE) -> dict:
+def run(paths: Paths, settings: ChipSettings) -> dict:
     """Check the chip table, analyse every snapshot in the raw folder, write chips.json."""
-    chips = contracts.read_chips(chips_path)
+    chips = contracts.read_chips(settings.chip_table)
     untrusted.check_folder(paths.raw_dir)
     snapshots = [path for path in sorted(paths.raw_dir.glob("*.csv")) if not path.name.startswith(".")]
     result = process(snapshots, chips, settings)

@@ -38,15 +38,15 @@ def figure_paths(folder: Path, settings: GrowthParams) -> dict[str, Path]:
     return {column: folder / f"growth_{column}.png" for column in settings.measures}
 
 
-def run(paths: Paths, settings: GrowthParams, figures_dir: Path | None = None) -> dict:
-    """Read models.csv, compute the readout, write growth.json and the figures (default: the report's folder)."""
+def run(paths: Paths, settings: GrowthParams) -> dict:
+    """Read models.csv, compute the readout, write growth.json and the figures (in the report's figures folder)."""
     from mlsizes.rendering import growth_figure
 
     models = contracts.read_curated(paths.models)
     result = process(models, settings)
     atomic_write_text(paths.growth, to_json(result))
     footer = f"the curated table; bootstrap {settings.n_bootstrap}, seed {settings.seed}; mlsizes growth"
-    for column, path in figure_paths(figures_dir or paths.figures_dir, settings).items():
+    for column, path in figure_paths(paths.figures_dir, settings).items():
         reading = result["measures"][column]
         growth_figure.measure_figure(models, column, reading, result["since"], settings.frontier_top, path, footer)
     return result

@@ -16,21 +16,20 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlsizes.analysis import study
+from mlsizes.analysis import growth, study
 from mlsizes.core import untrusted
 from mlsizes.core.files import atomic_write_text, rounded, to_json
 from mlsizes.core.paths import Paths
 from mlsizes.core.settings import AnalysisParams, GrowthParams, date_words
 from mlsizes.records import curation
-from mlsizes.stages import growth as growth_stage
 
 DOMAINS = ("all", "language")
 
 
 def process(
-    snapshot_paths: list[Path], params: AnalysisParams, paper_cutoff: dt.date, growth: GrowthParams | None = None
+    snapshot_paths: list[Path], params: AnalysisParams, paper_cutoff: dt.date, rates: GrowthParams | None = None
 ) -> dict:
-    """Curate and analyse each snapshot as of its own date; the rows oldest first, and the answer. With `growth`,
+    """Curate and analyse each snapshot as of its own date; the rows oldest first, and the answer. With `rates`,
     each row also carries the recent-growth readout of every measure (_growth_readout)."""
     rows = []
     for path in snapshot_paths:
@@ -58,8 +57,8 @@ def process(
                 "trends": {era: {k: trends[era].get(k) for k in ("n", "slope_oom_per_year", "r2")} for era in trends},
             }
         )
-        if growth is not None:
-            rows[-1]["growth"] = _growth_readout(models, growth)
+        if rates is not None:
+            rows[-1]["growth"] = _growth_readout(models, rates)
     rows.sort(key=lambda row: row["snapshot_date"])
     return {
         "paper_cutoff": paper_cutoff.isoformat(),
@@ -72,7 +71,9 @@ def process(
 def _growth_readout(models, settings: GrowthParams) -> dict:
     """The growth stage's readout on one snapshot (x/year, 95% interval and n per measure, notable and frontier),
     so `compute of notable models: 4.3x/year` can be followed from release to release."""
-    readouts = growth_stage.process(models, settings)["measures"]
+    readouts = growth.growth(
+        models, settings.measures, settings.since, settings.frontier_top, settings.n_bootstrap, settings.seed
+    )
     keys = ("n", "x_per_year", "interval_95")
     return {
         column: {group: {key: reading[group].get(key) for key in keys} for group in ("notable", "frontier")}

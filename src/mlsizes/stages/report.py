@@ -739,13 +739,18 @@ def run(paths: Paths, settings: ReportSettings) -> list[Path]:
     text = markdown(
         loaded["trends"], loaded["gap"], loaded["paper_reproduction"], loaded["history"], sizes, params, note
     )
-    # The compute paper's reproduction and every measure's growth (issue 25), after the parameter study.
-    compute, growth = (json.loads(path.read_text()) for path in (paths.compute_reproduction, paths.growth))
+    # The compute paper's reproduction, every measure's growth (issue 25) and RQ3 (issue 26), after the parameter
+    # study.
+    compute, growth, chips = (
+        json.loads(path.read_text()) for path in (paths.compute_reproduction, paths.growth, paths.chips)
+    )
     text += "\n".join(
         [
             *measures_text.compute_reproduction_lines(compute),
             "",
             *measures_text.growth_lines(growth, loaded["history"]),
+            "",
+            *measures_text.chips_lines(chips),
             "",
         ]
     )
