@@ -51,7 +51,8 @@ def compute_reproduction_lines(result: dict) -> list[str]:
         "",
         f"{summary['judged_within_tolerance']} of {summary['judged']} judged rows are within every tolerance "
         "(each distance taken to the interval the paper's rounded figure stands for). Which rows are judged: "
-        f"{summary['rule']}. Not reproducible by that rule: {', '.join(summary['not_reproducible']) or 'none'}. "
+        f"{summary['rule']}. Not reproducible by that rule: {', '.join(summary['not_reproducible']) or 'none'}"
+        f" ({summary['not_reproducible_otherwise_within']} of them agree with the paper on every figure but n). "
         + " ".join(summary["not_reproduced"])
         + ".",
     ]
