@@ -18,11 +18,12 @@ from a web server and from file:// alike.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +33,7 @@ from mlsizes.core import untrusted
 from mlsizes.core.files import refuse_unwritable, write_tree
 from mlsizes.core.paths import LAYOUT, PACKAGE_DIR, Paths
 from mlsizes.core.settings import AnalysisParams, Settings, in_gap, size_text, size_words
-from mlsizes.records import contracts, contribution_files
+from mlsizes.records import contracts, contribution_files, curation
 from mlsizes.records.validation import CheckResult
 from mlsizes.releases import diff, release_list, revisions
 from mlsizes.rendering import text
@@ -101,6 +102,7 @@ class ReleasePage:
     headline: dict
     previous: ReleasePage | None
     change: diff.DatasetDiff | None
+    rejected: pd.DataFrame | None = None  # the raw rows this release left out, with their reasons
 
 
 @dataclass
@@ -182,8 +184,17 @@ def load_releases(root: Path, dataset: dict, on_progress: Callable[[str], None])
             on_progress(f"site: release {item['version']} against {previous.version}")
         change = diff.process(root, previous.commit, item["commit"]) if previous else None
         fields = {key: item[key] for key in ("version", "commit", "date", "snapshot", "notes", "headline")}
-        pages.append(ReleasePage(**fields, previous=previous, change=change))
+        rejected = read_rejected(root, item["commit"])
+        pages.append(ReleasePage(**fields, previous=previous, change=change, rejected=rejected))
     return pages
+
+
+def read_rejected(root: Path, commit: str) -> pd.DataFrame:
+    """A release's rejects (what says why a record left); empty for a release that kept none."""
+    text = revisions.read_at(root, commit, LAYOUT["rejected"])
+    if not text:
+        return pd.DataFrame(columns=["name", "reject_code", "reject_message"])
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
 
 
 def load(paths: Paths, on_progress: Callable[[str], None]) -> Inputs:
@@ -674,17 +685,18 @@ def validation_page(validation: CheckResult) -> str:
     return page("mlsizes validation report", body)
 
 
-def id_cell(record_id: str, current: set[str]) -> str:
-    """A record id on a release page, linking its record page when the record is in the newest table."""
-    if record_id in current:
+def id_cell(record_id: str, pages: set[str]) -> str:
+    """A record id on a release page, linking its record page (every record of the current table, every record
+    that left)."""
+    if record_id in pages:
         return f'<a href="{escape(record_href(record_id, "../"))}">{escape(record_id)}</a>'
     return escape(record_id)
 
 
-def brief_rows(frame: pd.DataFrame, current: set[str]) -> list[list[str]]:
+def brief_rows(frame: pd.DataFrame, pages: set[str]) -> list[list[str]]:
     """Added or removed records as table rows, sizes as 175B, ids linking their pages."""
     return [
-        [id_cell(record["id"], current), *(escape(diff.cell(column, record[column])) for column in BRIEF_COLUMNS[1:])]
+        [id_cell(record["id"], pages), *(escape(diff.cell(column, record[column])) for column in BRIEF_COLUMNS[1:])]
         for _, record in frame.iterrows()
     ]
 
@@ -701,7 +713,7 @@ LAYOUT_TRENDS = LAYOUT["trends"]
 CHANGE_COLOURS = {"unchanged": "#c8ccd1", "changed": "#e36209", "added": "#1a7f37", "removed": "#cf222e"}
 
 
-def release_chart_data(change: diff.DatasetDiff, previous: str, current: set[str], params: AnalysisParams) -> dict:
+def release_chart_data(change: diff.DatasetDiff, previous: str, pages: set[str], params: AnalysisParams) -> dict:
     """Both releases' records on one chart, coloured by what happened to each (drawn unchanged first, so the
     changes lie on top), with the newer release's trends and gap."""
     changed = {c["id"] for c in change.changed}
@@ -721,7 +733,7 @@ def release_chart_data(change: diff.DatasetDiff, previous: str, current: set[str
                 keep = record_id not in added and record_id not in changed
             if keep:
                 point = chart_record(_typed(record), params)
-                records.append({**point, "status": status, "page": record_id in current})
+                records.append({**point, "status": status, "page": record_id in pages})
     trends = change.new.metrics.get(LAYOUT_TRENDS) or {}
     gap = trends.get("gap") or [params.gap_lower, params.gap_upper]
     return {
@@ -748,11 +760,16 @@ def release_selector(versions: list[str], current: str) -> str:
     return f'<label class="selector">Release <select id="release" data-navigate>{options}</select></label>'
 
 
-def release_page(item: ReleasePage, following: ReleasePage | None, inputs: Inputs) -> str:
+def release_page(
+    item: ReleasePage,
+    following: ReleasePage | None,
+    inputs: Inputs,
+    reasons: dict[str, tuple[str, str]],
+    pages: set[str],
+) -> str:
     """A release: notes, record counts, the diff from the previous release with a link to its page, both
     releases on one chart, and a menu of every release."""
     previous, change = item.previous, item.change
-    current = set(inputs.models["id"])
     pager = [
         f'<a rel="prev" href="{escape(previous.version)}.html">&larr; previous release {escape(previous.version)}</a>'
         if previous
@@ -798,7 +815,7 @@ def release_page(item: ReleasePage, following: ReleasePage | None, inputs: Input
         "(at its old place); hover for the record, click to open its page. Trends and the gap band are this "
         "release's.</p>",
         '<ul id="readout" class="readout"></ul>',
-        script_json(release_chart_data(change, previous.version, current, inputs.params), "explorer-data"),
+        script_json(release_chart_data(change, previous.version, pages, inputs.params), "explorer-data"),
         f'<p id="changes"><span id="added">{len(change.added)}</span> records added, '
         f'<span id="removed">{len(change.removed)}</span> removed, <span id="changed">{changed_ids}</span> '
         f"changed ({len(change.changed)} field changes). The same as <code>mlsizes diff {escape(previous.version)} "
@@ -808,15 +825,24 @@ def release_page(item: ReleasePage, following: ReleasePage | None, inputs: Input
         "<h3>Summary</h3>",
         markdown("\n".join(diff.summary_lines(change, markdown=True))),
     ]
-    for label, frame in (("Added", change.added), ("Removed", change.removed)):
-        if len(frame):
-            parts += [
-                f"<h3>{label} ({len(frame)})</h3>",
-                table(["id", "name", "domain", "date", "parameters"], brief_rows(frame, current), numeric=(4,)),
-            ]
+    headers = ["id", "name", "domain", "date", "parameters"]
+    if len(change.added):
+        parts += [
+            f"<h3>Added ({len(change.added)})</h3>",
+            table(headers, brief_rows(change.added, pages), numeric=(4,)),
+        ]
+    if len(change.removed):
+        rows = [
+            [*row, escape(reasons[record_id][0])]
+            for record_id, row in zip(change.removed["id"], brief_rows(change.removed, pages))
+        ]
+        parts += [
+            f"<h3>Removed ({len(change.removed)})</h3>",
+            table([*headers, "why it left"], rows, numeric=(4,), id="removed-records"),
+        ]
     if change.changed:
         rows = [
-            [id_cell(c["id"], current), escape(c["field"]), *map(escape, diff.change_text(c))] for c in change.changed
+            [id_cell(c["id"], pages), escape(c["field"]), *map(escape, diff.change_text(c))] for c in change.changed
         ]
         parts += [f"<h3>Changed ({changed_ids} records)</h3>", table(["id", "field", "old", "new"], rows)]
     return page(f"mlsizes release {item.version}", "\n".join(parts), depth=1, chart=True)
@@ -937,8 +963,12 @@ def record_page(
     corrections: dict[str, dict[str, dict]],
     tables: dict[str, pd.DataFrame],
     changes: dict[str, dict],
+    departure: Departure | None = None,
+    values: dict[str, dict | None] | None = None,
 ) -> str:
-    """One record: every field with its unit, where it came from, its corrections and its releases."""
+    """One record: every field with its unit, where it came from, its corrections and its releases; a record
+    that left says when and why; `values` (what each release had, site.js shows it when the site is switched
+    to that release) go in the page as JSON."""
     fields = "\n".join(
         f"<dt>{escape(spec.get('title') or column)}"
         + (f'<br><span class="meta unit">{escape(spec["unit"])}</span>' if spec.get("unit") else "")
@@ -952,6 +982,8 @@ def record_page(
             f"<h1>{escape(name)}</h1>",
             f'<p class="meta">{escape(str(record["organization"] or ""))} &middot; {escape(shown_date(record))} '
             f"&middot; {escape(str(record['primary_domain']))}</p>",
+            departure_note(departure) if departure else "",
+            '<p id="release-note" class="status" hidden></p>',
             '<nav class="pager"><a href="../index.html#explore">&larr; the explorer</a>'
             '<a href="../index.html#all-records">all records</a></nav>',
             "<h2>Where it came from</h2>",
@@ -962,13 +994,47 @@ def record_page(
             '<p class="meta">Units and descriptions: <code>schemas/curated.yaml</code> (the codebook).</p>',
             f'<dl class="fields" id="fields">\n{fields}\n</dl>',
             history_section(str(record["id"]), tables, changes),
+            script_json(values or {}, "record-releases"),
         ]
     )
     return page(f"{name} - mlsizes", body, depth=1)
 
 
-def record_pages(inputs: Inputs) -> dict[str, str]:
-    """Every record's page, by its path in the site."""
+def departure_note(departure: Departure) -> str:
+    """What a record that left says first: the release it left in, why, and the record it continues as."""
+    successor = (
+        f' It continues as <a href="{escape(record_href(departure.successor))}">{escape(departure.successor)}</a>.'
+        if departure.successor
+        else ""
+    )
+    return (
+        f'<p class="status failed" id="departure">Not in the current release. It left in release '
+        f'<a href="../releases/{escape(departure.left)}.html">{escape(departure.left)}</a>: '
+        f"{escape(departure.why)}.{successor} The fields below are as release {escape(departure.last)}, the last "
+        "to hold it, had them.</p>"
+    )
+
+
+def plain_text(column: str, record: dict) -> str:
+    """A field's value as a record page shows it, without markup (site.js sets it as text)."""
+    return unescape(re.sub(r"<[^>]*>", "", field_text(column, record)))
+
+
+def release_values(frame: pd.DataFrame, now: pd.DataFrame, shown: set[str]) -> dict[str, dict[str, str] | None]:
+    """A release's fields that differ from what each record's page shows (the current table, or the last
+    release that had a record that left), by record id, as text; None for a record the release lacks."""
+    values: dict[str, dict[str, str] | None] = {record_id: None for record_id in now.index.difference(frame.index)}
+    for record_id in now.index.intersection(frame.index):
+        values[record_id] = {}
+    for change in diff.record_changes(frame, now, {}):
+        if change["field"] in shown:
+            then = _typed({change["field"]: change["old"]})
+            values[change["id"]][change["field"]] = plain_text(change["field"], then)
+    return values
+
+
+def record_pages(inputs: Inputs, gone: dict[str, Departure]) -> dict[str, str]:
+    """Every record's page, by its path in the site: the current table's and those of the records that left."""
     units = contracts.curated_columns()
     tables = release_tables(inputs.releases)
     changes: dict[str, dict] = {}
@@ -977,10 +1043,93 @@ def record_pages(inputs: Inputs) -> dict[str, str]:
             by_id = changes.setdefault(item.version, {})
             for change in item.change.changed:
                 by_id.setdefault(change["id"], []).append(change)
+    left = pd.DataFrame([tables[departure.last].loc[record_id] for record_id, departure in gone.items()])
+    shown = _records(inputs.models) + [_typed(record) for record in left.to_dict(orient="records")]
+    now = pd.concat([as_text(inputs.models), left]).set_index("id", drop=False)
+    by_release = {version: release_values(frame, now, set(units)) for version, frame in tables.items()}
     return {
-        record_href(record["id"]): record_page(record, units, inputs.corrections, tables, changes)
-        for record in _records(inputs.models)
+        record_href(record["id"]): record_page(
+            record,
+            units,
+            inputs.corrections,
+            tables,
+            changes,
+            gone.get(record["id"]),
+            {version: values[record["id"]] for version, values in by_release.items()},
+        )
+        for record in shown
     }
+
+
+def as_text(models: pd.DataFrame) -> pd.DataFrame:
+    """The curated table as a release's table reads: every value as text, nothing as an empty string."""
+    return models.astype(object).where(models.notna(), "").astype(str).set_index("id", drop=False)
+
+
+# --- records that left -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Departure:
+    """A record of an older release that the newest table no longer holds: the last release that had it, the
+    release it left in, why (in words), and the record it continues as when it was renamed or merged."""
+
+    last: str
+    left: str
+    why: str
+    successor: str | None = None
+
+
+def why_they_left(item: ReleasePage) -> dict[str, tuple[str, str]]:
+    """Why each record of the previous release is not in this one, and the id it continues as (or "").
+
+    Upstream renamed it (the same link under a new id, as `mlsizes diff` pairs them, or one new record of the
+    same day whose name extends its name: Gopher became Gopher (280B)); curation merged it into a record of the
+    same name; the release rejected its row (a likely duplicate is merged, anything else rejected, with the
+    rejects' reason); or else the new snapshot has no row of its name (every raw row is curated or rejected)."""
+    old, new, rejected = item.change.old.models, item.change.new.models, item.rejected
+    renamed = diff.renamed_pairs(old, new)
+    by_name = {untrusted.skeleton(str(name)): record_id for record_id, name in new["name"].items()}
+    same_day: dict[str, list[tuple[str, str]]] = {}  # the records new in this release, by their day
+    for other, record in new.loc[new.index.difference(old.index)].iterrows():
+        same_day.setdefault(record["publication_date"], []).append((untrusted.skeleton(str(record["name"])), other))
+    refused = {untrusted.skeleton(str(row["name"])): row for _, row in rejected.iloc[::-1].iterrows()}
+    reasons = {}
+    for record_id in old.index.difference(new.index):
+        name, source = untrusted.skeleton(str(old.at[record_id, "name"])), str(old.at[record_id, "source"])
+        day = same_day.get(old.at[record_id, "publication_date"], [])
+        longer = [other for text, other in day if text.startswith(name)]
+        if record_id in renamed:
+            reasons[record_id] = ("renamed upstream: the same link, now under another id", renamed[record_id])
+        elif len(longer) == 1:
+            reasons[record_id] = ("renamed upstream: a new record of the same day extends its name", longer[0])
+        elif name in by_name:
+            reasons[record_id] = ("merged: a record of the same name took its place", by_name[name])
+        elif name in refused:
+            row = refused[name]
+            kind = "merged" if row["reject_code"] in curation.SUPERSEDED_CODES else "rejected"
+            reasons[record_id] = (f"{kind}: its row was rejected ({row['reject_code']}: {row['reject_message']})", "")
+        elif source.startswith(contribution_files.SOURCE_PREFIX):
+            reasons[record_id] = ("removed: its contribution file is gone", "")
+        else:
+            reasons[record_id] = (f"removed upstream: Epoch's snapshot {item.snapshot} has no row of its name", "")
+    return reasons
+
+
+def departures(
+    releases: list[ReleasePage], reasons: dict[str, dict[str, tuple[str, str]]], current: set[str]
+) -> dict[str, Departure]:
+    """Every record some release held that the current table does not, by id, with when and why it left (the
+    last time it left: a record can leave and come back); `reasons` are why_they_left's, by release."""
+    gone: dict[str, Departure] = {}
+    for item in releases:
+        if item.change is None:
+            continue
+        for record_id in item.change.new.models.index:
+            gone.pop(record_id, None)
+        for record_id, (why, successor) in reasons[item.version].items():
+            gone[record_id] = Departure(item.previous.version, item.version, why, successor or None)
+    return {record_id: gone[record_id] for record_id in sorted(gone) if record_id not in current}
 
 
 # --- downloads --------------------------------------------------------------------------------------------
@@ -1024,15 +1173,18 @@ def download_files(inputs: Inputs) -> dict[str, bytes]:
 
 def process(inputs: Inputs) -> dict[str, bytes]:
     """Every file of the site by its path in the site folder (pure: same inputs, same bytes)."""
+    reasons = {item.version: why_they_left(item) for item in inputs.releases if item.change is not None}
+    gone = departures(inputs.releases, reasons, set(inputs.models["id"]))
+    pages = set(inputs.models["id"]) | set(gone)
     files = {
         "index.html": index_page(inputs),
         "validation.html": validation_page(inputs.validation),
         **{
-            f"releases/{item.version}.html": release_page(item, following, inputs)
+            f"releases/{item.version}.html": release_page(item, following, inputs, reasons.get(item.version, {}), pages)
             for item, following in zip(inputs.releases, [*inputs.releases[1:], None])
         },
     }
-    files.update(record_pages(inputs))
+    files.update(record_pages(inputs, gone))
     out = {name: text.encode("utf-8") for name, text in files.items()}
     out.update(download_files(inputs))
     out.update({f"figures/{name}": data for name, data in inputs.figures.items()})
