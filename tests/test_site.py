@@ -40,6 +40,23 @@ def clone(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def release_tables(clone) -> dict:
+    """Every release's curated table as git holds it, by version, oldest first."""
+    import io
+
+    import pandas as pd
+
+    listing = json.loads(mlsizes("versions", "--json", cwd=clone).stdout)
+    return {
+        item["version"]: pd.read_csv(
+            io.StringIO(sh("git", "show", f"{item['commit']}:data/curated/models.csv", cwd=clone).stdout),
+            dtype={"id": str},
+        )
+        for item in listing
+    }
+
+
+@pytest.fixture(scope="module")
 def built(clone) -> Path:
     """The site of the clone, built once for the module."""
     out = clone.parent / "site"
@@ -187,11 +204,16 @@ def site_pages(built: Path) -> list[str]:
     return sorted(str(path.relative_to(built)) for path in built.rglob("*.html"))
 
 
-def test_every_page_loads_every_image_logs_no_error_and_asks_only_127_0_0_1(clone, built, base_url, browser):
-    """Every page but the record pages, which are one template: three of them (one corrected, one contributed)."""
+def test_every_page_loads_every_image_logs_no_error_and_asks_only_127_0_0_1(
+    clone, built, base_url, browser, release_tables
+):
+    """Every page but the record pages, which are one template: four of them (one corrected, one contributed,
+    one that left); a page for every record of the current table and of every release."""
     records = sorted(name for name in site_pages(built) if name.startswith("records/"))
-    assert len(records) == len(contracts.read_curated(clone / "data" / "curated" / "models.csv"))
-    sample = {records[0], "records/roberta-large.html", "records/mistral-7b.html"}
+    current = set(contracts.read_curated(clone / "data" / "curated" / "models.csv")["id"])
+    every = current.union(*(set(table["id"]) for table in release_tables.values()))
+    assert records == sorted(f"records/{record_id}.html" for record_id in every)
+    sample = {records[0], "records/roberta-large.html", "records/mistral-7b.html", "records/gopher.html"}
     pages = [name for name in site_pages(built) if not name.startswith("records/")] + sorted(sample)
     assert {"index.html", "validation.html"} <= set(pages)
     figures = sorted(path.name for path in (clone / "reports" / "figures").glob("*.png"))
@@ -393,15 +415,34 @@ def test_filters_choose_the_records_pandas_chooses_and_the_url_restores_them(clo
         assert shown_ids(page) == [i for i in order if i in set(chosen["id"])]
 
 
-def test_a_phone_never_scrolls_sideways_and_reaches_the_records_from_the_top(clone, base_url, browser):
-    newest = json.loads(mlsizes("versions", "--json", cwd=clone).stdout)[-1]["version"]
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    for name in ("index.html", "records/roberta-large.html", f"releases/{newest}.html", "downloads.html"):
+@pytest.mark.parametrize("width", [1000, 390])
+def test_no_page_scrolls_sideways_on_a_laptop_or_a_phone(release_tables, base_url, browser, width):
+    """The page never; at 1000 pixels the records and a record's corrections fit without a scroll bar of their
+    own either (a long name or file path wraps)."""
+    old, newest = list(release_tables)[-2:]
+    page = browser.new_page(viewport={"width": width, "height": 844})
+    for name in (
+        "index.html",
+        f"index.html?release={old}",
+        "records/roberta-large.html",
+        "records/gopher.html",
+        f"releases/{newest}.html",
+        "downloads.html",
+    ):
         page.goto(f"{base_url}/{name}")
         if page.locator("#chart").count():
             page.wait_for_selector("#chart[data-ready]")
-        width, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-        assert width <= client == 390, (name, width)
+        sizes = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert sizes == [width, width], (name, sizes)
+        if width == 1000:
+            for table in page.locator("#records, #record-corrections").all():
+                box = table.locator("xpath=..")  # the .scroll box the table would scroll in
+                assert box.evaluate("box => box.scrollWidth <= box.clientWidth"), (name, table.get_attribute("id"))
+    page.close()
+
+
+def test_a_phone_reaches_the_records_from_the_top(base_url, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(f"{base_url}/index.html")
     page.click("text=Jump to the records")
     assert page.locator("#records tbody tr").first.is_visible()
@@ -503,9 +544,11 @@ def test_a_release_page_charts_both_releases_links_changed_records_and_switches_
         links = page.eval_on_selector_all(
             "main table a[href^='../records/']", "links => links.map(a => a.getAttribute('href'))"
         )
-        assert links and {link.removeprefix("../records/").removesuffix(".html") for link in links} <= current
-        page.select_option("#release", f"{old['version']}.html")
-        page.wait_for_url(f"**/releases/{old['version']}.html")
+        assert links and {link.removeprefix("../records/").removesuffix(".html") for link in links} >= current & set(
+            after["id"]
+        )
+        page.select_option("#release", old["version"])
+        page.wait_for_url(f"**/releases/{old['version']}.html?release={old['version']}")
         assert page.locator("h1").inner_text() == f"Release {old['version']}"
         assert seen["errors"] == []
 
@@ -583,3 +626,71 @@ def test_an_out_folder_that_cannot_hold_the_site_is_one_line_and_writes_nothing(
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and lines[0].endswith(message), proc.stderr
     assert sorted(tmp_path.rglob("*")) == before
+
+
+# --- every release across the site --------------------------------------------------------------------------------
+
+
+def test_the_release_menu_switches_the_chart_the_table_and_the_record_pages_and_a_reload_keeps_it(
+    clone, base_url, browser, release_tables
+):
+    versions = list(release_tables)
+    old = versions[-3]
+    then = release_tables[old]
+    current = contracts.read_curated(clone / "data" / "curated" / "models.csv")
+    assert len(then) != len(current)
+    with opened(browser, f"{base_url}/index.html?domain=Language") as (page, seen):
+        assert chart_marks(page) == len(drawable(in_domain(current, "Language"), *AXES))
+        page.select_option("#release", old)
+        page.wait_for_url(f"**/index.html?domain=Language&release={old}")
+        language = in_domain(then, "Language")
+        assert chart_marks(page) == len(drawable(language, *AXES)) > 0  # the filter kept, on the old records
+        assert sorted(shown_ids(page)) == sorted(language["id"])
+        assert page.locator("#records tbody tr").count() == len(then)
+        assert page.locator("h1").inner_text() == f"mlsizes dataset {old}"
+        assert f"its {len(then)} records" in page.locator("#release-note").inner_text()
+        page.select_option("#domain", "")
+        assert chart_marks(page) == len(drawable(then, *AXES))
+        page.reload()
+        assert page.input_value("#release") == old and chart_marks(page) == len(drawable(then, *AXES))
+        assert page.locator("header a", has_text="Downloads").get_attribute("href") == f"downloads.html?release={old}"
+        assert "gpt-3-175b" in set(then["id"]) - set(current["id"])  # a record that left since: its page too
+        page.click('#records a[href^="records/gpt-3-175b.html"]')
+        page.wait_for_url(f"**/records/gpt-3-175b.html?release={old}")
+        assert old in page.locator("#release-note").inner_text()
+        assert page.locator("#history tr[aria-current]").inner_text().startswith(old)
+        assert seen["errors"] == []
+
+
+AXES = ("publication_date", "parameters")
+
+
+def in_domain(models, domain: str):
+    return models[models["domains"].str.split(",").apply(lambda names: domain in names)]
+
+
+def test_a_record_that_left_has_a_page_saying_when_and_why(clone, base_url, browser, release_tables):
+    versions = list(release_tables)
+    with opened(browser, f"{base_url}/records/gopher.html") as (page, seen):
+        assert page.locator("h1").inner_text() == "Gopher"
+        left_in = next(v for v in versions[1:] if "gopher" not in set(release_tables[v]["id"]))
+        text = page.locator("#departure").inner_text()
+        assert f"It left in release {left_in}: renamed upstream" in text
+        assert "It continues as gopher-280b." in text
+        last = versions[versions.index(left_in) - 1]
+        assert f"as release {last}, the last to hold it" in text
+        gopher = release_tables[last].set_index("id").loc["gopher"]
+        assert page.locator('#fields dd[data-field="publication_date"]').inner_text() == gopher["publication_date"]
+        page.click("#departure >> text=gopher-280b")
+        page.wait_for_url("**/records/gopher-280b.html")
+        assert seen["errors"] == []
+    newest, previous = versions[-1], versions[-2]
+    removed = json.loads(mlsizes("diff", previous, newest, "--json", cwd=clone).stdout)["removed"]
+    with opened(browser, f"{base_url}/releases/{newest}.html") as (page, _):
+        rows = page.locator("#removed-records tbody tr")
+        assert rows.count() == len(removed)
+        first = rows.first.locator("td").all_inner_texts()
+        assert first[0] == removed[0]["id"] and first[-1]
+        rows.first.locator("a").click()
+        page.wait_for_url(f"**/records/{removed[0]['id']}.html")
+        assert f"It left in release {newest}: {first[-1]}" in page.locator("#departure").inner_text()

@@ -51,7 +51,15 @@ ASSET_FILES = (
     "vendor/LICENSE.vega-embed",
     "vendor/README.md",
 )
-SCRIPTS = ("vendor/vega.min.js", "vendor/vega-lite.min.js", "vendor/vega-embed.min.js", "site.js")
+# Every page's scripts: the list of releases (written with the site, for the release menu) and site.js; a page
+# with a chart loads the charting library too.
+RELEASES_SCRIPT = "data/releases.js"
+SCRIPTS = (
+    "assets/vendor/vega.min.js",
+    "assets/vendor/vega-lite.min.js",
+    "assets/vendor/vega-embed.min.js",
+    "assets/site.js",
+)
 # The chart's measures: (column, label); the first is the x axis by default, the second the y axis.
 MEASURES = (
     ("publication_date", "Publication date"),
@@ -83,7 +91,16 @@ BRIEF_COLUMNS = ("id", "name", "primary_domain", "publication_date", "parameters
 # A record's changes between releases shown with their values (notes are long: only their names).
 SHOWN_CHANGES = ("name", "organization", "domains", "publication_date", "parameters", "training_compute_flop")
 # Where the site's files go: its pages, and a file in each of its folders (names that are never written).
-LAYOUT_NAMES = ("index.html", "validation.html", "releases/.x", "figures/.x", "assets/.x", "records/.x", "downloads/.x")
+LAYOUT_NAMES = (
+    "index.html",
+    "validation.html",
+    "releases/.x",
+    "figures/.x",
+    "assets/.x",
+    "records/.x",
+    "downloads/.x",
+    "data/.x",
+)
 
 
 class SiteError(Exception):
@@ -272,7 +289,11 @@ def page(title: str, body: str, depth: int = 0, chart: bool = False) -> str:
         ("index.html#releases", "Releases"),
     ]
     nav = "".join(f'<a href="{up}{href}">{label}</a>' for href, label in links)
-    scripts = "".join(f'<script src="{up}assets/{name}"></script>\n' for name in SCRIPTS if chart or "/" not in name)
+    scripts = "".join(
+        f'<script src="{up}{name}"></script>\n'
+        for name in (RELEASES_SCRIPT, *SCRIPTS)
+        if chart or "vendor/" not in name
+    )
     return (
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -289,10 +310,16 @@ def page(title: str, body: str, depth: int = 0, chart: bool = False) -> str:
 def script_json(value, element_id: str) -> str:
     """Data for the page's script, as JSON in a non-executed <script>: every `<`, `>` and `&` escaped, so text
     from the data (a name holding `</script>`) cannot end the element or open a tag."""
+    return f'<script type="application/json" id="{escape(element_id)}">{json_text(value)}</script>'
+
+
+def json_text(value) -> str:
+    """JSON with every `<`, `>` and `&` (and the two line separators JavaScript once refused) escaped: safe in
+    a page and in a script file."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     for char in "<>&\u2028\u2029":
         text = text.replace(char, f"\\u{ord(char):04x}")
-    return f'<script type="application/json" id="{escape(element_id)}">{text}</script>'
+    return text
 
 
 def table(headers: list[str], rows: list[list[str]], numeric: tuple[int, ...] = (), **attributes: str) -> str:
@@ -468,17 +495,16 @@ def chart_trends(trends: dict, params: AnalysisParams) -> dict:
     return groups
 
 
-def explorer_data(inputs: Inputs) -> dict:
-    """Everything the explorer's script draws and filters, read from the curated table and the analysis outputs
-    (the trends are never refitted in the browser)."""
-    params = inputs.params
-    present = set(inputs.models["primary_domain"].dropna())
+def explorer_data(records: list[dict], trends: dict, params: AnalysisParams) -> dict:
+    """Everything the explorer's script draws and filters, from a curated table's records (newest first) and
+    its trends.json (the trends are never refitted in the browser; a release without them has none)."""
+    present = {record["primary_domain"] for record in records}
     return {
-        "records": [chart_record(record, params) for record in _records(newest_first(inputs.models))],
+        "records": [chart_record(record, params) for record in records],
         "measures": {column: label for column, label in MEASURES},
         "domains": [name for name in contracts.vocabulary().names if name in present],
         "groups": {domain: group for group, domain in params.domain_groups.items()},
-        "trends": chart_trends(inputs.trends, params),
+        "trends": chart_trends(trends, params) if trends.get("domains") else {},
         "gap": [params.gap_lower, params.gap_upper],
         "gap_label": f"gap {size_words(params.gap_lower)}-{size_words(params.gap_upper)} parameters "
         f"({params.bounds} bounds)",
@@ -620,7 +646,10 @@ def index_page(inputs: Inputs) -> str:
             '<a href="#all-records">Jump to the records</a>.</p>',
             downloads_line(inputs.downloads),
             status_section(inputs.validation),
-            explorer_section(inputs, explorer_data(inputs)),
+            '<p id="release-note" class="status" hidden></p>',
+            explorer_section(
+                inputs, explorer_data(_records(newest_first(inputs.models)), inputs.trends, inputs.params)
+            ),
             records_section(inputs.models, search_box=False),
             gap_section(inputs.gap),
             card,
@@ -751,15 +780,6 @@ def release_chart_data(change: diff.DatasetDiff, previous: str, pages: set[str],
     }
 
 
-def release_selector(versions: list[str], current: str) -> str:
-    """A menu of every release; choosing one opens its page (site.js)."""
-    options = "".join(
-        f'<option value="{escape(v)}.html"{" selected" if v == current else ""}>{escape(v)}</option>'
-        for v in reversed(versions)
-    )
-    return f'<label class="selector">Release <select id="release" data-navigate>{options}</select></label>'
-
-
 def release_page(
     item: ReleasePage,
     following: ReleasePage | None,
@@ -797,8 +817,7 @@ def release_page(
         f"<h1>Release {escape(item.version)}</h1>",
         f'<p class="meta">{escape(item.date)} &middot; upstream snapshot {escape(item.snapshot)}</p>',
         f"<p>{escape(item.notes)}</p>",
-        f'<nav class="pager">{"".join(pager)}'
-        f"{release_selector([r.version for r in inputs.releases], item.version)}</nav>",
+        f'<nav class="pager">{"".join(pager)}</nav>',
         "<h2>Records and the gap test</h2>",
         figures,
     ]
@@ -845,21 +864,23 @@ def release_page(
             [id_cell(c["id"], pages), escape(c["field"]), *map(escape, diff.change_text(c))] for c in change.changed
         ]
         parts += [f"<h3>Changed ({changed_ids} records)</h3>", table(["id", "field", "old", "new"], rows)]
-    return page(f"mlsizes release {item.version}", "\n".join(parts), depth=1, chart=True)
+    return page(f"mlsizes release {item.version}", "\n".join(parts), depth=1, chart=True).replace(
+        "<body ", f'<body data-release="{escape(item.version)}" ', 1
+    )
 
 
 # --- a page per record -----------------------------------------------------------------------------------
 
 
-def release_tables(releases: list[ReleasePage]) -> dict[str, pd.DataFrame]:
-    """Every release's curated table (as text, by id), from the diffs already read: the first release is the
-    old side of the second release's diff."""
-    tables = {}
+def release_sides(releases: list[ReleasePage]) -> dict[str, diff.Side]:
+    """Every release's curated table (as text, by id) and metrics, from the diffs already read: the first
+    release is the old side of the second release's diff."""
+    sides = {}
     for item in releases:
         if item.change is not None:
-            tables.setdefault(item.previous.version, item.change.old.models)
-            tables[item.version] = item.change.new.models
-    return tables
+            sides.setdefault(item.previous.version, item.change.old)
+            sides[item.version] = item.change.new
+    return sides
 
 
 def field_text(column: str, record: dict) -> str:
@@ -1036,7 +1057,7 @@ def release_values(frame: pd.DataFrame, now: pd.DataFrame, shown: set[str]) -> d
 def record_pages(inputs: Inputs, gone: dict[str, Departure]) -> dict[str, str]:
     """Every record's page, by its path in the site: the current table's and those of the records that left."""
     units = contracts.curated_columns()
-    tables = release_tables(inputs.releases)
+    tables = {version: side.models for version, side in release_sides(inputs.releases).items()}
     changes: dict[str, dict] = {}
     for item in inputs.releases:
         if item.change is not None:
@@ -1132,6 +1153,29 @@ def departures(
     return {record_id: gone[record_id] for record_id in sorted(gone) if record_id not in current}
 
 
+# --- the whole site in any release ----------------------------------------------------------------------
+
+
+def release_files(inputs: Inputs) -> dict[str, str]:
+    """What the release menu on every page needs (site.js): the releases, newest first, with the one the site
+    shows by default, and for every other release its explorer data as a script (a script, not JSON fetched,
+    so the folder also works from file://): the index draws and lists that release's records from it."""
+    current = str(inputs.dataset.get("version", ""))
+    listing = {
+        "versions": [item.version for item in reversed(inputs.releases)],
+        "dates": {item.version: item.date for item in inputs.releases},
+        "current": current,
+    }
+    files = {RELEASES_SCRIPT: f"window.mlsizesSite = {json_text(listing)};\n"}
+    for version, side in release_sides(inputs.releases).items():
+        if version != current:
+            records = [_typed(record) for record in newest_first(side.models).to_dict(orient="records")]
+            trends = side.metrics.get(LAYOUT_TRENDS) or {}
+            data = explorer_data(records, trends, inputs.params) | {"version": version}
+            files[f"data/{version}.js"] = f"window.mlsizesRelease({json_text(data)});\n"
+    return files
+
+
 # --- downloads --------------------------------------------------------------------------------------------
 
 
@@ -1185,6 +1229,7 @@ def process(inputs: Inputs) -> dict[str, bytes]:
         },
     }
     files.update(record_pages(inputs, gone))
+    files.update(release_files(inputs))
     out = {name: text.encode("utf-8") for name, text in files.items()}
     out.update(download_files(inputs))
     out.update({f"figures/{name}": data for name, data in inputs.figures.items()})
