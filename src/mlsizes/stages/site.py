@@ -1024,7 +1024,7 @@ def record_page(
 def departure_note(departure: Departure) -> str:
     """What a record that left says first: the release it left in, why, and the record it continues as."""
     successor = (
-        f' It continues as <a href="{escape(record_href(departure.successor))}">{escape(departure.successor)}</a>.'
+        f' It continues as <a href="{escape(record_href(departure.successor, "../"))}">{escape(departure.successor)}</a>.'
         if departure.successor
         else ""
     )
