@@ -523,7 +523,9 @@ def test_a_hostile_name_stays_text_in_the_explorer_and_on_its_record_page(browse
     assert errors == []
 
 
-def test_a_release_page_charts_both_releases_links_changed_records_and_switches_release(clone, base_url, browser):
+def test_a_release_page_charts_both_releases_links_changed_records_and_switches_release(
+    clone, built, base_url, browser
+):
     import io
 
     import pandas as pd
@@ -539,7 +541,6 @@ def test_a_release_page_charts_both_releases_links_changed_records_and_switches_
     removed = json.loads(mlsizes("diff", old["version"], new["version"], "--json", cwd=clone).stdout)["removed"]
     # the newer release's records and, at their old places, the removed ones (renamed ones are changed, not removed)
     expected = int((after["parameters"] > 0).sum()) + sum(1 for r in removed if float(r["parameters"] or 0) > 0)
-    current = set(contracts.read_curated(clone / "data" / "curated" / "models.csv")["id"])
     with opened(browser, f"{base_url}/releases/{new['version']}.html") as (page, seen):
         assert chart_marks(page) == expected
         links = page.eval_on_selector_all(

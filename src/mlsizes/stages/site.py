@@ -1023,15 +1023,16 @@ def record_page(
 
 def departure_note(departure: Departure) -> str:
     """What a record that left says first: the release it left in, why, and the record it continues as."""
-    successor = (
-        f' It continues as <a href="{escape(record_href(departure.successor, "../"))}">{escape(departure.successor)}</a>.'
-        if departure.successor
+    successor = departure.successor
+    continues = (
+        f' It continues as <a href="{escape(record_href(successor, "../"))}">{escape(successor)}</a>.'
+        if successor
         else ""
     )
     return (
         f'<p class="status failed" id="departure">Not in the current release. It left in release '
         f'<a href="../releases/{escape(departure.left)}.html">{escape(departure.left)}</a>: '
-        f"{escape(departure.why)}.{successor} The fields below are as release {escape(departure.last)}, the last "
+        f"{escape(departure.why)}.{continues} The fields below are as release {escape(departure.last)}, the last "
         "to hold it, had them.</p>"
     )
 
