@@ -365,6 +365,9 @@ def test_the_chart_draws_one_mark_per_record_with_both_measures_and_follows_the_
         assert chart_marks(page) == len(drawable(models, "publication_date", "parameters"))
         page.select_option("#y", "training_compute_flop")
         assert chart_marks(page) == len(drawable(models, "publication_date", "training_compute_flop"))
+        page.select_option("#y", "training_dataset_size")  # the measures curated since (issue 25)
+        assert chart_marks(page) == len(drawable(models, "publication_date", "training_dataset_size")) > 0
+        page.select_option("#y", "training_compute_flop")
         page.select_option("#x", "parameters")
         both = drawable(models, "parameters", "training_compute_flop")
         assert chart_marks(page) == len(both) < len(drawable(models, "publication_date", "parameters"))
@@ -475,15 +478,19 @@ def test_a_point_opens_its_record_whose_page_shows_its_fields_corrections_and_re
         assert page.locator("#no-corrections").count() == 1
 
 
-def test_every_download_link_resolves_and_its_sha256_matches(clone, built, base_url, browser):
+def test_every_download_link_resolves_and_its_sha256_matches(clone, built, base_url, browser, release_tables):
     import hashlib
     import urllib.request
 
     with opened(browser, f"{base_url}/downloads.html") as (page, seen):
         rows = page.eval_on_selector_all(
-            "#downloads tbody tr", "rows => rows.map(r => [r.querySelector('a').href, r.cells[3].textContent])"
+            "main tbody tr", "rows => rows.map(r => [r.querySelector('a').href, r.cells[3].textContent])"
         )
         assert seen["errors"] == []
+    older = {urlsplit(url).path for url, _ in rows if urlsplit(url).path.count("/") == 3}  # /downloads/<v>/<file>
+    assert {path.split("/")[2] for path in older} == set(list(release_tables)[:-1])  # every other release's files
+    old = list(release_tables)[0]
+    assert f"/downloads/{old}/models.csv" in older
     names = {Path(urlsplit(url).path).name for url, _ in rows}
     assert {"models.csv", "rejected.csv", "datapackage.json", "codebook.csv", "README.md", "fig1_sizes.png"} <= names
     for url, digest in rows:
@@ -491,6 +498,9 @@ def test_every_download_link_resolves_and_its_sha256_matches(clone, built, base_
             body = response.read()
         assert hashlib.sha256(body).hexdigest() == digest, url
     assert (built / "downloads" / "models.csv").read_bytes() == (clone / "data" / "curated" / "models.csv").read_bytes()
+    commit = json.loads(mlsizes("versions", "--json", cwd=clone).stdout)[0]["commit"]
+    first = sh("git", "show", f"{commit}:data/curated/models.csv", cwd=clone).stdout  # the release as git holds it
+    assert (built / "downloads" / old / "models.csv").read_text() == first
     sums = dict(line.split("  ")[::-1] for line in (built / "SHA256SUMS").read_text().splitlines())
     assert sums == {urlsplit(url).path.lstrip("/"): digest for url, digest in rows}
     with opened(browser, f"{base_url}/records/roberta-large.html") as (page, _):  # linked from every page

@@ -235,7 +235,14 @@
           { field: "date_text", title: "Published" },
           { field: "parameters_text", title: "Parameters" },
           { field: "compute_text", title: "Training compute (FLOP)" },
-        ].concat(data.colour ? [{ field: data.colour, title: data.colour_title }] : []),
+        ]
+          .concat(
+            // an axis's other measure (dataset size, cost, time, chips), as 1.2M
+            [state.x, state.y]
+              .filter((column) => !["publication_date", "parameters", "training_compute_flop"].includes(column))
+              .map((column) => ({ field: column, title: data.measures[column], format: ".3~s" })),
+          )
+          .concat(data.colour ? [{ field: data.colour, title: data.colour_title }] : []),
       },
     });
     if (withTrends) {
@@ -509,6 +516,13 @@
     }
   }
 
+  // The downloads page in another release: where that release's files are.
+  function showReleaseFiles() {
+    const heading = document.getElementById(`files-${release}`);
+    if (!release || !heading) return;
+    note([`Release ${release}: its files are `, pageLink(`#files-${release}`, `under "Release ${release}"`), "."]);
+  }
+
   // --- wiring --------------------------------------------------------------------------------------------
 
   function apply(fromForm) {
@@ -533,6 +547,7 @@
   releaseMenu();
   carryRelease();
   showRecordRelease();
+  showReleaseFiles();
   if (form) {
     form.addEventListener("input", () => apply(true));
     form.addEventListener("submit", (event) => event.preventDefault());

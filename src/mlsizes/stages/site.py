@@ -65,7 +65,12 @@ MEASURES = (
     ("publication_date", "Publication date"),
     ("parameters", "Parameters"),
     ("training_compute_flop", "Training compute (FLOP)"),
+    ("training_dataset_size", "Training dataset size (datapoints)"),
+    ("training_cost_usd", "Training compute cost (US dollars)"),
+    ("training_time_hours", "Training time (hours)"),
+    ("hardware_quantity", "Hardware quantity (chips)"),
 )
+NUMERIC_MEASURES = tuple(column for column, _ in MEASURES[1:])
 # Files offered for download, by their name in the site's downloads/ folder and the Paths field they come from.
 DOWNLOADS = (
     ("models.csv", "models", "the curated records"),
@@ -120,6 +125,7 @@ class ReleasePage:
     previous: ReleasePage | None
     change: diff.DatasetDiff | None
     rejected: pd.DataFrame | None = None  # the raw rows this release left out, with their reasons
+    files: dict[str, bytes] | None = None  # its downloads as git holds them, by their name in DOWNLOADS
 
 
 @dataclass
@@ -202,7 +208,12 @@ def load_releases(root: Path, dataset: dict, on_progress: Callable[[str], None])
         change = diff.process(root, previous.commit, item["commit"]) if previous else None
         fields = {key: item[key] for key in ("version", "commit", "date", "snapshot", "notes", "headline")}
         rejected = read_rejected(root, item["commit"])
-        pages.append(ReleasePage(**fields, previous=previous, change=change, rejected=rejected))
+        files = {
+            name: text.encode("utf-8")
+            for name, field, _ in DOWNLOADS
+            if (text := revisions.read_at(root, item["commit"], LAYOUT[field])) is not None
+        }
+        pages.append(ReleasePage(**fields, previous=previous, change=change, rejected=rejected, files=files))
     return pages
 
 
@@ -446,8 +457,7 @@ def chart_record(record: dict, params: AnalysisParams) -> dict:
         "domain": record["primary_domain"],
         "publication_date": record["publication_date"],
         "date_text": shown_date(record),
-        "parameters": parameters,
-        "training_compute_flop": compute,
+        **{column: record.get(column) for column in NUMERIC_MEASURES},
         "parameters_text": "" if parameters is None else size_text(parameters),
         "compute_text": "" if compute is None else compute_text(compute),
         "confidence": record["confidence"] or "",
@@ -733,7 +743,7 @@ def brief_rows(frame: pd.DataFrame, pages: set[str]) -> list[list[str]]:
 def _typed(record: dict) -> dict:
     """A row of a release's text table with the types the chart needs (sizes as numbers, nothing as None)."""
     typed = {key: (None if value == "" else value) for key, value in record.items()}
-    for column in ("parameters", "training_compute_flop"):
+    for column in NUMERIC_MEASURES:
         typed[column] = None if typed.get(column) is None else float(typed[column])
     return typed
 
@@ -780,6 +790,15 @@ def release_chart_data(change: diff.DatasetDiff, previous: str, pages: set[str],
     }
 
 
+def release_downloads_line(item: ReleasePage, current: str) -> str:
+    """A release page's link to its files on the downloads page (the current release's are at its top)."""
+    where = "" if item.version == current else f"#files-{escape(item.version)}"
+    names = ", ".join(escape(name) for name in item.files or {})
+    return (
+        f'<p class="downloads">Files of this release: <a href="../downloads.html{where}">{names} with sha256</a>.</p>'
+    )
+
+
 def release_page(
     item: ReleasePage,
     following: ReleasePage | None,
@@ -818,6 +837,7 @@ def release_page(
         f'<p class="meta">{escape(item.date)} &middot; upstream snapshot {escape(item.snapshot)}</p>',
         f"<p>{escape(item.notes)}</p>",
         f'<nav class="pager">{"".join(pager)}</nav>',
+        release_downloads_line(item, str(inputs.dataset.get("version", ""))),
         "<h2>Records and the gap test</h2>",
         figures,
     ]
@@ -1180,37 +1200,63 @@ def release_files(inputs: Inputs) -> dict[str, str]:
 # --- downloads --------------------------------------------------------------------------------------------
 
 
-def downloads_page(inputs: Inputs, checksums: dict[str, str]) -> str:
-    """The release's files with their sizes and sha256 sums (and a SHA256SUMS file for `sha256sum -c`)."""
+def files_table(files: dict[str, bytes], checksums: dict[str, str], **attributes: str) -> str:
+    """Files of a release with what each is, its size and its sha256."""
     words = {name: what for name, _, what in DOWNLOADS}
-    files = {f"downloads/{name}": data for name, data in inputs.downloads.items()}
-    files.update({f"figures/{name}": data for name, data in inputs.figures.items()})
     rows = [
         [
             f'<a href="{escape(path)}">{escape(path)}</a>',
-            escape(words.get(path.removeprefix("downloads/"), "figure")),
+            escape(words.get(Path(path).name, "figure")),
             f"{len(data):,}",
             f'<span class="hash">{checksums[path]}</span>',
         ]
         for path, data in files.items()
     ]
+    return table(["file", "what", "bytes", "sha256"], rows, numeric=(2,), **attributes)
+
+
+def older_downloads(inputs: Inputs) -> dict[str, dict[str, bytes]]:
+    """Every other release's files as git holds them (its figures are not kept: they are images of its
+    metrics, which its release page shows), by release, newest first, by their path in the site."""
+    current = str(inputs.dataset.get("version", ""))
+    return {
+        item.version: {f"downloads/{item.version}/{name}": data for name, data in item.files.items()}
+        for item in reversed(inputs.releases)
+        if item.version != current and item.files
+    }
+
+
+def downloads_page(inputs: Inputs, checksums: dict[str, str]) -> str:
+    """The release's files with their sizes and sha256 sums (and a SHA256SUMS file for `sha256sum -c`), then
+    every other release's."""
+    files = {f"downloads/{name}": data for name, data in inputs.downloads.items()}
+    files.update({f"figures/{name}": data for name, data in inputs.figures.items()})
     version = escape(str(inputs.dataset.get("version", "unreleased")))
-    body = "\n".join(
-        [
-            f"<h1>Downloads of release {version}</h1>",
-            "<p>The files of this release. Check one with <code>sha256sum FILE</code>, or all of them with "
-            '<code>sha256sum -c SHA256SUMS</code> in the site\'s folder (<a href="SHA256SUMS">SHA256SUMS</a>).</p>',
-            table(["file", "what", "bytes", "sha256"], rows, numeric=(2,), id="downloads"),
+    parts = [
+        f"<h1>Downloads of release {version}</h1>",
+        '<p id="release-note" class="status" hidden></p>',
+        "<p>The files of this release. Check one with <code>sha256sum FILE</code>, or all of them with "
+        '<code>sha256sum -c SHA256SUMS</code> in the site\'s folder (<a href="SHA256SUMS">SHA256SUMS</a>).</p>',
+        files_table(files, checksums, id="downloads"),
+    ]
+    for other, older in older_downloads(inputs).items():
+        name = escape(other)
+        parts += [
+            f'<h2 id="files-{name}">Release {name}</h2>',
+            f'<p>As git holds them at the release (<a href="releases/{name}.html">its page</a>).</p>',
+            files_table(older, checksums, **{"class": "release-downloads"}),
         ]
-    )
-    return page(f"mlsizes downloads {inputs.dataset.get('version', '')}", body)
+    return page(f"mlsizes downloads {inputs.dataset.get('version', '')}", "\n".join(parts))
 
 
 def download_files(inputs: Inputs) -> dict[str, bytes]:
-    """The downloads, the downloads page and SHA256SUMS, by their paths in the site."""
+    """The downloads (every release's), the downloads page and SHA256SUMS, by their paths in the site."""
     files = {f"downloads/{name}": data for name, data in inputs.downloads.items()}
     sums = {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
     sums.update({f"figures/{name}": hashlib.sha256(data).hexdigest() for name, data in inputs.figures.items()})
+    for older in older_downloads(inputs).values():
+        files.update(older)
+        sums.update({path: hashlib.sha256(data).hexdigest() for path, data in older.items()})
     files["downloads.html"] = downloads_page(inputs, sums).encode("utf-8")
     files["SHA256SUMS"] = "".join(f"{digest}  {path}\n" for path, digest in sums.items()).encode("utf-8")
     return files
