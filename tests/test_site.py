@@ -706,3 +706,60 @@ def test_a_record_that_left_has_a_page_saying_when_and_why(clone, base_url, brow
         rows.first.locator("a").click()
         page.wait_for_url(f"**/records/{removed[0]['id']}.html")
         assert f"It left in release {newest}: {first[-1]}" in page.locator("#departure").inner_text()
+
+
+def test_why_a_record_left_renamed_merged_rejected_or_removed_upstream_and_one_that_came_back():
+    """Synthetic releases a -> b -> c with one record leaving b for each reason, one coming back in c."""
+    import pandas as pd
+
+    from mlsizes.records import contribution_files
+    from mlsizes.releases import diff
+
+    columns = ["id", "name", "publication_date", "link", "source"]
+
+    def side(rows) -> diff.Side:
+        return diff.Side("", "", pd.DataFrame(rows, columns=columns).set_index("id", drop=False), {})
+
+    def release(version, previous, rows, rejected=()):
+        old = previous.change.new if previous and previous.change else side(first) if previous else None
+        change = diff.DatasetDiff(old, side(rows), pd.DataFrame(), pd.DataFrame(), [], []) if previous else None
+        refused = pd.DataFrame(rejected, columns=["name", "reject_code", "reject_message"])
+        return site.ReleasePage(version, "", "", f"snap-{version}", "", {}, previous, change, refused)
+
+    contributed = f"{contribution_files.SOURCE_PREFIX}mine.yaml"
+    first = [
+        ["kept", "Kept", "2020-01-01", "https://k", "epoch:a"],
+        ["old-id", "Old name", "2020-01-02", "https://same", "epoch:a"],
+        ["gopher", "Gopher", "2021-12-08", "https://g1", "epoch:a"],
+        ["twin", "Twin Model", "2020-01-03", "", "epoch:a"],
+        ["copy", "Copy", "2020-01-04", "", "epoch:a"],
+        ["bad", "Bad", "2020-01-05", "", "epoch:a"],
+        ["mine", "Mine", "2020-01-06", "", contributed],
+        ["gone", "Gone", "2020-01-07", "", "epoch:a"],
+    ]
+    second = [
+        ["kept", "Kept", "2020-01-01", "https://k", "epoch:b"],
+        ["new-id", "New name", "2020-01-02", "https://same", "epoch:b"],
+        ["gopher-280b", "Gopher (280B)", "2021-12-08", "https://g2", "epoch:b"],
+        ["twin-2", "twin model", "2020-01-03", "", "epoch:b"],
+    ]
+    a = release("a", None, first)
+    b = release(
+        "b", a, second, [["COPY", "likely_duplicate", "looks like kept"], ["Bad", "missing_domain", "no domain"]]
+    )
+    c = release("c", b, [*second, ["gone", "Gone", "2020-01-07", "", "epoch:c"]])
+    reasons = {item.version: site.why_they_left(item) for item in (b, c)}
+    assert reasons["b"] == {
+        "old-id": ("renamed upstream: the same link, now under another id", "new-id"),
+        "gopher": ("renamed upstream: a new record of the same day extends its name", "gopher-280b"),
+        "twin": ("merged: a record of the same name took its place", "twin-2"),
+        "copy": ("merged: its row was rejected (likely_duplicate: looks like kept)", ""),
+        "bad": ("rejected: its row was rejected (missing_domain: no domain)", ""),
+        "mine": ("removed: its contribution file is gone", ""),
+        "gone": ("removed upstream: Epoch's snapshot snap-b has no row of its name", ""),
+    }
+    assert reasons["c"] == {}
+    gone = site.departures([a, b, c], reasons, set(c.change.new.models["id"]))
+    assert sorted(gone) == ["bad", "copy", "gopher", "mine", "old-id", "twin"]  # "gone" came back in c
+    assert gone["gopher"] == site.Departure("a", "b", reasons["b"]["gopher"][0], "gopher-280b")
+    assert gone["bad"].successor is None

@@ -1125,9 +1125,9 @@ class Departure:
 def why_they_left(item: ReleasePage) -> dict[str, tuple[str, str]]:
     """Why each record of the previous release is not in this one, and the id it continues as (or "").
 
-    Upstream renamed it (the same link under a new id, as `mlsizes diff` pairs them, or one new record of the
-    same day whose name extends its name: Gopher became Gopher (280B)); curation merged it into a record of the
-    same name; the release rejected its row (a likely duplicate is merged, anything else rejected, with the
+    Upstream renamed it (the same link under a new id, as `mlsizes diff` pairs them); curation merged it into a
+    record of the same name; upstream renamed it (one new record of the same day extends its name: Gopher
+    became Gopher (280B)); the release rejected its row (a likely duplicate is merged, anything else rejected, with the
     rejects' reason); or else the new snapshot has no row of its name (every raw row is curated or rejected)."""
     old, new, rejected = item.change.old.models, item.change.new.models, item.rejected
     renamed = diff.renamed_pairs(old, new)
@@ -1143,10 +1143,10 @@ def why_they_left(item: ReleasePage) -> dict[str, tuple[str, str]]:
         longer = [other for text, other in day if text.startswith(name)]
         if record_id in renamed:
             reasons[record_id] = ("renamed upstream: the same link, now under another id", renamed[record_id])
-        elif len(longer) == 1:
-            reasons[record_id] = ("renamed upstream: a new record of the same day extends its name", longer[0])
         elif name in by_name:
             reasons[record_id] = ("merged: a record of the same name took its place", by_name[name])
+        elif len(longer) == 1:
+            reasons[record_id] = ("renamed upstream: a new record of the same day extends its name", longer[0])
         elif name in refused:
             row = refused[name]
             kind = "merged" if row["reject_code"] in curation.SUPERSEDED_CODES else "rejected"
