@@ -661,6 +661,9 @@ def test_the_release_menu_switches_the_chart_the_table_and_the_record_pages_and_
         assert page.locator("#records tbody tr").count() == len(then)
         assert page.locator("main > h1").inner_text() == f"mlsizes dataset {old}"
         assert f"its {len(then)} records" in page.locator("#release-note").inner_text()
+        assert page.locator("#summary").inner_text().startswith(f"{len(then)} notable machine-learning systems in")
+        files = page.locator("#downloads-line a").get_attribute("href")
+        assert files == f"downloads.html?release={old}#files-{old}"
         page.select_option("#domain", "")
         assert chart_marks(page) == len(drawable(then, *AXES))
         page.reload()

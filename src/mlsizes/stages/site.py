@@ -633,7 +633,10 @@ def releases_section(releases: list[ReleasePage]) -> str:
 def downloads_line(downloads: dict[str, bytes], up: str = "") -> str:
     """The release's files in one line, linking the downloads page with their checksums."""
     links = ", ".join(f'<a href="{up}downloads/{escape(name)}">{escape(name)}</a>' for name in downloads)
-    return f'<p class="downloads">Download: {links}, <a href="{up}downloads.html">figures and sha256 sums</a>.</p>'
+    return (
+        f'<p class="downloads" id="downloads-line">Download: {links}, '
+        f'<a href="{up}downloads.html">figures and sha256 sums</a>.</p>'
+    )
 
 
 def index_page(inputs: Inputs) -> str:
@@ -650,8 +653,8 @@ def index_page(inputs: Inputs) -> str:
     body = "\n".join(
         [
             f"<h1>mlsizes dataset {version}</h1>",
-            f'<p class="meta">{len(inputs.models)} notable machine-learning systems, {with_size} with a parameter '
-            f"count; built from {escape(str(inputs.dataset.get('snapshot', '')))}, as of "
+            f'<p class="meta" id="summary">{len(inputs.models)} notable machine-learning systems, {with_size} '
+            f"with a parameter count; built from {escape(str(inputs.dataset.get('snapshot', '')))}, as of "
             f"{escape(str(inputs.gap.get('as_of', '')))}. "
             '<a href="#all-records">Jump to the records</a>.</p>',
             downloads_line(inputs.downloads),
