@@ -434,10 +434,28 @@
     const heading = document.querySelector("main h1");
     if (heading) heading.textContent = `mlsizes dataset ${release}`;
     const date = site.dates[release] ? ` (${site.dates[release]})` : "";
+    const sized = data.records.filter((record) => record.parameters > 0).length;
+    const summary = document.getElementById("summary");
+    if (summary) {
+      summary.replaceChildren(
+        `${data.records.length} notable machine-learning systems in release ${release}, ${sized} with a parameter ` +
+          "count. ",
+        pageLink("#all-records", "Jump to the records"),
+        ".",
+      );
+    }
+    const files = document.getElementById("downloads-line");
+    if (files) {
+      files.replaceChildren(
+        "Download: ",
+        pageLink(`downloads.html?release=${release}#files-${release}`, `the files of release ${release}`),
+        " with their sha256 sums.",
+      );
+    }
     note([
-      `Release ${release}${date}: the chart and the table show its ${data.records.length} records. The gap ` +
-        `answer, the card and the figures below are the current release's (${site.current}); release ${release}'s ` +
-        "own are on ",
+      `Release ${release}${date}: the chart and the table show its ${data.records.length} records. The ` +
+        `validation, the gap answer, the card and the figures below are the current release's (${site.current}); ` +
+        `release ${release}'s gap results are on `,
       pageLink(`${root}releases/${release}.html?release=${release}`, "its page"),
       ". ",
       pageLink(window.location.pathname.split("/").pop() || "index.html", `Back to ${site.current}`),
