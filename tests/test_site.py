@@ -578,6 +578,9 @@ def test_the_explorer_works_from_disk_and_keeps_its_state_in_the_file_url(built,
     assert page.url.endswith("index.html?domain=Vision")
     page.reload()
     assert page.input_value("#domain") == "Vision"
+    old = json.loads((built / "data" / "releases.js").read_text().split("=", 1)[1].rstrip(";\n"))["versions"][-1]
+    page.goto((built / "index.html").as_uri() + f"?release={old}")  # a release's data loads from disk too
+    assert chart_marks(page) > 0 and page.input_value("#release") == old
     page.close()
     assert errors == [] and schemes == {"file"}
 
@@ -696,6 +699,8 @@ def test_a_record_that_left_has_a_page_saying_when_and_why(clone, base_url, brow
         assert f"as release {last}, the last to hold it" in text
         gopher = release_tables[last].set_index("id").loc["gopher"]
         assert page.locator('#fields dd[data-field="publication_date"]').inner_text() == gopher["publication_date"]
+        history = page.locator("#history tbody tr").all_inner_texts()
+        assert any(line.startswith(f"{left_in}\tleft: renamed upstream") for line in history), history
         page.click("#departure >> text=gopher-280b")
         page.wait_for_url("**/records/gopher-280b.html")
         assert seen["errors"] == []

@@ -962,15 +962,19 @@ def corrections_section(record: dict, corrections: dict[str, dict[str, dict]]) -
     )
 
 
-def history_section(record_id: str, tables: dict[str, pd.DataFrame], changes: dict[str, dict]) -> str:
-    """The record in every release: absent, entered, unchanged or what changed, with its size and date."""
+def history_section(
+    record_id: str, tables: dict[str, pd.DataFrame], changes: dict[str, dict], departure: Departure | None = None
+) -> str:
+    """The record in every release: absent, entered, unchanged or what changed, with its size and date; the
+    release a record that left left in says why."""
     if not tables:
         return '<h2 id="releases">In every release</h2>\n<p class="note">No release to compare yet.</p>'
     rows, seen = [], False
     for version, frame in tables.items():
         link = f'<a href="../releases/{escape(version)}.html">{escape(version)}</a>'
         if record_id not in frame.index:
-            rows.append([link, "not in this release", "", "", ""])
+            left = departure is not None and version == departure.left
+            rows.append([link, escape(f"left: {departure.why}") if left else "not in this release", "", "", ""])
             continue
         row = frame.loc[record_id]
         changed = changes.get(version, {}).get(record_id, [])
@@ -1037,7 +1041,7 @@ def record_page(
             "<h2>Fields</h2>",
             '<p class="meta">Units and descriptions: <code>schemas/curated.yaml</code> (the codebook).</p>',
             f'<dl class="fields" id="fields">\n{fields}\n</dl>',
-            history_section(str(record["id"]), tables, changes),
+            history_section(str(record["id"]), tables, changes, departure),
             script_json(values or {}, "record-releases"),
         ]
     )
