@@ -703,6 +703,7 @@ def test_a_record_that_left_has_a_page_saying_when_and_why(clone, base_url, brow
         assert any(line.startswith(f"{left_in}\tleft: renamed upstream") for line in history), history
         page.click("#departure >> text=gopher-280b")
         page.wait_for_url("**/records/gopher-280b.html")
+        assert page.locator("#earlier").inner_text() == "Earlier releases held it as gopher."  # and back
         assert seen["errors"] == []
     newest, previous = versions[-1], versions[-2]
     removed = json.loads(mlsizes("diff", previous, newest, "--json", cwd=clone).stdout)["removed"]

@@ -1013,10 +1013,11 @@ def record_page(
     changes: dict[str, dict],
     departure: Departure | None = None,
     values: dict[str, dict | None] | None = None,
+    earlier: tuple[str, ...] = (),
 ) -> str:
     """One record: every field with its unit, where it came from, its corrections and its releases; a record
-    that left says when and why; `values` (what each release had, site.js shows it when the site is switched
-    to that release) go in the page as JSON."""
+    that left says when and why, one that continues records that left (`earlier`) links them; `values` (what
+    each release had, site.js shows it when the site is switched to that release) go in the page as JSON."""
     fields = "\n".join(
         f"<dt>{escape(spec.get('title') or column)}"
         + (f'<br><span class="meta unit">{escape(spec["unit"])}</span>' if spec.get("unit") else "")
@@ -1031,6 +1032,7 @@ def record_page(
             f'<p class="meta">{escape(str(record["organization"] or ""))} &middot; {escape(shown_date(record))} '
             f"&middot; {escape(str(record['primary_domain']))}</p>",
             departure_note(departure) if departure else "",
+            earlier_note(earlier),
             '<p id="release-note" class="status" hidden></p>',
             '<nav class="pager"><a href="../index.html#explore">&larr; the explorer</a>'
             '<a href="../index.html#all-records">all records</a></nav>',
@@ -1062,6 +1064,14 @@ def departure_note(departure: Departure) -> str:
         f"{escape(departure.why)}.{continues} The fields below are as release {escape(departure.last)}, the last "
         "to hold it, had them.</p>"
     )
+
+
+def earlier_note(earlier: tuple[str, ...]) -> str:
+    """The records that left and that this record continues (renamed or merged), linked."""
+    if not earlier:
+        return ""
+    links = ", ".join(f'<a href="{escape(record_href(other, "../"))}">{escape(other)}</a>' for other in earlier)
+    return f'<p id="earlier">Earlier releases held it as {links}.</p>'
 
 
 def plain_text(column: str, record: dict) -> str:
@@ -1105,6 +1115,7 @@ def record_pages(inputs: Inputs, gone: dict[str, Departure]) -> dict[str, str]:
             changes,
             gone.get(record["id"]),
             {version: values[record["id"]] for version, values in by_release.items()},
+            tuple(other for other, departure in gone.items() if departure.successor == record["id"]),
         )
         for record in shown
     }
