@@ -2,6 +2,7 @@
 in a real git clone of the project, and every mistake a release must refuse."""
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -87,14 +88,23 @@ def test_a_release_is_a_commit_of_dataset_yaml_and_changelog_tagged_with_its_ver
     assert tagged == sh("git", "rev-parse", "HEAD", cwd=repo).stdout.strip()
     changed = sh("git", "show", "--name-only", "--format=", tagged, cwd=repo).stdout.split()
     described = ["data/curated/README.md", "data/curated/datapackage.json", "dvc.lock"]  # they name the version
-    # every release page (each has a menu of every release), the downloads that name the version, their checksums,
-    # and every record page (each lists every release)
+    # the new release's page and the one before's (its next link, its files no longer the current ones, its data
+    # for the release menu), the downloads that name the version, their checksums, the list of releases, and every
+    # record page, those of the records that left too (each lists every release)
     versions = [item["version"] for item in json.loads(mlsizes("versions", "--json", cwd=repo).stdout)]
-    site = ["reports/site/index.html", *(f"reports/site/releases/{version}.html" for version in versions)]
+    before = versions[-2]
+    site = ["reports/site/index.html", *(f"reports/site/releases/{version}.html" for version in (before, NEW))]
     site += [f"reports/site/{name}" for name in ("downloads.html", "SHA256SUMS", "downloads/README.md")]
-    site += ["reports/site/downloads/datapackage.json"]
+    site += [
+        "reports/site/downloads/datapackage.json",
+        "reports/site/data/releases.js",
+        f"reports/site/data/{before}.js",
+    ]
+    files = repo / "reports" / "site" / "downloads" / before
+    site += [f"reports/site/downloads/{before}/{name}" for name in os.listdir(files)]
     records = [name for name in changed if name.startswith("reports/site/records/")]
-    assert len(records) == len(pd.read_csv(repo / "data" / "curated" / "models.csv"))
+    assert len(records) == len(list((repo / "reports" / "site" / "records").glob("*.html")))
+    assert len(records) > len(pd.read_csv(repo / "data" / "curated" / "models.csv"))
     others = sorted(set(changed) - set(records))
     assert others == sorted(["CHANGELOG.md", f"changelog/{NEW}.md", "dataset.yaml", *described, *site])
     assert yaml.safe_load((repo / "dataset.yaml").read_text())["version"] == NEW

@@ -40,6 +40,23 @@ def clone(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def release_tables(clone) -> dict:
+    """Every release's curated table as git holds it, by version, oldest first."""
+    import io
+
+    import pandas as pd
+
+    listing = json.loads(mlsizes("versions", "--json", cwd=clone).stdout)
+    return {
+        item["version"]: pd.read_csv(
+            io.StringIO(sh("git", "show", f"{item['commit']}:data/curated/models.csv", cwd=clone).stdout),
+            dtype={"id": str},
+        )
+        for item in listing
+    }
+
+
+@pytest.fixture(scope="module")
 def built(clone) -> Path:
     """The site of the clone, built once for the module."""
     out = clone.parent / "site"
@@ -187,11 +204,16 @@ def site_pages(built: Path) -> list[str]:
     return sorted(str(path.relative_to(built)) for path in built.rglob("*.html"))
 
 
-def test_every_page_loads_every_image_logs_no_error_and_asks_only_127_0_0_1(clone, built, base_url, browser):
-    """Every page but the record pages, which are one template: three of them (one corrected, one contributed)."""
+def test_every_page_loads_every_image_logs_no_error_and_asks_only_127_0_0_1(
+    clone, built, base_url, browser, release_tables
+):
+    """Every page but the record pages, which are one template: four of them (one corrected, one contributed,
+    one that left); a page for every record of the current table and of every release."""
     records = sorted(name for name in site_pages(built) if name.startswith("records/"))
-    assert len(records) == len(contracts.read_curated(clone / "data" / "curated" / "models.csv"))
-    sample = {records[0], "records/roberta-large.html", "records/mistral-7b.html"}
+    current = set(contracts.read_curated(clone / "data" / "curated" / "models.csv")["id"])
+    every = current.union(*(set(table["id"]) for table in release_tables.values()))
+    assert records == sorted(f"records/{record_id}.html" for record_id in every)
+    sample = {records[0], "records/roberta-large.html", "records/mistral-7b.html", "records/gopher.html"}
     pages = [name for name in site_pages(built) if not name.startswith("records/")] + sorted(sample)
     assert {"index.html", "validation.html"} <= set(pages)
     figures = sorted(path.name for path in (clone / "reports" / "figures").glob("*.png"))
@@ -343,6 +365,9 @@ def test_the_chart_draws_one_mark_per_record_with_both_measures_and_follows_the_
         assert chart_marks(page) == len(drawable(models, "publication_date", "parameters"))
         page.select_option("#y", "training_compute_flop")
         assert chart_marks(page) == len(drawable(models, "publication_date", "training_compute_flop"))
+        page.select_option("#y", "training_dataset_size")  # the measures curated since (issue 25)
+        assert chart_marks(page) == len(drawable(models, "publication_date", "training_dataset_size")) > 0
+        page.select_option("#y", "training_compute_flop")
         page.select_option("#x", "parameters")
         both = drawable(models, "parameters", "training_compute_flop")
         assert chart_marks(page) == len(both) < len(drawable(models, "publication_date", "parameters"))
@@ -393,15 +418,34 @@ def test_filters_choose_the_records_pandas_chooses_and_the_url_restores_them(clo
         assert shown_ids(page) == [i for i in order if i in set(chosen["id"])]
 
 
-def test_a_phone_never_scrolls_sideways_and_reaches_the_records_from_the_top(clone, base_url, browser):
-    newest = json.loads(mlsizes("versions", "--json", cwd=clone).stdout)[-1]["version"]
-    page = browser.new_page(viewport={"width": 390, "height": 844})
-    for name in ("index.html", "records/roberta-large.html", f"releases/{newest}.html", "downloads.html"):
+@pytest.mark.parametrize("width", [1000, 390])
+def test_no_page_scrolls_sideways_on_a_laptop_or_a_phone(release_tables, base_url, browser, width):
+    """The page never; at 1000 pixels the records and a record's corrections fit without a scroll bar of their
+    own either (a long name or file path wraps)."""
+    old, newest = list(release_tables)[-2:]
+    page = browser.new_page(viewport={"width": width, "height": 844})
+    for name in (
+        "index.html",
+        f"index.html?release={old}",
+        "records/roberta-large.html",
+        "records/gopher.html",
+        f"releases/{newest}.html",
+        "downloads.html",
+    ):
         page.goto(f"{base_url}/{name}")
         if page.locator("#chart").count():
             page.wait_for_selector("#chart[data-ready]")
-        width, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-        assert width <= client == 390, (name, width)
+        sizes = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert sizes == [width, width], (name, sizes)
+        if width == 1000:
+            for table in page.locator("#records, #record-corrections").all():
+                box = table.locator("xpath=..")  # the .scroll box the table would scroll in
+                assert box.evaluate("box => box.scrollWidth <= box.clientWidth"), (name, table.get_attribute("id"))
+    page.close()
+
+
+def test_a_phone_reaches_the_records_from_the_top(base_url, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(f"{base_url}/index.html")
     page.click("text=Jump to the records")
     assert page.locator("#records tbody tr").first.is_visible()
@@ -434,15 +478,19 @@ def test_a_point_opens_its_record_whose_page_shows_its_fields_corrections_and_re
         assert page.locator("#no-corrections").count() == 1
 
 
-def test_every_download_link_resolves_and_its_sha256_matches(clone, built, base_url, browser):
+def test_every_download_link_resolves_and_its_sha256_matches(clone, built, base_url, browser, release_tables):
     import hashlib
     import urllib.request
 
     with opened(browser, f"{base_url}/downloads.html") as (page, seen):
         rows = page.eval_on_selector_all(
-            "#downloads tbody tr", "rows => rows.map(r => [r.querySelector('a').href, r.cells[3].textContent])"
+            "main tbody tr", "rows => rows.map(r => [r.querySelector('a').href, r.cells[3].textContent])"
         )
         assert seen["errors"] == []
+    older = {urlsplit(url).path for url, _ in rows if urlsplit(url).path.count("/") == 3}  # /downloads/<v>/<file>
+    assert {path.split("/")[2] for path in older} == set(list(release_tables)[:-1])  # every other release's files
+    old = list(release_tables)[0]
+    assert f"/downloads/{old}/models.csv" in older
     names = {Path(urlsplit(url).path).name for url, _ in rows}
     assert {"models.csv", "rejected.csv", "datapackage.json", "codebook.csv", "README.md", "fig1_sizes.png"} <= names
     for url, digest in rows:
@@ -450,6 +498,9 @@ def test_every_download_link_resolves_and_its_sha256_matches(clone, built, base_
             body = response.read()
         assert hashlib.sha256(body).hexdigest() == digest, url
     assert (built / "downloads" / "models.csv").read_bytes() == (clone / "data" / "curated" / "models.csv").read_bytes()
+    commit = json.loads(mlsizes("versions", "--json", cwd=clone).stdout)[0]["commit"]
+    first = sh("git", "show", f"{commit}:data/curated/models.csv", cwd=clone).stdout  # the release as git holds it
+    assert (built / "downloads" / old / "models.csv").read_text() == first
     sums = dict(line.split("  ")[::-1] for line in (built / "SHA256SUMS").read_text().splitlines())
     assert sums == {urlsplit(url).path.lstrip("/"): digest for url, digest in rows}
     with opened(browser, f"{base_url}/records/roberta-large.html") as (page, _):  # linked from every page
@@ -476,12 +527,15 @@ def test_a_hostile_name_stays_text_in_the_explorer_and_on_its_record_page(browse
     html = site.record_page(record, contracts.curated_columns(), {}, {}, {})
     page.set_content(html)
     assert page.title().startswith(hostile) and page.locator("h1").inner_text() == hostile
-    assert page.locator("img").count() == 0 and page.locator("main script").count() == 0
+    assert page.locator("img").count() == 0
+    assert page.locator('main script:not([type="application/json"])').count() == 0  # data only, never run
     page.close()
     assert errors == []
 
 
-def test_a_release_page_charts_both_releases_links_changed_records_and_switches_release(clone, base_url, browser):
+def test_a_release_page_charts_both_releases_links_changed_records_and_switches_release(
+    clone, built, base_url, browser
+):
     import io
 
     import pandas as pd
@@ -497,15 +551,16 @@ def test_a_release_page_charts_both_releases_links_changed_records_and_switches_
     removed = json.loads(mlsizes("diff", old["version"], new["version"], "--json", cwd=clone).stdout)["removed"]
     # the newer release's records and, at their old places, the removed ones (renamed ones are changed, not removed)
     expected = int((after["parameters"] > 0).sum()) + sum(1 for r in removed if float(r["parameters"] or 0) > 0)
-    current = set(contracts.read_curated(clone / "data" / "curated" / "models.csv")["id"])
     with opened(browser, f"{base_url}/releases/{new['version']}.html") as (page, seen):
         assert chart_marks(page) == expected
         links = page.eval_on_selector_all(
             "main table a[href^='../records/']", "links => links.map(a => a.getAttribute('href'))"
         )
-        assert links and {link.removeprefix("../records/").removesuffix(".html") for link in links} <= current
-        page.select_option("#release", f"{old['version']}.html")
-        page.wait_for_url(f"**/releases/{old['version']}.html")
+        ids = {link.removeprefix("../records/").removesuffix(".html") for link in links}
+        assert ids >= {record["id"] for record in removed}  # a record that left has its page too
+        assert all((built / "records" / f"{record_id}.html").is_file() for record_id in ids)
+        page.select_option("#release", old["version"])
+        page.wait_for_url(f"**/releases/{old['version']}.html?release={old['version']}")
         assert page.locator("h1").inner_text() == f"Release {old['version']}"
         assert seen["errors"] == []
 
@@ -523,6 +578,9 @@ def test_the_explorer_works_from_disk_and_keeps_its_state_in_the_file_url(built,
     assert page.url.endswith("index.html?domain=Vision")
     page.reload()
     assert page.input_value("#domain") == "Vision"
+    old = json.loads((built / "data" / "releases.js").read_text().split("=", 1)[1].rstrip(";\n"))["versions"][-1]
+    page.goto((built / "index.html").as_uri() + f"?release={old}")  # a release's data loads from disk too
+    assert chart_marks(page) > 0 and page.input_value("#release") == old
     page.close()
     assert errors == [] and schemes == {"file"}
 
@@ -583,3 +641,134 @@ def test_an_out_folder_that_cannot_hold_the_site_is_one_line_and_writes_nothing(
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and lines[0].endswith(message), proc.stderr
     assert sorted(tmp_path.rglob("*")) == before
+
+
+# --- every release across the site --------------------------------------------------------------------------------
+
+
+def test_the_release_menu_switches_the_chart_the_table_and_the_record_pages_and_a_reload_keeps_it(
+    clone, base_url, browser, release_tables
+):
+    versions = list(release_tables)
+    old = versions[-3]
+    then = release_tables[old]
+    current = contracts.read_curated(clone / "data" / "curated" / "models.csv")
+    assert len(then) != len(current)
+    with opened(browser, f"{base_url}/index.html?domain=Language") as (page, seen):
+        assert chart_marks(page) == len(drawable(in_domain(current, "Language"), *AXES))
+        page.select_option("#release", old)
+        page.wait_for_url(f"**/index.html?domain=Language&release={old}")
+        language = in_domain(then, "Language")
+        assert chart_marks(page) == len(drawable(language, *AXES)) > 0  # the filter kept, on the old records
+        assert sorted(shown_ids(page)) == sorted(language["id"])
+        assert page.locator("#records tbody tr").count() == len(then)
+        assert page.locator("main > h1").inner_text() == f"mlsizes dataset {old}"
+        assert f"its {len(then)} records" in page.locator("#release-note").inner_text()
+        assert page.locator("#summary").inner_text().startswith(f"{len(then)} notable machine-learning systems in")
+        files = page.locator("#downloads-line a").get_attribute("href")
+        assert files == f"downloads.html?release={old}#files-{old}"
+        page.select_option("#domain", "")
+        assert chart_marks(page) == len(drawable(then, *AXES))
+        page.reload()
+        assert page.input_value("#release") == old and chart_marks(page) == len(drawable(then, *AXES))
+        assert page.locator("header a", has_text="Downloads").get_attribute("href") == f"downloads.html?release={old}"
+        assert "gpt-3-175b" in set(then["id"]) - set(current["id"])  # a record that left since: its page too
+        page.click('#records a[href^="records/gpt-3-175b.html"]')
+        page.wait_for_url(f"**/records/gpt-3-175b.html?release={old}")
+        assert old in page.locator("#release-note").inner_text()
+        assert page.locator("#history tr[aria-current]").inner_text().startswith(old)
+        assert seen["errors"] == []
+
+
+AXES = ("publication_date", "parameters")
+
+
+def in_domain(models, domain: str):
+    return models[models["domains"].str.split(",").apply(lambda names: domain in names)]
+
+
+def test_a_record_that_left_has_a_page_saying_when_and_why(clone, base_url, browser, release_tables):
+    versions = list(release_tables)
+    with opened(browser, f"{base_url}/records/gopher.html") as (page, seen):
+        assert page.locator("h1").inner_text() == "Gopher"
+        left_in = next(v for v in versions[1:] if "gopher" not in set(release_tables[v]["id"]))
+        text = page.locator("#departure").inner_text()
+        assert f"It left in release {left_in}: renamed upstream" in text
+        assert "It continues as gopher-280b." in text
+        last = versions[versions.index(left_in) - 1]
+        assert f"as release {last}, the last to hold it" in text
+        gopher = release_tables[last].set_index("id").loc["gopher"]
+        assert page.locator('#fields dd[data-field="publication_date"]').inner_text() == gopher["publication_date"]
+        history = page.locator("#history tbody tr").all_inner_texts()
+        assert any(line.startswith(f"{left_in}\tleft: renamed upstream") for line in history), history
+        page.click("#departure >> text=gopher-280b")
+        page.wait_for_url("**/records/gopher-280b.html")
+        assert page.locator("#earlier").inner_text() == "Earlier releases held it as gopher."  # and back
+        assert seen["errors"] == []
+    newest, previous = versions[-1], versions[-2]
+    removed = json.loads(mlsizes("diff", previous, newest, "--json", cwd=clone).stdout)["removed"]
+    with opened(browser, f"{base_url}/releases/{newest}.html") as (page, _):
+        rows = page.locator("#removed-records tbody tr")
+        assert rows.count() == len(removed)
+        first = rows.first.locator("td").all_inner_texts()
+        assert first[0] == removed[0]["id"] and first[-1]
+        rows.first.locator("a").click()
+        page.wait_for_url(f"**/records/{removed[0]['id']}.html")
+        assert f"It left in release {newest}: {first[-1]}" in page.locator("#departure").inner_text()
+
+
+def test_why_a_record_left_renamed_merged_rejected_or_removed_upstream_and_one_that_came_back():
+    """Synthetic releases a -> b -> c with one record leaving b for each reason, one coming back in c."""
+    import pandas as pd
+
+    from mlsizes.records import contribution_files
+    from mlsizes.releases import diff
+
+    columns = ["id", "name", "publication_date", "link", "source"]
+
+    def side(rows) -> diff.Side:
+        return diff.Side("", "", pd.DataFrame(rows, columns=columns).set_index("id", drop=False), {})
+
+    def release(version, previous, rows, rejected=()):
+        old = previous.change.new if previous and previous.change else side(first) if previous else None
+        change = diff.DatasetDiff(old, side(rows), pd.DataFrame(), pd.DataFrame(), [], []) if previous else None
+        refused = pd.DataFrame(rejected, columns=["name", "reject_code", "reject_message"])
+        return site.ReleasePage(version, "", "", f"snap-{version}", "", {}, previous, change, refused)
+
+    contributed = f"{contribution_files.SOURCE_PREFIX}mine.yaml"
+    first = [
+        ["kept", "Kept", "2020-01-01", "https://k", "epoch:a"],
+        ["old-id", "Old name", "2020-01-02", "https://same", "epoch:a"],
+        ["gopher", "Gopher", "2021-12-08", "https://g1", "epoch:a"],
+        ["twin", "Twin Model", "2020-01-03", "", "epoch:a"],
+        ["copy", "Copy", "2020-01-04", "", "epoch:a"],
+        ["bad", "Bad", "2020-01-05", "", "epoch:a"],
+        ["mine", "Mine", "2020-01-06", "", contributed],
+        ["gone", "Gone", "2020-01-07", "", "epoch:a"],
+    ]
+    second = [
+        ["kept", "Kept", "2020-01-01", "https://k", "epoch:b"],
+        ["new-id", "New name", "2020-01-02", "https://same", "epoch:b"],
+        ["gopher-280b", "Gopher (280B)", "2021-12-08", "https://g2", "epoch:b"],
+        ["twin-2", "twin model", "2020-01-03", "", "epoch:b"],
+    ]
+    a = release("a", None, first)
+    b = release(
+        "b", a, second, [["COPY", "likely_duplicate", "looks like kept"], ["Bad", "missing_domain", "no domain"]]
+    )
+    c = release("c", b, [*second, ["gone", "Gone", "2020-01-07", "", "epoch:c"]])
+    reasons = {item.version: site.why_they_left(item) for item in (b, c)}
+    assert reasons["b"] == {
+        "old-id": ("renamed upstream: the same link, now under another id", "new-id"),
+        "gopher": ("renamed upstream: a new record of the same day extends its name", "gopher-280b"),
+        "twin": ("merged: a record of the same name took its place", "twin-2"),
+        "copy": ("merged: its row was rejected (likely_duplicate: looks like kept)", ""),
+        "bad": ("rejected: its row was rejected (missing_domain: no domain)", ""),
+        "mine": ("removed: its contribution file is gone", ""),
+        "gone": ("removed upstream: Epoch's snapshot snap-b has no row of its name", ""),
+    }
+    assert reasons["c"] == {}
+    gone = site.departures([a, b, c], reasons, set(c.change.new.models["id"]))
+    assert sorted(gone) == ["bad", "copy", "gopher", "mine", "old-id", "twin"]  # "gone" came back in c
+    assert gone["gopher"] == site.Departure("a", "b", reasons["b"]["gopher"][0], "gopher-280b")
+    assert gone["bad"].successor is None

@@ -1,12 +1,15 @@
 // The mlsizes site's script: the explorer (a Vega-Lite chart of the records with its axis pickers and filters,
 // the state kept in the URL) and the records table (filtered by the same state, sorted by a click on a heading,
 // again to reverse). The charting library is vendored (assets/vendor/), so the site works offline.
+// The release menu in the header switches the whole site to a release, kept in the URL (?release=): the index
+// draws and lists that release's records (data/<version>.js), a record page shows that release's values, and
+// every link carries the release on.
 "use strict";
 
 (function () {
   const root = document.body.dataset.root || "";
   const dataNode = document.getElementById("explorer-data");
-  const data = dataNode ? JSON.parse(dataNode.textContent) : null;
+  let data = dataNode ? JSON.parse(dataNode.textContent) : null;
   const table = document.getElementById("records");
   const search = document.getElementById("search");
   const count = document.getElementById("count");
@@ -20,12 +23,21 @@
     return document.getElementById(CONTROLS[key]);
   }
 
-  function readState() {
+  function urlParams() {
     let query = window.location.search.slice(1);
     if (!query && window.location.hash.includes("=")) {
       query = window.location.hash.slice(1); // file:// pages that refused history.replaceState
     }
-    const params = new URLSearchParams(query);
+    return new URLSearchParams(query);
+  }
+
+  // The release the site shows: one the menu offers and not the current one (which needs no parameter), or "".
+  const site = window.mlsizesSite || { versions: [], dates: {}, current: "" };
+  const asked = urlParams().get("release");
+  const release = asked && asked !== site.current && site.versions.includes(asked) ? asked : "";
+
+  function readState() {
+    const params = urlParams();
     const state = {};
     for (const key of Object.keys(CONTROLS)) {
       state[key] = params.get(key) || DEFAULTS[key] || "";
@@ -51,6 +63,7 @@
     for (const key of Object.keys(CONTROLS)) {
       if (state[key] && state[key] !== (DEFAULTS[key] || "")) params.set(key, state[key]);
     }
+    if (release) params.set("release", release);
     return params.toString();
   }
 
@@ -81,7 +94,7 @@
 
   // --- the records table ---------------------------------------------------------------------------------
 
-  const rows = table ? Array.from(table.tBodies[0].rows) : [];
+  let rows = table ? Array.from(table.tBodies[0].rows) : [];
 
   function filterRows(state) {
     let shown = 0;
@@ -222,7 +235,14 @@
           { field: "date_text", title: "Published" },
           { field: "parameters_text", title: "Parameters" },
           { field: "compute_text", title: "Training compute (FLOP)" },
-        ].concat(data.colour ? [{ field: data.colour, title: data.colour_title }] : []),
+        ]
+          .concat(
+            // an axis's other measure (dataset size, cost, time, chips), as 1.2M
+            [state.x, state.y]
+              .filter((column) => !["publication_date", "parameters", "training_compute_flop"].includes(column))
+              .map((column) => ({ field: column, title: data.measures[column], format: ".3~s" })),
+          )
+          .concat(data.colour ? [{ field: data.colour, title: data.colour_title }] : []),
       },
     });
     if (withTrends) {
@@ -329,7 +349,7 @@
         result.view.addEventListener("click", (event, item) => {
           const datum = item && item.datum;
           if (datum && datum.id && datum.page !== false && item.mark && item.mark.name === "points_marks") {
-            window.location.href = `${root}records/${encodeURIComponent(item.datum.id)}.html`;
+            window.location.href = withRelease(`${root}records/${encodeURIComponent(item.datum.id)}.html`);
           }
         });
         chart.dataset.ready = "1";
@@ -338,6 +358,187 @@
         chart.textContent = `The chart could not be drawn: ${error.message}`;
         console.error(error);
       });
+  }
+
+  // --- the release the site shows ----------------------------------------------------------------------
+
+  // A link within the site, carrying the release on (a link to a file that is no page stays as it is).
+  function withRelease(href) {
+    if (!release || /^[a-z][a-z0-9+.-]*:/i.test(href) || href.startsWith("#")) return href;
+    const [path, hash] = href.split("#");
+    const [file, search] = path.split("?");
+    if (!file.endsWith(".html")) return href;
+    const params = new URLSearchParams(search || "");
+    params.set("release", release);
+    return `${file}?${params}` + (hash === undefined ? "" : `#${hash}`);
+  }
+
+  function carryRelease() {
+    for (const link of document.querySelectorAll("a[href]")) {
+      link.setAttribute("href", withRelease(link.getAttribute("href")));
+    }
+  }
+
+  // The menu: choosing a release reloads the page in it (a release page opens that release's page), the
+  // filters kept.
+  function releaseMenu() {
+    const nav = document.querySelector("header nav");
+    if (!nav || !site.versions.length) return;
+    const label = document.createElement("label");
+    label.className = "selector";
+    label.append("Release ");
+    const menu = document.createElement("select");
+    menu.id = "release";
+    for (const version of site.versions) {
+      menu.append(new Option(version === site.current ? `${version} (current)` : version, version));
+    }
+    menu.value = release || site.current;
+    menu.addEventListener("change", () => {
+      const params = urlParams();
+      if (menu.value === site.current) params.delete("release");
+      else params.set("release", menu.value);
+      const text = params.toString();
+      const here = document.body.dataset.release ? `${menu.value}.html` : window.location.pathname.split("/").pop();
+      window.location.href = (here || "index.html") + (text ? `?${text}` : "");
+    });
+    label.append(menu);
+    nav.append(label);
+  }
+
+  // A release's explorer data comes as a script calling mlsizesRelease (fetch() would not work from file://).
+  function loadRelease(version, then) {
+    const script = document.createElement("script");
+    window.mlsizesRelease = then;
+    script.src = `${root}data/${version}.js`;
+    script.addEventListener("error", () => console.error(`release ${version}: ${script.src} did not load`));
+    document.body.append(script);
+  }
+
+  function note(parts) {
+    const element = document.getElementById("release-note");
+    if (!element) return;
+    element.replaceChildren(...parts);
+    element.hidden = false;
+  }
+
+  function pageLink(href, text) {
+    const link = document.createElement("a");
+    link.href = href;
+    link.textContent = text;
+    return link;
+  }
+
+  // The index in another release: its records in the chart and the table, its domains and confidences in the
+  // filters, and a note on what stays the current release's.
+  function showRelease() {
+    const heading = document.querySelector("main h1");
+    if (heading) heading.textContent = `mlsizes dataset ${release}`;
+    const date = site.dates[release] ? ` (${site.dates[release]})` : "";
+    const sized = data.records.filter((record) => record.parameters > 0).length;
+    const summary = document.getElementById("summary");
+    if (summary) {
+      summary.replaceChildren(
+        `${data.records.length} notable machine-learning systems in release ${release}, ${sized} with a parameter ` +
+          "count. ",
+        pageLink("#all-records", "Jump to the records"),
+        ".",
+      );
+    }
+    const files = document.getElementById("downloads-line");
+    if (files) {
+      files.replaceChildren(
+        "Download: ",
+        pageLink(`downloads.html?release=${release}#files-${release}`, `the files of release ${release}`),
+        " with their sha256 sums.",
+      );
+    }
+    note([
+      `Release ${release}${date}: the chart and the table show its ${data.records.length} records. The ` +
+        `validation, the gap answer, the card and the figures below are the current release's (${site.current}); ` +
+        `release ${release}'s gap results are on `,
+      pageLink(`${root}releases/${release}.html?release=${release}`, "its page"),
+      ". ",
+      pageLink(window.location.pathname.split("/").pop() || "index.html", `Back to ${site.current}`),
+      ".",
+    ]);
+    options("domain", data.domains);
+    options("confidence", Array.from(new Set(data.records.map((record) => record.confidence).filter(Boolean))).sort());
+    const names = document.getElementById("organizations");
+    if (names) {
+      const organizations = new Set(data.records.map((record) => record.organization).filter(Boolean));
+      names.replaceChildren(...Array.from(organizations).sort().map((name) => new Option("", name)));
+    }
+    if (table) {
+      rows = data.records.map(recordRow);
+      table.tBodies[0].replaceChildren(...rows);
+    }
+  }
+
+  function options(id, values) {
+    const menu = document.getElementById(id);
+    if (!menu) return;
+    menu.replaceChildren(menu.options[0], ...values.map((value) => new Option(value, value)));
+  }
+
+  function cell(text, sort, className) {
+    const element = document.createElement("td");
+    element.textContent = text || "";
+    if (sort !== undefined) element.dataset.sort = sort === null ? "" : String(sort);
+    if (className) element.className = className;
+    return element;
+  }
+
+  // A row as the site writes it (stages/site.py, record_cell): the name links the record's page.
+  function recordRow(record) {
+    const row = document.createElement("tr");
+    row.dataset.id = record.id;
+    row.dataset.search = record.search;
+    const name = cell("");
+    name.append(pageLink(withRelease(`records/${encodeURIComponent(record.id)}.html`), record.name));
+    row.append(
+      name,
+      cell(record.organization.replaceAll(",", ", "), undefined, "wrap"),
+      cell(record.domains.join(", ")),
+      cell(record.date_text, record.publication_date),
+      cell(record.parameters_text, record.parameters, "number"),
+      cell(record.compute_text, record.training_compute_flop, "number"),
+    );
+    return row;
+  }
+
+  // A record page in another release: that release's values in the fields, its row in the history marked.
+  function showRecordRelease() {
+    const node = document.getElementById("record-releases");
+    if (!node || !release) return;
+    const values = JSON.parse(node.textContent);
+    if (!(release in values)) return;
+    const changed = values[release];
+    if (changed === null) {
+      note([`Release ${release} does not hold this record; the fields below are as the page shows it otherwise.`]);
+    } else {
+      for (const [field, text] of Object.entries(changed)) {
+        const value = document.querySelector(`#fields dd[data-field="${CSS.escape(field)}"]`);
+        if (value) {
+          value.textContent = text;
+          value.classList.add("changed");
+        }
+      }
+      const fields = Object.keys(changed);
+      note([
+        `Release ${release}: the fields below are as it had them` +
+          (fields.length ? ` (${fields.join(", ")} differ from the newest values).` : " (the same values)."),
+      ]);
+    }
+    for (const row of document.querySelectorAll("#history tbody tr")) {
+      if (row.cells[0].textContent.trim() === release) row.setAttribute("aria-current", "true");
+    }
+  }
+
+  // The downloads page in another release: where that release's files are.
+  function showReleaseFiles() {
+    const heading = document.getElementById(`files-${release}`);
+    if (!release || !heading) return;
+    note([`Release ${release}: its files are `, pageLink(`#files-${release}`, `under "Release ${release}"`), "."]);
   }
 
   // --- wiring --------------------------------------------------------------------------------------------
@@ -361,16 +562,23 @@
     }
   }
 
-  for (const menu of document.querySelectorAll("select[data-navigate]")) {
-    menu.addEventListener("change", () => {
-      window.location.href = menu.value;
-    });
-  }
+  releaseMenu();
+  carryRelease();
+  showRecordRelease();
+  showReleaseFiles();
   if (form) {
     form.addEventListener("input", () => apply(true));
     form.addEventListener("submit", (event) => event.preventDefault());
   } else if (search) {
     search.addEventListener("input", () => filterRows(formState()));
   }
-  apply(false);
+  if (release && form && data) {
+    loadRelease(release, (released) => {
+      data = released;
+      showRelease();
+      apply(false);
+    });
+  } else {
+    apply(false);
+  }
 })();

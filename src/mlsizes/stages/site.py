@@ -18,11 +18,12 @@ from a web server and from file:// alike.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +33,7 @@ from mlsizes.core import untrusted
 from mlsizes.core.files import refuse_unwritable, write_tree
 from mlsizes.core.paths import LAYOUT, PACKAGE_DIR, Paths
 from mlsizes.core.settings import AnalysisParams, Settings, in_gap, size_text, size_words
-from mlsizes.records import contracts, contribution_files
+from mlsizes.records import contracts, contribution_files, curation
 from mlsizes.records.validation import CheckResult
 from mlsizes.releases import diff, release_list, revisions
 from mlsizes.rendering import text
@@ -50,13 +51,26 @@ ASSET_FILES = (
     "vendor/LICENSE.vega-embed",
     "vendor/README.md",
 )
-SCRIPTS = ("vendor/vega.min.js", "vendor/vega-lite.min.js", "vendor/vega-embed.min.js", "site.js")
+# Every page's scripts: the list of releases (written with the site, for the release menu) and site.js; a page
+# with a chart loads the charting library too.
+RELEASES_SCRIPT = "data/releases.js"
+SCRIPTS = (
+    "assets/vendor/vega.min.js",
+    "assets/vendor/vega-lite.min.js",
+    "assets/vendor/vega-embed.min.js",
+    "assets/site.js",
+)
 # The chart's measures: (column, label); the first is the x axis by default, the second the y axis.
 MEASURES = (
     ("publication_date", "Publication date"),
     ("parameters", "Parameters"),
     ("training_compute_flop", "Training compute (FLOP)"),
+    ("training_dataset_size", "Training dataset size (datapoints)"),
+    ("training_cost_usd", "Training compute cost (US dollars)"),
+    ("training_time_hours", "Training time (hours)"),
+    ("hardware_quantity", "Hardware quantity (chips)"),
 )
+NUMERIC_MEASURES = tuple(column for column, _ in MEASURES[1:])
 # Files offered for download, by their name in the site's downloads/ folder and the Paths field they come from.
 DOWNLOADS = (
     ("models.csv", "models", "the curated records"),
@@ -82,7 +96,16 @@ BRIEF_COLUMNS = ("id", "name", "primary_domain", "publication_date", "parameters
 # A record's changes between releases shown with their values (notes are long: only their names).
 SHOWN_CHANGES = ("name", "organization", "domains", "publication_date", "parameters", "training_compute_flop")
 # Where the site's files go: its pages, and a file in each of its folders (names that are never written).
-LAYOUT_NAMES = ("index.html", "validation.html", "releases/.x", "figures/.x", "assets/.x", "records/.x", "downloads/.x")
+LAYOUT_NAMES = (
+    "index.html",
+    "validation.html",
+    "releases/.x",
+    "figures/.x",
+    "assets/.x",
+    "records/.x",
+    "downloads/.x",
+    "data/.x",
+)
 
 
 class SiteError(Exception):
@@ -101,6 +124,8 @@ class ReleasePage:
     headline: dict
     previous: ReleasePage | None
     change: diff.DatasetDiff | None
+    rejected: pd.DataFrame | None = None  # the raw rows this release left out, with their reasons
+    files: dict[str, bytes] | None = None  # its downloads as git holds them, by their name in DOWNLOADS
 
 
 @dataclass
@@ -182,8 +207,22 @@ def load_releases(root: Path, dataset: dict, on_progress: Callable[[str], None])
             on_progress(f"site: release {item['version']} against {previous.version}")
         change = diff.process(root, previous.commit, item["commit"]) if previous else None
         fields = {key: item[key] for key in ("version", "commit", "date", "snapshot", "notes", "headline")}
-        pages.append(ReleasePage(**fields, previous=previous, change=change))
+        rejected = read_rejected(root, item["commit"])
+        files = {
+            name: text.encode("utf-8")
+            for name, field, _ in DOWNLOADS
+            if (text := revisions.read_at(root, item["commit"], LAYOUT[field])) is not None
+        }
+        pages.append(ReleasePage(**fields, previous=previous, change=change, rejected=rejected, files=files))
     return pages
+
+
+def read_rejected(root: Path, commit: str) -> pd.DataFrame:
+    """A release's rejects (what says why a record left); empty for a release that kept none."""
+    text = revisions.read_at(root, commit, LAYOUT["rejected"])
+    if not text:
+        return pd.DataFrame(columns=["name", "reject_code", "reject_message"])
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
 
 
 def load(paths: Paths, on_progress: Callable[[str], None]) -> Inputs:
@@ -261,7 +300,11 @@ def page(title: str, body: str, depth: int = 0, chart: bool = False) -> str:
         ("index.html#releases", "Releases"),
     ]
     nav = "".join(f'<a href="{up}{href}">{label}</a>' for href, label in links)
-    scripts = "".join(f'<script src="{up}assets/{name}"></script>\n' for name in SCRIPTS if chart or "/" not in name)
+    scripts = "".join(
+        f'<script src="{up}{name}"></script>\n'
+        for name in (RELEASES_SCRIPT, *SCRIPTS)
+        if chart or "vendor/" not in name
+    )
     return (
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -278,10 +321,16 @@ def page(title: str, body: str, depth: int = 0, chart: bool = False) -> str:
 def script_json(value, element_id: str) -> str:
     """Data for the page's script, as JSON in a non-executed <script>: every `<`, `>` and `&` escaped, so text
     from the data (a name holding `</script>`) cannot end the element or open a tag."""
+    return f'<script type="application/json" id="{escape(element_id)}">{json_text(value)}</script>'
+
+
+def json_text(value) -> str:
+    """JSON with every `<`, `>` and `&` (and the two line separators JavaScript once refused) escaped: safe in
+    a page and in a script file."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     for char in "<>&\u2028\u2029":
         text = text.replace(char, f"\\u{ord(char):04x}")
-    return f'<script type="application/json" id="{escape(element_id)}">{text}</script>'
+    return text
 
 
 def table(headers: list[str], rows: list[list[str]], numeric: tuple[int, ...] = (), **attributes: str) -> str:
@@ -408,8 +457,7 @@ def chart_record(record: dict, params: AnalysisParams) -> dict:
         "domain": record["primary_domain"],
         "publication_date": record["publication_date"],
         "date_text": shown_date(record),
-        "parameters": parameters,
-        "training_compute_flop": compute,
+        **{column: record.get(column) for column in NUMERIC_MEASURES},
         "parameters_text": "" if parameters is None else size_text(parameters),
         "compute_text": "" if compute is None else compute_text(compute),
         "confidence": record["confidence"] or "",
@@ -457,17 +505,16 @@ def chart_trends(trends: dict, params: AnalysisParams) -> dict:
     return groups
 
 
-def explorer_data(inputs: Inputs) -> dict:
-    """Everything the explorer's script draws and filters, read from the curated table and the analysis outputs
-    (the trends are never refitted in the browser)."""
-    params = inputs.params
-    present = set(inputs.models["primary_domain"].dropna())
+def explorer_data(records: list[dict], trends: dict, params: AnalysisParams) -> dict:
+    """Everything the explorer's script draws and filters, from a curated table's records (newest first) and
+    its trends.json (the trends are never refitted in the browser; a release without them has none)."""
+    present = {record["primary_domain"] for record in records}
     return {
-        "records": [chart_record(record, params) for record in _records(newest_first(inputs.models))],
+        "records": [chart_record(record, params) for record in records],
         "measures": {column: label for column, label in MEASURES},
         "domains": [name for name in contracts.vocabulary().names if name in present],
         "groups": {domain: group for group, domain in params.domain_groups.items()},
-        "trends": chart_trends(inputs.trends, params),
+        "trends": chart_trends(trends, params) if trends.get("domains") else {},
         "gap": [params.gap_lower, params.gap_upper],
         "gap_label": f"gap {size_words(params.gap_lower)}-{size_words(params.gap_upper)} parameters "
         f"({params.bounds} bounds)",
@@ -586,7 +633,10 @@ def releases_section(releases: list[ReleasePage]) -> str:
 def downloads_line(downloads: dict[str, bytes], up: str = "") -> str:
     """The release's files in one line, linking the downloads page with their checksums."""
     links = ", ".join(f'<a href="{up}downloads/{escape(name)}">{escape(name)}</a>' for name in downloads)
-    return f'<p class="downloads">Download: {links}, <a href="{up}downloads.html">figures and sha256 sums</a>.</p>'
+    return (
+        f'<p class="downloads" id="downloads-line">Download: {links}, '
+        f'<a href="{up}downloads.html">figures and sha256 sums</a>.</p>'
+    )
 
 
 def index_page(inputs: Inputs) -> str:
@@ -603,13 +653,16 @@ def index_page(inputs: Inputs) -> str:
     body = "\n".join(
         [
             f"<h1>mlsizes dataset {version}</h1>",
-            f'<p class="meta">{len(inputs.models)} notable machine-learning systems, {with_size} with a parameter '
-            f"count; built from {escape(str(inputs.dataset.get('snapshot', '')))}, as of "
+            f'<p class="meta" id="summary">{len(inputs.models)} notable machine-learning systems, {with_size} '
+            f"with a parameter count; built from {escape(str(inputs.dataset.get('snapshot', '')))}, as of "
             f"{escape(str(inputs.gap.get('as_of', '')))}. "
             '<a href="#all-records">Jump to the records</a>.</p>',
             downloads_line(inputs.downloads),
             status_section(inputs.validation),
-            explorer_section(inputs, explorer_data(inputs)),
+            '<p id="release-note" class="status" hidden></p>',
+            explorer_section(
+                inputs, explorer_data(_records(newest_first(inputs.models)), inputs.trends, inputs.params)
+            ),
             records_section(inputs.models, search_box=False),
             gap_section(inputs.gap),
             card,
@@ -674,17 +727,18 @@ def validation_page(validation: CheckResult) -> str:
     return page("mlsizes validation report", body)
 
 
-def id_cell(record_id: str, current: set[str]) -> str:
-    """A record id on a release page, linking its record page when the record is in the newest table."""
-    if record_id in current:
+def id_cell(record_id: str, pages: set[str]) -> str:
+    """A record id on a release page, linking its record page (every record of the current table, every record
+    that left)."""
+    if record_id in pages:
         return f'<a href="{escape(record_href(record_id, "../"))}">{escape(record_id)}</a>'
     return escape(record_id)
 
 
-def brief_rows(frame: pd.DataFrame, current: set[str]) -> list[list[str]]:
+def brief_rows(frame: pd.DataFrame, pages: set[str]) -> list[list[str]]:
     """Added or removed records as table rows, sizes as 175B, ids linking their pages."""
     return [
-        [id_cell(record["id"], current), *(escape(diff.cell(column, record[column])) for column in BRIEF_COLUMNS[1:])]
+        [id_cell(record["id"], pages), *(escape(diff.cell(column, record[column])) for column in BRIEF_COLUMNS[1:])]
         for _, record in frame.iterrows()
     ]
 
@@ -692,7 +746,7 @@ def brief_rows(frame: pd.DataFrame, current: set[str]) -> list[list[str]]:
 def _typed(record: dict) -> dict:
     """A row of a release's text table with the types the chart needs (sizes as numbers, nothing as None)."""
     typed = {key: (None if value == "" else value) for key, value in record.items()}
-    for column in ("parameters", "training_compute_flop"):
+    for column in NUMERIC_MEASURES:
         typed[column] = None if typed.get(column) is None else float(typed[column])
     return typed
 
@@ -701,7 +755,7 @@ LAYOUT_TRENDS = LAYOUT["trends"]
 CHANGE_COLOURS = {"unchanged": "#c8ccd1", "changed": "#e36209", "added": "#1a7f37", "removed": "#cf222e"}
 
 
-def release_chart_data(change: diff.DatasetDiff, previous: str, current: set[str], params: AnalysisParams) -> dict:
+def release_chart_data(change: diff.DatasetDiff, previous: str, pages: set[str], params: AnalysisParams) -> dict:
     """Both releases' records on one chart, coloured by what happened to each (drawn unchanged first, so the
     changes lie on top), with the newer release's trends and gap."""
     changed = {c["id"] for c in change.changed}
@@ -721,7 +775,7 @@ def release_chart_data(change: diff.DatasetDiff, previous: str, current: set[str
                 keep = record_id not in added and record_id not in changed
             if keep:
                 point = chart_record(_typed(record), params)
-                records.append({**point, "status": status, "page": record_id in current})
+                records.append({**point, "status": status, "page": record_id in pages})
     trends = change.new.metrics.get(LAYOUT_TRENDS) or {}
     gap = trends.get("gap") or [params.gap_lower, params.gap_upper]
     return {
@@ -739,20 +793,25 @@ def release_chart_data(change: diff.DatasetDiff, previous: str, current: set[str
     }
 
 
-def release_selector(versions: list[str], current: str) -> str:
-    """A menu of every release; choosing one opens its page (site.js)."""
-    options = "".join(
-        f'<option value="{escape(v)}.html"{" selected" if v == current else ""}>{escape(v)}</option>'
-        for v in reversed(versions)
+def release_downloads_line(item: ReleasePage, current: str) -> str:
+    """A release page's link to its files on the downloads page (the current release's are at its top)."""
+    where = "" if item.version == current else f"#files-{escape(item.version)}"
+    names = ", ".join(escape(name) for name in item.files or {})
+    return (
+        f'<p class="downloads">Files of this release: <a href="../downloads.html{where}">{names} with sha256</a>.</p>'
     )
-    return f'<label class="selector">Release <select id="release" data-navigate>{options}</select></label>'
 
 
-def release_page(item: ReleasePage, following: ReleasePage | None, inputs: Inputs) -> str:
+def release_page(
+    item: ReleasePage,
+    following: ReleasePage | None,
+    inputs: Inputs,
+    reasons: dict[str, tuple[str, str]],
+    pages: set[str],
+) -> str:
     """A release: notes, record counts, the diff from the previous release with a link to its page, both
     releases on one chart, and a menu of every release."""
     previous, change = item.previous, item.change
-    current = set(inputs.models["id"])
     pager = [
         f'<a rel="prev" href="{escape(previous.version)}.html">&larr; previous release {escape(previous.version)}</a>'
         if previous
@@ -780,8 +839,8 @@ def release_page(item: ReleasePage, following: ReleasePage | None, inputs: Input
         f"<h1>Release {escape(item.version)}</h1>",
         f'<p class="meta">{escape(item.date)} &middot; upstream snapshot {escape(item.snapshot)}</p>',
         f"<p>{escape(item.notes)}</p>",
-        f'<nav class="pager">{"".join(pager)}'
-        f"{release_selector([r.version for r in inputs.releases], item.version)}</nav>",
+        f'<nav class="pager">{"".join(pager)}</nav>',
+        release_downloads_line(item, str(inputs.dataset.get("version", ""))),
         "<h2>Records and the gap test</h2>",
         figures,
     ]
@@ -798,7 +857,7 @@ def release_page(item: ReleasePage, following: ReleasePage | None, inputs: Input
         "(at its old place); hover for the record, click to open its page. Trends and the gap band are this "
         "release's.</p>",
         '<ul id="readout" class="readout"></ul>',
-        script_json(release_chart_data(change, previous.version, current, inputs.params), "explorer-data"),
+        script_json(release_chart_data(change, previous.version, pages, inputs.params), "explorer-data"),
         f'<p id="changes"><span id="added">{len(change.added)}</span> records added, '
         f'<span id="removed">{len(change.removed)}</span> removed, <span id="changed">{changed_ids}</span> '
         f"changed ({len(change.changed)} field changes). The same as <code>mlsizes diff {escape(previous.version)} "
@@ -808,32 +867,43 @@ def release_page(item: ReleasePage, following: ReleasePage | None, inputs: Input
         "<h3>Summary</h3>",
         markdown("\n".join(diff.summary_lines(change, markdown=True))),
     ]
-    for label, frame in (("Added", change.added), ("Removed", change.removed)):
-        if len(frame):
-            parts += [
-                f"<h3>{label} ({len(frame)})</h3>",
-                table(["id", "name", "domain", "date", "parameters"], brief_rows(frame, current), numeric=(4,)),
-            ]
+    headers = ["id", "name", "domain", "date", "parameters"]
+    if len(change.added):
+        parts += [
+            f"<h3>Added ({len(change.added)})</h3>",
+            table(headers, brief_rows(change.added, pages), numeric=(4,)),
+        ]
+    if len(change.removed):
+        rows = [
+            [*row, escape(reasons[record_id][0])]
+            for record_id, row in zip(change.removed["id"], brief_rows(change.removed, pages))
+        ]
+        parts += [
+            f"<h3>Removed ({len(change.removed)})</h3>",
+            table([*headers, "why it left"], rows, numeric=(4,), id="removed-records"),
+        ]
     if change.changed:
         rows = [
-            [id_cell(c["id"], current), escape(c["field"]), *map(escape, diff.change_text(c))] for c in change.changed
+            [id_cell(c["id"], pages), escape(c["field"]), *map(escape, diff.change_text(c))] for c in change.changed
         ]
         parts += [f"<h3>Changed ({changed_ids} records)</h3>", table(["id", "field", "old", "new"], rows)]
-    return page(f"mlsizes release {item.version}", "\n".join(parts), depth=1, chart=True)
+    return page(f"mlsizes release {item.version}", "\n".join(parts), depth=1, chart=True).replace(
+        "<body ", f'<body data-release="{escape(item.version)}" ', 1
+    )
 
 
 # --- a page per record -----------------------------------------------------------------------------------
 
 
-def release_tables(releases: list[ReleasePage]) -> dict[str, pd.DataFrame]:
-    """Every release's curated table (as text, by id), from the diffs already read: the first release is the
-    old side of the second release's diff."""
-    tables = {}
+def release_sides(releases: list[ReleasePage]) -> dict[str, diff.Side]:
+    """Every release's curated table (as text, by id) and metrics, from the diffs already read: the first
+    release is the old side of the second release's diff."""
+    sides = {}
     for item in releases:
         if item.change is not None:
-            tables.setdefault(item.previous.version, item.change.old.models)
-            tables[item.version] = item.change.new.models
-    return tables
+            sides.setdefault(item.previous.version, item.change.old)
+            sides[item.version] = item.change.new
+    return sides
 
 
 def field_text(column: str, record: dict) -> str:
@@ -892,15 +962,19 @@ def corrections_section(record: dict, corrections: dict[str, dict[str, dict]]) -
     )
 
 
-def history_section(record_id: str, tables: dict[str, pd.DataFrame], changes: dict[str, dict]) -> str:
-    """The record in every release: absent, entered, unchanged or what changed, with its size and date."""
+def history_section(
+    record_id: str, tables: dict[str, pd.DataFrame], changes: dict[str, dict], departure: Departure | None = None
+) -> str:
+    """The record in every release: absent, entered, unchanged or what changed, with its size and date; the
+    release a record that left left in says why."""
     if not tables:
         return '<h2 id="releases">In every release</h2>\n<p class="note">No release to compare yet.</p>'
     rows, seen = [], False
     for version, frame in tables.items():
         link = f'<a href="../releases/{escape(version)}.html">{escape(version)}</a>'
         if record_id not in frame.index:
-            rows.append([link, "not in this release", "", "", ""])
+            left = departure is not None and version == departure.left
+            rows.append([link, escape(f"left: {departure.why}") if left else "not in this release", "", "", ""])
             continue
         row = frame.loc[record_id]
         changed = changes.get(version, {}).get(record_id, [])
@@ -937,8 +1011,13 @@ def record_page(
     corrections: dict[str, dict[str, dict]],
     tables: dict[str, pd.DataFrame],
     changes: dict[str, dict],
+    departure: Departure | None = None,
+    values: dict[str, dict | None] | None = None,
+    earlier: tuple[str, ...] = (),
 ) -> str:
-    """One record: every field with its unit, where it came from, its corrections and its releases."""
+    """One record: every field with its unit, where it came from, its corrections and its releases; a record
+    that left says when and why, one that continues records that left (`earlier`) links them; `values` (what
+    each release had, site.js shows it when the site is switched to that release) go in the page as JSON."""
     fields = "\n".join(
         f"<dt>{escape(spec.get('title') or column)}"
         + (f'<br><span class="meta unit">{escape(spec["unit"])}</span>' if spec.get("unit") else "")
@@ -952,6 +1031,9 @@ def record_page(
             f"<h1>{escape(name)}</h1>",
             f'<p class="meta">{escape(str(record["organization"] or ""))} &middot; {escape(shown_date(record))} '
             f"&middot; {escape(str(record['primary_domain']))}</p>",
+            departure_note(departure) if departure else "",
+            earlier_note(earlier),
+            '<p id="release-note" class="status" hidden></p>',
             '<nav class="pager"><a href="../index.html#explore">&larr; the explorer</a>'
             '<a href="../index.html#all-records">all records</a></nav>',
             "<h2>Where it came from</h2>",
@@ -961,62 +1043,238 @@ def record_page(
             "<h2>Fields</h2>",
             '<p class="meta">Units and descriptions: <code>schemas/curated.yaml</code> (the codebook).</p>',
             f'<dl class="fields" id="fields">\n{fields}\n</dl>',
-            history_section(str(record["id"]), tables, changes),
+            history_section(str(record["id"]), tables, changes, departure),
+            script_json(values or {}, "record-releases"),
         ]
     )
     return page(f"{name} - mlsizes", body, depth=1)
 
 
-def record_pages(inputs: Inputs) -> dict[str, str]:
-    """Every record's page, by its path in the site."""
+def departure_note(departure: Departure) -> str:
+    """What a record that left says first: the release it left in, why, and the record it continues as."""
+    successor = departure.successor
+    continues = (
+        f' It continues as <a href="{escape(record_href(successor, "../"))}">{escape(successor)}</a>.'
+        if successor
+        else ""
+    )
+    return (
+        f'<p class="status failed" id="departure">Not in the current release. It left in release '
+        f'<a href="../releases/{escape(departure.left)}.html">{escape(departure.left)}</a>: '
+        f"{escape(departure.why)}.{continues} The fields below are as release {escape(departure.last)}, the last "
+        "to hold it, had them.</p>"
+    )
+
+
+def earlier_note(earlier: tuple[str, ...]) -> str:
+    """The records that left and that this record continues (renamed or merged), linked."""
+    if not earlier:
+        return ""
+    links = ", ".join(f'<a href="{escape(record_href(other, "../"))}">{escape(other)}</a>' for other in earlier)
+    return f'<p id="earlier">Earlier releases held it as {links}.</p>'
+
+
+def plain_text(column: str, record: dict) -> str:
+    """A field's value as a record page shows it, without markup (site.js sets it as text)."""
+    return unescape(re.sub(r"<[^>]*>", "", field_text(column, record)))
+
+
+def release_values(frame: pd.DataFrame, now: pd.DataFrame, shown: set[str]) -> dict[str, dict[str, str] | None]:
+    """A release's fields that differ from what each record's page shows (the current table, or the last
+    release that had a record that left), by record id, as text; None for a record the release lacks."""
+    values: dict[str, dict[str, str] | None] = {record_id: None for record_id in now.index.difference(frame.index)}
+    for record_id in now.index.intersection(frame.index):
+        values[record_id] = {}
+    for change in diff.record_changes(frame, now, {}):
+        if change["field"] in shown:
+            then = _typed({change["field"]: change["old"]})
+            values[change["id"]][change["field"]] = plain_text(change["field"], then)
+    return values
+
+
+def record_pages(inputs: Inputs, gone: dict[str, Departure]) -> dict[str, str]:
+    """Every record's page, by its path in the site: the current table's and those of the records that left."""
     units = contracts.curated_columns()
-    tables = release_tables(inputs.releases)
+    tables = {version: side.models for version, side in release_sides(inputs.releases).items()}
     changes: dict[str, dict] = {}
     for item in inputs.releases:
         if item.change is not None:
             by_id = changes.setdefault(item.version, {})
             for change in item.change.changed:
                 by_id.setdefault(change["id"], []).append(change)
+    left = pd.DataFrame([tables[departure.last].loc[record_id] for record_id, departure in gone.items()])
+    shown = _records(inputs.models) + [_typed(record) for record in left.to_dict(orient="records")]
+    now = pd.concat([as_text(inputs.models), left]).set_index("id", drop=False)
+    by_release = {version: release_values(frame, now, set(units)) for version, frame in tables.items()}
     return {
-        record_href(record["id"]): record_page(record, units, inputs.corrections, tables, changes)
-        for record in _records(inputs.models)
+        record_href(record["id"]): record_page(
+            record,
+            units,
+            inputs.corrections,
+            tables,
+            changes,
+            gone.get(record["id"]),
+            {version: values[record["id"]] for version, values in by_release.items()},
+            tuple(other for other, departure in gone.items() if departure.successor == record["id"]),
+        )
+        for record in shown
     }
+
+
+def as_text(models: pd.DataFrame) -> pd.DataFrame:
+    """The curated table as a release's table reads: every value as text, nothing as an empty string."""
+    return models.astype(object).where(models.notna(), "").astype(str).set_index("id", drop=False)
+
+
+# --- records that left -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Departure:
+    """A record of an older release that the newest table no longer holds: the last release that had it, the
+    release it left in, why (in words), and the record it continues as when it was renamed or merged."""
+
+    last: str
+    left: str
+    why: str
+    successor: str | None = None
+
+
+def why_they_left(item: ReleasePage) -> dict[str, tuple[str, str]]:
+    """Why each record of the previous release is not in this one, and the id it continues as (or "").
+
+    Upstream renamed it (the same link under a new id, as `mlsizes diff` pairs them); curation merged it into a
+    record of the same name; upstream renamed it (one new record of the same day extends its name: Gopher
+    became Gopher (280B)); the release rejected its row (a likely duplicate is merged, anything else rejected, with the
+    rejects' reason); or else the new snapshot has no row of its name (every raw row is curated or rejected)."""
+    old, new, rejected = item.change.old.models, item.change.new.models, item.rejected
+    renamed = diff.renamed_pairs(old, new)
+    by_name = {untrusted.skeleton(str(name)): record_id for record_id, name in new["name"].items()}
+    same_day: dict[str, list[tuple[str, str]]] = {}  # the records new in this release, by their day
+    for other, record in new.loc[new.index.difference(old.index)].iterrows():
+        same_day.setdefault(record["publication_date"], []).append((untrusted.skeleton(str(record["name"])), other))
+    refused = {untrusted.skeleton(str(row["name"])): row for _, row in rejected.iloc[::-1].iterrows()}
+    reasons = {}
+    for record_id in old.index.difference(new.index):
+        name, source = untrusted.skeleton(str(old.at[record_id, "name"])), str(old.at[record_id, "source"])
+        day = same_day.get(old.at[record_id, "publication_date"], [])
+        longer = [other for text, other in day if text.startswith(name)]
+        if record_id in renamed:
+            reasons[record_id] = ("renamed upstream: the same link, now under another id", renamed[record_id])
+        elif name in by_name:
+            reasons[record_id] = ("merged: a record of the same name took its place", by_name[name])
+        elif len(longer) == 1:
+            reasons[record_id] = ("renamed upstream: a new record of the same day extends its name", longer[0])
+        elif name in refused:
+            row = refused[name]
+            kind = "merged" if row["reject_code"] in curation.SUPERSEDED_CODES else "rejected"
+            reasons[record_id] = (f"{kind}: its row was rejected ({row['reject_code']}: {row['reject_message']})", "")
+        elif source.startswith(contribution_files.SOURCE_PREFIX):
+            reasons[record_id] = ("removed: its contribution file is gone", "")
+        else:
+            reasons[record_id] = (f"removed upstream: Epoch's snapshot {item.snapshot} has no row of its name", "")
+    return reasons
+
+
+def departures(
+    releases: list[ReleasePage], reasons: dict[str, dict[str, tuple[str, str]]], current: set[str]
+) -> dict[str, Departure]:
+    """Every record some release held that the current table does not, by id, with when and why it left (the
+    last time it left: a record can leave and come back); `reasons` are why_they_left's, by release."""
+    gone: dict[str, Departure] = {}
+    for item in releases:
+        if item.change is None:
+            continue
+        for record_id in item.change.new.models.index:
+            gone.pop(record_id, None)
+        for record_id, (why, successor) in reasons[item.version].items():
+            gone[record_id] = Departure(item.previous.version, item.version, why, successor or None)
+    return {record_id: gone[record_id] for record_id in sorted(gone) if record_id not in current}
+
+
+# --- the whole site in any release ----------------------------------------------------------------------
+
+
+def release_files(inputs: Inputs) -> dict[str, str]:
+    """What the release menu on every page needs (site.js): the releases, newest first, with the one the site
+    shows by default, and for every other release its explorer data as a script (a script, not JSON fetched,
+    so the folder also works from file://): the index draws and lists that release's records from it."""
+    current = str(inputs.dataset.get("version", ""))
+    listing = {
+        "versions": [item.version for item in reversed(inputs.releases)],
+        "dates": {item.version: item.date for item in inputs.releases},
+        "current": current,
+    }
+    files = {RELEASES_SCRIPT: f"window.mlsizesSite = {json_text(listing)};\n"}
+    for version, side in release_sides(inputs.releases).items():
+        if version != current:
+            records = [_typed(record) for record in newest_first(side.models).to_dict(orient="records")]
+            trends = side.metrics.get(LAYOUT_TRENDS) or {}
+            data = explorer_data(records, trends, inputs.params) | {"version": version}
+            files[f"data/{version}.js"] = f"window.mlsizesRelease({json_text(data)});\n"
+    return files
 
 
 # --- downloads --------------------------------------------------------------------------------------------
 
 
-def downloads_page(inputs: Inputs, checksums: dict[str, str]) -> str:
-    """The release's files with their sizes and sha256 sums (and a SHA256SUMS file for `sha256sum -c`)."""
+def files_table(files: dict[str, bytes], checksums: dict[str, str], **attributes: str) -> str:
+    """Files of a release with what each is, its size and its sha256."""
     words = {name: what for name, _, what in DOWNLOADS}
-    files = {f"downloads/{name}": data for name, data in inputs.downloads.items()}
-    files.update({f"figures/{name}": data for name, data in inputs.figures.items()})
     rows = [
         [
             f'<a href="{escape(path)}">{escape(path)}</a>',
-            escape(words.get(path.removeprefix("downloads/"), "figure")),
+            escape(words.get(Path(path).name, "figure")),
             f"{len(data):,}",
             f'<span class="hash">{checksums[path]}</span>',
         ]
         for path, data in files.items()
     ]
+    return table(["file", "what", "bytes", "sha256"], rows, numeric=(2,), **attributes)
+
+
+def older_downloads(inputs: Inputs) -> dict[str, dict[str, bytes]]:
+    """Every other release's files as git holds them (its figures are not kept: they are images of its
+    metrics, which its release page shows), by release, newest first, by their path in the site."""
+    current = str(inputs.dataset.get("version", ""))
+    return {
+        item.version: {f"downloads/{item.version}/{name}": data for name, data in item.files.items()}
+        for item in reversed(inputs.releases)
+        if item.version != current and item.files
+    }
+
+
+def downloads_page(inputs: Inputs, checksums: dict[str, str]) -> str:
+    """The release's files with their sizes and sha256 sums (and a SHA256SUMS file for `sha256sum -c`), then
+    every other release's."""
+    files = {f"downloads/{name}": data for name, data in inputs.downloads.items()}
+    files.update({f"figures/{name}": data for name, data in inputs.figures.items()})
     version = escape(str(inputs.dataset.get("version", "unreleased")))
-    body = "\n".join(
-        [
-            f"<h1>Downloads of release {version}</h1>",
-            "<p>The files of this release. Check one with <code>sha256sum FILE</code>, or all of them with "
-            '<code>sha256sum -c SHA256SUMS</code> in the site\'s folder (<a href="SHA256SUMS">SHA256SUMS</a>).</p>',
-            table(["file", "what", "bytes", "sha256"], rows, numeric=(2,), id="downloads"),
+    parts = [
+        f"<h1>Downloads of release {version}</h1>",
+        '<p id="release-note" class="status" hidden></p>',
+        "<p>The files of this release. Check one with <code>sha256sum FILE</code>, or all of them with "
+        '<code>sha256sum -c SHA256SUMS</code> in the site\'s folder (<a href="SHA256SUMS">SHA256SUMS</a>).</p>',
+        files_table(files, checksums, id="downloads"),
+    ]
+    for other, older in older_downloads(inputs).items():
+        name = escape(other)
+        parts += [
+            f'<h2 id="files-{name}">Release {name}</h2>',
+            f'<p>As git holds them at the release (<a href="releases/{name}.html">its page</a>).</p>',
+            files_table(older, checksums, **{"class": "release-downloads"}),
         ]
-    )
-    return page(f"mlsizes downloads {inputs.dataset.get('version', '')}", body)
+    return page(f"mlsizes downloads {inputs.dataset.get('version', '')}", "\n".join(parts))
 
 
 def download_files(inputs: Inputs) -> dict[str, bytes]:
-    """The downloads, the downloads page and SHA256SUMS, by their paths in the site."""
+    """The downloads (every release's), the downloads page and SHA256SUMS, by their paths in the site."""
     files = {f"downloads/{name}": data for name, data in inputs.downloads.items()}
     sums = {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
     sums.update({f"figures/{name}": hashlib.sha256(data).hexdigest() for name, data in inputs.figures.items()})
+    for older in older_downloads(inputs).values():
+        files.update(older)
+        sums.update({path: hashlib.sha256(data).hexdigest() for path, data in older.items()})
     files["downloads.html"] = downloads_page(inputs, sums).encode("utf-8")
     files["SHA256SUMS"] = "".join(f"{digest}  {path}\n" for path, digest in sums.items()).encode("utf-8")
     return files
@@ -1024,15 +1282,19 @@ def download_files(inputs: Inputs) -> dict[str, bytes]:
 
 def process(inputs: Inputs) -> dict[str, bytes]:
     """Every file of the site by its path in the site folder (pure: same inputs, same bytes)."""
+    reasons = {item.version: why_they_left(item) for item in inputs.releases if item.change is not None}
+    gone = departures(inputs.releases, reasons, set(inputs.models["id"]))
+    pages = set(inputs.models["id"]) | set(gone)
     files = {
         "index.html": index_page(inputs),
         "validation.html": validation_page(inputs.validation),
         **{
-            f"releases/{item.version}.html": release_page(item, following, inputs)
+            f"releases/{item.version}.html": release_page(item, following, inputs, reasons.get(item.version, {}), pages)
             for item, following in zip(inputs.releases, [*inputs.releases[1:], None])
         },
     }
-    files.update(record_pages(inputs))
+    files.update(record_pages(inputs, gone))
+    files.update(release_files(inputs))
     out = {name: text.encode("utf-8") for name, text in files.items()}
     out.update(download_files(inputs))
     out.update({f"figures/{name}": data for name, data in inputs.figures.items()})
