@@ -20,6 +20,7 @@ from mlsizes.analysis.study import (
     all_trends,
     break_date,
     cluster_analysis,
+    deficit_bands,
     era_masks,
     family_scan,
     gap_tests,
@@ -85,6 +86,7 @@ def process(models: pd.DataFrame, params: AnalysisParams, curation: dict | None 
         "windows": results["windows"],
     }
     gap["model_check"] = model_check(systems, params)
+    gap["deficit_bands"] = deficit_bands(systems, params)
     gap["break_date"], profile = break_date(systems, params)
     gap["clusters"] = results["clusters"]
     eras = era_masks(systems, params)

@@ -191,7 +191,13 @@ def p_value_sentences(gap: dict, params: AnalysisParams) -> list[str]:
         + (". **This holds only under normal scatter.**" if simulated.get("normal_only") else "."),
         f"- **Family-wide P = {p_words(family.get('p', {}).get('language'))}**: the same, with the window's "
         f"width ({', '.join(f'{w:g}' for w in family.get('family', {}).get('widths_dex', []))} dex), the bound "
-        "convention and the domain group (all, language, the rest) also free to vary.",
+        "convention, the domain group (all, language, the rest) and the period (the headline period and every "
+        "sliding window) also free to vary; "
+        + "; ".join(
+            f"with {NULL_WORDS[k]}: {p_words(family.get('by_null', {}).get(k, {}).get('p', {}).get('language'))}"
+            for k in ("bootstrap", "t")
+        )
+        + ".",
         f"- **Posterior-predictive P = {number_text(test['p_posterior_predictive'], '.2g')}**: the local P "
         "averaged over "
         f"the uncertainty in the trend's intercept, slope and scatter ({posterior.get('n_draws', 'n/a'):,} draws).",
@@ -562,6 +568,8 @@ def markdown(
         "",
         *model_check_lines(gap["model_check"], params),
         "",
+        *deficit_band_lines(gap.get("deficit_bands", {}), params),
+        "",
         "## Break date estimated from the data",
         "",
         f"Over {brk['grid']} ({brk['n']} systems, all domains), the best two-segment fit breaks at "
@@ -634,6 +642,37 @@ def model_check_lines(check: dict, params: AnalysisParams) -> list[str]:
     return lines
 
 
+def deficit_band_lines(bands: dict, params: AnalysisParams) -> list[str]:
+    """The number of size bands as wide as the gap with a deficit, against what each null gives."""
+    lines = []
+    for domain, by_null in bands.items():
+        if by_null.get("insufficient_data"):
+            lines.append(f"- {domain}: insufficient data")
+            continue
+        normal = by_null["normal"]
+        where = ", ".join(f"{size_words(lo)}-{size_words(hi)}" for lo, hi in normal["deficit_bands"])
+        lines.append(
+            f"- {domain}: {normal['observed_deficits']} of {normal['n_bands']} bands with a deficit at alpha = "
+            f"{params.alpha:g}"
+            + (f" ({where})" if where else "")
+            + "; P of as many: "
+            + "; ".join(
+                f"{NULL_WORDS[k]} {p_words(by_null[k]['p'])} (mean {by_null[k]['null_mean_deficits']:.2f} bands)"
+                for k in ("normal", "bootstrap", "t")
+            )
+            + "."
+        )
+    if not lines:
+        return []
+    return [
+        "Size bands as wide as the gap, tiling the tested sizes from the gap outwards: how many have a deficit "
+        "(their in-gap count's z below the one-sided normal quantile at alpha), against how many the model gives "
+        "by chance (trend re-fitted on every simulated data set):",
+        "",
+        *lines,
+    ]
+
+
 def closing_words(domain: str, c: dict) -> str:
     """One domain's closing verdict for the answer paragraph, with the ratio, its interval and, when another
     scatter model gives another verdict, that one."""
@@ -681,8 +720,12 @@ def answer_paragraph(gap: dict, repro: dict, params: AnalysisParams) -> str:
         f"{test['p_le_observed_exact']:.2g}). The P to quote is the family-wide P, **{p_words(p)}**, {significant} "
         f"at alpha = {params.alpha:g}: it is corrected for every choice the analyst made (the window's position, its "
         f"width from {family['family']['widths_dex'][0]:g} to {family['family']['widths_dex'][-1]:g} dex, the bound "
-        "convention and the domain group), under normal scatter around the trend; it is not corrected for the "
-        f"period tested.{paper_text} "
+        "convention, the domain group and the period tested: the headline period and every sliding window), under "
+        "normal scatter around the trend ("
+        + "; ".join(f"with {NULL_WORDS[k]}: {p_words(family['by_null'][k]['p'][quote])}" for k in ("bootstrap", "t"))
+        + ")"
+        + ("; **it holds only under normal scatter**" if family.get("normal_only") else "")
+        + f".{paper_text} "
         + (
             f"Under scatter that is not normal the scan-corrected result of {', '.join(normal_only)} does not hold "
             "(see the gap test). "
