@@ -182,4 +182,5 @@ def test_deficit_bands_counts_emptied_bands_against_the_null():
     assert emptied["observed_deficits"] == 2 and emptied["p"]["hits"] == 0
     expected = [10 ** (lo - 2 * width), 10 ** (lo - width), 2e10, 7e10]
     assert np.ravel(emptied["deficit_bands"]) == pytest.approx(expected, rel=1e-5)
+    assert emptied["deficit_offsets"] == [-2, 0]
     assert emptied["n_bands"] == plain["n_bands"] and emptied["p"]["n"] == 200

@@ -328,7 +328,8 @@ def band_deficits(
     the gap (a model whose scatter is the wrong shape empties bands the gap's bounds did not pick).
 
     Bands: windows as wide as the chosen one, tiling log10 size from the chosen window outwards to cover every
-    tested system of the data (fixed for every simulated data set), open intervals (a size on a shared edge is
+    tested system of the data (fixed for every simulated data set; offsets count widths from the chosen
+    window, 0, upwards), open intervals (a size on a shared edge is
     in neither band). A band has a deficit when its statistic (z_statistic: the count against its
     Poisson-binomial mean and variance under the re-fitted trend) is below the one-sided normal quantile at
     alpha. The P is the simulated chance of at least as many deficit bands (montecarlo.sequential, small
@@ -338,7 +339,8 @@ def band_deficits(
     width = hi - lo
     y_t = y[group.fit][group.tested]
     first, last = math.floor((y_t.min() - lo) / width), math.ceil((y_t.max() - lo) / width)
-    edges = lo + width * np.arange(first, last)
+    offsets = np.arange(first, last)  # in widths from the chosen window (0)
+    edges = lo + width * offsets
     cut = float(special.ndtri(alpha))
     block = max(1, ELEMENTS_PER_BLOCK // (edges.size * y_t.size + x.size))
 
@@ -378,6 +380,7 @@ def band_deficits(
         "band_alpha": alpha,
         "observed_deficits": int(observed.sum()),
         "deficit_bands": [[float(f"{10**e:.6g}"), float(f"{10 ** (e + width):.6g}")] for e in edges[observed]],
+        "deficit_offsets": [int(k) for k in offsets[observed]],
         "null_mean_deficits": float(counts.mean()),
         "p": p,
     }

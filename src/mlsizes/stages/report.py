@@ -642,6 +642,13 @@ def model_check_lines(check: dict, params: AnalysisParams) -> list[str]:
     return lines
 
 
+def band_words(offset: int) -> str:
+    """A band by its place against the gap: `the gap`, `2 bands below`."""
+    if offset == 0:
+        return "the gap"
+    return f"{abs(offset)} band{'s' if abs(offset) > 1 else ''} {'above' if offset > 0 else 'below'}"
+
+
 def deficit_band_lines(bands: dict, params: AnalysisParams) -> list[str]:
     """The number of size bands as wide as the gap with a deficit, against what each null gives."""
     lines = []
@@ -650,7 +657,7 @@ def deficit_band_lines(bands: dict, params: AnalysisParams) -> list[str]:
             lines.append(f"- {domain}: insufficient data")
             continue
         normal = by_null["normal"]
-        where = ", ".join(f"{size_words(lo)}-{size_words(hi)}" for lo, hi in normal["deficit_bands"])
+        where = ", ".join(band_words(k) for k in normal["deficit_offsets"])
         lines.append(
             f"- {domain}: {normal['observed_deficits']} of {normal['n_bands']} bands with a deficit at alpha = "
             f"{params.alpha:g}"
