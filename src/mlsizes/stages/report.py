@@ -745,6 +745,15 @@ def answer_paragraph(gap: dict, repro: dict, params: AnalysisParams) -> str:
             if poor
             else "The residuals are consistent with normal scatter in every era tested."
         )
+        + "".join(
+            f" {domain}: {b['normal']['observed_deficits']} of {b['normal']['n_bands']} size bands as wide as the gap "
+            f"have a deficit where the model gives {b['normal']['null_mean_deficits']:.2f} on average (P of as many "
+            f"{p_words(b['normal']['p'])}), so the gap is not the only hole in the model."
+            for domain, b in gap.get("deficit_bands", {}).items()
+            if not b.get("insufficient_data")
+            and b["normal"]["observed_deficits"] > 1
+            and all(b[k]["p"]["side"] == "below" for k in ("normal", "bootstrap", "t"))
+        )
     )
 
 
