@@ -1,7 +1,8 @@
 """The scan engine: the gap test at every window the analyst could have chosen, calibrated by simulation.
 
 A family is every window position (a grid of lower edges, 0.02 dex apart by default, and the chosen window),
-every width in a range, and every domain group, on one joint data set; its statistic is the smallest
+every width in a range, and every group (a domain group, a period: any subset of a joint data set with its own fit
+and tested systems), on one joint data set; its statistic is the smallest
 local statistic over the family, and the corrected P of a chosen window is the simulated chance that the family's
 smallest statistic is as extreme as the chosen window's. The bound convention needs no simulation of its own: at
 every position the strict count is at most the inclusive one (same expectation), so the family's minimum is
