@@ -453,7 +453,9 @@ def clusters_criterion(clusters: dict) -> str:
         "systems split at the gap, one trend above it and one below? A likelihood-ratio test of the mixture "
         "against one trend, calibrated by simulation under one trend with its own residuals resampled (a normal "
         "null would be rejected by a skewed tail alone), with the components required to lie on either side of "
-        "the gap."
+        "the gap. The test is conservative: on synthetic data of one trend it rejects 4 to 5.5% of the time at a "
+        "nominal 10% (a resample repeats residuals, and the mixture fits the lumpier samples better), so its P "
+        "overstates the evidence against a split, never understates it."
     )
 
 
