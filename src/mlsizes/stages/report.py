@@ -455,7 +455,7 @@ def clusters_criterion(clusters: dict) -> str:
         "null would be rejected by a skewed tail alone), with the components required to lie on either side of "
         "the gap. The test is conservative: on synthetic data of one trend it rejects 4 to 5.5% of the time at a "
         "nominal 10% (a resample repeats residuals, and the mixture fits the lumpier samples better), so its P "
-        "overstates the evidence against a split, never understates it."
+        "errs large, never small: it can miss a split, not invent one."
     )
 
 
