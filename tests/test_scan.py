@@ -17,11 +17,18 @@ SIMS = 19  # (hits + 1) / (n + 1) <= 0.05 exactly when no hit: an exact-size Mon
 TWO_SE = 2 * math.sqrt(ALPHA * (1 - ALPHA) / N_DATASETS)
 
 
-def null_data(seed, n_fit=50, n_test=30, sd=0.8):
-    """Systems scattered normally around one trend crossing 2e10-7e10 in the test window: no gap."""
+SCATTER = {  # the null's scatter in the data: normal, skewed (log-normal), heavy-tailed (t, 4 df, sd 0.8)
+    "normal": lambda rng, n, sd: rng.normal(0.0, sd, n),
+    "skewed": lambda rng, n, sd: rng.lognormal(0.0, 0.6, n),
+    "t": lambda rng, n, sd: sd * math.sqrt(0.5) * rng.standard_t(4, n),
+}
+
+
+def null_data(seed, n_fit=50, n_test=30, sd=0.8, scatter="normal"):
+    """Systems scattered around one trend crossing 2e10-7e10 in the test window: no gap."""
     rng = np.random.default_rng(seed)
     x = np.sort(rng.uniform(X_2018, X_2018 + 5 * YEAR, n_fit))
-    y = 8.5 + 0.5 * (x - X_2018) / YEAR + rng.normal(0.0, sd, n_fit)
+    y = 8.5 + 0.5 * (x - X_2018) / YEAR + SCATTER[scatter](rng, n_fit, sd)
     return x, y, np.arange(n_fit) >= n_fit - n_test
 
 
@@ -79,14 +86,14 @@ def test_windows_refuse_bad_bounds():
     assert widths == pytest.approx((0.3, math.log10(3.5), 0.75))  # the gap's own width is always scanned
 
 
-def rejection_rate(key, groups_of, family, widths=()):
-    """Share of null data sets whose simulated P (SIMS simulations) is <= ALPHA."""
+def rejection_rate(key, groups_of, family, widths=(), null_kind="normal", scatter="normal"):
+    """Share of null data sets (scatter as given) whose simulated P (SIMS simulations, null_kind) is <= ALPHA."""
     rejected = 0
     for seed in range(N_DATASETS):
-        x, y, tested = null_data(100 + seed)
+        x, y, tested = null_data(100 + seed, scatter=scatter)
         groups, components = groups_of(x.size, tested)
         windows = scan.Windows.build(2e10, 7e10, False, widths=widths, grid_step_dex=0.1)
-        null = scan.NullModel.fit(x, y, components, "normal")
+        null = scan.NullModel.fit(x, y, components, null_kind, df=4)
         result = scan.family_p(
             x, y, groups, windows, null, alpha=ALPHA, first_batch=SIMS, max_n=SIMS, seed=seed, family=family
         )
@@ -104,6 +111,20 @@ def two_groups(n, tested):
     return groups, [np.flatnonzero(half), np.flatnonzero(~half)]
 
 
+def periods(n, tested):
+    """Two domain groups x two periods, as study.family_scan builds them: the headline period (every system
+    fitted, the late ones tested) and a later window (fitted from its own start, its last third tested)."""
+    third = np.arange(n) % 3 == 0
+    late = np.arange(n) >= n // 3
+    window_tested = np.arange(n) >= n - n // 3
+    groups = []
+    for name, member in (("all", np.ones(n, dtype=bool)), ("third", third)):
+        groups.append(scan.Group(name, np.flatnonzero(member), tested[member]))
+        index = np.flatnonzero(member & late)
+        groups.append(scan.Group(f"{name}@late", index, window_tested[index]))
+    return groups, [np.flatnonzero(third), np.flatnonzero(~third)]
+
+
 def test_scan_is_calibrated_for_bounds_read_off_the_data():
     """The scan P of the data's own most extreme window (bounds read off the data) holds its size; the chosen
     window's scan P, for a window fixed in advance, can only be smaller than that, so it rejects less often."""
@@ -114,6 +135,19 @@ def test_scan_is_calibrated_for_bounds_read_off_the_data():
 def test_family_wide_scan_is_calibrated():
     """Every width, both groups and every position at once: the family's own most extreme window holds the size."""
     rate = rejection_rate("family/anywhere", two_groups, True, widths=(0.3, 0.75))
+    assert abs(rate - ALPHA) <= TWO_SE
+
+
+def test_family_wide_scan_over_periods_is_calibrated():
+    """Domain groups and periods (groups fitted and tested on different spans of one joint data set) at once."""
+    rate = rejection_rate("family/anywhere", periods, True, widths=(0.3, 0.75))
+    assert abs(rate - ALPHA) <= TWO_SE
+
+
+@pytest.mark.parametrize(("null_kind", "scatter"), [("bootstrap", "skewed"), ("t", "t")])
+def test_scan_under_the_other_nulls_is_calibrated(null_kind, scatter):
+    """The residual-bootstrap null on skewed scatter, the Student t null on t scatter: each holds its size."""
+    rate = rejection_rate("g/anywhere", one_group, False, null_kind=null_kind, scatter=scatter)
     assert abs(rate - ALPHA) <= TWO_SE
 
 
@@ -128,3 +162,25 @@ def test_scan_finds_an_emptied_gap_and_is_reproducible():
     result = scan.family_p(x, y, groups, windows, null, **kwargs)
     assert result["p"]["g/scan"]["side"] == "below"
     assert result == scan.family_p(x, y, groups, windows, null, **kwargs)
+
+
+def test_deficit_bands_counts_emptied_bands_against_the_null():
+    """Two bands as wide as the gap emptied: both are counted, and more deficit bands than the null gives; on
+    null data the count is what the null gives."""
+    x, y, tested = null_data(11, n_fit=400, n_test=300, sd=0.8)
+    group, windows = scan.Group("g", np.arange(x.size), tested), scan.Windows.build(2e10, 7e10, False)
+    kwargs = dict(alpha=0.01, first_batch=200, max_n=200, seed=4)
+    plain = scan.band_deficits(x, y, group, windows, scan.NullModel.fit(x, y, [np.arange(x.size)], "normal"), **kwargs)
+    assert plain["observed_deficits"] == 0 and plain["p"]["p"] == 1.0 and plain["null_mean_deficits"] < 0.5
+    lo, width = math.log10(2e10), math.log10(3.5)
+    for band in (lo, lo - 2 * width):  # the gap and a band two widths below it
+        inside = tested & (y > band) & (y < band + width)
+        y[inside] = np.where(y[inside] < band + width / 2, band - 0.01, band + width + 0.01)
+    emptied = scan.band_deficits(
+        x, y, group, windows, scan.NullModel.fit(x, y, [np.arange(x.size)], "normal"), **kwargs
+    )
+    assert emptied["observed_deficits"] == 2 and emptied["p"]["hits"] == 0
+    expected = [10 ** (lo - 2 * width), 10 ** (lo - width), 2e10, 7e10]
+    assert np.ravel(emptied["deficit_bands"]) == pytest.approx(expected, rel=1e-5)
+    assert emptied["deficit_offsets"] == [-2, 0]
+    assert emptied["n_bands"] == plain["n_bands"] and emptied["p"]["n"] == 200

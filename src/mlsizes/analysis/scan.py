@@ -1,7 +1,8 @@
 """The scan engine: the gap test at every window the analyst could have chosen, calibrated by simulation.
 
 A family is every window position (a grid of lower edges, 0.02 dex apart by default, and the chosen window),
-every width in a range, and every domain group, on one joint data set; its statistic is the smallest
+every width in a range, and every group (a domain group, a period: any subset of a joint data set with its own fit
+and tested systems), on one joint data set; its statistic is the smallest
 local statistic over the family, and the corrected P of a chosen window is the simulated chance that the family's
 smallest statistic is as extreme as the chosen window's. The bound convention needs no simulation of its own: at
 every position the strict count is at most the inclusive one (same expectation), so the family's minimum is
@@ -120,42 +121,48 @@ def _chosen_z(mu, sd, y_tested, windows: Windows) -> np.ndarray:
 
 def _grid_counts(y_tested: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """#{y in row: lo_k < y < hi_k} for every row and every window k of a grid shared by all rows: one histogram
-    of each row over the sorted edges, then cumulative counts (no per-row search)."""
-    edges = np.concatenate([lo, hi])
-    order = np.argsort(edges, kind="stable")
-    sorted_edges = edges[order]
+    of each row over the sorted distinct edges, then cumulative counts (no per-row search). Windows of several
+    widths on one grid share their lower edges: pass them together and each y is searched once."""
+    edges, at = np.unique(np.concatenate([lo, hi]), return_inverse=True)
     n_rows, n_edges = y_tested.shape[0], edges.size
-    # below[r, j] = #{y < sorted_edges[j]} and at_or_below[r, j] = #{y <= sorted_edges[j]}
+    # below[r, j] = #{y < edges[j]} and at_or_below[r, j] = #{y <= edges[j]}
     rows = np.arange(n_rows)[:, None] * (n_edges + 1)
     hist_left = np.bincount(
-        (np.searchsorted(sorted_edges, y_tested, "right") + rows).ravel(), minlength=n_rows * (n_edges + 1)
+        (np.searchsorted(edges, y_tested, "right") + rows).ravel(), minlength=n_rows * (n_edges + 1)
     )
     hist_right = np.bincount(
-        (np.searchsorted(sorted_edges, y_tested, "left") + rows).ravel(), minlength=n_rows * (n_edges + 1)
+        (np.searchsorted(edges, y_tested, "left") + rows).ravel(), minlength=n_rows * (n_edges + 1)
     )
     below = np.cumsum(hist_left.reshape(n_rows, n_edges + 1), axis=1)[:, :-1]
     at_or_below = np.cumsum(hist_right.reshape(n_rows, n_edges + 1), axis=1)[:, :-1]
-    rank = np.empty(n_edges, dtype=np.int64)
-    rank[order] = np.arange(n_edges)
-    return below[:, rank[lo.size :]] - at_or_below[:, rank[: lo.size]]
+    return below[:, at[lo.size :]] - at_or_below[:, at[: lo.size]]
 
 
 def _scan_min_z(mu, sd, y_tested, width: float, grid) -> np.ndarray:
-    """Min over positions of the local statistic for windows of one width (strict: open windows), per data set.
+    """Min over positions of the local statistic for windows of one width (strict: open windows), per data set."""
+    return _scan_min_z_widths(mu, sd, y_tested, (width,), grid)[0]
+
+
+def _scan_min_z_widths(mu, sd, y_tested, widths, grid) -> list[np.ndarray]:
+    """_scan_min_z for each of several widths, the counts of every width from one search of the data.
 
     Positions: the grid's lower edges, shared by every data set, so counts come from one histogram per row and
-    the moments (stats._window_moments: FFT over binned means) are read at the same columns for every row."""
+    the moments (_moments: FFT over binned means) are read at the same columns for every row."""
     g0, step, n_grid = grid
     edges = g0 + step * np.arange(n_grid)
-    counts = _grid_counts(y_tested, edges, edges + width)
+    every = np.asarray(widths, dtype=float)
+    counts = _grid_counts(y_tested, np.tile(edges, every.size), (edges[None, :] + every[:, None]).ravel())
     moment_step = max(step, float(sd.min()) / MOMENT_STEPS_PER_SD)
     n_points = max(2, int(math.ceil((edges[-1] - g0) / moment_step)) + 1)
-    moments = _moments(mu, sd, g0, n_points, width, moment_step)
     at = np.clip((edges - g0) / moment_step, 0.0, n_points - 1.0)
     left = np.minimum(at.astype(np.int64), n_points - 2)
     frac = at - left
-    mean, var = (m[:, left] * (1.0 - frac) + m[:, left + 1] * frac for m in moments)
-    return z_statistic(counts, mean, var).min(axis=1)
+    out = []
+    for i, width in enumerate(every):
+        moments = _moments(mu, sd, g0, n_points, float(width), moment_step)
+        mean, var = (m[:, left] * (1.0 - frac) + m[:, left + 1] * frac for m in moments)
+        out.append(z_statistic(counts[:, i * n_grid : (i + 1) * n_grid], mean, var).min(axis=1))
+    return out
 
 
 def _refit(x: np.ndarray, Y: np.ndarray):
@@ -181,13 +188,10 @@ def group_statistics(x, Y, groups: list[Group], windows: Windows, *, scan: bool,
         mu, y_t = fitted[:, group.tested], Y[:, group.fit][:, group.tested]
         out[f"{group.name}/local"] = _chosen_z(mu, sd, y_t, windows)
         if scan or family:
-            chosen = _scan_min_z(mu, sd, y_t, chosen_width, windows.grid)
+            others = [w for w in windows.widths if not math.isclose(w, chosen_width)] if family else []
+            chosen, *rest = _scan_min_z_widths(mu, sd, y_t, [chosen_width, *others], windows.grid)
             out[f"{group.name}/scan"] = np.minimum(chosen, out[f"{group.name}/local"])
-            family_min = np.minimum(family_min, out[f"{group.name}/scan"])
-        if family:
-            for width in windows.widths:
-                if not math.isclose(width, chosen_width):
-                    family_min = np.minimum(family_min, _scan_min_z(mu, sd, y_t, width, windows.grid))
+            family_min = np.minimum.reduce([family_min, out[f"{group.name}/scan"], *rest])
     if family:
         out["family"] = family_min
     return out
@@ -290,7 +294,7 @@ def family_p(
         observed.update({f"family/{g.name}": observed[f"{g.name}/local"] for g in groups})
         observed["family/anywhere"] = observed.pop("family")
     per_set = windows.grid[2] * len(windows.widths if family else (0,)) + sum(int(g.tested.sum()) for g in groups)
-    block = max(1, ELEMENTS_PER_BLOCK // (per_set * len(groups)))
+    block = max(1, ELEMENTS_PER_BLOCK // per_set)
 
     def source(key: str) -> str:
         return "family" if key.startswith("family/") else key.replace("/anywhere", "/scan")
@@ -307,3 +311,77 @@ def family_p(
         simulate, observed, alpha=alpha, first_batch=first_batch, max_n=max_n, seed=seed, resolve=resolve, watch=watch
     )
     return {"null": null.kind, "observed": observed, "p": results}
+
+
+def band_deficits(
+    x,
+    y,
+    group: Group,
+    windows: Windows,
+    null: NullModel,
+    *,
+    alpha: float,
+    first_batch: int,
+    max_n: int,
+    seed: int,
+) -> dict:
+    """How many size bands have a deficit, against how many the null gives: a check of the trend model, not of
+    the gap (a model whose scatter is the wrong shape empties bands the gap's bounds did not pick).
+
+    Bands: windows as wide as the chosen one, tiling log10 size from the chosen window outwards to cover every
+    tested system of the data (fixed for every simulated data set; offsets count widths from the chosen
+    window, 0, upwards), open intervals (a size on a shared edge is
+    in neither band). A band has a deficit when its statistic (z_statistic: the count against its
+    Poisson-binomial mean and variance under the re-fitted trend) is below the one-sided normal quantile at
+    alpha. The P is the simulated chance of at least as many deficit bands (montecarlo.sequential, small
+    statistics extreme: the statistic is minus the count)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    lo, hi = windows.chosen
+    width = hi - lo
+    y_t = y[group.fit][group.tested]
+    first, last = math.floor((y_t.min() - lo) / width), math.ceil((y_t.max() - lo) / width)
+    offsets = np.arange(first, last)  # in widths from the chosen window (0)
+    edges = lo + width * offsets
+    cut = float(special.ndtri(alpha))
+    block = max(1, ELEMENTS_PER_BLOCK // (edges.size * y_t.size + x.size))
+
+    def deficits(Y: np.ndarray) -> np.ndarray:
+        fitted, sd = _refit(x[group.fit], Y[:, group.fit])
+        mu, tested = fitted[:, group.tested], Y[:, group.fit][:, group.tested]
+        p = _interval_probabilities(
+            mu[:, None, :], sd[:, None, None], edges[None, :, None], edges[None, :, None] + width
+        )
+        z = z_statistic(_grid_counts(tested, edges, edges + width), p.sum(2), (p * (1.0 - p)).sum(2))
+        return z < cut
+
+    observed = deficits(y[None, :])[0]
+    null_counts = []
+
+    def simulate(m: int, rng: np.random.Generator) -> dict:
+        counts = np.concatenate(
+            [deficits(null.simulate(min(block, m - start), rng)).sum(1) for start in range(0, m, block)]
+        )
+        null_counts.append(counts)
+        return {"deficits": -counts.astype(float)}
+
+    p = montecarlo.sequential(
+        simulate,
+        {"deficits": -float(observed.sum())},
+        alpha=alpha,
+        first_batch=first_batch,
+        max_n=max_n,
+        seed=seed,
+        resolve=(),
+    )["deficits"]
+    counts = np.concatenate(null_counts)
+    return {
+        "null": null.kind,
+        "n_bands": int(edges.size),
+        "band_width_dex": width,
+        "band_alpha": alpha,
+        "observed_deficits": int(observed.sum()),
+        "deficit_bands": [[float(f"{10**e:.6g}"), float(f"{10 ** (e + width):.6g}")] for e in edges[observed]],
+        "deficit_offsets": [int(k) for k in offsets[observed]],
+        "null_mean_deficits": float(counts.mean()),
+        "p": p,
+    }

@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from mlsizes.analysis import closing, clusters, scan, stats
+from mlsizes.analysis import closing, clusters, montecarlo, scan, stats
 from mlsizes.core.settings import AnalysisParams, in_gap
 
 GAP_DOMAINS = ("all", "language", "non_language")
@@ -241,6 +241,7 @@ def gap_test(
         "fit_slope_oom_per_year": fit.slope_oom_per_year,
         "fit_residual_sd_log10": fit.residual_sd,
         **result,
+        "mc_interval": list(montecarlo.clopper_pearson(result["mc_hits"], result["mc_n_sims"])),
         "significant": result["p_le_observed_exact"] < params.alpha,
         "systems_in_gap": sorted(tested.loc[inside, "name"].tolist()),
         "design_effect": clustering["design_effect"],
@@ -343,25 +344,43 @@ def normal_only(by_null: dict) -> bool:
     return by_null["normal"]["side"] == "below" and any(r["side"] != "below" for r in by_null.values())
 
 
+def analyst_periods(params: AnalysisParams) -> list[tuple[str, dt.date, dt.date, dt.date]]:
+    """The periods an analyst could have tested, as (label, fit_start, test_start, end): the headline period and
+    every sliding window, each fitted from the same lead before its test start (the windows' convention)."""
+    lead = params.test_window_start - params.fit_start
+    periods = [("headline", params.fit_start, params.test_window_start, params.as_of)]
+    for start, end in sliding_windows(params):
+        if (start, end) != (params.test_window_start, params.as_of):
+            periods.append((f"{start.year}-{end.year}", start - lead, start, end))
+    return periods
+
+
 def family_scan(systems: pd.DataFrame, params: AnalysisParams) -> dict:
     """One scan over every choice the analyst made: window position, width (params' range and the gap's own),
-    bound convention (covered by the strict scan, see analysis/scan.py) and domain group (GAP_DOMAINS), on the
-    headline test's systems; the null gives language and the other systems their own trends with normal scatter,
-    and every group is re-fitted on every simulated data set. Each group's chosen window gets a family-wide P."""
-    fitted = systems[between(systems, params.fit_start, params.as_of)].reset_index(drop=True)
-    language = domain_mask(fitted, "language", params).to_numpy()
-    tested = fitted["date"].ge(pd.Timestamp(params.test_window_start)).to_numpy()
-    index = {
-        "all": np.arange(len(fitted)),
-        "language": np.flatnonzero(language),
-        "non_language": np.flatnonzero(~language),
-    }
-    x, y = fitted["x_days"].to_numpy(), fitted["log10_parameters"].to_numpy()
-    for name in GAP_DOMAINS:
-        fit = stats.fit_trend(x[index[name]], y[index[name]])
-        if fit.insufficient_data or not fit.residual_sd or not tested[index[name]].any():
-            return {"insufficient_data": True, "reason": f"{name}: {fit.reason or 'no systems tested or no scatter'}"}
-    groups = [scan.Group(name, index[name], tested[index[name]]) for name in GAP_DOMAINS]
+    bound convention (covered by the strict scan, see analysis/scan.py), domain group (GAP_DOMAINS) and period
+    (analyst_periods: the headline period and every sliding window), on one joint data set; each group x period
+    is re-fitted on every simulated data set. The null gives language and the other systems their own trend over
+    the joint span, scattered normally, with their residuals resampled, or Student t (scan.NULLS); each headline
+    group's chosen window gets a family-wide P under each (keys "p", "p_anywhere", "p_quote": the normal null's)."""
+    periods = analyst_periods(params)
+    joint = systems[between(systems, min(p[1] for p in periods), params.as_of)].reset_index(drop=True)
+    language = domain_mask(joint, "language", params).to_numpy()
+    members = {"all": np.ones(len(joint), dtype=bool), "language": language, "non_language": ~language}
+    x, y = joint["x_days"].to_numpy(), joint["log10_parameters"].to_numpy()
+    groups = []
+    for label, fit_start, test_start, end in periods:
+        in_period = between(joint, fit_start, end).to_numpy()
+        tested = joint["date"].ge(pd.Timestamp(test_start)).to_numpy()
+        for name in GAP_DOMAINS:
+            index = np.flatnonzero(members[name] & in_period)
+            fit = stats.fit_trend(x[index], y[index])
+            if not fit.insufficient_data and fit.residual_sd and tested[index].any():
+                groups.append(scan.Group(name if label == "headline" else f"{name}@{label}", index, tested[index]))
+            elif label == "headline":
+                return {
+                    "insufficient_data": True,
+                    "reason": f"{name}: {fit.reason or 'no systems tested or no scatter'}",
+                }
     windows = scan.Windows.build(
         params.gap_lower,
         params.gap_upper,
@@ -369,23 +388,37 @@ def family_scan(systems: pd.DataFrame, params: AnalysisParams) -> dict:
         widths=params.family_widths_dex,
         grid_step_dex=params.scan_grid_step_dex,
     )
-    null = scan.NullModel.fit(x, y, [index["language"], index["non_language"]], "normal")
-    result = scan.family_p(
-        x,
-        y,
-        groups,
-        windows,
-        null,
-        alpha=params.alpha,
-        first_batch=params.mc_first_batch,
-        max_n=params.mc_max_family,
-        seed=params.seed,
-        family=True,
-        resolve=(),
-        watch=tuple(f"family/{name}" for name in GAP_DOMAINS),
-    )
-    p = {name: result["p"][f"family/{name}"] for name in GAP_DOMAINS}
-    quote = min(GAP_DOMAINS, key=lambda name: result["observed"][f"{name}/local"])
+
+    def under(kind: str) -> dict:
+        null = scan.NullModel.fit(
+            x, y, [np.flatnonzero(language), np.flatnonzero(~language)], kind, params.heavy_tail_df
+        )
+        return scan.family_p(
+            x,
+            y,
+            groups,
+            windows,
+            null,
+            alpha=params.alpha,
+            first_batch=params.mc_first_batch,
+            max_n=params.mc_max_family,
+            seed=params.seed,
+            family=True,
+            resolve=(),
+            watch=tuple(f"family/{name}" for name in GAP_DOMAINS),
+        )
+
+    results = dict(zip(scan.NULLS, in_parallel(under, list(scan.NULLS))))
+    by_null = {
+        kind: {
+            "p": {g.name: result["p"][f"family/{g.name}"] for g in groups},
+            "p_anywhere": result["p"]["family/anywhere"],
+        }
+        for kind, result in results.items()
+    }
+    normal = results["normal"]
+    p = by_null["normal"]["p"]
+    quote = min(GAP_DOMAINS, key=lambda name: normal["observed"][f"{name}/local"])
     return {
         "insufficient_data": False,
         "family": {
@@ -393,15 +426,24 @@ def family_scan(systems: pd.DataFrame, params: AnalysisParams) -> dict:
             "widths_dex": list(windows.widths),
             "bounds": ["strict", "inclusive"],
             "domain_groups": list(GAP_DOMAINS),
-            "period": f"fit {params.fit_start.isoformat()} on, tested {params.test_window_start.isoformat()} on",
+            "periods": [
+                {"label": label, "fit_start": f.isoformat(), "test_start": t.isoformat(), "end": e.isoformat()}
+                for label, f, t, e in periods
+            ],
+            "period": f"fit {params.fit_start.isoformat()} on, tested {params.test_window_start.isoformat()} on, "
+            "and every sliding window",
+            "n_groups": len(groups),
         },
-        "null": "language and the other systems each scattered normally around their own trend",
+        "null": "language and the other systems each around their own trend over the joint span; p and p_quote: "
+        "normal scatter; by_null: also their residuals resampled and Student t scatter",
         "statistic": SCAN_STATISTIC.format(step=params.scan_grid_step_dex),
-        "observed_z": {name: result["observed"][f"{name}/local"] for name in GAP_DOMAINS},
-        "p": p,
-        "p_anywhere": result["p"]["family/anywhere"],
+        "observed_z": {g.name: normal["observed"][f"{g.name}/local"] for g in groups},
+        "p": {name: p[name] for name in GAP_DOMAINS},
+        "p_anywhere": by_null["normal"]["p_anywhere"],
         "quote": quote,
         "p_quote": p[quote],
+        "by_null": by_null,
+        "normal_only": normal_only({kind: by_null[kind]["p"][quote] for kind in scan.NULLS}),
     }
 
 
@@ -652,6 +694,41 @@ def model_check(systems: pd.DataFrame, params: AnalysisParams) -> dict:
                 "qq_normal": [float(q) for q in stats.normal_quantiles(levels)],
                 "qq_residual": [float(q) for q in np.quantile(residuals, levels)],
             }
+    return out
+
+
+def deficit_bands(systems: pd.DataFrame, params: AnalysisParams) -> dict:
+    """How many size bands as wide as the gap have a deficit in the headline test (fit from fit_start, tested
+    from test_window_start), against how many each null gives (scan.band_deficits), per domain (WINDOW_DOMAINS):
+    a log-normal trend that fits empties about alpha of the bands by chance; many more say the model, not the
+    gap, is at fault."""
+    windows = scan.Windows.build(params.gap_lower, params.gap_upper, params.inclusive)
+    out = {}
+    for name in WINDOW_DOMAINS:
+        members = systems[domain_mask(systems, name, params)]
+        fitted = members[between(members, params.fit_start, params.as_of)]
+        x, y = fitted["x_days"].to_numpy(), fitted["log10_parameters"].to_numpy()
+        tested = fitted["date"].ge(pd.Timestamp(params.test_window_start)).to_numpy()
+        fit = stats.fit_trend(x, y)
+        if fit.insufficient_data or not fit.residual_sd or not tested.any():
+            out[name] = {"insufficient_data": True, "reason": fit.reason or "no systems tested or no scatter"}
+            continue
+        everyone = np.arange(x.size)
+        group = scan.Group(name, everyone, tested)
+        out[name] = {"insufficient_data": False}
+        for kind in scan.NULLS:
+            null = scan.NullModel.fit(x, y, [everyone], kind, params.heavy_tail_df)
+            out[name][kind] = scan.band_deficits(
+                x,
+                y,
+                group,
+                windows,
+                null,
+                alpha=params.alpha,
+                first_batch=params.mc_first_batch,
+                max_n=params.mc_max_family,
+                seed=params.seed,
+            )
     return out
 
 

@@ -20,6 +20,7 @@ from mlsizes.analysis.study import (
     all_trends,
     break_date,
     cluster_analysis,
+    deficit_bands,
     era_masks,
     family_scan,
     gap_tests,
@@ -85,6 +86,7 @@ def process(models: pd.DataFrame, params: AnalysisParams, curation: dict | None 
         "windows": results["windows"],
     }
     gap["model_check"] = model_check(systems, params)
+    gap["deficit_bands"] = deficit_bands(systems, params)
     gap["break_date"], profile = break_date(systems, params)
     gap["clusters"] = results["clusters"]
     eras = era_masks(systems, params)
@@ -114,7 +116,9 @@ GAP_MODEL = (
     "the interval lies on one side of alpha: the scan-corrected P (the chosen window against the most extreme "
     "window as wide at any position, trend re-fitted on every simulated data set: the bounds were chosen after "
     "looking), under normal scatter, the residuals resampled and Student t scatter; the family-wide P (position, "
-    "width, bound convention and domain group all free); the posterior-predictive P (P averaged over the "
+    "width, bound convention, domain group and period (the headline period and every sliding window) all free, "
+    "under the same three nulls); the count of size bands as wide as the gap with a deficit, against each null; "
+    "the posterior-predictive P (P averaged over the "
     "posterior of a, b, s under a flat prior); the out-of-sample P (trend fitted only on systems before the test "
     "window, averaged over that fit's posterior)."
 )

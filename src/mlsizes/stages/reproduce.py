@@ -109,6 +109,7 @@ def process(models, snapshot_id: str, params: ReproductionParams) -> dict:
     result["family_scan"] = study.family_scan(systems, analysis)
     result["closing"] = study.closing_tests(systems, analysis)
     result["model_check"] = study.model_check(systems, analysis)
+    result["deficit_bands"] = study.deficit_bands(systems, analysis)
     after = study.era_masks(systems, analysis)["after"]
     result["small_systems_after_break"] = int((after & (systems["parameters"] < SMALL)).sum())
     return result
