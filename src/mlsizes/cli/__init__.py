@@ -23,6 +23,7 @@ COMMANDS = {
     "reproduce-compute": "reproduce_compute",
     "growth": "growth",
     "history": "history",
+    "atlas": "atlas",
     "report": "report",
     "site": "site",
     "add-model": "contribute",

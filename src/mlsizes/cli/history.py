@@ -35,13 +35,18 @@ def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | Non
     settings = study_settings(paths, "history")
     if settings.paper_reproduction is None:
         fail(f"{paths.params}: no paper_reproduction section (its as_of is the paper's cut-off)")
+    from mlsizes.core.settings import AtlasParams, read_params
+
     try:
-        result = stage.run(paths, stage.HistorySettings(settings.analysis, settings.paper_reproduction.as_of))
-    except SnapshotError as exc:
+        section = AtlasParams.from_dict(read_params(paths.params)["atlas"], settings.analysis)
+        result = stage.run(paths, stage.HistorySettings(settings.analysis, settings.paper_reproduction.as_of, section))
+    except KeyError as exc:
+        fail(f"{paths.params}: no {exc.args[0]!r} setting under atlas")
+    except (ValueError, SnapshotError) as exc:
         fail(str(exc))
     for domain, info in result["answer"].items():
         click.echo(
             f"{domain}: in the paper's window {info['observed_first']} -> {info['observed_newest']} in the "
             f"gap, P {info['p_first']:.2g} -> {info['p_newest']:.2g} ({info['first']} -> {info['newest']})"
         )
-    click.echo(f"wrote {paths.history} and {paths.history_figure}")
+    click.echo(f"wrote {paths.history}, {paths.history_figure} and {paths.history_atlas_figure}")

@@ -16,6 +16,7 @@ one of these commands:
   2022 snapshot --reproduce-compute-->  metrics/compute_reproduction.json (the compute-trends paper)
   models.csv --growth-->    metrics/growth.json (x/year of every measure, notable and frontier)
   every snapshot --history-->  metrics/history.json (the gap across upstream releases)
+  models.csv + paper-era snapshot --atlas-->  metrics/atlas.json (every band of every measure, corrected)
   metrics    --report-->    reports/report.md, reports/figures/*.png
   all of it + releases --site-->  reports/site/ (an offline HTML site: records, figures, releases)
 

@@ -42,10 +42,13 @@ LAYOUT = {
     "compute_reproduction": "metrics/compute_reproduction.json",
     "growth": "metrics/growth.json",
     "history": "metrics/history.json",
+    "atlas": "metrics/atlas.json",
+    "atlas_cells": "metrics/atlas_cells.csv",
     "validation_dir": "reports/validation",
     "reports_dir": "reports",
     "site_dir": "reports/site",
     "history_figure": "reports/figures/history.png",
+    "history_atlas_figure": "reports/figures/history_atlas.png",
     "compute_eras_figure": "reports/figures/compute_eras.png",
     "dataset_file": "dataset.yaml",
     "changelog": "CHANGELOG.md",
@@ -97,10 +100,13 @@ class Paths:
     compute_reproduction: Path
     growth: Path
     history: Path
+    atlas: Path
+    atlas_cells: Path
     validation_dir: Path
     reports_dir: Path
     site_dir: Path
     history_figure: Path
+    history_atlas_figure: Path
     compute_eras_figure: Path
     dataset_file: Path
     changelog: Path
@@ -150,6 +156,8 @@ class Paths:
                     "history",
                     "compute_reproduction",
                     "growth",
+                    "atlas",
+                    "atlas_cells",
                 )
             }
         )
@@ -162,6 +170,10 @@ class Paths:
     def figures_dir(self) -> Path:
         """The report's figures."""
         return self.reports_dir / "figures"
+
+    def atlas_figure(self, measure: str) -> Path:
+        """The atlas figure of one measure (a curated column)."""
+        return self.figures_dir / f"atlas_{measure}.png"
 
     @property
     def report(self) -> Path:
