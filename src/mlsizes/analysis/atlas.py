@@ -24,7 +24,6 @@ model is wrong there, not that systems avoid a band.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -325,16 +324,15 @@ def corrected_p(
     minima: list[np.ndarray] = []
 
     def simulate(m: int, rng: np.random.Generator) -> dict:
-        per_set = sum(len(d.series) * len(band_widths) * d.edges.size for d in datas)
-        block = max(1, scan.ELEMENTS_PER_BLOCK // max(per_set // max(len(band_widths), 1), 1))
+        # data sets x (positions + systems) held at once stays under scan.ELEMENTS_PER_BLOCK
+        block = max(1, scan.ELEMENTS_PER_BLOCK // max(d.edges.size + d.y.size for d in datas))
         out = []
         for start in range(0, m, block):
             n = min(block, m - start)
-            out.append(
-                np.min(
-                    [simulated_minimum(d, null.simulate(n, rng), band_widths, step) for d, null in zip(datas, nulls)], 0
-                )
-            )
+            per_measure = [
+                simulated_minimum(d, null.simulate(n, rng), band_widths, step) for d, null in zip(datas, nulls)
+            ]
+            out.append(np.min(per_measure, axis=0))
         values = np.concatenate(out)
         minima.append(values)
         return {"minimum": values}
@@ -436,17 +434,14 @@ def summaries(datas: list[MeasureData], table: pd.DataFrame, checks: dict) -> di
     return out
 
 
+HISTORY_KEYS = ("measure", "group", "window", "width_dex", "lower", "upper", "observed", "expected", "z", "local_p")
+
+
 def history_row(models: pd.DataFrame, settings: AtlasParams, params: AnalysisParams) -> dict:
-    """What the history keeps of a release's atlas: its minimum and the paper's cell (no simulation)."""
+    """What the history keeps of a release's atlas: its minimum and the paper's cell, each with its reading (no
+    simulation)."""
     atlas = analyse(models, settings, params, simulate=False)["result"]
-    keys = ("measure", "group", "window", "width_dex", "lower", "upper", "observed", "expected", "z", "local_p")
-    keep = ("reading",)
-    pick = lambda cell: None if cell is None else {k: cell[k] for k in (*keys, *keep)}  # noqa: E731
-    return {"minimum": pick(atlas["minimum"]), "paper_cell": pick(atlas["paper_cell"])}
-
-
-def as_of_params(params: AnalysisParams, as_of: dt.date) -> AnalysisParams:
-    """The analysis params as of a release's date."""
-    import dataclasses
-
-    return dataclasses.replace(params, as_of=as_of)
+    return {
+        key: None if atlas[key] is None else {k: atlas[key][k] for k in (*HISTORY_KEYS, "reading")}
+        for key in ("minimum", "paper_cell")
+    }
