@@ -69,8 +69,10 @@ def atlas_lines(atlas: dict, params: AnalysisParams) -> list[str]:
         "## The gap atlas: improbable emptiness in every measure, band and domain",
         "",
         "The paper's gap was seen in a scatter plot and then tested on the bounds that had been seen. The atlas "
-        "scores every band instead: " + atlas["statistic"] + f". Local P is exact (Poisson-binomial). {atlas['null']}. "
-        f"A deficit is a cell with local P < {params.alpha:g}; {atlas['model_check']}.",
+        "scores every band instead: "
+        + atlas["statistic"]
+        + f". Local P is exact (Poisson-binomial). Null: {atlas['null']}. "
+        f"Model check: {atlas['model_check']}.",
         "",
         *[release_paragraph(name, release) + "\n" for name, release in releases.items()],
         f"The ten most improbable cells of {current_name} (all of them: `metrics/atlas_cells.csv`):",

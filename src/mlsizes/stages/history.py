@@ -169,13 +169,13 @@ def atlas_figure(history: dict, params: AnalysisParams, path: Path, footer: str)
     paper = [row["atlas"]["paper_cell"] or {} for row in rows]
     where.plot(dates, [c["local_p"] for c in low], "o-", color="tab:purple", label="atlas minimum (smallest z)")
     where.plot(dates, [c.get("local_p") for c in paper], "s--", color="tab:blue", label=f"language {params.gap_label}")
-    for day, cell in zip(dates, low):
+    for i, (day, cell) in enumerate(zip(dates, low)):  # labels alternate below and above: releases sit close
         where.annotate(
             f"{cell['group']} {cell['measure'].replace('training_', '')}\n"
-            f"{size_text(cell['lower'], 2)}-{size_text(cell['upper'], 2)}",
+            f"{size_text(cell['lower'])}-{size_text(cell['upper'])}",
             (day, cell["local_p"]),
             textcoords="offset points",
-            xytext=(0, -24),
+            xytext=(0, -26 if i % 2 else 10),
             ha="center",
             fontsize=7,
         )
