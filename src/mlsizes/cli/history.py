@@ -23,7 +23,20 @@ from mlsizes.core.paths import LAYOUT, Paths
 @PARAMS_OPTION
 @click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["history"])
 @click.option("--figure", "figure_path", type=NEW_FILE, show_default=LAYOUT["history_figure"])
-def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | None, figure_path: Path | None) -> None:
+@click.option(
+    "--atlas-figure",
+    "atlas_figure_path",
+    type=NEW_FILE,
+    show_default=LAYOUT["history_atlas_figure"],
+    help="RQ5's figure: the atlas minimum, the paper's cell and the closing test per release.",
+)
+def history(
+    raw_dir: Path | None,
+    params_path: Path | None,
+    out_path: Path | None,
+    figure_path: Path | None,
+    atlas_figure_path: Path | None,
+) -> None:
     """Run the gap test and trend fits on every snapshot in RAW, each as of its own date.
 
     Reads the `analysis:` section and the paper's cut-off (`paper_reproduction.as_of`).
@@ -31,7 +44,13 @@ def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | Non
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import history as stage
 
-    paths = Paths.here().replace(raw_dir=raw_dir, params=params_path, history=out_path, history_figure=figure_path)
+    paths = Paths.here().replace(
+        raw_dir=raw_dir,
+        params=params_path,
+        history=out_path,
+        history_figure=figure_path,
+        history_atlas_figure=atlas_figure_path,
+    )
     settings = study_settings(paths, "history")
     if settings.paper_reproduction is None:
         fail(f"{paths.params}: no paper_reproduction section (its as_of is the paper's cut-off)")
