@@ -33,7 +33,7 @@ def simulated(p: dict) -> str:
     )
 
 
-def release_paragraph(name: str, release: dict) -> str:
+def release_paragraph(name: str, release: dict, params: AnalysisParams) -> str:
     """One release's atlas in a paragraph: the minimum, its corrected P under both nulls, its reading, and the
     paper's cell."""
     low, paper = release["minimum"], release["paper_cell"]
@@ -53,7 +53,7 @@ def release_paragraph(name: str, release: dict) -> str:
         text += f" Model check: {low['reading']}."
     if paper:
         text += (
-            f" The paper's cell (language, {band(paper)}) ranks {paper['rank']:,}: {paper['observed']} observed, "
+            f" The paper's cell (language, {params.gap_label}) ranks {paper['rank']:,}: {paper['observed']} observed, "
             f"{paper['expected']:.1f} expected, local P {paper['local_p']:.2g}"
             + (f"; {paper['reading']}." if paper.get("reading") else ".")
         )
@@ -74,7 +74,7 @@ def atlas_lines(atlas: dict, params: AnalysisParams) -> list[str]:
         + f". Local P is exact (Poisson-binomial). Null: {atlas['null']}. "
         f"Model check: {atlas['model_check']}.",
         "",
-        *[release_paragraph(name, release) + "\n" for name, release in releases.items()],
+        *[release_paragraph(name, release, params) + "\n" for name, release in releases.items()],
         f"The ten most improbable cells of {current_name} (all of them: `metrics/atlas_cells.csv`):",
         "",
         "| rank | measure | group | window | band | observed | expected | z | local P | model check |",
