@@ -177,3 +177,13 @@ def test_bad_atlas_settings_are_refused_by_name(params):
             AtlasParams.from_dict({**section, **bad}, params)
     with pytest.raises(KeyError, match="atlas.top"):
         AtlasParams.from_dict({k: v for k, v in section.items() if k != "top"}, params)
+
+
+def test_history_holds_the_rq5_columns_for_every_release():
+    stored = json.loads((ROOT / "metrics/history.json").read_text())
+    releases = sorted(path.stem for path in (ROOT / "data/raw/epoch").glob("*.csv"))
+    assert sorted(row["snapshot"] for row in stored["snapshots"]) == releases
+    for row in stored["snapshots"]:
+        assert row["atlas"]["minimum"]["z"] <= row["atlas"]["paper_cell"]["z"]  # the minimum is over every cell
+        for domain in ("all", "language"):
+            assert row["closing"][domain]["verdict"] in ("persists", "closed", "inconclusive", "insufficient data")
