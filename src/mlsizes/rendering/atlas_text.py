@@ -9,12 +9,15 @@ from mlsizes.core.settings import AnalysisParams, size_text
 MEASURE_UNITS = {"parameters": "", "training_compute_flop": " FLOP", "training_dataset_size": " datapoints"}
 
 
+def value_text(measure: str, value: float) -> str:
+    """A value of a measure as the report writes it: parameters as 564M, other measures as 2.24e+20."""
+    return size_text(value) if measure == "parameters" else f"{value:.3g}"
+
+
 def band(cell: dict) -> str:
     """A cell's band in the measure's unit: `564M-5.64B` (parameters), `1e+22-1e+23 FLOP`."""
-    unit = MEASURE_UNITS.get(cell["measure"], "")
-    if cell["measure"] == "parameters":
-        return f"{size_text(cell['lower'])}-{size_text(cell['upper'])}"
-    return f"{cell['lower']:.3g}-{cell['upper']:.3g}{unit}"
+    lower, upper = (value_text(cell["measure"], cell[key]) for key in ("lower", "upper"))
+    return f"{lower}-{upper}{MEASURE_UNITS.get(cell['measure'], '')}"
 
 
 def where(cell: dict) -> str:

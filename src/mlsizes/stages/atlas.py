@@ -21,8 +21,9 @@ import pandas as pd
 from mlsizes.analysis import atlas, study
 from mlsizes.core.files import atomic_write_text, frame_to_csv, refuse_unwritable, rounded, to_json
 from mlsizes.core.paths import Paths
-from mlsizes.core.settings import AnalysisParams, AtlasParams, size_text
+from mlsizes.core.settings import AnalysisParams, AtlasParams
 from mlsizes.records import contracts, curation, snapshots
+from mlsizes.rendering import atlas_text
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ def figure(
             ax.add_patch(Rectangle((lo - 2 * step, row - 0.5), 4 * step, 1, fill=False, ec="deepskyblue", lw=1.5))
         fig.colorbar(mesh, ax=ax, label="local P", pad=0.01)
         ax.set_yticks(range(len(widths)), [f"{w:.2g}" for w in widths])
-        ax.set_title(f"{group}: minimum z {minimum['z']:.2f} at {size_text(10 ** minimum['lower_log10'])}", fontsize=9)
+        at = atlas_text.value_text(measure, 10 ** minimum["lower_log10"])
+        ax.set_title(f"{group}: minimum z {minimum['z']:.2f} at {at}", fontsize=9)
         ax.set_ylabel("band width (dex)")
         ax.set_xlim(own["lower_log10"].min() - 0.1, own["lower_log10"].max() + 0.1)
         ax.set_xlabel(f"band lower edge, log10 {words}")
