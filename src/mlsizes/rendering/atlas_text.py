@@ -90,6 +90,7 @@ def atlas_lines(atlas: dict, params: AnalysisParams) -> list[str]:
         "",
         "Figures: "
         + ", ".join(f"[{words}](figures/atlas_{measure}.png)" for measure, words in atlas["grid"]["measures"].items())
+        + f", and the paper-era release's [parameters](figures/atlas_parameters_{list(releases)[0]}.png)"
         + ". Each panel is one domain group (headline window): band lower edge across, band width up, colour the "
         "local P (dark: improbable emptiness), a cyan x where the atlas-wide corrected P lies below alpha, a green "
         "circle at the group's minimum and, for parameters, a blue box on the paper's cell.",

@@ -1,7 +1,8 @@
 """The `atlas` stage: the gap atlas (analysis/atlas.py) of the current release and of the paper-era release ->
 metrics/atlas.json (the minimum, the paper's cell, the top cells, each series' summary and model check, the
 atlas-wide corrected P under two nulls), metrics/atlas_cells.csv (every cell of the current release, with its
-reading) and one figure per measure, reports/figures/atlas_<measure>.png.
+reading), one figure per measure, reports/figures/atlas_<measure>.png, and the paper-era release's parameters
+atlas, reports/figures/atlas_parameters_<snapshot>.png.
 
 The paper-era release is asked the question the paper asked: did the atlas, free to look anywhere, find the
 paper's band? The current release is asked whether that band is still the most improbable one.
@@ -39,13 +40,13 @@ class AtlasSettings:
 
 def process(releases: dict[str, tuple[pd.DataFrame, AnalysisParams]], settings: AtlasParams) -> dict:
     """The atlas of each release (name -> its table and params), the corrected P simulated for each; returns
-    {"json": the stored result, "cells": the last release's cells}."""
-    out, table = {}, None
+    {"json": the stored result, "cells": each release's cells}."""
+    out, tables = {}, {}
     for name, (models, params) in releases.items():
         study.progress(f"atlas: {name} (as of {params.as_of})")
         analysed = atlas.analyse(models, settings, params, simulate=True)
         out[name] = analysed["result"]
-        table = analysed["cells"]
+        tables[name] = analysed["cells"]
     first = next(iter(releases.values()))[1]
     return {
         "json": {
@@ -68,7 +69,7 @@ def process(releases: dict[str, tuple[pd.DataFrame, AnalysisParams]], settings: 
             "fits (Jarque-Bera normal residuals, each tail beyond 2 sd as thick as expected)",
             "releases": out,
         },
-        "cells": table,
+        "cells": tables,
     }
 
 
@@ -126,7 +127,7 @@ def figure(
     corrected = result.get("corrected", {}).get("normal", {})
     paper_mark = "; blue box: the paper's cell" if measure == "parameters" else ""
     title = (
-        f"Gap atlas, {words}: local P = P(K <= observed) of every band, headline test window\n"
+        f"Gap atlas, {words}, as of {result['as_of']}: local P = P(K <= observed) of every band, headline test window\n"
         f"cyan x: atlas-wide corrected P < {params.alpha:g}; green circle: the group's minimum{paper_mark}"
     )
     if corrected:
@@ -154,16 +155,22 @@ def run(paths: Paths, settings: AtlasSettings) -> dict:
         ),
     }
     result = process(releases, settings.atlas)
+    paper_name, current_name = list(releases)
     figure_paths = {measure: paths.atlas_figure(measure) for measure in settings.atlas.measures}
-    texts = {paths.atlas: to_json(result["json"]), paths.atlas_cells: frame_to_csv(result["cells"])}
-    refuse_unwritable([*texts, *figure_paths.values()])
+    paper_figure = paths.atlas_figure(f"parameters_{paper_name}")
+    texts = {paths.atlas: to_json(result["json"]), paths.atlas_cells: frame_to_csv(result["cells"][current_name])}
+    refuse_unwritable([*texts, *figure_paths.values(), paper_figure])
     for path, text in texts.items():
         atomic_write_text(path, text)
-    current = rounded(list(result["json"]["releases"].values())[-1])
-    footer = (
-        f"Release {list(releases)[-1]}, as of {as_of}; atlas-wide P from up to {settings.atlas.mc_max_n:,} simulated "
-        f"atlases, seed {settings.atlas.seed}."
-    )
+    stored = rounded(result["json"]["releases"])
+    simulations = f"atlas-wide P from up to {settings.atlas.mc_max_n:,} simulated atlases, seed {settings.atlas.seed}."
+    footer = f"Release {current_name}, as of {as_of}; {simulations}"
     for measure, path in figure_paths.items():
-        figure(result["cells"], measure, settings.atlas.measures[measure], current, settings.analysis, path, footer)
+        words = settings.atlas.measures[measure]
+        figure(result["cells"][current_name], measure, words, stored[current_name], settings.analysis, path, footer)
+    # The paper-era release, where the question began: its parameters atlas with the corrected-significant cells
+    if "parameters" in settings.atlas.measures:
+        footer = f"Release {paper_name}, as of {settings.paper_as_of}; {simulations}"
+        cells, words = result["cells"][paper_name], settings.atlas.measures["parameters"]
+        figure(cells, "parameters", words, stored[paper_name], settings.analysis, paper_figure, footer)
     return result["json"]
