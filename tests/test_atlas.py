@@ -187,3 +187,25 @@ def test_history_holds_the_rq5_columns_for_every_release():
         assert row["atlas"]["minimum"]["z"] <= row["atlas"]["paper_cell"]["z"]  # the minimum is over every cell
         for domain in ("all", "language"):
             assert row["closing"][domain]["verdict"] in ("persists", "closed", "inconclusive", "insufficient data")
+
+
+def test_a_bad_atlas_setting_is_one_line_and_writes_nothing(tmp_path):
+    from conftest import mlsizes
+
+    params = (ROOT / "params.yaml").read_text().replace("widths_dex: [0.3, 1.0]", "widths_dex: [1.0, 0.3]")
+    (tmp_path / "params.yaml").write_text(params)
+    out, cells = tmp_path / "atlas.json", tmp_path / "cells.csv"
+    proc = mlsizes(
+        "atlas",
+        "--params",
+        str(tmp_path / "params.yaml"),
+        "--out",
+        str(out),
+        "--cells",
+        str(cells),
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "atlas" in proc.stderr and "widths_dex" in proc.stderr
+    assert not out.exists() and not cells.exists()
