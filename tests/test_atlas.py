@@ -17,7 +17,8 @@ from mlsizes.core.settings import AtlasParams, Settings, read_params
 from mlsizes.records import contracts
 
 ROOT = Path(__file__).resolve().parents[1]
-ALPHA = 0.05  # with 19 simulations, (hits + 1) / 20 <= 0.05 exactly when no hit: an exact-size test
+ALPHA = 0.05
+SIMS = 99  # (hits + 1) / 100 <= 0.05 exactly when at most 4 hits: an exact-size test for exchangeable data sets
 N_DATASETS = 200
 TWO_SE = 2 * math.sqrt(ALPHA * (1 - ALPHA) / N_DATASETS)
 
@@ -79,14 +80,14 @@ def null_atlas(seed: int, n: int = 60) -> atlas.MeasureData:
     return atlas.MeasureData("parameters", pd.DataFrame(), x, y, series, {}, edges, (everyone,))
 
 
-def test_corrected_p_holds_its_size_over_200_null_data_sets(params):
+@pytest.mark.parametrize("kind", ["normal", "bootstrap"])
+def test_corrected_p_holds_its_size_over_200_null_data_sets(params, kind):
     widths = atlas.widths(small_settings(params), params)
     rejected = 0
     for seed in range(N_DATASETS):
-        result = atlas.corrected_p(
-            [null_atlas(seed)], widths, 0.1, "normal", alpha=ALPHA, first_batch=19, max_n=19, seed=seed
-        )
-        assert result["n"] == 19 and result["p"] == (result["hits"] + 1) / 20
+        data = [null_atlas(seed)]
+        result = atlas.corrected_p(data, widths, 0.1, kind, alpha=ALPHA, first_batch=SIMS, max_n=SIMS, seed=seed)
+        assert result["n"] == SIMS and result["p"] == (result["hits"] + 1) / (SIMS + 1)
         rejected += result["p"] <= ALPHA
     assert abs(rejected / N_DATASETS - ALPHA) <= TWO_SE, rejected
 
