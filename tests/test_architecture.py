@@ -145,7 +145,7 @@ def test_every_stage_module_has_the_same_shape():
 
     from mlsizes.core.paths import Paths
 
-    assert len(STAGES) == 11
+    assert len(STAGES) == 12
     for path in STAGES:
         module = importlib.import_module(f"mlsizes.stages.{path.stem}")
         parameters = list(inspect.signature(module.run, eval_str=True).parameters.values())

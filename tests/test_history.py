@@ -9,7 +9,7 @@ import shutil
 
 from conftest import RAW, ROOT, mlsizes
 from mlsizes.core.paths import Paths
-from mlsizes.core.settings import GrowthParams, Settings
+from mlsizes.core.settings import AtlasParams, GrowthParams, Settings, read_params
 from mlsizes.stages import history
 
 
@@ -28,21 +28,31 @@ def test_history_on_two_snapshots(tmp_path):
     (tmp_path / "params.yaml").write_text(params)
     settings = Settings.load(tmp_path / "params.yaml")
     paths = Paths.at(tmp_path).replace(
-        raw_dir=raw, history=tmp_path / "history.json", history_figure=tmp_path / "history.png"
+        raw_dir=raw,
+        history=tmp_path / "history.json",
+        history_figure=tmp_path / "history.png",
+        history_atlas_figure=tmp_path / "history_atlas.png",
     )
-    result = history.run(paths, history.HistorySettings(settings.analysis, settings.paper_reproduction.as_of))
+    section = AtlasParams.from_dict(read_params(tmp_path / "params.yaml")["atlas"], settings.analysis)
+    result = history.run(paths, history.HistorySettings(settings.analysis, settings.paper_reproduction.as_of, section))
     stored = json.loads((tmp_path / "history.json").read_text())
     assert [row["snapshot_date"] for row in stored["snapshots"]] == ["2022-06-30", "2026-03-10"]
     language = result["answer"]["language"]
     assert language["observed_first"] == 0 and language["observed_newest"] == 2
     assert language["added_in_gap"] == ["AlphaCode", "PLUG"]  # back-filled, published before 2022-06-30
     assert (tmp_path / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "history_atlas.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    first, newest = stored["snapshots"]
+    assert first["closing"]["language"]["verdict"] == "insufficient data"  # nothing published after the paper yet
+    assert newest["closing"]["language"]["verdict"] in ("persists", "closed", "inconclusive")
+    assert newest["atlas"]["paper_cell"]["observed"] == newest["gap"]["language"]["to_snapshot_date"]["observed_in_gap"]
 
 
 def test_each_snapshot_uses_its_own_as_of():
     params = dataclasses.replace(Settings.load(ROOT / "params.yaml").analysis, n_bootstrap=10, n_simulations=1000)
     growth = dataclasses.replace(GrowthParams.load(ROOT / "params.yaml"), n_bootstrap=20)
-    result = history.process([RAW / "epoch_pcd_2022-06-02.csv"], params, dt.date(2022, 6, 30), growth)
+    section = AtlasParams.from_dict(read_params(ROOT / "params.yaml")["atlas"], params)
+    result = history.process([RAW / "epoch_pcd_2022-06-02.csv"], params, dt.date(2022, 6, 30), section, growth)
     row = result["snapshots"][0]
     # the growth readout of every measure rides along each release
     assert set(row["growth"]) == set(growth.measures)
@@ -53,6 +63,7 @@ def test_each_snapshot_uses_its_own_as_of():
     assert row["snapshot_date"] == "2022-06-02"
     assert row["gap"]["all"]["to_snapshot_date"]["end"] == "2022-06-02"
     assert row["gap"]["all"]["paper_window"]["end"] == "2022-06-02"
+    assert row["atlas"]["paper_cell"]["observed"] == row["gap"]["language"]["to_snapshot_date"]["observed_in_gap"]
 
 
 def test_a_snapshot_without_provenance_is_a_one_line_error_naming_it(tmp_path):

@@ -24,6 +24,7 @@ COMMANDS = {
     "growth": "growth",
     "history": "history",
     "chips": "chips",
+    "atlas": "atlas",
     "report": "report",
     "site": "site",
     "add-model": "contribute",

@@ -23,7 +23,20 @@ from mlsizes.core.paths import LAYOUT, Paths
 @PARAMS_OPTION
 @click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["history"])
 @click.option("--figure", "figure_path", type=NEW_FILE, show_default=LAYOUT["history_figure"])
-def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | None, figure_path: Path | None) -> None:
+@click.option(
+    "--atlas-figure",
+    "atlas_figure_path",
+    type=NEW_FILE,
+    show_default=LAYOUT["history_atlas_figure"],
+    help="RQ5's figure: the atlas minimum, the paper's cell and the closing test per release.",
+)
+def history(
+    raw_dir: Path | None,
+    params_path: Path | None,
+    out_path: Path | None,
+    figure_path: Path | None,
+    atlas_figure_path: Path | None,
+) -> None:
     """Run the gap test and trend fits on every snapshot in RAW, each as of its own date.
 
     Reads the `analysis:` section, the paper's cut-off (`paper_reproduction.as_of`) and the `growth:` section (the
@@ -33,21 +46,31 @@ def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | Non
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import history as stage
 
-    paths = Paths.here().replace(raw_dir=raw_dir, params=params_path, history=out_path, history_figure=figure_path)
+    paths = Paths.here().replace(
+        raw_dir=raw_dir,
+        params=params_path,
+        history=out_path,
+        history_figure=figure_path,
+        history_atlas_figure=atlas_figure_path,
+    )
     settings = study_settings(paths, "history")
     if settings.paper_reproduction is None:
         fail(f"{paths.params}: no paper_reproduction section (its as_of is the paper's cut-off)")
+    from mlsizes.core.settings import AtlasParams, read_params
+
     try:
         growth = GrowthParams.load(paths.params)
-    except ValueError as exc:
-        fail(str(exc))
-    try:
-        result = stage.run(paths, stage.HistorySettings(settings.analysis, settings.paper_reproduction.as_of, growth))
-    except SnapshotError as exc:
+        section = AtlasParams.from_dict(read_params(paths.params)["atlas"], settings.analysis)
+        result = stage.run(
+            paths, stage.HistorySettings(settings.analysis, settings.paper_reproduction.as_of, section, growth)
+        )
+    except KeyError as exc:
+        fail(f"{paths.params}: no {exc.args[0]!r} setting under atlas")
+    except (ValueError, SnapshotError) as exc:
         fail(str(exc))
     for domain, info in result["answer"].items():
         click.echo(
             f"{domain}: in the paper's window {info['observed_first']} -> {info['observed_newest']} in the "
             f"gap, P {info['p_first']:.2g} -> {info['p_newest']:.2g} ({info['first']} -> {info['newest']})"
         )
-    click.echo(f"wrote {paths.history} and {paths.history_figure}")
+    click.echo(f"wrote {paths.history}, {paths.history_figure} and {paths.history_atlas_figure}")

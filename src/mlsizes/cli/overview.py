@@ -15,8 +15,9 @@ one of these commands:
   paper-era snapshot --reproduce-paper-->  metrics/paper_reproduction.json
   2022 snapshot --reproduce-compute-->  metrics/compute_reproduction.json (the compute-trends paper)
   models.csv --growth-->    metrics/growth.json (x/year of every measure, notable and frontier), a figure each
-  every snapshot --history-->  metrics/history.json (the gap and the growth across upstream releases)
+  every snapshot --history-->  metrics/history.json (the gap, the atlas and the growth across upstream releases)
   snapshots with hardware + schemas/chips.csv --chips-->  metrics/chips.json (does a model fit on one chip?)
+  models.csv + paper-era snapshot --atlas-->  metrics/atlas.json (every band of every measure, corrected)
   metrics    --report-->    reports/report.md, reports/figures/*.png
   all of it + releases --site-->  reports/site/ (an offline HTML site: records, figures, releases)
 

@@ -43,10 +43,13 @@ LAYOUT = {
     "growth": "metrics/growth.json",
     "history": "metrics/history.json",
     "chips": "metrics/chips.json",
+    "atlas": "metrics/atlas.json",
+    "atlas_cells": "metrics/atlas_cells.csv",
     "validation_dir": "reports/validation",
     "reports_dir": "reports",
     "site_dir": "reports/site",
     "history_figure": "reports/figures/history.png",
+    "history_atlas_figure": "reports/figures/history_atlas.png",
     "compute_eras_figure": "reports/figures/compute_eras.png",
     "dataset_file": "dataset.yaml",
     "changelog": "CHANGELOG.md",
@@ -99,10 +102,13 @@ class Paths:
     growth: Path
     history: Path
     chips: Path
+    atlas: Path
+    atlas_cells: Path
     validation_dir: Path
     reports_dir: Path
     site_dir: Path
     history_figure: Path
+    history_atlas_figure: Path
     compute_eras_figure: Path
     dataset_file: Path
     changelog: Path
@@ -153,6 +159,8 @@ class Paths:
                     "compute_reproduction",
                     "growth",
                     "chips",
+                    "atlas",
+                    "atlas_cells",
                 )
             }
         )
@@ -165,6 +173,10 @@ class Paths:
     def figures_dir(self) -> Path:
         """The report's figures."""
         return self.reports_dir / "figures"
+
+    def atlas_figure(self, measure: str) -> Path:
+        """The atlas figure of one measure (a curated column)."""
+        return self.figures_dir / f"atlas_{measure}.png"
 
     @property
     def report(self) -> Path:

@@ -109,7 +109,7 @@ class _Section:
 
 
 # Settings that are mappings of settings: anything else there is refused by name.
-_SECTIONS = ("domains", "groups", "windows", "break_search", "monte_carlo", "scan", "closing")
+_SECTIONS = ("domains", "groups", "windows", "break_search", "monte_carlo", "scan", "closing", "measures")
 
 
 @dataclass(frozen=True)
@@ -381,3 +381,56 @@ class GrowthParams:
             raise ValueError(f"{params_path}: no {exc.args[0]!r} setting under growth") from None
         except (TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"{params_path}: growth: {exc}") from None
+
+
+@dataclass(frozen=True)
+class AtlasParams:
+    """The `atlas:` section: what the gap atlas scans (measures, domain groups, test windows, band widths and the
+    step of band positions) and how its corrected P is simulated. The headline test window is the analysis's
+    (trend from fit_start, tested from test_window_start), so the paper's cell is the gap test's."""
+
+    measures: dict[str, str]  # curated column -> its words
+    groups: tuple[str, ...]
+    min_domain_systems: int  # any other domain with this many systems in the test window gets a group
+    min_component_systems: int  # the null gives language and the rest their own trend when both have this many
+    widths_dex: tuple[float, ...]
+    step_dex: float
+    windows: dict[str, tuple[dt.date, dt.date]]  # name -> (fit start, test start)
+    headline_window: str
+    top: int
+    mc_first_batch: int
+    mc_max_n: int
+    seed: int
+
+    @classmethod
+    def from_dict(cls, section: dict, analysis: AnalysisParams) -> AtlasParams:
+        """Build from params.yaml's `atlas:` mapping and the typed analysis section."""
+        section = _Section(section, "atlas")
+        bounds = section["widths_dex"]
+        if not (isinstance(bounds, list) and len(bounds) == 2):
+            raise ValueError(f"atlas.widths_dex must be a list of two widths, got {bounds!r:.60}")
+        w_lo, w_hi = (_typed("atlas.widths_dex", w, float) for w in bounds)
+        w_step, step = section.typed("width_step_dex", float), section.typed("position_step_dex", float)
+        if not (0 < w_lo <= w_hi and w_step > 0 and step > 0):
+            raise ValueError("atlas: need 0 < widths_dex[0] <= widths_dex[1] and positive width and position steps")
+        windows = {"headline": (analysis.fit_start, analysis.test_window_start)}
+        for name, window in section["windows"].mapping.items():
+            window = _Section(window, f"atlas.windows.{name}")
+            windows[str(name)] = (window.typed("fit_start", iso_date), window.typed("test_start", iso_date))
+        mc = section["monte_carlo"]
+        if not 0 < mc.typed("first_batch", int) <= mc.typed("max_n", int):
+            raise ValueError("atlas.monte_carlo: need 0 < first_batch <= max_n")
+        return cls(
+            measures={str(column): str(words) for column, words in section["measures"].mapping.items()},
+            groups=tuple(str(group) for group in section["domain_groups"]),
+            min_domain_systems=section.typed("min_domain_systems", int),
+            min_component_systems=section.typed("min_component_systems", int),
+            widths_dex=tuple(round(w_lo + w_step * i, 9) for i in range(int((w_hi - w_lo) / w_step + 1e-9) + 1)),
+            step_dex=step,
+            windows=windows,
+            headline_window="headline",
+            top=section.typed("top", int),
+            mc_first_batch=mc.typed("first_batch", int),
+            mc_max_n=mc.typed("max_n", int),
+            seed=section.typed("seed", int),
+        )

@@ -16,21 +16,28 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlsizes.analysis import growth, study
+from mlsizes.analysis import atlas, growth, study
 from mlsizes.core import untrusted
 from mlsizes.core.files import atomic_write_text, rounded, to_json
 from mlsizes.core.paths import Paths
-from mlsizes.core.settings import AnalysisParams, GrowthParams, date_words
+from mlsizes.core.settings import AnalysisParams, AtlasParams, GrowthParams, date_words, size_text
 from mlsizes.records import curation
 
 DOMAINS = ("all", "language")
+CLOSING_KEYS = ("n_systems", "observed_in_gap", "expected_in_gap", "ratio", "interval", "verdict", "reason")
 
 
 def process(
-    snapshot_paths: list[Path], params: AnalysisParams, paper_cutoff: dt.date, rates: GrowthParams | None = None
+    snapshot_paths: list[Path],
+    params: AnalysisParams,
+    paper_cutoff: dt.date,
+    atlas_params: AtlasParams,
+    rates: GrowthParams | None = None,
 ) -> dict:
-    """Curate and analyse each snapshot as of its own date; the rows oldest first, and the answer. With `rates`,
-    each row also carries the recent-growth readout of every measure (_growth_readout)."""
+    """Curate and analyse each snapshot as of its own date; the rows oldest first, and the answer. Each row also
+    carries RQ5's columns: the release's atlas minimum and the paper's cell (analysis/atlas.py, local P only) and
+    the closing verdict (study.closing_tests); with `rates`, the recent-growth readout of every measure
+    (_growth_readout)."""
     rows = []
     for path in snapshot_paths:
         # Each snapshot is analysed as of the date its provenance record states, as the curate stage requires.
@@ -55,6 +62,11 @@ def process(
                     for domain in DOMAINS
                 },
                 "trends": {era: {k: trends[era].get(k) for k in ("n", "slope_oom_per_year", "r2")} for era in trends},
+                "atlas": atlas.history_row(models, atlas_params, snapshot_params),
+                "closing": {
+                    domain: {key: test.get(key) for key in CLOSING_KEYS}
+                    for domain, test in study.closing_tests(systems, snapshot_params).items()
+                },
             }
         )
         if rates is not None:
@@ -161,12 +173,77 @@ def figure(history: dict, params: AnalysisParams, path: Path, footer: str) -> No
     figures.save_figure(fig, path, footer)
 
 
+def atlas_figure(history: dict, params: AnalysisParams, path: Path, footer: str) -> None:
+    """RQ5: has the gap closed, and is something else opening? Per release, the local P of the atlas minimum
+    (labelled with its band) and of the paper's cell, and the closing test's observed/expected ratio with its
+    interval (language and all domains)."""
+    from mlsizes.rendering import figures
+
+    plt = figures.pyplot()
+    import matplotlib.dates as mdates
+
+    rows = history["snapshots"]
+    dates = [dt.date.fromisoformat(row["snapshot_date"]) for row in rows]
+    fig, (where, ratio) = plt.subplots(1, 2, figsize=(12, 5))
+    low = [row["atlas"]["minimum"] for row in rows]
+    paper = [row["atlas"]["paper_cell"] or {} for row in rows]
+    where.plot(dates, [c["local_p"] for c in low], "o-", color="tab:purple", label="atlas minimum (smallest z)")
+    where.plot(dates, [c.get("local_p") for c in paper], "s--", color="tab:blue", label=f"language {params.gap_label}")
+    for i, (day, cell) in enumerate(zip(dates, low)):  # labels alternate below and above: releases sit close
+        where.annotate(
+            f"{cell['group']} {cell['measure'].replace('training_', '')}\n"
+            f"{size_text(cell['lower'])}-{size_text(cell['upper'])}",
+            (day, cell["local_p"]),
+            textcoords="offset points",
+            xytext=(0, -26 if i % 2 else 10),
+            ha="center",
+            fontsize=7,
+        )
+    where.set_yscale("log")
+    where.axhline(params.alpha, color="grey", linewidth=0.8, linestyle=":")
+    where.set_ylabel("local P = P(K <= observed), log scale")
+    where.set_title("Is something else opening? The atlas minimum per release")
+    for shift, domain, colour in ((-20, "language", "tab:blue"), (20, "all", "tab:orange")):
+        tests = [row["closing"][domain] for row in rows]
+        known = [(d, t) for d, t in zip(dates, tests) if t.get("ratio") is not None]
+        if not known:
+            continue
+        days = [d + dt.timedelta(days=shift) for d, _ in known]
+        values = [t["ratio"] for _, t in known]
+        errors = [
+            [v - t["interval"][0] for v, (_, t) in zip(values, known)],
+            [t["interval"][1] - v for v, (_, t) in zip(values, known)],
+        ]
+        ratio.errorbar(days, values, yerr=errors, fmt="o", color=colour, capsize=3, label=f"{domain}")
+        for day, (_, t) in zip(days, known):
+            ratio.annotate(
+                t["verdict"],
+                (day, t["interval"][1]),
+                textcoords="offset points",
+                xytext=(0, 4),
+                ha="center",
+                fontsize=7,
+            )
+    ratio.axhline(1.0, color="grey", linewidth=0.8)
+    ratio.axhline(params.closing_ratio, color="grey", linewidth=0.8, linestyle=":")
+    ratio.set_ylabel(f"in-gap observed / expected ({1 - 2 * params.alpha:.0%} interval)")
+    ratio.set_title(f"Has it closed? Systems from {params.closing_after.isoformat()} against the earlier trend")
+    for ax in (where, ratio):
+        ax.set_xlabel("upstream snapshot date")
+        ax.xaxis.set_major_locator(mdates.YearLocator())
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    figures.save_figure(fig, path, footer)
+
+
 @dataclass(frozen=True)
 class HistorySettings:
     """The analysis settings, and the paper's cut-off: the end of the window the paper saw."""
 
     analysis: AnalysisParams
     paper_cutoff: dt.date
+    atlas: AtlasParams
     growth: GrowthParams | None = None  # the recent-growth readout per release (the `growth:` section)
 
 
@@ -175,11 +252,12 @@ def run(paths: Paths, settings: HistorySettings) -> dict:
     params, paper_cutoff = settings.analysis, settings.paper_cutoff
     untrusted.check_folder(paths.raw_dir)  # no link, FIFO or device among the snapshots (a FIFO would block)
     snapshots = [path for path in sorted(paths.raw_dir.glob("*.csv")) if not path.name.startswith(".")]
-    history = process(snapshots, params, paper_cutoff, settings.growth)
+    history = process(snapshots, params, paper_cutoff, settings.atlas, settings.growth)
     atomic_write_text(paths.history, to_json(history))
     footer = (
         f"Snapshots: {', '.join(row['snapshot'] for row in history['snapshots'])}. Each analysed as of its "
         f"own date; {params.n_window_simulations:,} simulations per test, seed {params.seed}."
     )
     figure(rounded(history), params, paths.history_figure, footer)
+    atlas_figure(rounded(history), params, paths.history_atlas_figure, footer)
     return history

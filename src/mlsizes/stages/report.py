@@ -19,7 +19,7 @@ from mlsizes.analysis import stats
 from mlsizes.core.files import atomic_write_text
 from mlsizes.core.paths import Paths
 from mlsizes.core.settings import AnalysisParams, count_words, date_words, scientific, size_words
-from mlsizes.rendering import measures_text
+from mlsizes.rendering import atlas_text, measures_text
 from mlsizes.rendering.figures import ERA_COLOURS, gap_band, pyplot, save_figure, trend_line, year
 from mlsizes.rendering.text import NULL_WORDS, closing_lines, gap_table, interval_text, number_text, p_words
 
@@ -815,5 +815,8 @@ def run(paths: Paths, settings: ReportSettings) -> list[Path]:
             "",
         ]
     )
+    # The gap atlas and RQ5 (issue 26): every band of every measure, and the question across releases.
+    atlas = json.loads(paths.atlas.read_text())
+    text += "\n".join(["", *atlas_text.atlas_lines(atlas, params), *atlas_text.rq5_lines(loaded["history"], params)])
     atomic_write_text(paths.report, text)
     return [*figures, paths.report]
