@@ -11,10 +11,13 @@ from mlsizes.cli.common import (
     NEW_DIR,
     PARAMS_OPTION,
     fail,
+    here,
+    print_json,
+    project_options,
     refuse_overlaps,
     study_settings,
 )
-from mlsizes.core.paths import LAYOUT, Paths
+from mlsizes.core.paths import LAYOUT
 
 
 def _p(value: float | None) -> str:
@@ -46,9 +49,15 @@ def _p(value: float | None) -> str:
     help="Analyse as of this date (default: the params' analysis.as_of, else the as_of curate wrote beside the "
     "table in <table>.snapshot.json).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the gap-test results as JSON instead of a summary.")
+@project_options("Print the gap-test results as JSON instead of a summary.")
 def analyze(
-    curated: Path, out_dir: Path, params_path: Path | None, curation_path: Path | None, as_of, as_json: bool
+    curated: Path,
+    out_dir: Path,
+    params_path: Path | None,
+    curation_path: Path | None,
+    as_of,
+    as_json: bool,
+    root: Path | None,
 ) -> None:
     """Fit the size trends and run the parameter-gap test on a CURATED table (any curated file).
 
@@ -60,14 +69,13 @@ def analyze(
     """
     import dataclasses
 
-    from mlsizes.core.files import to_json
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import analyze as stage
 
-    here = Paths.here()
-    if curation_path is None and curated.resolve() != here.models.resolve():
-        here = dataclasses.replace(here, curation_metrics=None)  # the project's metrics describe its own table
-    paths = here.replace(models=curated, params=params_path, curation_metrics=curation_path)
+    found = here(root)
+    if curation_path is None and curated.resolve() != found.models.resolve():
+        found = dataclasses.replace(found, curation_metrics=None)  # the project's metrics describe its own table
+    paths = found.replace(models=curated, params=params_path, curation_metrics=curation_path)
     paths = paths.with_metrics_dir(out_dir)
     refuse_overlaps(
         {"the curated table": curated, "--curation": curation_path},
@@ -81,7 +89,7 @@ def analyze(
     except (ValueError, SnapshotError) as exc:
         fail(str(exc))
     if as_json:
-        click.echo(to_json(analysis.gap["tests"]), nl=False)
+        print_json(analysis.gap["tests"], metrics=True)
         return
     click.echo(f"bounds: {analysis.gap['bounds']}; as of {analysis.gap['as_of']}")
     for group, test in analysis.gap["tests"].items():

@@ -6,15 +6,28 @@ from pathlib import Path
 
 import click
 
-from mlsizes.cli.common import EXISTING_FILE, NEW_FILE, PARAMS_OPTION, fail
-from mlsizes.core.paths import LAYOUT, Paths
+from mlsizes.cli.common import (
+    EXISTING_FILE,
+    NEW_FILE,
+    PARAMS_OPTION,
+    fail,
+    here,
+    params_file,
+    print_json,
+    project_options,
+    step,
+)
+from mlsizes.core.paths import LAYOUT
 
 
 @click.command("growth")
 @click.option("--models", "models_path", type=EXISTING_FILE, show_default=LAYOUT["models"])
 @PARAMS_OPTION
 @click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["growth"])
-def growth(models_path: Path | None, params_path: Path | None, out_path: Path | None) -> None:
+@project_options("Print the readout (as written to --out) as JSON.")
+def growth(
+    models_path: Path | None, params_path: Path | None, out_path: Path | None, as_json: bool, root: Path | None
+) -> None:
     """x/year of every measure since a start date, notable and frontier systems, with 95% intervals.
 
     Reads the `growth:` section of params.yaml (start date, frontier size, measures, bootstrap).
@@ -22,11 +35,16 @@ def growth(models_path: Path | None, params_path: Path | None, out_path: Path | 
     from mlsizes.core.settings import GrowthParams
     from mlsizes.stages import growth as stage
 
-    paths = Paths.here().replace(models=models_path, params=params_path, growth=out_path)
+    paths = here(root).replace(models=models_path, params=params_path, growth=out_path)
     try:
-        result = stage.run(paths, GrowthParams.load(paths.params))
+        settings = GrowthParams.load(params_file(paths, "growth"))
+        step(f"growth: x/year of {len(settings.measures)} measures, {settings.n_bootstrap} bootstrap resamples...")
+        result = stage.run(paths, settings)
     except ValueError as exc:
         fail(str(exc))
+    if as_json:
+        print_json(result, metrics=True)
+        return
     for line in result["sentences"]:
         click.echo(line)
     click.echo(f"wrote {paths.growth}")

@@ -11,9 +11,12 @@ from mlsizes.cli.common import (
     NEW_FILE,
     PARAMS_OPTION,
     fail,
+    here,
+    print_json,
+    project_options,
     study_settings,
 )
-from mlsizes.core.paths import LAYOUT, Paths
+from mlsizes.core.paths import LAYOUT
 
 
 @click.command()
@@ -23,7 +26,15 @@ from mlsizes.core.paths import LAYOUT, Paths
 @PARAMS_OPTION
 @click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["history"])
 @click.option("--figure", "figure_path", type=NEW_FILE, show_default=LAYOUT["history_figure"])
-def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | None, figure_path: Path | None) -> None:
+@project_options("Print the history (as written to --out) as JSON.")
+def history(
+    raw_dir: Path | None,
+    params_path: Path | None,
+    out_path: Path | None,
+    figure_path: Path | None,
+    as_json: bool,
+    root: Path | None,
+) -> None:
     """Run the gap test and trend fits on every snapshot in RAW, each as of its own date.
 
     Reads the `analysis:` section and the paper's cut-off (`paper_reproduction.as_of`).
@@ -31,7 +42,7 @@ def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | Non
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import history as stage
 
-    paths = Paths.here().replace(raw_dir=raw_dir, params=params_path, history=out_path, history_figure=figure_path)
+    paths = here(root).replace(raw_dir=raw_dir, params=params_path, history=out_path, history_figure=figure_path)
     settings = study_settings(paths, "history")
     if settings.paper_reproduction is None:
         fail(f"{paths.params}: no paper_reproduction section (its as_of is the paper's cut-off)")
@@ -39,6 +50,9 @@ def history(raw_dir: Path | None, params_path: Path | None, out_path: Path | Non
         result = stage.run(paths, stage.HistorySettings(settings.analysis, settings.paper_reproduction.as_of))
     except SnapshotError as exc:
         fail(str(exc))
+    if as_json:
+        print_json(result, metrics=True)
+        return
     for domain, info in result["answer"].items():
         click.echo(
             f"{domain}: in the paper's window {info['observed_first']} -> {info['observed_newest']} in the "
