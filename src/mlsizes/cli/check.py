@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -15,6 +14,7 @@ from mlsizes.cli.common import (
     here,
     print_json,
     project_options,
+    shown,
     step,
 )
 from mlsizes.core.paths import LAYOUT
@@ -70,4 +70,4 @@ def check(curated: Path, reports_dir: Path | None, data_docs: bool, as_json: boo
     docs = f" (Data Docs: {paths.data_docs / 'index.html'})" if data_docs else ""
     step(f"reports in {paths.validation_dir}/{docs}")
     if not result.success:
-        sys.exit(1)
+        fail(f"{shown(curated)} does not pass the contracts: {result.summary()}")

@@ -87,9 +87,17 @@ def shown(path: Path) -> str:
         return str(path)
 
 
+def _project_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """--root names a project, a folder with dvc.yaml: a usage error (exit 2) before anything runs otherwise."""
+    if value is not None and not (value / ROOT_MARKER).is_file():
+        raise click.BadParameter(f"{shown(value)}: not a project (no {ROOT_MARKER} in it)", ctx, param)
+    return value
+
+
 ROOT_OPTION = click.option(
     "--root",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
+    callback=_project_folder,
     help="The project folder (default: $MLSIZES_ROOT, else the nearest folder with dvc.yaml).",
 )
 
@@ -119,8 +127,6 @@ def print_json(data, *, metrics: bool = False) -> None:
 def project(root: Path | None = None) -> Paths:
     """The paths of the project at --root, else $MLSIZES_ROOT, else the nearest folder with dvc.yaml; exit 2 (the
     environment) when there is none."""
-    if root is not None and not (Path(root) / ROOT_MARKER).is_file():
-        usage(f"--root {shown(Path(root))}: not a project (no {ROOT_MARKER} in it)")
     try:
         return Paths.find(root)
     except ProjectNotFound as exc:

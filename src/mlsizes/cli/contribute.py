@@ -171,4 +171,4 @@ def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
                 click.echo(f"{untrusted.printable(shown(report.path))}: {error.field}: {error.message} ({error.code})")
         click.echo(f"{len(reports) - len(invalid)} of {len(reports)} contribution files valid")
     if invalid:
-        sys.exit(1)
+        fail(f"{len(invalid)} of {len(reports)} contribution files invalid")

@@ -10,9 +10,11 @@ from mlsizes.cli.common import (
     EXISTING_DIR,
     NEW_DIR,
     PARAMS_OPTION,
+    fail,
     here,
     print_json,
     project_options,
+    shown,
     step,
     study_settings,
 )
@@ -45,7 +47,10 @@ def report(
     paths = paths.with_metrics_dir(metrics_dir) if metrics_dir else paths
     settings = study_settings(paths, "report")
     step(f"report: drawing the figures and writing report.md in {paths.reports_dir}...")
-    written = stage.run(paths, stage.ReportSettings(settings.analysis, settings.snapshot))
+    try:
+        written = stage.run(paths, stage.ReportSettings(settings.analysis, settings.snapshot))
+    except FileNotFoundError as exc:  # a metrics file or plot data no stage has written yet
+        fail(f"{shown(Path(exc.filename))}: no such file (written by `dvc repro`; or give --metrics)")
     if as_json:
         print_json([str(path) for path in written])
         return

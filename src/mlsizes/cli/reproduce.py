@@ -35,6 +35,7 @@ def reproduce_paper(
 
     Reads the `paper_reproduction:` section (the snapshot and its cut-off) and the `analysis:` one.
     """
+    from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import reproduce as stage
 
     paths = here(root).replace(raw_dir=raw_dir, params=params_path, paper_reproduction=out_path)
@@ -45,7 +46,10 @@ def reproduce_paper(
         f"reproduce-paper: curating {params.snapshot} in memory, then the era fits and the gap tests "
         f"({params.analysis.n_simulations:,} simulations each)..."
     )
-    result = stage.run(paths, params)
+    try:
+        result = stage.run(paths, params)
+    except SnapshotError as exc:
+        fail(str(exc))
     if as_json:
         print_json(result, metrics=True)
         return
