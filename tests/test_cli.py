@@ -38,7 +38,7 @@ ANYWHERE = {"curate", "check", "analyze"}
 def run(*args, cwd: Path):
     """`mlsizes ARGS` in folder CWD, no $MLSIZES_ROOT: (exit code, stdout, stderr); a traceback fails the test."""
     with contextlib.chdir(cwd):
-        result = CliRunner().invoke(main, [str(arg) for arg in args], env={"MLSIZES_ROOT": None})
+        result = CliRunner().invoke(main, [str(arg) for arg in args], env={"MLSIZES_ROOT": None}, prog_name="mlsizes")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr
@@ -217,12 +217,17 @@ def test_every_command_prints_json_that_parses(project, tmp_path):
     simulation counts) with their outputs in TMP_PATH, the project commands on the small project. `release
     --json` is parsed in test_release.py, whose fixture makes a real release."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["analysis"].update(SMALL_COUNTS)
+    params["analysis"].update(SMALL_COUNTS)  # and small simulation maxima, a coarse scan: seconds, not a minute
+    params["analysis"]["monte_carlo"] = {"first_batch": 100, "resolve_factor": 2, "max_scan": 200}
+    params["analysis"]["monte_carlo"].update({"max_family": 100, "max_split": 19})
+    params["analysis"]["scan"] = {"grid_step_dex": 0.2, "widths_dex": [0.3, 0.6], "width_step_dex": 0.3}
+    params["analysis"]["break_search"] = {"start": "2016-01-01", "end": "2019-12-01"}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     small = ["--params", tmp_path / "params.yaml"]
     paper_era = tmp_path / "raw"
     paper_era.mkdir()
-    shutil.copy(RAW / f"{params['paper_reproduction']['snapshot']}.csv", paper_era)
+    for suffix in (".csv", ".provenance.yaml"):
+        shutil.copy(RAW / f"{params['paper_reproduction']['snapshot']}{suffix}", paper_era)
     upstream = tmp_path / "upstream"
     upstream.mkdir()
     with open(SNAPSHOT, newline="", encoding="utf-8") as handle:
@@ -232,7 +237,7 @@ def test_every_command_prints_json_that_parses(project, tmp_path):
     (upstream / "notable_ai_models_2026-07-19.csv").write_text(text.getvalue())
     cur, on_root = tmp_path / "curated", ["--root", ROOT]
     contribution = ["--name", "Tiny LM 1B", "--organization", "Test", "--domain", "Language", "--date", "2020-01-01"]
-    contribution += ["--parameters", "1B", "--source", "https://example.org/tiny", "--dry-run"]
+    contribution += ["--parameters", "1B", "--source", "https://arxiv.org/abs/2001.08361", "--dry-run"]
     with serving(upstream) as url:
         runs = {
             "curate": [SNAPSHOT, "--out", cur],

@@ -88,6 +88,8 @@ def analyze(
         analysis = stage.run(paths, settings)
     except (ValueError, SnapshotError) as exc:
         fail(str(exc))
+    except KeyError as exc:  # a table that is not a curated one lacks a column the analysis reads
+        fail(f"{curated}: no column {exc.args[0]!r}: not a curated table (make one with `mlsizes curate`)")
     if as_json:
         print_json(analysis.gap["tests"], metrics=True)
         return
