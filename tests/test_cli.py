@@ -271,3 +271,12 @@ def test_every_command_prints_json_that_parses(project, tmp_path):
     assert results["update"]["stored"] is False and results["update"]["diff"] is None
     assert results["add-model"]["ok"] is True and results["versions"][-1]["version"] == "2026.03.10"
     assert results["diff"]["old"]["name"] == "2024.07.16" and str(tmp_path / "site" / "index.html") in results["site"]
+
+
+def test_generated_scratch_is_ignored_by_git():
+    """What tools write beside the project's files and no version holds: `dvc plots show`'s HTML, GX's Data Docs,
+    a killed fetch's staging folder, a killed writer's temporary file, the benchmarks' output."""
+    scratch = ["dvc_plots/index.html", "reports/validation/data_docs/index.html", "data/raw/.fetch-x/download.csv"]
+    scratch += ["metrics/.gap.json.tmp", "bench/out/run.json", ".dvc/tmp/x"]
+    proc = sh("git", "check-ignore", "--no-index", *scratch, cwd=ROOT)
+    assert proc.stdout.split() == scratch

@@ -18,6 +18,7 @@ from mlsizes.cli.common import (
     study_settings,
 )
 from mlsizes.core.paths import LAYOUT
+from mlsizes.rendering.text import plain_table
 
 
 def _p(value: float | None) -> str:
@@ -93,15 +94,20 @@ def analyze(
     if as_json:
         print_json(analysis.gap["tests"], metrics=True)
         return
-    click.echo(f"bounds: {analysis.gap['bounds']}; as of {analysis.gap['as_of']}")
+    click.echo(f"bounds: {analysis.gap['bounds']}; as of {analysis.gap['as_of']}; P = P(K<=observed)")
+    rows, short = [], []
     for group, test in analysis.gap["tests"].items():
         if test["insufficient_data"]:
-            click.echo(f"{group:>12}: insufficient data ({test['reason']})")
+            rows.append([group, "-", "-", "-", "-", "-", "-", "-"])
+            short.append(f"{group}: insufficient data ({test['reason']})")
             continue
-        click.echo(
-            f"{group:>12}: {test['observed_in_gap']} in the gap, {test['expected_in_gap']:.1f} expected, "
-            f"P(K<=obs) = {test['p_le_observed_exact']:.2g} (Monte Carlo {test['mc_estimate']:.2g}; "
-            f"scan-corrected {_p(test['p_scan_corrected'])}, posterior predictive {_p(test['p_posterior_predictive'])},"
-            f" out of sample {_p(test['p_out_of_sample'])})"
+        rows.append(
+            [group, test["observed_in_gap"], f"{test['expected_in_gap']:.1f}", _p(test["p_le_observed_exact"])]
+            + [_p(test[key]) for key in ("mc_estimate", "p_scan_corrected", "p_posterior_predictive")]
+            + [_p(test["p_out_of_sample"])]
         )
+    header = ["group", "in gap", "expected", "P", "Monte Carlo", "scan-corrected", "predictive", "out of sample"]
+    click.echo(plain_table(header, rows))
+    for line in short:
+        click.echo(line)
     click.echo(f"wrote {paths.trends}, {paths.gap} and {paths.plots_dir}/")
