@@ -48,7 +48,6 @@ def check(curated: Path, reports_dir: Path | None, data_docs: bool, as_json: boo
     from mlsizes.stages import check as stage
 
     paths = here(root).replace(models=curated, validation_dir=reports_dir)
-    step(f"check: {curated.name} against the schema and the expectation suite{' (and GX)' if data_docs else ''}...")
     try:
         result = stage.run(paths, stage.CheckSettings(data_docs=data_docs))
     except (validation.SuiteError, UnreadableFile) as exc:

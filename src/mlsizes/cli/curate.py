@@ -14,7 +14,6 @@ from mlsizes.cli.common import (
     print_json,
     project_options,
     refuse_overlaps,
-    step,
 )
 
 
@@ -86,7 +85,6 @@ def curate(
         {"the snapshot": snapshot},
         {"--metrics": metrics_path, "models.csv in --out": paths.models, "rejected.csv in --out": paths.rejected},
     )
-    step(f"curate: reading {snapshot.name}{' and the contribution files' if contributions_dir else ''}...")
     try:
         result = stage.run(
             paths.replace(contributions_dir=contributions_dir),

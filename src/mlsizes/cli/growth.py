@@ -15,7 +15,6 @@ from mlsizes.cli.common import (
     params_file,
     print_json,
     project_options,
-    step,
 )
 from mlsizes.core.paths import LAYOUT
 
@@ -37,9 +36,7 @@ def growth(
 
     paths = here(root).replace(models=models_path, params=params_path, growth=out_path)
     try:
-        settings = GrowthParams.load(params_file(paths, "growth"))
-        step(f"growth: x/year of {len(settings.measures)} measures, {settings.n_bootstrap} bootstrap resamples...")
-        result = stage.run(paths, settings)
+        result = stage.run(paths, GrowthParams.load(params_file(paths, "growth")))
     except ValueError as exc:
         fail(str(exc))
     if as_json:

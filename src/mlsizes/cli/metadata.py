@@ -12,7 +12,6 @@ from mlsizes.cli.common import (
     print_json,
     project,
     project_options,
-    step,
 )
 from mlsizes.core.paths import LAYOUT
 
@@ -34,7 +33,6 @@ def metadata(out_dir: Path | None, as_json: bool, root: Path | None) -> None:
     from mlsizes.stages import metadata as stage
 
     paths = project(root)
-    step("metadata: datapackage.json, codebook.csv and the dataset card...")
     try:
         written = stage.run(paths.with_curated_dir(out_dir) if out_dir else paths)
     except (stage.MetadataError, ValueError) as exc:

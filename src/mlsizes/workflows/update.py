@@ -90,7 +90,7 @@ def run(
         atomic_write_bytes(paths.params, point_at(paths.params, params_before, fetched.provenance["snapshot"]))
         step(f"stored {_relative(fetched.snapshot, root)}; params.yaml now names it; running dvc repro...")
         try:
-            dvc(root, "repro")
+            dvc(root, "repro", on_output=_stages(step))
         except VersionError as exc:
             raise UpdateError(f"dvc repro failed: {str(exc).removeprefix('ERROR: ')}") from None
         step("comparing with the last release...")
@@ -306,6 +306,16 @@ def to_json(result: UpdateResult, root: Path) -> dict:
         "new_rejects": result.new_rejects,
         "diff": None if result.change is None else diff.to_json(result.change),
     }
+
+
+def _stages(step: StepCallback):
+    """An on_output for `dvc repro` that reports each stage as it starts, so a rebuild is never silent for long."""
+
+    def on_output(line: str) -> None:
+        if line.startswith("Running stage "):
+            step(f"dvc repro: {line.removeprefix('Running stage ').rstrip(':')}")
+
+    return on_output
 
 
 def _relative(path: Path, root: Path) -> Path:
