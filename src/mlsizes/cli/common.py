@@ -102,16 +102,12 @@ ROOT_OPTION = click.option(
 )
 
 
-def json_option(help_text: str = "Print the result as JSON on stdout (progress and errors stay on stderr)."):
-    """--json (the parameter `as_json`), with what the command prints."""
-    return click.option("--json", "as_json", is_flag=True, help=help_text)
-
-
-def project_options(json_help: str | None = None):
-    """--json and --root, the options of every command that reads the project."""
+def project_options(json_help: str):
+    """--json (the parameter `as_json`, JSON_HELP saying what it prints) and --root: the options of every command
+    that reads the project."""
 
     def decorate(command):
-        return json_option(*([json_help] if json_help else []))(ROOT_OPTION(command))
+        return click.option("--json", "as_json", is_flag=True, help=json_help)(ROOT_OPTION(command))
 
     return decorate
 
