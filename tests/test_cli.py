@@ -174,12 +174,23 @@ def _no_root() -> dict:
     return {key: value for key, value in os.environ.items() if key != "MLSIZES_ROOT"}
 
 
-def test_versions_prints_a_table_with_a_header_within_100_columns():
+def assert_table(text: str, header: list[str], rows: int) -> None:
+    """TEXT starts with a table: HEADER's words, a rule of dashes, ROWS rows, none wider than 100 columns."""
+    lines = text.splitlines()[: 2 + rows]
+    assert lines[0].split()[: len(header)] == header and set(lines[1]) == {"-", " "} and len(lines) == 2 + rows
+    assert max(len(line) for line in lines) <= 100, text
+
+
+def test_tables_have_a_header_and_fit_100_columns(tmp_path):
     code, out, _ = run("versions", cwd=ROOT)
-    lines = out.splitlines()
-    assert code == 0 and lines[0].split()[:4] == ["version", "snapshot", "records", "sized"]
-    assert set(lines[1]) == {"-", " "} and len(lines) > 2
-    assert max(len(line) for line in lines) <= 100
+    assert code == 0
+    assert_table(
+        out, ["version", "snapshot", "records", "sized"], len(strict_json(run("versions", "--json", cwd=ROOT)[1]))
+    )
+    out_args = ["--out", tmp_path / "compute.json", "--figure", tmp_path / "eras.png"]
+    code, out, _ = run("reproduce-compute", *out_args, "--root", ROOT, cwd=tmp_path)
+    assert code == 0
+    assert_table(out, ["table", "row", "n", "paper"], len(json.loads((tmp_path / "compute.json").read_text())["rows"]))
 
 
 # --- --json ------------------------------------------------------------------------------------------------
