@@ -74,6 +74,7 @@ SLOW_UNITS = (
     "test_release.py",  # 36: a clone with a correction, `dvc repro` and a release
     "test_update.py",  # 32: a clone updated from a new snapshot (`dvc repro`), then released
     "test_remote.py",  # 30: the README's remote set-up on an S3 server, a 1,000,000-row round trip
+    "test_cli.py",  # 25: every command's --json run once (small simulation counts), every exit code
     "test_api.py",  # 20
     "test_site.py",  # 20: a headless Chromium
     "test_add_model.py",  # 14

@@ -235,7 +235,7 @@ BAD_INPUTS = [
     ("reason without correct", [*model_args(), "--reason", "because"], 2, "--reason"),
     ("force-new with correct", [*CORRECT, "--parameters", "175B", "--force-new"], 2, "--force-new"),
     ("root missing", [*model_args(), "--root", "/no/such/folder"], 2, "--root"),
-    ("root not a project", [*model_args(), "--root", "/"], 2, "params.yaml"),
+    ("root not a project", [*model_args(), "--root", "/"], 2, "not a project (no dvc.yaml in it)"),
     # invalid records (exit 1): the value of a field
     ("parameters text", model_args(parameters="abc"), 1, "parameters"),
     ("parameters negative", model_args(parameters="-70B"), 1, "parameters"),

@@ -21,9 +21,9 @@ import pytest
 import yaml
 
 from conftest import BIN, RAW, ROOT, commit_all, mlsizes, sh
-from mlsizes.releases import diff
+from mlsizes.core.paths import Paths
 from mlsizes.releases.revisions import releases
-from mlsizes.workflows import update
+from mlsizes.workflows import compare, update
 from test_fetch import EXPORT_DATE, ok, serving, status
 
 REAL_SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"
@@ -246,7 +246,8 @@ def test_update_summary_names_the_new_models_and_the_gap_verdict_and_ends_with_t
     assert "new models (2):" in out
     for model in NEW_MODELS:
         assert f"  {model['Model']}" in out
-    headlines = diff.process(updated.repo, last_release, "workspace").headlines
+    # like with like: the last release's metrics recomputed with the current code, as update compares them
+    headlines = compare.process(Paths.at(updated.repo), last_release, "workspace", current=("workspace",)).headlines
     assert headlines  # the 30B language model is in the gap: in-gap counts move
     verdict = out.index("gap verdict:")
     assert out[verdict + 1 : verdict + 1 + len(headlines)] == [f"  {line}" for line in headlines]

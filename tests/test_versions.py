@@ -324,9 +324,14 @@ def test_a_diff_of_a_method_change_alone_says_no_data_change_and_names_the_metho
     result = json.loads(again.stdout)
     assert result["recomputed"] and not result["data_changed"] and result["metrics"] == []
     assert "bounds inclusive -> strict" in result["method_changes"][0]
-    # --stored compares what each release stored: the method change then shows as moved results
+    # --stored compares what each release stored: the method change then shows as moved results, labelled as
+    # mixing data and method
     stored = json.loads(diff_in(method_only, env_cache, "2026.01.01", "2026.02.01", "--json", "--stored").stdout)
-    assert stored["data_changed"] and not stored["recomputed"] and stored["method_changes"] == []
+    assert stored["data_changed"] and not stored["recomputed"]
+    assert [change.split(" (")[0] for change in stored["method_changes"]] == [
+        "method changed: 2026.01.01 and 2026.02.01 stored metrics made by different methods"
+    ]
+    assert "bounds inclusive -> strict" in stored["method_changes"][0]
     assert any(row["metric"] == "bounds" for row in stored["metrics"])
 
 

@@ -8,6 +8,7 @@ call these same commands, so a stage run by `dvc repro` and one run by hand shar
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 import click
@@ -40,21 +41,44 @@ COMMANDS = {
 # The libraries of the extra `mlsizes[pipeline]` (pyproject.toml): a reader's install (`pip install mlsizes`)
 # lacks them, and a command that needs one says so in one line instead of a traceback.
 PIPELINE_MODULES = ("dvc", "pandera", "great_expectations", "matplotlib", "requests", "markdown_it")
+# The programs commands run as subprocesses: one missing is an environment error (exit 2), not a traceback.
+TOOLS = ("git", "dvc")
+
+
+@contextlib.contextmanager
+def _one_line_errors():
+    """click's errors (usage errors exit 2) as one `error:` line, the style of every command's own errors; asking
+    for help with no arguments stays help."""
+    from mlsizes.cli.common import OneLineError
+
+    try:
+        yield
+    except (click.exceptions.NoArgsIsHelpError, OneLineError):
+        raise
+    except click.ClickException as exc:
+        raise OneLineError(exc) from None
 
 
 class _Commands(click.Group):
     """A group whose commands are imported when asked for, and whose long help is read only when shown."""
 
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        """click's parsing of `mlsizes ...` itself, its errors in the commands' one-line style."""
+        with _one_line_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
     def invoke(self, ctx: click.Context):
         """Run the command; a file it reads as untrusted that cannot be used safely (a hostile YAML, a FIFO or a link
         in an input folder) or an output path no file can be written to (--out /dev/null, a folder where a file
-        goes) is one line and exit 1 wherever it surfaces, never a traceback; a pipeline library missing from a
-        reader's install is an environment error (exit 2)."""
+        goes) is one line and exit 1 wherever it surfaces, never a traceback; a pipeline library or a tool (git,
+        dvc) missing from the install is an environment error (exit 2); click's own usage errors (an unknown
+        option, a missing argument) are one line too, with exit 2."""
         from mlsizes.core.errors import UnreadableFile
         from mlsizes.core.files import OutputError
 
         try:
-            return super().invoke(ctx)
+            with _one_line_errors():
+                return super().invoke(ctx)
         except (UnreadableFile, OutputError) as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
@@ -66,6 +90,12 @@ class _Commands(click.Group):
                 'extra: pip install "mlsizes[pipeline]"',
                 err=True,
             )
+            ctx.exit(2)
+        except FileNotFoundError as exc:  # a tool run as a subprocess that is not installed
+            tool = str(exc.filename or "").rpartition("/")[2]
+            if tool not in TOOLS:
+                raise
+            click.echo(f"error: `mlsizes {ctx.invoked_subcommand}` needs {tool}, which is not on PATH", err=True)
             ctx.exit(2)
 
     def list_commands(self, ctx: click.Context) -> list[str]:

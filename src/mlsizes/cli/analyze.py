@@ -11,10 +11,14 @@ from mlsizes.cli.common import (
     NEW_DIR,
     PARAMS_OPTION,
     fail,
+    here,
+    print_json,
+    project_options,
     refuse_overlaps,
     study_settings,
 )
-from mlsizes.core.paths import LAYOUT, Paths
+from mlsizes.core.paths import LAYOUT
+from mlsizes.rendering.text import plain_table
 
 
 def _p(value: float | None) -> str:
@@ -46,9 +50,15 @@ def _p(value: float | None) -> str:
     help="Analyse as of this date (default: the params' analysis.as_of, else the as_of curate wrote beside the "
     "table in <table>.snapshot.json).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the gap-test results as JSON instead of a summary.")
+@project_options("Print the gap-test results as JSON instead of a summary.")
 def analyze(
-    curated: Path, out_dir: Path, params_path: Path | None, curation_path: Path | None, as_of, as_json: bool
+    curated: Path,
+    out_dir: Path,
+    params_path: Path | None,
+    curation_path: Path | None,
+    as_of,
+    as_json: bool,
+    root: Path | None,
 ) -> None:
     """Fit the size trends and run the parameter-gap test on a CURATED table (any curated file).
 
@@ -60,14 +70,13 @@ def analyze(
     """
     import dataclasses
 
-    from mlsizes.core.files import to_json
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import analyze as stage
 
-    here = Paths.here()
-    if curation_path is None and curated.resolve() != here.models.resolve():
-        here = dataclasses.replace(here, curation_metrics=None)  # the project's metrics describe its own table
-    paths = here.replace(models=curated, params=params_path, curation_metrics=curation_path)
+    found = here(root)
+    if curation_path is None and curated.resolve() != found.models.resolve():
+        found = dataclasses.replace(found, curation_metrics=None)  # the project's metrics describe its own table
+    paths = found.replace(models=curated, params=params_path, curation_metrics=curation_path)
     paths = paths.with_metrics_dir(out_dir)
     refuse_overlaps(
         {"the curated table": curated, "--curation": curation_path},
@@ -80,18 +89,25 @@ def analyze(
         analysis = stage.run(paths, settings)
     except (ValueError, SnapshotError) as exc:
         fail(str(exc))
+    except KeyError as exc:  # a table that is not a curated one lacks a column the analysis reads
+        fail(f"{curated}: no column {exc.args[0]!r}: not a curated table (make one with `mlsizes curate`)")
     if as_json:
-        click.echo(to_json(analysis.gap["tests"]), nl=False)
+        print_json(analysis.gap["tests"], metrics=True)
         return
-    click.echo(f"bounds: {analysis.gap['bounds']}; as of {analysis.gap['as_of']}")
+    click.echo(f"bounds: {analysis.gap['bounds']}; as of {analysis.gap['as_of']}; P = P(K<=observed)")
+    rows, short = [], []
     for group, test in analysis.gap["tests"].items():
         if test["insufficient_data"]:
-            click.echo(f"{group:>12}: insufficient data ({test['reason']})")
+            rows.append([group, "-", "-", "-", "-", "-", "-", "-"])
+            short.append(f"{group}: insufficient data ({test['reason']})")
             continue
-        click.echo(
-            f"{group:>12}: {test['observed_in_gap']} in the gap, {test['expected_in_gap']:.1f} expected, "
-            f"P(K<=obs) = {test['p_le_observed_exact']:.2g} (Monte Carlo {test['mc_estimate']:.2g}; "
-            f"scan-corrected {_p(test['p_scan_corrected'])}, posterior predictive {_p(test['p_posterior_predictive'])},"
-            f" out of sample {_p(test['p_out_of_sample'])})"
+        rows.append(
+            [group, test["observed_in_gap"], f"{test['expected_in_gap']:.1f}", _p(test["p_le_observed_exact"])]
+            + [_p(test[key]) for key in ("mc_estimate", "p_scan_corrected", "p_posterior_predictive")]
+            + [_p(test["p_out_of_sample"])]
         )
+    header = ["group", "in gap", "expected", "P", "Monte Carlo", "scan-corrected", "predictive", "out of sample"]
+    click.echo(plain_table(header, rows))
+    for line in short:
+        click.echo(line)
     click.echo(f"wrote {paths.trends}, {paths.gap} and {paths.plots_dir}/")

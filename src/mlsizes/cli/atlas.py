@@ -6,8 +6,18 @@ from pathlib import Path
 
 import click
 
-from mlsizes.cli.common import EXISTING_FILE, NEW_FILE, PARAMS_OPTION, fail, study_settings
-from mlsizes.core.paths import LAYOUT, Paths
+from mlsizes.cli.common import (
+    EXISTING_FILE,
+    NEW_DIR,
+    NEW_FILE,
+    PARAMS_OPTION,
+    fail,
+    here,
+    print_json,
+    project_options,
+    study_settings,
+)
+from mlsizes.core.paths import LAYOUT
 
 
 @click.command("atlas")
@@ -15,7 +25,23 @@ from mlsizes.core.paths import LAYOUT, Paths
 @PARAMS_OPTION
 @click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["atlas"])
 @click.option("--cells", "cells_path", type=NEW_FILE, show_default=LAYOUT["atlas_cells"])
-def atlas(models_path: Path | None, params_path: Path | None, out_path: Path | None, cells_path: Path | None) -> None:
+@click.option(
+    "--reports",
+    "reports_dir",
+    type=NEW_DIR,
+    show_default=LAYOUT["reports_dir"],
+    help="The reports folder: a figure per measure goes to its figures/ (atlas_<measure>.png).",
+)
+@project_options("Print the atlas summary (as written to --out) as JSON.")
+def atlas(
+    models_path: Path | None,
+    params_path: Path | None,
+    out_path: Path | None,
+    cells_path: Path | None,
+    reports_dir: Path | None,
+    as_json: bool,
+    root: Path | None,
+) -> None:
     """Scan every band of every measure, domain group and test window of the curated table and of the paper-era
     snapshot, with the atlas-wide corrected P of the most improbable band and a model check beside every deficit.
 
@@ -25,7 +51,9 @@ def atlas(models_path: Path | None, params_path: Path | None, out_path: Path | N
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import atlas as stage
 
-    paths = Paths.here().replace(models=models_path, params=params_path, atlas=out_path, atlas_cells=cells_path)
+    paths = here(root).replace(
+        models=models_path, params=params_path, atlas=out_path, atlas_cells=cells_path, reports_dir=reports_dir
+    )
     settings = study_settings(paths, "atlas")
     if settings.paper_reproduction is None:
         fail(f"{paths.params}: no paper_reproduction section (the paper-era snapshot the atlas also scans)")
@@ -41,6 +69,9 @@ def atlas(models_path: Path | None, params_path: Path | None, out_path: Path | N
         fail(f"{paths.params}: no {exc.args[0]!r} setting under atlas")
     except (ValueError, SnapshotError) as exc:
         fail(str(exc))
+    if as_json:
+        print_json(result, metrics=True)
+        return
     for name, release in result["releases"].items():
         low, p = release["minimum"], release["corrected"]["normal"]
         click.echo(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import json
 from pathlib import Path
 
 import click
@@ -11,8 +11,13 @@ from mlsizes.cli.common import (
     EXISTING_FILE,
     NEW_DIR,
     fail,
+    here,
+    print_json,
+    project_options,
+    shown,
+    step,
 )
-from mlsizes.core.paths import LAYOUT, Paths
+from mlsizes.core.paths import LAYOUT
 
 
 @click.command()
@@ -30,7 +35,8 @@ from mlsizes.core.paths import LAYOUT, Paths
     help="Also run the suite with Great Expectations (a few seconds of imports) and build its Data Docs site "
     "in REPORTS/data_docs/ (it loads scripts and styles from CDNs).",
 )
-def check(curated: Path, reports_dir: Path | None, data_docs: bool) -> None:
+@project_options("Print the verdict as JSON: success, every pandera failure, the suite's statistics.")
+def check(curated: Path, reports_dir: Path | None, data_docs: bool, as_json: bool, root: Path | None) -> None:
     """Validate a CURATED table against schemas/curated.yaml (pandera) and the expectation suite.
 
     The suite (schemas/dataset.expectations.json, a Great Expectations suite) is evaluated in pandas with
@@ -41,15 +47,26 @@ def check(curated: Path, reports_dir: Path | None, data_docs: bool) -> None:
     from mlsizes.records import validation
     from mlsizes.stages import check as stage
 
-    paths = Paths.here().replace(models=curated, validation_dir=reports_dir)
+    paths = here(root).replace(models=curated, validation_dir=reports_dir)
     try:
         result = stage.run(paths, stage.CheckSettings(data_docs=data_docs))
     except (validation.SuiteError, UnreadableFile) as exc:
         fail(str(exc))
     except ValueError as exc:  # not a curated table: unreadable, or a column missing or of the wrong type
         fail(f"{curated}: {reason(exc)}")
-    click.echo(result.summary())
+    if as_json:
+        print_json(
+            {
+                "success": result.success,
+                "pandera_failures": json.loads(result.pandera_failures.to_json(orient="records")),
+                "expectations": result.gx_results["statistics"],
+                "failed_expectations": [e["type"] for e in result.gx_results["expectations"] if not e["success"]],
+                "reports": paths.validation_dir,
+            }
+        )
+    else:
+        click.echo(result.summary())
     docs = f" (Data Docs: {paths.data_docs / 'index.html'})" if data_docs else ""
-    click.echo(f"reports in {paths.validation_dir}/{docs}")
+    step(f"reports in {paths.validation_dir}/{docs}")
     if not result.success:
-        sys.exit(1)
+        fail(f"{shown(curated)} does not pass the contracts: {result.summary()}")

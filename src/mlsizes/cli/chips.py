@@ -6,8 +6,18 @@ from pathlib import Path
 
 import click
 
-from mlsizes.cli.common import EXISTING_DIR, EXISTING_FILE, NEW_FILE, PARAMS_OPTION, fail, study_settings
-from mlsizes.core.paths import LAYOUT, Paths
+from mlsizes.cli.common import (
+    EXISTING_DIR,
+    EXISTING_FILE,
+    NEW_FILE,
+    PARAMS_OPTION,
+    fail,
+    here,
+    print_json,
+    project_options,
+    study_settings,
+)
+from mlsizes.core.paths import LAYOUT
 
 
 @click.command()
@@ -17,7 +27,15 @@ from mlsizes.core.paths import LAYOUT, Paths
 @click.option("--chips", "chips_path", type=EXISTING_FILE, help="The chip table.  [default: schemas/chips.csv]")
 @PARAMS_OPTION
 @click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["chips"])
-def chips(raw_dir: Path | None, chips_path: Path | None, params_path: Path | None, out_path: Path | None) -> None:
+@project_options("Print the RQ3 table (as written to --out) as JSON.")
+def chips(
+    raw_dir: Path | None,
+    chips_path: Path | None,
+    params_path: Path | None,
+    out_path: Path | None,
+    as_json: bool,
+    root: Path | None,
+) -> None:
     """Whether weights and training state of the systems below, in and above the gap fit on one accelerator.
 
     On every snapshot in RAW that carries training hardware, by publication year, with its coverage. Reads the
@@ -28,7 +46,7 @@ def chips(raw_dir: Path | None, chips_path: Path | None, params_path: Path | Non
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import chips as stage
 
-    paths = Paths.here().replace(raw_dir=raw_dir, params=params_path, chips=out_path)
+    paths = here(root).replace(raw_dir=raw_dir, params=params_path, chips=out_path)
     settings = study_settings(paths, "chips")
     try:
         section = read_params(paths.params)["chips"]
@@ -40,6 +58,9 @@ def chips(raw_dir: Path | None, chips_path: Path | None, params_path: Path | Non
         result = stage.run(paths, stage.ChipSettings(settings.analysis, bytes_per_parameter, chip_table))
     except (SnapshotError, ValueError) as exc:
         fail(str(exc))
+    if as_json:
+        print_json(result, metrics=True)
+        return
     for release in result["releases"]:
         coverage, where = release["coverage"], release["by_position"]
         shares = "; ".join(

@@ -10,15 +10,14 @@ from pathlib import Path
 import click
 
 from mlsizes.cli.common import (
-    ROOT_OPTION,
-    OneLineUsage,
     fail,
+    project_options,
     shown,
     usage,
 )
 
 
-@click.command("add-model", cls=OneLineUsage)
+@click.command("add-model")
 @click.option("--name", help="Name as published, e.g. 'Llama 3 70B'; the record id is its slug (llama-3-70b).")
 @click.option("--organization", help="Organization(s) that developed it, comma-separated.")
 @click.option("--domain", "domains", help="Domain(s) from schemas/domains.yaml, comma-separated, any case.")
@@ -36,8 +35,7 @@ from mlsizes.cli.common import (
 @click.option("--reason", help="Why the corrected values are right (required with --correct).")
 @click.option("--force-new", is_flag=True, help="Add it although it looks like an existing record.")
 @click.option("--dry-run", is_flag=True, help="Show the file that would be written, and write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result, or the error, as JSON.")
-@ROOT_OPTION
+@project_options("Print the result, or the error, as JSON.")
 def add_model(
     target: str | None,
     reason: str | None,
@@ -123,10 +121,9 @@ def _ask(question: str, hint: str | None, check) -> str:
     return click.prompt(question, value_proc=checked)
 
 
-@click.command(cls=OneLineUsage)
+@click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the verdict on every file as JSON.")
-@ROOT_OPTION
+@project_options("Print the verdict on every file as JSON.")
 def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
     """Check contribution files PATHS (default: all of data/raw/contributions/) as `dvc repro` will; for CI.
 
@@ -174,4 +171,4 @@ def validate(paths: tuple[Path, ...], as_json: bool, root: Path | None) -> None:
                 click.echo(f"{untrusted.printable(shown(report.path))}: {error.field}: {error.message} ({error.code})")
         click.echo(f"{len(reports) - len(invalid)} of {len(reports)} contribution files valid")
     if invalid:
-        sys.exit(1)
+        fail(f"{len(invalid)} of {len(reports)} contribution files invalid")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import click
@@ -11,9 +10,11 @@ import click
 from mlsizes.cli.common import (
     EXISTING_FILE,
     fail,
+    here,
+    print_json,
+    project_options,
     refuse_overlaps,
 )
-from mlsizes.core.paths import Paths
 
 
 @click.command()
@@ -49,13 +50,13 @@ from mlsizes.core.paths import Paths
     help="The as-of date (default: the snapshot's date): contributions published after it are curated and "
     "marked, and the analysis leaves them out until a release's as-of date reaches them.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON instead of a summary.")
 @click.option(
     "--force",
     is_flag=True,
     help="Curate even a snapshot that looks misread: no data rows, more than half of its rows rejected for "
     "the same reason, or more than 5% repeating an earlier row (otherwise refused, nothing written).",
 )
+@project_options("Print the counts as JSON instead of a summary.")
 def curate(
     snapshot: Path,
     out_dir: Path,
@@ -64,6 +65,7 @@ def curate(
     contributions_dir: Path | None,
     as_of,
     as_json: bool,
+    root: Path | None,
     force: bool,
 ) -> None:
     """Ingest an upstream SNAPSHOT (any Epoch vintage) and split it into curated records and rejects.
@@ -78,7 +80,7 @@ def curate(
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import curate as stage
 
-    paths = dataclasses.replace(Paths.here().with_curated_dir(out_dir), curation_metrics=metrics_path)
+    paths = dataclasses.replace(here(root).with_curated_dir(out_dir), curation_metrics=metrics_path)
     refuse_overlaps(
         {"the snapshot": snapshot},
         {"--metrics": metrics_path, "models.csv in --out": paths.models, "rejected.csv in --out": paths.rejected},
@@ -108,7 +110,7 @@ def curate(
             err=True,
         )
     if as_json:
-        click.echo(json.dumps(counts, indent=2))
+        print_json(counts)
         return
     reasons = ", ".join(f"{code} {n}" for code, n in counts["rejected_by_reason"].items()) or "none"
     contributed = (

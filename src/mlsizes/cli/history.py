@@ -11,9 +11,12 @@ from mlsizes.cli.common import (
     NEW_FILE,
     PARAMS_OPTION,
     fail,
+    here,
+    print_json,
+    project_options,
     study_settings,
 )
-from mlsizes.core.paths import LAYOUT, Paths
+from mlsizes.core.paths import LAYOUT
 
 
 @click.command()
@@ -30,12 +33,15 @@ from mlsizes.core.paths import LAYOUT, Paths
     show_default=LAYOUT["history_atlas_figure"],
     help="RQ5's figure: the atlas minimum, the paper's cell and the closing test per release.",
 )
+@project_options("Print the history (as written to --out) as JSON.")
 def history(
     raw_dir: Path | None,
     params_path: Path | None,
     out_path: Path | None,
     figure_path: Path | None,
     atlas_figure_path: Path | None,
+    as_json: bool,
+    root: Path | None,
 ) -> None:
     """Run the gap test and trend fits on every snapshot in RAW, each as of its own date.
 
@@ -46,7 +52,7 @@ def history(
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import history as stage
 
-    paths = Paths.here().replace(
+    paths = here(root).replace(
         raw_dir=raw_dir,
         params=params_path,
         history=out_path,
@@ -68,6 +74,9 @@ def history(
         fail(f"{paths.params}: no {exc.args[0]!r} setting under atlas")
     except (ValueError, SnapshotError) as exc:
         fail(str(exc))
+    if as_json:
+        print_json(result, metrics=True)
+        return
     for domain, info in result["answer"].items():
         click.echo(
             f"{domain}: in the paper's window {info['observed_first']} -> {info['observed_newest']} in the "

@@ -26,4 +26,11 @@ Contributing: add-model, validate.   Versions: versions, diff, release.   Upstre
 
 Every command works on any file, not only the pipeline's: e.g.
 `mlsizes curate SNAPSHOT.csv --out DIR` curates a snapshot the pipeline has never seen.
+
+\b
+Every command takes --root (the project folder; default: $MLSIZES_ROOT, else the nearest
+folder with dvc.yaml) and --json (its result as JSON on stdout); progress goes to stderr.
+Exit codes: 0 ok; 1 bad input or refused (an invalid value or file, a state the command
+will not act on); 2 usage or environment (an option missing or in conflict, not in a
+project, a missing tool such as git). An error is one line on stderr: `error: ...`.
 """

@@ -9,8 +9,11 @@ import click
 from mlsizes.cli.common import (
     NEW_DIR,
     fail,
+    print_json,
     project,
+    project_options,
     shown,
+    step,
 )
 from mlsizes.core.paths import LAYOUT
 
@@ -23,7 +26,8 @@ from mlsizes.core.paths import LAYOUT
     show_default=LAYOUT["site_dir"],
     help="Folder for index.html, records/, releases/, downloads/, validation.html, figures/ and assets/.",
 )
-def site(out_dir: Path | None) -> None:
+@project_options("Print the files written as a JSON list.")
+def site(out_dir: Path | None, as_json: bool, root: Path | None) -> None:
     """Write the dataset as a static HTML site that works offline (open OUT/index.html, no server needed).
 
     \b
@@ -43,9 +47,12 @@ def site(out_dir: Path | None) -> None:
     from mlsizes.releases.revisions import VersionError
     from mlsizes.stages import site as stage
 
-    paths = project().replace(site_dir=out_dir)
+    paths = project(root).replace(site_dir=out_dir)
     try:
-        written = stage.run(paths, stage.SiteSettings(on_progress=lambda message: click.echo(message, err=True)))
+        written = stage.run(paths, stage.SiteSettings(on_progress=step))
     except (stage.SiteError, VersionError) as exc:
         fail(str(exc))
+    if as_json:
+        print_json([str(path) for path in written])
+        return
     click.echo(f"wrote {len(written)} files; open {shown(paths.site_dir / 'index.html')}")

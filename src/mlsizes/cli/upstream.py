@@ -5,12 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sys
+from pathlib import Path
 
 import click
 
 from mlsizes.cli.common import (
     fail,
+    print_json,
     project,
+    project_options,
+    repository,
+    step,
     usage,
 )
 
@@ -117,11 +122,15 @@ DATE_OPTION = click.option(
 )
 
 
-def _fetch_options(command):
-    """The download options of `fetch`, shared by `update`, which fetches the same way."""
-    for option in reversed((*FETCH_OPTIONS, DATE_OPTION)):
-        command = option(command)
-    return command
+def _fetch_options(json_help: str):
+    """The download options of `fetch`, shared by `update`, which fetches the same way, with --json and --root."""
+
+    def decorate(command):
+        for option in reversed((*FETCH_OPTIONS, DATE_OPTION, project_options(json_help))):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 def _fetch_settings(timeout: float, max_mb: float, retries: int, backoff: float, deadline: float):
@@ -143,8 +152,18 @@ def _export_day(export_date) -> dt.date | None:
 
 
 @click.command()
-@_fetch_options
-def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float, deadline: float, export_date) -> None:
+@_fetch_options("Print the snapshot stored (or the identical one found), its provenance and dating as JSON.")
+def fetch(
+    url: str,
+    timeout: float,
+    max_mb: float,
+    retries: int,
+    backoff: float,
+    deadline: float,
+    export_date,
+    as_json: bool,
+    root: Path | None,
+) -> None:
     """Download Epoch's current CSV and store it as a new dated snapshot in data/raw/epoch/.
 
     The snapshot is dated by the export itself: --date, else a date in the file name, else the server's
@@ -161,16 +180,19 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float,
     from mlsizes.workflows import fetch as stage
 
     day = _export_day(export_date)
-    paths = project()
+    paths = project(root)
     options = _fetch_settings(timeout, max_mb, retries, backoff, deadline)
     progress = _DownloadProgress()
-    click.echo(f"fetching {stage.without_credentials(url)}", err=True)
+    step(f"fetching {stage.without_credentials(url)}")
     try:
         result = stage.run(paths, url, options, on_progress=progress.update, on_retry=progress.retry, date=day)
     except stage.FetchError as exc:
         progress.end_line()
         fail(str(exc))
     progress.end_line()
+    if as_json:
+        print_json(stage.to_json(result, paths.root))
+        return
     shown = result.snapshot.relative_to(paths.root)
     if not result.stored:
         click.echo(f"unchanged: {stage.without_credentials(url)} is identical to {shown}; nothing written")
@@ -187,8 +209,18 @@ def fetch(url: str, timeout: float, max_mb: float, retries: int, backoff: float,
 
 
 @click.command()
-@_fetch_options
-def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float, deadline: float, export_date) -> None:
+@_fetch_options("Print what the update did and the diff against the last release as JSON.")
+def update(
+    url: str,
+    timeout: float,
+    max_mb: float,
+    retries: int,
+    backoff: float,
+    deadline: float,
+    export_date,
+    as_json: bool,
+    root: Path | None,
+) -> None:
     """Fetch upstream's current CSV, rebuild the dataset from it and show what changed since the last release.
 
     \b
@@ -208,14 +240,14 @@ def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float
     from mlsizes.workflows.fetch import FetchError, without_credentials
 
     day = _export_day(export_date)
-    paths = project()
+    paths = repository(root)
     progress = _DownloadProgress()
 
-    def step(message: str) -> None:
+    def on_step(message: str) -> None:
         progress.end_line()
-        click.echo(message, err=True)
+        step(message)
 
-    click.echo(f"fetching {without_credentials(url)}", err=True)
+    step(f"fetching {without_credentials(url)}")
     try:
         result = stage.run(
             paths,
@@ -223,11 +255,14 @@ def update(url: str, timeout: float, max_mb: float, retries: int, backoff: float
             _fetch_settings(timeout, max_mb, retries, backoff, deadline),
             on_progress=progress.update,
             on_retry=progress.retry,
-            on_step=step,
+            on_step=on_step,
             date=day,
         )
     except (FetchError, VersionError, stage.UpdateError) as exc:
         progress.end_line()
         fail(str(exc))
     progress.end_line()
+    if as_json:
+        print_json(stage.to_json(result, paths.root))
+        return
     click.echo(stage.summary(result, paths.root, without_credentials(url)), nl=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -12,24 +11,27 @@ import click
 from mlsizes.cli.common import (
     NEW_FILE,
     fail,
-    project,
-    study_settings,
+    print_json,
+    project_options,
+    repository,
+    step,
     usage,
 )
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list (oldest first) instead of a table.")
-def versions(as_json: bool) -> None:
+@project_options("Print a JSON list (oldest first, with commits and notes) instead of a table.")
+def versions(as_json: bool, root: Path | None) -> None:
     """List the dataset releases: commits that changed the version in dataset.yaml, oldest first.
 
-    Each line shows the version, its commit, date, upstream snapshot, and headline figures read from the
-    metrics git holds at that commit. Use a version name with `mlsizes diff`.
+    A table: each release's version, upstream snapshot, record counts (all, and with a parameter count) and
+    the language gap test as the release stored it (systems in the gap, P) under each bounds convention.
+    Use a version name with `mlsizes diff`.
     """
     from mlsizes.releases import release_list as stage
     from mlsizes.releases.revisions import VersionError
 
-    root = project().root
+    root = repository(root).root
     try:
         listing = stage.run(root)
     except VersionError as exc:
@@ -43,7 +45,7 @@ def versions(as_json: bool) -> None:
             err=True,
         )
     if as_json:
-        click.echo(json.dumps(listing, indent=2))
+        print_json(listing)
     elif not listing:
         click.echo("no releases yet (a release is a commit that changes the version in dataset.yaml)")
     else:
@@ -54,7 +56,7 @@ def versions(as_json: bool) -> None:
 @click.argument("old", default="HEAD")
 @click.argument("new", default="workspace")
 @click.option("--md", "as_md", is_flag=True, help="Markdown for a pull-request comment: at most 60,000 characters.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON (every change, nothing cut).")
+@project_options("Machine-readable JSON (every change, nothing cut).")
 @click.option("--full", is_flag=True, help="Cut no list (the Markdown may then exceed a comment's limit).")
 @click.option(
     "--stored",
@@ -79,6 +81,7 @@ def diff(
     stored: bool,
     plot_path: Path | None,
     rebuild: bool,
+    root: Path | None,
 ) -> None:
     """Show how records and metrics changed between two dataset versions OLD and NEW.
 
@@ -95,19 +98,16 @@ def diff(
 
     if as_md and as_json:
         usage("--md and --json: choose one output format")
+    paths = repository(root)
     if rebuild:
-        click.echo("rebuilding both revisions with dvc repro in temporary worktrees...", err=True)
-    paths = project()
-    recompute = None
-    if not stored:
-        from mlsizes.workflows import compare
-
-        try:
-            recompute = compare.recomputer(study_settings(paths, "diff").analysis)
-        except ValueError as exc:
-            fail(str(exc))
+        step("rebuilding both revisions with dvc repro in temporary worktrees...")
     try:
-        change = stage.process(paths.root, old, new, rebuild, recompute)
+        if stored:
+            change = stage.process(paths.root, old, new, rebuild)
+        else:
+            from mlsizes.workflows import compare
+
+            change = compare.process(paths, old, new, rebuild)
     except stage.VersionError as exc:
         fail(str(exc))
     for warning in change.old.warnings + change.new.warnings:
@@ -116,9 +116,9 @@ def diff(
         from mlsizes.releases import chart_diff
 
         counts = chart_diff.draw(change.old, change.new, plot_path)
-        click.echo(f"wrote {plot_path} ({', '.join(f'{n} {what}' for what, n in counts.items())})", err=True)
+        step(f"wrote {plot_path} ({', '.join(f'{n} {what}' for what, n in counts.items())})")
     if as_json:
-        click.echo(json.dumps(stage.to_json(change), indent=2, default=str))
+        print_json(stage.to_json(change))
         return
     text = stage.render(change, markdown=as_md, full=full)
     if not as_md and sys.stdout.isatty() and text.count("\n") > shutil.get_terminal_size().lines:
@@ -129,14 +129,15 @@ def diff(
 
 @click.command()
 @click.argument("version")
-@click.option("--notes", help="One or two sentences on what this release is (required).")
+@click.option("--notes", required=True, help="One or two sentences on what this release is.")
 @click.option(
     "--date",
     "release_date",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="Release date (default: the as-of date of the build, from params.yaml).",
 )
-def release(version: str, notes: str | None, release_date) -> None:
+@project_options("Print the release (version, commit, tag, files written) as JSON.")
+def release(version: str, notes: str, release_date, as_json: bool, root: Path | None) -> None:
     """Release the built, committed dataset as VERSION (YYYY.MM.DD or YYYY.MM.DD.N, newer than every release).
 
     \b
@@ -149,9 +150,13 @@ def release(version: str, notes: str | None, release_date) -> None:
     """
     from mlsizes.workflows import release as stage
 
+    project_paths = repository(root)
     try:
-        commit, paths = stage.prepare(project(), version, notes, release_date.date() if release_date else None)
+        commit, paths = stage.prepare(project_paths, version, notes, release_date.date() if release_date else None)
     except stage.VersionError as exc:
         fail(str(exc))
+    step("push it with its tag, so every clone knows the release: git push --follow-tags")
+    if as_json:
+        print_json({"version": version, "commit": commit, "tag": version, "wrote": paths})
+        return
     click.echo(f"released {version}: commit {commit[:10]} ({', '.join(path.name for path in paths)}), tag {version}")
-    click.echo("push it with its tag, so every clone knows the release: git push --follow-tags", err=True)

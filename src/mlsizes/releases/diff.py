@@ -21,7 +21,7 @@ from mlsizes.core.paths import LAYOUT, VERSIONED_METRICS, VERSIONED_TABLE
 from mlsizes.core.settings import in_gap, size_text
 from mlsizes.releases import revisions
 from mlsizes.releases.revisions import VersionError
-from mlsizes.rendering.text import markdown_text
+from mlsizes.rendering.text import markdown_text, plain_table
 
 # The robustness checks stored inside a gap test (issue 14): not tests of their own.
 ROBUSTNESS_CHECKS = ("scan", "posterior_predictive", "out_of_sample")
@@ -309,6 +309,25 @@ def method_change(side: Side, full: bool = False) -> list[str]:
     ]
 
 
+def stored_method_change(old: Side, new: Side) -> list[str]:
+    """Without recomputation (`--stored`, the site's release pages): a line when the two versions' stored metrics
+    say they were made by different methods, so their metric changes are read as mixing data and method."""
+    if old.stored is not None or new.stored is not None:
+        return []
+    before, after = method_of(old.metrics), method_of(new.metrics)
+    facets = [
+        f"{name} {before.get(name, 'not recorded')} -> {after.get(name, 'not recorded')}"
+        for name in {**before, **after}
+        if before.get(name) != after.get(name)
+    ]
+    if not facets:
+        return []
+    return [
+        f"method changed: {old.name} and {new.name} stored metrics made by different methods ({'; '.join(facets)}); "
+        "their metric changes mix data and method (`mlsizes diff` without --stored recomputes both)"
+    ]
+
+
 def data_changed(diff: DatasetDiff) -> bool:
     """Whether the data differ: a record added, removed or changed, or a metric that both versions hold moved
     (a metric only one of them holds is a change of format, not of data)."""
@@ -357,7 +376,8 @@ def process(root: Path, old_name: str, new_name: str, rebuild: bool = False, rec
         metrics=metric_rows(old.metrics, new.metrics),
         missing_metrics=missing,
         headlines=gap_headlines(old.metrics.get(LAYOUT["gap"]), new.metrics.get(LAYOUT["gap"])),
-        method=[line for side in (old, new) for line in method_change(side, full=True)],
+        method=[line for side in (old, new) for line in method_change(side, full=True)]
+        + stored_method_change(old, new),
         notes=notes,
     )
 
@@ -387,9 +407,7 @@ def _table(headers: list[str], rows: list[list], markdown: bool) -> str:
         lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
         lines += ["| " + " | ".join(markdown_text(c) for c in row) + " |" for row in cells]
         return "\n".join(lines)
-    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
-    line = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(row) for row in cells])
+    return plain_table(headers, cells)
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -562,7 +580,8 @@ def trend_headlines(diff: DatasetDiff) -> list[str]:
 
 def method_lines(diff: DatasetDiff, full: bool = False) -> list[str]:
     """What changed in method rather than data, each version's lines cut at SUMMARY_ITEMS unless full."""
-    return [line for side in (diff.old, diff.new) for line in method_change(side, full)]
+    lines = [line for side in (diff.old, diff.new) for line in method_change(side, full)]
+    return lines + stored_method_change(diff.old, diff.new)
 
 
 def summary_lines(diff: DatasetDiff, markdown: bool, full: bool = False) -> list[str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from mlsizes.core.paths import LAYOUT
 from mlsizes.releases.diff import flatten
 from mlsizes.releases.revisions import VersionError, git, read_json_at, releases
+from mlsizes.rendering.text import plain_table
 
 
 def headline(root: Path, commit: str) -> dict:
@@ -42,21 +43,21 @@ def run(root: Path) -> list[dict]:
 
 
 def render(listing: list[dict]) -> str:
-    """The listing as one line per release."""
-    lines = []
+    """The listing as a table within 100 columns: version, snapshot, record counts, and the language gap test as
+    the release stored it (systems in the gap, P) under each bounds convention the releases used (the commits are
+    in `--json`)."""
+    conventions = [b for b in ("strict", "inclusive") if any(f"language_p_{b}" in item["headline"] for item in listing)]
+    rows = []
     for item in listing:
         figures = item["headline"]
-        extra = "; ".join(
-            f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
-            for k, v in figures.items()
-            if k not in ("records", "with_parameters") and v is not None
-        )
-        lines.append(
-            f"{item['version']:<12} {item['commit'][:10]}  {item['date']}  {item['snapshot']:<40} "
-            f"{figures['records']} records, {figures['with_parameters']} with parameters"
-            + (f"; {extra}" if extra else "")
-        )
-    return "\n".join(lines)
+        tests = [
+            f"{figures[f'language_in_gap_{b}']}, P {figures[f'language_p_{b}']:.2g}"
+            if figures.get(f"language_p_{b}") is not None
+            else "-"
+            for b in conventions
+        ]
+        rows.append([item["version"], item["snapshot"], figures["records"], figures["with_parameters"], *tests])
+    return plain_table(["version", "snapshot", "records", "sized", *(f"{b} bounds" for b in conventions)], rows)
 
 
 def untagged(root: Path, listing: list[dict]) -> list[str]:

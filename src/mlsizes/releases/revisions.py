@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,20 +40,35 @@ def git(root: Path, *args: str) -> str:
     return proc.stdout
 
 
-def dvc(folder: Path, *args: str, pythonpath: Path | None = None) -> str:
+def dvc(
+    folder: Path, *args: str, pythonpath: Path | None = None, on_output: Callable[[str], None] | None = None
+) -> str:
     """Run this environment's DVC in a folder (its stages find this environment's `mlsizes` first on PATH);
-    VersionError with DVC's last line when it fails, and the failed stage's own `error:` line (its reason)."""
+    VersionError with DVC's last line when it fails, and the failed stage's own `error:` line (its reason).
+    `on_output` sees every line as DVC prints it (stdout and stderr in order), for progress during a long run."""
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), "DVC_NO_ANALYTICS": "1"}
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
-    proc = subprocess.run([str(Path(bin_dir) / "dvc"), *args], cwd=folder, env=env, capture_output=True, text=True)
+    command = [str(Path(bin_dir) / "dvc"), *args]
+    if on_output is None:
+        proc = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+        stdout, stderr = proc.stdout, proc.stderr
+    else:
+        lines = []
+        with subprocess.Popen(
+            command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as proc:
+            for line in proc.stdout:
+                lines.append(line)
+                on_output(line.rstrip("\n"))
+        stdout, stderr = "".join(lines), ""
     if proc.returncode != 0:
-        output = f"{proc.stdout}\n{proc.stderr}"
+        output = f"{stdout}\n{stderr}"
         cause = next((line for line in reversed(output.splitlines()) if line.startswith("error: ")), None)
-        message = last_line(proc.stderr or proc.stdout, f"dvc {args[0]} failed")
+        message = last_line(stderr or stdout, f"dvc {args[0]} failed")
         raise VersionError(f"{message} ({cause})" if cause else message)
-    return proc.stdout
+    return stdout
 
 
 def _where(revision: str, path: str) -> str:

@@ -106,3 +106,22 @@ def markdown_text(text: str) -> str:
     """Text from the data (a name, a note) as Markdown that shows exactly that text on one line: no image, link,
     HTML or emphasis a contributor's name could smuggle into the changelog, a pull-request comment or the site."""
     return _MARKDOWN_SYNTAX.sub(lambda match: "\\" + match.group(0), " ".join(str(text).split()))
+
+
+def plain_table(header: list[str], rows: list[list]) -> str:
+    """Rows under a header and a rule, each column as wide as its widest cell, numeric columns right-aligned: the
+    one shape of every table a command prints on a terminal."""
+
+    def numeric(cell) -> bool:
+        return isinstance(cell, (int, float)) or str(cell).replace(".", "", 1).lstrip("-").isdigit()
+
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(text) for text in column) for column in zip(header, *cells)]
+    right = [bool(rows) and all(numeric(row[i]) or row[i] in ("-", "") for row in rows) for i in range(len(header))]
+
+    def line(texts: list[str]) -> str:
+        return "  ".join(
+            text.rjust(width) if flush else text.ljust(width) for text, width, flush in zip(texts, widths, right)
+        ).rstrip()
+
+    return "\n".join([line(header), line(["-" * width for width in widths]), *(line(row) for row in cells)])

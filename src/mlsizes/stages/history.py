@@ -22,6 +22,7 @@ from mlsizes.core.files import atomic_write_text, rounded, to_json
 from mlsizes.core.paths import Paths
 from mlsizes.core.settings import AnalysisParams, AtlasParams, GrowthParams, date_words, size_text
 from mlsizes.records import curation
+from mlsizes.records.snapshots import SnapshotError
 
 DOMAINS = ("all", "language")
 CLOSING_KEYS = ("n_systems", "observed_in_gap", "expected_in_gap", "ratio", "interval", "verdict", "reason")
@@ -252,6 +253,8 @@ def run(paths: Paths, settings: HistorySettings) -> dict:
     params, paper_cutoff = settings.analysis, settings.paper_cutoff
     untrusted.check_folder(paths.raw_dir)  # no link, FIFO or device among the snapshots (a FIFO would block)
     snapshots = [path for path in sorted(paths.raw_dir.glob("*.csv")) if not path.name.startswith(".")]
+    if not snapshots:
+        raise SnapshotError(f"{paths.raw_dir}: no snapshot (*.csv) to analyse")
     history = process(snapshots, params, paper_cutoff, settings.atlas, settings.growth)
     atomic_write_text(paths.history, to_json(history))
     footer = (

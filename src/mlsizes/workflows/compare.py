@@ -22,9 +22,10 @@ from pathlib import Path
 
 from mlsizes.analysis.study import progress
 from mlsizes.core.files import atomic_write_text, to_json
-from mlsizes.core.paths import LAYOUT, PACKAGE_DIR
-from mlsizes.core.settings import AnalysisParams, iso_date
+from mlsizes.core.paths import LAYOUT, PACKAGE_DIR, Paths
+from mlsizes.core.settings import AnalysisParams, Settings, iso_date
 from mlsizes.records import contracts
+from mlsizes.releases import diff
 from mlsizes.releases.diff import Side
 from mlsizes.releases.revisions import VersionError
 from mlsizes.stages import analyze
@@ -68,11 +69,15 @@ def as_of(side: Side):
     return iso_date(stated)
 
 
-def recomputer(params: AnalysisParams):
+def recomputer(params: AnalysisParams, current: tuple[str, ...] = ()):
     """A `recompute(side)` for releases/diff.process: the side's trends.json and gap.json as the current code
-    computes them with these params (the side's own as-of date), from the cache when it has them."""
+    computes them with these params (the side's own as-of date), from the cache when it has them. The versions
+    named in `current` hold metrics the current code made (the workspace right after a `dvc repro` that left
+    analyze up to date): theirs are taken as they are."""
 
     def recompute(side: Side) -> dict[str, dict]:
+        if side.name in current:
+            return {path: side.metrics.get(path) for path in diff.ANALYSIS_METRICS}
         settings = dataclasses.replace(params, as_of=as_of(side))
         curation = side.metrics.get(LAYOUT["curation_metrics"]) or {}
         not_notable = curation.get("rejected_by_reason", {}).get("not_notable", 0)
@@ -102,3 +107,15 @@ def recomputer(params: AnalysisParams):
         return metrics
 
     return recompute
+
+
+def process(paths: Paths, old: str, new: str, rebuild: bool = False, current: tuple[str, ...] = ()) -> diff.DatasetDiff:
+    """releases/diff.process like with like: both versions' analysis metrics recomputed by the current code with
+    the project's `analysis:` params (`current` as in recomputer). What `mlsizes diff`, the CHANGELOG entry of
+    `mlsizes release` and the summary of `mlsizes update` compare, so none of them shows a change of method as a
+    change of data."""
+    try:
+        params = Settings.load(paths.params).analysis
+    except (ValueError, FileNotFoundError) as exc:
+        raise VersionError(str(exc)) from None
+    return diff.process(paths.root, old, new, rebuild, recomputer(params, current))

@@ -31,7 +31,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urljoin, urlparse, urlsplit, urlunsplit
 
@@ -139,6 +139,17 @@ class FetchResult:
     def stored(self) -> bool:
         """Whether a new snapshot was stored (False when an identical one was there already)."""
         return self.provenance is not None
+
+
+def to_json(result: FetchResult, root: Path) -> dict:
+    """`mlsizes fetch --json`: the snapshot (relative to the project), whether it is new, its provenance record and
+    how it was dated."""
+    return {
+        "stored": result.stored,
+        "snapshot": str(result.snapshot.relative_to(root)),
+        "provenance": result.provenance,
+        "dating": None if result.dating is None else asdict(result.dating),
+    }
 
 
 def run(

@@ -24,7 +24,7 @@ from mlsizes.records.snapshots import dataset_as_of
 from mlsizes.releases import diff
 from mlsizes.releases.revisions import WORKSPACE, Release, VersionError, dvc, git, releases
 from mlsizes.stages import metadata, site
-from mlsizes.workflows import add_model
+from mlsizes.workflows import add_model, compare
 
 CHANGELOG_DIR = "changelog"  # beside CHANGELOG.md: one file per release with every record that changed
 CHANGELOG_HEADER = "# Changelog\n\nDataset releases of mlsizes, newest first. Written by `mlsizes release`.\n\n"
@@ -217,9 +217,11 @@ def prepare(paths: Paths, version: str, notes: str | None, date: dt.date | None)
         )
     last, change = (previous[-1].version, None) if previous else (None, None)
     if last is not None:
-        change = diff.process(root, last, WORKSPACE)
-        if not (len(change.added) or len(change.removed) or change.changed or change.metrics):
-            raise VersionError(f"nothing changed since release {last}: no record and no metric differs")
+        # Like with like: the last release's metrics recomputed by the current code; the workspace's are current
+        # (checked above: no stage is stale). A change of method alone is news too, shown apart.
+        change = compare.process(paths, last, WORKSPACE, current=(WORKSPACE,))
+        if not (len(change.added) or len(change.removed) or change.changed or change.metrics or change.method):
+            raise VersionError(f"nothing changed since release {last}: no record, no metric and no method differs")
     entry = changelog_entry(version, date, notes, last, change)
     full_list = full_changes(version, last, change)
     # datapackage.json and the dataset card name the version: the release commit rebuilds them (and records

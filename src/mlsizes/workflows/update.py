@@ -31,7 +31,7 @@ from mlsizes.core.untrusted import printable
 from mlsizes.records import contribution_files, curation, snapshots
 from mlsizes.releases import diff
 from mlsizes.releases.revisions import WORKSPACE, Release, VersionError, dvc, git, read_at, releases
-from mlsizes.workflows import fetch
+from mlsizes.workflows import compare, fetch
 from mlsizes.workflows.fetch import FetchOptions
 from mlsizes.workflows.release import version_key
 
@@ -90,13 +90,14 @@ def run(
         atomic_write_bytes(paths.params, point_at(paths.params, params_before, fetched.provenance["snapshot"]))
         step(f"stored {_relative(fetched.snapshot, root)}; params.yaml now names it; running dvc repro...")
         try:
-            dvc(root, "repro")
+            dvc(root, "repro", on_output=_stages(step))
         except VersionError as exc:
             raise UpdateError(f"dvc repro failed: {str(exc).removeprefix('ERROR: ')}") from None
         step("comparing with the last release...")
         released = releases(root)
         last = released[-1].version if released else None
-        change = diff.process(root, last, WORKSPACE) if last else None
+        # Like with like (workflows/compare.py): the workspace was just rebuilt by the current code.
+        change = compare.process(paths, last, WORKSPACE, current=(WORKSPACE,)) if last else None
         day = dt.date.fromisoformat(fetched.provenance["upstream_date"])
         rejected = _rejects(paths.rejected.read_text(encoding="utf-8"))
         before = _rejects(read_at(root, released[-1].commit, LAYOUT["rejected"]) if released else None)
@@ -277,6 +278,7 @@ def summary(result: UpdateResult, root: Path, url: str) -> str:
         lines += [f"  {line}" for line in result.new_rejects]
         lines.append("gap verdict:")
         lines += [f"  {line}" for line in change.headlines] or ["  no change in the gap test results"]
+        lines += diff.method_lines(change)
     if result.superseded:
         lines.append(
             f"contributions upstream now supersedes ({len(result.superseded)}): for each, "
@@ -290,6 +292,30 @@ def summary(result: UpdateResult, root: Path, url: str) -> str:
         f'mlsizes release {result.version} --notes "{notes}"',
     ]
     return "\n".join(lines) + "\n"
+
+
+def to_json(result: UpdateResult, root: Path) -> dict:
+    """`mlsizes update --json`: the fetch, the snapshot replaced, the diff against the last release (as `mlsizes
+    diff --json` gives it), the superseded contributions, the new rejects and the version to release as."""
+    return {
+        **fetch.to_json(result.fetched, root),
+        "previous_snapshot": result.previous_snapshot,
+        "last_release": result.last_release,
+        "version": result.version,
+        "superseded": result.superseded,
+        "new_rejects": result.new_rejects,
+        "diff": None if result.change is None else diff.to_json(result.change),
+    }
+
+
+def _stages(step: StepCallback):
+    """An on_output for `dvc repro` that reports each stage as it starts, so a rebuild is never silent for long."""
+
+    def on_output(line: str) -> None:
+        if line.startswith("Running stage "):
+            step(f"dvc repro: {line.removeprefix('Running stage ').rstrip(':')}")
+
+    return on_output
 
 
 def _relative(path: Path, root: Path) -> Path:
