@@ -129,3 +129,13 @@ def test_committed_chips_metrics_state_their_coverage_per_release():
         coverage = release["coverage"]
         assert 0 < coverage["with_parameters_and_known_chip"] <= coverage["with_parameters_and_hardware"]
         assert sum(cell["n"] for cell in release["by_position"].values()) == coverage["with_parameters_and_known_chip"]
+
+
+def test_snapshots_without_training_hardware_are_an_error_not_an_empty_answer():
+    """The 2022 exports name no hardware: RQ3 has nothing to rest on, and says so instead of writing no release."""
+    from mlsizes.records.snapshots import SnapshotError
+    from mlsizes.stages import chips
+
+    paper_era = ROOT / "data" / "raw" / "epoch" / "epoch_pcd_2022-06-30.csv"
+    with pytest.raises(SnapshotError, match="no snapshot that names training hardware among 1 snapshot"):
+        chips.process([paper_era], contracts.read_chips(contracts.CHIPS_TABLE), chips.ChipSettings(PARAMS, BYTES))

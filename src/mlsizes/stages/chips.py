@@ -17,6 +17,7 @@ from mlsizes.core.files import atomic_write_text, to_json
 from mlsizes.core.paths import Paths
 from mlsizes.core.settings import AnalysisParams
 from mlsizes.records import contracts, curation
+from mlsizes.records.snapshots import SnapshotError
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ def process(snapshot_paths: list[Path], chips, settings: ChipSettings) -> dict:
             continue
         result = memory.fit_shares(models, chips, params, settings.bytes_per_parameter)
         releases.append({"snapshot": snapshot.snapshot_id, "snapshot_date": snapshot.as_of.isoformat(), **result})
+    if not releases:
+        raise SnapshotError(f"no snapshot that names training hardware among {len(snapshot_paths)} snapshot(s)")
     releases.sort(key=lambda row: row["snapshot_date"])
     return {
         "question": "do the weights, or the training state, of systems below, in and above the gap fit on one "
@@ -58,6 +61,8 @@ def run(paths: Paths, settings: ChipSettings) -> dict:
     chips = contracts.read_chips(settings.chip_table)
     untrusted.check_folder(paths.raw_dir)
     snapshots = [path for path in sorted(paths.raw_dir.glob("*.csv")) if not path.name.startswith(".")]
+    if not snapshots:
+        raise SnapshotError(f"{paths.raw_dir}: no snapshot (*.csv) to analyse")
     result = process(snapshots, chips, settings)
     atomic_write_text(paths.chips, to_json(result))
     return result
