@@ -49,6 +49,7 @@ def test_report_writes_every_figure_and_the_markdown(tmp_path):
 
 def test_every_label_follows_the_params_not_the_papers_defaults(tmp_path, monkeypatch):
     """With the gap at 1e10-1e11 and alpha 0.05, no figure text and no report line says 20B-70B or 0.01."""
+    import matplotlib.pyplot
     import matplotlib.text
 
     metrics = tmp_path / "metrics"
@@ -61,7 +62,10 @@ def test_every_label_follows_the_params_not_the_papers_defaults(tmp_path, monkey
     monkeypatch.setattr(
         report,
         "save_figure",
-        lambda fig, path, footer: texts.extend(t.get_text() for t in fig.findobj(matplotlib.text.Text)),
+        lambda fig, path, footer: (
+            texts.extend(t.get_text() for t in fig.findobj(matplotlib.text.Text)),
+            matplotlib.pyplot.close(fig),
+        ),
     )
     settings = Settings.load(ROOT / "params.yaml")
     params = dataclasses.replace(settings.analysis, gap_lower=1e10, gap_upper=1e11, alpha=0.05, window_years=4)

@@ -31,7 +31,7 @@ def save_figure(fig, path: Path, footer: str) -> None:
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
-    fig.clf()
+    pyplot().close(fig)  # pyplot holds every figure until closed: a long run (history, atlas) would pile them up
     atomic_write_bytes(Path(path), buffer.getvalue())
 
 
