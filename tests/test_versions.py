@@ -263,9 +263,9 @@ SMALL_COUNTS = {  # the study's settings with small simulation counts: the same 
     "n_bootstrap": 50,
     "n_simulations": 4000,
     "n_window_simulations": 2000,
-    "n_scan_simulations": 20,
     "n_posterior_draws": 20,
-    "n_cluster_bootstrap": 9,
+    "monte_carlo": {"first_batch": 20, "resolve_factor": 2, "max_scan": 40, "max_family": 20, "max_split": 9},
+    "scan": {"grid_step_dex": 0.02, "widths_dex": [0.4, 0.4], "width_step_dex": 0.05},
 }
 
 
