@@ -39,16 +39,16 @@ HEADER_2026 = [
 ]
 
 # `make test` runs two workers (pytest-xdist, `--dist loadfile`): each test file is one unit of work on one worker,
-# so its module fixtures (a clone built by `dvc repro`, a browser) are made once. Here loadfile is refined in three
+# so its module fixtures (a clone built by `dvc repro`, a browser) are made once. Here loadfile is refined in two
 # ways (pytest_xdist_make_scheduler below):
 # - SEPARATE: tests that use none of their file's costly module fixtures form units of their own, which the other
 #   worker may take (tests named by the start of their function name);
 # - SLOW_UNITS: the units start longest first (a long unit started last would leave one worker idle at the end),
 #   with the CPU seconds each used in a run of the whole suite (a clone's `dvc repro` and the processes it starts
-#   included; Chromium's own not). Units not listed follow in file order;
-# - xdist hands a worker its next unit while two tests of its current one are still to run; a worker still busy
-#   gets the queue's last (small) unit, so a long unit is not held behind a long last test (test_update's
-#   printed commands) while the other worker could start it.
+#   included; Chromium's own not). Units not listed follow in file order. (xdist hands a worker its next unit when
+#   two tests of its current one are left, so the worker on test_update takes one unit while its last, long test
+#   runs. Handing busy workers the smallest unit instead was tried: they then took every small unit first, and
+#   the long ones ran last.)
 SEPARATE = {
     "test_update.py": {
         "refusals": (
@@ -120,11 +120,6 @@ def pytest_xdist_make_scheduler(config, log):
     class UnitScheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return nodeid.partition("::")[0] + "::" + unit(nodeid)
-
-        def _assign_work_unit(self, node) -> None:
-            if self._pending_of(self.assigned_work.get(node, {})) > 0:  # still busy: the smallest unit
-                self.workqueue.move_to_end(next(reversed(self.workqueue)), last=False)
-            super()._assign_work_unit(node)
 
     config.option.loadscopereorder = False
     return UnitScheduling(config, log)
