@@ -44,7 +44,11 @@ HEADER_2026 = [
 # - SEPARATE: tests that use none of their file's costly module fixtures form units of their own, which the other
 #   worker may take (tests named by the start of their function name);
 # - SLOW_UNITS: the units start longest first (a long unit started last would leave one worker idle at the end),
-#   with the seconds each takes alone on an idle machine, roughly. Units not listed follow in file order.
+#   with the CPU seconds each used in a run of the whole suite (a clone's `dvc repro` and the processes it starts
+#   included; Chromium's own not). Units not listed follow in file order. (xdist hands a worker its next unit when
+#   two tests of its current one are left, so the worker on test_update takes one unit while its last, long test
+#   runs. Handing busy workers the smallest unit instead was tried: they then took every small unit first, and
+#   the long ones ran last.)
 SEPARATE = {
     "test_update.py": {
         "refusals": (
@@ -52,6 +56,7 @@ SEPARATE = {
             "test_a_dvc_repro_that_fails",
             "test_uncommitted_",
             "test_a_failed_download",
+            "test_an_export_without_a_date",
         )
     },
     "test_api.py": {
@@ -71,24 +76,24 @@ SEPARATE = {
     },
 }
 SLOW_UNITS = (
-    "test_release.py",  # 36: a clone with a correction, `dvc repro` and a release
-    "test_update.py",  # 32: a clone updated from a new snapshot (`dvc repro`), then released
-    "test_remote.py",  # 30: the README's remote set-up on an S3 server, a 1,000,000-row round trip
+    "test_update.py",  # 77: a clone updated from a new snapshot (`dvc repro`), fixed (a second one), released
+    "test_release.py",  # 37: a correction, one `dvc repro`, a release tried twice (a hook refuses the first)
+    "test_remote.py",  # 19: the README's remote set-up on an S3 server, a 1,000,000-row round trip
     "test_cli.py",  # 25: every command's --json run once (small simulation counts), every exit code
-    "test_api.py",  # 20
-    "test_site.py",  # 20: a headless Chromium
-    "test_add_model.py",  # 14
-    "test_api.py::synthetic",  # 14: a gap test of 1,000,000 simulations on 1,500 synthetic systems
-    "test_add_model.py::writers",  # 12: concurrent and killed writers
-    "test_ingest.py",  # 11
-    "test_pipeline.py",  # 10
-    "test_update.py::refusals",  # 8: fresh clones, one `dvc repro` that fails
-    "test_api.py::wheel",  # 8: the wheel built and installed into a venv
+    "test_site.py",  # 9, and a headless Chromium's
+    "test_api.py::wheel",  # 16: the wheel built and installed into a venv; its commands, the analysis at full size
+    "test_pipeline.py",  # 11: `dvc status` and `dvc repro curate` in a clone
+    "test_contribution_files.py",  # 11
+    "test_api.py",  # 11
     "test_versions.py::method",  # 8: two analyses of one table by two methods, a diff that recomputes them
-    "test_fetch.py",  # 8
-    "test_contribution_files.py",  # 8
-    "test_chart_diff.py",  # 7
+    "test_add_model.py::writers",  # 8: concurrent and killed writers (and 5 s of random waits)
+    "test_ingest.py",  # 8
+    "test_add_model.py",  # 6
+    "test_update.py::refusals",  # 6: fresh clones, one `dvc repro` that fails
     "test_versions.py",  # 6
+    "test_untrusted_reads.py",  # 4
+    "test_curate.py",  # 4
+    "test_api.py::synthetic",  # 3: a gap test of 1,000,000 simulations on 1,500 synthetic systems
 )
 
 

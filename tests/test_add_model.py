@@ -685,7 +685,7 @@ def test_four_concurrent_writers_of_different_models_leave_four_valid_files(proj
     assert all(code == 0 for code, _ in outcomes), outcomes
     files = sorted(p.name for p in contributions_dir(project).glob("*.yaml"))
     assert files == [f"parallel-model-{i}.yaml" for i in range(4)]
-    assert run("validate").returncode == 0
+    assert invoke("validate").exit_code == 0
 
 
 def test_two_concurrent_writers_of_the_same_model_leave_one_file_and_a_clear_error(project):
@@ -752,11 +752,11 @@ def test_a_writer_killed_mid_write_leaves_no_file_and_the_next_writer_cleans_up(
     proc.wait(timeout=30)
     assert not (folder / "test-model-7b.yaml").exists()
     assert partial.startswith("# A model contributed") and "link:" not in partial
-    assert contribution_files.load(folder).typed.empty and run("validate").returncode == 0
+    assert contribution_files.load(folder).typed.empty and invoke("validate").exit_code == 0
     again = run("add-model", *model_args())  # the lock died with the killed writer
     assert again.returncode == 0, again.stderr
     assert not any(folder.glob(".*.tmp"))
-    assert run("validate").returncode == 0
+    assert invoke("validate").exit_code == 0
 
 
 def test_writers_killed_at_random_moments_never_leave_a_partial_file(project):
@@ -776,7 +776,7 @@ def test_writers_killed_at_random_moments_never_leave_a_partial_file(project):
         for path in folder.glob("*.yaml"):
             assert path.name in started
             assert contribution_files.parse_record(contribution_files.read(path), path, "contribution:x")
-    assert run("validate").returncode == 0
+    assert invoke("validate").exit_code == 0
 
 
 # --- the fast paths import no heavy library (their timings: `make bench`, bench/harness.py) ---

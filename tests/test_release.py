@@ -3,6 +3,9 @@ in a real git clone of the project, and every mistake a release must refuse."""
 
 import json
 import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -30,9 +33,22 @@ def correct_lamda(repo, parameters):
     )
 
 
+@dataclass
+class Released:
+    """The clone after its release, and the attempt before it that a pre-commit hook refused."""
+
+    repo: Path
+    refused: subprocess.CompletedProcess  # `mlsizes release` with the hook in place
+    head: str  # HEAD before the refused attempt
+    before: tuple  # _state before the refused attempt
+    after: tuple  # _state after it
+    untracked: str  # `git status` after it, untracked files listed one by one
+
+
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    """A clone with one new release: a correction of LaMDA's size, built by `dvc repro` and released."""
+def released(tmp_path_factory) -> Released:
+    """A clone with one new release: a correction of LaMDA's size, built by `dvc repro` and released. The same
+    release is first tried with a failing pre-commit hook (one `dvc repro` serves both attempts)."""
     repo = tmp_path_factory.mktemp("history") / "repo"
     sh("git", "clone", "-q", str(ROOT), str(repo), cwd=ROOT)
     for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):  # release commits
@@ -40,9 +56,22 @@ def repo(tmp_path_factory):
     correct_lamda(repo, "138B")
     sh(str(BIN / "dvc"), "repro", cwd=repo)
     commit_all(repo, "Correct LaMDA's size")
+    head, before = sh("git", "rev-parse", "HEAD", cwd=repo).stdout, _state(repo)
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'refused by a hook' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    refused = mlsizes("release", NEW, "--notes", "LaMDA's size corrected.", cwd=repo, check=False)
+    untracked = sh("git", "status", "--porcelain", "--untracked-files=all", cwd=repo).stdout
+    after = _state(repo)
+    hook.unlink()
     released = json.loads(mlsizes("release", NEW, "--notes", "LaMDA's size corrected.", "--json", cwd=repo).stdout)
     assert released["version"] == released["tag"] == NEW and len(released["commit"]) == 40  # --json (test_cli.py)
-    return repo
+    return Released(repo, refused, head, before, after, untracked)
+
+
+@pytest.fixture(scope="module")
+def repo(released) -> Path:
+    return released.repo
 
 
 def test_versions_lists_new_releases_after_the_real_ones(repo):
@@ -182,29 +211,17 @@ def _refuse_unbuilt_correction(repo):
     assert _state(repo) == before
 
 
-def test_a_release_whose_commit_fails_leaves_the_tree_as_it_was(repo):
+def test_a_release_whose_commit_fails_leaves_the_tree_as_it_was(released):
     """Measured on main: with a failing pre-commit hook, `release` exited 1 ("pathspec ... did not match") and left
     dataset.yaml at the new version, the changelog and site pages modified and new files untracked. Now the
-    attempt is undone whole: same commit, clean tree, no tag."""
-    hook = repo / ".git" / "hooks" / "pre-commit"
-    try:
-        correct_lamda(repo, "139B")
-        sh(str(BIN / "dvc"), "repro", cwd=repo)
-        commit_all(repo, "Correct LaMDA again")
-        head = sh("git", "rev-parse", "HEAD", cwd=repo).stdout
-        before = _state(repo)
-        hook.write_text("#!/bin/sh\necho 'refused by a hook' >&2\nexit 1\n")
-        hook.chmod(0o755)
-        proc = mlsizes("release", "2026.12.24", "--notes", "A correction.", cwd=repo, check=False)
-        assert proc.returncode == 1 and "refused by a hook" in proc.stderr, proc.stderr
-        assert len(proc.stderr.strip().splitlines()) == 1
-        assert sh("git", "status", "--porcelain", "--untracked-files=all", cwd=repo).stdout == ""
-        assert sh("git", "rev-parse", "HEAD", cwd=repo).stdout == head
-        assert _state(repo) == before
-    finally:
-        hook.unlink(missing_ok=True)
-        sh("git", "reset", "-q", "--hard", NEW, cwd=repo)
-        sh("git", "clean", "-qfd", cwd=repo)
+    attempt is undone whole: same commit, clean tree, no tag (and the same release goes through once the hook is
+    gone: the `released` fixture)."""
+    proc = released.refused
+    assert proc.returncode == 1 and "refused by a hook" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert released.untracked == ""
+    assert released.after[1] == released.head
+    assert released.after == released.before
 
 
 def test_release_refuses_contribution_files_validate_fails_or_upstream_supersedes(project):

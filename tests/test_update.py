@@ -113,12 +113,13 @@ def quiet_dvc(tmp_path_factory):
 
 def make_clone(folder: Path) -> Path:
     """A git clone of the project with a git identity and DVC's update check off (in the untracked local
-    config, so the tree stays clean)."""
+    config, so the tree stays clean; written as `dvc config --local core.check_update false` writes it, without
+    starting DVC)."""
     repo = folder / "repo"
     sh("git", "clone", "-q", str(ROOT), str(repo), cwd=ROOT)
     for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):
         sh("git", "config", key, value, cwd=repo)
-    sh(str(BIN / "dvc"), "config", "--local", "core.check_update", "false", cwd=repo)
+    (repo / ".dvc" / "config.local").write_text("[core]\n    check_update = false\n")
     assert porcelain(repo) == ""
     return repo
 

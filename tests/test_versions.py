@@ -263,9 +263,9 @@ SMALL_COUNTS = {  # the study's settings with small simulation counts: the same 
     "n_bootstrap": 50,
     "n_simulations": 4000,
     "n_window_simulations": 2000,
-    "n_scan_simulations": 20,
     "n_posterior_draws": 20,
-    "n_cluster_bootstrap": 9,
+    "monte_carlo": {"first_batch": 20, "resolve_factor": 2, "max_scan": 40, "max_family": 20, "max_split": 9},
+    "scan": {"grid_step_dex": 0.02, "widths_dex": [0.4, 0.4], "width_step_dex": 0.05},
 }
 
 
@@ -336,12 +336,12 @@ def test_a_diff_of_a_method_change_alone_says_no_data_change_and_names_the_metho
 
 
 def test_versions_says_which_releases_have_no_tag(method_only):
-    proc = sh(str(BIN / "mlsizes"), "versions", cwd=method_only)
+    proc = mlsizes("versions", cwd=method_only)
     assert "note: 1 of 2 releases have no git tag in this clone (2026.02.01)" in proc.stderr
     assert "git push --follow-tags" in proc.stderr and "git fetch --tags" in proc.stderr
     sh("git", "tag", "-a", "2026.02.01", "-m", "2026.02.01", cwd=method_only)
     try:
-        assert "note:" not in sh(str(BIN / "mlsizes"), "versions", cwd=method_only).stderr
+        assert "note:" not in mlsizes("versions", cwd=method_only).stderr
     finally:
         sh("git", "tag", "-d", "2026.02.01", cwd=method_only)
 
