@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -131,8 +132,21 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    if config.getoption("print_files") and not hasattr(config, "workerinput"):  # the controller, or no xdist
+    if hasattr(config, "workerinput"):
+        return
+    # The controller (or a run without xdist): the workers it starts inherit its environment. Metrics that `diff`,
+    # `release` and `update` recompute per commit are cached for the whole run in one folder the workers share
+    # (clones of this repository share their commits, so a release's recomputation is paid once), never in the
+    # user's ~/.cache, and gone afterwards.
+    config.mlsizes_cache = tempfile.mkdtemp(prefix="mlsizes-test-cache-")
+    os.environ["MLSIZES_CACHE"] = config.mlsizes_cache
+    if config.getoption("print_files"):
         config.pluginmanager.register(FilePrinter(config), "mlsizes-file-printer")
+
+
+def pytest_unconfigure(config):
+    if hasattr(config, "mlsizes_cache"):
+        shutil.rmtree(config.mlsizes_cache, ignore_errors=True)
 
 
 class FilePrinter:
