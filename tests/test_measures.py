@@ -112,6 +112,8 @@ def test_several_missing_reasons_are_listed_and_pass_the_contract(tmp_path):
 
 
 CONTRACT_REFUSES = [
+    ("training_hardware", "NVIDIA A100\u200b"),  # an invisible character: no chip of the chip table matches it
+    ("training_hardware", "NVIDIA\x07 A100"),
     ("training_cost_dollars", "1999 USD"),
     ("measures_missing_reason", "parameters=lost"),
     ("measures_missing_reason", "hardware_quantity=zero_in_source;training_time_hours=zero_in_source"),
