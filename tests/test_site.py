@@ -706,6 +706,10 @@ def test_an_older_release_shows_its_own_gap_answer_validation_card_and_figures(
         assert f"published up to {gap['as_of']}" in answer and now["as_of"] not in answer
         for domain, info in gap["windows"]["answer"].items():
             assert f"{domain}: {info['verdict']}" in answer
+        for domain, tests in gap["tests"].items():
+            for bounds, test in tests.items():
+                counts = "insufficient data" if test["insufficient_data"] else test["observed_in_gap"]
+                assert f"{domain}\t{bounds}\t{test.get('n_systems', '')}\t{counts}" in answer
         assert "As git holds it at the release" in page.locator("#validation-status").inner_text()
         # no release has committed its card yet (the card came later): the box says so, not the current card
         assert sh("git", "cat-file", "-e", f"{commit}:data/curated/README.md", cwd=clone, check=False).returncode

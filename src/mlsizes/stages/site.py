@@ -236,15 +236,12 @@ def load_releases(root: Path, dataset: dict, on_progress: Callable[[str], None])
 
 
 def read_validation(root: Path, commit: str) -> CheckResult | None:
-    """A release's validation results as git holds them; None for a release that kept none (or unreadable ones:
-    an old release's page then says so rather than failing the site)."""
+    """A release's validation results as git holds them; None for a release that kept none (VersionError naming
+    a file that is not JSON, like every file read from a release)."""
     folder = LAYOUT["validation_dir"]
     failures = revisions.read_at(root, commit, f"{folder}/pandera_failures.csv")
-    try:
-        results = revisions.read_json_at(root, commit, f"{folder}/gx_results.json")
-    except revisions.VersionError:
-        return None
-    if failures is None or results is None:
+    results = revisions.read_json_at(root, commit, f"{folder}/gx_results.json")
+    if not failures or results is None:
         return None
     frame = pd.read_csv(io.StringIO(failures), dtype=str, keep_default_na=False)
     return CheckResult(success=frame.empty and bool(results.get("success")), pandera_failures=frame, gx_results=results)
@@ -634,7 +631,7 @@ def stored_gap_section(gap: dict | None) -> str:
     lower, upper = gap["gap"]
     rows = []
     for domain, tests in gap["tests"].items():
-        for bounds, test in tests.items() if "n_fit" not in tests else [("", tests)]:
+        for bounds, test in tests.items():
             counts = (
                 ["insufficient data", "", ""]
                 if test.get("insufficient_data")
