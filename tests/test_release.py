@@ -120,8 +120,7 @@ def test_a_release_is_a_commit_of_dataset_yaml_and_changelog_tagged_with_its_ver
     described = ["data/curated/README.md", "data/curated/datapackage.json", "dvc.lock"]  # they name the version
     # the new release's page and the one before's (its next link, its files no longer the current ones, its data
     # for the release menu, its files and figures), the downloads that name the version, their checksums, the list
-    # of releases, and every
-    # record page, those of the records that left too (each lists every release)
+    # of releases, and every record page, those of the records that left too (each lists every release)
     versions = [item["version"] for item in json.loads(mlsizes("versions", "--json", cwd=repo).stdout)]
     before = versions[-2]
     site = ["reports/site/index.html", *(f"reports/site/releases/{version}.html" for version in (before, NEW))]
