@@ -22,6 +22,7 @@ VIEWS = (
     ("site-phone.png", "index.html", 390, 1400, None),
     ("site-filtered.png", "index.html?domain=Language&org=google&from=2018-01-01", 1280, 1300, "#explore"),
     ("site-release-switched.png", "index.html?domain=Language&release=2022.09.01", 1280, 1300, None),
+    ("site-release-switched-gap.png", "index.html?release=2022.09.01", 1280, 1300, "#gap-answer"),
     ("site-record.png", "records/roberta-large.html", 1000, 1300, None),
     ("site-removed.png", "records/gopher.html", 1000, 1100, None),
     ("site-release.png", "releases/2026.03.10.html", 1280, 1500, None),

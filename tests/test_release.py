@@ -119,8 +119,8 @@ def test_a_release_is_a_commit_of_dataset_yaml_and_changelog_tagged_with_its_ver
     changed = sh("git", "show", "--name-only", "--format=", tagged, cwd=repo).stdout.split()
     described = ["data/curated/README.md", "data/curated/datapackage.json", "dvc.lock"]  # they name the version
     # the new release's page and the one before's (its next link, its files no longer the current ones, its data
-    # for the release menu), the downloads that name the version, their checksums, the list of releases, and every
-    # record page, those of the records that left too (each lists every release)
+    # for the release menu, its files and figures), the downloads that name the version, their checksums, the list
+    # of releases, and every record page, those of the records that left too (each lists every release)
     versions = [item["version"] for item in json.loads(mlsizes("versions", "--json", cwd=repo).stdout)]
     before = versions[-2]
     site = ["reports/site/index.html", *(f"reports/site/releases/{version}.html" for version in (before, NEW))]
@@ -130,8 +130,10 @@ def test_a_release_is_a_commit_of_dataset_yaml_and_changelog_tagged_with_its_ver
         "reports/site/data/releases.js",
         f"reports/site/data/{before}.js",
     ]
-    files = repo / "reports" / "site" / "downloads" / before
-    site += [f"reports/site/downloads/{before}/{name}" for name in os.listdir(files)]
+    for folder in ("downloads", "figures"):  # the one before's files and figures, now an older release's
+        site += [
+            f"reports/site/{folder}/{before}/{name}" for name in os.listdir(repo / "reports/site" / folder / before)
+        ]
     records = [name for name in changed if name.startswith("reports/site/records/")]
     assert len(records) == len(list((repo / "reports" / "site" / "records").glob("*.html")))
     assert len(records) > len(pd.read_csv(repo / "data" / "curated" / "models.csv"))

@@ -7,9 +7,11 @@ no page logs an error and that no request goes anywhere but 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import mimetypes
 import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -40,19 +42,24 @@ def clone(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def release_tables(clone) -> dict:
+def release_listing(clone) -> list[dict]:
+    """Every release as `mlsizes versions --json` lists it (version, commit, ...), oldest first."""
+    return json.loads(mlsizes("versions", "--json", cwd=clone).stdout)
+
+
+@pytest.fixture(scope="module")
+def release_tables(clone, release_listing) -> dict:
     """Every release's curated table as git holds it, by version, oldest first."""
     import io
 
     import pandas as pd
 
-    listing = json.loads(mlsizes("versions", "--json", cwd=clone).stdout)
     return {
         item["version"]: pd.read_csv(
             io.StringIO(sh("git", "show", f"{item['commit']}:data/curated/models.csv", cwd=clone).stdout),
             dtype={"id": str},
         )
-        for item in listing
+        for item in release_listing
     }
 
 
@@ -680,6 +687,52 @@ def test_the_release_menu_switches_the_chart_the_table_and_the_record_pages_and_
         assert old in page.locator("#release-note").inner_text()
         assert page.locator("#history tr[aria-current]").inner_text().startswith(old)
         assert seen["errors"] == []
+
+
+def test_an_older_release_shows_its_own_gap_answer_validation_card_and_figures(
+    clone, built, base_url, browser, release_listing
+):
+    """Each as git holds it at the release: the gap answer from its metrics/gap.json, the figures byte for byte
+    its committed PNGs (offered for download with their sha256 too)."""
+    old, commit = release_listing[-2]["version"], release_listing[-2]["commit"]
+    gap = json.loads(sh("git", "show", f"{commit}:metrics/gap.json", cwd=clone).stdout)
+    now = json.loads((clone / "metrics" / "gap.json").read_text())
+    assert gap["as_of"] != now["as_of"]
+    with opened(browser, f"{base_url}/index.html") as (page, seen):
+        page.select_option("#release", old)
+        page.wait_for_url(f"**/index.html?release={old}")
+        chart_marks(page)
+        answer = page.locator("#gap-answer").inner_text()
+        assert f"published up to {gap['as_of']}" in answer and now["as_of"] not in answer
+        for domain, info in gap["windows"]["answer"].items():
+            assert f"{domain}: {info['verdict']}" in answer
+        for domain, tests in gap["tests"].items():
+            for bounds, test in tests.items():
+                counts = "insufficient data" if test["insufficient_data"] else test["observed_in_gap"]
+                assert f"{domain}\t{bounds}\t{test.get('n_systems', '')}\t{counts}" in answer
+        assert "As git holds it at the release" in page.locator("#validation-status").inner_text()
+        # no release has committed its card yet (the card came later): the box says so, not the current card
+        assert sh("git", "cat-file", "-e", f"{commit}:data/curated/README.md", cwd=clone, check=False).returncode
+        assert page.locator("#card-box").inner_text() == ("This release kept no dataset card (data/curated/README.md).")
+        page.wait_for_function(
+            "Array.from(document.querySelectorAll('#figures-box img')).every(i => i.complete && i.naturalWidth > 0)"
+        )
+        shown = page.eval_on_selector_all("#figures-box img", "images => images.map(i => i.getAttribute('src'))")
+        assert seen["errors"] == []
+    names = sh("git", "ls-tree", "--name-only", f"{commit}:reports/figures", cwd=clone).stdout.split()
+    assert shown == [f"figures/{old}/{name}" for name in names if name.endswith(".png")] and shown
+    sums = dict(line.split("  ")[::-1] for line in (built / "SHA256SUMS").read_text().splitlines())
+    downloads = (built / "downloads.html").read_text()
+    for path in shown:
+        blob = subprocess.run(
+            ["git", "cat-file", "blob", f"{commit}:reports/figures/{Path(path).name}"],
+            cwd=clone,
+            capture_output=True,
+            check=True,
+        ).stdout
+        digest = hashlib.sha256(blob).hexdigest()
+        assert hashlib.sha256((built / path).read_bytes()).hexdigest() == digest == sums[path]
+        assert f'<a href="{path}">' in downloads and digest in downloads
 
 
 AXES = ("publication_date", "parameters")

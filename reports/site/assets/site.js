@@ -2,8 +2,8 @@
 // the state kept in the URL) and the records table (filtered by the same state, sorted by a click on a heading,
 // again to reverse). The charting library is vendored (assets/vendor/), so the site works offline.
 // The release menu in the header switches the whole site to a release, kept in the URL (?release=): the index
-// draws and lists that release's records (data/<version>.js), a record page shows that release's values, and
-// every link carries the release on.
+// draws and lists that release's records (data/<version>.js) and shows its validation, gap answer, card and
+// figures, a record page shows that release's values, and every link carries the release on.
 "use strict";
 
 (function () {
@@ -452,10 +452,16 @@
         " with their sha256 sums.",
       );
     }
+    // Its validation verdict, gap answer, card and figures, as git holds them at the release (written by the
+    // site from the same escaped HTML as the page's own).
+    for (const [id, html] of Object.entries(data.sections || {})) {
+      const box = document.getElementById(id);
+      if (box) box.innerHTML = html;
+    }
     note([
-      `Release ${release}${date}: the chart and the table show its ${data.records.length} records. The ` +
-        `validation, the gap answer, the card and the figures below are the current release's (${site.current}); ` +
-        `release ${release}'s gap results are on `,
+      `Release ${release}${date}: the chart and the table show its ${data.records.length} records; the ` +
+        "validation, the gap answer, the card and the figures below are its own, as git holds them at the " +
+        "release. What changed from the release before is on ",
       pageLink(`${root}releases/${release}.html?release=${release}`, "its page"),
       ". ",
       pageLink(window.location.pathname.split("/").pop() || "index.html", `Back to ${site.current}`),

@@ -75,9 +75,9 @@ def _where(revision: str, path: str) -> str:
     return path if revision == WORKSPACE else f"{path} at {revision[:10]}"
 
 
-def read_at(root: Path, revision: str, path: str) -> str | None:
-    """A file's text at a revision (or on disk for `workspace`), newlines as Python reads text; None when the
-    revision has no such file; VersionError naming it when it is not UTF-8 text (a binary file)."""
+def read_bytes_at(root: Path, revision: str, path: str) -> bytes | None:
+    """A file's bytes at a revision (or on disk for `workspace`), as git holds them (a figure, a table); None when
+    the revision has no such file."""
     if revision == WORKSPACE:
         file = Path(root) / path
         try:
@@ -86,12 +86,30 @@ def read_at(root: Path, revision: str, path: str) -> str | None:
             return None
         except untrusted.FieldError as exc:
             raise VersionError(f"{path}: {exc.message}") from None
-        data = file.read_bytes()
-    else:
-        proc = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=root, capture_output=True)
-        if proc.returncode != 0:
-            return None
-        data = proc.stdout
+        return file.read_bytes()
+    proc = subprocess.run(["git", "cat-file", "blob", f"{revision}:{path}"], cwd=root, capture_output=True)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def files_at(root: Path, revision: str, folder: str) -> list[str]:
+    """The paths of the files directly in a folder at a revision (or on disk for `workspace`), sorted; none when
+    the revision has no such folder."""
+    if revision == WORKSPACE:
+        found = (Path(root) / folder).glob("*")
+        return sorted(f"{folder}/{file.name}" for file in found if file.is_file() and not file.is_symlink())
+    proc = subprocess.run(["git", "ls-tree", "-z", f"{revision}:{folder}"], cwd=root, capture_output=True)
+    if proc.returncode != 0:
+        return []
+    entries = (entry.split("\t", 1) for entry in proc.stdout.decode("utf-8").split("\0") if entry)
+    return sorted(f"{folder}/{name}" for mode, name in entries if mode.split()[1] == "blob")
+
+
+def read_at(root: Path, revision: str, path: str) -> str | None:
+    """A file's text at a revision (or on disk for `workspace`), newlines as Python reads text; None when the
+    revision has no such file; VersionError naming it when it is not UTF-8 text (a binary file)."""
+    data = read_bytes_at(root, revision, path)
+    if data is None:
+        return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

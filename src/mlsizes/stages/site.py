@@ -39,6 +39,7 @@ from mlsizes.releases import diff, release_list, revisions
 from mlsizes.rendering import text
 
 ASSETS = PACKAGE_DIR / "site_assets"
+FIGURES_DIR = f"{LAYOUT['reports_dir']}/figures"  # Paths.figures_dir, as git names it at a release
 ASSET_FILES = (
     "site.css",
     "site.js",
@@ -126,6 +127,8 @@ class ReleasePage:
     change: diff.DatasetDiff | None
     rejected: pd.DataFrame | None = None  # the raw rows this release left out, with their reasons
     files: dict[str, bytes] | None = None  # its downloads as git holds them, by their name in DOWNLOADS
+    figures: dict[str, bytes] | None = None  # its report's figures as git holds them, by file name
+    validation: CheckResult | None = None  # its validation results as git holds them (None: it kept none)
 
 
 @dataclass
@@ -213,8 +216,35 @@ def load_releases(root: Path, dataset: dict, on_progress: Callable[[str], None])
             for name, field, _ in DOWNLOADS
             if (text := revisions.read_at(root, item["commit"], LAYOUT[field])) is not None
         }
-        pages.append(ReleasePage(**fields, previous=previous, change=change, rejected=rejected, files=files))
+        figures = {
+            Path(path).name: revisions.read_bytes_at(root, item["commit"], path)
+            for path in revisions.files_at(root, item["commit"], FIGURES_DIR)
+            if path.endswith(".png")
+        }
+        pages.append(
+            ReleasePage(
+                **fields,
+                previous=previous,
+                change=change,
+                rejected=rejected,
+                files=files,
+                figures=figures,
+                validation=read_validation(root, item["commit"]),
+            )
+        )
     return pages
+
+
+def read_validation(root: Path, commit: str) -> CheckResult | None:
+    """A release's validation results as git holds them; None for a release that kept none (VersionError naming
+    a file that is not JSON, like every file read from a release)."""
+    folder = LAYOUT["validation_dir"]
+    failures = revisions.read_at(root, commit, f"{folder}/pandera_failures.csv")
+    results = revisions.read_json_at(root, commit, f"{folder}/gx_results.json")
+    if not failures or results is None:
+        return None
+    frame = pd.read_csv(io.StringIO(failures), dtype=str, keep_default_na=False)
+    return CheckResult(success=frame.empty and bool(results.get("success")), pandera_failures=frame, gx_results=results)
 
 
 def read_rejected(root: Path, commit: str) -> pd.DataFrame:
@@ -562,12 +592,17 @@ def explorer_section(inputs: Inputs, data: dict) -> str:
     )
 
 
-def status_section(validation: CheckResult) -> str:
-    """The validation verdict in one line, linking the full report."""
+def status_section(
+    validation: CheckResult | None, report: str = '<a href="validation.html">The validation report</a>'
+) -> str:
+    """The validation verdict in one line, then `report` (the full report's link, or where an older release's
+    verdict comes from)."""
+    if validation is None:
+        return f'<p class="status" id="validation-status">No validation results. {report}.</p>'
     verdict = '<span class="pass">passed</span>' if validation.success else '<span class="fail">failed</span>'
     return (
         f'<p class="status{"" if validation.success else " failed"}" id="validation-status">Validation {verdict}: '
-        f'{escape(validation.summary())}. <a href="validation.html">The validation report</a>.</p>'
+        f"{escape(validation.summary())}. {report}.</p>"
     )
 
 
@@ -585,14 +620,84 @@ def gap_section(gap: dict) -> str:
     )
 
 
-def figures_section(figures: dict[str, bytes]) -> str:
-    """Every figure of the report, scaled to the page's width."""
+def stored_gap_section(gap: dict | None) -> str:
+    """A release's gap answer from its stored gap.json. The analysis before bounds conventions were named wrote
+    fewer fields (a test per convention, verdicts without their interval), so such a file shows what it holds:
+    the systems tested, observed and expected in the gap, P, and each domain's verdict between the windows."""
+    if gap is None:
+        return '<h2 id="gap">Has the parameter gap closed?</h2>\n<p class="note">No gap test in this release.</p>'
+    if "bounds" in gap:
+        return gap_section(gap)
+    lower, upper = gap["gap"]
+    rows = []
+    for domain, tests in gap["tests"].items():
+        for bounds, test in tests.items():
+            counts = (
+                ["insufficient data", "", ""]
+                if test.get("insufficient_data")
+                else [
+                    str(test["observed_in_gap"]),
+                    f"{test['expected_in_gap']:.1f}",
+                    f"{test['p_le_observed_exact']:.2g}",
+                ]
+            )
+            rows.append([escape(domain), escape(bounds), str(test.get("n_systems", "")), *counts])
+    verdicts = []
+    for domain, info in gap["windows"]["answer"].items():
+        line = f"<li><strong>{escape(domain)}: {escape(info['verdict'])}</strong>"
+        if "p_newest" in info:
+            line += (
+                f" (observed/expected {info['observed_over_expected_first']:.2f} in {escape(info['first_window'])}, "
+                f"{info['observed_over_expected_newest']:.2f} in {escape(info['newest_window'])}; P "
+                f"{info['p_first']:.2g} and {info['p_newest']:.2g})"
+            )
+        verdicts.append(line + "</li>")
+    return (
+        '<h2 id="gap">Has the parameter gap closed?</h2>\n'
+        f"<p>The gap: {size_words(lower)} to {size_words(upper)} parameters, tested on the systems published up "
+        f"to {escape(gap['as_of'])} (as this release's analysis stored it).</p>\n"
+        + table(["domains", "bounds", "tested", "observed", "expected", "P(K<=obs) exact"], rows, numeric=(2, 3, 4, 5))
+        + "<p>Between the first and the newest sliding window:</p>\n<ul>"
+        + "".join(verdicts)
+        + "</ul>"
+    )
+
+
+def card_section(card: str | None, missing: str = "No dataset card yet") -> str:
+    """The dataset card, folded; `missing` says why there is none."""
+    if card is None:
+        return f'<p class="note" id="no-card">{missing} (<code>data/curated/README.md</code>).</p>'
+    return (
+        f'<details class="card"><summary>Dataset card (<code>data/curated/README.md</code>)</summary>\n'
+        f"{markdown(card_body(card))}</details>"
+    )
+
+
+def figures_section(paths: list[str]) -> str:
+    """Every figure of the report (by its path in the site), scaled to the page's width."""
     items = "\n".join(
-        f'<figure><img src="figures/{escape(name)}" alt="{escape(Path(name).stem.replace("_", " "))}">'
-        f'<figcaption><a href="figures/{escape(name)}">{escape(name)}</a></figcaption></figure>'
-        for name in figures
+        f'<figure><img src="{escape(path)}" alt="{escape(Path(path).stem.replace("_", " "))}">'
+        f'<figcaption><a href="{escape(path)}">{escape(Path(path).name)}</a></figcaption></figure>'
+        for path in paths
     )
     return f'<h2 id="figures">Figures</h2>\n{items}'
+
+
+def swapped_sections(validation: str, gap: str, card: str, figures: str) -> dict[str, str]:
+    """The parts of the index that follow the release it shows, by the id of the element holding each (site.js
+    puts another release's in their place)."""
+    return {"validation-box": validation, "gap-answer": gap, "card-box": card, "figures-box": figures}
+
+
+def release_sections(item: ReleasePage, gap: dict | None) -> dict[str, str]:
+    """An older release's validation verdict, gap answer, card and figures as git holds them at the release."""
+    card = (item.files or {}).get("README.md")
+    return swapped_sections(
+        status_section(item.validation, "As git holds it at the release"),
+        stored_gap_section(gap),
+        card_section(card.decode("utf-8") if card is not None else None, "This release kept no dataset card"),
+        figures_section([f"figures/{item.version}/{name}" for name in item.figures or {}]),
+    )
 
 
 def headline_label(key: str) -> str:
@@ -643,12 +748,13 @@ def index_page(inputs: Inputs) -> str:
     """The front page: the explorer and the records first, then the validation status, the gap answer, the
     card, the figures and the releases."""
     version = escape(str(inputs.dataset.get("version", "unreleased")))
-    card = (
-        f'<details class="card"><summary>Dataset card (<code>data/curated/README.md</code>)</summary>\n'
-        f"{markdown(card_body(inputs.card))}</details>"
-        if inputs.card is not None
-        else '<p class="note">No dataset card yet (data/curated/README.md).</p>'
+    sections = swapped_sections(
+        status_section(inputs.validation),
+        gap_section(inputs.gap),
+        card_section(inputs.card),
+        figures_section([f"figures/{name}" for name in inputs.figures]),
     )
+    boxes = {key: f'<div id="{key}">\n{html}\n</div>' for key, html in sections.items()}
     with_size = int(inputs.models["parameters"].notna().sum())
     body = "\n".join(
         [
@@ -658,15 +764,15 @@ def index_page(inputs: Inputs) -> str:
             f"{escape(str(inputs.gap.get('as_of', '')))}. "
             '<a href="#all-records">Jump to the records</a>.</p>',
             downloads_line(inputs.downloads),
-            status_section(inputs.validation),
+            boxes["validation-box"],
             '<p id="release-note" class="status" hidden></p>',
             explorer_section(
                 inputs, explorer_data(_records(newest_first(inputs.models)), inputs.trends, inputs.params)
             ),
             records_section(inputs.models, search_box=False),
-            gap_section(inputs.gap),
-            card,
-            figures_section(inputs.figures),
+            boxes["gap-answer"],
+            boxes["card-box"],
+            boxes["figures-box"],
             releases_section(inputs.releases),
         ]
     )
@@ -1206,11 +1312,13 @@ def release_files(inputs: Inputs) -> dict[str, str]:
         "current": current,
     }
     files = {RELEASES_SCRIPT: f"window.mlsizesSite = {json_text(listing)};\n"}
+    by_version = {item.version: item for item in inputs.releases}
     for version, side in release_sides(inputs.releases).items():
         if version != current:
             records = [_typed(record) for record in newest_first(side.models).to_dict(orient="records")]
             trends = side.metrics.get(LAYOUT_TRENDS) or {}
-            data = explorer_data(records, trends, inputs.params) | {"version": version}
+            sections = release_sections(by_version[version], side.metrics.get(LAYOUT["gap"]))
+            data = explorer_data(records, trends, inputs.params) | {"version": version, "sections": sections}
             files[f"data/{version}.js"] = f"window.mlsizesRelease({json_text(data)});\n"
     return files
 
@@ -1234,13 +1342,14 @@ def files_table(files: dict[str, bytes], checksums: dict[str, str], **attributes
 
 
 def older_downloads(inputs: Inputs) -> dict[str, dict[str, bytes]]:
-    """Every other release's files as git holds them (its figures are not kept: they are images of its
-    metrics, which its release page shows), by release, newest first, by their path in the site."""
+    """Every other release's files and figures as git holds them, by release, newest first, by their path in
+    the site."""
     current = str(inputs.dataset.get("version", ""))
     return {
         item.version: {f"downloads/{item.version}/{name}": data for name, data in item.files.items()}
+        | {f"figures/{item.version}/{name}": data for name, data in (item.figures or {}).items()}
         for item in reversed(inputs.releases)
-        if item.version != current and item.files
+        if item.version != current and (item.files or item.figures)
     }
 
 
