@@ -827,3 +827,10 @@ def test_why_a_record_left_renamed_merged_rejected_or_removed_upstream_and_one_t
     assert sorted(gone) == ["bad", "copy", "gopher", "mine", "old-id", "twin"]  # "gone" came back in c
     assert gone["gopher"] == site.Departure("a", "b", reasons["b"]["gopher"][0], "gopher-280b")
     assert gone["bad"].successor is None
+
+
+def test_a_falling_fit_is_read_as_halving_not_as_a_negative_doubling_time():
+    """Release 2022.09.01's fit above the gap falls (-31.1 months): "doubling -31.1 months" read as nonsense."""
+    falling = {"n": 9, "slope_oom_per_year": -0.097, "doubling_time_months": -31.1, "doubling_time_months_ci": None}
+    assert site.trend_readout(falling, "above") == "above: -0.10 OOM/yr, halving every 31.1 months (no interval), n = 9"
+    assert site.doubling_words(6.0) == "doubling every 6.0 months"

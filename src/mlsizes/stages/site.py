@@ -496,6 +496,11 @@ def chart_record(record: dict, params: AnalysisParams) -> dict:
     }
 
 
+def doubling_words(months: float) -> str:
+    """A fit's doubling time in words; a falling fit (older releases' small groups) halves rather than doubles."""
+    return f"doubling every {months:.1f} months" if months >= 0 else f"halving every {-months:.1f} months"
+
+
 def trend_readout(fit: dict, label: str) -> str:
     """One era's fit in words, from trends.json: the growth, the doubling time and its bootstrap interval."""
     if fit.get("insufficient_data"):
@@ -507,7 +512,7 @@ def trend_readout(fit: dict, label: str) -> str:
         else (fit.get("doubling_time_note") or "no interval")
     )
     return (
-        f"{label}: {fit['slope_oom_per_year']:.2f} OOM/yr, doubling every {fit['doubling_time_months']:.1f} months "
+        f"{label}: {fit['slope_oom_per_year']:.2f} OOM/yr, {doubling_words(fit['doubling_time_months'])} "
         f"({spread}), n = {fit['n']}"
     )
 
@@ -522,7 +527,7 @@ def chart_trends(trends: dict, params: AnalysisParams) -> dict:
             readout.append(trend_readout(fit, label))
             if fit.get("insufficient_data"):
                 continue
-            text = f"{label}: doubling {fit['doubling_time_months']:.1f} months"
+            text = f"{label}: {doubling_words(fit['doubling_time_months'])}"
             lines += [
                 {
                     "trend": text,
