@@ -25,6 +25,7 @@ model is wrong there, not that systems avoid a band.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -394,7 +395,7 @@ def analyse(models: pd.DataFrame, settings: AtlasParams, params: AnalysisParams,
     table["corrected_significant"] = False
     if simulate:
         band_widths = widths(settings, params)
-        corrected = {}
+        corrected, start = {}, time.monotonic()
         for kind in ("normal", "bootstrap"):
             out = corrected_p(
                 datas,
@@ -407,6 +408,7 @@ def analyse(models: pd.DataFrame, settings: AtlasParams, params: AnalysisParams,
                 seed=settings.seed,
                 df=params.heavy_tail_df,
             )
+            study.finished(f"atlas: the corrected P under the {kind} null", start)
             minima = out.pop("minima")
             corrected[kind] = out
             if kind == "normal":
