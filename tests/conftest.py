@@ -206,7 +206,7 @@ def mlsizes(*args, cwd, check=True):
 
     from mlsizes.cli import main
 
-    result = CliRunner().invoke(main, list(args), env={"MLSIZES_ROOT": str(cwd)})
+    result = CliRunner().invoke(main, list(args), env={"MLSIZES_ROOT": str(cwd)}, prog_name="mlsizes")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     proc = subprocess.CompletedProcess(["mlsizes", *args], result.exit_code, result.stdout, result.stderr)

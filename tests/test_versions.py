@@ -234,6 +234,27 @@ def test_diff_names_the_version_the_file_and_what_is_wrong_with_a_damaged_file(t
     assert lines[0].startswith(f"error: {DAMAGED_RELEASE}: {file}") and reason in lines[0], lines[0]
 
 
+def test_a_diff_with_very_long_record_names_prints_no_table_line_over_100_columns(tmp_path):
+    """Long names and ids are cut with an ellipsis in the terminal's tables; --md keeps them whole."""
+    import io
+
+    import pandas as pd
+
+    table = pd.read_csv(io.BytesIO(b"".join((ROOT / MODELS).read_bytes().splitlines(keepends=True)[:31])), dtype=str)
+    long_name = "A Very Long Model Name " * 8
+    table.loc[0, "name"] = long_name
+    table.loc[1, ["id", "name"]] = ["an-id-" + "x" * 110, "Another " + long_name]
+    repo = release_repo(tmp_path / "repo", {MODELS: table.to_csv(index=False).encode()})
+    text = mlsizes("diff", "--stored", "--full", GOOD_RELEASE, DAMAGED_RELEASE, cwd=repo).stdout
+    # a table: a header, a rule of dashes, its rows (the summary's prose lines wrap as prose does)
+    blocks = [block.splitlines() for block in text.split("\n\n")]
+    tables = [lines for lines in blocks if len(lines) > 1 and re.fullmatch(r"-+( +-+)*", lines[1])]
+    assert any("an-id-xxxx" in line and "…" in line for table in tables for line in table), text
+    assert max(len(line) for table in tables for line in table) <= 100, text
+    markdown = mlsizes("diff", "--stored", "--md", GOOD_RELEASE, DAMAGED_RELEASE, cwd=repo).stdout
+    assert "an-id-" + "x" * 110 in markdown
+
+
 def test_versions_names_the_release_whose_metrics_are_damaged(tmp_path):
     repo = release_repo(tmp_path / "repo", {"metrics/gap.json": b"\x00\x01 not json"})
     proc = mlsizes("versions", cwd=repo, check=False)

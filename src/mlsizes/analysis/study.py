@@ -14,7 +14,8 @@ import dataclasses
 import datetime as dt
 import math
 import sys
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,12 @@ WINDOW_DOMAINS = ("all", "language")
 def progress(message: str) -> None:
     """A progress line on stderr (stdout carries the results)."""
     print(message, file=sys.stderr, flush=True)
+
+
+def finished(what: str, start: float) -> None:
+    """A progress line as a long part finishes, with the seconds since `start` (a time.monotonic() reading): a
+    stage whose parts take tens of seconds must not look stuck."""
+    progress(f"{what} done ({time.monotonic() - start:.0f} s)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -504,16 +511,22 @@ def sensitivity(systems: pd.DataFrame, params: AnalysisParams) -> list[dict]:
     return rows
 
 
-def side_by_side(parts: dict, systems: pd.DataFrame, params: AnalysisParams) -> dict:
+def side_by_side(parts: dict, systems: pd.DataFrame, params: AnalysisParams, stage: str = "analyze") -> dict:
     """Run independent parts of the analysis in a pool of processes, one per part, and collect their results.
 
     Each part has its own seeded generators, so the results do not depend on where or in which order they run.
     Processes, not threads: the scan correction and the cluster bootstrap are mostly Python-level work that
     holds the GIL (threads ran them one after the other). The systems table (a few thousand rows) is pickled.
+    A progress line names each part as it finishes.
     """
+    start = time.monotonic()
+    done = {}
     with ProcessPoolExecutor(max_workers=len(parts)) as pool:
-        pending = {name: pool.submit(part, systems, params) for name, part in parts.items()}
-        return {name: work.result() for name, work in pending.items()}
+        pending = {pool.submit(part, systems, params): name for name, part in parts.items()}
+        for work in as_completed(pending):
+            done[pending[work]] = work.result()
+            finished(f"{stage}: {pending[work]}", start)
+    return {name: done[name] for name in parts}
 
 
 def in_parallel(function, items: list) -> list:

@@ -108,9 +108,14 @@ def markdown_text(text: str) -> str:
     return _MARKDOWN_SYNTAX.sub(lambda match: "\\" + match.group(0), " ".join(str(text).split()))
 
 
-def plain_table(header: list[str], rows: list[list]) -> str:
+TERMINAL_WIDTH = 100  # columns a table printed on a terminal fits in
+
+
+def plain_table(header: list[str], rows: list[list], width: int = TERMINAL_WIDTH) -> str:
     """Rows under a header and a rule, each column as wide as its widest cell, numeric columns right-aligned: the
-    one shape of every table a command prints on a terminal."""
+    one shape of every table a command prints on a terminal. A table wider than `width` narrows its widest text
+    columns (never below their header or 12 characters), cutting their long cells with an ellipsis: a long record
+    name must not wrap every line. Markdown and JSON output keep every cell whole."""
 
     def numeric(cell) -> bool:
         return isinstance(cell, (int, float)) or str(cell).replace(".", "", 1).lstrip("-").isdigit()
@@ -118,10 +123,17 @@ def plain_table(header: list[str], rows: list[list]) -> str:
     cells = [[str(cell) for cell in row] for row in rows]
     widths = [max(len(text) for text in column) for column in zip(header, *cells)]
     right = [bool(rows) and all(numeric(row[i]) or row[i] in ("-", "") for row in rows) for i in range(len(header))]
+    floors = [width if flush else max(len(name), 12) for name, width, flush in zip(header, widths, right)]
+    while sum(widths) + 2 * (len(widths) - 1) > width:
+        narrowable = [i for i in range(len(widths)) if widths[i] > floors[i]]
+        if not narrowable:
+            break
+        widths[max(narrowable, key=lambda i: widths[i])] -= 1
 
     def line(texts: list[str]) -> str:
+        fitted = [text if len(text) <= size else text[: size - 1] + "…" for text, size in zip(texts, widths)]
         return "  ".join(
-            text.rjust(width) if flush else text.ljust(width) for text, width, flush in zip(texts, widths, right)
+            text.rjust(size) if flush else text.ljust(size) for text, size, flush in zip(fitted, widths, right)
         ).rstrip()
 
-    return "\n".join([line(header), line(["-" * width for width in widths]), *(line(row) for row in cells)])
+    return "\n".join([line(header), line(["-" * size for size in widths]), *(line(row) for row in cells)])

@@ -165,6 +165,7 @@ def run(paths: Paths, settings: AtlasSettings) -> dict:
     stored = rounded(result["json"]["releases"])
     simulations = f"atlas-wide P from up to {settings.atlas.mc_max_n:,} simulated atlases, seed {settings.atlas.seed}."
     footer = f"Release {current_name}, as of {as_of}; {simulations}"
+    study.progress("atlas: drawing the figures...")
     for measure, path in figure_paths.items():
         words = settings.atlas.measures[measure]
         figure(result["cells"][current_name], measure, words, stored[current_name], settings.analysis, path, footer)

@@ -8,6 +8,7 @@ with the values of params.yaml filled in, and is stored in paper_reproduction.js
 from __future__ import annotations
 
 import math
+import time
 
 from mlsizes.analysis import study
 from mlsizes.core.files import atomic_write_text, to_json
@@ -76,9 +77,11 @@ def selection(params: ReproductionParams) -> str:
 def process(models, snapshot_id: str, params: ReproductionParams) -> dict:
     """Our era fits and gap test on the paper-era table, each beside the paper's figure and its target."""
     analysis = params.analysis
+    start = time.monotonic()
     systems = study.select_systems(models, analysis)
     trends = study.era_trends(systems, analysis)
     gap = study.gap_tests(systems, analysis)
+    study.finished("reproduce-paper: era fits and gap tests", start)
     result = {
         "snapshot": snapshot_id,
         "as_of": analysis.as_of.isoformat(),
@@ -107,7 +110,9 @@ def process(models, snapshot_id: str, params: ReproductionParams) -> dict:
     }
     result["gap_tests"] = {group: gap[group] for group in ("all", "language")}
     result["family_scan"] = study.family_scan(systems, analysis)
+    study.finished("reproduce-paper: family-wide scan", start)
     result["closing"] = study.closing_tests(systems, analysis)
+    study.finished("reproduce-paper: closing tests", start)
     result["model_check"] = study.model_check(systems, analysis)
     result["deficit_bands"] = study.deficit_bands(systems, analysis)
     after = study.era_masks(systems, analysis)["after"]

@@ -1437,4 +1437,6 @@ def run(paths: Paths, settings: SiteSettings = SiteSettings()) -> list[Path]:
     """Build the site into paths.site_dir from the workspace's outputs and the releases git holds (an --out that
     cannot hold the site is refused before the seconds of reading git history)."""
     refuse_unwritable(paths.site_dir / name for name in LAYOUT_NAMES)
-    return save(process(load(paths, settings.on_progress)), paths.site_dir)
+    inputs = load(paths, settings.on_progress)
+    settings.on_progress("site: rendering and writing the pages...")
+    return save(process(inputs), paths.site_dir)
