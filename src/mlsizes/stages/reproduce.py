@@ -80,8 +80,7 @@ def process(models, snapshot_id: str, params: ReproductionParams) -> dict:
     start = time.monotonic()
     systems = study.select_systems(models, analysis)
     trends = study.era_trends(systems, analysis)
-    gap = study.gap_tests(systems, analysis)
-    study.finished("reproduce-paper: era fits and gap tests", start)
+    gap = study.gap_tests(systems, analysis, stage="reproduce-paper")
     result = {
         "snapshot": snapshot_id,
         "as_of": analysis.as_of.isoformat(),
