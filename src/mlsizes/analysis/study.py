@@ -362,7 +362,7 @@ def analyst_periods(params: AnalysisParams) -> list[tuple[str, dt.date, dt.date,
     return periods
 
 
-def family_scan(systems: pd.DataFrame, params: AnalysisParams) -> dict:
+def family_scan(systems: pd.DataFrame, params: AnalysisParams, stage: str | None = None) -> dict:
     """One scan over every choice the analyst made: window position, width (params' range and the gap's own),
     bound convention (covered by the strict scan, see analysis/scan.py), domain group (GAP_DOMAINS) and period
     (analyst_periods: the headline period and every sliding window), on one joint data set; each group x period
@@ -396,11 +396,13 @@ def family_scan(systems: pd.DataFrame, params: AnalysisParams) -> dict:
         grid_step_dex=params.scan_grid_step_dex,
     )
 
+    start = time.monotonic()
+
     def under(kind: str) -> dict:
         null = scan.NullModel.fit(
             x, y, [np.flatnonzero(language), np.flatnonzero(~language)], kind, params.heavy_tail_df
         )
-        return scan.family_p(
+        result = scan.family_p(
             x,
             y,
             groups,
@@ -414,6 +416,9 @@ def family_scan(systems: pd.DataFrame, params: AnalysisParams) -> dict:
             resolve=(),
             watch=tuple(f"family/{name}" for name in GAP_DOMAINS),
         )
+        if stage:
+            finished(f"{stage}: family-wide scan, {kind} null", start)
+        return result
 
     results = dict(zip(scan.NULLS, in_parallel(under, list(scan.NULLS))))
     by_null = {

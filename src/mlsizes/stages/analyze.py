@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +76,12 @@ def process(models: pd.DataFrame, params: AnalysisParams, curation: dict | None 
         f"family-wide scan (up to {params.mc_max_family:,}), sliding windows and the closing test, break date and "
         f"clusters (up to {params.mc_max_split} resamples), side by side..."
     )
-    parts = {"tests": gap_tests, "family": family_scan, "windows": window_tests, "clusters": cluster_analysis}
+    parts = {
+        "tests": functools.partial(gap_tests, stage="analyze"),
+        "family": functools.partial(family_scan, stage="analyze"),
+        "windows": window_tests,
+        "clusters": cluster_analysis,
+    }
     results = side_by_side(parts, systems, params)
     gap = {
         **header,

@@ -108,7 +108,7 @@ def process(models, snapshot_id: str, params: ReproductionParams) -> dict:
         and abs(math.log10(ours / PAPER_GAP_PROBABILITY)) <= TARGETS["gap_probability_orders_of_magnitude"],
     }
     result["gap_tests"] = {group: gap[group] for group in ("all", "language")}
-    result["family_scan"] = study.family_scan(systems, analysis)
+    result["family_scan"] = study.family_scan(systems, analysis, stage="reproduce-paper")
     study.finished("reproduce-paper: family-wide scan", start)
     result["closing"] = study.closing_tests(systems, analysis)
     study.finished("reproduce-paper: closing tests", start)
