@@ -37,6 +37,7 @@ from mlsizes.core.settings import AnalysisParams, AtlasParams
 
 EDGE_DECIMALS = 9  # band edges and log sizes compared at 1e-9 dex: a round size (7e10) sits exactly on its edge
 TAIL_SD = 2.0  # the model check's tails: residuals beyond 2 sd of the trend
+PROGRESS_EVERY_SECONDS = 5  # the longest a batch of simulated atlases goes without a line
 MIN_TESTED = 10  # a series with fewer tested systems is reported as insufficient, not scanned
 STATISTIC = (
     "z of the in-band count against its Poisson-binomial mean and variance (continuity corrected), strict bounds; "
@@ -325,21 +326,27 @@ def corrected_p(
     nulls = [scan.NullModel.fit(d.x, d.y, list(d.components), kind, df) for d in datas]
     observed = min(float(simulated_minimum(d, d.y[None, :], band_widths, step)[0]) for d in datas)
     minima: list[np.ndarray] = []
+    said = [began]  # when the last progress line was printed
+
+    def say(done: int) -> None:
+        said[0] = time.monotonic()
+        study.progress(f"atlas: {done:,} atlases simulated under the {kind} null ({said[0] - began:.0f} s)")
 
     def simulate(m: int, rng: np.random.Generator) -> dict:
         # data sets x (positions + systems) held at once stays under scan.ELEMENTS_PER_BLOCK
         block = max(1, scan.ELEMENTS_PER_BLOCK // max(d.edges.size + d.y.size for d in datas))
-        out = []
+        out, before = [], sum(map(len, minima))
         for start in range(0, m, block):
             n = min(block, m - start)
             per_measure = [
                 simulated_minimum(d, null.simulate(n, rng), band_widths, step) for d, null in zip(datas, nulls)
             ]
             out.append(np.min(per_measure, axis=0))
+            if start + n < m and time.monotonic() - said[0] > PROGRESS_EVERY_SECONDS:  # a long batch says so too
+                say(before + start + n)
         values = np.concatenate(out)
         minima.append(values)
-        seconds = time.monotonic() - began
-        study.progress(f"atlas: {sum(map(len, minima)):,} atlases simulated under the {kind} null ({seconds:.0f} s)")
+        say(before + m)
         return {"minimum": values}
 
     result = montecarlo.sequential(
