@@ -8,10 +8,10 @@ import click
 
 from mlsizes.cli.common import (
     EXISTING_FILE,
-    NEW_DIR,
     NEW_FILE,
     PARAMS_OPTION,
     fail,
+    figures_option,
     here,
     print_json,
     project_options,
@@ -25,13 +25,7 @@ from mlsizes.core.paths import LAYOUT
 @PARAMS_OPTION
 @click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["atlas"])
 @click.option("--cells", "cells_path", type=NEW_FILE, show_default=LAYOUT["atlas_cells"])
-@click.option(
-    "--reports",
-    "reports_dir",
-    type=NEW_DIR,
-    show_default=LAYOUT["reports_dir"],
-    help="The reports folder: a figure per measure goes to its figures/ (atlas_<measure>.png).",
-)
+@figures_option("atlas_<measure>.png")
 @project_options("Print the atlas summary (as written to --out) as JSON.")
 def atlas(
     models_path: Path | None,

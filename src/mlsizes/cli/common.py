@@ -94,6 +94,17 @@ def _project_folder(ctx: click.Context, param: click.Parameter, value: Path | No
     return value
 
 
+def figures_option(figures: str):
+    """--reports for a stage that draws a figure per measure: the reports folder whose figures/ gets FIGURES."""
+    return click.option(
+        "--reports",
+        "reports_dir",
+        type=NEW_DIR,
+        show_default=LAYOUT["reports_dir"],
+        help=f"The reports folder: a figure per measure goes to its figures/ ({figures}).",
+    )
+
+
 ROOT_OPTION = click.option(
     "--root",
     type=click.Path(exists=True, file_okay=False, path_type=Path),

@@ -8,10 +8,10 @@ import click
 
 from mlsizes.cli.common import (
     EXISTING_FILE,
-    NEW_DIR,
     NEW_FILE,
     PARAMS_OPTION,
     fail,
+    figures_option,
     here,
     params_file,
     print_json,
@@ -24,13 +24,7 @@ from mlsizes.core.paths import LAYOUT
 @click.option("--models", "models_path", type=EXISTING_FILE, show_default=LAYOUT["models"])
 @PARAMS_OPTION
 @click.option("--out", "out_path", type=NEW_FILE, show_default=LAYOUT["growth"])
-@click.option(
-    "--reports",
-    "reports_dir",
-    type=NEW_DIR,
-    show_default=LAYOUT["reports_dir"],
-    help="The reports folder: a figure per measure goes to its figures/ (growth_<measure>.png).",
-)
+@figures_option("growth_<measure>.png")
 @project_options("Print the readout (as written to --out) as JSON.")
 def growth(
     models_path: Path | None,
