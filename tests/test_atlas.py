@@ -136,7 +136,7 @@ def test_the_paper_cell_is_the_gap_test_on_the_current_release():
     settings = Settings.load(ROOT / "params.yaml")
     gap = json.loads((ROOT / "metrics/gap.json").read_text())
     params = dataclasses.replace(settings.analysis, as_of=dt.date.fromisoformat(gap["as_of"]))
-    section = AtlasParams.from_dict(read_params(ROOT / "params.yaml")["atlas"], params)
+    section = AtlasParams.load(ROOT / "params.yaml", params)
     narrow = dataclasses.replace(
         section, measures={"parameters": "parameters"}, groups=("language",), min_domain_systems=10**6
     )

@@ -9,7 +9,7 @@ import shutil
 
 from conftest import RAW, ROOT, mlsizes
 from mlsizes.core.paths import Paths
-from mlsizes.core.settings import AtlasParams, GrowthParams, Settings, read_params
+from mlsizes.core.settings import AtlasParams, GrowthParams, Settings
 from mlsizes.stages import history
 
 
@@ -33,7 +33,7 @@ def test_history_on_two_snapshots(tmp_path):
         history_figure=tmp_path / "history.png",
         history_atlas_figure=tmp_path / "history_atlas.png",
     )
-    section = AtlasParams.from_dict(read_params(tmp_path / "params.yaml")["atlas"], settings.analysis)
+    section = AtlasParams.load(tmp_path / "params.yaml", settings.analysis)
     result = history.run(paths, history.HistorySettings(settings.analysis, settings.paper_reproduction.as_of, section))
     stored = json.loads((tmp_path / "history.json").read_text())
     assert [row["snapshot_date"] for row in stored["snapshots"]] == ["2022-06-30", "2026-03-10"]
@@ -51,7 +51,7 @@ def test_history_on_two_snapshots(tmp_path):
 def test_each_snapshot_uses_its_own_as_of():
     params = dataclasses.replace(Settings.load(ROOT / "params.yaml").analysis, n_bootstrap=10, n_simulations=1000)
     growth = dataclasses.replace(GrowthParams.load(ROOT / "params.yaml"), n_bootstrap=20)
-    section = AtlasParams.from_dict(read_params(ROOT / "params.yaml")["atlas"], params)
+    section = AtlasParams.load(ROOT / "params.yaml", params)
     result = history.process([RAW / "epoch_pcd_2022-06-02.csv"], params, dt.date(2022, 6, 30), section, growth)
     row = result["snapshots"][0]
     # the growth readout of every measure rides along each release

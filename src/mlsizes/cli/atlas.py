@@ -41,7 +41,7 @@ def atlas(
 
     Reads the `atlas:` and `analysis:` sections and the paper-era snapshot (`paper_reproduction`).
     """
-    from mlsizes.core.settings import AtlasParams, read_params
+    from mlsizes.core.settings import AtlasParams
     from mlsizes.records.snapshots import SnapshotError
     from mlsizes.stages import atlas as stage
 
@@ -52,15 +52,13 @@ def atlas(
     if settings.paper_reproduction is None:
         fail(f"{paths.params}: no paper_reproduction section (the paper-era snapshot the atlas also scans)")
     try:
-        section = AtlasParams.from_dict(read_params(paths.params)["atlas"], settings.analysis)
+        section = AtlasParams.load(paths.params, settings.analysis)
         result = stage.run(
             paths,
             stage.AtlasSettings(
                 section, settings.analysis, settings.paper_reproduction.snapshot, settings.paper_reproduction.as_of
             ),
         )
-    except KeyError as exc:
-        fail(f"{paths.params}: no {exc.args[0]!r} setting under atlas")
     except (ValueError, SnapshotError) as exc:
         fail(str(exc))
     if as_json:

@@ -62,16 +62,14 @@ def history(
     settings = study_settings(paths, "history")
     if settings.paper_reproduction is None:
         fail(f"{paths.params}: no paper_reproduction section (its as_of is the paper's cut-off)")
-    from mlsizes.core.settings import AtlasParams, read_params
+    from mlsizes.core.settings import AtlasParams
 
     try:
         growth = GrowthParams.load(paths.params)
-        section = AtlasParams.from_dict(read_params(paths.params)["atlas"], settings.analysis)
+        section = AtlasParams.load(paths.params, settings.analysis)
         result = stage.run(
             paths, stage.HistorySettings(settings.analysis, settings.paper_reproduction.as_of, section, growth)
         )
-    except KeyError as exc:
-        fail(f"{paths.params}: no {exc.args[0]!r} setting under atlas")
     except (ValueError, SnapshotError) as exc:
         fail(str(exc))
     if as_json:

@@ -434,3 +434,11 @@ class AtlasParams:
             mc_max_n=mc.typed("max_n", int),
             seed=section.typed("seed", int),
         )
+
+    @classmethod
+    def load(cls, params_path: Path, analysis: AnalysisParams) -> AtlasParams:
+        """The section from a params file; ValueError naming the file and the missing setting, or the bad one."""
+        try:
+            return cls.from_dict(read_params(params_path)["atlas"], analysis)
+        except KeyError as exc:
+            raise ValueError(f"{params_path}: no {exc.args[0]!r} setting under atlas") from None
