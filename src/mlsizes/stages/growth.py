@@ -43,7 +43,10 @@ def run(paths: Paths, settings: GrowthParams) -> dict:
     from mlsizes.rendering import growth_figure
 
     models = contracts.read_curated(paths.models)
-    result = process(models, settings)
+    try:
+        result = process(models, settings)
+    except ValueError as exc:  # a measure the table lacks: name the table
+        raise ValueError(f"{paths.models}: {exc}") from None
     atomic_write_text(paths.growth, to_json(result))
     footer = f"the curated table; bootstrap {settings.n_bootstrap}, seed {settings.seed}; mlsizes growth"
     for column, path in figure_paths(paths.figures_dir, settings).items():
