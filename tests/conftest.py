@@ -221,6 +221,46 @@ def commit_all(repo, message):
     sh("git", "commit", "-qm", message, cwd=repo)
 
 
+# The study's settings with small simulation counts: the same code and stages, seconds instead of minutes. Tests
+# of a workflow around the pipeline (update, release, diff) build clones with them; the committed metrics and the
+# statistics' own tests keep the full counts.
+SMALL_COUNTS = {
+    "analysis": {
+        "n_bootstrap": 50,
+        "n_simulations": 4000,
+        "n_window_simulations": 2000,
+        "n_posterior_draws": 20,
+        "monte_carlo": {"first_batch": 20, "resolve_factor": 2, "max_scan": 40, "max_family": 20, "max_split": 9},
+        "scan": {"grid_step_dex": 0.02, "widths_dex": [0.4, 0.4], "width_step_dex": 0.05},
+    },
+    "atlas": {"monte_carlo": {"first_batch": 20, "max_n": 40}},
+}
+
+
+def use_small_counts(params_path: Path) -> None:
+    """Set SMALL_COUNTS in a params.yaml, editing only the value of each of those lines (comments and layout kept,
+    as a maintainer's edit would)."""
+    import re
+
+    import yaml
+
+    lines = params_path.read_text().splitlines(keepends=True)
+    section = None
+    for i, line in enumerate(lines):
+        if re.match(r"[a-z_]+:", line):
+            section = line.split(":")[0]
+        key = re.match(r"  ([a-z_]+): ", line)
+        if key and key[1] in SMALL_COUNTS.get(section, {}):
+            value = yaml.safe_dump(SMALL_COUNTS[section][key[1]], default_flow_style=True, sort_keys=False, width=1000)
+            value = value.removesuffix("...\n").strip()
+            comment = line.partition("#")[2]
+            lines[i] = f"  {key[1]}: {value}" + (f"   #{comment}" if comment else "\n")
+    params_path.write_text("".join(lines))
+    loaded = yaml.safe_load(params_path.read_text())
+    for section, values in SMALL_COUNTS.items():
+        assert {key: loaded[section][key] for key in values} == values, f"{params_path}: {section} not set"
+
+
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 

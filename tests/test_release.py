@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import BIN, ROOT, commit_all, contributions_dir, mlsizes, sh
+from conftest import BIN, ROOT, commit_all, contributions_dir, mlsizes, sh, use_small_counts
 from test_versions import REAL_RELEASES
 
 NEW = "2026.12.01"  # a release after the real ones: versions must be newer than 2026.03.10
@@ -54,6 +54,7 @@ def released(tmp_path_factory) -> Released:
     for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):  # release commits
         sh("git", "config", key, value, cwd=repo)
     correct_lamda(repo, "138B")
+    use_small_counts(repo / "params.yaml")  # the same stages in seconds (conftest.SMALL_COUNTS)
     sh(str(BIN / "dvc"), "repro", cwd=repo)
     commit_all(repo, "Correct LaMDA's size")
     head, before = sh("git", "rev-parse", "HEAD", cwd=repo).stdout, _state(repo)

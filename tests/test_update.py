@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BIN, RAW, ROOT, commit_all, mlsizes, sh
+from conftest import BIN, RAW, ROOT, commit_all, mlsizes, sh, use_small_counts
 from mlsizes.core.paths import Paths
 from mlsizes.releases.revisions import releases
 from mlsizes.workflows import compare, update
@@ -112,14 +112,17 @@ def quiet_dvc(tmp_path_factory):
 
 
 def make_clone(folder: Path) -> Path:
-    """A git clone of the project with a git identity and DVC's update check off (in the untracked local
-    config, so the tree stays clean; written as `dvc config --local core.check_update false` writes it, without
-    starting DVC)."""
+    """A git clone of the project with a git identity, DVC's update check off (in the untracked local config, so
+    the tree stays clean; written as `dvc config --local core.check_update false` writes it, without starting
+    DVC) and the study's small simulation counts committed (conftest.SMALL_COUNTS: an update rebuilds every
+    stage)."""
     repo = folder / "repo"
     sh("git", "clone", "-q", str(ROOT), str(repo), cwd=ROOT)
     for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):
         sh("git", "config", key, value, cwd=repo)
     (repo / ".dvc" / "config.local").write_text("[core]\n    check_update = false\n")
+    use_small_counts(repo / "params.yaml")
+    commit_all(repo, "Small simulation counts for tests")
     assert porcelain(repo) == ""
     return repo
 

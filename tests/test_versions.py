@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import BIN, ROOT, commit_all, mlsizes, sh
+from conftest import BIN, ROOT, SMALL_COUNTS, commit_all, mlsizes, sh
 
 REAL_RELEASES = ["2022.06.02", "2022.06.30", "2022.09.01", "2024.07.16", "2026.03.10"]
 
@@ -280,15 +280,6 @@ def test_diff_warns_of_a_table_cut_mid_row_and_leaves_the_cut_record_out(tmp_pat
 
 # ---- like with like (issue 24): two releases whose stored metrics differ in method only
 
-SMALL_COUNTS = {  # the study's settings with small simulation counts: the same code, seconds instead of a minute
-    "n_bootstrap": 50,
-    "n_simulations": 4000,
-    "n_window_simulations": 2000,
-    "n_posterior_draws": 20,
-    "monte_carlo": {"first_batch": 20, "resolve_factor": 2, "max_scan": 40, "max_family": 20, "max_split": 9},
-    "scan": {"grid_step_dex": 0.02, "widths_dex": [0.4, 0.4], "width_step_dex": 0.05},
-}
-
 
 @pytest.fixture(scope="module")
 def method_only(tmp_path_factory):
@@ -309,7 +300,7 @@ def method_only(tmp_path_factory):
     for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):
         sh("git", "config", key, value, cwd=repo)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["analysis"].update(SMALL_COUNTS)
+    params["analysis"].update(SMALL_COUNTS["analysis"])
     for version, bounds in (("2026.01.01", "inclusive"), ("2026.02.01", "strict")):
         params["analysis"]["bounds"] = bounds
         (repo / "params.yaml").write_text(yaml.safe_dump(params))

@@ -295,14 +295,15 @@ def model_check(datas: list[MeasureData], table: pd.DataFrame, alpha: float) -> 
 
 def simulated_minimum(data: MeasureData, Y: np.ndarray, band_widths, step: float) -> np.ndarray:
     """The smallest z of one measure's atlas on each data set (rows of Y): every series re-fitted, every width
-    and position scored (scan._scan_min_z: one histogram and one FFT per data set and width)."""
+    and position scored (scan._scan_min_z_widths: one histogram per data set for every width, one FFT per
+    data set and width)."""
     minimum = np.full(Y.shape[0], np.inf)
     grid = (float(data.edges[0]), step, data.edges.size)
+    widths = [float(width) for width in band_widths]
     for s in data.series:
         fitted, sd = scan._refit(data.x[s.fit], Y[:, s.fit])
         mu, y_t = fitted[:, s.tested], Y[:, s.fit][:, s.tested]
-        for width in band_widths:
-            minimum = np.minimum(minimum, scan._scan_min_z(mu, sd, y_t, float(width), grid))
+        minimum = np.minimum.reduce([minimum, *scan._scan_min_z_widths(mu, sd, y_t, widths, grid)])
     return minimum
 
 

@@ -138,13 +138,9 @@ def _grid_counts(y_tested: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.nda
     return below[:, at[lo.size :]] - at_or_below[:, at[: lo.size]]
 
 
-def _scan_min_z(mu, sd, y_tested, width: float, grid) -> np.ndarray:
-    """Min over positions of the local statistic for windows of one width (strict: open windows), per data set."""
-    return _scan_min_z_widths(mu, sd, y_tested, (width,), grid)[0]
-
-
 def _scan_min_z_widths(mu, sd, y_tested, widths, grid) -> list[np.ndarray]:
-    """_scan_min_z for each of several widths, the counts of every width from one search of the data.
+    """Min over positions of the local statistic (strict: open windows), per data set, for each of several
+    widths; the counts of every width come from one search of the data.
 
     Positions: the grid's lower edges, shared by every data set, so counts come from one histogram per row and
     the moments (_moments: FFT over binned means) are read at the same columns for every row."""
