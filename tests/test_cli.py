@@ -25,9 +25,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import BIN, RAW, ROOT, commit_all, sh
+from conftest import BIN, RAW, ROOT, SMALL_COUNTS, commit_all, sh
 from mlsizes.cli import COMMANDS, main
-from test_versions import SMALL_COUNTS
 
 SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"
 # The commands that run outside any project when given their files (the README says so); every other one needs
@@ -230,7 +229,9 @@ def test_every_command_prints_json_that_parses(project, tmp_path):
     simulation counts) with their outputs in TMP_PATH, the project commands on the small project. `release
     --json` is parsed in test_release.py, whose fixture makes a real release."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["analysis"].update(SMALL_COUNTS)  # and small simulation maxima, a coarse scan: seconds, not a minute
+    params["analysis"].update(
+        SMALL_COUNTS["analysis"]
+    )  # and small simulation maxima, a coarse scan: seconds, not a minute
     params["analysis"]["monte_carlo"] = {"first_batch": 100, "resolve_factor": 2, "max_scan": 200}
     params["analysis"]["monte_carlo"].update({"max_family": 100, "max_split": 19})
     params["analysis"]["scan"] = {"grid_step_dex": 0.2, "widths_dex": [0.3, 0.6], "width_step_dex": 0.3}

@@ -761,7 +761,7 @@ def test_a_record_that_left_has_a_page_saying_when_and_why(clone, base_url, brow
         assert page.locator("#earlier").inner_text() == "Earlier releases held it as gopher."  # and back
         assert seen["errors"] == []
     newest, previous = versions[-1], versions[-2]
-    removed = json.loads(mlsizes("diff", previous, newest, "--json", cwd=clone).stdout)["removed"]
+    removed = json.loads(mlsizes("diff", "--stored", previous, newest, "--json", cwd=clone).stdout)["removed"]
     with opened(browser, f"{base_url}/releases/{newest}.html") as (page, _):
         rows = page.locator("#removed-records tbody tr")
         assert rows.count() == len(removed)

@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import itertools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -305,9 +306,13 @@ def test_the_printed_commands_commit_and_release_it_then_nothing_is_new(updated,
     sh("git", "rm", "-q", AHEAD_FILE, cwd=repo)
     sh(str(BIN / "dvc"), "repro", cwd=repo)
     commit_all(repo, "Remove the contribution upstream now has")
-    sh("bash", "-c", out[-1], cwd=repo)
+    released = sh("bash", "-c", out[-1], cwd=repo).stdout
     version = EXPORT.strftime("%Y.%m.%d")
     assert releases(repo)[-1].version == version
+    # the files of the release named, the site's pages counted: one line a person can read
+    assert released.startswith(f"released {version}: commit ") and "dataset.yaml, CHANGELOG.md" in released
+    assert re.search(r" and [\d,]+ files of the site in reports/site/\), tag ", released), released
+    assert len(released) < 400, released
     assert porcelain(repo) == ""
     url = upstream.url.replace("notable_ai_models.csv", EXPORT_NAME)
     proc = mlsizes("update", "--url", url, *FAST, cwd=repo)

@@ -159,4 +159,7 @@ def release(version: str, notes: str, release_date, as_json: bool, root: Path | 
     if as_json:
         print_json({"version": version, "commit": commit, "tag": version, "wrote": paths})
         return
-    click.echo(f"released {version}: commit {commit[:10]} ({', '.join(path.name for path in paths)}), tag {version}")
+    named = [path.name for path in paths if not path.is_relative_to(project_paths.site_dir)]
+    pages = len(paths) - len(named)
+    site = f" and {pages:,} files of the site in {project_paths.site_dir.relative_to(project_paths.root)}/" if pages else ""
+    click.echo(f"released {version}: commit {commit[:10]} ({', '.join(named)}{site}), tag {version}")
