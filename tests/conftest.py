@@ -77,22 +77,25 @@ SEPARATE = {
     },
 }
 SLOW_UNITS = (
-    "test_update.py",  # 77: a clone updated from a new snapshot (`dvc repro`), fixed (a second one), released
-    "test_release.py",  # 37: a correction, one `dvc repro`, a release tried twice (a hook refuses the first)
-    "test_remote.py",  # 19: the README's remote set-up on an S3 server, a 1,000,000-row round trip
-    "test_cli.py",  # 25: every command's --json run once (small simulation counts), every exit code
-    "test_site.py",  # 9, and a headless Chromium's
-    "test_api.py::wheel",  # 16: the wheel built and installed into a venv; its commands, the analysis at full size
-    "test_pipeline.py",  # 11: `dvc status` and `dvc repro curate` in a clone
-    "test_contribution_files.py",  # 11
+    "test_update.py",  # 50: a clone updated from a new snapshot (`dvc repro`), fixed (a second one), released
+    "test_release.py",  # 48: a correction, one `dvc repro`, a release tried twice (a hook refuses the first)
+    "test_remote.py",  # 20: the README's remote set-up on an S3 server, a 1,000,000-row round trip
+    "test_api.py::wheel",  # 18: the wheel built and installed into a venv; its commands, the analysis at full size
+    "test_site.py",  # 12, and a headless Chromium's
+    "test_pipeline.py",  # 13: `dvc status` and `dvc repro curate` in a clone
+    "test_contribution_files.py",  # 12
+    "test_cli.py",  # 11: every command's --json run once (small simulation counts), every exit code
     "test_api.py",  # 11
-    "test_versions.py::method",  # 8: two analyses of one table by two methods, a diff that recomputes them
-    "test_add_model.py::writers",  # 8: concurrent and killed writers (and 5 s of random waits)
-    "test_ingest.py",  # 8
+    "test_versions.py::method",  # 11: two analyses of one table by two methods, a diff that recomputes them
+    "test_add_model.py::writers",  # 9: concurrent and killed writers (and 5 s of random waits)
+    "test_update.py::refusals",  # 9: fresh clones, one `dvc repro` that fails
+    "test_versions.py",  # 7
     "test_add_model.py",  # 6
-    "test_update.py::refusals",  # 6: fresh clones, one `dvc repro` that fails
-    "test_versions.py",  # 6
+    "test_ingest.py",  # 6
+    "test_rule_book.py",  # 5
     "test_untrusted_reads.py",  # 4
+    "test_report.py",  # 4
+    "test_history.py",  # 4
     "test_curate.py",  # 4
     "test_api.py::synthetic",  # 3: a gap test of 1,000,000 simulations on 1,500 synthetic systems
 )

@@ -161,5 +161,6 @@ def release(version: str, notes: str, release_date, as_json: bool, root: Path | 
         return
     named = [path.name for path in paths if not path.is_relative_to(project_paths.site_dir)]
     pages = len(paths) - len(named)
-    site = f" and {pages:,} files of the site in {project_paths.site_dir.relative_to(project_paths.root)}/" if pages else ""
+    folder = project_paths.site_dir.relative_to(project_paths.root)
+    site = f" and {pages:,} files of the site in {folder}/" if pages else ""
     click.echo(f"released {version}: commit {commit[:10]} ({', '.join(named)}{site}), tag {version}")
