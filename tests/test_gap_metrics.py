@@ -80,6 +80,9 @@ def test_paper_reproduction_metrics_carry_every_number():
     for group in ("all", "language"):
         assert_gap_test(paper["gap_tests"][group])
         # the paper's snapshot ends before the bounds were fixed: no system can answer the closing question
-        assert paper["closing"][group]["verdict"] == "insufficient data" and paper["closing"][group]["n_systems"] == 0
+        closing = paper["closing"][group]
+        assert closing["verdict"] == "insufficient data" and closing["n_systems"] == 0
+        assert closing["question"].startswith("systems published from 2022-07-01 on against the trend")
+        assert closing["reason"].startswith("the data end on 2022-06-30, before the bounds were fixed (2022-07-01)")
         assert_bands(paper["deficit_bands"][group])
     assert_family(paper["family_scan"], ("all", "language", "non_language"))

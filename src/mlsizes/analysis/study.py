@@ -622,14 +622,21 @@ def closing_tests(systems: pd.DataFrame, params: AnalysisParams) -> dict:
         late = members[between(members, params.closing_after, params.as_of)]
         x_early, y_early = early["x_days"].to_numpy(), early["log10_parameters"].to_numpy()
         fit = stats.fit_trend(x_early, y_early)
+        after, as_of = params.closing_after.isoformat(), params.as_of.isoformat()
+        # data that end before the bounds were fixed (the paper's own snapshot) cannot answer the question yet
+        answerable = params.as_of >= params.closing_after
+        period = f"{after} to {as_of}" if answerable else f"from {after} on"
         head = {
-            "question": f"systems published {params.closing_after.isoformat()} to {params.as_of.isoformat()} against "
-            f"the trend fitted on {params.fit_start.isoformat()} to {params.closing_after.isoformat()} without them",
+            "question": f"systems published {period} against the trend fitted on {params.fit_start.isoformat()} "
+            f"to {after} without them",
             "n_fit": len(early),
             "n_systems": len(late),
         }
         if fit.insufficient_data or not fit.residual_sd or late.empty:
-            reason = fit.reason or ("no systems published after the bounds were fixed" if late.empty else "no scatter")
+            empty = "no systems published after the bounds were fixed"
+            if not answerable:
+                empty = f"the data end on {as_of}, before the bounds were fixed ({after}): nothing to test yet"
+            reason = fit.reason or (empty if late.empty else "no scatter")
             answer[group] = {**head, "insufficient_data": True, "verdict": "insufficient data", "reason": reason}
             continue
         x_late = late["x_days"].to_numpy()
