@@ -478,8 +478,8 @@ def cluster_lines(clusters: dict) -> list[str]:
             straddle = "straddle" if split["components_straddle_gap"] else "do not straddle"
             split_text = (
                 f"{split['verdict']} (likelihood ratio {split['lr_statistic']:.1f}, P "
-                f"{p_words(split['monte_carlo'])} against one trend with its residuals resampled; the components "
-                f"{straddle} the gap)"
+                f"{p_words(split['monte_carlo'])} against one trend with its residuals resampled, calibrated by a "
+                f"double bootstrap; the components {straddle} the gap)"
             )
         lines.append(
             f"- **{domain}**: mixture vs one trend: {c['verdict'].replace('_', ' ')}"
