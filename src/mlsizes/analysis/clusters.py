@@ -489,7 +489,7 @@ def split_at_gap_test(
     n_starts: int = 20,
     alpha: float = 0.01,
     first_batch: int = 99,
-    inner: int = 19,
+    inner: int = 9,
     min_members: int = 10,
     min_weight: float = 0.05,
     min_sd: float = 0.01,
