@@ -515,7 +515,9 @@ def split_at_gap_test(
     first_batch until its exact interval lies on one side of alpha, at most n_boot (montecarlo.sequential); ties
     of the LR and of the P are broken by a seeded jitter. The data's own P can be no smaller than
     1 / (inner + 1), so a P below alpha needs the data to beat all its inner resamples and few null data sets to
-    do the same: the cost is (1 + inner) refits per null data set. The tests measure the size (tests/
+    do the same: the cost is (1 + inner) refits per null data set. The interval covers the simulation of the
+    null data sets, not the data's own P, which is one draw of `inner` resamples: near alpha the verdict can
+    change with the seed, and the report should be read with that in mind. The tests measure the size (tests/
     test_clusters.py). The fitted components straddle the gap when, at the median date, one
     line is at or above log10(upper) and the other at or below log10(lower).
     Verdict "split at the gap" only when the interval lies below alpha and the components straddle the gap.
