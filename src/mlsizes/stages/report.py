@@ -456,7 +456,8 @@ def clusters_criterion(clusters: dict) -> str:
         "the gap. The plain bootstrap P is conservative (a resample repeats residuals, and the mixture fits the "
         "lumpier samples better), so it is calibrated by a double bootstrap: the P is the share of null data sets "
         "whose own bootstrap P is at most the data's. On synthetic data of one trend it rejects at its nominal "
-        "rate, with normal and with skewed scatter."
+        "rate, with normal and with skewed scatter. Its interval covers the simulated null data sets, not the "
+        "data's own bootstrap P (one draw of a few resamples), so a P near alpha can change with the seed."
     )
 
 
