@@ -227,9 +227,9 @@ def test_split_test_holds_its_size_under_one_trend(scatter):
     Measured with split_at_gap_test itself (seeds from 500, 2 starts, 50 iterations, min_members 8; rejection at
     10%, skewed / normal): here (9 null data sets of 9 resamples) 13.0% / 11.0%; over 1,000 data sets 10.7% /
     8.4% (2 SE 1.9); n 120: 10.0% / 8.5%; 19 of 19 resamples: 12.0% / 9.5%, and at 5% 6.5% / 4.0%; at the
-    stage's fit settings (20 starts, 500 iterations, min_members 10), n 300: 10.5% / 13.0%.
+    stage's fit settings (20 starts, 500 iterations, min_members 10), n 300, 1,000 data sets: 10.7% / 10.9%.
     Why a double bootstrap: the plain residual-bootstrap P was conservative, 5.5% / 4% here (4.2% / 2.5% over
-    1,000; 0% / 0.5% at the stage's settings with n 300), because the bootstrap null is not the true one: a
+    1,000; 0% / 1.1% at the stage's settings with n 300), because the bootstrap null is not the true one: a
     resample repeats ~37% of the residuals and carries the sample's own bumps, and the mixture fits those
     lumpier samples better (mean null LR 7.3 against 4.7 for fresh data of the true model). Measured and
     rejected (1,000 data sets, 19 resamples): permuted residuals 19% / 9.3% (22.8% / 10% at n 120: refitting

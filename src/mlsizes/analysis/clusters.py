@@ -507,7 +507,7 @@ def split_at_gap_test(
     unbiased scale; the scatter's shape is kept, only its link to the date is broken): a null of normal scatter
     would be rejected by a skewed upper tail of frontier models alone, which is not two trends.
     That bootstrap P alone, (1 + #(LR* >= LR)) / (inner + 1), is conservative (2.5 to 5.5% at a nominal 10% on
-    small data sets of one trend, normal or skewed scatter; under 1% at this function's default fit settings
+    small data sets of one trend, normal or skewed scatter; 0 to 1.1% at this function's default fit settings
     with 300 systems): a resample repeats residuals and carries the sample's own bumps, and the
     mixture fits those lumpier samples better than the true scatter. So the bootstrap P is calibrated by a double
     bootstrap (Beran's prepivoting): each null data set gets its own bootstrap P, computed exactly as the
