@@ -156,6 +156,9 @@ def test_split_at_gap_found_between_two_trends(two_trends):
     assert result["monte_carlo"]["hits"] == 0 and result["p"] == pytest.approx(1 / 100)
     assert result["monte_carlo"]["side"] == "below" and result["lr_statistic"] > result["null_lr_quantiles"][-1]
     assert result["components_straddle_gap"] and result["verdict"] == "split at the gap"
+    # every redraw of the data's own P is at its floor too: the verdict is the data's, not the seed's
+    assert result["redraws"]["p"] == [pytest.approx(1 / 100)] * C.REDRAWS
+    assert result["redraws"]["merged_p"] == pytest.approx(2 / 100)
     low, high = result["components"]
     assert low["slope_oom_per_year"] == pytest.approx(0.9, abs=0.15)
     assert high["slope_oom_per_year"] == pytest.approx(0.0, abs=0.15)
@@ -180,7 +183,7 @@ def test_split_at_gap_not_found_on_one_trend(one_line):
     x, y = one_line
     result = C.split_at_gap_test(x, y, 2e10, 7e10, n_boot=49, inner=9, seed=2)
     to_json(result)
-    assert result["p"] > 0.05
+    assert result["p"] > 0.05 and result["redraws"]["merged_p"] > 0.05
     assert result["verdict"] == "no evidence of a split at the gap"
     assert result["n"] == 250 and result["max_boot"] == 49 and result["seed"] == 2 and result["alpha"] == 0.01
 

@@ -4,6 +4,7 @@ organisations' design effect; the closing verdict with its ratio interval; the d
 real metrics/gap.json and metrics/paper_reproduction.json (what `dvc repro` wrote), not from a fixture."""
 
 import json
+import statistics
 
 import pytest
 
@@ -71,7 +72,17 @@ def test_gap_metrics_carry_every_number():
     assert len(gap["family_scan"]["family"]["periods"]) > 1  # the sliding windows are in the family
     for group in ("all", "language"):
         assert_closing(gap["windows"]["answer"][group])
-        assert_monte_carlo(gap["clusters"][group]["split_at_gap"]["monte_carlo"])
+        split = gap["clusters"][group]["split_at_gap"]
+        assert_monte_carlo(split["monte_carlo"])
+        # a split is claimed only when the interval, and the merged P of the redrawn own P, lie below alpha
+        redraws = split["redraws"]
+        assert len(redraws["p"]) == redraws["n"] and redraws["merged_p"] == min(
+            1.0, 2 * statistics.median(redraws["p"])
+        )
+        claimed = split["monte_carlo"]["side"] == "below" and redraws["merged_p"] < split["alpha"]
+        assert (split["verdict"] == "split at the gap") == (claimed and split["components_straddle_gap"])
+        if split["monte_carlo"]["side"] == "below" and not claimed:
+            assert split["verdict_note"].startswith("Inconclusive: with this seed")
         assert_bands(gap["deficit_bands"][group])
 
 

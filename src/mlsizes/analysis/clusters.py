@@ -51,6 +51,7 @@ _LOG_2PI = math.log(2.0 * math.pi)
 SCREEN_ITER = 10  # split_at_gap_test: every start runs this many EM iterations, then the best one continues ...
 FINALISTS = 3  # ... and if it ends inadmissible the next best, up to this many per data set
 TIE_BREAK = 1e-9  # split_at_gap_test: the random jitter that breaks ties of the LR (far below any real LR gap)
+REDRAWS = 10  # split_at_gap_test: the data's own bootstrap P drawn again this many times (is the verdict stable?)
 BLOCK_ELEMENTS = 1_000_000  # data sets x starts x systems per EM call in the bootstrap: bounded memory
 
 
@@ -516,13 +517,16 @@ def split_at_gap_test(
     first_batch until its exact interval lies on one side of alpha, at most n_boot (montecarlo.sequential); ties
     of the LR and of the P are broken by a seeded jitter. The cost is (1 + inner) refits per null data
     set, more for the few whose LR beats all their inner resamples. The interval covers the simulation of the
-    null data sets, not the data's own P, which is one draw of `inner` resamples: near alpha the verdict can
-    change with the seed, and the report should be read with that in mind. The tests measure the size (tests/
-    test_clusters.py). The fitted components straddle the gap when, at the median date, one
-    line is at or above log10(upper) and the other at or below log10(lower).
-    Verdict "split at the gap" only when the interval lies below alpha and the components straddle the gap.
+    null data sets, not the data's own P, which is one draw of `inner` resamples: near alpha the P can change
+    with the seed. So the data's own P is drawn again REDRAWS times (the "redraws", each placed against the same
+    null data sets; cheap: the data set alone). The tests measure the size (tests/test_clusters.py). The fitted
+    components straddle the gap when, at the median date, one line is at or above log10(upper) and the other at
+    or below log10(lower). Verdict "split at the gap" only when the interval lies below alpha, twice the median of
+    the redrawn P does too (merged_p: a valid P whatever their dependence, Vovk and Wang 2020; a verdict of the
+    data, not of the seed), and the components straddle the gap.
     Returns {"question", "n", "insufficient_data", "reason", "lower", "upper", "lr_statistic", "p", "monte_carlo",
-    "null", "bootstrap_p" (the data's own, uncalibrated), "inner", "n_boot" (simulated), "max_boot", "seed",
+    "null", "bootstrap_p" (the data's own, uncalibrated), "inner", "redraws" ({n, bootstrap_p, p, median_p,
+    merged_p, share_below_alpha}), "n_boot" (simulated), "max_boot", "seed",
     "n_starts", "alpha", "admissible", "components", "kind", "components_straddle_gap",
     "null_lr_quantiles" (50/95/99 %), "null_admissible_fraction", "verdict", "verdict_note"}, or
     {"question", "n", "insufficient_data": True, "reason"} with fewer than 2 * min_members systems.
@@ -568,7 +572,7 @@ def split_at_gap_test(
     # LR = 0 (no admissible mixture) is common in small samples: ties are broken at random (a tiny seeded jitter
     # on every statistic), so the P is uniform under the null instead of conservative
     jitter = TIE_BREAK * np.random.default_rng([seed, 1]).random()
-    null_lr, null_admissible = [], []
+    null_lr, null_admissible, null_p = [], [], []
 
     def bootstrap_p(Y: np.ndarray, lr_values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Each row's own residual-bootstrap P, (1 + #(LR** >= LR)) / (L + 1), from L data sets of its own OLS
@@ -602,7 +606,8 @@ def split_at_gap_test(
         lr_null += TIE_BREAK * rng.random(m)
         null_lr.append(lr_null)
         null_admissible.append(admissible)
-        return {"p": bootstrap_p(Y, lr_null, rng) + TIE_BREAK * rng.random(m)}
+        null_p.append(bootstrap_p(Y, lr_null, rng) + TIE_BREAK * rng.random(m))
+        return {"p": null_p[-1]}
 
     own_rng = np.random.default_rng([seed, 2])
     own_p = float(bootstrap_p(y[None, :], np.array([lr_obs + jitter]), own_rng)[0])
@@ -618,6 +623,29 @@ def split_at_gap_test(
     lr_null = np.concatenate(null_lr)
     p = mc["p"]
     p_floor = 1 / (n_boot + 1)
+    # The interval above covers the null data sets only; the data's own P is one draw of `inner` resamples. Drawn
+    # again REDRAWS times and placed against the same null data sets, it shows whether the verdict is the data's
+    # or the seed's. Each redrawn P is a valid P, and twice their median is one too, whatever their dependence
+    # (Vovk and Wang 2020, quantile merging): a split is claimed only when that merged P lies below alpha too.
+    redraw_rng = np.random.default_rng([seed, 3])
+    again = bootstrap_p(np.repeat(y[None, :], REDRAWS, axis=0), np.full(REDRAWS, lr_obs + jitter), redraw_rng)
+    nulls = np.sort(np.concatenate(null_p))
+    placed = np.searchsorted(nulls, again + TIE_BREAK * redraw_rng.random(REDRAWS), side="right")
+    redrawn = (1.0 + placed) / (nulls.size + 1.0)
+    redraws = {
+        "n": REDRAWS,
+        "bootstrap_p": [float(v) for v in again],
+        "p": [float(v) for v in redrawn],
+        "median_p": float(np.median(redrawn)),
+        "merged_p": float(min(1.0, 2.0 * np.median(redrawn))),
+        "share_below_alpha": float(np.mean(redrawn < alpha)),
+    }
+    stable = redraws["merged_p"] < alpha
+    spread = (
+        f"over {REDRAWS} redraws of the data's own {inner} resamples the P runs from {redrawn.min():.2g} to "
+        f"{redrawn.max():.2g}, below alpha in {int(np.sum(redrawn < alpha))}; twice their median, a P valid "
+        f"whatever the redraws' dependence, is {redraws['merged_p']:.2g}"
+    )
 
     components, kind, straddle = [], None, False
     if observed_best >= 0:
@@ -629,12 +657,18 @@ def split_at_gap_test(
     verdict = "no evidence of a split at the gap"
     if observed_best < 0:
         note = "No EM start gave two admissible components: there are no two trends to test."
-    elif mc["side"] == "below" and straddle:
+    elif mc["side"] == "below" and straddle and stable:
         verdict = "split at the gap"
         note = (
             f"Two trends fit better than one by more than one trend with its own scatter does by chance (LR "
-            f"{lr_obs:.1f}, p {_mc_text(mc)}), and at the median date one "
+            f"{lr_obs:.1f}, p {_mc_text(mc)}; {spread}), and at the median date one "
             "lies below the gap, the other above it."
+        )
+    elif mc["side"] == "below" and straddle:
+        note = (
+            f"Inconclusive: with this seed the LR ({lr_obs:.1f}) gives p {_mc_text(mc)} and the components "
+            f"straddle the gap, but {spread}: whether the P lies below alpha = {alpha:g} depends on the data's "
+            "own resampling, not only on the data."
         )
     elif mc["side"] == "below":
         note = (
@@ -668,6 +702,7 @@ def split_at_gap_test(
         "null": "one trend, its residuals resampled with replacement; the bootstrap P calibrated by a double bootstrap",
         "bootstrap_p": own_p,
         "inner": inner,
+        "redraws": redraws,
         "min_attainable_p": p_floor,
         "n_boot": mc["n"],
         "max_boot": n_boot,

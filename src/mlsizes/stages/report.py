@@ -457,7 +457,9 @@ def clusters_criterion(clusters: dict) -> str:
         "lumpier samples better), so it is calibrated by a double bootstrap: the P is the share of null data sets "
         "whose own bootstrap P is at most the data's. On synthetic data of one trend it rejects at its nominal "
         "rate, with normal and with skewed scatter. Its interval covers the simulated null data sets, not the "
-        "data's own bootstrap P (one draw of a few resamples), so a P near alpha can change with the seed."
+        "data's own bootstrap P (one draw of a few resamples), so that P is drawn again and a split is claimed "
+        "only when the merged P, twice the median of the redrawn P (valid whatever their dependence), lies below "
+        "alpha too."
     )
 
 
@@ -477,10 +479,16 @@ def cluster_lines(clusters: dict) -> list[str]:
             split_text = "insufficient data"
         else:
             straddle = "straddle" if split["components_straddle_gap"] else "do not straddle"
+            redraws = split["redraws"]
+            verdict = split["verdict"]
+            if split["monte_carlo"]["side"] == "below" and redraws["merged_p"] >= split["alpha"]:
+                verdict = "inconclusive: it depends on the data's own resampling"
             split_text = (
-                f"{split['verdict']} (likelihood ratio {split['lr_statistic']:.1f}, P "
+                f"{verdict} (likelihood ratio {split['lr_statistic']:.1f}, P "
                 f"{p_words(split['monte_carlo'])} against one trend with its residuals resampled, calibrated by a "
-                f"double bootstrap; the components {straddle} the gap)"
+                f"double bootstrap; over {redraws['n']} redraws of the data's own resamples the P runs from "
+                f"{min(redraws['p']):.2g} to {max(redraws['p']):.2g}, merged P {redraws['merged_p']:.2g}; the "
+                f"components {straddle} the gap)"
             )
         lines.append(
             f"- **{domain}**: mixture vs one trend: {c['verdict'].replace('_', ' ')}"
