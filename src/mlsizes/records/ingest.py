@@ -371,6 +371,8 @@ def _earlier_copies(raw: pd.DataFrame) -> pd.Series:
 
 def _add_note(notes: pd.Series, mask: pd.Series, note: str) -> None:
     """Append a curation note to the rows in mask ("; " between notes)."""
+    if not mask.any():  # most notes concern no row: a million-row assignment of nothing is not free
+        return
     notes[mask] = (notes[mask] + "; " + note).fillna(note)
 
 

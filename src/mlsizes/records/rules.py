@@ -47,42 +47,39 @@ def name_keys(name: str) -> tuple[str, str]:
     return full, untrusted.skeleton(_PARENTHESISED.sub(" ", name)) or full
 
 
-# The columns with_name_keys adds: each name's keys (name_keys) and the numbers of its full key, space-separated.
-NAME_KEY_COLUMNS = ["_name_key", "_bare_name_key", "_name_numbers"]
+# The columns with_name_keys adds: each name's keys (name_keys) and the digits of its full key.
+NAME_KEY_COLUMNS = ["_name_key", "_bare_name_key", "_name_digits"]
 _KEY_CHUNK = 20_000
-_NOT_IN_ASCII_KEY = re.compile("[^a-z0-9\x00]")
-_BRACKETED_IN_JOINED = re.compile(r"\([^)\x00]*\)|\[[^\]\x00]*\]")  # _PARENTHESISED within one name of a join
-_LETTERS = re.compile("[a-z]+")
+_BRACKETED_IN_JOINED = re.compile(rb"\([^)\x00]*\)|\[[^\]\x00]*\]")  # _PARENTHESISED within one name of a join
+_LETTERS = bytes(range(ord("a"), ord("z") + 1))
+_NOT_IN_KEY = bytes(set(range(256)) - set(b"abcdefghijklmnopqrstuvwxyz0123456789\x00"))
 
 
 def name_key_table(names: pd.Series) -> pd.DataFrame:
-    """name_keys of every name (missing: ""), and the numbers of each full key, in the NAME_KEY_COLUMNS.
+    """name_keys of every name (missing: ""), and the digits of each full key, in the NAME_KEY_COLUMNS.
 
     curate compares every contributed model with every record, a million of them in a large snapshot: the keys
-    are made once, and an ASCII name's skeleton is its letters and digits in lower case, so those are made by
-    the regex engine over the names joined a chunk at a time (names with other characters go through
-    name_keys one by one)."""
+    are made once, and an ASCII name's skeleton is its letters and digits in lower case, so those are cut from
+    the names joined a chunk at a time (bytes.translate); names with other characters go through name_keys one by
+    one."""
     texts = [name if isinstance(name, str) else "" for name in names.tolist()]
-    full, bare, numbers = [], [], []
+    keys = {column: [] for column in NAME_KEY_COLUMNS}
     for start in range(0, len(texts), _KEY_CHUNK):
         chunk = texts[start : start + _KEY_CHUNK]
-        joined = "\x00".join(chunk).lower()
+        joined = "\x00".join(chunk)
         if joined.count("\x00") != len(chunk) - 1:  # a NUL inside a name: one by one
-            keys = [name_keys(name) for name in chunk]
-            full += [key for key, _ in keys]
-            bare += [key for _, key in keys]
-            continue
-        chunk_full = _NOT_IN_ASCII_KEY.sub("", joined).split("\x00")
-        chunk_bare = _NOT_IN_ASCII_KEY.sub("", _BRACKETED_IN_JOINED.sub(" ", joined)).split("\x00")
-        for position in [] if joined.isascii() else [i for i, name in enumerate(chunk) if not name.isascii()]:
-            chunk_full[position], chunk_bare[position] = name_keys(chunk[position])
-        full += chunk_full
-        bare += [b or f for b, f in zip(chunk_bare, chunk_full)]
-    for start in range(0, len(full), _KEY_CHUNK):
-        joined = _LETTERS.sub(" ", "\x00".join(full[start : start + _KEY_CHUNK]))
-        numbers += [part.strip() for part in joined.split("\x00")]
-    columns = zip(NAME_KEY_COLUMNS, (full, bare, numbers))
-    return pd.DataFrame({column: np.array(keys, dtype=object) for column, keys in columns}, index=names.index)
+            full, bare = (list(keys) for keys in zip(*map(name_keys, chunk)))
+        else:
+            lowered = joined.encode().lower()
+            full = lowered.translate(None, _NOT_IN_KEY).decode().split("\x00")
+            bare = _BRACKETED_IN_JOINED.sub(b" ", lowered).translate(None, _NOT_IN_KEY).decode().split("\x00")
+            for position in [] if joined.isascii() else [i for i, name in enumerate(chunk) if not name.isascii()]:
+                full[position], bare[position] = name_keys(chunk[position])
+            bare = [b or f for b, f in zip(bare, full)]
+        keys["_name_key"] += full
+        keys["_bare_name_key"] += bare
+        keys["_name_digits"] += "\x00".join(full).encode().translate(None, _LETTERS).decode().split("\x00")
+    return pd.DataFrame(keys, index=names.index, dtype=object)
 
 
 def with_name_keys(records: pd.DataFrame) -> pd.DataFrame:
@@ -104,15 +101,18 @@ def similar_names(name: str, names: pd.Series, keys: pd.DataFrame | None = None)
     if not full:
         return pd.Series(False, index=names.index)
     keys = name_key_table(names) if keys is None else keys
-    others, other_bare, numbers = (keys[column].to_numpy() for column in NAME_KEY_COLUMNS)
+    others, other_bare, digits = (keys[column].to_numpy() for column in NAME_KEY_COLUMNS)
     same = (others != "") & ((others == full) | (other_bare == bare))
-    # A spelling 90% similar needs the same numbers, and lengths close enough that the ratio can reach 90%
-    # (SequenceMatcher's real_quick_ratio, its upper bound): only those few are compared letter by letter.
-    lengths = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
-    bound = 2.0 * np.minimum(lengths, len(full)) / (lengths + len(full))
-    close = (numbers == " ".join(re.findall(r"\d+", full))) & (bound >= NAME_SIMILARITY)
-    maybe = np.flatnonzero(close & ~same & (others != ""))
-    same[maybe] = [difflib.SequenceMatcher(None, full, others[i]).ratio() >= NAME_SIMILARITY for i in maybe]
+    # A spelling 90% similar needs the same numbers (so the same digits), and lengths close enough that the
+    # ratio can reach 90% (SequenceMatcher's real_quick_ratio, its upper bound): only those few are compared.
+    numbers = re.findall(r"\d+", full)
+    for i in np.flatnonzero((digits == "".join(numbers)) & ~same & (others != "")):
+        other = others[i]
+        same[i] = (
+            2.0 * min(len(other), len(full)) / (len(other) + len(full)) >= NAME_SIMILARITY
+            and re.findall(r"\d+", other) == numbers
+            and difflib.SequenceMatcher(None, full, other).ratio() >= NAME_SIMILARITY
+        )
     return pd.Series(same, index=names.index)
 
 
@@ -171,7 +171,9 @@ def model_problems(
                 row["id"],
             )
         )
-    similar = lookalikes(row, existing.drop(index=taken.index))
+    # Each record is judged alone, so the records with the id are left out of the lookalikes found among all.
+    similar = lookalikes(row, existing)
+    similar = similar[~similar.index.isin(taken.index)]
     return errors, similar[~similar["id"].isin(distinct)]
 
 
