@@ -121,8 +121,9 @@ def process(
     # What contributions are compared with, each name's keys made once (a million names take a second).
     compared = rules.with_name_keys(candidates[list(rules.COMPARED_COLUMNS)])
     lookalike_rejects = _refused_models(candidates, compared)
-    candidates = candidates.drop(index=lookalike_rejects.index)
-    compared = compared.drop(index=lookalike_rejects.index)
+    if len(lookalike_rejects):  # a million-row copy otherwise
+        candidates = candidates.drop(index=lookalike_rejects.index)
+        compared = compared.drop(index=lookalike_rejects.index)
     applicable, refused = _applicable(candidates, compared, list(corrections))
     candidates, missing_targets = contribution_files.apply_corrections(candidates, applicable)
     missing_targets += refused
