@@ -202,11 +202,12 @@ def _refused_models(candidates: pd.DataFrame, compared: pd.DataFrame) -> pd.Data
     contributed = candidates.index[
         sources.isin([s for s in sources.unique() if s.startswith(contribution_files.SOURCE_PREFIX)])
     ]
+    rows = {label: candidates.loc[label].dropna().to_dict() for label in contributed}
+    near = rules.near(list(rows.values()), compared)  # each model is compared with these few, not a million
     refused = {}
-    for label in contributed:
-        row = candidates.loc[label].dropna().to_dict()
+    for label, row in rows.items():
         errors, similar = rules.model_problems(
-            row, compared.drop(index=label), "id", row.get(contribution_files.DISTINCT_FROM, ())
+            row, near.drop(index=label), "id", row.get(contribution_files.DISTINCT_FROM, ())
         )
         errors += [rules.likely_duplicate(similar)] if len(similar) else []
         if errors:

@@ -146,6 +146,26 @@ def lookalikes(row: dict, existing: pd.DataFrame) -> pd.DataFrame:
     return existing[likely]
 
 
+def near(rows: list[dict], existing: pd.DataFrame) -> pd.DataFrame:
+    """The existing records (with their name keys, with_name_keys) that may have the id of one of the rows or look
+    like it (lookalikes): those sharing its id, a name key or the digits of its name, or with a size within
+    SAME_SIZE. Each record is judged alone, so comparing a row with these few finds what comparing it with
+    all would."""
+    keys = [name_keys(row["name"]) for row in rows if "name" in row]
+    keys = [(full, bare) for full, bare in keys if full]
+    close = (
+        existing["id"].isin([row["id"] for row in rows if "id" in row])
+        | existing["_name_key"].isin([full for full, _ in keys])
+        | existing["_bare_name_key"].isin([bare for _, bare in keys])
+        | existing["_name_digits"].isin(["".join(re.findall(r"\d+", full)) for full, _ in keys])
+    ).to_numpy(copy=True)
+    sizes = existing["parameters"].astype(float).to_numpy()
+    for row in rows:
+        if {"organization", "publication_date", "parameters"} <= row.keys():
+            close |= np.abs(sizes - row["parameters"]) <= SAME_SIZE * np.maximum(sizes, row["parameters"])
+    return existing[close]
+
+
 def describe(row) -> str:
     """A record as messages name it: id, name, organization, date, size and source."""
     organization = row["organization"] if isinstance(row["organization"], str) else "no organization"
