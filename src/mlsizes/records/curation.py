@@ -118,13 +118,7 @@ def process(
     if superseded.any():
         candidates = candidates[~superseded]
     candidates["id"] = assign_ids(candidates, name_slugs[~superseded])
-    # What contributions are compared with, each name's keys made once (a million names take a second).
-    compared = rules.with_name_keys(candidates[list(rules.COMPARED_COLUMNS)])
-    lookalike_rejects = _refused_models(candidates, compared)
-    if len(lookalike_rejects):  # a million-row copy otherwise
-        candidates = candidates.drop(index=lookalike_rejects.index)
-        compared = compared.drop(index=lookalike_rejects.index)
-    applicable, refused = _applicable(candidates, compared, list(corrections))
+    candidates, lookalike_rejects, applicable, refused = _contributions_checked(candidates, list(corrections))
     candidates, missing_targets = contribution_files.apply_corrections(candidates, applicable)
     missing_targets += refused
     models = _as_curated(candidates)
@@ -192,6 +186,21 @@ def _as_curated(candidates: pd.DataFrame) -> pd.DataFrame:
         if column not in candidates:
             candidates[column] = None
     return whole_parameters(candidates[columns].astype(contracts.curated_dtypes()))
+
+
+def _contributions_checked(
+    candidates: pd.DataFrame, corrections: list[contribution_files.Correction]
+) -> tuple[pd.DataFrame, pd.DataFrame, list[contribution_files.Correction], list[dict]]:
+    """The candidates less the contributed models refused (_refused_models), those rejects, and the corrections
+    that may be applied and the reject rows of those that may not (_applicable)."""
+    # What contributions are compared with, each name's keys made once (a million names take a second).
+    compared = rules.with_name_keys(candidates[list(rules.COMPARED_COLUMNS)])
+    lookalike_rejects = _refused_models(candidates, compared)
+    if len(lookalike_rejects):  # a million-row copy otherwise
+        candidates = candidates.drop(index=lookalike_rejects.index)
+        compared = compared.drop(index=lookalike_rejects.index)
+    applicable, refused = _applicable(candidates, compared, corrections)
+    return candidates, lookalike_rejects, applicable, refused
 
 
 def _refused_models(candidates: pd.DataFrame, compared: pd.DataFrame) -> pd.DataFrame:
