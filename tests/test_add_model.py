@@ -11,6 +11,7 @@ import json
 import os
 import pty
 import random
+import re
 import select
 import signal
 import subprocess
@@ -119,6 +120,32 @@ def test_similar_names_match_across_punctuation_and_suffixes_but_not_other_sizes
     names = pd.Series(["GPT-3 175B (davinci)", "Llama 3 8B"])
     assert rules.similar_names("gpt3 175b", names).tolist() == [True, False]
     assert rules.similar_names("Llama 3 70B", names).tolist() == [False, False]
+
+
+def test_name_keys_of_many_names_are_each_names_own():
+    """name_key_table makes ASCII names' keys over joined text: each must be what name_keys gives alone,
+    brackets left open, NUL bytes, Cyrillic and letters whose lower case is ASCII (Kelvin sign) included."""
+    names = [
+        "GPT-3 175B (davinci)",
+        "GРТ-3 175B",
+        None,
+        "",
+        "a(b",
+        "a)b(c)d[e]f",
+        "\u212a 1",
+        "x\x00(y",
+        "12a3",
+        "AB [c",
+    ]
+    table = rules.name_key_table(pd.Series(names * 2))
+    expected = [(*rules.name_keys(n or ""), re.sub("[^0-9]", "", rules.name_keys(n or "")[0])) for n in names]
+    assert [tuple(keys) for keys in table.itertuples(index=False)] == expected * 2
+    assert expected[0][:2] == ("gpt3175bdavinci", "gpt3175b") and expected[1][0] == "gpt3175b"
+    assert rules.similar_names("gpt 3 175b", pd.Series(names), rules.name_key_table(pd.Series(names))).tolist() == [
+        True,
+        True,
+        *[False] * 8,
+    ]
 
 
 def test_as_of_comes_from_params_top_level_then_analysis_then_snapshot(tmp_path):

@@ -118,9 +118,7 @@ def process(
     if superseded.any():
         candidates = candidates[~superseded]
     candidates["id"] = assign_ids(candidates, name_slugs[~superseded])
-    lookalike_rejects = _refused_models(candidates)
-    candidates = candidates.drop(index=lookalike_rejects.index)
-    applicable, refused = _applicable(candidates, list(corrections))
+    candidates, lookalike_rejects, applicable, refused = _contributions_checked(candidates, list(corrections))
     candidates, missing_targets = contribution_files.apply_corrections(candidates, applicable)
     missing_targets += refused
     models = _as_curated(candidates)
@@ -190,15 +188,35 @@ def _as_curated(candidates: pd.DataFrame) -> pd.DataFrame:
     return whole_parameters(candidates[columns].astype(contracts.curated_dtypes()))
 
 
-def _refused_models(candidates: pd.DataFrame) -> pd.DataFrame:
-    """A reject row for each contributed model that `mlsizes validate` refuses against the other records: its id
-    taken, or a likely duplicate of a record it does not declare itself distinct from (rules.model_problems)."""
-    contributed = candidates.index[candidates["source"].str.startswith(contribution_files.SOURCE_PREFIX)]
+def _contributions_checked(
+    candidates: pd.DataFrame, corrections: list[contribution_files.Correction]
+) -> tuple[pd.DataFrame, pd.DataFrame, list[contribution_files.Correction], list[dict]]:
+    """The candidates less the contributed models refused (_refused_models), those rejects, and the corrections
+    that may be applied and the reject rows of those that may not (_applicable)."""
+    # What contributions are compared with, each name's keys made once (a million names take a second).
+    compared = rules.with_name_keys(candidates[list(rules.COMPARED_COLUMNS)])
+    lookalike_rejects = _refused_models(candidates, compared)
+    if len(lookalike_rejects):  # a million-row copy otherwise
+        candidates = candidates.drop(index=lookalike_rejects.index)
+        compared = compared.drop(index=lookalike_rejects.index)
+    applicable, refused = _applicable(candidates, compared, corrections)
+    return candidates, lookalike_rejects, applicable, refused
+
+
+def _refused_models(candidates: pd.DataFrame, compared: pd.DataFrame) -> pd.DataFrame:
+    """A reject row for each contributed model that `mlsizes validate` refuses against the other records
+    (`compared`: their rules.COMPARED_COLUMNS with name keys): its id taken, or a likely duplicate of a record it
+    does not declare itself distinct from (rules.model_problems)."""
+    sources = candidates["source"]  # a few distinct values in a million rows: each is looked at once
+    contributed = candidates.index[
+        sources.isin([s for s in sources.unique() if s.startswith(contribution_files.SOURCE_PREFIX)])
+    ]
+    rows = {label: candidates.loc[label].dropna().to_dict() for label in contributed}
+    near = rules.near(list(rows.values()), compared)  # each model is compared with these few, not a million
     refused = {}
-    for label in contributed:
-        row = candidates.loc[label].dropna().to_dict()
+    for label, row in rows.items():
         errors, similar = rules.model_problems(
-            row, candidates.drop(index=label), "id", row.get(contribution_files.DISTINCT_FROM, ())
+            row, near.drop(index=label), "id", row.get(contribution_files.DISTINCT_FROM, ())
         )
         errors += [rules.likely_duplicate(similar)] if len(similar) else []
         if errors:
@@ -207,16 +225,17 @@ def _refused_models(candidates: pd.DataFrame) -> pd.DataFrame:
 
 
 def _applicable(
-    candidates: pd.DataFrame, corrections: list[contribution_files.Correction]
+    candidates: pd.DataFrame, compared: pd.DataFrame, corrections: list[contribution_files.Correction]
 ) -> tuple[list[contribution_files.Correction], list[dict]]:
     """The corrections that may be applied, and a reject row for each one that may not: it would give its record
-    another record's name, or a value the curated contract refuses (the checks `mlsizes validate` makes), so a
+    another record's name (`compared`: the records' rules.COMPARED_COLUMNS with name keys), or a value the
+    curated contract refuses (the checks `mlsizes validate` makes), so a
     bad correction file is rejected as a whole and its record stays as it was, never removed or renamed onto
     another. A correction whose target is missing is left to apply_corrections, which rejects it."""
     applicable, refused = [], []
     for correction in corrections:
         target = candidates[candidates["id"] == correction.target]
-        errors = rules.correction_problems(correction, candidates) if len(target) else []
+        errors = rules.correction_problems(correction, compared) if len(target) else []
         if len(target) and not errors:
             corrected, _ = contribution_files.apply_corrections(target, [correction])
             errors = rules.schema_errors(contracts.record_failures(_as_curated(corrected), contracts.curated_schema()))

@@ -190,6 +190,14 @@ class _Parsed:
         values = self.text if part is None else [None if result is None else part(result) for result in self.results]
         return _spread(values, self.codes, self.index)
 
+    def rows(self, test) -> pd.Series:
+        """Whether each row's stripped text passes `test`, asked once per distinct value."""
+        return _spread([bool(test(text)) for text in self.text], self.codes, self.index).astype(bool)
+
+    def failed(self) -> pd.Series:
+        """Whether each row's text did not parse."""
+        return self.rows(self.errors.__contains__)
+
 
 def _parse(values: pd.Series, parser, factorized: tuple[np.ndarray, list] | None) -> _Parsed:
     """Strip and parse each distinct value of a column (its `factorized` codes and values, when known); a
@@ -299,30 +307,36 @@ def process(snapshot: Snapshot) -> pd.DataFrame:
             (
                 "missing_date",
                 "publication_date",
-                date_text == "",
+                dates.rows(lambda text: text == ""),
                 date_text,
                 lambda v: "record has no publication date",
             ),
             (
                 "unparseable_date",
                 "publication_date",
-                date_text.isin(list(date_errors)) & (date_text != ""),
+                dates.rows(lambda text: text in date_errors and text != ""),
                 date_text,
                 date_errors.get,
             ),
-            ("missing_domain", "domain", domain_text == "", domain_text, lambda v: "record has no domain"),
+            (
+                "missing_domain",
+                "domain",
+                domains.rows(lambda text: text == ""),
+                domain_text,
+                lambda v: "record has no domain",
+            ),
             (
                 "unknown_domain",
                 "domain",
-                domain_text.isin(list(domain_errors)) & (domain_text != ""),
+                domains.rows(lambda text: text in domain_errors and text != ""),
                 domain_text,
                 domain_errors.get,
             ),
-            ("unparseable_parameters", "parameters", param_text.isin(list(param_errors)), param_text, param_errors.get),
+            ("unparseable_parameters", "parameters", params.failed(), param_text, param_errors.get),
             (
                 "unparseable_training_compute",
                 "training_compute_flop",
-                compute_text.isin(list(compute_errors)),
+                compute.failed(),
                 compute_text,
                 compute_errors.get,
             ),
@@ -341,7 +355,7 @@ def _measures(raw: pd.DataFrame, snapshot: Snapshot, factorized: dict, out: pd.D
         zero = values == 0
         out[column] = values.where(~zero)
         _add_note(reasons, zero, f"{column}=zero_in_source")
-        _add_note(reasons, parsed.column().isin(list(parsed.errors)), f"{column}=unparseable_in_source")
+        _add_note(reasons, parsed.failed(), f"{column}=unparseable_in_source")
     dollars = contracts.raw_columns()["training_cost_usd"]["dollars"].get(snapshot.spellings.get("training_cost_usd"))
     out["training_cost_dollars"] = pd.Series(dollars, index=raw.index, dtype="object").where(
         out["training_cost_usd"].notna()
@@ -349,9 +363,9 @@ def _measures(raw: pd.DataFrame, snapshot: Snapshot, factorized: dict, out: pd.D
     flags = _parse(raw["frontier_model"], parse_flag, factorized.get("frontier_model"))
     frontier = flags.column(lambda flag: flag).astype("boolean")
     if "frontier_model" in snapshot.spellings:  # the vintage has the flag: an empty cell means False
-        frontier = frontier.mask(flags.column() == "", False)
+        frontier = frontier.mask(flags.rows(lambda text: text == ""), False)
     out["frontier_model"] = frontier
-    _add_note(reasons, flags.column().isin(list(flags.errors)), "frontier_model=unparseable_in_source")
+    _add_note(reasons, flags.failed(), "frontier_model=unparseable_in_source")
     return reasons
 
 
@@ -371,6 +385,8 @@ def _earlier_copies(raw: pd.DataFrame) -> pd.Series:
 
 def _add_note(notes: pd.Series, mask: pd.Series, note: str) -> None:
     """Append a curation note to the rows in mask ("; " between notes)."""
+    if not mask.any():  # most notes concern no row: a million-row assignment of nothing is not free
+        return
     notes[mask] = (notes[mask] + "; " + note).fillna(note)
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 import difflib
 import re
 
+import numpy as np
 import pandas as pd
 
 from mlsizes.core import untrusted
@@ -29,6 +30,8 @@ SAME_SIZE = 0.05
 MIN_ORGANIZATION = 4  # shorter skeletons (`ai`, `fb`) are inside too many other names to mean the same organization
 # The columns that tell one model from another (what lookalikes compares).
 IDENTITY_COLUMNS = ("name", "organization", "publication_date", "parameters")
+# The columns of the existing records that model_problems and correction_problems read (describe names the source).
+COMPARED_COLUMNS = ("id", "source", *IDENTITY_COLUMNS)
 # The field a curated column comes from, where the names differ.
 SCHEMA_FIELDS = {
     "primary_domain": "domains",
@@ -44,26 +47,73 @@ def name_keys(name: str) -> tuple[str, str]:
     return full, untrusted.skeleton(_PARENTHESISED.sub(" ", name)) or full
 
 
-def similar_names(name: str, names: pd.Series) -> pd.Series:
+# The columns with_name_keys adds: each name's keys (name_keys) and the digits of its full key.
+NAME_KEY_COLUMNS = ["_name_key", "_bare_name_key", "_name_digits"]
+_KEY_CHUNK = 20_000
+_BRACKETED_IN_JOINED = re.compile(rb"\([^)\x00]*\)|\[[^\]\x00]*\]")  # _PARENTHESISED within one name of a join
+_LETTERS = bytes(range(ord("a"), ord("z") + 1))
+_NOT_IN_KEY = bytes(set(range(256)) - set(b"abcdefghijklmnopqrstuvwxyz0123456789\x00"))
+
+
+def name_key_table(names: pd.Series) -> pd.DataFrame:
+    """name_keys of every name (missing: ""), and the digits of each full key, in the NAME_KEY_COLUMNS.
+
+    curate compares every contributed model with every record, a million of them in a large snapshot: the keys
+    are made once, and an ASCII name's skeleton is its letters and digits in lower case, so those are cut from
+    the names joined a chunk at a time (bytes.translate); names with other characters go through name_keys one by
+    one."""
+    texts = [name if isinstance(name, str) else "" for name in names.tolist()]
+    keys = {column: [] for column in NAME_KEY_COLUMNS}
+    for start in range(0, len(texts), _KEY_CHUNK):
+        chunk = texts[start : start + _KEY_CHUNK]
+        joined = "\x00".join(chunk)
+        if joined.count("\x00") != len(chunk) - 1:  # a NUL inside a name: one by one
+            full, bare = (list(keys) for keys in zip(*map(name_keys, chunk)))
+        else:
+            lowered = joined.encode().lower()
+            full = lowered.translate(None, _NOT_IN_KEY).decode().split("\x00")
+            bare = _BRACKETED_IN_JOINED.sub(b" ", lowered).translate(None, _NOT_IN_KEY).decode().split("\x00")
+            for position in [] if joined.isascii() else [i for i, name in enumerate(chunk) if not name.isascii()]:
+                full[position], bare[position] = name_keys(chunk[position])
+            bare = [b or f for b, f in zip(bare, full)]
+        keys["_name_key"] += full
+        keys["_bare_name_key"] += bare
+        keys["_name_digits"] += "\x00".join(full).encode().translate(None, _LETTERS).decode().split("\x00")
+    return pd.DataFrame(keys, index=names.index, dtype=object)
+
+
+def with_name_keys(records: pd.DataFrame) -> pd.DataFrame:
+    """Records with their name keys attached (name_key_table): lookalikes then compares with them as they are."""
+    return pd.concat([records, name_key_table(records["name"])], axis=1)
+
+
+def _attached_keys(records: pd.DataFrame) -> pd.DataFrame | None:
+    """The name keys with_name_keys attached to the records, if it did."""
+    return records[NAME_KEY_COLUMNS] if NAME_KEY_COLUMNS[0] in records else None
+
+
+def similar_names(name: str, names: pd.Series, keys: pd.DataFrame | None = None) -> pd.Series:
     """Which names are likely the same model's: equal keys (`gpt3 175b davinci`, `GРТ-3 175B` and `GPT-3 175B
-    (davinci)` all match), or the same numbers in the same order and a 90% similar spelling (a typo)."""
+    (davinci)` all match), or the same numbers in the same order and a 90% similar spelling (a typo).
+
+    `keys`: name_key_table of the names, when already made."""
     full, bare = name_keys(name)
-    digits = re.findall(r"\d+", full)
-
-    def similar(other: str) -> bool:
-        other_full, other_bare = name_keys(other)
-        if not full or not other_full:
-            return False
-        return (
-            full == other_full
-            or bare == other_bare
-            or (
-                re.findall(r"\d+", other_full) == digits
-                and difflib.SequenceMatcher(None, full, other_full).ratio() >= NAME_SIMILARITY
-            )
+    if not full:
+        return pd.Series(False, index=names.index)
+    keys = name_key_table(names) if keys is None else keys
+    others, other_bare, digits = (keys[column].to_numpy() for column in NAME_KEY_COLUMNS)
+    same = (others != "") & ((others == full) | (other_bare == bare))
+    # A spelling 90% similar needs the same numbers (so the same digits), and lengths close enough that the
+    # ratio can reach 90% (SequenceMatcher's real_quick_ratio, its upper bound): only those few are compared.
+    numbers = re.findall(r"\d+", full)
+    for i in np.flatnonzero((digits == "".join(numbers)) & ~same & (others != "")):
+        other = others[i]
+        same[i] = (
+            2.0 * min(len(other), len(full)) / (len(other) + len(full)) >= NAME_SIMILARITY
+            and re.findall(r"\d+", other) == numbers
+            and difflib.SequenceMatcher(None, full, other).ratio() >= NAME_SIMILARITY
         )
-
-    return names.fillna("").map(similar).astype(bool)
+    return pd.Series(same, index=names.index)
 
 
 def _organizations(text: object) -> set[str]:
@@ -78,24 +128,42 @@ def same_organization(ours: set[str], theirs: set[str]) -> bool:
 
 def lookalikes(row: dict, existing: pd.DataFrame) -> pd.DataFrame:
     """Existing records that are likely the model of `row` (whichever of its fields parsed): a similar name, or a
-    shared organization, a date within a month and a parameter count within 5%."""
-    likely = pd.Series(False, index=existing.index)
+    shared organization, a date within a month and a parameter count within 5%. Records that carry their name
+    keys (with_name_keys) are compared with those."""
+    likely = np.zeros(len(existing), dtype=bool)
     if "name" in row:
-        likely |= similar_names(row["name"], existing["name"])
+        likely |= similar_names(row["name"], existing["name"], _attached_keys(existing)).to_numpy()
     if {"organization", "publication_date", "parameters"} <= row.keys():
+        # Sizes first, then dates, then organizations, each on the records left: few have all three close.
+        sizes = existing["parameters"].astype(float).to_numpy()
+        close = np.flatnonzero(np.abs(sizes - row["parameters"]) <= SAME_SIZE * np.maximum(sizes, row["parameters"]))
+        dates = pd.to_datetime(existing["publication_date"].iloc[close], errors="coerce")
+        days = (dates - pd.Timestamp(row["publication_date"])).dt.days.abs().to_numpy()
+        close = close[days <= SAME_RELEASE_DAYS]
         organizations = _organizations(row["organization"])
-        days = (
-            pd.to_datetime(existing["publication_date"], errors="coerce") - pd.Timestamp(row["publication_date"])
-        ).dt.days.abs()
-        sizes = existing["parameters"].astype(float)
-        likely |= (
-            existing["organization"]
-            .map(lambda text: same_organization(organizations, _organizations(text)))
-            .astype(bool)
-            & (days <= SAME_RELEASE_DAYS)
-            & ((sizes - row["parameters"]).abs() <= SAME_SIZE * sizes.clip(lower=row["parameters"]))
-        )
+        theirs = existing["organization"].iloc[close].tolist()
+        likely[close] |= np.array([same_organization(organizations, _organizations(t)) for t in theirs], dtype=bool)
     return existing[likely]
+
+
+def near(rows: list[dict], existing: pd.DataFrame) -> pd.DataFrame:
+    """The existing records (with their name keys, with_name_keys) that may have the id of one of the rows or look
+    like it (lookalikes): those sharing its id, a name key or the digits of its name, or with a size within
+    SAME_SIZE. Each record is judged alone, so comparing a row with these few finds what comparing it with
+    all would."""
+    keys = [name_keys(row["name"]) for row in rows if "name" in row]
+    keys = [(full, bare) for full, bare in keys if full]
+    close = (
+        existing["id"].isin([row["id"] for row in rows if "id" in row])
+        | existing["_name_key"].isin([full for full, _ in keys])
+        | existing["_bare_name_key"].isin([bare for _, bare in keys])
+        | existing["_name_digits"].isin(["".join(re.findall(r"\d+", full)) for full, _ in keys])
+    ).to_numpy(copy=True)
+    sizes = existing["parameters"].astype(float).to_numpy()
+    for row in rows:
+        if {"organization", "publication_date", "parameters"} <= row.keys():
+            close |= np.abs(sizes - row["parameters"]) <= SAME_SIZE * np.maximum(sizes, row["parameters"])
+    return existing[close]
 
 
 def describe(row) -> str:
@@ -123,7 +191,9 @@ def model_problems(
                 row["id"],
             )
         )
-    similar = lookalikes(row, existing.drop(index=taken.index))
+    # Each record is judged alone, so the records with the id are left out of the lookalikes found among all.
+    similar = lookalikes(row, existing)
+    similar = similar[~similar.index.isin(taken.index)]
     return errors, similar[~similar["id"].isin(distinct)]
 
 
@@ -154,7 +224,7 @@ def correction_problems(correction: contribution_files.Correction, existing: pd.
     others = existing[existing["id"] != correction.target]
     if "name" in correction.values:
         name = correction.values["name"]["name"]
-        same = others[similar_names(name, others["name"])]
+        same = others[similar_names(name, others["name"], _attached_keys(others))]
         if len(same):
             problems.errors.append(
                 FieldError(

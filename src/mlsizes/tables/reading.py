@@ -159,9 +159,12 @@ def _counted_records(path: Path) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """_record_fields a chunk of the file at a time: the field counts and starts of the records ending in it."""
     inside = 0  # 1 while in a quoted field
     commas = 0  # separators seen so far in the record in progress
-    # Two buffers read into in turn (the chunk and the one after it): fresh megabyte objects would each cost
-    # the kernel a round of page faults.
+    # Two buffers read into in turn (the chunk and the one after it), and the chunk's byte masks and separator
+    # ranks computed into arrays made once: fresh megabyte arrays would each cost the kernel a round of page
+    # faults (half a million of them in a 2 GB file, a second of system time).
     buffers = (bytearray(COUNT_CHUNK_BYTES), bytearray(COUNT_CHUNK_BYTES))
+    masks = np.empty((2, COUNT_CHUNK_BYTES), dtype=bool)
+    running = np.zeros(COUNT_CHUNK_BYTES // 64 + 2, dtype=np.int64)
     with open(path, "rb") as handle:
         offset = 3 if handle.read(3) == _BOM else 0
         handle.seek(offset)
@@ -171,13 +174,15 @@ def _counted_records(path: Path) -> Iterator[tuple[np.ndarray, np.ndarray]]:
             following = handle.readinto(buffers[1 - turn])
             data = np.frombuffer(buffers[turn], dtype=np.uint8, count=size)
             # Quotes and line ends are found together (one scan of the chunk), then told apart.
-            marks = np.flatnonzero((data == _QUOTE) | (data == _LF))
+            marked, other = masks[0, :size], masks[1, :size]
+            np.equal(data, _QUOTE, out=marked)
+            marks = np.flatnonzero(np.bitwise_or(marked, np.equal(data, _LF, out=other), out=marked))
             is_quote = data[marks] == _QUOTE
             quotes, ends = marks[is_quote], marks[~is_quote]
             _check_quotes(path, data, quotes, inside, before, buffers[1 - turn][0] if following else _LF, offset)
-            if _CR in data:
-                ends = np.union1d(ends, np.flatnonzero(data == _CR))
-            separators_before, separators = _ranker(data == _COMMA)
+            if buffers[turn].find(b"\r", 0, size) >= 0:
+                ends = np.union1d(ends, np.flatnonzero(np.equal(data, _CR, out=other)))
+            separators_before, separators = _ranker(np.equal(data, _COMMA, out=other), running)
             # A line end outside quotes has an even number of quotes before it (with the chunks before).
             quotes_before = np.searchsorted(quotes, ends)
             outside = (inside + quotes_before) % 2 == 0
@@ -211,9 +216,10 @@ def _counted_records(path: Path) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         yield np.array([commas + 1]), np.array([last_end + 1])
 
 
-def _ranker(marked: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
+def _ranker(marked: np.ndarray, running: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
     """For a chunk's marked bytes (its separators): a function giving how many are marked before each of some
-    positions, and how many are marked in all.
+    positions, and how many are marked in all. `running`: an array of zeros of at least len(marked) / 64 + 2,
+    written into.
 
     The marks are packed into 64-bit words with a running count of the words before, so a position's rank is
     one lookup and one popcount: no array of the marked positions (a million separators a megabyte, whose
@@ -221,7 +227,8 @@ def _ranker(marked: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], int
     """
     words = np.packbits(marked, bitorder="little")
     words = np.concatenate((words, np.zeros(-len(words) % 8, dtype=np.uint8))).view(np.uint64)
-    running = np.concatenate(([0], np.cumsum(np.bitwise_count(words), dtype=np.int64)))
+    running = running[: len(words) + 1]
+    np.cumsum(np.bitwise_count(words), dtype=np.int64, out=running[1:])
 
     def before(positions: np.ndarray) -> np.ndarray:
         word = positions >> 6

@@ -33,7 +33,7 @@ def write_csv(handle, frame: pd.DataFrame, header: bool = True, rule: CellRule |
     """Write a table exactly as `frame.to_csv(handle, index=False, lineterminator="\\n", header=header)` does,
     with `rule` applied to every text cell first."""
     alone = frame.shape[1] == 1
-    columns = [_csv_cells(frame.iloc[:, position], alone, rule) for position in range(frame.shape[1])]
+    columns = _joined_runs([_csv_cells(frame.iloc[:, position], alone, rule) for position in range(frame.shape[1])])
     if header:
         handle.write((",".join(_csv_module_cell(str(label)) for label in frame.columns) + "\n").encode("utf-8"))
     for start in range(0, len(frame), CHUNK_ROWS):
@@ -43,6 +43,30 @@ def write_csv(handle, frame: pd.DataFrame, header: bool = True, rule: CellRule |
         cells = (column[rows].tolist() for column in columns)
         handle.write(b"\n".join(map(str.encode, map(",".join, zip(*cells)))))
         handle.write(b"\n")
+
+
+def _joined_runs(columns: list[tuple[np.ndarray, np.ndarray | None]]) -> list[np.ndarray]:
+    """Each row's cells from the rendered columns (cells, or distinct cells and each row's code into them), a run
+    of neighbouring coded columns joined into one: each combination of their values that occurs is joined once
+    (upstream rows repeat whole, so a million rows hold a few thousand), and a row's join has a few parts left
+    instead of one a column."""
+    joined, run = [], []
+    for cells, codes in [*columns, (None, None)]:
+        if codes is not None:
+            run.append((cells, codes))
+            continue
+        if run:
+            combined = run[0][1]
+            for distinct, codes_after in run[1:]:
+                combined = pd.factorize(combined * len(distinct) + codes_after)[0]
+            firsts = np.full(combined.max() + 1 if len(combined) else 0, len(combined))
+            np.minimum.at(firsts, combined, np.arange(len(combined)))  # a row holding each combination
+            parts = zip(*(distinct[codes[firsts]].tolist() for distinct, codes in run))
+            joined.append(np.array([",".join(part) for part in parts], dtype=object)[combined])
+            run = []
+        if cells is not None:
+            joined.append(cells)
+    return joined
 
 
 def _csv_module_cell(cell) -> str:
@@ -57,8 +81,9 @@ def _csv_module_cell(cell) -> str:
 _NEEDS_QUOTES = re.compile("[" + re.escape("".join(c for c in ',"\n\r' if _csv_module_cell(c) != c)) + "]")
 
 
-def _csv_cells(values: pd.Series, alone: bool, rule: CellRule | None = None) -> np.ndarray:
-    """A column's cells as pandas' to_csv writes them, text passed through `rule` first (when given).
+def _csv_cells(values: pd.Series, alone: bool, rule: CellRule | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """A column's cells as pandas' to_csv writes them, text passed through `rule` first (when given): each row's
+    cell and None, or the distinct cells and each row's code into them.
 
     A float is numpy's repr of it (0.0 and -0.0 told apart), an integer or boolean its str, a missing cell
     empty; text is quoted (inner quotes doubled) only when it holds a character the csv module quotes. Other
@@ -85,7 +110,7 @@ def _csv_cells(values: pd.Series, alone: bool, rule: CellRule | None = None) -> 
             cells[values.isna().to_numpy()] = ""
         if alone:
             cells[cells == ""] = '""'
-        return cells
+        return cells, None
     elif dtype.kind in "iub" or text:  # integers and booleans (numpy's and pandas' Int64, boolean), text
         codes, distinct = pd.factorize(values)
         texts = [str(value) for value in distinct.tolist()]
@@ -99,10 +124,10 @@ def _csv_cells(values: pd.Series, alone: bool, rule: CellRule | None = None) -> 
         texts = ["" if gap else text for gap, text in zip(missing, texts)]
     else:
         raise TypeError(f"write_csv: column {values.name!r} is {dtype}, which pandas formats in its own way")
-    rendered = np.array([*texts, ""], dtype=object)  # the last one for missing values (code -1)
+    rendered = np.array([*texts, ""], dtype=object)  # the last one for missing values
     if alone:
         rendered[rendered == ""] = '""'
-    return rendered[codes]
+    return rendered, np.where(codes < 0, len(texts), codes)
 
 
 def _quoted(cell: str) -> str:
