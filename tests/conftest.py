@@ -77,16 +77,17 @@ SEPARATE = {
     },
 }
 SLOW_UNITS = (
-    "test_update.py",  # 50: a clone updated from a new snapshot (`dvc repro`), fixed (a second one), released
-    "test_release.py",  # 48: a correction, one `dvc repro`, a release tried twice (a hook refuses the first)
-    "test_remote.py",  # 20: the README's remote set-up on an S3 server, a 1,000,000-row round trip
-    "test_api.py::wheel",  # 18: the wheel built and installed into a venv; its commands, the analysis at full size
-    "test_site.py",  # 12, and a headless Chromium's
+    "test_update.py",  # 58: a clone updated from a new snapshot (`dvc repro`), fixed (a second one), released
+    "test_release.py",  # 53: a correction, one `dvc repro`, a release tried twice (a hook refuses the first)
+    "test_remote.py",  # 23: the README's remote set-up on an S3 server, a 1,000,000-row round trip
+    "test_clusters.py",  # 23: the split test's size over 200 null data sets, twice (a double bootstrap each)
+    "test_api.py::wheel",  # 21: the wheel built and installed into a venv; its commands, the analysis at full size
+    "test_cli.py",  # 15: every command's --json run once (small simulation counts), every exit code
+    "test_site.py",  # 13, and a headless Chromium's
     "test_pipeline.py",  # 13: `dvc status` and `dvc repro curate` in a clone
+    "test_versions.py::method",  # 13: two analyses of one table by two methods, a diff that recomputes them
     "test_contribution_files.py",  # 12
-    "test_cli.py",  # 11: every command's --json run once (small simulation counts), every exit code
     "test_api.py",  # 11
-    "test_versions.py::method",  # 11: two analyses of one table by two methods, a diff that recomputes them
     "test_add_model.py::writers",  # 9: concurrent and killed writers (and 5 s of random waits)
     "test_update.py::refusals",  # 9: fresh clones, one `dvc repro` that fails
     "test_versions.py",  # 7
