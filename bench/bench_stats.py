@@ -116,9 +116,9 @@ def main():
             3,
         ),
         (
-            "split at the gap (LRT, residuals resampled)",
-            "99 resamples, 300 points",
-            "< 2 s",
+            "split at the gap (LRT, double residual bootstrap)",
+            "99 null data sets x 9 resamples, 300 points",
+            "< 4 s",
             lambda: clusters.split_at_gap_test(x[:300], y[:300], 2e10, 7e10, n_boot=99, seed=0),
             1,
         ),
