@@ -3,6 +3,7 @@
 import csv
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import settings
 
 # Property tests are examples drawn from a fixed seed, with no time limit per example: on a shared 2-core machine
@@ -244,10 +246,6 @@ SMALL_COUNTS = {
 def use_small_counts(params_path: Path) -> None:
     """Set SMALL_COUNTS in a params.yaml, editing only the value of each of those lines (comments and layout kept,
     as a maintainer's edit would)."""
-    import re
-
-    import yaml
-
     lines = params_path.read_text().splitlines(keepends=True)
     section = None
     for i, line in enumerate(lines):
