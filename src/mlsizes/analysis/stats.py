@@ -475,8 +475,11 @@ def _cdf_rows(p: np.ndarray, k) -> np.ndarray:
         miss = 1.0 - hit
         state = np.zeros((rows.size, int(width)))
         state[:, 0] = 1.0
+        moved = np.empty((rows.size, int(width) - 1))  # written in place: no fresh arrays per step
         for hit_j, miss_j in zip(hit[:, :, None], miss[:, :, None]):
-            state[:, 1:] = state[:, 1:] * miss_j + state[:, :-1] * hit_j
+            np.multiply(state[:, :-1], hit_j, out=moved)
+            state[:, 1:] *= miss_j
+            state[:, 1:] += moved
             state[:, 0] *= miss_j[:, 0]
         kept = np.arange(int(width)) <= k[rows][:, None]
         out[rows] = np.minimum(1.0, np.where(kept, state, 0.0).sum(axis=1))

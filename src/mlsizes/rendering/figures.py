@@ -23,16 +23,37 @@ def pyplot():
     return plt
 
 
-def save_figure(fig, path: Path, footer: str) -> None:
-    """Footer (dataset version, as-of date) at the bottom; PNG without a timestamp so reruns are identical."""
+def save_figure(fig, path: Path, footer: str, *, laid_out: bool = False) -> None:
+    """Footer (dataset version, as-of date) at the bottom; PNG without a timestamp so reruns are identical.
+
+    The layout is matplotlib's tight_layout unless the caller has `laid_out` the figure itself (a grid of many
+    panels: tight_layout measures every tick label of every panel, most of the cost of such a figure)."""
     import io
 
     fig.text(0.01, 0.005, footer, fontsize=7.5, color="dimgray", ha="left", va="bottom", wrap=True)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    if not laid_out:
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
     pyplot().close(fig)  # pyplot holds every figure until closed: a long run (history, atlas) would pile them up
     atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def grid_margins(fig, rows: int, columns: int, *, top: float, bottom: float = 0.9, left: float = 0.75) -> None:
+    """Place a grid of panels by fixed margins in inches (room for the suptitle's `top`, the footer and the last
+    row's axis label at the bottom, tick labels on the left, each panel's title and axis label between rows)."""
+    width, height = fig.get_size_inches()
+    between_rows, between_columns = 0.85, 0.9
+    panel_height = (height - top - bottom - between_rows * (rows - 1)) / rows
+    panel_width = (width - left - 0.2 - between_columns * (columns - 1)) / columns
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - 0.2 / width,
+        bottom=bottom / height,
+        top=1 - top / height,
+        hspace=between_rows / panel_height,
+        wspace=between_columns / panel_width,
+    )
 
 
 def year(date: str) -> float:

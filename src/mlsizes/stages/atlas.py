@@ -136,7 +136,8 @@ def figure(
             f"{corrected['interval'][1]:.2g}] ({corrected['hits']} of {corrected['n']})"
         )
     fig.suptitle(title, fontsize=10)
-    figures.save_figure(fig, path, footer)
+    figures.grid_margins(fig, rows, columns, top=0.75 if corrected else 0.6)
+    figures.save_figure(fig, path, footer, laid_out=True)
 
 
 def run(paths: Paths, settings: AtlasSettings) -> dict:
