@@ -227,7 +227,8 @@ def commit_all(repo, message):
     sh("git", "commit", "-qm", message, cwd=repo)
 
 
-# The study's settings with small simulation counts: the same code and stages, seconds instead of minutes. Tests
+# The study's settings with small simulation counts and coarse grids: the same code and stages, seconds instead of
+# minutes. Tests
 # of a workflow around the pipeline (update, release, diff) build clones with them; the committed metrics and the
 # statistics' own tests keep the full counts.
 SMALL_COUNTS = {
@@ -239,7 +240,12 @@ SMALL_COUNTS = {
         "monte_carlo": {"first_batch": 20, "resolve_factor": 2, "max_scan": 40, "max_family": 20, "max_split": 9},
         "scan": {"grid_step_dex": 0.02, "widths_dex": [0.4, 0.4], "width_step_dex": 0.05},
     },
-    "atlas": {"monte_carlo": {"first_batch": 20, "max_n": 40}},
+    "atlas": {
+        "widths_dex": [0.3, 0.6],
+        "width_step_dex": 0.3,
+        "position_step_dex": 0.2,
+        "monte_carlo": {"first_batch": 20, "max_n": 40},
+    },
 }
 
 
