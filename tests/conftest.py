@@ -238,6 +238,7 @@ SMALL_COUNTS = {
         "n_window_simulations": 2000,
         "n_posterior_draws": 20,
         "monte_carlo": {"first_batch": 20, "resolve_factor": 2, "max_scan": 40, "max_family": 20, "max_split": 9},
+        "split_fit": {"starts": 2, "iterations": 50},  # as the split test's calibration in test_clusters.py
         "scan": {"grid_step_dex": 0.02, "widths_dex": [0.4, 0.4], "width_step_dex": 0.05},
     },
     "atlas": {

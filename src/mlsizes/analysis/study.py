@@ -821,6 +821,8 @@ def cluster_analysis(systems: pd.DataFrame, params: AnalysisParams) -> dict:
                 n_boot=params.mc_max_split,
                 seed=params.seed,
                 alpha=params.alpha,
+                n_starts=params.split_starts,
+                max_iter=params.split_iterations,
             ),
         }
 

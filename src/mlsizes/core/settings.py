@@ -109,7 +109,7 @@ class _Section:
 
 
 # Settings that are mappings of settings: anything else there is refused by name.
-_SECTIONS = ("domains", "groups", "windows", "break_search", "monte_carlo", "scan", "closing", "measures")
+_SECTIONS = ("domains", "groups", "windows", "break_search", "monte_carlo", "scan", "split_fit", "closing", "measures")
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,8 @@ class AnalysisParams:
     mc_max_scan: int
     mc_max_family: int
     mc_max_split: int
+    split_starts: int  # the split test's mixture fits: EM starts per fit, iterations per start
+    split_iterations: int
     scan_grid_step_dex: float
     family_widths_dex: tuple[float, ...]
     heavy_tail_df: float
@@ -162,6 +164,9 @@ class AnalysisParams:
             raise ValueError("analysis.monte_carlo: need 0 < first_batch <= max_scan and max_family")
         if mc.typed("max_split", int) < 1:
             raise ValueError("analysis.monte_carlo: max_split must be positive")
+        split_fit = section["split_fit"]
+        if split_fit.typed("starts", int) < 1 or split_fit.typed("iterations", int) < 1:
+            raise ValueError("analysis.split_fit: starts and iterations must be positive")
         widths_dex = scan["widths_dex"]
         if not (isinstance(widths_dex, list) and len(widths_dex) == 2):
             raise ValueError(f"analysis.scan.widths_dex must be a list of two widths, got {widths_dex!r:.60}")
@@ -194,6 +199,8 @@ class AnalysisParams:
             mc_max_scan=mc.typed("max_scan", int),
             mc_max_family=mc.typed("max_family", int),
             mc_max_split=mc.typed("max_split", int),
+            split_starts=split_fit.typed("starts", int),
+            split_iterations=split_fit.typed("iterations", int),
             scan_grid_step_dex=scan.typed("grid_step_dex", float),
             family_widths_dex=widths,
             heavy_tail_df=section.typed("heavy_tail_df", float),
