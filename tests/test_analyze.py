@@ -36,6 +36,8 @@ def params() -> AnalysisParams:
         mc_max_scan=40,
         mc_max_family=20,
         mc_max_split=9,
+        split_starts=2,
+        split_iterations=50,
         family_widths_dex=(0.4,),
     )
 
@@ -170,6 +172,7 @@ def small_params_file(folder: Path, as_of: bool = True) -> Path:
             "monte_carlo: {first_batch: 1000, resolve_factor: 2, max_scan: 200000, max_family: 20000, max_split: 999}",
             "monte_carlo: {first_batch: 20, resolve_factor: 2, max_scan: 40, max_family: 20, max_split: 9}",
         ),
+        ("split_fit: {starts: 20, iterations: 500}", "split_fit: {starts: 2, iterations: 50}"),
         ('  # as_of: "2026-03-10"', '  as_of: "2026-03-10"' if as_of else '  # as_of: "2026-03-10"'),
     ):
         assert old in text
@@ -314,9 +317,14 @@ def test_a_2022_snapshot_is_analysed_as_of_2022_without_an_as_of_in_the_params(t
     ("params_text", "curation_text", "message"),
     [
         ("analysis: {domains: {rule: any}}\n", None, "no 'analysis.bounds' setting"),
+        (
+            (ROOT / "params.yaml").read_text().replace("split_fit: {starts: 20,", "split_fit: {starts: 0,"),
+            None,
+            "analysis.split_fit: starts and iterations must be positive",
+        ),
         (None, "not json", "not curate's metrics"),
     ],
-    ids=["missing setting", "bad curation metrics"],
+    ids=["missing setting", "no EM start", "bad curation metrics"],
 )
 def test_bad_params_or_curation_metrics_are_one_line_and_write_nothing(tmp_path, params_text, curation_text, message):
     params = tmp_path / "params.yaml"
