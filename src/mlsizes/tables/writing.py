@@ -37,10 +37,10 @@ def write_csv(handle, frame: pd.DataFrame, header: bool = True, rule: CellRule |
     columns = _joined_runs([_csv_cells(frame.iloc[:, position], alone, rule) for position in range(frame.shape[1])])
     if header:
         handle.write((",".join(_csv_module_cell(str(label)) for label in frame.columns) + "\n").encode("utf-8"))
-    # A chunk is handed to the kernel on a second thread while the next one is joined: a write releases the GIL,
-    # so on two cores the 740 MB of a million curated rows cost next to nothing beside the joining.
+    # Each chunk is written on a second thread while the next one is joined: a write releases the GIL, so on an
+    # idle second core the kernel's copy of the bytes (740 MB for a million curated rows) overlaps the joining.
     with ThreadPoolExecutor(max_workers=1) as writer:
-        written = writer.submit(int)
+        written = writer.submit(int)  # nothing to wait for before the first chunk
         for start in range(0, len(frame), CHUNK_ROWS):
             rows = slice(start, start + CHUNK_ROWS)
             # Rows are encoded one by one: a chunk joined as text first would be widened to 2 or 4 bytes a
