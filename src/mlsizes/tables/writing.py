@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,19 +36,12 @@ def write_csv(handle, frame: pd.DataFrame, header: bool = True, rule: CellRule |
     columns = _joined_runs([_csv_cells(frame.iloc[:, position], alone, rule) for position in range(frame.shape[1])])
     if header:
         handle.write((",".join(_csv_module_cell(str(label)) for label in frame.columns) + "\n").encode("utf-8"))
-    # Each chunk is written on a second thread while the next one is joined: a write releases the GIL, so on an
-    # idle second core the kernel's copy of the bytes (740 MB for a million curated rows) overlaps the joining.
-    with ThreadPoolExecutor(max_workers=1) as writer:
-        written = writer.submit(int)  # nothing to wait for before the first chunk
-        for start in range(0, len(frame), CHUNK_ROWS):
-            rows = slice(start, start + CHUNK_ROWS)
-            # Rows are encoded one by one: a chunk joined as text first would be widened to 2 or 4 bytes a
-            # character wherever one name in it is not ASCII, and encoding it back costs twice the whole join.
-            cells = (column[rows].tolist() for column in columns)
-            chunk = b"\n".join([*map(str.encode, map(",".join, zip(*cells))), b""])
-            written.result()
-            written = writer.submit(handle.write, chunk)
-        written.result()
+    for start in range(0, len(frame), CHUNK_ROWS):
+        rows = slice(start, start + CHUNK_ROWS)
+        # Rows are encoded one by one: a chunk joined as text first would be widened to 2 or 4 bytes a character
+        # wherever one name in it is not ASCII, and encoding it back costs twice the whole join.
+        cells = (column[rows].tolist() for column in columns)
+        handle.write(b"\n".join([*map(str.encode, map(",".join, zip(*cells))), b""]))
 
 
 def _joined_runs(columns: list[tuple[np.ndarray, np.ndarray | None]]) -> list[np.ndarray]:
