@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,11 +144,8 @@ def _spread(results: list, codes: np.ndarray, index: pd.Index) -> pd.Series:
 
 
 def _factorized(raw: pd.DataFrame, columns: list[str]) -> dict[str, tuple[np.ndarray, list]]:
-    """_distinct of each of the columns that repeat their values, two columns at a time: pandas hashes text
-    without holding the GIL, so a second core, when free, takes half the work (BENCHMARKS.md)."""
-    repeating = [column for column in columns if repetitive(raw[column])]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(repeating, pool.map(_distinct, [raw[column] for column in repeating])))
+    """_distinct of each of the columns that repeat their values."""
+    return {column: _distinct(raw[column]) for column in columns if repetitive(raw[column])}
 
 
 def _clean(value: str) -> str:
