@@ -148,6 +148,27 @@ def test_name_keys_of_many_names_are_each_names_own():
     ]
 
 
+def test_near_finds_the_records_sharing_a_key_as_the_whole_key_table_does(monkeypatch):
+    """near looks for keys in names joined a chunk at a time and makes keys only where it finds one: the records it
+    returns must be those sharing an id, a key or the digits of a key in the whole key table (chunks of 3 names
+    here, so some chunks are passed over; Cyrillic, NUL, brackets and the Kelvin sign in names)."""
+    monkeypatch.setattr(rules, "_KEY_CHUNK", 3)
+    names = ["GPT-3 175B (davinci)", "T5", "a)b", "GРТ-3 175B", "\u212a 1", "BERT [base]", None, "x\x00(y", "Llama 3"]
+    names += ["GPT\uff13 XL", "Mamba", "ab"]  # a fullwidth digit: only its own key says gpt3xl
+    existing = pd.DataFrame({"id": [f"r{i}" for i in range(len(names))], "name": names, "parameters": None})
+    for rows in ([{"name": "gpt3 175b"}], [{"name": "K1"}], [{"name": "bert"}, {"id": "r8"}], [{"name": "GPT-3 XL"}]):
+        keyed = rules.with_name_keys(existing)
+        wanted = [rules.name_keys(row["name"]) for row in rows if "name" in row]
+        digits = ["".join(re.findall(r"\d+", full)) for full, _ in wanted]
+        expected = keyed[
+            keyed["id"].isin([row.get("id") for row in rows])
+            | keyed["_name_key"].isin([full for full, _ in wanted])
+            | keyed["_bare_name_key"].isin([bare for _, bare in wanted])
+            | keyed["_name_digits"].isin(digits)
+        ]
+        assert rules.near(rows, existing).equals(expected), rows
+
+
 def test_as_of_comes_from_params_top_level_then_analysis_then_snapshot(tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text('as_of: "2025-01-02"\nanalysis: {as_of: "2024-01-01"}\n')

@@ -193,9 +193,14 @@ def _contributions_checked(
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[contribution_files.Correction], list[dict]]:
     """The candidates less the contributed models refused (_refused_models), those rejects, and the corrections
     that may be applied and the reject rows of those that may not (_applicable)."""
-    # What contributions are compared with, each name's keys made once (a million names take a second).
-    compared = rules.with_name_keys(candidates[list(rules.COMPARED_COLUMNS)])
-    lookalike_rejects = _refused_models(candidates, compared)
+    sources = candidates["source"]  # a few distinct values in a million rows: each is looked at once
+    contributed = candidates.index[
+        sources.isin([s for s in sources.unique() if s.startswith(contribution_files.SOURCE_PREFIX)])
+    ]
+    if not len(contributed) and not corrections:  # nothing to check: a snapshot curated alone
+        return candidates, pd.DataFrame(columns=REJECTED_COLUMNS), [], []
+    compared = candidates[list(rules.COMPARED_COLUMNS)]  # what contributions are compared with
+    lookalike_rejects = _refused_models(candidates, contributed, compared)
     if len(lookalike_rejects):  # a million-row copy otherwise
         candidates = candidates.drop(index=lookalike_rejects.index)
         compared = compared.drop(index=lookalike_rejects.index)
@@ -203,14 +208,10 @@ def _contributions_checked(
     return candidates, lookalike_rejects, applicable, refused
 
 
-def _refused_models(candidates: pd.DataFrame, compared: pd.DataFrame) -> pd.DataFrame:
-    """A reject row for each contributed model that `mlsizes validate` refuses against the other records
-    (`compared`: their rules.COMPARED_COLUMNS with name keys): its id taken, or a likely duplicate of a record it
-    does not declare itself distinct from (rules.model_problems)."""
-    sources = candidates["source"]  # a few distinct values in a million rows: each is looked at once
-    contributed = candidates.index[
-        sources.isin([s for s in sources.unique() if s.startswith(contribution_files.SOURCE_PREFIX)])
-    ]
+def _refused_models(candidates: pd.DataFrame, contributed: pd.Index, compared: pd.DataFrame) -> pd.DataFrame:
+    """A reject row for each contributed model (`contributed`: their labels) that `mlsizes validate` refuses
+    against the other records (`compared`: their rules.COMPARED_COLUMNS): its id taken, or a likely duplicate of
+    a record it does not declare itself distinct from (rules.model_problems)."""
     rows = {label: candidates.loc[label].dropna().to_dict() for label in contributed}
     near = rules.near(list(rows.values()), compared)  # each model is compared with these few, not a million
     refused = {}
@@ -228,14 +229,16 @@ def _applicable(
     candidates: pd.DataFrame, compared: pd.DataFrame, corrections: list[contribution_files.Correction]
 ) -> tuple[list[contribution_files.Correction], list[dict]]:
     """The corrections that may be applied, and a reject row for each one that may not: it would give its record
-    another record's name (`compared`: the records' rules.COMPARED_COLUMNS with name keys), or a value the
-    curated contract refuses (the checks `mlsizes validate` makes), so a
-    bad correction file is rejected as a whole and its record stays as it was, never removed or renamed onto
-    another. A correction whose target is missing is left to apply_corrections, which rejects it."""
-    applicable, refused = [], []
+    another record's name (`compared`: the records' rules.COMPARED_COLUMNS), or a value the curated contract
+    refuses (the checks `mlsizes validate` makes), so a bad correction file is rejected as a whole and its record
+    stays as it was, never removed or renamed onto another. A correction whose target is missing is left to
+    apply_corrections, which rejects it."""
+    applicable, refused, keyed = [], [], None
     for correction in corrections:
         target = candidates[candidates["id"] == correction.target]
-        errors = rules.correction_problems(correction, compared) if len(target) else []
+        if len(target) and keyed is None:  # each name's keys made once (a million names take a second)
+            keyed = rules.with_name_keys(compared)
+        errors = rules.correction_problems(correction, keyed) if len(target) else []
         if len(target) and not errors:
             corrected, _ = contribution_files.apply_corrections(target, [correction])
             errors = rules.schema_errors(contracts.record_failures(_as_curated(corrected), contracts.curated_schema()))

@@ -70,9 +70,7 @@ def name_key_table(names: pd.Series) -> pd.DataFrame:
         if joined.count("\x00") != len(chunk) - 1:  # a NUL inside a name: one by one
             full, bare = (list(keys) for keys in zip(*map(name_keys, chunk)))
         else:
-            lowered = joined.encode().lower()
-            full = lowered.translate(None, _NOT_IN_KEY).decode().split("\x00")
-            bare = _BRACKETED_IN_JOINED.sub(b" ", lowered).translate(None, _NOT_IN_KEY).decode().split("\x00")
+            full, bare = (keys.decode().split("\x00") for keys in _joined_keys(joined))
             for position in [] if joined.isascii() else [i for i, name in enumerate(chunk) if not name.isascii()]:
                 full[position], bare[position] = name_keys(chunk[position])
             bare = [b or f for b, f in zip(bare, full)]
@@ -80,6 +78,35 @@ def name_key_table(names: pd.Series) -> pd.DataFrame:
         keys["_bare_name_key"] += bare
         keys["_name_digits"] += "\x00".join(full).encode().translate(None, _LETTERS).decode().split("\x00")
     return pd.DataFrame(keys, index=names.index, dtype=object)
+
+
+def _joined_keys(joined: str) -> tuple[bytes, bytes]:
+    """The full and the bare keys of ASCII names joined by NUL, joined by NUL (a name with other characters, or
+    with a NUL in it, gets something else: see name_keys)."""
+    lowered = joined.encode().lower()
+    return lowered.translate(None, _NOT_IN_KEY), _BRACKETED_IN_JOINED.sub(b" ", lowered).translate(None, _NOT_IN_KEY)
+
+
+def _may_share_keys(chunk: list[str], keys: set[str], digits: set[str]) -> bool:
+    """Whether a name of the chunk may have one of these name keys (full or bare) or key digits: never False for
+    one that has. ASCII names are looked for in their keys joined (a search in C, no key made per name), the
+    others keyed one by one."""
+    joined = "\x00".join(chunk)
+    if joined.count("\x00") != len(chunk) - 1:  # a NUL inside a name
+        return True
+    full, bare = (b"\x00" + joined_keys + b"\x00" for joined_keys in _joined_keys(joined))
+    numbers = full.translate(None, _LETTERS)
+    if any(f"\x00{key}\x00".encode() in full or f"\x00{key}\x00".encode() in bare for key in keys) or any(
+        f"\x00{number}\x00".encode() in numbers for number in digits
+    ):
+        return True
+    others = [] if joined.isascii() else [name_keys(name) for name in chunk if not name.isascii()]
+    return any({key, bare_key} & keys or _key_digits(key) in digits for key, bare_key in others)
+
+
+def _key_digits(key: str) -> str:
+    """What name_key_table keeps of a key as its digits: the key less its letters a to z."""
+    return key.encode().translate(None, _LETTERS).decode()
 
 
 def with_name_keys(records: pd.DataFrame) -> pd.DataFrame:
@@ -147,23 +174,30 @@ def lookalikes(row: dict, existing: pd.DataFrame) -> pd.DataFrame:
 
 
 def near(rows: list[dict], existing: pd.DataFrame) -> pd.DataFrame:
-    """The existing records (with their name keys, with_name_keys) that may have the id of one of the rows or look
-    like it (lookalikes): those sharing its id, a name key or the digits of its name, or with a size within
+    """The existing records that may have the id of one of the rows or look like it (lookalikes), with their name
+    keys (with_name_keys): those sharing its id, a name key or the digits of its name, or with a size within
     SAME_SIZE. Each record is judged alone, so comparing a row with these few finds what comparing it with
-    all would."""
+    all would.
+
+    The keys of a million names take a second to make: they are made only for the chunks of names where
+    _may_share_keys finds a row's key or digits."""
     keys = [name_keys(row["name"]) for row in rows if "name" in row]
     keys = [(full, bare) for full, bare in keys if full]
-    close = (
-        existing["id"].isin([row["id"] for row in rows if "id" in row])
-        | existing["_name_key"].isin([full for full, _ in keys])
-        | existing["_bare_name_key"].isin([bare for _, bare in keys])
-        | existing["_name_digits"].isin(["".join(re.findall(r"\d+", full)) for full, _ in keys])
-    ).to_numpy(copy=True)
+    fulls, bares = {full for full, _ in keys}, {bare for _, bare in keys}
+    digits = {"".join(re.findall(r"\d+", full)) for full, _ in keys}
+    close = existing["id"].isin([row["id"] for row in rows if "id" in row]).to_numpy(copy=True)
+    names = [name if isinstance(name, str) else "" for name in existing["name"].tolist()]
+    for start in range(0, len(names), _KEY_CHUNK):
+        chunk = names[start : start + _KEY_CHUNK]
+        if _may_share_keys(chunk, fulls | bares, digits):
+            table = name_key_table(pd.Series(chunk))
+            shared = table["_name_key"].isin(fulls) | table["_bare_name_key"].isin(bares)
+            close[start : start + len(chunk)] |= (shared | table["_name_digits"].isin(digits)).to_numpy()
     sizes = existing["parameters"].astype(float).to_numpy()
     for row in rows:
         if {"organization", "publication_date", "parameters"} <= row.keys():
             close |= np.abs(sizes - row["parameters"]) <= SAME_SIZE * np.maximum(sizes, row["parameters"])
-    return existing[close]
+    return with_name_keys(existing[close])
 
 
 def describe(row) -> str:

@@ -30,7 +30,7 @@ class CellRule:
 
     def __call__(self, text: str) -> str:
         """One cell with the rule applied."""
-        return self.rewrite(text) if _search(self.pattern, text) else text
+        return self.rewrite(text) if self.pattern.search("\x00" + text) else text
 
 
 def repetitive(values: pd.Series) -> bool:
@@ -97,7 +97,3 @@ def _starts(chunk) -> np.ndarray:
     """Each cell's first character in NUL + the cells joined by NUL."""
     lengths = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
     return np.cumsum(lengths + 1) - lengths
-
-
-def _search(pattern: re.Pattern, value) -> bool:
-    return bool(pattern.search("\x00" + (value if isinstance(value, str) else "")))

@@ -148,11 +148,9 @@ def _record_fields(path: Path) -> tuple[np.ndarray, np.ndarray]:
     boundaries to each reader's interpretation, so it is refused. numpy on cache-sized chunks costs about
     half of pandas' read of the same file; Python's csv module would cost more than twice the read.
     """
-    counted = list(_counted_records(path))
-    return (
-        np.concatenate([fields for fields, _ in counted]) if counted else np.zeros(0, dtype=np.int64),
-        np.concatenate([starts for _, starts in counted]) if counted else np.zeros(0, dtype=np.int64),
-    )
+    # Each chunk's counts and starts, and an empty pair (a file without records still gives two arrays).
+    fields, starts = zip(*_counted_records(path), (np.zeros(0, dtype=np.int64),) * 2)
+    return np.concatenate(fields), np.concatenate(starts)
 
 
 def _counted_records(path: Path) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -41,8 +41,7 @@ def write_csv(handle, frame: pd.DataFrame, header: bool = True, rule: CellRule |
         # Rows are encoded one by one: a chunk joined as text first would be widened to 2 or 4 bytes a character
         # wherever one name in it is not ASCII, and encoding it back costs twice the whole join.
         cells = (column[rows].tolist() for column in columns)
-        handle.write(b"\n".join(map(str.encode, map(",".join, zip(*cells)))))
-        handle.write(b"\n")
+        handle.write(b"\n".join([*map(str.encode, map(",".join, zip(*cells))), b""]))
 
 
 def _joined_runs(columns: list[tuple[np.ndarray, np.ndarray | None]]) -> list[np.ndarray]:
