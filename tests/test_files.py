@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import re
 import subprocess
 import time
@@ -154,6 +155,16 @@ def test_a_rule_rewrites_the_same_cells_on_every_path(tmp_path, monkeypatch):
     writing.write_csv(buffer, frame, rule=ESCAPE)
     assert buffer.getvalue() == _pandas_csv(_ruled(frame))
     assert b"'=1+1" in buffer.getvalue() and b"' =y" not in buffer.getvalue()
+
+
+def test_write_csv_leaves_the_frame_it_writes_as_it_was():
+    """Found on a frame that had been pickled (as a process pool hands one back): pandas' to_numpy(copy=True)
+    gave the column's own array, and the writer quoted and escaped cells in the caller's frame."""
+    names = [f"model {i}" for i in range(500)] + ["a, b", "=SUM(1)", 'say "hi"']
+    frame = pickle.loads(pickle.dumps(pd.DataFrame({"name": pd.Series(names, dtype="str")})))
+    buffer = io.BytesIO()
+    writing.write_csv(buffer, frame, rule=ESCAPE)
+    assert frame["name"].tolist() == names and b"'=SUM(1)" in buffer.getvalue()
 
 
 def test_the_next_write_removes_what_a_killed_writer_left_and_git_ignores_it_meanwhile(tmp_path):

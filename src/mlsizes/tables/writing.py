@@ -98,7 +98,9 @@ def _csv_cells(values: pd.Series, alone: bool, rule: CellRule | None = None) -> 
         texts = np.where(np.isnan(distinct), "", distinct.astype(str)).tolist()
     elif (dtype.kind in "iub" or text) and not repetitive(values):
         if text:
-            cells = values.to_numpy(dtype=object, na_value="", copy=True)
+            # A copy of our own: pandas' to_numpy(copy=True) can hand back the column's own array (a frame that
+            # was pickled), and the cells are quoted in place below.
+            cells = np.array(values.to_numpy(dtype=object, na_value=""), dtype=object)
             found = text_search(cells, [_NEEDS_QUOTES] + ([rule.pattern] if rule is not None else []))
             ruled = found[1] if rule is not None else np.zeros(0, dtype=np.int64)
             changed = np.union1d(found[0], ruled)  # rewritten cells are checked for quoting again
