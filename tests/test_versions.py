@@ -389,3 +389,29 @@ def test_a_version_that_cannot_be_recomputed_is_compared_as_stored_and_the_diff_
         assert f"{side.name}'s metrics could not be recomputed" in note and reason in note, note
         assert good.stored is None and good.metrics == before
     assert not (tmp_path / "cache").exists()
+
+
+def test_files_at_a_revision_are_read_as_git_holds_them(tmp_path):
+    """revisions.read_bytes_at serves every read from one `git cat-file --batch`: names with spaces or a newline,
+    a file a later commit changed, and None for a missing file, a folder, an unknown revision, or no repository."""
+    from mlsizes.releases import revisions
+
+    sh("git", "init", "-q", cwd=tmp_path)
+    for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):
+        sh("git", "config", key, value, cwd=tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a b.csv").write_bytes(b"x,y\n1,2\n")
+    (tmp_path / "line\nbreak.txt").write_bytes(b"\x00binary\n")
+    commit_all(tmp_path, "first")
+    first = sh("git", "rev-parse", "HEAD", cwd=tmp_path).stdout.strip()
+    read = revisions.read_bytes_at
+    assert read(tmp_path, first, "data/a b.csv") == b"x,y\n1,2\n"
+    (tmp_path / "data" / "a b.csv").write_bytes(b"x,y\n3,4\n")
+    commit_all(tmp_path, "second")
+    assert read(tmp_path, "HEAD", "data/a b.csv") == b"x,y\n3,4\n"  # a commit made after the reader started
+    assert read(tmp_path, "HEAD", "line\nbreak.txt") == b"\x00binary\n"
+    assert read(tmp_path, "HEAD", "data/missing.csv") is None and read(tmp_path, "HEAD", "data") is None
+    assert read(tmp_path, "no-such-revision", "data/a b.csv") is None
+    outside = tmp_path.parent / f"{tmp_path.name}-no-repository"
+    outside.mkdir()
+    assert read(outside, "HEAD", "x") is None

@@ -120,16 +120,18 @@ class _BlobReader:
                 self.process.stdin.flush()
             except BrokenPipeError:  # git did not start here (not a repository): nothing at any revision
                 return None
-            header = self.process.stdout.readline().split()
-            if len(header) != 3:  # "<name> missing" (or ambiguous)
+            header = self.process.stdout.readline().rstrip(b"\n")
+            if not header or header.endswith((b" missing", b" ambiguous")):
                 return None
-            data = self.process.stdout.read(int(header[2]) + 1)[:-1]  # the object, then a newline
-            return data if header[1] == b"blob" else None
+            _, kind, size = header.rsplit(b" ", 2)  # "<object id> <type> <size>", then the object and a newline
+            data = self.process.stdout.read(int(size) + 1)[:-1]
+            return data if kind == b"blob" else None
 
     def close(self) -> None:
         with contextlib.suppress(BrokenPipeError):
             self.process.stdin.close()
         self.process.wait()
+        self.process.stdout.close()
 
 
 @functools.cache
