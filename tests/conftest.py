@@ -79,27 +79,29 @@ SEPARATE = {
     },
 }
 SLOW_UNITS = (
-    "test_update.py",  # 58: a clone updated from a new snapshot (`dvc repro`), fixed (a second one), released
-    "test_release.py",  # 53: a correction, one `dvc repro`, a release tried twice (a hook refuses the first)
-    "test_remote.py",  # 23: the README's remote set-up on an S3 server, a 1,000,000-row round trip
+    "test_update.py",  # 38: a clone updated from a new snapshot (`dvc repro`), fixed (a second one), released
+    "test_release.py",  # 36: a correction, one `dvc repro`, a release tried twice (a hook refuses the first)
     "test_clusters.py",  # 23: the split test's size over 200 null data sets, twice (a double bootstrap each)
-    "test_api.py::wheel",  # 21: the wheel built and installed into a venv; its commands, the analysis at full size
-    "test_cli.py",  # 15: every command's --json run once (small simulation counts), every exit code
-    "test_site.py",  # 13, and a headless Chromium's
-    "test_pipeline.py",  # 13: `dvc status` and `dvc repro curate` in a clone
-    "test_versions.py::method",  # 13: two analyses of one table by two methods, a diff that recomputes them
-    "test_contribution_files.py",  # 12
+    "test_remote.py",  # 20: the README's remote set-up on an S3 server, a 1,000,000-row round trip
+    "test_pipeline.py",  # 12: `dvc status` and `dvc repro curate` in a clone
+    "test_site.py",  # 11, and a headless Chromium's
     "test_api.py",  # 11
-    "test_add_model.py::writers",  # 9: concurrent and killed writers (and 5 s of random waits)
-    "test_update.py::refusals",  # 9: fresh clones, one `dvc repro` that fails
-    "test_versions.py",  # 7
-    "test_add_model.py",  # 6
+    "test_contribution_files.py",  # 11
+    "test_cli.py",  # 10: every command's --json run once (small simulation counts), every exit code
+    "test_update.py::refusals",  # 8: fresh clones, one `dvc repro` that fails
+    "test_add_model.py::writers",  # 8: concurrent and killed writers (and 5 s of random waits)
+    "test_versions.py::method",  # 7: two analyses of one table by two methods, a diff that recomputes them
+    "test_api.py::wheel",  # 7: the wheel built and installed into a venv; its commands, an analysis at full counts
+    "test_add_model.py",  # 7
     "test_ingest.py",  # 6
-    "test_rule_book.py",  # 5
+    "test_versions.py",  # 6
     "test_untrusted_reads.py",  # 4
-    "test_report.py",  # 4
-    "test_history.py",  # 4
-    "test_curate.py",  # 4
+    "test_analyze.py",  # 4
+    "test_check.py",  # 3
+    "test_rule_book.py",  # 3
+    "test_curate.py",  # 3
+    "test_report.py",  # 3
+    "test_history.py",  # 3
     "test_api.py::synthetic",  # 3: a gap test of 1,000,000 simulations on 1,500 synthetic systems
 )
 
