@@ -76,7 +76,7 @@ def name_key_table(names: pd.Series) -> pd.DataFrame:
             bare = [b or f for b, f in zip(bare, full)]
         keys["_name_key"] += full
         keys["_bare_name_key"] += bare
-        keys["_name_digits"] += "\x00".join(full).encode().translate(None, _LETTERS).decode().split("\x00")
+        keys["_name_digits"] += _key_digits("\x00".join(full)).split("\x00")
     return pd.DataFrame(keys, index=names.index, dtype=object)
 
 
