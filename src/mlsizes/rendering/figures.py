@@ -39,11 +39,14 @@ def save_figure(fig, path: Path, footer: str, *, laid_out: bool = False) -> None
     atomic_write_bytes(Path(path), buffer.getvalue())
 
 
-def grid_margins(fig, rows: int, columns: int, *, top: float, bottom: float = 0.9, left: float = 0.75) -> None:
+def grid_margins(
+    fig, rows: int, columns: int, *, top: float, bottom: float = 0.9, left: float = 0.75, between_rows: float = 0.85
+) -> None:
     """Place a grid of panels by fixed margins in inches (room for the suptitle's `top`, the footer and the last
-    row's axis label at the bottom, tick labels on the left, each panel's title and axis label between rows)."""
+    row's axis label at the bottom, tick labels on the left, each panel's title and axis label between rows:
+    less when the rows share their x axis, so only the last one is labelled)."""
     width, height = fig.get_size_inches()
-    between_rows, between_columns = 0.85, 0.9
+    between_columns = 0.9
     panel_height = (height - top - bottom - between_rows * (rows - 1)) / rows
     panel_width = (width - left - 0.2 - between_columns * (columns - 1)) / columns
     fig.subplots_adjust(

@@ -171,7 +171,8 @@ def figure(history: dict, params: AnalysisParams, path: Path, footer: str) -> No
     axes[0, 0].legend(fontsize=7, loc="upper left")
     axes[1, 0].legend(fontsize=7, loc="lower right")
     fig.suptitle("The parameter gap across Epoch's dataset releases")
-    figures.save_figure(fig, path, footer)
+    figures.grid_margins(fig, 2, 2, top=0.6, between_rows=0.4)
+    figures.save_figure(fig, path, footer, laid_out=True)
 
 
 def atlas_figure(history: dict, params: AnalysisParams, path: Path, footer: str) -> None:
@@ -236,7 +237,8 @@ def atlas_figure(history: dict, params: AnalysisParams, path: Path, footer: str)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:  # a history of pre-paper releases has no closing test to show
             ax.legend(fontsize=8)
-    figures.save_figure(fig, path, footer)
+    figures.grid_margins(fig, 1, 2, top=0.45)
+    figures.save_figure(fig, path, footer, laid_out=True)
 
 
 @dataclass(frozen=True)
