@@ -10,7 +10,7 @@ import pandas as pd
 
 from mlsizes.analysis import stats
 from mlsizes.core.settings import ComputeTrendParams
-from mlsizes.rendering.figures import pyplot, save_figure, year
+from mlsizes.rendering.figures import grid_margins, pyplot, save_figure, year
 
 # The trend lines drawn: a row of compute_reproduction.json and its colour.
 LINES = {
@@ -57,5 +57,6 @@ def three_eras(systems: pd.DataFrame, result: dict, params: ComputeTrendParams, 
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
     footer = f"{result['snapshot']}, systems published up to {result['cutoff']}; mlsizes reproduce-compute"
-    save_figure(fig, path, footer)
+    grid_margins(fig, 1, 1, top=0.45)
+    save_figure(fig, path, footer, laid_out=True)
     plt.close(fig)

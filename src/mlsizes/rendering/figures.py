@@ -40,13 +40,20 @@ def save_figure(fig, path: Path, footer: str, *, laid_out: bool = False) -> None
 
 
 def grid_margins(
-    fig, rows: int, columns: int, *, top: float, bottom: float = 0.9, left: float = 0.75, between_rows: float = 0.85
+    fig,
+    rows: int,
+    columns: int,
+    *,
+    top: float,
+    bottom: float = 0.9,
+    left: float = 0.75,
+    between_rows: float = 0.85,
+    between_columns: float = 0.9,
 ) -> None:
     """Place a grid of panels by fixed margins in inches (room for the suptitle's `top`, the footer and the last
-    row's axis label at the bottom, tick labels on the left, each panel's title and axis label between rows:
-    less when the rows share their x axis, so only the last one is labelled)."""
+    row's axis label at the bottom, tick labels on the left, each panel's title and axis label between rows, tick
+    and axis labels between columns: less where panels share an axis, so only the outer ones are labelled)."""
     width, height = fig.get_size_inches()
-    between_columns = 0.9
     panel_height = (height - top - bottom - between_rows * (rows - 1)) / rows
     panel_width = (width - left - 0.2 - between_columns * (columns - 1)) / columns
     fig.subplots_adjust(

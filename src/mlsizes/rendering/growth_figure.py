@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mlsizes.analysis import growth, stats
-from mlsizes.rendering.figures import pyplot, save_figure, year
+from mlsizes.rendering.figures import grid_margins, pyplot, save_figure, year
 
 # The two groups of the readout: their colour and words.
 GROUPS = {"notable": ("tab:blue", "notable systems"), "frontier": ("tab:red", "frontier systems")}
@@ -52,4 +52,5 @@ def measure_figure(models: pd.DataFrame, column: str, reading: dict, since: str,
     ax.set_title(f"{reading['measure'].capitalize()} of notable ML systems and its recent growth")
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
-    save_figure(fig, path, footer)
+    grid_margins(fig, 1, 1, top=0.45)
+    save_figure(fig, path, footer, laid_out=True)

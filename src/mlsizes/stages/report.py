@@ -20,7 +20,7 @@ from mlsizes.core.files import atomic_write_text
 from mlsizes.core.paths import Paths
 from mlsizes.core.settings import AnalysisParams, count_words, date_words, scientific, size_words
 from mlsizes.rendering import atlas_text, measures_text
-from mlsizes.rendering.figures import ERA_COLOURS, gap_band, pyplot, save_figure, trend_line, year
+from mlsizes.rendering.figures import ERA_COLOURS, gap_band, grid_margins, pyplot, save_figure, trend_line, year
 from mlsizes.rendering.text import NULL_WORDS, closing_lines, gap_table, interval_text, number_text, p_words
 
 FIGURES = (
@@ -48,7 +48,8 @@ def figure_sizes(plt, sizes: pd.DataFrame, trends: dict, params: AnalysisParams,
     ax.set_title(f"Figure 1. Parameters of {len(sizes)} notable ML systems, with the eras' trends")
     ax.grid(alpha=0.3, which="major")
     ax.legend(loc="upper left", fontsize=8)
-    save_figure(fig, path, footer)
+    grid_margins(fig, 1, 1, top=0.45)
+    save_figure(fig, path, footer, laid_out=True)
 
 
 def figure_domains(
@@ -95,7 +96,8 @@ def figure_domains(
         f"Figure 2. Systems since 2010 by primary domain; the {params.gap_label} gap (shaded) is clearest "
         f"for language models around {params.test_window_start.year}-{paper_cutoff[:4]}"
     )
-    save_figure(fig, path, footer)
+    grid_margins(fig, rows, 2, top=0.7, between_rows=0.45, between_columns=0.3)
+    save_figure(fig, path, footer, laid_out=True)
 
 
 def figure_break(plt, profile: pd.DataFrame, gap: dict, path: Path, footer: str) -> None:
@@ -119,7 +121,8 @@ def figure_break(plt, profile: pd.DataFrame, gap: dict, path: Path, footer: str)
     ax.set_title(f"Figure 3. Where does the trend change? Two-segment fit over {info['n']} systems")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    save_figure(fig, path, footer)
+    grid_margins(fig, 1, 1, top=0.45)
+    save_figure(fig, path, footer, laid_out=True)
 
 
 def figure_windows(plt, windows: pd.DataFrame, params: AnalysisParams, path: Path, footer: str) -> None:
@@ -141,7 +144,8 @@ def figure_windows(plt, windows: pd.DataFrame, params: AnalysisParams, path: Pat
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
     fig.suptitle(f"Figure 4. The gap test on sliding {params.window_words} windows")
-    save_figure(fig, path, footer)
+    grid_margins(fig, 1, 2, top=0.75)
+    save_figure(fig, path, footer, laid_out=True)
 
 
 def trends_table(trends: dict, params: AnalysisParams) -> list[str]:
@@ -267,7 +271,8 @@ def figure_sensitivity(plt, gap: dict, params: AnalysisParams, path: Path, foote
     axes[0].set_ylabel("local P(K <= observed), log scale")
     axes[1].legend(fontsize=7, loc="lower right")
     fig.suptitle("Figure 5. How much the gap test depends on the exact bounds and on the bound convention")
-    save_figure(fig, path, footer)
+    grid_margins(fig, 1, 2, top=0.75, between_columns=0.3)
+    save_figure(fig, path, footer, laid_out=True)
 
 
 def orders_words(orders: float) -> str:
@@ -629,7 +634,8 @@ def figure_qq(plt, check: dict, params: AnalysisParams, path: Path, footer: str)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
     fig.suptitle("Figure 6. Residuals of the trends against normal scatter (Q-Q)")
-    save_figure(fig, path, footer)
+    grid_margins(fig, 1, len(check), top=0.75)
+    save_figure(fig, path, footer, laid_out=True)
 
 
 def model_check_lines(check: dict, params: AnalysisParams) -> list[str]:
