@@ -445,9 +445,16 @@ def records_section(models: pd.DataFrame, search_box: bool = True) -> str:
     )
 
 
+def rows(frame: pd.DataFrame) -> list[dict]:
+    """A table's rows as dicts, as to_dict(orient="records") gives them, read a column at a time: to_dict boxes
+    every cell on its own, the slowest part of building a site of thousands of rows."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, values)) for values in zip(*(frame[column].to_numpy(dtype=object) for column in columns))]
+
+
 def _records(models: pd.DataFrame) -> list[dict]:
     """The table's rows as dicts, missing values as None."""
-    return models.astype(object).where(models.notna(), None).to_dict(orient="records")
+    return rows(models.astype(object).where(models.notna(), None))
 
 
 def newest_first(models: pd.DataFrame) -> pd.DataFrame:
@@ -850,7 +857,7 @@ def brief_rows(frame: pd.DataFrame, pages: set[str]) -> list[list[str]]:
     """Added or removed records as table rows, sizes as 175B, ids linking their pages."""
     return [
         [id_cell(record["id"], pages), *(escape(diff.cell(column, record[column])) for column in BRIEF_COLUMNS[1:])]
-        for _, record in frame.iterrows()
+        for record in rows(frame)
     ]
 
 
@@ -870,14 +877,14 @@ def release_chart_data(change: diff.DatasetDiff, previous: str, pages: set[str],
     """Both releases' records on one chart, coloured by what happened to each (drawn unchanged first, so the
     changes lie on top), with the newer release's trends and gap."""
     changed = {c["id"] for c in change.changed}
-    added = set(change.added["id"])
+    added, removed = set(change.added["id"]), set(change.removed["id"])
+    old, new = rows(change.old.models), rows(change.new.models)
     records = []
     for status in CHANGE_COLOURS:
-        side = change.old.models if status == "removed" else change.new.models
-        for record in side.to_dict(orient="records"):
+        for record in old if status == "removed" else new:
             record_id = record["id"]
             if status == "removed":
-                keep = record_id in set(change.removed["id"])
+                keep = record_id in removed
             elif status == "added":
                 keep = record_id in added
             elif status == "changed":
@@ -1074,20 +1081,20 @@ def corrections_section(record: dict, corrections: dict[str, dict[str, dict]]) -
 
 
 def history_section(
-    record_id: str, tables: dict[str, pd.DataFrame], changes: dict[str, dict], departure: Departure | None = None
+    record_id: str, tables: dict[str, dict[str, dict]], changes: dict[str, dict], departure: Departure | None = None
 ) -> str:
-    """The record in every release: absent, entered, unchanged or what changed, with its size and date; the
-    release a record that left left in says why."""
+    """The record in every release (`tables`: each release's records by id, as text): absent, entered, unchanged
+    or what changed, with its size and date; the release a record that left left in says why."""
     if not tables:
         return '<h2 id="releases">In every release</h2>\n<p class="note">No release to compare yet.</p>'
     rows, seen = [], False
-    for version, frame in tables.items():
+    for version, records in tables.items():
         link = f'<a href="../releases/{escape(version)}.html">{escape(version)}</a>'
-        if record_id not in frame.index:
+        if record_id not in records:
             left = departure is not None and version == departure.left
             rows.append([link, escape(f"left: {departure.why}") if left else "not in this release", "", "", ""])
             continue
-        row = frame.loc[record_id]
+        row = records[record_id]
         changed = changes.get(version, {}).get(record_id, [])
         if not seen:
             status = "entered"
@@ -1120,7 +1127,7 @@ def record_page(
     record: dict,
     units: dict[str, dict],
     corrections: dict[str, dict[str, dict]],
-    tables: dict[str, pd.DataFrame],
+    tables: dict[str, dict[str, dict]],
     changes: dict[str, dict],
     departure: Departure | None = None,
     values: dict[str, dict | None] | None = None,
@@ -1206,17 +1213,18 @@ def release_values(frame: pd.DataFrame, now: pd.DataFrame, shown: set[str]) -> d
 def record_pages(inputs: Inputs, gone: dict[str, Departure]) -> dict[str, str]:
     """Every record's page, by its path in the site: the current table's and those of the records that left."""
     units = contracts.curated_columns()
-    tables = {version: side.models for version, side in release_sides(inputs.releases).items()}
+    frames = {version: side.models for version, side in release_sides(inputs.releases).items()}
+    tables = {version: {row["id"]: row for row in rows(frame)} for version, frame in frames.items()}
     changes: dict[str, dict] = {}
     for item in inputs.releases:
         if item.change is not None:
             by_id = changes.setdefault(item.version, {})
             for change in item.change.changed:
                 by_id.setdefault(change["id"], []).append(change)
-    left = pd.DataFrame([tables[departure.last].loc[record_id] for record_id, departure in gone.items()])
-    shown = _records(inputs.models) + [_typed(record) for record in left.to_dict(orient="records")]
-    now = pd.concat([as_text(inputs.models), left]).set_index("id", drop=False)
-    by_release = {version: release_values(frame, now, set(units)) for version, frame in tables.items()}
+    left = [tables[departure.last][record_id] for record_id, departure in gone.items()]
+    shown = _records(inputs.models) + [_typed(record) for record in left]
+    now = pd.concat([as_text(inputs.models), pd.DataFrame(left)]).set_index("id", drop=False)
+    by_release = {version: release_values(frame, now, set(units)) for version, frame in frames.items()}
     return {
         record_href(record["id"]): record_page(
             record,
@@ -1262,9 +1270,11 @@ def why_they_left(item: ReleasePage) -> dict[str, tuple[str, str]]:
     renamed = diff.renamed_pairs(old, new)
     by_name = {untrusted.skeleton(str(name)): record_id for record_id, name in new["name"].items()}
     same_day: dict[str, list[tuple[str, str]]] = {}  # the records new in this release, by their day
-    for other, record in new.loc[new.index.difference(old.index)].iterrows():
-        same_day.setdefault(record["publication_date"], []).append((untrusted.skeleton(str(record["name"])), other))
-    refused = {untrusted.skeleton(str(row["name"])): row for _, row in rejected.iloc[::-1].iterrows()}
+    for record in rows(new.loc[new.index.difference(old.index)]):
+        same_day.setdefault(record["publication_date"], []).append(
+            (untrusted.skeleton(str(record["name"])), record["id"])
+        )
+    refused = {untrusted.skeleton(str(row["name"])): row for row in reversed(rows(rejected))}
     reasons = {}
     for record_id in old.index.difference(new.index):
         name, source = untrusted.skeleton(str(old.at[record_id, "name"])), str(old.at[record_id, "source"])
@@ -1320,7 +1330,7 @@ def release_files(inputs: Inputs) -> dict[str, str]:
     by_version = {item.version: item for item in inputs.releases}
     for version, side in release_sides(inputs.releases).items():
         if version != current:
-            records = [_typed(record) for record in newest_first(side.models).to_dict(orient="records")]
+            records = [_typed(record) for record in rows(newest_first(side.models))]
             trends = side.metrics.get(LAYOUT_TRENDS) or {}
             sections = release_sections(by_version[version], side.metrics.get(LAYOUT["gap"]))
             data = explorer_data(records, trends, inputs.params) | {"version": version, "sections": sections}
