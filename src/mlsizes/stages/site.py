@@ -206,9 +206,12 @@ def load_releases(root: Path, dataset: dict, on_progress: Callable[[str], None])
                 f"{revisions.DATASET_FILE} at {item['commit'][:10]}: version {item['version']!r} cannot name a page"
             )
         previous = pages[-1] if pages else None
+        change = None
         if previous is not None:
             on_progress(f"site: release {item['version']} against {previous.version}")
-        change = diff.process(root, previous.commit, item["commit"]) if previous else None
+            # Each release is read from git once: the previous one is the new side of its own diff.
+            old = previous.change.new if previous.change else diff.side_at(root, previous.commit)
+            change = diff.compare(old, diff.side_at(root, item["commit"]))
         fields = {key: item[key] for key in ("version", "commit", "date", "snapshot", "notes", "headline")}
         rejected = read_rejected(root, item["commit"])
         files = {
@@ -1429,7 +1432,6 @@ def process(inputs: Inputs) -> dict[str, bytes]:
 def save(files: dict[str, bytes], folder: Path) -> list[Path]:
     """Write the site's files under the folder, each atomically (none when one of them cannot be written), and
     remove the pages of records that are gone."""
-    refuse_unwritable(folder / name for name in files)
     written = write_tree(folder, files)
     for stale in sorted(set((folder / "records").glob("*.html")) - set(written)):
         stale.unlink()
