@@ -1126,9 +1126,19 @@ def history_section(
     )
 
 
+def field_headings(units: dict[str, dict]) -> dict[str, str]:
+    """Each field's heading on a record page, its title and unit, up to its value (the same on every page)."""
+    return {
+        column: f"<dt>{escape(spec.get('title') or column)}"
+        + (f'<br><span class="meta unit">{escape(spec["unit"])}</span>' if spec.get("unit") else "")
+        + f'</dt><dd data-field="{escape(column)}">'
+        for column, spec in units.items()
+    }
+
+
 def record_page(
     record: dict,
-    units: dict[str, dict],
+    headings: dict[str, str],
     corrections: dict[str, dict[str, dict]],
     tables: dict[str, dict[str, dict]],
     changes: dict[str, dict],
@@ -1136,15 +1146,12 @@ def record_page(
     values: dict[str, dict | None] | None = None,
     earlier: tuple[str, ...] = (),
 ) -> str:
-    """One record: every field with its unit, where it came from, its corrections and its releases; a record
-    that left says when and why, one that continues records that left (`earlier`) links them; `values` (what
-    each release had, site.js shows it when the site is switched to that release) go in the page as JSON."""
+    """One record: every field with its unit (`headings`: field_headings), where it came from, its corrections
+    and its releases; a record that left says when and why, one that continues records that left (`earlier`)
+    links them; `values` (what each release had, site.js shows it when the site is switched to that release) go
+    in the page as JSON."""
     fields = "\n".join(
-        f"<dt>{escape(spec.get('title') or column)}"
-        + (f'<br><span class="meta unit">{escape(spec["unit"])}</span>' if spec.get("unit") else "")
-        + f'</dt><dd data-field="{escape(column)}">{field_text(column, record)}</dd>'
-        for column, spec in units.items()
-        if column in record
+        f"{heading}{field_text(column, record)}</dd>" for column, heading in headings.items() if column in record
     )
     name = str(record["name"])
     body = "\n".join(
@@ -1228,16 +1235,20 @@ def record_pages(inputs: Inputs, gone: dict[str, Departure]) -> dict[str, str]:
     shown = _records(inputs.models) + [_typed(record) for record in left]
     now = pd.concat([as_text(inputs.models), pd.DataFrame(left)]).set_index("id", drop=False)
     by_release = {version: release_values(frame, now, set(units)) for version, frame in frames.items()}
+    earlier: dict[str | None, list[str]] = {}  # the records that left, by the record each continues as
+    for other, departure in gone.items():
+        earlier.setdefault(departure.successor, []).append(other)
+    headings = field_headings(units)
     return {
         record_href(record["id"]): record_page(
             record,
-            units,
+            headings,
             inputs.corrections,
             tables,
             changes,
             gone.get(record["id"]),
             {version: values[record["id"]] for version, values in by_release.items()},
-            tuple(other for other, departure in gone.items() if departure.successor == record["id"]),
+            tuple(earlier.get(record["id"], ())),
         )
         for record in shown
     }
