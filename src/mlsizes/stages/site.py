@@ -448,7 +448,7 @@ def records_section(models: pd.DataFrame, search_box: bool = True) -> str:
     )
 
 
-def rows(frame: pd.DataFrame) -> list[dict]:
+def row_dicts(frame: pd.DataFrame) -> list[dict]:
     """A table's rows as dicts, as to_dict(orient="records") gives them, read a column at a time: to_dict boxes
     every cell on its own, the slowest part of building a site of thousands of rows."""
     columns = list(frame.columns)
@@ -457,7 +457,7 @@ def rows(frame: pd.DataFrame) -> list[dict]:
 
 def _records(models: pd.DataFrame) -> list[dict]:
     """The table's rows as dicts, missing values as None."""
-    return rows(models.astype(object).where(models.notna(), None))
+    return row_dicts(models.astype(object).where(models.notna(), None))
 
 
 def newest_first(models: pd.DataFrame) -> pd.DataFrame:
@@ -860,7 +860,7 @@ def brief_rows(frame: pd.DataFrame, pages: set[str]) -> list[list[str]]:
     """Added or removed records as table rows, sizes as 175B, ids linking their pages."""
     return [
         [id_cell(record["id"], pages), *(escape(diff.cell(column, record[column])) for column in BRIEF_COLUMNS[1:])]
-        for record in rows(frame)
+        for record in row_dicts(frame)
     ]
 
 
@@ -881,7 +881,7 @@ def release_chart_data(change: diff.DatasetDiff, previous: str, pages: set[str],
     changes lie on top), with the newer release's trends and gap."""
     changed = {c["id"] for c in change.changed}
     added, removed = set(change.added["id"]), set(change.removed["id"])
-    old, new = rows(change.old.models), rows(change.new.models)
+    old, new = row_dicts(change.old.models), row_dicts(change.new.models)
     records = []
     for status in CHANGE_COLOURS:
         for record in old if status == "removed" else new:
@@ -1224,7 +1224,7 @@ def record_pages(inputs: Inputs, gone: dict[str, Departure]) -> dict[str, str]:
     """Every record's page, by its path in the site: the current table's and those of the records that left."""
     units = contracts.curated_columns()
     frames = {version: side.models for version, side in release_sides(inputs.releases).items()}
-    tables = {version: {row["id"]: row for row in rows(frame)} for version, frame in frames.items()}
+    tables = {version: {row["id"]: row for row in row_dicts(frame)} for version, frame in frames.items()}
     changes: dict[str, dict] = {}
     for item in inputs.releases:
         if item.change is not None:
@@ -1284,11 +1284,11 @@ def why_they_left(item: ReleasePage) -> dict[str, tuple[str, str]]:
     renamed = diff.renamed_pairs(old, new)
     by_name = {untrusted.skeleton(str(name)): record_id for record_id, name in new["name"].items()}
     same_day: dict[str, list[tuple[str, str]]] = {}  # the records new in this release, by their day
-    for record in rows(new.loc[new.index.difference(old.index)]):
+    for record in row_dicts(new.loc[new.index.difference(old.index)]):
         same_day.setdefault(record["publication_date"], []).append(
             (untrusted.skeleton(str(record["name"])), record["id"])
         )
-    refused = {untrusted.skeleton(str(row["name"])): row for row in reversed(rows(rejected))}
+    refused = {untrusted.skeleton(str(row["name"])): row for row in reversed(row_dicts(rejected))}
     reasons = {}
     for record_id in old.index.difference(new.index):
         name, source = untrusted.skeleton(str(old.at[record_id, "name"])), str(old.at[record_id, "source"])
@@ -1344,7 +1344,7 @@ def release_files(inputs: Inputs) -> dict[str, str]:
     by_version = {item.version: item for item in inputs.releases}
     for version, side in release_sides(inputs.releases).items():
         if version != current:
-            records = [_typed(record) for record in rows(newest_first(side.models))]
+            records = [_typed(record) for record in row_dicts(newest_first(side.models))]
             trends = side.metrics.get(LAYOUT_TRENDS) or {}
             sections = release_sections(by_version[version], side.metrics.get(LAYOUT["gap"]))
             data = explorer_data(records, trends, inputs.params) | {"version": version, "sections": sections}
