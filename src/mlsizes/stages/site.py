@@ -1290,9 +1290,9 @@ def why_they_left(item: ReleasePage) -> dict[str, tuple[str, str]]:
         )
     refused = {untrusted.skeleton(str(row["name"])): row for row in reversed(row_dicts(rejected))}
     reasons = {}
-    for record_id in old.index.difference(new.index):
-        name, source = untrusted.skeleton(str(old.at[record_id, "name"])), str(old.at[record_id, "source"])
-        day = same_day.get(old.at[record_id, "publication_date"], [])
+    for record in row_dicts(old.loc[old.index.difference(new.index)]):
+        record_id, name, source = record["id"], untrusted.skeleton(str(record["name"])), str(record["source"])
+        day = same_day.get(record["publication_date"], [])
         longer = [other for text, other in day if text.startswith(name)]
         if record_id in renamed:
             reasons[record_id] = ("renamed upstream: the same link, now under another id", renamed[record_id])
