@@ -61,6 +61,31 @@ def test_a_failed_write_leaves_the_old_file(tmp_path):
     assert target.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
 
 
+def test_write_tree_rewrites_what_changed_and_leaves_what_did_not(tmp_path):
+    """A rebuilt site leaves a page that already holds its bytes as it was (the same file, not a new one) and
+    replaces the others atomically: a changed page, one whose mode is not a new file's, a link where a page goes."""
+    pages = {"same.html": b"same", "changed.html": b"old", "mode.html": b"mode", "d/linked.html": b"linked"}
+    files.write_tree(tmp_path, pages)
+    inodes = {name: (tmp_path / name).stat().st_ino for name in pages}
+    (tmp_path / "mode.html").chmod(0o600)
+    elsewhere = tmp_path / "elsewhere.html"
+    elsewhere.write_bytes(b"linked")
+    (tmp_path / "d" / "linked.html").unlink()
+    (tmp_path / "d" / "linked.html").symlink_to(elsewhere)
+    written = files.write_tree(tmp_path, {**pages, "changed.html": b"new"})
+    assert written == [tmp_path / name for name in pages]
+    assert (tmp_path / "same.html").stat().st_ino == inodes["same.html"]
+    assert (tmp_path / "changed.html").read_bytes() == b"new"
+    assert (tmp_path / "changed.html").stat().st_ino != inodes["changed.html"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "mode.html").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (
+        not (tmp_path / "d" / "linked.html").is_symlink() and (tmp_path / "d" / "linked.html").read_bytes() == b"linked"
+    )
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(["d", "elsewhere.html", *map(os.path.basename, pages)])
+
+
 def _pandas_csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 

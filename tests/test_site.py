@@ -531,7 +531,7 @@ def test_a_hostile_name_stays_text_in_the_explorer_and_on_its_record_page(browse
     assert page.title() == "t" and page.locator("img").count() == 0
     assert page.evaluate("JSON.parse(document.getElementById('explorer-data').textContent)") == data
     record = models.astype(object).where(models.notna(), None).to_dict(orient="records")[0]
-    html = site.record_page(record, contracts.curated_columns(), {}, {}, {})
+    html = site.record_page(record, site.field_headings(contracts.curated_columns()), {}, {}, {})
     page.set_content(html)
     assert page.title().startswith(hostile) and page.locator("h1").inner_text() == hostile
     assert page.locator("img").count() == 0

@@ -9,6 +9,7 @@ import json
 import math
 import os
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -51,9 +52,16 @@ def atomic_write(path: Path, write, durable: bool = True) -> None:
     path = Path(path)
     refuse_unwritable([path])
     path.parent.mkdir(parents=True, exist_ok=True)
+    _replace(path, write, _default_mode(), durable)
+    if durable:
+        remove_stale(path.parent, f".{path.name}.*.tmp")
+
+
+def _replace(path: Path, write, mode: int, durable: bool) -> None:
+    """atomic_write's own work, in a folder that exists: the temporary file, its mode, the rename."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, _default_mode())
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             if durable:
@@ -63,20 +71,35 @@ def atomic_write(path: Path, write, durable: bool = True) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    if durable:
-        remove_stale(path.parent, f".{path.name}.*.tmp")
 
 
 def write_tree(folder: Path, files: dict[str, bytes]) -> list[Path]:
-    """Many small derived files (a site's pages) under a folder: each replaced atomically (a reader sees the old
-    page or the new one), without an fsync each (a crash can leave a page to rebuild, never a torn one in a
-    running site), and one sweep of leftovers per folder instead of one per file."""
+    """Many small derived files (a site's pages) under a folder, none when one of them cannot be written: each
+    replaced atomically (a reader sees the old page or the new one), without an fsync each (a crash can leave a
+    page to rebuild, never a torn one in a running site); a file that already holds the same bytes is left as it
+    is (a rebuilt site rewrites only the pages that changed); each folder made and swept of leftovers once."""
     written = [Path(folder) / name for name in files]
+    refuse_unwritable(written)
+    parents = sorted({path.parent for path in written})
+    for parent in parents:
+        parent.mkdir(parents=True, exist_ok=True)
+    mode = _default_mode()
     for path, data in zip(written, files.values()):
-        atomic_write(path, lambda handle, data=data: handle.write(data), durable=False)
-    for parent in sorted({path.parent for path in written}):
+        if not _holds(path, data, mode):
+            _replace(path, lambda handle, data=data: handle.write(data), mode, durable=False)
+    for parent in parents:
         remove_stale(parent, ".*.tmp")
     return written
+
+
+def _holds(path: Path, data: bytes, mode: int) -> bool:
+    """Whether a regular file (not a link) is at the path with these bytes and this mode: what writing it makes."""
+    try:
+        info = os.lstat(path)
+        same = stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) == mode and info.st_size == len(data)
+        return same and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 # A temporary file or folder untouched this long belongs to a writer that was killed: a live one writes on.

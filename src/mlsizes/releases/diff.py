@@ -69,6 +69,12 @@ def load_side(root: Path, name: str, rebuild: bool = False) -> Side:
     return _read_side(root, name, revision, revision)
 
 
+def side_at(root: Path, revision: str) -> Side:
+    """The side at a revision already resolved (a commit, or the workspace), named by it: load_side without
+    looking a name up in the history (the site reads every release, knowing their commits)."""
+    return _read_side(root, revision, revision, revision)
+
+
 # Metrics the diff computes with or formats as numbers: a value of another type is a damaged file.
 NUMERIC_METRICS = ("observed_in_gap", "p_le_observed_exact", "slope_oom_per_year", "curated", "with_parameters")
 
@@ -362,6 +368,12 @@ def process(root: Path, old_name: str, new_name: str, rebuild: bool = False, rec
     old, new = load_side(root, old_name, rebuild), load_side(root, new_name, rebuild)
     if old.revision == new.revision and old.revision != revisions.WORKSPACE:
         raise VersionError(f"{old_name} and {new_name} are the same revision ({old.revision[:10]}): nothing to diff")
+    return compare(old, new, recompute)
+
+
+def compare(old: Side, new: Side, recompute=None) -> DatasetDiff:
+    """Two sides already read, compared (process's work; the site compares each release with the one before,
+    reading each once)."""
     notes = _recomputed((old, new), recompute) if recompute is not None else []
     renamed = renamed_pairs(old.models, new.models)
     added = new.models.loc[new.models.index.difference(old.models.index).difference(list(renamed.values()))]

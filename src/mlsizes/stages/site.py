@@ -206,9 +206,12 @@ def load_releases(root: Path, dataset: dict, on_progress: Callable[[str], None])
                 f"{revisions.DATASET_FILE} at {item['commit'][:10]}: version {item['version']!r} cannot name a page"
             )
         previous = pages[-1] if pages else None
+        change = None
         if previous is not None:
             on_progress(f"site: release {item['version']} against {previous.version}")
-        change = diff.process(root, previous.commit, item["commit"]) if previous else None
+            # Each release is read from git once: the previous one is the new side of its own diff.
+            old = previous.change.new if previous.change else diff.side_at(root, previous.commit)
+            change = diff.compare(old, diff.side_at(root, item["commit"]))
         fields = {key: item[key] for key in ("version", "commit", "date", "snapshot", "notes", "headline")}
         rejected = read_rejected(root, item["commit"])
         files = {
@@ -445,9 +448,16 @@ def records_section(models: pd.DataFrame, search_box: bool = True) -> str:
     )
 
 
+def row_dicts(frame: pd.DataFrame) -> list[dict]:
+    """A table's rows as dicts, as to_dict(orient="records") gives them, read a column at a time: to_dict boxes
+    every cell on its own, the slowest part of building a site of thousands of rows."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, values)) for values in zip(*(frame[column].to_numpy(dtype=object) for column in columns))]
+
+
 def _records(models: pd.DataFrame) -> list[dict]:
     """The table's rows as dicts, missing values as None."""
-    return models.astype(object).where(models.notna(), None).to_dict(orient="records")
+    return row_dicts(models.astype(object).where(models.notna(), None))
 
 
 def newest_first(models: pd.DataFrame) -> pd.DataFrame:
@@ -850,7 +860,7 @@ def brief_rows(frame: pd.DataFrame, pages: set[str]) -> list[list[str]]:
     """Added or removed records as table rows, sizes as 175B, ids linking their pages."""
     return [
         [id_cell(record["id"], pages), *(escape(diff.cell(column, record[column])) for column in BRIEF_COLUMNS[1:])]
-        for _, record in frame.iterrows()
+        for record in row_dicts(frame)
     ]
 
 
@@ -870,14 +880,14 @@ def release_chart_data(change: diff.DatasetDiff, previous: str, pages: set[str],
     """Both releases' records on one chart, coloured by what happened to each (drawn unchanged first, so the
     changes lie on top), with the newer release's trends and gap."""
     changed = {c["id"] for c in change.changed}
-    added = set(change.added["id"])
+    added, removed = set(change.added["id"]), set(change.removed["id"])
+    old, new = row_dicts(change.old.models), row_dicts(change.new.models)
     records = []
     for status in CHANGE_COLOURS:
-        side = change.old.models if status == "removed" else change.new.models
-        for record in side.to_dict(orient="records"):
+        for record in old if status == "removed" else new:
             record_id = record["id"]
             if status == "removed":
-                keep = record_id in set(change.removed["id"])
+                keep = record_id in removed
             elif status == "added":
                 keep = record_id in added
             elif status == "changed":
@@ -1074,20 +1084,20 @@ def corrections_section(record: dict, corrections: dict[str, dict[str, dict]]) -
 
 
 def history_section(
-    record_id: str, tables: dict[str, pd.DataFrame], changes: dict[str, dict], departure: Departure | None = None
+    record_id: str, tables: dict[str, dict[str, dict]], changes: dict[str, dict], departure: Departure | None = None
 ) -> str:
-    """The record in every release: absent, entered, unchanged or what changed, with its size and date; the
-    release a record that left left in says why."""
+    """The record in every release (`tables`: each release's records by id, as text): absent, entered, unchanged
+    or what changed, with its size and date; the release a record that left left in says why."""
     if not tables:
         return '<h2 id="releases">In every release</h2>\n<p class="note">No release to compare yet.</p>'
     rows, seen = [], False
-    for version, frame in tables.items():
+    for version, records in tables.items():
         link = f'<a href="../releases/{escape(version)}.html">{escape(version)}</a>'
-        if record_id not in frame.index:
+        if record_id not in records:
             left = departure is not None and version == departure.left
             rows.append([link, escape(f"left: {departure.why}") if left else "not in this release", "", "", ""])
             continue
-        row = frame.loc[record_id]
+        row = records[record_id]
         changed = changes.get(version, {}).get(record_id, [])
         if not seen:
             status = "entered"
@@ -1116,25 +1126,32 @@ def history_section(
     )
 
 
+def field_headings(units: dict[str, dict]) -> dict[str, str]:
+    """Each field's heading on a record page, its title and unit, up to its value (the same on every page)."""
+    return {
+        column: f"<dt>{escape(spec.get('title') or column)}"
+        + (f'<br><span class="meta unit">{escape(spec["unit"])}</span>' if spec.get("unit") else "")
+        + f'</dt><dd data-field="{escape(column)}">'
+        for column, spec in units.items()
+    }
+
+
 def record_page(
     record: dict,
-    units: dict[str, dict],
+    headings: dict[str, str],
     corrections: dict[str, dict[str, dict]],
-    tables: dict[str, pd.DataFrame],
+    tables: dict[str, dict[str, dict]],
     changes: dict[str, dict],
     departure: Departure | None = None,
     values: dict[str, dict | None] | None = None,
     earlier: tuple[str, ...] = (),
 ) -> str:
-    """One record: every field with its unit, where it came from, its corrections and its releases; a record
-    that left says when and why, one that continues records that left (`earlier`) links them; `values` (what
-    each release had, site.js shows it when the site is switched to that release) go in the page as JSON."""
+    """One record: every field with its unit (`headings`: field_headings), where it came from, its corrections
+    and its releases; a record that left says when and why, one that continues records that left (`earlier`)
+    links them; `values` (what each release had, site.js shows it when the site is switched to that release) go
+    in the page as JSON."""
     fields = "\n".join(
-        f"<dt>{escape(spec.get('title') or column)}"
-        + (f'<br><span class="meta unit">{escape(spec["unit"])}</span>' if spec.get("unit") else "")
-        + f'</dt><dd data-field="{escape(column)}">{field_text(column, record)}</dd>'
-        for column, spec in units.items()
-        if column in record
+        f"{heading}{field_text(column, record)}</dd>" for column, heading in headings.items() if column in record
     )
     name = str(record["name"])
     body = "\n".join(
@@ -1206,27 +1223,32 @@ def release_values(frame: pd.DataFrame, now: pd.DataFrame, shown: set[str]) -> d
 def record_pages(inputs: Inputs, gone: dict[str, Departure]) -> dict[str, str]:
     """Every record's page, by its path in the site: the current table's and those of the records that left."""
     units = contracts.curated_columns()
-    tables = {version: side.models for version, side in release_sides(inputs.releases).items()}
+    frames = {version: side.models for version, side in release_sides(inputs.releases).items()}
+    tables = {version: {row["id"]: row for row in row_dicts(frame)} for version, frame in frames.items()}
     changes: dict[str, dict] = {}
     for item in inputs.releases:
         if item.change is not None:
             by_id = changes.setdefault(item.version, {})
             for change in item.change.changed:
                 by_id.setdefault(change["id"], []).append(change)
-    left = pd.DataFrame([tables[departure.last].loc[record_id] for record_id, departure in gone.items()])
-    shown = _records(inputs.models) + [_typed(record) for record in left.to_dict(orient="records")]
-    now = pd.concat([as_text(inputs.models), left]).set_index("id", drop=False)
-    by_release = {version: release_values(frame, now, set(units)) for version, frame in tables.items()}
+    left = [tables[departure.last][record_id] for record_id, departure in gone.items()]
+    shown = _records(inputs.models) + [_typed(record) for record in left]
+    now = pd.concat([as_text(inputs.models), pd.DataFrame(left)]).set_index("id", drop=False)
+    by_release = {version: release_values(frame, now, set(units)) for version, frame in frames.items()}
+    earlier: dict[str | None, list[str]] = {}  # the records that left, by the record each continues as
+    for other, departure in gone.items():
+        earlier.setdefault(departure.successor, []).append(other)
+    headings = field_headings(units)
     return {
         record_href(record["id"]): record_page(
             record,
-            units,
+            headings,
             inputs.corrections,
             tables,
             changes,
             gone.get(record["id"]),
             {version: values[record["id"]] for version, values in by_release.items()},
-            tuple(other for other, departure in gone.items() if departure.successor == record["id"]),
+            tuple(earlier.get(record["id"], ())),
         )
         for record in shown
     }
@@ -1262,13 +1284,15 @@ def why_they_left(item: ReleasePage) -> dict[str, tuple[str, str]]:
     renamed = diff.renamed_pairs(old, new)
     by_name = {untrusted.skeleton(str(name)): record_id for record_id, name in new["name"].items()}
     same_day: dict[str, list[tuple[str, str]]] = {}  # the records new in this release, by their day
-    for other, record in new.loc[new.index.difference(old.index)].iterrows():
-        same_day.setdefault(record["publication_date"], []).append((untrusted.skeleton(str(record["name"])), other))
-    refused = {untrusted.skeleton(str(row["name"])): row for _, row in rejected.iloc[::-1].iterrows()}
+    for record in row_dicts(new.loc[new.index.difference(old.index)]):
+        same_day.setdefault(record["publication_date"], []).append(
+            (untrusted.skeleton(str(record["name"])), record["id"])
+        )
+    refused = {untrusted.skeleton(str(row["name"])): row for row in reversed(row_dicts(rejected))}
     reasons = {}
-    for record_id in old.index.difference(new.index):
-        name, source = untrusted.skeleton(str(old.at[record_id, "name"])), str(old.at[record_id, "source"])
-        day = same_day.get(old.at[record_id, "publication_date"], [])
+    for record in row_dicts(old.loc[old.index.difference(new.index)]):
+        record_id, name, source = record["id"], untrusted.skeleton(str(record["name"])), str(record["source"])
+        day = same_day.get(record["publication_date"], [])
         longer = [other for text, other in day if text.startswith(name)]
         if record_id in renamed:
             reasons[record_id] = ("renamed upstream: the same link, now under another id", renamed[record_id])
@@ -1320,7 +1344,7 @@ def release_files(inputs: Inputs) -> dict[str, str]:
     by_version = {item.version: item for item in inputs.releases}
     for version, side in release_sides(inputs.releases).items():
         if version != current:
-            records = [_typed(record) for record in newest_first(side.models).to_dict(orient="records")]
+            records = [_typed(record) for record in row_dicts(newest_first(side.models))]
             trends = side.metrics.get(LAYOUT_TRENDS) or {}
             sections = release_sections(by_version[version], side.metrics.get(LAYOUT["gap"]))
             data = explorer_data(records, trends, inputs.params) | {"version": version, "sections": sections}
@@ -1419,7 +1443,6 @@ def process(inputs: Inputs) -> dict[str, bytes]:
 def save(files: dict[str, bytes], folder: Path) -> list[Path]:
     """Write the site's files under the folder, each atomically (none when one of them cannot be written), and
     remove the pages of records that are gone."""
-    refuse_unwritable(folder / name for name in files)
     written = write_tree(folder, files)
     for stale in sorted(set((folder / "records").glob("*.html")) - set(written)):
         stale.unlink()
