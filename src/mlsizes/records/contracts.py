@@ -239,6 +239,8 @@ def record_failures(frame: pd.DataFrame, schema) -> pd.DataFrame:
         return repetitive(frame[name])  # names are mostly unique: finding distinct values would not pay
 
     whole = {name: column for name, column in schema.columns.items() if not per_value(name, column)}
+    if len(whole) == len(schema.columns):  # no column checked per value (a few rows): one pass checks it all
+        return _sorted_failures(_failure_cases(frame, schema, schema.name))
     found = [
         _failure_cases(frame.iloc[:0], schema, schema.name),
         _failure_cases(frame[list(whole)], pa.DataFrameSchema(whole, name=schema.name), schema.name),
