@@ -106,14 +106,20 @@ SLOW_UNITS = (
 )
 
 
+# Files whose tests share a session fixture (one worker's, made once) join another file's unit: test_release.py's
+# tests check the release of the `flow` fixture below, which test_update.py's tests check up to that release.
+JOINED = {"test_release.py": "test_update.py"}
+
+
 def unit(nodeid: str) -> str:
-    """The unit of work of a test, from its node id: its file's name, or file::name for a SEPARATE group."""
+    """The unit of work of a test, from its node id: its file's name (or the file's it JOINED), or file::name for
+    a SEPARATE group."""
     path, _, test = nodeid.partition("::")
     file = path.rpartition("/")[2]
     for name, starts in SEPARATE.get(file, {}).items():
         if test.startswith(starts):
             return f"{file}::{name}"
-    return file
+    return JOINED.get(file, file)
 
 
 def pytest_collection_modifyitems(items):
@@ -129,7 +135,7 @@ def pytest_xdist_make_scheduler(config, log):
 
     class UnitScheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return nodeid.partition("::")[0] + "::" + unit(nodeid)
+            return unit(nodeid)  # test files are all in tests/: their names are unique
 
     config.option.loadscopereorder = False
     return UnitScheduling(config, log)
@@ -177,6 +183,18 @@ class FilePrinter:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         reporter.ensure_newline()
         reporter.write_line(f"{path}{group}{worker}")
+
+
+@pytest.fixture(scope="session")
+def flow(tmp_path_factory):
+    """One maintainer's round on a clone (tests/maintainer_flow.py: an update, a correction, a release), run once
+    and shared by test_update.py and test_release.py (one unit of work, JOINED above: one worker makes it)."""
+    from maintainer_flow import run
+
+    with pytest.MonkeyPatch.context() as patch:  # as _quiet_tools, which is per test and set up after this
+        patch.setenv("DVC_NO_ANALYTICS", "1")
+        patch.setenv("DVC_SITE_CACHE_DIR", str(tmp_path_factory.mktemp("dvc-site-cache")))
+        return run(tmp_path_factory.mktemp("flow"))
 
 
 @pytest.fixture(autouse=True)
