@@ -1,9 +1,10 @@
 """One maintainer's round on a real git clone of the project, run once per test session (conftest's `flow`
-fixture) and recorded step by step for test_update.py and test_release.py to check: `mlsizes update` from a real
-HTTP server on 127.0.0.1 serving a new snapshot (a real `dvc repro`), the printed commit, the printed release
-refused (a contribution upstream now supersedes), the contribution deleted and LaMDA's size corrected, `dvc repro`,
-a commit, the release refused by a failing pre-commit hook (and undone), the printed release, and `update` again
-(nothing new). One build and one release serve both files, as one clone serves a maintainer.
+fixture) and recorded step by step for test_update.py and test_release.py to check: a contribution ahead of the
+data and a correction of LaMDA's size committed, `mlsizes update` from a real HTTP server on 127.0.0.1 serving a
+new snapshot (a real `dvc repro` builds both), the printed commit, the printed release refused (a contribution
+upstream now supersedes), the contribution deleted, `dvc repro`, a commit, the release refused by a failing
+pre-commit hook (and undone), the printed release, and `update` again (nothing new). One full build and one release
+serve both files, as one clone serves a maintainer.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ class Flow:
 
     repo: Path
     url: str  # where the new snapshot was served
-    # before `update`: the clone with a contribution ahead of its data committed
+    # before `update`: the clone with a contribution ahead of its data and a correction committed
     params_before: bytes
     head_before: str
     last_release: str
@@ -176,7 +177,7 @@ class Flow:
     porcelain_superseded: str
     head_superseded: str
     tags_superseded: str
-    # the contribution deleted, LaMDA corrected, `dvc repro`, a commit; the release refused by a pre-commit hook
+    # the contribution deleted, `dvc repro`, a commit; the release refused by a pre-commit hook
     head_fixed: str
     before_hook: tuple  # state() before the attempt
     hook_refused: subprocess.CompletedProcess
@@ -190,11 +191,12 @@ class Flow:
 
 
 def run(folder: Path) -> Flow:
-    """The round, with the commands `update` prints run as printed (one `dvc repro` by `update`, one after the
-    fix, one release that goes through)."""
+    """The round, with the commands `update` prints run as printed (one full `dvc repro` by `update`, a short one
+    after the fix, one release that goes through)."""
     repo = make_clone(folder)
     (repo / AHEAD_FILE).write_text(AHEAD_TEXT)
-    commit_all(repo, "Contribute a model ahead of the data")
+    correct_lamda(repo, "138B")
+    commit_all(repo, "Contribute a model ahead of the data; correct LaMDA's size")
     seen = dict(repo=repo, params_before=(repo / "params.yaml").read_bytes(), head_before=head(repo))
     seen["last_release"] = releases(repo)[-1].version
     with serving() as upstream:
@@ -225,9 +227,8 @@ def run(folder: Path) -> Flow:
             tags_superseded=sh("git", "tag", cwd=repo).stdout,
         )
         sh("git", "rm", "-q", AHEAD_FILE, cwd=repo)
-        correct_lamda(repo, "138B")
         sh(str(BIN / "dvc"), "repro", cwd=repo)
-        commit_all(repo, "Remove the contribution upstream now has; correct LaMDA's size")
+        commit_all(repo, "Remove the contribution upstream now has")
         seen.update(head_fixed=head(repo), before_hook=state(repo))
         hook = repo / ".git" / "hooks" / "pre-commit"
         hook.write_text("#!/bin/sh\necho 'refused by a hook' >&2\nexit 1\n")

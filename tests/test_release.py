@@ -2,8 +2,8 @@
 in a real git clone of the project, and every mistake a release must refuse.
 
 The release is the one of the maintainer's round conftest's `flow` fixture runs once (tests/maintainer_flow.py):
-after `mlsizes update` built a new snapshot (checked in test_update.py), LaMDA's size is corrected and the printed
-release made, the second time (a failing pre-commit hook refuses the first)."""
+a correction of LaMDA's size, built by `mlsizes update` with a new snapshot (checked in test_update.py), and the
+printed release made, the second time (a failing pre-commit hook refuses the first)."""
 
 import json
 import os

@@ -189,7 +189,7 @@ def test_the_printed_release_is_refused_while_a_superseded_contribution_is_there
 
 
 def test_the_printed_release_goes_through_once_it_is_fixed_then_nothing_is_new(flow):
-    """The contribution deleted (and LaMDA corrected), `dvc repro`, a commit: the printed release is made;
+    """The contribution deleted, `dvc repro`, a commit: the printed release is made;
     afterwards the same upstream content is nothing new, and a second release on the same day would get the next
     version."""
     repo, released = flow.repo, flow.released
