@@ -49,8 +49,8 @@ HEADER_2026 = [
 # - SLOW_UNITS: the units start longest first (a long unit started last would leave one worker idle at the end),
 #   with the CPU seconds each used in a run of the whole suite (a clone's `dvc repro` and the processes it starts
 #   included; Chromium's own not). Units not listed follow in file order. (xdist hands a worker its next unit when
-#   two tests of its current one are left, so the worker on test_update takes one unit while its last, long test
-#   runs. Handing busy workers the smallest unit instead was tried: they then took every small unit first, and
+#   two tests of its current one are left, so a worker may take one unit while the last two of its current one
+#   run. Handing busy workers the smallest unit instead was tried: they then took every small unit first, and
 #   the long ones ran last.)
 SEPARATE = {
     "test_update.py": {
@@ -79,8 +79,10 @@ SEPARATE = {
     },
 }
 SLOW_UNITS = (
-    "test_update.py",  # 38: a clone updated from a new snapshot (`dvc repro`), fixed (a second one), released
-    "test_release.py",  # 36: a correction, one `dvc repro`, a release tried twice (a hook refuses the first)
+    # ~46, estimated (the two files were 38 and 36 when each built and released its own clone; the two alone, in
+    # one process, 93 -> 65 CPU s): test_release.py JOINED, the `flow` fixture: a clone with a correction updated
+    # from a new snapshot (`dvc repro`), fixed (a short second one), its release tried twice (a hook refuses one)
+    "test_update.py",
     "test_clusters.py",  # 23: the split test's size over 200 null data sets, twice (a double bootstrap each)
     "test_remote.py",  # 20: the README's remote set-up on an S3 server, a 1,000,000-row round trip
     "test_pipeline.py",  # 12: `dvc status` and `dvc repro curate` in a clone
