@@ -49,8 +49,8 @@ HEADER_2026 = [
 # - SLOW_UNITS: the units start longest first (a long unit started last would leave one worker idle at the end),
 #   with the CPU seconds each used in a run of the whole suite (a clone's `dvc repro` and the processes it starts
 #   included; Chromium's own not). Units not listed follow in file order. (xdist hands a worker its next unit when
-#   two tests of its current one are left, so the worker on test_update takes one unit while its last, long test
-#   runs. Handing busy workers the smallest unit instead was tried: they then took every small unit first, and
+#   two tests of its current one are left, so a worker may take one unit while the last two of its current one
+#   run. Handing busy workers the smallest unit instead was tried: they then took every small unit first, and
 #   the long ones ran last.)
 SEPARATE = {
     "test_update.py": {
@@ -79,8 +79,10 @@ SEPARATE = {
     },
 }
 SLOW_UNITS = (
-    "test_update.py",  # 38: a clone updated from a new snapshot (`dvc repro`), fixed (a second one), released
-    "test_release.py",  # 36: a correction, one `dvc repro`, a release tried twice (a hook refuses the first)
+    # ~46, estimated (the two files were 38 and 36 when each built and released its own clone; the two alone, in
+    # one process, 93 -> 65 CPU s): test_release.py JOINED, the `flow` fixture: a clone with a correction updated
+    # from a new snapshot (`dvc repro`), fixed (a short second one), its release tried twice (a hook refuses one)
+    "test_update.py",
     "test_clusters.py",  # 23: the split test's size over 200 null data sets, twice (a double bootstrap each)
     "test_remote.py",  # 20: the README's remote set-up on an S3 server, a 1,000,000-row round trip
     "test_pipeline.py",  # 12: `dvc status` and `dvc repro curate` in a clone
@@ -106,14 +108,20 @@ SLOW_UNITS = (
 )
 
 
+# Files whose tests share a session fixture (one worker's, made once) join another file's unit: test_release.py's
+# tests check the release of the `flow` fixture below, which test_update.py's tests check up to that release.
+JOINED = {"test_release.py": "test_update.py"}
+
+
 def unit(nodeid: str) -> str:
-    """The unit of work of a test, from its node id: its file's name, or file::name for a SEPARATE group."""
+    """The unit of work of a test, from its node id: its file's name (or the file's it JOINED), or file::name for
+    a SEPARATE group."""
     path, _, test = nodeid.partition("::")
     file = path.rpartition("/")[2]
     for name, starts in SEPARATE.get(file, {}).items():
         if test.startswith(starts):
             return f"{file}::{name}"
-    return file
+    return JOINED.get(file, file)
 
 
 def pytest_collection_modifyitems(items):
@@ -129,7 +137,7 @@ def pytest_xdist_make_scheduler(config, log):
 
     class UnitScheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return nodeid.partition("::")[0] + "::" + unit(nodeid)
+            return unit(nodeid)  # test files are all in tests/: their names are unique
 
     config.option.loadscopereorder = False
     return UnitScheduling(config, log)
@@ -177,6 +185,18 @@ class FilePrinter:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         reporter.ensure_newline()
         reporter.write_line(f"{path}{group}{worker}")
+
+
+@pytest.fixture(scope="session")
+def flow(tmp_path_factory):
+    """One maintainer's round on a clone (tests/maintainer_flow.py: an update, a correction, a release), run once
+    and shared by test_update.py and test_release.py (one unit of work, JOINED above: one worker makes it)."""
+    from maintainer_flow import run
+
+    with pytest.MonkeyPatch.context() as patch:  # as _quiet_tools, which is per test and set up after this
+        patch.setenv("DVC_NO_ANALYTICS", "1")
+        patch.setenv("DVC_SITE_CACHE_DIR", str(tmp_path_factory.mktemp("dvc-site-cache")))
+        return run(tmp_path_factory.mktemp("flow"))
 
 
 @pytest.fixture(autouse=True)

@@ -226,8 +226,8 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 def test_every_command_prints_json_that_parses(project, tmp_path):
     """Every command's --json on stdout is strict JSON: the pipeline commands on this repository's data (small
-    simulation counts) with their outputs in TMP_PATH, the project commands on the small project. `release
-    --json` is parsed in test_release.py, whose fixture makes a real release."""
+    simulation counts) with their outputs in TMP_PATH, the project commands on the small project. Not `release
+    --json`: the suite's one real release (conftest's `flow`) is made as `update` prints it, without --json."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["analysis"].update(
         SMALL_COUNTS["analysis"]

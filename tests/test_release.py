@@ -1,85 +1,42 @@
 """`mlsizes release`: a new release made the README's way (a correction, `dvc repro`, a commit, `mlsizes release`)
-in a real git clone of the project, and every mistake a release must refuse."""
+in a real git clone of the project, and every mistake a release must refuse.
+
+The release is the one of the maintainer's round conftest's `flow` fixture runs once (tests/maintainer_flow.py):
+a correction of LaMDA's size, built by `mlsizes update` with a new snapshot (checked in test_update.py), and the
+printed release made, the second time (a failing pre-commit hook refuses the first)."""
 
 import json
 import os
-import subprocess
-from dataclasses import dataclass
-from pathlib import Path
+import shlex
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import BIN, ROOT, commit_all, contributions_dir, mlsizes, sh, use_small_counts
+from conftest import commit_all, contributions_dir, mlsizes, sh
+from maintainer_flow import NEW_SNAPSHOT, VERSION, correct_lamda, state
 from test_versions import REAL_RELEASES
 
-NEW = "2026.12.01"  # a release after the real ones: versions must be newer than 2026.03.10
-LAMDA_SOURCE = "https://arxiv.org/abs/2201.08239"
-
-
-def correct_lamda(repo, parameters):
-    mlsizes(
-        "add-model",
-        "--correct",
-        "lamda",
-        "--parameters",
-        parameters,
-        "--reason",
-        "Section 3 of the LaMDA paper gives the size.",
-        "--source",
-        LAMDA_SOURCE,
-        cwd=repo,
-    )
-
-
-@dataclass
-class Released:
-    """The clone after its release, and the attempt before it that a pre-commit hook refused."""
-
-    repo: Path
-    refused: subprocess.CompletedProcess  # `mlsizes release` with the hook in place
-    head: str  # HEAD before the refused attempt
-    before: tuple  # _state before the refused attempt
-    after: tuple  # _state after it
-    untracked: str  # `git status` after it, untracked files listed one by one
+NEW = VERSION  # after the real ones: versions must be newer than 2026.03.10
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory) -> Released:
-    """A clone with one new release: a correction of LaMDA's size, built by `dvc repro` and released. The same
-    release is first tried with a failing pre-commit hook (one `dvc repro` serves both attempts)."""
-    repo = tmp_path_factory.mktemp("history") / "repo"
-    sh("git", "clone", "-q", str(ROOT), str(repo), cwd=ROOT)
-    for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):  # release commits
-        sh("git", "config", key, value, cwd=repo)
-    correct_lamda(repo, "138B")
-    use_small_counts(repo / "params.yaml")  # the same stages in seconds (conftest.SMALL_COUNTS)
-    sh(str(BIN / "dvc"), "repro", cwd=repo)
-    commit_all(repo, "Correct LaMDA's size")
-    head, before = sh("git", "rev-parse", "HEAD", cwd=repo).stdout, _state(repo)
-    hook = repo / ".git" / "hooks" / "pre-commit"
-    hook.write_text("#!/bin/sh\necho 'refused by a hook' >&2\nexit 1\n")
-    hook.chmod(0o755)
-    refused = mlsizes("release", NEW, "--notes", "LaMDA's size corrected.", cwd=repo, check=False)
-    untracked = sh("git", "status", "--porcelain", "--untracked-files=all", cwd=repo).stdout
-    after = _state(repo)
-    hook.unlink()
-    released = json.loads(mlsizes("release", NEW, "--notes", "LaMDA's size corrected.", "--json", cwd=repo).stdout)
-    assert released["version"] == released["tag"] == NEW and len(released["commit"]) == 40  # --json (test_cli.py)
-    return Released(repo, refused, head, before, after, untracked)
+def repo(flow):
+    return flow.repo
 
 
 @pytest.fixture(scope="module")
-def repo(released) -> Path:
-    return released.repo
+def notes(flow) -> str:
+    """The release's notes, as `update` printed them."""
+    release = shlex.split(flow.updated.stdout.splitlines()[-1])
+    return release[release.index("--notes") + 1]
 
 
-def test_versions_lists_new_releases_after_the_real_ones(repo):
+def test_versions_lists_new_releases_after_the_real_ones(repo, notes):
     listing = json.loads(mlsizes("versions", "--json", cwd=repo).stdout)
     assert [item["version"] for item in listing] == REAL_RELEASES + [NEW]
-    assert listing[-1]["snapshot"] == "epoch_notable_ai_models_2026-03-10"
-    assert listing[-1]["notes"] == "LaMDA's size corrected."
+    assert listing[-1]["snapshot"] == NEW_SNAPSHOT
+    assert listing[-1]["notes"] == notes
 
 
 def test_diff_renders_table_and_markdown(repo):
@@ -89,7 +46,7 @@ def test_diff_renders_table_and_markdown(repo):
     assert markdown.startswith("## Dataset diff") and "| metric | Old | New | Change |" in markdown
 
 
-def test_changelog_entry_is_a_summary_linking_the_full_list(repo):
+def test_changelog_entry_is_a_summary_linking_the_full_list(repo, notes):
     text = (repo / "CHANGELOG.md").read_text()
     entry = text[text.index(f"## {NEW} (") : text.index("## 2026.03.10 (")]
     for section in (
@@ -100,7 +57,7 @@ def test_changelog_entry_is_a_summary_linking_the_full_list(repo):
         "Validation changes",
     ):
         assert f"**{section}**" in entry
-    assert "LaMDA's size corrected." in entry and "Compared with 2026.03.10: 0 new, 0 removed," in entry
+    assert notes in entry and "Compared with 2026.03.10: 2 new, 0 removed," in entry
     assert "lamda: parameters 137B -> 138B" in entry
     assert f"[changelog/{NEW}.md](changelog/{NEW}.md)" in entry
     full = (repo / "changelog" / f"{NEW}.md").read_text()
@@ -154,17 +111,6 @@ def test_versions_are_found_without_tags(repo, tmp_path):
     assert "lamda" in mlsizes("diff", "--stored", "2026.03.10", NEW, cwd=untagged).stdout
 
 
-def _state(repo):
-    """Everything a refused release must leave alone: files, index, commits and tags."""
-    return (
-        sh("git", "status", "--porcelain", cwd=repo).stdout,
-        sh("git", "rev-parse", "HEAD", cwd=repo).stdout,
-        sh("git", "tag", cwd=repo).stdout,
-        (repo / "dataset.yaml").read_bytes(),
-        (repo / "CHANGELOG.md").read_bytes(),
-    )
-
-
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -182,13 +128,13 @@ def _state(repo):
     ids=["not-a-version", "impossible-date", "older", "reused", "blank-notes", "no-change", "far-future"],
 )
 def test_release_refuses_mistakes_in_one_line_and_writes_nothing(repo, args, message):
-    before = _state(repo)
+    before = state(repo)
     proc = mlsizes("release", *args, cwd=repo, check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()  # progress lines (a release's metrics recomputed), then one error
     assert [line for line in lines if line.startswith("error: ")] == lines[-1:], proc.stderr
     assert message in proc.stderr, proc.stderr
-    assert _state(repo) == before
+    assert state(repo) == before
 
 
 def test_release_refuses_an_unbuilt_correction_and_uncommitted_changes(repo):
@@ -202,30 +148,30 @@ def test_release_refuses_an_unbuilt_correction_and_uncommitted_changes(repo):
 
 def _refuse_unbuilt_correction(repo):
     correct_lamda(repo, "139B")
-    before = _state(repo)
+    before = state(repo)
     proc = mlsizes("release", "2026.12.24", "--notes", "A correction.", cwd=repo, check=False)
     assert proc.returncode == 1 and "uncommitted changes" in proc.stderr, proc.stderr
-    assert _state(repo) == before
+    assert state(repo) == before
     commit_all(repo, "Correct LaMDA, not built")
-    before = _state(repo)
+    before = state(repo)
     proc = mlsizes("release", "2026.12.24", "--notes", "A correction.", cwd=repo, check=False)
     assert proc.returncode == 1 and "not built: dvc status lists curate" in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert _state(repo) == before
+    assert state(repo) == before
 
 
-def test_a_release_whose_commit_fails_leaves_the_tree_as_it_was(released):
+def test_a_release_whose_commit_fails_leaves_the_tree_as_it_was(flow):
     """Measured on main: with a failing pre-commit hook, `release` exited 1 ("pathspec ... did not match") and left
     dataset.yaml at the new version, the changelog and site pages modified and new files untracked. Now the
     attempt is undone whole: same commit, clean tree, no tag (and the same release goes through once the hook is
-    gone: the `released` fixture)."""
-    proc = released.refused
+    gone: the `flow` fixture)."""
+    proc = flow.hook_refused
     assert proc.returncode == 1 and "refused by a hook" in proc.stderr, proc.stderr
     lines = proc.stderr.strip().splitlines()  # progress lines (the last release recomputed), then one error
     assert [line for line in lines if line.startswith("error:")] == [lines[-1]]
-    assert released.untracked == ""
-    assert released.after[1] == released.head
-    assert released.after == released.before
+    assert flow.untracked_hook == ""
+    assert flow.after_hook[1] == flow.head_fixed
+    assert flow.after_hook == flow.before_hook
 
 
 def test_release_refuses_contribution_files_validate_fails_or_upstream_supersedes(project):

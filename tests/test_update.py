@@ -3,98 +3,40 @@ real snapshot: with two new models (fetched, params.yaml pointed at it, a real `
 printed commands run as printed), unchanged (nothing new), broken so that `dvc repro` fails (everything undone),
 and refused before anything is fetched (uncommitted changes) or stored (a failed download).
 
-One clone is rebuilt by `dvc repro` (about a minute) and shared by the tests of a successful update; the other
-cases need no rebuild, each in a fresh clone (a local clone takes a second).
+The successful update is the first step of the maintainer's round conftest's `flow` fixture runs once (a clone
+rebuilt by `dvc repro`, tests/maintainer_flow.py), whose release test_release.py checks; the other cases need no
+rebuild, each in a fresh clone (a local clone takes a second).
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import itertools
-import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import BIN, RAW, ROOT, commit_all, mlsizes, sh, use_small_counts
-from mlsizes.core.paths import Paths
+from conftest import mlsizes
+from maintainer_flow import (
+    AHEAD_FILE,
+    CURRENT,
+    EXPORT,
+    EXPORT_DATE,
+    EXPORT_NAME,
+    FAST,
+    NEW_MODELS,
+    NEW_SNAPSHOT,
+    REAL_SNAPSHOT,
+    VERSION,
+    make_clone,
+    porcelain,
+    raw_files,
+    snapshot_csv,
+)
 from mlsizes.releases.revisions import releases
-from mlsizes.workflows import compare, update
-from test_fetch import EXPORT_DATE, ok, serving, status
-
-REAL_SNAPSHOT = RAW / "epoch_notable_ai_models_2026-03-10.csv"
-CURRENT = "epoch_notable_ai_models_2026-03-10"
-FAST = ["--backoff", "0.01", "--timeout", "10"]
-# The export the issue was found with: named by its date, served with test_fetch's Last-Modified (the same date).
-EXPORT = dt.date.fromisoformat(EXPORT_DATE)
-EXPORT_NAME = f"notable_ai_models_{EXPORT_DATE}.csv"
-# Two systems upstream does not have yet, published before the export's date (its as-of date).
-NEW_MODELS = [
-    {
-        "Model": "Updatetest Alpha 30B",
-        "Organization": "Example Lab",
-        "Publication date": (EXPORT - dt.timedelta(days=20)).isoformat(),
-        "Domain": "Language",
-        "Parameters": "30000000000.0",
-        "Confidence": "Confident",
-        "Link": "https://example.org/updatetest-alpha",
-        "Notability criteria": "SOTA improvement",
-    },
-    {
-        "Model": "Updatetest Beta Vision",
-        "Organization": "Example Lab",
-        "Publication date": (EXPORT - dt.timedelta(days=10)).isoformat(),
-        "Domain": "Vision",
-        "Parameters": "2500000000.0",
-        "Confidence": "Likely",
-        "Link": "https://example.org/updatetest-beta",
-        "Notability criteria": "Highly cited",
-    },
-]
-
-
-# A row upstream adds that curate rejects (no domain): a new reject the summary must name with its reason.
-NO_DOMAIN = {
-    "Model": "Updatetest Gamma",
-    "Organization": "Example Lab",
-    "Publication date": (EXPORT - dt.timedelta(days=5)).isoformat(),
-    "Domain": "",
-    "Parameters": "1000000000.0",
-    "Link": "https://example.org/updatetest-gamma",
-    "Notability criteria": "SOTA improvement",
-}
-# A contribution made before upstream had the model (after the as-of date of the time, so ahead of the data),
-# which the new upstream row of the same name supersedes.
-AHEAD = "updatetest-alpha-30b"
-AHEAD_FILE = f"data/raw/contributions/{AHEAD}.yaml"
-AHEAD_TEXT = f"""id: {AHEAD}
-name: Updatetest Alpha 30B
-organization: Example Lab
-domains: Language
-publication_date: '{NEW_MODELS[0]["Publication date"]}'
-parameters: 30000000000
-link: https://testlab.dev/updatetest-alpha-preprint
-"""
-
-
-def snapshot_csv(extra: list[dict] = (), every_date: str | None = None) -> bytes:
-    """The real 2026-03-10 download with EXTRA rows appended, or with every publication date set to EVERY_DATE."""
-    with open(REAL_SNAPSHOT, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header, rows = reader.fieldnames, list(reader)
-    rows += [{column: row.get(column, "") for column in header} for row in extra]
-    if every_date is not None:
-        rows = [{**row, "Publication date": every_date} for row in rows]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, header, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
+from mlsizes.workflows import update
+from test_fetch import ok, serving, status
 
 
 @pytest.fixture(scope="module")
@@ -112,34 +54,9 @@ def quiet_dvc(tmp_path_factory):
         yield
 
 
-def make_clone(folder: Path) -> Path:
-    """A git clone of the project with a git identity, DVC's update check off (in the untracked local config, so
-    the tree stays clean; written as `dvc config --local core.check_update false` writes it, without starting
-    DVC) and the study's small simulation counts committed (conftest.SMALL_COUNTS: an update rebuilds every
-    stage)."""
-    repo = folder / "repo"
-    sh("git", "clone", "-q", str(ROOT), str(repo), cwd=ROOT)
-    for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):
-        sh("git", "config", key, value, cwd=repo)
-    (repo / ".dvc" / "config.local").write_text("[core]\n    check_update = false\n")
-    use_small_counts(repo / "params.yaml")
-    commit_all(repo, "Small simulation counts for tests")
-    assert porcelain(repo) == ""
-    return repo
-
-
 @pytest.fixture
 def clone(tmp_path, quiet_dvc) -> Path:
     return make_clone(tmp_path)
-
-
-def porcelain(repo: Path) -> str:
-    return sh("git", "status", "--porcelain", "--untracked-files=all", cwd=repo).stdout
-
-
-def raw_files(repo: Path) -> list[str]:
-    """Every file and folder under data/raw/ (hidden staging folders included)."""
-    return sorted(str(path.relative_to(repo)) for path in (repo / "data" / "raw").rglob("*"))
 
 
 def assert_one_error_line(proc, *fragments: str) -> str:
@@ -183,84 +100,53 @@ def test_params_without_a_snapshot_line_are_refused():
 # --- a new snapshot: fetched, built, summarised, left uncommitted --------------------------------------------
 
 
-@dataclass
-class Updated:
-    repo: Path
-    proc: object
-    params_before: bytes
-    head_before: str
-    new_snapshot: str
-
-
-@pytest.fixture(scope="module")
-def updated(tmp_path_factory, upstream, quiet_dvc) -> Updated:
-    """A clone with a contribution ahead of its data, updated from a snapshot with two new models (one of them
-    the contributed one) and a row curate rejects (one real `dvc repro`)."""
-    repo = make_clone(tmp_path_factory.mktemp("update"))
-    (repo / AHEAD_FILE).write_text(AHEAD_TEXT)
-    commit_all(repo, "Contribute a model ahead of the data")
-    params_before = (repo / "params.yaml").read_bytes()
-    head_before = sh("git", "rev-parse", "HEAD", cwd=repo).stdout
-    upstream.serve(ok(snapshot_csv([*NEW_MODELS, NO_DOMAIN]), "gzip", last_modified=None))
-    url = upstream.url.replace("notable_ai_models.csv", EXPORT_NAME)
-    proc = mlsizes("update", "--url", url, *FAST, cwd=repo, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    new = f"epoch_notable_ai_models_{EXPORT_DATE}"
-    return Updated(repo, proc, params_before, head_before, new)
-
-
-def test_update_points_params_at_the_new_snapshot_changing_only_that_line(updated):
-    after = (updated.repo / "params.yaml").read_bytes()
-    assert yaml.safe_load(after)["snapshot"] == updated.new_snapshot
-    before_lines, after_lines = updated.params_before.splitlines(), after.splitlines()
+def test_update_points_params_at_the_new_snapshot_changing_only_that_line(flow):
+    assert yaml.safe_load(flow.params)["snapshot"] == NEW_SNAPSHOT
+    before_lines, after_lines = flow.params_before.splitlines(), flow.params.splitlines()
     changed = [(a, b) for a, b in zip(before_lines, after_lines, strict=True) if a != b]
-    assert changed == [(f"snapshot: {CURRENT}".encode(), f"snapshot: {updated.new_snapshot}".encode())]
-    assert b"# as_of:" in after  # comments kept
+    assert changed == [(f"snapshot: {CURRENT}".encode(), f"snapshot: {NEW_SNAPSHOT}".encode())]
+    assert b"# as_of:" in flow.params  # comments kept
 
 
-def test_update_builds_the_dataset_from_it(updated):
-    with open(updated.repo / "data" / "curated" / "models.csv", newline="", encoding="utf-8") as handle:
-        names = {row["name"] for row in csv.DictReader(handle)}
-    assert {model["Model"] for model in NEW_MODELS} <= names
-    curation = json.loads((updated.repo / "metrics" / "curation.json").read_text())
-    assert curation["snapshot"] == updated.new_snapshot and curation["snapshot_date"] == EXPORT_DATE
-    stale = sh(str(BIN / "dvc"), "status", cwd=updated.repo).stdout
-    assert "up to date" in stale, stale
+def test_update_builds_the_dataset_from_it(flow):
+    assert {model["Model"] for model in NEW_MODELS} <= flow.names_updated
+    curation = flow.curation_updated
+    assert curation["snapshot"] == NEW_SNAPSHOT and curation["snapshot_date"] == EXPORT_DATE
+    assert "up to date" in flow.dvc_status_updated, flow.dvc_status_updated
 
 
-def test_update_leaves_its_changes_uncommitted(updated):
-    assert sh("git", "rev-parse", "HEAD", cwd=updated.repo).stdout == updated.head_before
-    changes = porcelain(updated.repo).splitlines()
+def test_update_leaves_its_changes_uncommitted(flow):
+    assert flow.head_updated == flow.head_before
+    changes = flow.porcelain_updated.splitlines()
     for line in (
         " M params.yaml",
         " M dvc.lock",
         " M data/curated/models.csv",
-        f"?? data/raw/epoch/{updated.new_snapshot}.csv",
-        f"?? data/raw/epoch/{updated.new_snapshot}.provenance.yaml",
+        f"?? data/raw/epoch/{NEW_SNAPSHOT}.csv",
+        f"?? data/raw/epoch/{NEW_SNAPSHOT}.provenance.yaml",
     ):
         assert line in changes, changes
-    assert not [path for path in raw_files(updated.repo) if ".fetch-" in path]
+    assert not [path for path in flow.raw_updated if ".fetch-" in path]
 
 
-def test_update_summary_names_the_new_models_and_the_gap_verdict_and_ends_with_the_release_command(updated):
-    out = updated.proc.stdout.splitlines()
-    last_release = releases(updated.repo)[-1].version
-    assert f"params.yaml: snapshot: {CURRENT} -> {updated.new_snapshot}; rebuilt with dvc repro" in out
+def test_update_summary_names_the_new_models_and_the_gap_verdict_and_ends_with_the_release_command(flow):
+    out = flow.updated.stdout.splitlines()
+    last_release = flow.last_release
+    assert f"params.yaml: snapshot: {CURRENT} -> {NEW_SNAPSHOT}; rebuilt with dvc repro" in out
     counts = next(line for line in out if line.startswith(f"against release {last_release}: "))
     assert counts.startswith(f"against release {last_release}: 2 added, 0 removed, ")
     assert "new models (2):" in out
     for model in NEW_MODELS:
         assert f"  {model['Model']}" in out
     # like with like: the last release's metrics recomputed with the current code, as update compares them
-    headlines = compare.process(Paths.at(updated.repo), last_release, "workspace", current=("workspace",)).headlines
+    headlines = flow.headlines
     assert headlines  # the 30B language model is in the gap: in-gap counts move
     verdict = out.index("gap verdict:")
     assert out[verdict + 1 : verdict + 1 + len(headlines)] == [f"  {line}" for line in headlines]
     assert f"dated {EXPORT_DATE} (the date in the file name {EXPORT_NAME})" in out
-    version = EXPORT.strftime("%Y.%m.%d")
-    assert out[-2] == f'git add -A && git commit -m "Build from {updated.new_snapshot}"'
-    assert out[-1].startswith(f"mlsizes release {version} --notes \"Built from Epoch's snapshot of {EXPORT}: 2 added")
-    assert "fetching http://127.0.0.1:" in updated.proc.stderr and "running dvc repro" in updated.proc.stderr
+    assert out[-2] == f'git add -A && git commit -m "Build from {NEW_SNAPSHOT}"'
+    assert out[-1].startswith(f"mlsizes release {VERSION} --notes \"Built from Epoch's snapshot of {EXPORT}: 2 added")
+    assert "fetching http://127.0.0.1:" in flow.updated.stderr and "running dvc repro" in flow.updated.stderr
 
 
 def section(out: list[str], title: str) -> list[str]:
@@ -269,10 +155,10 @@ def section(out: list[str], title: str) -> list[str]:
     return list(itertools.takewhile(lambda line: line.startswith("  "), out[start + 1 :]))
 
 
-def test_update_summary_says_everything(updated):
+def test_update_summary_says_everything(flow):
     """Measured on main: the update rejected the contribution the new upstream row superseded, and the new rows
     curate rejected, without a word. Every one is listed now, with every record entering or leaving the gap."""
-    out = updated.proc.stdout.splitlines()
+    out = flow.updated.stdout.splitlines()
     assert "records entering the gap (1):" in out and section(out, "records entering the gap") == [
         "  updatetest-alpha-30b (30B, added)"
     ]
@@ -283,42 +169,39 @@ def test_update_summary_says_everything(updated):
         "the contribution, or turn the values it adds into a correction"
     )
     assert rejects[0] == superseded
-    assert rejects[1].startswith(f"  Updatetest Gamma (row 984 of epoch_notable_ai_models_{EXPORT_DATE}): missing_")
+    assert rejects[1].startswith(f"  Updatetest Gamma (row 984 of {NEW_SNAPSHOT}): missing_")
     header = next(line for line in out if line.startswith("contributions upstream now supersedes (1): "))
     assert "delete the file, or turn the values it adds into a correction" in header
     assert "`mlsizes release` refuses until then" in header
     assert section(out, "contributions upstream now supersedes") == [superseded]
 
 
-def test_the_printed_commands_commit_and_release_it_then_nothing_is_new(updated, upstream):
-    """Run the last two lines as printed; afterwards the same upstream content is nothing new, and a second
-    release on the same day would get the next version."""
-    repo, out = updated.repo, updated.proc.stdout.splitlines()
-    sh("bash", "-c", out[-2], cwd=repo)
-    head, tags = sh("git", "rev-parse", "HEAD", cwd=repo).stdout, sh("git", "tag", cwd=repo).stdout
-    refused = sh("bash", "-c", out[-1], cwd=repo, check=False)  # the superseded contribution is still there
+def test_the_printed_release_is_refused_while_a_superseded_contribution_is_there(flow):
+    """The printed commit, then the printed release: refused, with nothing written, until the contribution upstream
+    now has is deleted."""
+    assert flow.head_committed != flow.head_updated and flow.porcelain_superseded == ""
     assert_one_error_line(
-        refused, f"error: 1 contribution files are superseded by records upstream now has ({AHEAD_FILE}): for each,"
+        flow.superseded,
+        f"error: 1 contribution files are superseded by records upstream now has ({AHEAD_FILE}): for each,",
     )
-    assert "delete the file" in refused.stderr and "then release" in refused.stderr
-    assert porcelain(repo) == "" and sh("git", "rev-parse", "HEAD", cwd=repo).stdout == head
-    assert sh("git", "tag", cwd=repo).stdout == tags
-    sh("git", "rm", "-q", AHEAD_FILE, cwd=repo)
-    sh(str(BIN / "dvc"), "repro", cwd=repo)
-    commit_all(repo, "Remove the contribution upstream now has")
-    released = sh("bash", "-c", out[-1], cwd=repo).stdout
-    version = EXPORT.strftime("%Y.%m.%d")
-    assert releases(repo)[-1].version == version
+    assert "delete the file" in flow.superseded.stderr and "then release" in flow.superseded.stderr
+    assert flow.head_superseded == flow.head_committed and flow.tags_superseded == flow.tags_committed
+
+
+def test_the_printed_release_goes_through_once_it_is_fixed_then_nothing_is_new(flow):
+    """The contribution deleted, `dvc repro`, a commit: the printed release is made;
+    afterwards the same upstream content is nothing new, and a second release on the same day would get the next
+    version."""
+    repo, released = flow.repo, flow.released
+    assert releases(repo)[-1].version == VERSION
     # the files of the release named, the site's pages counted: one line a person can read
-    assert released.startswith(f"released {version}: commit ") and "dataset.yaml, CHANGELOG.md" in released
+    assert released.startswith(f"released {VERSION}: commit ") and "dataset.yaml, CHANGELOG.md" in released
     assert re.search(r" and [\d,]+ files of the site in reports/site/\), tag ", released), released
     assert len(released) < 400, released
-    assert porcelain(repo) == ""
-    url = upstream.url.replace("notable_ai_models.csv", EXPORT_NAME)
-    proc = mlsizes("update", "--url", url, *FAST, cwd=repo)
-    assert proc.stdout.startswith(f"nothing new: {url} is identical to data/raw/epoch/{updated.new_snapshot}")
-    assert porcelain(repo) == ""
-    assert update.next_version(repo, EXPORT, releases(repo)) == f"{version}.1"
+    assert flow.porcelain_released == ""
+    assert flow.again.stdout.startswith(f"nothing new: {flow.url} is identical to data/raw/epoch/{NEW_SNAPSHOT}")
+    assert flow.porcelain_again == ""
+    assert update.next_version(repo, EXPORT, releases(repo)) == f"{VERSION}.1"
 
 
 # --- nothing new, a failed rebuild, refusals ---------------------------------------------------------------
