@@ -79,9 +79,9 @@ SEPARATE = {
     },
 }
 SLOW_UNITS = (
-    # ~46, estimated (the two files were 38 and 36 when each built and released its own clone; the two alone, in
-    # one process, 93 -> 65 CPU s): test_release.py JOINED, the `flow` fixture: a clone with a correction updated
-    # from a new snapshot (`dvc repro`), fixed (a short second one), its release tried twice (a hook refuses one)
+    # 58 (38 and 36 when each file built and released its own clone): test_release.py JOINED, the `flow`
+    # fixture: a clone with a correction updated from a new snapshot (`dvc repro`), fixed (a short second one),
+    # its release tried twice (a hook refuses one)
     "test_update.py",
     "test_clusters.py",  # 23: the split test's size over 200 null data sets, twice (a double bootstrap each)
     "test_remote.py",  # 20: the README's remote set-up on an S3 server, a 1,000,000-row round trip
