@@ -63,7 +63,6 @@ SEPARATE = {
         )
     },
     "test_api.py": {
-        "synthetic": ("test_gap_test_finds_a_gap_cut_into_synthetic_data",),
         "wheel": ("test_the_installed_",),
     },
     "test_versions.py": {
@@ -104,7 +103,6 @@ SLOW_UNITS = (
     "test_curate.py",  # 3
     "test_report.py",  # 3
     "test_history.py",  # 3
-    "test_api.py::synthetic",  # 3: a gap test of 1,000,000 simulations on 1,500 synthetic systems
 )
 
 

@@ -213,7 +213,8 @@ def test_fit_trend_fits_any_measure_with_the_same_engine():
 def test_gap_test_finds_a_gap_cut_into_synthetic_data_and_none_where_there_is_none():
     table = synthetic_table(0.5, sd=0.5, n=1500)
     settings = dict(as_of="2046-12-31", fit_start="2030-01-01", test_window_start="2032-01-01")
-    settings |= dict(gap_lower=10**16.5, gap_upper=10**17.5)
+    # the exact P answers here; the simulated one's 1,000,000 draws (2 s a test) would check nothing more
+    settings |= dict(gap_lower=10**16.5, gap_upper=10**17.5, n_simulations=20_000)
     untouched = mlsizes.gap_test(table, **settings)
     assert untouched["p_le_observed_exact"] > 0.05 and untouched["observed_in_gap"] > 10
     inside = (table["parameters"] > 10**16.5) & (table["parameters"] < 10**17.5)
