@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import shutil
 
-from conftest import RAW, ROOT, mlsizes
+from conftest import RAW, ROOT, mlsizes, use_small_counts
 from mlsizes.core.paths import Paths
 from mlsizes.core.settings import AtlasParams, GrowthParams, Settings
 from mlsizes.stages import history
@@ -19,13 +19,8 @@ def test_history_on_two_snapshots(tmp_path):
     for stem in ("epoch_pcd_2022-06-30", "epoch_notable_ai_models_2026-03-10"):
         for suffix in (".csv", ".provenance.yaml"):
             shutil.copy(RAW / f"{stem}{suffix}", raw / f"{stem}{suffix}")
-    params = (
-        (ROOT / "params.yaml")
-        .read_text()
-        .replace("n_bootstrap: 1000", "n_bootstrap: 20")
-        .replace("n_simulations: 1000000", "n_simulations: 20000")
-    )
-    (tmp_path / "params.yaml").write_text(params)
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    use_small_counts(tmp_path / "params.yaml")  # the test clones' counts and coarse atlas grid
     settings = Settings.load(tmp_path / "params.yaml")
     paths = Paths.at(tmp_path).replace(
         raw_dir=raw,
