@@ -227,7 +227,10 @@ def sh(*args, cwd, check=True):
 
 def mlsizes(*args, cwd, check=True):
     """Run the mlsizes command line on the project in `cwd`, in this process (the click app the `mlsizes` script
-    runs, without paying the imports again for every call); the result has returncode, stdout and stderr."""
+    runs, without paying the imports again for every call); the result has returncode, stdout and stderr.
+
+    `cwd` reaches the command as MLSIZES_ROOT only: the process stays in its own folder, so give file arguments
+    as absolute paths (a relative one names a file of the checkout the tests run from), or use `sh`."""
     from click.testing import CliRunner
 
     from mlsizes.cli import main
