@@ -62,7 +62,7 @@ def test_every_label_follows_the_params_not_the_papers_defaults(tmp_path, monkey
     monkeypatch.setattr(
         report,
         "save_figure",
-        lambda fig, path, footer, laid_out=False: (
+        lambda fig, path, footer: (
             texts.extend(t.get_text() for t in fig.findobj(matplotlib.text.Text)),
             matplotlib.pyplot.close(fig),
         ),

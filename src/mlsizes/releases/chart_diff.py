@@ -257,6 +257,7 @@ def draw(old: diff.Side, new: diff.Side, path: Path) -> dict:
     notes += [
         f"No {LAYOUT['trends']} at {side.name}: no trend lines for it." for side in (old, new) if not _trends(side)
     ]
+    fig.tight_layout(rect=(0, 0.04, 1, 1))  # a grid of unequal panels and a legend row: matplotlib places them
     figures.save_figure(fig, path, " ".join(notes))
     plt.close(fig)
     return counts

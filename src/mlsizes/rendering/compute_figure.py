@@ -58,5 +58,5 @@ def three_eras(systems: pd.DataFrame, result: dict, params: ComputeTrendParams, 
     ax.grid(alpha=0.3)
     footer = f"{result['snapshot']}, systems published up to {result['cutoff']}; mlsizes reproduce-compute"
     grid_margins(fig, 1, 1, top=0.45)
-    save_figure(fig, path, footer, laid_out=True)
+    save_figure(fig, path, footer)
     plt.close(fig)

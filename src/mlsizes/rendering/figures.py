@@ -23,16 +23,14 @@ def pyplot():
     return plt
 
 
-def save_figure(fig, path: Path, footer: str, *, laid_out: bool = False) -> None:
+def save_figure(fig, path: Path, footer: str) -> None:
     """Footer (dataset version, as-of date) at the bottom; PNG without a timestamp so reruns are identical.
 
-    The layout is matplotlib's tight_layout unless the caller has `laid_out` the figure itself (a grid of many
-    panels: tight_layout measures every tick label of every panel, most of the cost of such a figure)."""
+    The caller lays the figure out first (grid_margins: matplotlib's tight_layout measures every tick label of
+    every panel, most of the cost of a figure)."""
     import io
 
     fig.text(0.01, 0.005, footer, fontsize=7.5, color="dimgray", ha="left", va="bottom", wrap=True)
-    if not laid_out:
-        fig.tight_layout(rect=(0, 0.04, 1, 1))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
     pyplot().close(fig)  # pyplot holds every figure until closed: a long run (history, atlas) would pile them up

@@ -53,4 +53,4 @@ def measure_figure(models: pd.DataFrame, column: str, reading: dict, since: str,
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
     grid_margins(fig, 1, 1, top=0.45)
-    save_figure(fig, path, footer, laid_out=True)
+    save_figure(fig, path, footer)

@@ -137,7 +137,7 @@ def figure(
         )
     fig.suptitle(title, fontsize=10)
     figures.grid_margins(fig, rows, columns, top=0.75 if corrected else 0.6)
-    figures.save_figure(fig, path, footer, laid_out=True)
+    figures.save_figure(fig, path, footer)
 
 
 def run(paths: Paths, settings: AtlasSettings) -> dict:

@@ -172,7 +172,7 @@ def figure(history: dict, params: AnalysisParams, path: Path, footer: str) -> No
     axes[1, 0].legend(fontsize=7, loc="lower right")
     fig.suptitle("The parameter gap across Epoch's dataset releases")
     figures.grid_margins(fig, 2, 2, top=0.6, between_rows=0.4)
-    figures.save_figure(fig, path, footer, laid_out=True)
+    figures.save_figure(fig, path, footer)
 
 
 def atlas_figure(history: dict, params: AnalysisParams, path: Path, footer: str) -> None:
@@ -238,7 +238,7 @@ def atlas_figure(history: dict, params: AnalysisParams, path: Path, footer: str)
         if ax.get_legend_handles_labels()[0]:  # a history of pre-paper releases has no closing test to show
             ax.legend(fontsize=8)
     figures.grid_margins(fig, 1, 2, top=0.45)
-    figures.save_figure(fig, path, footer, laid_out=True)
+    figures.save_figure(fig, path, footer)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def figure_sizes(plt, sizes: pd.DataFrame, trends: dict, params: AnalysisParams,
     ax.grid(alpha=0.3, which="major")
     ax.legend(loc="upper left", fontsize=8)
     grid_margins(fig, 1, 1, top=0.45)
-    save_figure(fig, path, footer, laid_out=True)
+    save_figure(fig, path, footer)
 
 
 def figure_domains(
@@ -97,7 +97,7 @@ def figure_domains(
         f"for language models around {params.test_window_start.year}-{paper_cutoff[:4]}"
     )
     grid_margins(fig, rows, 2, top=0.7, between_rows=0.45, between_columns=0.3)
-    save_figure(fig, path, footer, laid_out=True)
+    save_figure(fig, path, footer)
 
 
 def figure_break(plt, profile: pd.DataFrame, gap: dict, path: Path, footer: str) -> None:
@@ -122,7 +122,7 @@ def figure_break(plt, profile: pd.DataFrame, gap: dict, path: Path, footer: str)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     grid_margins(fig, 1, 1, top=0.45)
-    save_figure(fig, path, footer, laid_out=True)
+    save_figure(fig, path, footer)
 
 
 def figure_windows(plt, windows: pd.DataFrame, params: AnalysisParams, path: Path, footer: str) -> None:
@@ -145,7 +145,7 @@ def figure_windows(plt, windows: pd.DataFrame, params: AnalysisParams, path: Pat
         ax.legend(fontsize=8)
     fig.suptitle(f"Figure 4. The gap test on sliding {params.window_words} windows")
     grid_margins(fig, 1, 2, top=0.75)
-    save_figure(fig, path, footer, laid_out=True)
+    save_figure(fig, path, footer)
 
 
 def trends_table(trends: dict, params: AnalysisParams) -> list[str]:
@@ -272,7 +272,7 @@ def figure_sensitivity(plt, gap: dict, params: AnalysisParams, path: Path, foote
     axes[1].legend(fontsize=7, loc="lower right")
     fig.suptitle("Figure 5. How much the gap test depends on the exact bounds and on the bound convention")
     grid_margins(fig, 1, 2, top=0.75, between_columns=0.3)
-    save_figure(fig, path, footer, laid_out=True)
+    save_figure(fig, path, footer)
 
 
 def orders_words(orders: float) -> str:
@@ -635,7 +635,7 @@ def figure_qq(plt, check: dict, params: AnalysisParams, path: Path, footer: str)
         ax.legend(fontsize=8, loc="upper left")
     fig.suptitle("Figure 6. Residuals of the trends against normal scatter (Q-Q)")
     grid_margins(fig, 1, len(check), top=0.75)
-    save_figure(fig, path, footer, laid_out=True)
+    save_figure(fig, path, footer)
 
 
 def model_check_lines(check: dict, params: AnalysisParams) -> list[str]:
