@@ -4,7 +4,7 @@
 long abstracts and notes included, so 1,000,000 rows make a 2 GB file), names made unique so that every row is
 a record of its own. `shared_name_snapshot(rows, path)` repeats one record (the worst case for id suffixes).
 `cached(kind, rows)` writes a file once into the cache folder and reuses it while the source snapshot and
-the maker's version are the same (the 1M-row file takes about a minute to write).
+the maker's version are the same.
 """
 
 from __future__ import annotations
@@ -33,8 +33,7 @@ def synthetic_snapshot(rows: int, path: Path, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     frame = real.iloc[rng.integers(0, len(real), rows)].reset_index(drop=True)
     frame["Model"] = frame["Model"].str.strip() + " v" + pd.Series(np.arange(rows)).astype(str)
-    frame.to_csv(path, index=False)
-    return Path(path)
+    return _written(frame, path)
 
 
 def shared_name_snapshot(rows: int, path: Path) -> Path:
@@ -45,7 +44,15 @@ def shared_name_snapshot(rows: int, path: Path) -> Path:
     real = _source_rows()
     frame = real[real["Model"] == "GPT-3 175B (davinci)"].iloc[[0] * rows].reset_index(drop=True)
     frame["Parameters"] = (175_000_000_000 + pd.Series(range(rows))).astype(str)
-    frame.to_csv(path, index=False)
+    return _written(frame, path)
+
+
+def _written(frame, path: Path) -> Path:
+    """`frame.to_csv(path, index=False)`'s bytes, by mlsizes' own CSV writer (several times faster)."""
+    from mlsizes.tables.writing import write_csv
+
+    with open(path, "wb") as handle:
+        write_csv(handle, frame)
     return Path(path)
 
 
