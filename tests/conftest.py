@@ -22,6 +22,10 @@ settings.register_profile("mlsizes", deadline=None, derandomize=True, database=N
 settings.load_profile("mlsizes")
 
 ROOT = Path(__file__).resolve().parents[1]
+# Tests clone ROOT with `git clone --shared`: the clone reads the checkout's objects (git's alternates) instead of
+# hard-linking each of them. A working checkout holds thousands of loose objects between two `git gc` (4,190 at
+# one time here), and hard-linking them into each of the suite's clones, then deleting them, had made the suite
+# 15 s slower (BENCHMARKS.md). A shared clone is a real repository with its own commits, tags and config.
 RAW = ROOT / "data" / "raw" / "epoch"
 SNAPSHOTS = sorted(RAW.glob("*.csv"))
 # The commands of the environment running the tests, wherever it lives (not necessarily ROOT/.venv).

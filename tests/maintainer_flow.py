@@ -101,7 +101,7 @@ def make_clone(folder: Path) -> Path:
     DVC) and the study's small simulation counts committed (conftest.SMALL_COUNTS: an update rebuilds every
     stage)."""
     repo = folder / "repo"
-    sh("git", "clone", "-q", str(ROOT), str(repo), cwd=ROOT)
+    sh("git", "clone", "-q", "--shared", str(ROOT), str(repo), cwd=ROOT)
     for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):
         sh("git", "config", key, value, cwd=repo)
     (repo / ".dvc" / "config.local").write_text("[core]\n    check_update = false\n")

@@ -35,7 +35,7 @@ def git(*args, cwd):
 def clone(tmp_path_factory):
     """A clone of the project's history with every tag deleted: releases are found from dataset.yaml alone."""
     folder = tmp_path_factory.mktemp("api") / "clone"
-    git("clone", "--quiet", "--no-checkout", str(ROOT), str(folder), cwd=ROOT)
+    git("clone", "--quiet", "--shared", "--no-checkout", str(ROOT), str(folder), cwd=ROOT)
     tags = git("tag", cwd=folder).split()
     if tags:
         git("tag", "-d", *tags, cwd=folder)

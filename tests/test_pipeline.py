@@ -236,7 +236,7 @@ def _dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory):
     clone = tmp_path_factory.mktemp("pipeline") / "clone"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    subprocess.run(["git", "clone", "-q", "--shared", str(ROOT), str(clone)], check=True)
     return clone
 
 

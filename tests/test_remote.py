@@ -134,7 +134,7 @@ def published(store, tmp_path_factory) -> Published:
     """The README's two blocks: the maintainer's migration and push, then a collaborator's clone and pull."""
     base = tmp_path_factory.mktemp("remote")
     origin, maintainer, home = base / "mlsizes.git", base / "maintainer", base / "collaborator"
-    run("git", "clone", "-q", "--bare", str(ROOT), str(origin), cwd=base)
+    run("git", "clone", "-q", "--shared", "--bare", str(ROOT), str(origin), cwd=base)
     run("git", "clone", "-q", str(origin), str(maintainer), cwd=base)
     for key, value in (("user.name", "Test"), ("user.email", "test@example.org")):
         run("git", "config", key, value, cwd=maintainer)

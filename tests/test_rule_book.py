@@ -99,7 +99,7 @@ def verdicts(tmp_path_factory):
     """A clone with every fixture file added: validate's output, and the curate stage's outputs by `dvc repro`,
     before and after."""
     clone = tmp_path_factory.mktemp("rule-book") / "clone"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    subprocess.run(["git", "clone", "-q", "--shared", str(ROOT), str(clone)], check=True)
     before = pd.read_csv(clone / "data" / "curated" / "models.csv", keep_default_na=False)
     folder = clone / "data" / "raw" / "contributions"
     for name, text in {**{name: text for name, (text, _) in MUST_FAIL.items()}, **MUST_PASS}.items():

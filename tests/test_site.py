@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 def clone(tmp_path_factory) -> Path:
     """A clone of the project: its committed outputs and its release history."""
     folder = tmp_path_factory.mktemp("site") / "project"
-    sh("git", "clone", "-q", str(ROOT), str(folder), cwd=ROOT)
+    sh("git", "clone", "-q", "--shared", str(ROOT), str(folder), cwd=ROOT)
     return folder
 
 
